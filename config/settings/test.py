@@ -1,0 +1,25 @@
+"""Test overrides: fast hashing, in-process Celery that propagates errors, locmem cache.
+
+The integration run (tests/plugins/real_services.py) sets DATABASE_URL and REDIS_URL to throwaway
+PostgreSQL and Redis servers before this module loads; then the broker is real and tasks go to a worker.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("OVERSIGHT_DEBUG", "1")
+os.environ.setdefault("OVERSIGHT_VAR_DIR", tempfile.mkdtemp(prefix="oversight-test-"))
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import EMBEDDED_MODE
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if EMBEDDED_MODE:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CELERY_TASK_ALWAYS_EAGER = True
+    CELERY_TASK_EAGER_PROPAGATES = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+IMPORT_BATCH_SIZE = 100

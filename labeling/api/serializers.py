@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import serializers
+
+from labeling.choices import ImportFormat, OnConflict, Role
+from labeling.models import Annotation, ImportJob, Item, Label, Membership, Project
+
+
+# --- output ----------------------------------------------------------------------------------------------
+class LabelOutputSerializer(serializers.ModelSerializer[Label]):
+    class Meta:
+        model = Label
+        fields = ["key", "name", "hotkey", "color", "order"]
+
+
+class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
+    labels = LabelOutputSerializer(many=True, read_only=True)
+    instructions_html = serializers.CharField(read_only=True)
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "slug", "description", "instructions", "instructions_html", "multi_label", "overlap",
+            "labels", "role", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_role(self, project: Project) -> str | None:
+        roles: dict[int, str] = self.context.get("roles", {})
+        return getattr(project, "user_role", None) or roles.get(project.pk)
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
+    user_id = serializers.IntegerField(source="user.id")
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "username", "role", "created_at"]
+
+
+class ItemOutputSerializer(serializers.ModelSerializer[Item]):
+    annotation_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "external_id",
+            "text",
+            "metadata",
+            "content_hash",
+            "split",
+            "annotation_count",
+            "created_at",
+        ]
+
+
+class AnnotationOutputSerializer(serializers.ModelSerializer[Annotation]):
+    annotator = serializers.CharField(source="annotator.username", default=None)
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "labels", "annotator", "external_annotator", "source", "lead_time_ms", "created_at",
+                  "updated_at"]  # fmt: skip
+
+
+class ItemDetailOutputSerializer(ItemOutputSerializer):
+    annotations = AnnotationOutputSerializer(many=True, read_only=True)
+
+    class Meta(ItemOutputSerializer.Meta):
+        fields = [*ItemOutputSerializer.Meta.fields, "annotations"]
+
+
+class ImportJobOutputSerializer(serializers.ModelSerializer[ImportJob]):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "status", "format", "original_name", "options", "on_conflict", "rows_total", "items_created",
+            "items_updated", "items_skipped", "annotations_imported", "votes_imported", "error", "error_line",
+            "progress", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+    def get_progress(self, job: ImportJob) -> dict[str, Any]:
+        from labeling.selectors import import_job_progress
+
+        return import_job_progress(job=job)
+
+
+# --- input -----------------------------------------------------------------------------------------------
+class LabelInputSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, default="")
+    hotkey = serializers.CharField(max_length=1, required=False, default="", allow_blank=True)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default="")
+
+
+class ProjectCreateInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=100, required=False, default="")
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    instructions = serializers.CharField(required=False, default="", allow_blank=True)
+    multi_label = serializers.BooleanField(required=False, default=False)
+    overlap = serializers.IntegerField(required=False, default=1, min_value=1, max_value=20)
+    labels = LabelInputSerializer(many=True)
+
+
+class ProjectUpdateInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    instructions = serializers.CharField(required=False, allow_blank=True)
+    overlap = serializers.IntegerField(required=False, min_value=1, max_value=20)
+
+
+class MembershipCreateInputSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipUpdateInputSerializer(serializers.Serializer[Any]):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class _JsonObjectField(serializers.JSONField):
+    """Accepts a JSON object, also when sent as a string in a multipart form."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data) if data.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise serializers.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise serializers.ValidationError("Expected an object mapping raw values to label keys.")
+        return data
+
+
+def _csv_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class ImportCreateInputSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+    format = serializers.ChoiceField(
+        choices=ImportFormat.choices, required=False, allow_blank=True, default=""
+    )
+    on_conflict = serializers.ChoiceField(choices=OnConflict.choices, required=False, default=OnConflict.SKIP)
+    text_field = serializers.CharField(required=False, default="text")
+    id_field = serializers.CharField(required=False, allow_blank=True, default="")
+    label_field = serializers.CharField(required=False, allow_blank=True, default="")
+    split_field = serializers.CharField(required=False, allow_blank=True, default="")
+    annotator_field = serializers.CharField(required=False, allow_blank=True, default="")
+    metadata_fields = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Comma-separated; empty keeps all other fields.",
+    )
+    label_map = _JsonObjectField(required=False, default=dict)
+    delimiter = serializers.CharField(required=False, allow_blank=True, default="", max_length=2)
+    has_header = serializers.BooleanField(required=False, default=True)
+    columns = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Comma-separated."
+    )
+
+    def validate_delimiter(self, value: str) -> str:
+        value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+        if len(value) > 1:
+            raise serializers.ValidationError("A delimiter is one character (use \\t for tab).")
+        return value
+
+    def validate_metadata_fields(self, value: str) -> list[str] | None:
+        return _csv_list(value) or None
+
+    def validate_columns(self, value: str) -> list[str]:
+        return _csv_list(value)

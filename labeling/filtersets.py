@@ -1,0 +1,31 @@
+import django_filters
+from django.db.models import QuerySet
+
+from labeling.choices import ImportStatus, Split
+from labeling.models import ImportJob, Item
+
+
+class ItemFilterSet(django_filters.FilterSet):
+    """Shared by the item list page and the items endpoint."""
+
+    q = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label="Text contains")
+    external_id = django_filters.CharFilter()
+    split = django_filters.ChoiceFilter(choices=Split.choices, empty_label="Any split")
+    labeled = django_filters.BooleanFilter(method="filter_labeled", label="Has annotations")
+
+    class Meta:
+        model = Item
+        fields = ["q", "external_id", "split", "labeled"]
+
+    def filter_labeled(self, queryset: QuerySet[Item], name: str, value: bool | None) -> QuerySet[Item]:
+        if value is None:
+            return queryset
+        return queryset.filter(annotation_count__gt=0) if value else queryset.filter(annotation_count=0)
+
+
+class ImportJobFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ImportStatus.choices)
+
+    class Meta:
+        model = ImportJob
+        fields = ["status", "format"]

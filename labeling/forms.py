@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from labeling.choices import ImportFormat, OnConflict, Role
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(
+        max_length=100, required=False, help_text="Leave empty to derive it from the name."
+    )
+    labels = forms.CharField(help_text="Comma-separated label names, e.g. spam, ham.")
+    multi_label = forms.BooleanField(required=False)
+    overlap = forms.IntegerField(min_value=1, max_value=20, initial=1)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    instructions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, help_text="Markdown, shown to analysts."
+    )
+
+    def clean_labels(self) -> list[str]:
+        return [part.strip() for part in self.cleaned_data["labels"].split(",") if part.strip()]
+
+
+class MembershipForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ANALYST)
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+def _csv_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV, TSV, JSONL, JSON array, Parquet, or a WRENCH folder as .zip.")
+    format = forms.ChoiceField(choices=[("", "From the file name"), *ImportFormat.choices], required=False)
+    text_field = forms.CharField(initial="text")
+    id_field = forms.CharField(required=False, help_text="Empty: the row number is the id.")
+    label_field = forms.CharField(required=False, help_text="Existing labels become imported annotations.")
+    split_field = forms.CharField(required=False)
+    annotator_field = forms.CharField(required=False)
+    metadata_fields = forms.CharField(
+        required=False, help_text="Comma-separated; empty keeps all other fields."
+    )
+    label_map = forms.CharField(required=False, help_text="e.g. 0=ham, 1=spam")
+    delimiter = forms.CharField(required=False, max_length=3, help_text="CSV only; \\t for tab.")
+    has_header = forms.BooleanField(required=False, initial=True, label="First row is a header")
+    columns = forms.CharField(
+        required=False, help_text="Column names when there is no header, comma-separated."
+    )
+    on_conflict = forms.ChoiceField(choices=OnConflict.choices, initial=OnConflict.SKIP)
+
+    def clean_delimiter(self) -> str:
+        value = {"\\t": "\t", "tab": "\t"}.get(self.cleaned_data["delimiter"], self.cleaned_data["delimiter"])
+        if len(value) > 1:
+            raise forms.ValidationError("A delimiter is one character (use \\t for tab).")
+        return value
+
+    def clean_label_map(self) -> dict[str, str]:
+        mapping: dict[str, str] = {}
+        for pair in _csv_list(self.cleaned_data["label_map"]):
+            raw, sep, label = pair.partition("=")
+            if not sep or not raw.strip() or not label.strip():
+                raise forms.ValidationError(f"'{pair}' is not of the form value=label.")
+            mapping[raw.strip()] = label.strip()
+        return mapping
+
+    def clean_metadata_fields(self) -> list[str]:
+        return _csv_list(self.cleaned_data["metadata_fields"])
+
+    def clean_columns(self) -> list[str]:
+        return _csv_list(self.cleaned_data["columns"])
+
+    def import_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("file")
+        return data

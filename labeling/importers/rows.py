@@ -1,0 +1,200 @@
+"""Turns raw records into validated import rows, following the user's field mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from labeling.importers.errors import ImportFileError
+
+MAX_EXTERNAL_ID_LENGTH = 255
+# Namespace for the ids of imported annotations: the same project, item and annotator give the same id,
+# which is what makes re-importing a file idempotent.
+IMPORTED_ANNOTATION_NAMESPACE = uuid.UUID("6f1b2c52-4f55-4f0b-9a43-0b6e8a3c1d10")
+SPLIT_ALIASES = {
+    "train": "train", "training": "train",
+    "valid": "valid", "validation": "valid", "val": "valid", "dev": "valid",
+    "test": "test", "testing": "test",
+    "": "",
+}  # fmt: skip
+
+
+@dataclass
+class FieldMapping:
+    """Which record fields hold what. `metadata_fields=None` keeps every other field as metadata."""
+
+    text_field: str = "text"
+    id_field: str | None = None
+    label_field: str | None = None
+    split_field: str | None = None
+    annotator_field: str | None = None
+    votes_field: str | None = None
+    metadata_fields: list[str] | None = None
+    label_map: dict[str, str] = field(default_factory=dict)
+    label_separator: str = ","
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value not in (None, [], {})}
+
+
+@dataclass(slots=True)
+class ImportRow:
+    line: int
+    external_id: str
+    text: str
+    metadata_json: str
+    content_hash: str
+    split: str
+    labels: list[str] | None
+    annotator: str
+    annotation_uuid: uuid.UUID | None
+    votes: list[str | None] | None
+
+
+class RowBuilder:
+    """Validates records one by one: the text, a unique id, known labels and splits."""
+
+    def __init__(
+        self, *, project_id: int, mapping: FieldMapping, label_keys: list[str], label_names: dict[str, str],
+        multi_label: bool, where: str = "Line",
+    ) -> None:  # fmt: skip
+        self.project_id = project_id
+        self.mapping = mapping
+        self.multi_label = multi_label
+        self.where = where
+        self._label_keys = label_keys
+        # Accept a label's key, or its display name in any case.
+        self._lookup: dict[str, str] = {key: key for key in label_keys}
+        for key, name in label_names.items():
+            self._lookup.setdefault(name.casefold(), key)
+            self._lookup.setdefault(key.casefold(), key)
+        self._seen_ids: dict[str, int] = {}
+        self._excluded = {
+            name
+            for name in (mapping.text_field, mapping.id_field, mapping.label_field, mapping.split_field,
+                         mapping.annotator_field, mapping.votes_field)
+            if name
+        }  # fmt: skip
+        self.vote_count: int | None = None
+        self.checked_fields = False
+
+    def build(self, line: int, record: dict[str, Any], ordinal: int) -> ImportRow:
+        if not self.checked_fields:
+            self._check_fields(line, record)
+        mapping = self.mapping
+        text = record.get(mapping.text_field)
+        if text is None or (isinstance(text, str) and not text.strip()):
+            self._fail(line, f"the text field '{mapping.text_field}' is empty.")
+        if not isinstance(text, str):
+            text = str(text)
+        external_id = self._external_id(line, record, ordinal)
+        labels = self._labels(line, record.get(mapping.label_field)) if mapping.label_field else None
+        annotator = str(record.get(mapping.annotator_field) or "") if mapping.annotator_field else ""
+        return ImportRow(
+            line=line,
+            external_id=external_id,
+            text=text,
+            metadata_json=self._metadata(record),
+            content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            split=self._split(line, record.get(mapping.split_field)) if mapping.split_field else "",
+            labels=labels,
+            annotator=annotator,
+            annotation_uuid=(
+                uuid.uuid5(
+                    IMPORTED_ANNOTATION_NAMESPACE, f"{self.project_id}\x1f{external_id}\x1f{annotator}"
+                )
+                if labels
+                else None
+            ),
+            votes=self._votes(line, record.get(mapping.votes_field)) if mapping.votes_field else None,
+        )
+
+    def _fail(self, line: int, message: str) -> None:
+        raise ImportFileError(message, line=line, where=self.where)
+
+    def _check_fields(self, line: int, record: dict[str, Any]) -> None:
+        """The first record tells whether the mapped fields exist at all: say so once, clearly."""
+        self.checked_fields = True
+        for role, name in (
+            ("text", self.mapping.text_field), ("id", self.mapping.id_field), ("label", self.mapping.label_field),
+            ("split", self.mapping.split_field), ("annotator", self.mapping.annotator_field),
+        ):  # fmt: skip
+            if name and name not in record:
+                self._fail(
+                    line,
+                    f"the {role} field '{name}' is not in the data; fields are: {', '.join(map(str, record))}.",
+                )
+
+    def _external_id(self, line: int, record: dict[str, Any], ordinal: int) -> str:
+        if not self.mapping.id_field:
+            return str(ordinal)
+        raw = record.get(self.mapping.id_field)
+        if raw is None or str(raw).strip() == "":
+            self._fail(line, f"the id field '{self.mapping.id_field}' is empty.")
+        external_id = str(raw).strip()
+        if len(external_id) > MAX_EXTERNAL_ID_LENGTH:
+            self._fail(line, f"the id is longer than {MAX_EXTERNAL_ID_LENGTH} characters.")
+        first = self._seen_ids.setdefault(external_id, line)
+        if first != line:
+            self._fail(line, f"duplicate id '{external_id}' (first seen at {self.where.lower()} {first}).")
+        return external_id
+
+    def _label_key(self, line: int, raw: Any) -> str:
+        value = str(raw).strip()
+        value = self.mapping.label_map.get(value, value)
+        key = self._lookup.get(value) or self._lookup.get(value.casefold())
+        if key is None:
+            self._fail(
+                line, f"unknown label '{value}'; the project's labels are: {', '.join(self._label_keys)}."
+            )
+        return key  # type: ignore[return-value]
+
+    def _labels(self, line: int, raw: Any) -> list[str] | None:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if isinstance(raw, list):
+            values = raw
+        elif isinstance(raw, str) and self.multi_label:
+            values = [part for part in raw.split(self.mapping.label_separator) if part.strip()]
+        else:
+            values = [raw]
+        keys = list(dict.fromkeys(self._label_key(line, value) for value in values))
+        if len(keys) > 1 and not self.multi_label:
+            self._fail(line, f"{len(keys)} labels given, but the project is single-label.")
+        order = {key: index for index, key in enumerate(self._label_keys)}
+        return sorted(keys, key=order.__getitem__) or None
+
+    def _split(self, line: int, raw: Any) -> str:
+        value = str(raw or "").strip().lower()
+        if value not in SPLIT_ALIASES:
+            self._fail(line, f"unknown split '{raw}'; use train, valid or test.")
+        return SPLIT_ALIASES[value]
+
+    def _votes(self, line: int, raw: Any) -> list[str | None]:
+        if not isinstance(raw, list):
+            self._fail(line, "votes must be a list (one entry per labeling function).")
+        if self.vote_count is None:
+            self.vote_count = len(raw)
+        elif len(raw) != self.vote_count:
+            self._fail(line, f"{len(raw)} votes, but earlier records have {self.vote_count}.")
+        return [None if vote is None else self._label_key(line, vote) for vote in raw]
+
+    def _metadata(self, record: dict[str, Any]) -> str:
+        wanted = self.mapping.metadata_fields
+        if wanted is None:
+            metadata = {key: value for key, value in record.items() if key not in self._excluded}
+        else:
+            metadata = {key: record.get(key) for key in wanted}
+        return json.dumps(metadata, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

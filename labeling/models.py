@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from core.markdown import render_markdown
+from core.models import TimeStampedModel
+from labeling.choices import AnnotationSource, EventType, ImportFormat, ImportStatus, OnConflict, Role, Split
+
+
+class Project(TimeStampedModel):
+    """A labeling project: owns a label schema, items, members and everything derived from them."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    instructions = models.TextField(blank=True, help_text="Markdown, shown to analysts (sanitised).")
+    multi_label = models.BooleanField(default=False)
+    overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_gte_1")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("labeling:project-detail", args=[self.slug])
+
+    @property
+    def instructions_html(self) -> str:
+        return render_markdown(self.instructions)
+
+
+class Label(models.Model):
+    """One class of a project's label schema, in display order."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    hotkey = models.CharField(max_length=1, blank=True)
+    color = models.CharField(max_length=7, default="#6b7280")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="label_unique_key"),
+            models.UniqueConstraint(
+                fields=["project", "hotkey"], condition=~Q(hotkey=""), name="label_unique_hotkey"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug}:{self.key}"
+
+
+class Membership(TimeStampedModel):
+    """A user's role in a project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANALYST)
+
+    class Meta:
+        ordering = ["project_id", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+class Item(models.Model):
+    """One thing to label: a row of imported data."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    text = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the text")
+    split = models.CharField(max_length=8, choices=Split.choices, blank=True, default=Split.NONE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id")
+        ]
+        indexes = [
+            models.Index(fields=["project", "split"], name="item_project_split"),
+            models.Index(fields=["project", "content_hash"], name="item_project_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.external_id}"
+
+
+class ImportJob(TimeStampedModel):
+    """One import of a file into a project, with its field mapping, outcome and counts."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    format = models.CharField(max_length=10, choices=ImportFormat.choices)
+    original_name = models.CharField(max_length=255, blank=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    source_path = models.CharField(max_length=1024, blank=True, help_text="A local path (CLI imports).")
+    options = models.JSONField(default=dict, blank=True)
+    on_conflict = models.CharField(max_length=10, choices=OnConflict.choices, default=OnConflict.SKIP)
+    rows_total = models.PositiveIntegerField(default=0)
+    items_created = models.PositiveIntegerField(default=0)
+    items_updated = models.PositiveIntegerField(default=0)
+    items_skipped = models.PositiveIntegerField(default=0)
+    annotations_imported = models.PositiveIntegerField(default=0, help_text="Created or updated.")
+    votes_imported = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    error_line = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} into {self.project_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED}
+
+
+class Annotation(TimeStampedModel):
+    """One person's answer for one item. Edits keep the previous answers as AnnotationRevision rows."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations"
+    )
+    external_annotator = models.CharField(
+        max_length=255, blank=True, help_text="Annotator named in an import."
+    )
+    labels = models.JSONField(default=list, help_text="Label keys, in schema order.")
+    source = models.CharField(max_length=10, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN)
+    client_uuid = models.UUIDField(unique=True, help_text="Generated by the client: a retry is stored once.")
+    lead_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["item_id", "created_at"]
+        indexes = [
+            models.Index(fields=["project", "annotator"], name="annotation_project_annotator"),
+            models.Index(fields=["item", "annotator"], name="annotation_item_annotator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {','.join(self.labels)}"
+
+
+class AnnotationRevision(models.Model):
+    """An earlier state of an annotation, kept when it is edited."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
+    labels = models.JSONField(default=list)
+    lead_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["annotation_id", "created_at"]
+
+    def __str__(self) -> str:
+        return f"revision of {self.annotation_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class InteractionEvent(models.Model):
+    """Append-only record of one interaction (view, submit, skip, undo, ...), reusable as supervision."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    client_ts = models.DateTimeField(null=True, blank=True)
+    server_ts = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["server_ts", "id"]
+        indexes = [
+            models.Index(fields=["project", "user", "server_ts"], name="event_project_user_ts"),
+            models.Index(fields=["item", "server_ts"], name="event_item_ts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} by {self.user_id} on {self.item_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Interaction events are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

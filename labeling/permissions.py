@@ -1,0 +1,32 @@
+"""What each project role may do. One table, used by the UI and the API alike."""
+
+from __future__ import annotations
+
+import enum
+
+from labeling.choices import Role
+
+
+class Action(enum.Enum):
+    VIEW = "view"
+    LABEL = "label"
+    REVIEW = "review"
+    IMPORT = "import"
+    WRITE_LFS = "write_lfs"
+    EDIT_PROJECT = "edit_project"
+    MANAGE_MEMBERS = "manage_members"
+
+
+_ALLOWED: dict[Action, frozenset[str]] = {
+    Action.VIEW: frozenset(Role.values),
+    Action.LABEL: frozenset(Role.values),
+    Action.REVIEW: frozenset({Role.OWNER, Role.REVIEWER}),
+    Action.IMPORT: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
+    Action.WRITE_LFS: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
+    Action.EDIT_PROJECT: frozenset({Role.OWNER}),
+    Action.MANAGE_MEMBERS: frozenset({Role.OWNER}),
+}
+
+
+def role_allows(role: str, action: Action) -> bool:
+    return role in _ALLOWED[action]

@@ -1,0 +1,228 @@
+"""Batch writers behind the import service: one algorithm, two ways to insert rows.
+
+Per batch: find which external ids the project already has, insert the new items, update the known ones
+(when asked to), then write their imported annotations and external LF votes. The ORM writer works on any
+database; the PostgreSQL writer inserts with COPY, taking item ids from the table's sequence up front.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from labeling.choices import AnnotationSource, OnConflict
+from labeling.importers.rows import ImportRow
+from labeling.models import Annotation, ImportJob, Item, Project
+from weak_supervision.models import ExternalVote
+
+
+@dataclass
+class WriteCounts:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    annotations: int = 0
+    votes: int = 0
+
+
+class OrmBatchWriter:
+    """Writes batches with the Django ORM (SQLite in embedded mode, or any backend)."""
+
+    def __init__(
+        self, *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None
+    ) -> None:
+        self.project = project
+        self.update = on_conflict == OnConflict.UPDATE
+        self.label_ids = label_ids
+        self.import_job = import_job
+        self.lf_ids: list[int] = []
+        self.counts = WriteCounts()
+        self.now = timezone.now()
+
+    def write(self, batch: Sequence[ImportRow]) -> None:
+        if not batch:
+            return
+        existing = dict(
+            Item.objects.filter(project=self.project, external_id__in=[row.external_id for row in batch])
+            .values_list("external_id", "id")
+            .iterator()
+        )
+        new_rows = [row for row in batch if row.external_id not in existing]
+        known_rows = [row for row in batch if row.external_id in existing]
+        item_ids = dict(zip((row.external_id for row in new_rows), self.insert_items(new_rows), strict=True))
+        self.counts.rows += len(batch)
+        self.counts.created += len(new_rows)
+        if self.update:
+            self.update_items([(existing[row.external_id], row) for row in known_rows])
+            self.counts.updated += len(known_rows)
+            item_ids.update((row.external_id, existing[row.external_id]) for row in known_rows)
+            scope = list(batch)
+        else:
+            self.counts.skipped += len(known_rows)
+            scope = new_rows
+        self._write_annotations(scope, item_ids)
+        if self.lf_ids:
+            self._write_votes(scope, item_ids, replace=self.update and bool(known_rows))
+
+    # --- items ---------------------------------------------------------------------------------------------
+    def insert_items(self, rows: Sequence[ImportRow]) -> list[int]:
+        created = Item.objects.bulk_create(
+            [
+                Item(
+                    project=self.project,
+                    external_id=row.external_id,
+                    text=row.text,
+                    metadata=json.loads(row.metadata_json),
+                    content_hash=row.content_hash,
+                    split=row.split,
+                    created_at=self.now,
+                )
+                for row in rows
+            ]
+        )
+        return [item.pk for item in created]
+
+    def update_items(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        if not pairs:
+            return
+        items = [
+            Item(
+                pk=item_id, text=row.text, metadata=json.loads(row.metadata_json),
+                content_hash=row.content_hash, split=row.split,
+            )
+            for item_id, row in pairs
+        ]  # fmt: skip
+        Item.objects.bulk_update(items, ["text", "metadata", "content_hash", "split"])
+
+    # --- annotations ---------------------------------------------------------------------------------------
+    def _write_annotations(self, rows: Sequence[ImportRow], item_ids: dict[str, int]) -> None:
+        labeled = [row for row in rows if row.labels and row.annotation_uuid]
+        if not labeled:
+            return
+        known = set(
+            Annotation.objects.filter(client_uuid__in=[row.annotation_uuid for row in labeled]).values_list(
+                "client_uuid", flat=True
+            )
+        )
+        fresh = [row for row in labeled if row.annotation_uuid not in known]
+        self.insert_annotations([(item_ids[row.external_id], row) for row in fresh])
+        self.counts.annotations += len(fresh)
+        if self.update and known:
+            stale = [row for row in labeled if row.annotation_uuid in known]
+            by_uuid = {row.annotation_uuid: row for row in stale}
+            annotations = list(Annotation.objects.filter(client_uuid__in=list(by_uuid)))
+            for annotation in annotations:
+                annotation.labels = by_uuid[annotation.client_uuid].labels or []
+                annotation.updated_at = self.now
+            Annotation.objects.bulk_update(annotations, ["labels", "updated_at"])
+            self.counts.annotations += len(annotations)
+
+    def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        Annotation.objects.bulk_create(
+            [
+                Annotation(
+                    project=self.project,
+                    item_id=item_id,
+                    external_annotator=row.annotator,
+                    labels=row.labels or [],
+                    source=AnnotationSource.IMPORT,
+                    client_uuid=row.annotation_uuid,
+                    import_job=self.import_job,
+                )
+                for item_id, row in pairs
+            ]
+        )
+
+    # --- votes ---------------------------------------------------------------------------------------------
+    def _write_votes(self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, replace: bool) -> None:
+        if replace:
+            ExternalVote.objects.filter(
+                labeling_function_id__in=self.lf_ids, item_id__in=[item_ids[row.external_id] for row in rows]
+            ).delete()
+        votes = [
+            (self.lf_ids[index], item_ids[row.external_id], self.label_ids[label])
+            for row in rows
+            for index, label in enumerate(row.votes or [])
+            if label is not None
+        ]
+        self.insert_votes(votes)
+        self.counts.votes += len(votes)
+
+    def insert_votes(self, votes: Sequence[tuple[int, int, int]]) -> None:
+        ExternalVote.objects.bulk_create(
+            ExternalVote(labeling_function_id=lf_id, item_id=item_id, label_id=label_id)
+            for lf_id, item_id, label_id in votes
+        )
+
+
+class PostgresBatchWriter(OrmBatchWriter):
+    """Inserts with COPY (psycopg 3); ids for new items come from the table's sequence in one round trip."""
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+
+    def _allocate_ids(self, table: str, count: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def insert_items(self, rows: Sequence[ImportRow]) -> list[int]:
+        if not rows:
+            return []
+        ids = self._allocate_ids(Item._meta.db_table, len(rows))
+        project_id, now = self.project.pk, self.now
+        self._copy(
+            Item._meta.db_table,
+            ["id", "project_id", "external_id", "text", "metadata", "content_hash", "split", "created_at"],
+            (
+                (
+                    item_id,
+                    project_id,
+                    row.external_id,
+                    row.text,
+                    row.metadata_json,
+                    row.content_hash,
+                    row.split,
+                    now,
+                )
+                for item_id, row in zip(ids, rows, strict=True)
+            ),
+        )
+        return ids
+
+    def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        job_id = self.import_job.pk if self.import_job else None
+        now: datetime = self.now
+        self._copy(
+            Annotation._meta.db_table,
+            ["project_id", "item_id", "external_annotator", "labels", "source", "client_uuid", "import_job_id",
+             "created_at", "updated_at"],
+            (
+                (self.project.pk, item_id, row.annotator, json.dumps(row.labels), AnnotationSource.IMPORT.value,
+                 row.annotation_uuid or uuid.uuid4(), job_id, now, now)
+                for item_id, row in pairs
+            ),
+        )  # fmt: skip
+
+    def insert_votes(self, votes: Sequence[tuple[int, int, int]]) -> None:
+        self._copy(ExternalVote._meta.db_table, ["labeling_function_id", "item_id", "label_id"], votes)
+
+
+def batch_writer_for_connection(
+    *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None
+) -> OrmBatchWriter:
+    writer_class = PostgresBatchWriter if connection.vendor == "postgresql" else OrmBatchWriter
+    return writer_class(project=project, on_conflict=on_conflict, label_ids=label_ids, import_job=import_job)

@@ -1,0 +1,335 @@
+"""Imports: one service behind the UI upload, the REST API and the CLI. All or nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.choices import ImportFormat, ImportStatus, OnConflict
+from labeling.importers import readers
+from labeling.importers.errors import ImportFileError
+from labeling.importers.rows import FieldMapping, ImportRow, RowBuilder
+from labeling.models import ImportJob, Project
+from labeling.services.import_writers import WriteCounts, batch_writer_for_connection
+from labeling.tasks import import_job_run_task
+from weak_supervision.services import external_labeling_functions_ensure
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, float], None]
+ERROR_EMPTY = "The file holds no rows to import."
+ERROR_BAD_FORMAT = "Unknown format '{format}'; formats are: {formats}."
+PROGRESS_TTL_SECONDS = 24 * 3600
+
+
+@dataclass
+class ImportOptions:
+    """How to read a source: its format, CSV dialect, field mapping and what to do with known ids."""
+
+    format: str = ""
+    mapping: FieldMapping = field(default_factory=FieldMapping)
+    on_conflict: str = OnConflict.SKIP
+    delimiter: str | None = None
+    has_header: bool = True
+    columns: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format, "mapping": self.mapping.to_json(), "on_conflict": self.on_conflict,
+            "delimiter": self.delimiter, "has_header": self.has_header, "columns": self.columns,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImportOptions:
+        return cls(
+            format=data.get("format", ""),
+            mapping=FieldMapping(**data.get("mapping", {})),
+            on_conflict=data.get("on_conflict", OnConflict.SKIP),
+            delimiter=data.get("delimiter"),
+            has_header=data.get("has_header", True),
+            columns=list(data.get("columns", [])),
+        )
+
+
+@dataclass
+class ImportResult:
+    project_id: int
+    project_slug: str
+    rows: int
+    items_created: int
+    items_updated: int
+    items_skipped: int
+    annotations_imported: int
+    votes_imported: int
+    labeling_functions: int
+
+
+def _validated_format(options: ImportOptions, source: Path) -> str:
+    fmt = options.format or readers.infer_format(source)
+    if fmt not in ImportFormat.values:
+        raise ImportFileError(ERROR_BAD_FORMAT.format(format=fmt, formats=", ".join(ImportFormat.values)))
+    if options.on_conflict not in OnConflict.values:
+        raise ImportFileError(f"on_conflict must be one of: {', '.join(OnConflict.values)}.")
+    return fmt
+
+
+@contextlib.contextmanager
+def _wrench_root(source: Path) -> Iterator[Path]:
+    """A WRENCH dataset is a folder; an upload brings it as a zip, unpacked here for the import's lifetime."""
+    if source.is_dir():
+        yield source
+        return
+    if not zipfile.is_zipfile(source):
+        raise ImportFileError("a WRENCH upload must be a .zip of the dataset folder.")
+    scratch = Path(tempfile.mkdtemp(prefix="oversight-wrench-"))
+    try:
+        with zipfile.ZipFile(source) as archive:
+            archive.extractall(scratch)
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class _Source:
+    records: Iterator[tuple[int, dict[str, Any]]]
+    progress: readers.Progress
+    where: str
+    mapping: FieldMapping
+    lf_names: list[str]
+
+
+@contextlib.contextmanager
+def _open_source(source: Path, fmt: str, options: ImportOptions) -> Iterator[_Source]:
+    progress = readers.Progress()
+    mapping = options.mapping
+    if fmt == ImportFormat.WRENCH:
+        with _wrench_root(source) as root:
+            folder = readers.open_wrench_folder(root)
+            wrench_mapping = FieldMapping(
+                text_field="text", id_field="id", label_field="label", split_field="split",
+                votes_field="weak_labels", label_map=mapping.label_map,
+            )  # fmt: skip
+            yield _Source(readers.read_wrench(folder, progress=progress), progress, "Record", wrench_mapping,
+                          folder.lf_names)  # fmt: skip
+        return
+    if not source.is_file():
+        raise ImportFileError(f"'{source}' is not a file.")
+    if fmt == ImportFormat.PARQUET:
+        yield _Source(readers.read_parquet(source, progress=progress), progress, "Row", mapping, [])
+        return
+    size = source.stat().st_size
+    with source.open("rb") as stream:
+        yield _Source(_text_records(stream, size, fmt, options, progress), progress,
+                      "Record" if fmt == ImportFormat.JSON else "Line", mapping, [])  # fmt: skip
+
+
+def _text_records(
+    stream: IO[bytes], size: int, fmt: str, options: ImportOptions, progress: readers.Progress
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    if fmt == ImportFormat.CSV:
+        delimiter = options.delimiter or ("\t" if getattr(stream, "name", "").endswith(".tsv") else ",")
+        reader_options = readers.ReaderOptions(delimiter=delimiter, has_header=options.has_header,
+                                               columns=options.columns)  # fmt: skip
+        return readers.read_csv(stream, size=size, options=reader_options, progress=progress)
+    if fmt == ImportFormat.JSONL:
+        return readers.read_jsonl(stream, size=size, progress=progress)
+    return readers.read_json_array(stream, size=size, progress=progress)
+
+
+def items_import(
+    *,
+    project: Project,
+    source: Path,
+    options: ImportOptions,
+    import_job: ImportJob | None = None,
+    batch_size: int = 5000,
+    on_progress: ProgressCallback | None = None,
+) -> ImportResult:
+    """Imports a file or WRENCH folder into a project inside one transaction: every row, or none."""
+    fmt = _validated_format(options, source)
+    labels = list(project.labels.all())
+    label_ids = {label.key: label.pk for label in labels}
+    with _open_source(source, fmt, options) as opened, transaction.atomic():
+        builder = RowBuilder(
+            project_id=project.pk, mapping=opened.mapping, label_keys=[label.key for label in labels],
+            label_names={label.key: label.name for label in labels}, multi_label=project.multi_label,
+            where=opened.where,
+        )  # fmt: skip
+        writer = batch_writer_for_connection(
+            project=project, on_conflict=options.on_conflict, label_ids=label_ids, import_job=import_job
+        )
+        batch: list[ImportRow] = []
+        for ordinal, (line, record) in enumerate(opened.records, start=1):
+            batch.append(builder.build(line, record, ordinal))
+            if len(batch) >= batch_size:
+                _flush(writer, batch, builder, opened, project)
+                if on_progress:
+                    on_progress(writer.counts.rows, opened.progress.fraction)
+        _flush(writer, batch, builder, opened, project)
+        if writer.counts.rows == 0:
+            raise ImportFileError(ERROR_EMPTY)
+        if on_progress:
+            on_progress(writer.counts.rows, 1.0)
+        return _result(project, writer.counts, len(writer.lf_ids))
+
+
+def _flush(
+    writer: Any, batch: list[ImportRow], builder: RowBuilder, opened: _Source, project: Project
+) -> None:
+    if not batch:
+        return
+    if builder.vote_count and not writer.lf_ids:
+        names = (
+            opened.lf_names
+            if len(opened.lf_names) == builder.vote_count
+            else [f"lf_{index:02d}" for index in range(builder.vote_count)]
+        )
+        writer.lf_ids = external_labeling_functions_ensure(
+            project=project, names=names, description="Votes imported with the data."
+        )
+    writer.write(batch)
+    batch.clear()
+
+
+def _result(project: Project, counts: WriteCounts, lf_count: int) -> ImportResult:
+    return ImportResult(
+        project_id=project.pk, project_slug=project.slug, rows=counts.rows, items_created=counts.created,
+        items_updated=counts.updated, items_skipped=counts.skipped, annotations_imported=counts.annotations,
+        votes_imported=counts.votes, labeling_functions=lf_count,
+    )  # fmt: skip
+
+
+# --- Import jobs: the tracked, asynchronous form used by the UI and the API ---------------------------------
+def import_progress_key(job_id: int) -> str:
+    return f"oversight:import:{job_id}:progress"
+
+
+def import_job_create(
+    *,
+    project: Project,
+    created_by: AbstractBaseUser | None,
+    options: ImportOptions,
+    upload: UploadedFile | None = None,
+    source_path: str = "",
+    enqueue: bool = True,
+) -> ImportJob:
+    """Records an import of an uploaded file (or a local path) and, with `enqueue`, runs it on a worker."""
+    if upload is None and not source_path:
+        raise ImportFileError("Give a file to import.")
+    name = upload.name if upload is not None else Path(source_path).name
+    if not options.format:
+        options.format = readers.infer_format(Path(source_path) if source_path else Path(name or ""))
+    _validated_format(options, Path(name or "upload"))
+    with transaction.atomic():
+        job = ImportJob(
+            project=project, created_by=created_by, format=options.format, original_name=name or "",
+            source_path=source_path, options=options.to_json(), on_conflict=options.on_conflict,
+        )  # fmt: skip
+        if upload is not None:
+            job.file.save(Path(name or "upload").name, upload, save=False)
+        job.save()
+        if enqueue:
+            transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    return job
+
+
+def import_job_run(*, job: ImportJob, on_progress: ProgressCallback | None = None) -> ImportJob:
+    """Runs a pending import. Safe to retry: a failed or interrupted run left nothing behind."""
+    if job.is_finished:
+        return job
+    job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
+    job.save(update_fields=["status", "started_at", "updated_at"])
+    key = import_progress_key(job.pk)
+
+    def progress(rows: int, fraction: float) -> None:
+        cache.set(key, {"rows": rows, "fraction": round(fraction, 4)}, PROGRESS_TTL_SECONDS)
+        if on_progress:
+            on_progress(rows, fraction)
+
+    source = Path(job.source_path) if job.source_path else Path(job.file.path)
+    try:
+        result = items_import(
+            project=job.project, source=source, options=ImportOptions.from_json(job.options), import_job=job,
+            on_progress=progress,
+        )  # fmt: skip
+    except ImportFileError as exc:
+        _finish(job, status=ImportStatus.FAILED, error=exc.message, error_line=exc.line)
+        raise
+    except Exception:
+        # Unexpected (a lost database connection, a bug): the transaction rolled back; say so and let the
+        # task's retry policy decide. A retry finds the job pending again.
+        logger.exception("import job %s crashed", job.pk)
+        job.status = ImportStatus.PENDING
+        job.save(update_fields=["status", "updated_at"])
+        raise
+    _finish(job, status=ImportStatus.SUCCEEDED, result=result)
+    return job
+
+
+def _finish(
+    job: ImportJob,
+    *,
+    status: str,
+    result: ImportResult | None = None,
+    error: str = "",
+    error_line: int | None = None,
+) -> None:
+    job.status, job.error, job.error_line, job.finished_at = status, error, error_line, timezone.now()
+    if result is not None:
+        job.rows_total, job.items_created, job.items_updated = (
+            result.rows,
+            result.items_created,
+            result.items_updated,
+        )
+        job.items_skipped, job.annotations_imported = result.items_skipped, result.annotations_imported
+        job.votes_imported = result.votes_imported
+    job.save()
+    cache.delete(import_progress_key(job.pk))
+
+
+def import_options_build(
+    *,
+    format: str = "",
+    on_conflict: str = OnConflict.SKIP,
+    text_field: str = "text",
+    id_field: str = "",
+    label_field: str = "",
+    split_field: str = "",
+    annotator_field: str = "",
+    metadata_fields: list[str] | None = None,
+    label_map: dict[str, str] | None = None,
+    delimiter: str = "",
+    has_header: bool = True,
+    columns: list[str] | None = None,
+) -> ImportOptions:
+    """The one place where the UI form, the API and the CLI turn their inputs into import options."""
+    return ImportOptions(
+        format=format,
+        on_conflict=on_conflict,
+        mapping=FieldMapping(
+            text_field=text_field or "text",
+            id_field=id_field or None,
+            label_field=label_field or None,
+            split_field=split_field or None,
+            annotator_field=annotator_field or None,
+            metadata_fields=metadata_fields or None,
+            label_map=dict(label_map or {}),
+        ),
+        delimiter=delimiter or None,
+        has_header=has_header,
+        columns=list(columns or []),
+    )

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from labeling import views
+
+app_name = "labeling"
+
+urlpatterns = [
+    path("", views.project_list, name="project-list"),
+    path("<slug:slug>/", views.project_detail, name="project-detail"),
+    path("<slug:slug>/items/", views.item_list, name="item-list"),
+    path("<slug:slug>/items/<int:item_id>/", views.item_detail, name="item-detail"),
+    path("<slug:slug>/imports/", views.import_list, name="import-list"),
+    path("<slug:slug>/imports/<int:job_id>/", views.import_detail, name="import-detail"),
+    path("<slug:slug>/members/", views.member_list, name="member-list"),
+    path("<slug:slug>/members/<int:user_id>/", views.member_update, name="member-update"),
+]

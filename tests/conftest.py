@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from labeling.choices import Role
+from labeling.models import Membership, Project
+from tests.labeling.factories import MembershipFactory, ProjectFactory, UserFactory
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the project root; tests that need it skip with a clear message where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(
+            f"shared data folder {SHARED_DATA} is absent (it sits beside the project on developer machines)"
+        )
+    return SHARED_DATA
+
+
+@pytest.fixture
+def project(db: None) -> Project:
+    return ProjectFactory()
+
+
+@pytest.fixture
+def member_factory(db: None) -> Callable[..., Membership]:
+    """Builds a user with a role in a project: member_factory(project, Role.ANALYST)."""
+
+    def build(project: Project, role: str = Role.ANALYST, username: str | None = None) -> Membership:
+        user = UserFactory(**({"username": username} if username else {}))
+        return MembershipFactory(project=project, user=user, role=role)
+
+    return build
+
+
+@pytest.fixture
+def api_client_for() -> Callable[[object], APIClient]:
+    def build(user: object) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user=user)
+        return client
+
+    return build

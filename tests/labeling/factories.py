@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import factory
+from django.contrib.auth import get_user_model
+
+from labeling.choices import AnnotationSource, Role
+from labeling.models import Annotation, Item, Label, Membership, Project
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "password123")
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    name = factory.Sequence(lambda n: f"Project {n}")
+    slug = factory.Sequence(lambda n: f"project-{n}")
+    instructions = "Label **spam** as spam."
+
+    @factory.post_generation
+    def labels(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        if not create:
+            return
+        for index, key in enumerate(extracted if extracted is not None else ["ham", "spam"]):
+            Label.objects.create(project=self, key=key, name=key.title(), hotkey=str(index + 1), order=index)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    project = factory.SubFactory(ProjectFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.ANALYST
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    project = factory.SubFactory(ProjectFactory)
+    external_id = factory.Sequence(lambda n: f"item-{n}")
+    text = factory.Sequence(lambda n: f"Item text number {n}")
+    content_hash = factory.LazyAttribute(lambda item: hashlib.sha256(item.text.encode()).hexdigest())
+
+
+class AnnotationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Annotation
+
+    item = factory.SubFactory(ItemFactory)
+    project = factory.LazyAttribute(lambda a: a.item.project)
+    annotator = factory.SubFactory(UserFactory)
+    labels = factory.LazyFunction(lambda: ["spam"])
+    source = AnnotationSource.HUMAN
+    client_uuid = factory.LazyFunction(uuid.uuid4)

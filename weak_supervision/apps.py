@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WeakSupervisionConfig(AppConfig):
+    name = "weak_supervision"
+    verbose_name = "Weak supervision"
