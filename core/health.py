@@ -38,7 +38,7 @@ def _check_workers() -> dict[str, Any]:
         replies = celery_app.control.ping(timeout=1.0)
     except Exception as exc:
         return {"ok": False, "count": 0, "error": str(exc)}
-    names = sorted(name for reply in replies for name in reply)
+    names = sorted(name for reply in replies or [] for name in reply)
     return {"ok": bool(names), "count": len(names), "workers": names}
 
 

@@ -78,7 +78,7 @@ class InteractionEventAdmin(admin.ModelAdmin):
     raw_id_fields = ["item"]
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False  # append-only
 
 

@@ -57,7 +57,8 @@ class ImportForm(forms.Form):
     on_conflict = forms.ChoiceField(choices=OnConflict.choices, initial=OnConflict.SKIP)
 
     def clean_delimiter(self) -> str:
-        value = {"\\t": "\t", "tab": "\t"}.get(self.cleaned_data["delimiter"], self.cleaned_data["delimiter"])
+        raw = str(self.cleaned_data["delimiter"])
+        value = {"\\t": "\t", "tab": "\t"}.get(raw, raw)
         if len(value) > 1:
             raise forms.ValidationError("A delimiter is one character (use \\t for tab).")
         return value

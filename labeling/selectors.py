@@ -23,8 +23,10 @@ def _is_superuser(user: AnyUser) -> bool:
 
 def project_list_for_user(*, user: AnyUser) -> QuerySet[Project]:
     projects = Project.objects.all()
+    if not user.is_authenticated:
+        return projects.none()
     if not _is_superuser(user):
-        projects = projects.filter(memberships__user_id=user.pk)
+        projects = projects.filter(memberships__user_id=int(user.pk))
     return projects.order_by("name")
 
 

@@ -76,7 +76,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env.VAR_DIR / "oversight.sqlite3",
+            "NAME": str(env.VAR_DIR / "oversight.sqlite3"),
             # WAL lets the UI read while an import writes; IMMEDIATE avoids upgrade deadlocks between writers.
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

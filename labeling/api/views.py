@@ -22,13 +22,11 @@ from labeling.services.projects import LabelSpec, project_create, project_update
 
 
 class ProjectScopedMixin:
-    """Resolves `slug` from the URL to a permission-checked project, once per request."""
-
-    request: Request
-    kwargs: dict[str, Any]
+    """Resolves `slug` from the URL to a permission-checked project (the selector the HTML views use too)."""
 
     def get_project(self, action: Action = Action.VIEW) -> Project:
-        return selectors.project_get_for_user(user=self.request.user, slug=self.kwargs["slug"], action=action)
+        view: APIView = self  # type: ignore[assignment]
+        return selectors.project_get_for_user(user=view.request.user, slug=view.kwargs["slug"], action=action)
 
 
 class ProjectListCreateApi(ListAPIView[Project]):

@@ -85,8 +85,10 @@ def read_csv(
             yield line
 
     # A tab-separated file follows the TSV convention: no quoting, a quote is an ordinary character.
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(numbered(), delimiter=delimiter, quoting=quoting, strict=True)
+    if delimiter == "\t":
+        reader = csv.reader(numbered(), delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
+    else:
+        reader = csv.reader(numbered(), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, strict=True)
     header: list[str] | None = list(options.columns) or None
     try:
         for row in reader:

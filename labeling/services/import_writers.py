@@ -134,7 +134,7 @@ class OrmBatchWriter:
                     external_annotator=row.annotator,
                     labels=row.labels or [],
                     source=AnnotationSource.IMPORT,
-                    client_uuid=row.annotation_uuid,
+                    client_uuid=row.annotation_uuid or uuid.uuid4(),
                     import_job=self.import_job,
                 )
                 for item_id, row in pairs
@@ -168,7 +168,7 @@ class PostgresBatchWriter(OrmBatchWriter):
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        with connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
 

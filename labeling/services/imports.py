@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -221,9 +221,9 @@ def import_progress_key(job_id: int) -> str:
 def import_job_create(
     *,
     project: Project,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     options: ImportOptions,
-    upload: UploadedFile | None = None,
+    upload: UploadedFile[bytes] | None = None,
     source_path: str = "",
     enqueue: bool = True,
 ) -> ImportJob:

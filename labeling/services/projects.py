@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
@@ -74,7 +74,7 @@ def project_create(
     *,
     name: str,
     labels: list[LabelSpec],
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     slug: str = "",
     description: str = "",
     instructions: str = "",

@@ -1,0 +1,456 @@
+"""Import benchmark: `items_import` on PostgreSQL and SQLite beside a raw COPY of the same rows.
+
+Run from the repository root:
+
+    .venv/bin/python bench/import.py [--rows 1000000] [--backends postgres,sqlite]
+                                     [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--profile DIR]
+
+Every measurement runs in a fresh child process (this same file with `--child`), so its peak RSS is that
+import's alone and Django is set up for one backend only. The parent generates the data, creates and drops
+the throwaway PostgreSQL databases and SQLite folders, and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SMS_PATH = ROOT.parent / "shared" / "data" / "sms_spam_uci" / "SMSSpamCollection"
+RESULT_MARKER = "BENCH-RESULT "
+SEED = 20261123
+# The issue's targets (they apply to the generated file; the SMS collection is too small to amortise setup).
+TARGET_ITEMS_PER_S = 100_000
+TARGET_COPY_RATIO = 0.5
+TARGET_PEAK_RSS_MB = 500
+LABEL_STUDIO_REFERENCE = "Label Studio 1.23, default SQLite: about 3,000 items/s on this machine (issue)."
+BENCH_SECRET_KEY = "bench-import-not-a-secret"  # noqa: S105 - throwaway key so DEBUG can stay off
+
+GENERATED_LABELS = ["positive", "negative", "neutral"]
+SOURCES = ["web", "email", "chat", "review", "survey"]
+WORDS = (
+    "the a an this that our your their my order delivery package support team refund invoice account "
+    "password screen app update price service quality product store manager call email message reply "
+    "arrived late early broken perfect great terrible fine slow fast quick helpful rude friendly again "
+    "never always still only really very quite too much little more less today yesterday tomorrow week "
+    "month after before because although, however, but and or so if when while until since please thanks "
+    "thank you I we they it is was were be been have has had do does did can could would should will not "
+    'no yes okay sure maybe "great" (again) - ! ? 10 2 48h €20 $5 café naïve'
+)
+VOCABULARY = WORDS.split()
+
+
+@dataclass
+class Dataset:
+    """One source file and the import options and project labels that go with it."""
+
+    name: str
+    path: str
+    rows: int
+    labels: list[str]
+    options: dict[str, Any] = field(default_factory=dict)
+    copy_options: str = "FORMAT csv, HEADER true"
+    copy_columns: list[str] = field(default_factory=list)
+
+
+# --- Data ---------------------------------------------------------------------------------------------------
+def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
+    """Writes `rows` deterministic items: id, text of 60-200 characters, a label (80% of rows), a source."""
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["id", "text", "label", "source"])
+        for index in range(1, rows + 1):
+            length = rng.randint(60, 200)
+            text = " ".join(rng.choices(VOCABULARY, k=48))[:length].rstrip()
+            text = text[0].upper() + text[1:] + "."
+            label = rng.choice(GENERATED_LABELS) if rng.random() < 0.8 else ""
+            writer.writerow([f"doc-{index:07d}", text, label, rng.choice(SOURCES)])
+
+
+def datasets_build(rows: int, scratch: Path) -> list[Dataset]:
+    generated = scratch / f"generated-{rows}.csv"
+    started = time.perf_counter()
+    generate_csv(generated, rows)
+    size_mb = generated.stat().st_size / 1e6
+    print(f"generated {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s: {generated}")
+    found = [
+        Dataset(
+            name="generated", path=str(generated), rows=rows, labels=GENERATED_LABELS,
+            options={"format": "csv", "id_field": "id", "label_field": "label"},
+            copy_columns=["id", "text", "label", "source"],
+        )
+    ]  # fmt: skip
+    if not SMS_PATH.is_file():
+        print(f"SKIPPED the SMS collection: {SMS_PATH} is absent (it lives in ../shared/data).")
+        return found
+    with SMS_PATH.open("rb") as stream:
+        sms_rows = sum(1 for line in stream if line.strip())
+    found.append(
+        Dataset(
+            name="sms_spam_uci", path=str(SMS_PATH), rows=sms_rows, labels=["ham", "spam"],
+            options={"format": "csv", "delimiter": "\t", "has_header": False, "columns": ["label", "text"],
+                     "label_field": "label"},
+            # TSV has no quoting: a quote character that never occurs makes COPY read every byte literally.
+            copy_options="FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01'", copy_columns=["label", "text"],
+        )
+    )  # fmt: skip
+    return found
+
+
+# --- Parent: databases, child processes -------------------------------------------------------------------
+def database_url_for(admin_url: str, name: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@contextlib.contextmanager
+def pg_database(admin_url: str, name: str) -> Iterator[str]:
+    """A fresh, empty database on the server behind `admin_url`, dropped afterwards."""
+    import psycopg  # only the parent's PostgreSQL path needs it before Django is set up
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url_for(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_checkpoint(admin_url: str) -> None:
+    """Flushes earlier runs' dirty pages so one measurement does not pay for the previous one's writes."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute("CHECKPOINT")
+
+
+def child_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DATABASE_URL"}}
+    # REDIS_URL unset: Celery is eager and nothing is enqueued. DEBUG off (with a throwaway SECRET_KEY): with
+    # DEBUG on, Django keeps every SQL statement in connection.queries, which would distort time and RSS.
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base", OVERSIGHT_DEBUG="0", SECRET_KEY=BENCH_SECRET_KEY,
+        OVERSIGHT_VAR_DIR=str(var_dir), LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),
+    )  # fmt: skip
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+
+
+def run_child(mode: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--spec", json.dumps(spec)]
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    sys.stdout.write(
+        "".join(line + "\n" for line in completed.stdout.splitlines() if RESULT_MARKER not in line)
+    )
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr)
+        raise SystemExit(f"the {mode} child failed with exit status {completed.returncode}")
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+    return dict(json.loads(lines[-1][len(RESULT_MARKER) :]))
+
+
+def measure_import(dataset: Dataset, backend: str, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    var_dir = Path(tempfile.mkdtemp(prefix=f"{backend}-", dir=scratch))
+    profile = str(Path(args.profile).resolve() / f"{dataset.name}-{backend}.prof") if args.profile else ""
+    spec = {"dataset": asdict(dataset), "batch_size": args.batch_size, "profile": profile}
+    try:
+        if backend == "sqlite":
+            env = child_env(database_url="", var_dir=var_dir)
+            migrate(env)
+            return run_child("import", spec, env)
+        with pg_database(args.pg_url, f"oversight_bench_{os.getpid()}") as url:
+            env = child_env(database_url=url, var_dir=var_dir)
+            migrate(env)
+            pg_checkpoint(args.pg_url)
+            return run_child("import", spec, env)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def measure_raw_copy(dataset: Dataset, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    with pg_database(args.pg_url, f"oversight_bench_raw_{os.getpid()}") as url:
+        env = child_env(database_url=url, var_dir=scratch)
+        pg_checkpoint(args.pg_url)
+        return run_child("copy", {"dataset": asdict(dataset), "url": url, "admin_url": args.pg_url}, env)
+
+
+# --- Children: one measurement each -------------------------------------------------------------------------
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
+
+
+def report(result: dict[str, Any]) -> None:
+    print(RESULT_MARKER + json.dumps(result), flush=True)
+
+
+def child_import(spec: dict[str, Any]) -> None:
+    # Django can only be imported once the parent has pointed the environment at this run's database.
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from labeling.models import Annotation, Item
+    from labeling.services.imports import import_options_build, items_import
+    from labeling.services.projects import LabelSpec, project_create
+
+    dataset = Dataset(**spec["dataset"])
+    project = project_create(
+        name=f"Bench {dataset.name}", slug=f"bench-{dataset.name}".replace("_", "-"),
+        labels=[LabelSpec(key=key) for key in dataset.labels], created_by=None,
+    )  # fmt: skip
+    options = import_options_build(**dataset.options)
+    batch_size = spec["batch_size"] or settings.IMPORT_BATCH_SIZE
+    rss_before = peak_rss_mb()
+    profiler = _profiler_start(spec["profile"])
+    started = time.perf_counter()
+    result = items_import(project=project, source=Path(dataset.path), options=options, batch_size=batch_size)
+    seconds = time.perf_counter() - started
+    _profiler_stop(profiler, spec["profile"])
+    items = Item.objects.filter(project=project).count()
+    if items != dataset.rows or result.items_created != dataset.rows:
+        raise SystemExit(f"expected {dataset.rows} items, found {items} (result: {result})")
+    report(
+        {
+            "seconds": seconds, "rows": result.rows, "items": items, "rss_before_mb": rss_before,
+            "annotations": Annotation.objects.filter(project=project).count(), "peak_rss_mb": peak_rss_mb(),
+            "vendor": connection.vendor, "batch_size": batch_size,
+        }
+    )  # fmt: skip
+
+
+def _profiler_start(path: str) -> Any:
+    if not path:
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def _profiler_stop(profiler: Any, path: str) -> None:
+    if profiler is None:
+        return
+    import pstats
+
+    profiler.disable()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(path)
+    print(f"--- profile of the import ({path}), top functions by own time ---")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
+    print("--- by cumulative time ---")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(28)
+
+
+def child_copy(spec: dict[str, Any]) -> None:
+    """The server's limit: COPY of the already parsed rows (and of the file's bytes) into bare tables."""
+    import django
+
+    django.setup()
+    import psycopg
+
+    dataset = Dataset(**spec["dataset"])
+    started = time.perf_counter()
+    rows = parsed_rows(dataset)
+    parse_seconds = time.perf_counter() - started
+    with psycopg.connect(spec["url"]) as conn:
+        conn.execute(
+            "CREATE TABLE bench_bare (external_id text, text text, metadata jsonb, content_hash text, split text)"
+        )
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cursor, cursor.copy("COPY bench_bare FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        row_seconds = time.perf_counter() - started
+    del rows
+    report(
+        {
+            "parse_seconds": parse_seconds, "copy_rows_seconds": row_seconds,
+            "copy_bytes_seconds": copy_file_bytes(dataset, spec["url"]),
+        }
+    )  # fmt: skip
+
+
+def parsed_rows(dataset: Dataset) -> list[tuple[str, str, str, str, str]]:
+    """The import's own reader and row builder, so the raw COPY writes exactly the values an import writes."""
+    from labeling.importers import readers
+    from labeling.importers.rows import RowBuilder
+    from labeling.services.imports import import_options_build
+
+    options = import_options_build(**dataset.options)
+    builder = RowBuilder(
+        project_id=1, mapping=options.mapping, label_keys=dataset.labels,
+        label_names={key: key for key in dataset.labels}, multi_label=False,
+    )  # fmt: skip
+    reader_options = readers.ReaderOptions(
+        delimiter=options.delimiter, has_header=options.has_header, columns=options.columns
+    )
+    path = Path(dataset.path)
+    rows = []
+    with path.open("rb") as stream:
+        records = readers.read_csv(
+            stream, size=path.stat().st_size, options=reader_options, progress=readers.Progress()
+        )
+        for ordinal, (line, record) in enumerate(records, start=1):
+            row = builder.build(line, record, ordinal)
+            rows.append((row.external_id, row.text, row.metadata_json, row.content_hash, row.split))
+    return rows
+
+
+def copy_file_bytes(dataset: Dataset, url: str) -> float:
+    import psycopg
+
+    columns = ", ".join(f"{name} text" for name in dataset.copy_columns)
+    with psycopg.connect(url) as conn:
+        conn.execute(f"CREATE TABLE bench_bare_file ({columns})")
+        conn.commit()
+        started = time.perf_counter()
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY bench_bare_file FROM STDIN ({dataset.copy_options})") as copy,
+            open(dataset.path, "rb") as stream,
+        ):
+            while chunk := stream.read(1 << 20):
+                copy.write(chunk)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+# --- Table --------------------------------------------------------------------------------------------------
+def targets_verdict(dataset: Dataset, backend: str, rate: float, ratio: float | None, rss: float) -> str:
+    if dataset.name != "generated":
+        return "n/a (small file)"
+    checks = [f"rss {'ok' if rss <= TARGET_PEAK_RSS_MB else 'MISS'}"]
+    if backend == "postgres":
+        checks.insert(0, f"rate {'ok' if rate >= TARGET_ITEMS_PER_S else 'MISS'}")
+        checks.insert(1, f"ratio {'ok' if ratio is not None and ratio >= TARGET_COPY_RATIO else 'MISS'}")
+    return ", ".join(checks)
+
+
+def table_rows(dataset: Dataset, backend: str, run: dict[str, Any], raw: dict[str, Any] | None) -> list[str]:
+    rate = run["rows"] / run["seconds"]
+    raw_rate = dataset.rows / raw["copy_rows_seconds"] if raw else None
+    ratio = rate / raw_rate if raw_rate else None
+    return [
+        dataset.name, backend, f"{run['rows']:,}", f"{run['seconds']:.2f}", f"{rate:,.0f}",
+        f"{raw_rate:,.0f}" if raw_rate else "-", f"{ratio:.2f}" if ratio is not None else "-",
+        f"{run['peak_rss_mb']:.0f}", f"{run['rss_before_mb']:.0f}",
+        targets_verdict(dataset, backend, rate, ratio, run["peak_rss_mb"]),
+    ]  # fmt: skip
+
+
+def print_table(rows: list[list[str]]) -> None:
+    header = ["dataset", "backend", "rows", "seconds", "items/s", "raw COPY items/s", "ours/COPY",
+              "peak RSS MB", "RSS before MB", "targets"]  # fmt: skip
+    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header))]
+    lines = [header, ["-" * width for width in widths], *rows]
+    print()
+    for line in lines:
+        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) + " |")
+
+
+def print_raw_copy(raws: dict[str, dict[str, Any]], datasets: list[Dataset]) -> None:
+    for dataset in datasets:
+        raw = raws.get(dataset.name)
+        if raw:
+            print(
+                f"{dataset.name}: parse+validate only {dataset.rows / raw['parse_seconds']:,.0f} rows/s; raw COPY "
+                f"of parsed rows {dataset.rows / raw['copy_rows_seconds']:,.0f} rows/s; raw COPY of the file's "
+                f"bytes {dataset.rows / raw['copy_bytes_seconds']:,.0f} rows/s"
+            )
+
+
+# --- Entry point --------------------------------------------------------------------------------------------
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated file")
+    parser.add_argument("--backends", default="postgres,sqlite", help="comma-separated: postgres, sqlite")
+    parser.add_argument(
+        "--pg-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="a server where this user may CREATE DATABASE (fresh ones are made and dropped)",
+    )
+    parser.add_argument("--datasets", default="generated,sms_spam_uci", help="comma-separated dataset names")
+    parser.add_argument("--batch-size", type=int, default=0, help="rows per batch (default: the setting)")
+    parser.add_argument("--profile", default="", help="write a cProfile of each import to this folder")
+    parser.add_argument("--child", choices=["import", "copy"], help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def machine_line(args: argparse.Namespace, backends: list[str]) -> str:
+    server = ""
+    if "postgres" in backends:
+        import psycopg
+
+        with psycopg.connect(args.pg_url) as conn:
+            server = f", PostgreSQL {conn.info.server_version // 10000}.{conn.info.server_version % 10000}"
+    return f"{os.cpu_count()} CPUs, Python {platform.python_version()}{server}, {platform.platform()}"
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        (child_import if args.child == "import" else child_copy)(json.loads(args.spec))
+        return
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    print(f"machine: {machine_line(args, backends)}")
+    scratch = Path(tempfile.mkdtemp(prefix="oversight-bench-import-"))
+    table: list[list[str]] = []
+    raws: dict[str, dict[str, Any]] = {}
+    try:
+        wanted = set(args.datasets.split(","))
+        datasets = [dataset for dataset in datasets_build(args.rows, scratch) if dataset.name in wanted]
+        for dataset in datasets:
+            if "postgres" in backends:
+                raws[dataset.name] = measure_raw_copy(dataset, args, scratch)
+            for backend in backends:
+                print(f"importing {dataset.name} ({dataset.rows:,} rows) on {backend} ...", flush=True)
+                run = measure_import(dataset, backend, args, scratch)
+                table.append(table_rows(dataset, backend, run, raws.get(dataset.name)))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print_table(table)
+    print()
+    print_raw_copy(raws, datasets)
+    print(f"For scale: {LABEL_STUDIO_REFERENCE}")
+    print(
+        f"Targets (generated file): >= {TARGET_ITEMS_PER_S:,} items/s on PostgreSQL, >= {TARGET_COPY_RATIO} of "
+        f"the raw COPY rate, peak RSS <= {TARGET_PEAK_RSS_MB} MB."
+    )
+
+
+if __name__ == "__main__":
+    main()

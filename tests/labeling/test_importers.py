@@ -1,0 +1,206 @@
+"""Readers and row validation, without the database."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from labeling.importers import readers
+from labeling.importers.errors import ImportFileError
+from labeling.importers.rows import FieldMapping, RowBuilder
+
+
+def _csv(text: str, **options: object) -> list[tuple[int, dict[str, object]]]:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return list(
+        readers.read_csv(
+            io.BytesIO(data), size=len(data), options=readers.ReaderOptions(**options), progress=readers.Progress()
+        )
+    )
+
+
+def test_csv_records_carry_the_line_where_they_start() -> None:
+    # given a CSV whose second record spans two lines
+    text = 'id,text\n1,hello\n2,"two\nlines"\n3,end\n'
+
+    # when
+    records = _csv(text)
+
+    # then
+    assert records == [(2, {"id": "1", "text": "hello"}), (3, {"id": "2", "text": "two\nlines"}), (5, {"id": "3", "text": "end"})]
+
+
+def test_csv_strips_a_byte_order_mark_and_skips_blank_lines() -> None:
+    assert _csv("\ufeffid,text\n\n1,a\n") == [(3, {"id": "1", "text": "a"})]
+
+
+def test_tsv_without_header_uses_given_columns_and_no_quoting() -> None:
+    records = _csv('ham\t"quoted" text\nspam\tfree\n', delimiter="\t", has_header=False, columns=["label", "text"])
+    assert records == [(1, {"label": "ham", "text": '"quoted" text'}), (2, {"label": "spam", "text": "free"})]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"id,text\n1,ok\n2,bad\xff\n", "Line 3: not valid UTF-8"),
+        (b"id,text\n1,ok,extra\n", "Line 2: expected 2 fields, found 3."),
+        (b'id,text\n1,"never closed\n', "Line 2: malformed CSV"),
+        (b"id,id\n1,2\n", "Line 1: the header names column 'id' twice."),
+    ],
+)
+def test_bad_csv_is_refused_with_the_line(data: bytes, message: str) -> None:
+    with pytest.raises(ImportFileError) as error:
+        _csv(data)  # type: ignore[arg-type]
+    assert error.value.message.startswith(message)
+
+
+def test_jsonl_reports_malformed_lines_and_non_objects() -> None:
+    good = b'{"text": "a"}\n\n{"text": "b"}\n'
+    assert list(readers.read_jsonl(io.BytesIO(good), size=len(good), progress=readers.Progress())) == [
+        (1, {"text": "a"}),
+        (3, {"text": "b"}),
+    ]
+    with pytest.raises(ImportFileError, match="Line 2: malformed JSON"):
+        list(readers.read_jsonl(io.BytesIO(b'{"text": "a"}\n{"text": \n'), size=0, progress=readers.Progress()))
+    with pytest.raises(ImportFileError, match="Line 1: each line must be a JSON object."):
+        list(readers.read_jsonl(io.BytesIO(b"[1, 2]\n"), size=0, progress=readers.Progress()))
+
+
+def test_json_array_streams_objects_and_numbers_become_floats() -> None:
+    data = json.dumps([{"text": "a", "score": 0.5}, {"text": "b", "score": 2}]).encode()
+    progress = readers.Progress()
+    records = list(readers.read_json_array(io.BytesIO(data), size=len(data), progress=progress))
+    assert records == [(1, {"text": "a", "score": 0.5}), (2, {"text": "b", "score": 2})]
+    assert isinstance(records[0][1]["score"], float)
+    assert progress.fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'[{"text": "a"}, {"text": ', "malformed JSON after record 1"),
+        (b'[{"text": "a"}, 3]', "Record 2: each element of the array must be a JSON object."),
+        (b"[]", "holds none"),
+    ],
+)
+def test_bad_json_array_is_refused(data: bytes, message: str) -> None:
+    with pytest.raises(ImportFileError, match=message):
+        list(readers.read_json_array(io.BytesIO(data), size=len(data), progress=readers.Progress()))
+
+
+def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
+    path = tmp_path / "items.parquet"
+    pq.write_table(pa.table({"text": ["a", "b", "c"], "n": [1, 2, 3]}), path)
+    assert list(readers.read_parquet(path, progress=readers.Progress())) == [
+        (1, {"text": "a", "n": 1}),
+        (2, {"text": "b", "n": 2}),
+        (3, {"text": "c", "n": 3}),
+    ]
+
+
+def test_a_file_that_is_not_parquet_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fake.parquet"
+    path.write_text("id,text\n")
+    with pytest.raises(ImportFileError, match="not a readable Parquet file"):
+        list(readers.read_parquet(path, progress=readers.Progress()))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("a.csv", "csv"), ("a.TSV", "csv"), ("a.jsonl", "jsonl"), ("a.json", "json"), ("a.parquet", "parquet"), ("a.zip", "wrench")],
+)
+def test_format_is_inferred_from_the_extension(name: str, expected: str) -> None:
+    assert readers.infer_format(Path(name)) == expected
+
+
+def test_unknown_extension_asks_for_a_format() -> None:
+    with pytest.raises(ImportFileError, match="Cannot tell the format of 'data.xlsx'"):
+        readers.infer_format(Path("data.xlsx"))
+
+
+def _builder(**mapping: object) -> RowBuilder:
+    return RowBuilder(
+        project_id=1,
+        mapping=FieldMapping(**mapping),  # type: ignore[arg-type]
+        label_keys=["ham", "spam"],
+        label_names={"ham": "Ham", "spam": "Spam"},
+        multi_label=False,
+    )
+
+
+def test_rows_map_fields_and_keep_the_rest_as_metadata() -> None:
+    # given
+    builder = _builder(id_field="id", label_field="label", split_field="split")
+
+    # when
+    row = builder.build(2, {"id": " 7 ", "text": "hello", "label": "SPAM", "split": "validation", "author": "x"}, 1)
+
+    # then
+    assert (row.external_id, row.text, row.labels, row.split) == ("7", "hello", ["spam"], "valid")
+    assert json.loads(row.metadata_json) == {"author": "x"}
+    assert row.content_hash == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    assert row.annotation_uuid is not None
+
+
+def test_the_row_number_is_the_id_when_no_id_field_is_given() -> None:
+    assert _builder().build(5, {"text": "a"}, 3).external_id == "3"
+
+
+def test_the_same_item_and_annotator_always_get_the_same_annotation_id() -> None:
+    first = _builder(label_field="label").build(2, {"text": "a", "label": "ham"}, 1)
+    again = _builder(label_field="label").build(9, {"text": "b", "label": "spam"}, 1)
+    assert first.annotation_uuid == again.annotation_uuid
+
+
+@pytest.mark.parametrize(
+    ("records", "mapping", "message"),
+    [
+        ([{"body": "a"}], {}, "Line 2: the text field 'text' is not in the data; fields are: body."),
+        ([{"text": "  "}], {}, "Line 2: the text field 'text' is empty."),
+        ([{"text": "a", "id": ""}], {"id_field": "id"}, "Line 2: the id field 'id' is empty."),
+        ([{"text": "a", "id": "1"}, {"text": "b", "id": "1"}], {"id_field": "id"}, "Line 3: duplicate id '1' (first seen at line 2)."),
+        ([{"text": "a", "label": "eggs"}], {"label_field": "label"}, "Line 2: unknown label 'eggs'; the project's labels are: ham, spam."),
+        ([{"text": "a", "label": ["ham", "spam"]}], {"label_field": "label"}, "Line 2: 2 labels given, but the project is single-label."),
+        ([{"text": "a", "split": "holdout"}], {"split_field": "split"}, "Line 2: unknown split 'holdout'; use train, valid or test."),
+        ([{"text": "a", "v": [None, "ham"]}, {"text": "b", "v": ["ham"]}], {"votes_field": "v"}, "Line 3: 1 votes, but earlier records have 2."),
+    ],
+)
+def test_invalid_records_are_refused_with_their_line(
+    records: list[dict[str, object]], mapping: dict[str, object], message: str
+) -> None:
+    builder = _builder(**mapping)
+    with pytest.raises(ImportFileError) as error:
+        for ordinal, record in enumerate(records, start=1):
+            builder.build(ordinal + 1, record, ordinal)
+    assert error.value.message == message
+    assert error.value.line == len(records) + 1
+
+
+def test_label_map_translates_raw_values() -> None:
+    row = _builder(label_field="label", label_map={"1": "spam", "0": "ham"}).build(2, {"text": "a", "label": 1}, 1)
+    assert row.labels == ["spam"]
+
+
+def test_multi_label_values_split_on_the_separator_in_schema_order() -> None:
+    builder = RowBuilder(
+        project_id=1, mapping=FieldMapping(label_field="tags"), label_keys=["a", "b", "c"],
+        label_names={"a": "A", "b": "B", "c": "C"}, multi_label=True,
+    )  # fmt: skip
+    assert builder.build(2, {"text": "x", "tags": "c, a,a"}, 1).labels == ["a", "c"]
+
+
+def test_wrench_folder_names_lfs_from_its_readme(shared_data: Path) -> None:
+    folder = readers.open_wrench_folder(shared_data / "wrench" / "youtube_v1_paper")
+    assert folder.label_names == {0: "HAM", 1: "SPAM"}
+    assert folder.lf_names[:3] == ["keyword_my", "keyword_subscribe", "keyword_link"]
+    assert len(folder.lf_names) == 10
+
+
+def test_a_folder_without_label_json_is_not_wrench(tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="a WRENCH dataset is a folder holding label.json"):
+        readers.open_wrench_folder(tmp_path)

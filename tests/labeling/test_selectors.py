@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from core.exceptions import NotFoundError, PermissionDeniedError
+from labeling.choices import Role
+from labeling.models import Membership, Project
+from labeling.permissions import Action
+from labeling.selectors import project_get_for_user, project_list_for_user, project_stats
+from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_analyst_of_one_project_sees_nothing_of_another(member_factory: Callable[..., Membership]) -> None:
+    # given
+    mine, theirs = ProjectFactory(), ProjectFactory()
+    analyst = member_factory(mine, Role.ANALYST).user
+
+    # when / then
+    assert list(project_list_for_user(user=analyst)) == [mine]
+    with pytest.raises(NotFoundError):
+        project_get_for_user(user=analyst, slug=theirs.slug)
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "allowed"),
+    [
+        (Role.ANALYST, Action.VIEW, True),
+        (Role.ANALYST, Action.IMPORT, False),
+        (Role.ANALYST, Action.MANAGE_MEMBERS, False),
+        (Role.REVIEWER, Action.REVIEW, True),
+        (Role.DATA_SCIENTIST, Action.IMPORT, True),
+        (Role.DATA_SCIENTIST, Action.WRITE_LFS, True),
+        (Role.DATA_SCIENTIST, Action.MANAGE_MEMBERS, False),
+        (Role.OWNER, Action.MANAGE_MEMBERS, True),
+    ],
+)
+def test_roles_allow_exactly_their_actions(
+    project: Project, member_factory: Callable[..., Membership], role: str, action: Action, allowed: bool
+) -> None:
+    user = member_factory(project, role).user
+    if allowed:
+        assert project_get_for_user(user=user, slug=project.slug, action=action) == project
+    else:
+        with pytest.raises(PermissionDeniedError):
+            project_get_for_user(user=user, slug=project.slug, action=action)
+
+
+def test_superusers_see_every_project_and_anonymous_users_none(project: Project) -> None:
+    admin = UserFactory(is_superuser=True)
+    assert list(project_list_for_user(user=admin)) == [project]
+    assert list(project_list_for_user(user=AnonymousUser())) == []
+    with pytest.raises(NotFoundError):
+        project_get_for_user(user=AnonymousUser(), slug=project.slug)
+
+
+def test_project_stats_counts_items_splits_and_labels(project: Project) -> None:
+    # given
+    first = ItemFactory(project=project, split="train")
+    ItemFactory(project=project, split="test")
+    AnnotationFactory(item=first, labels=["spam"])
+    AnnotationFactory(item=first, labels=["ham"])
+
+    # when
+    stats = project_stats(project=project)
+
+    # then
+    assert stats == {
+        "items": 2,
+        "by_split": {"test": 1, "train": 1},
+        "labeled_items": 1,
+        "annotations": 2,
+        "per_label": {"ham": 1, "spam": 1},
+    }
