@@ -6,7 +6,7 @@ from typing import Any
 from rest_framework import serializers
 
 from labeling.choices import ImportFormat, OnConflict, Role
-from labeling.models import Annotation, ImportJob, Item, Label, Membership, Project
+from labeling.models import Annotation, AnnotationRevision, ImportJob, Item, Label, Membership, Project
 
 
 # --- output ----------------------------------------------------------------------------------------------
@@ -59,13 +59,22 @@ class ItemOutputSerializer(serializers.ModelSerializer[Item]):
         ]
 
 
+class AnnotationRevisionOutputSerializer(serializers.ModelSerializer[AnnotationRevision]):
+    edited_by = serializers.CharField(source="edited_by.username", default=None)
+
+    class Meta:
+        model = AnnotationRevision
+        fields = ["labels", "lead_time_ms", "edited_by", "created_at"]
+
+
 class AnnotationOutputSerializer(serializers.ModelSerializer[Annotation]):
     annotator = serializers.CharField(source="annotator.username", default=None)
+    revisions = AnnotationRevisionOutputSerializer(many=True, read_only=True)
 
     class Meta:
         model = Annotation
         fields = ["id", "labels", "annotator", "external_annotator", "source", "lead_time_ms", "created_at",
-                  "updated_at"]  # fmt: skip
+                  "updated_at", "revisions"]  # fmt: skip
 
 
 class ItemDetailOutputSerializer(ItemOutputSerializer):
