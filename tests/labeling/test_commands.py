@@ -25,7 +25,13 @@ def test_create_project_prints_a_json_summary_last() -> None:
     output = _run("create_project", "spam", "--labels", "ham,spam", "--overlap", "2", "--json")
     summary = json.loads(output.strip().splitlines()[-1])
     project = Project.objects.get(slug="spam")
-    assert summary == {"project_id": project.pk, "slug": "spam", "labels": ["ham", "spam"], "multi_label": False, "overlap": 2}
+    assert summary == {
+        "project_id": project.pk,
+        "slug": "spam",
+        "labels": ["ham", "spam"],
+        "multi_label": False,
+        "overlap": 2,
+    }
 
 
 def test_create_project_reports_bad_input() -> None:

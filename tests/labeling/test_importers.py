@@ -19,7 +19,10 @@ def _csv(text: str, **options: object) -> list[tuple[int, dict[str, object]]]:
     data = text.encode("utf-8") if isinstance(text, str) else text
     return list(
         readers.read_csv(
-            io.BytesIO(data), size=len(data), options=readers.ReaderOptions(**options), progress=readers.Progress()
+            io.BytesIO(data),
+            size=len(data),
+            options=readers.ReaderOptions(**options),
+            progress=readers.Progress(),
         )
     )
 
@@ -32,7 +35,11 @@ def test_csv_records_carry_the_line_where_they_start() -> None:
     records = _csv(text)
 
     # then
-    assert records == [(2, {"id": "1", "text": "hello"}), (3, {"id": "2", "text": "two\nlines"}), (5, {"id": "3", "text": "end"})]
+    assert records == [
+        (2, {"id": "1", "text": "hello"}),
+        (3, {"id": "2", "text": "two\nlines"}),
+        (5, {"id": "3", "text": "end"}),
+    ]
 
 
 def test_csv_strips_a_byte_order_mark_and_skips_blank_lines() -> None:
@@ -40,7 +47,9 @@ def test_csv_strips_a_byte_order_mark_and_skips_blank_lines() -> None:
 
 
 def test_tsv_without_header_uses_given_columns_and_no_quoting() -> None:
-    records = _csv('ham\t"quoted" text\nspam\tfree\n', delimiter="\t", has_header=False, columns=["label", "text"])
+    records = _csv(
+        'ham\t"quoted" text\nspam\tfree\n', delimiter="\t", has_header=False, columns=["label", "text"]
+    )
     assert records == [(1, {"label": "ham", "text": '"quoted" text'}), (2, {"label": "spam", "text": "free"})]
 
 
@@ -66,7 +75,9 @@ def test_jsonl_reports_malformed_lines_and_non_objects() -> None:
         (3, {"text": "b"}),
     ]
     with pytest.raises(ImportFileError, match="Line 2: malformed JSON"):
-        list(readers.read_jsonl(io.BytesIO(b'{"text": "a"}\n{"text": \n'), size=0, progress=readers.Progress()))
+        list(
+            readers.read_jsonl(io.BytesIO(b'{"text": "a"}\n{"text": \n'), size=0, progress=readers.Progress())
+        )
     with pytest.raises(ImportFileError, match="Line 1: each line must be a JSON object."):
         list(readers.read_jsonl(io.BytesIO(b"[1, 2]\n"), size=0, progress=readers.Progress()))
 
@@ -112,7 +123,14 @@ def test_a_file_that_is_not_parquet_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("a.csv", "csv"), ("a.TSV", "csv"), ("a.jsonl", "jsonl"), ("a.json", "json"), ("a.parquet", "parquet"), ("a.zip", "wrench")],
+    [
+        ("a.csv", "csv"),
+        ("a.TSV", "csv"),
+        ("a.jsonl", "jsonl"),
+        ("a.json", "json"),
+        ("a.parquet", "parquet"),
+        ("a.zip", "wrench"),
+    ],
 )
 def test_format_is_inferred_from_the_extension(name: str, expected: str) -> None:
     assert readers.infer_format(Path(name)) == expected
@@ -138,7 +156,9 @@ def test_rows_map_fields_and_keep_the_rest_as_metadata() -> None:
     builder = _builder(id_field="id", label_field="label", split_field="split")
 
     # when
-    row = builder.build(2, {"id": " 7 ", "text": "hello", "label": "SPAM", "split": "validation", "author": "x"}, 1)
+    row = builder.build(
+        2, {"id": " 7 ", "text": "hello", "label": "SPAM", "split": "validation", "author": "x"}, 1
+    )
 
     # then
     assert (row.external_id, row.text, row.labels, row.split) == ("7", "hello", ["spam"], "valid")
@@ -163,26 +183,52 @@ def test_the_same_item_and_annotator_always_get_the_same_annotation_id() -> None
         ([{"body": "a"}], {}, "Line 2: the text field 'text' is not in the data; fields are: body."),
         ([{"text": "  "}], {}, "Line 2: the text field 'text' is empty."),
         ([{"text": "a", "id": ""}], {"id_field": "id"}, "Line 2: the id field 'id' is empty."),
-        ([{"text": "a", "id": "1"}, {"text": "b", "id": "1"}], {"id_field": "id"}, "Line 3: duplicate id '1' (first seen at line 2)."),
-        ([{"text": "a", "label": "eggs"}], {"label_field": "label"}, "Line 2: unknown label 'eggs'; the project's labels are: ham, spam."),
-        ([{"text": "a", "label": ["ham", "spam"]}], {"label_field": "label"}, "Line 2: 2 labels given, but the project is single-label."),
-        ([{"text": "a", "split": "holdout"}], {"split_field": "split"}, "Line 2: unknown split 'holdout'; use train, valid or test."),
-        ([{"text": "a", "v": [None, "ham"]}, {"text": "b", "v": ["ham"]}], {"votes_field": "v"}, "Line 3: 1 votes, but earlier records have 2."),
+        (
+            [{"text": "a", "id": "1"}, {"text": "b", "id": "1"}],
+            {"id_field": "id"},
+            "Line 3: duplicate id '1' (first seen at line 2).",
+        ),
+        (
+            [{"text": "a", "label": "eggs"}],
+            {"label_field": "label"},
+            "Line 2: unknown label 'eggs'; the project's labels are: ham, spam.",
+        ),
+        (
+            [{"text": "a", "label": ["ham", "spam"]}],
+            {"label_field": "label"},
+            "Line 2: 2 labels given, but the project is single-label.",
+        ),
+        (
+            [{"text": "a", "split": "holdout"}],
+            {"split_field": "split"},
+            "Line 2: unknown split 'holdout'; use train, valid or test.",
+        ),
+        (
+            [{"text": "a", "v": [None, "ham"]}, {"text": "b", "v": ["ham"]}],
+            {"votes_field": "v"},
+            "Line 3: 1 votes, but earlier records have 2.",
+        ),
     ],
 )
 def test_invalid_records_are_refused_with_their_line(
     records: list[dict[str, object]], mapping: dict[str, object], message: str
 ) -> None:
     builder = _builder(**mapping)
-    with pytest.raises(ImportFileError) as error:
+
+    def build_all() -> None:
         for ordinal, record in enumerate(records, start=1):
             builder.build(ordinal + 1, record, ordinal)
+
+    with pytest.raises(ImportFileError) as error:
+        build_all()
     assert error.value.message == message
     assert error.value.line == len(records) + 1
 
 
 def test_label_map_translates_raw_values() -> None:
-    row = _builder(label_field="label", label_map={"1": "spam", "0": "ham"}).build(2, {"text": "a", "label": 1}, 1)
+    row = _builder(label_field="label", label_map={"1": "spam", "0": "ham"}).build(
+        2, {"text": "a", "label": 1}, 1
+    )
     assert row.labels == ["spam"]
 
 

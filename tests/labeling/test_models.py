@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 def test_interaction_events_are_append_only(project: Project) -> None:
     # given
-    event = InteractionEvent.objects.create(project=project, item=ItemFactory(project=project), type=EventType.VIEW)
+    event = InteractionEvent.objects.create(
+        project=project, item=ItemFactory(project=project), type=EventType.VIEW
+    )
 
     # when
     event.payload = {"tampered": True}

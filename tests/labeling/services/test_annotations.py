@@ -32,7 +32,11 @@ def test_saving_the_same_labels_writes_no_revision() -> None:
 
 @pytest.mark.parametrize(
     ("labels", "message"),
-    [(["ham", "spam"], ERROR_ONE_LABEL), (["eggs"], "Unknown label(s): eggs."), ([], "Choose at least one label.")],
+    [
+        (["ham", "spam"], ERROR_ONE_LABEL),
+        (["eggs"], "Unknown label(s): eggs."),
+        ([], "Choose at least one label."),
+    ],
 )
 def test_bad_labels_are_refused_and_nothing_changes(labels: list[str], message: str) -> None:
     annotation = AnnotationFactory(labels=["spam"])
@@ -47,4 +51,7 @@ def test_bad_labels_are_refused_and_nothing_changes(labels: list[str], message: 
 def test_multi_label_answers_are_stored_in_schema_order() -> None:
     project = ProjectFactory(multi_label=True, labels=["a", "b", "c"])
     annotation = AnnotationFactory(item__project=project, project=project, labels=["a"])
-    assert annotation_update(annotation=annotation, labels=["c", "a", "c"], edited_by=None).labels == ["a", "c"]
+    assert annotation_update(annotation=annotation, labels=["c", "a", "c"], edited_by=None).labels == [
+        "a",
+        "c",
+    ]

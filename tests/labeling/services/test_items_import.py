@@ -34,7 +34,9 @@ def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
 CSV = "id,text,label,lang\na1,Win a free phone,spam,en\na2,See you at lunch,ham,en\na3,Call now,,fr\n"
 
 
-def test_csv_import_creates_items_and_imported_annotations(project: Project, write: Callable[..., Path]) -> None:
+def test_csv_import_creates_items_and_imported_annotations(
+    project: Project, write: Callable[..., Path]
+) -> None:
     # given
     options = import_options_build(id_field="id", label_field="label")
 
@@ -42,7 +44,12 @@ def test_csv_import_creates_items_and_imported_annotations(project: Project, wri
     result = items_import(project=project, source=write("a.csv", CSV), options=options, batch_size=2)
 
     # then
-    assert (result.rows, result.items_created, result.items_skipped, result.annotations_imported) == (3, 3, 0, 2)
+    assert (result.rows, result.items_created, result.items_skipped, result.annotations_imported) == (
+        3,
+        3,
+        0,
+        2,
+    )
     items = {item.external_id: item for item in Item.objects.filter(project=project)}
     assert sorted(items) == ["a1", "a2", "a3"]
     assert items["a1"].text == "Win a free phone"
@@ -69,7 +76,11 @@ def test_reimport_skips_known_ids_and_changes_nothing(project: Project, write: C
 
 def test_reimport_with_update_rewrites_items_and_labels(project: Project, write: Callable[..., Path]) -> None:
     # given
-    items_import(project=project, source=write("a.csv", CSV), options=import_options_build(id_field="id", label_field="label"))
+    items_import(
+        project=project,
+        source=write("a.csv", CSV),
+        options=import_options_build(id_field="id", label_field="label"),
+    )
     changed = "id,text,label\na1,Win a free phone today,ham\na4,New one,spam\n"
 
     # when
@@ -86,14 +97,21 @@ def test_reimport_with_update_rewrites_items_and_labels(project: Project, write:
     assert Annotation.objects.filter(project=project).count() == 3
 
 
-def test_a_bad_row_late_in_the_file_leaves_nothing_behind(project: Project, write: Callable[..., Path]) -> None:
+def test_a_bad_row_late_in_the_file_leaves_nothing_behind(
+    project: Project, write: Callable[..., Path]
+) -> None:
     # given a file whose last line has an unknown label, after several batches were written
     lines = [f"{i},text {i},ham" for i in range(1, 8)] + ["8,text 8,eggs"]
     path = write("bad.csv", "id,text,label\n" + "\n".join(lines) + "\n")
 
     # when
     with pytest.raises(ImportFileError) as error:
-        items_import(project=project, source=path, options=import_options_build(id_field="id", label_field="label"), batch_size=2)
+        items_import(
+            project=project,
+            source=path,
+            options=import_options_build(id_field="id", label_field="label"),
+            batch_size=2,
+        )
 
     # then
     assert error.value.message == "Line 9: unknown label 'eggs'; the project's labels are: ham, spam."
@@ -120,17 +138,25 @@ def test_every_format_imports_the_same_items(project: Project, tmp_path: Path, f
         pq.write_table(pa.Table.from_pylist(records), path)
 
     # when
-    result = items_import(project=project, source=path, options=import_options_build(text_field="body", id_field="uid"))
+    result = items_import(
+        project=project, source=path, options=import_options_build(text_field="body", id_field="uid")
+    )
 
     # then
     assert result.items_created == 2
-    assert list(Item.objects.filter(project=project).order_by("external_id").values_list("external_id", "text", "metadata")) == [
+    assert list(
+        Item.objects.filter(project=project)
+        .order_by("external_id")
+        .values_list("external_id", "text", "metadata")
+    ) == [
         ("x1", "first", {"score": 1.5}),
         ("x2", "second", {"score": 2.0}),
     ]
 
 
-def test_annotator_field_brings_each_persons_label_as_its_own_annotation(project: Project, write: Callable[..., Path]) -> None:
+def test_annotator_field_brings_each_persons_label_as_its_own_annotation(
+    project: Project, write: Callable[..., Path]
+) -> None:
     # given two people's labels for the same item, in two files (one row per item and person)
     items_import(project=project, source=write("a.csv", "id,text,label,who\n1,hi,ham,ann\n"),
                  options=import_options_build(id_field="id", label_field="label", annotator_field="who"))  # fmt: skip
@@ -167,11 +193,16 @@ def test_wrench_folder_imports_splits_gold_labels_and_lf_votes(shared_data: Path
 
     # then
     assert result.items_created == 1956
-    splits = {split: Item.objects.filter(project=project, split=split).count() for split in ("train", "valid", "test")}
+    splits = {
+        split: Item.objects.filter(project=project, split=split).count()
+        for split in ("train", "valid", "test")
+    }
     assert splits == {"train": 1586, "valid": 120, "test": 250}
     assert result.labeling_functions == 10
     assert LabelingFunction.objects.filter(project=project, name="keyword_subscribe").exists()
-    assert ExternalVote.objects.filter(item__project=project).count() == expected_votes == result.votes_imported
+    assert (
+        ExternalVote.objects.filter(item__project=project).count() == expected_votes == result.votes_imported
+    )
     assert Annotation.objects.filter(project=project).count() == 1956
 
 
@@ -192,15 +223,21 @@ def test_wrench_zip_upload_is_unpacked(shared_data: Path, tmp_path: Path) -> Non
 
 def test_import_job_records_success_and_counts(project: Project, write: Callable[..., Path]) -> None:
     # given
-    job = import_job_create(project=project, created_by=None, source_path=str(write("a.csv", CSV)),
-                            options=import_options_build(id_field="id", label_field="label"), enqueue=False)  # fmt: skip
+    options = import_options_build(id_field="id", label_field="label")
+    job = import_job_create(project=project, created_by=None, source_path=str(write("a.csv", CSV)), options=options,
+                            enqueue=False)  # fmt: skip
 
     # when
     import_job_run(job=job)
 
     # then
     job.refresh_from_db()
-    assert (job.status, job.rows_total, job.items_created, job.annotations_imported) == (ImportStatus.SUCCEEDED, 3, 3, 2)
+    assert (job.status, job.rows_total, job.items_created, job.annotations_imported) == (
+        ImportStatus.SUCCEEDED,
+        3,
+        3,
+        2,
+    )
     assert job.format == "csv"
     assert job.finished_at is not None
 
@@ -216,7 +253,11 @@ def test_import_job_records_failure_with_its_line(project: Project, write: Calla
 
     # then
     job = ImportJob.objects.get(pk=job.pk)
-    assert (job.status, job.error, job.error_line) == (ImportStatus.FAILED, "Line 2: the text field 'text' is empty.", 2)
+    assert (job.status, job.error, job.error_line) == (
+        ImportStatus.FAILED,
+        "Line 2: the text field 'text' is empty.",
+        2,
+    )
     assert Item.objects.filter(project=project).count() == 0
 
 

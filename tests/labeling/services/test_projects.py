@@ -24,7 +24,10 @@ def test_project_create_builds_the_schema_and_makes_the_creator_owner() -> None:
 
     # when
     project = project_create(
-        name="Spam or ham", labels=label_specs_from_keys(["Ham", "Spam", "Not sure"]), created_by=user, overlap=3
+        name="Spam or ham",
+        labels=label_specs_from_keys(["Ham", "Spam", "Not sure"]),
+        created_by=user,
+        overlap=3,
     )
 
     # then
@@ -69,7 +72,9 @@ def test_a_taken_slug_is_refused() -> None:
 
 
 def test_multi_label_projects_may_have_one_label() -> None:
-    project = project_create(name="tags", labels=label_specs_from_keys(["toxic"]), multi_label=True, created_by=None)
+    project = project_create(
+        name="tags", labels=label_specs_from_keys(["toxic"]), multi_label=True, created_by=None
+    )
     assert project.labels.count() == 1
 
 
