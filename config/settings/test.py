@@ -23,3 +23,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 IMPORT_BATCH_SIZE = 100
+
+# WhiteNoise looks for STATIC_ROOT at start-up; tests serve static files through the finders.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -19,6 +19,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, "code": exc.code, **exc.extra}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
+        if not hasattr(exc, "error_dict"):
+            # A service's rule about the request as a whole: the same shape as ApplicationError.
+            return Response({"detail": " ".join(exc.messages), "code": exc.code or "invalid"}, status=400)
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

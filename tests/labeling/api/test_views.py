@@ -11,13 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labeling.choices import ImportStatus, Role, Split
+from labeling.choices import Role, Split
 from labeling.models import ImportJob, Item, Label, Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 GOOD_CSV = b"id,text,label\na1,Hello there,ham\na2,Buy cheap pills now,spam\na3,See you at lunch,\n"
+NO_LABELS = "A project needs at least two labels (or one, for a multi-label project)."
 BAD_CSV = b"id,text,label\na1,Hello there,ham\na2,Buy cheap pills now,eggs\na3,See you at lunch,\n"
 
 
@@ -163,17 +164,17 @@ def test_create_project_makes_creator_owner_with_default_hotkeys(
     [
         pytest.param(
             {"name": "One label", "labels": [{"key": "spam"}]},
-            {"non_field_errors": ["A project needs at least two labels (or one, for a multi-label project)."]},
+            {"detail": NO_LABELS, "code": "labels"},
             id="one-label",
         ),
         pytest.param(
             {"name": "Dupes", "labels": [{"key": "spam"}, {"key": "Spam"}]},
-            {"non_field_errors": ["Label 'spam' is given twice."]},
+            {"detail": "Label 'spam' is given twice.", "code": "labels"},
             id="duplicate-labels",
         ),
         pytest.param(
             {"name": "Taken", "slug": "taken", "labels": [{"key": "ham"}, {"key": "spam"}]},
-            {"non_field_errors": ["A project with the slug 'taken' already exists."]},
+            {"detail": "A project with the slug 'taken' already exists.", "code": "slug_taken"},
             id="slug-taken",
         ),
         pytest.param(
@@ -287,12 +288,12 @@ def test_member_list(
     [
         pytest.param(
             {"username": "ghost", "role": "analyst"},
-            {"non_field_errors": ["There is no user called 'ghost'."]},
+            {"detail": "There is no user called 'ghost'.", "code": "unknown_user"},
             id="unknown-user",
         ),
         pytest.param(
             {"username": "olive", "role": "analyst"},
-            {"non_field_errors": ["'olive' is already a member of this project."]},
+            {"detail": "'olive' is already a member of this project.", "code": "already_member"},
             id="already-member",
         ),
         pytest.param(
@@ -395,7 +396,7 @@ def test_last_owner_cannot_leave_or_be_demoted(
 
     # then
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": ["A project must keep at least one owner."]}
+    assert response.json() == {"detail": "A project must keep at least one owner.", "code": "last_owner"}
     assert _roles(project) == {"olive": "owner", "adam": "analyst"}
 
 
@@ -634,7 +635,9 @@ def test_upload_csv_import_succeeds(
         "annotations_imported": 2, "votes_imported": 0, "error": "", "error_line": None,
         "progress": {"rows": 3, "fraction": 1.0, "percent": 100},
     }  # fmt: skip
-    assert list(Item.objects.filter(project=project).order_by("external_id").values_list("external_id", "text")) == [
+    assert list(
+        Item.objects.filter(project=project).order_by("external_id").values_list("external_id", "text")
+    ) == [
         ("a1", "Hello there"),
         ("a2", "Buy cheap pills now"),
         ("a3", "See you at lunch"),
@@ -663,8 +666,15 @@ def test_upload_bad_csv_import_fails_and_imports_nothing(
     # then
     assert response.status_code == 202
     assert detail.status_code == 200
-    assert (detail.data["status"], detail.data["error_line"], detail.data["items_created"]) == ("failed", 3, 0)
-    assert detail.data["error"] == "Line 3: unknown label 'eggs'; the project's labels are: ham, spam."
+    assert {
+        key: detail.data[key] for key in ("status", "error", "error_line", "rows_total", "items_created")
+    } == {
+        "status": "failed",
+        "error": "Line 3: unknown label 'eggs'; the project's labels are: ham, spam.",
+        "error_line": 3,
+        "rows_total": 0,
+        "items_created": 0,
+    }
     assert detail.data["progress"] == {"rows": 0, "fraction": 0.0, "percent": 0}
     assert not Item.objects.filter(project=project).exists()
     assert not project.annotations.exists()
@@ -728,7 +738,9 @@ def test_import_without_file_is_400(
     client = api_client_for(member_factory(project, Role.OWNER).user)
 
     # when
-    response = client.post(f"/api/projects/{project.slug}/imports/", {"text_field": "text"}, format="multipart")
+    response = client.post(
+        f"/api/projects/{project.slug}/imports/", {"text_field": "text"}, format="multipart"
+    )
 
     # then
     assert response.status_code == 400
@@ -756,12 +768,16 @@ def test_token_auth_lists_projects(project: Project, member_factory: Callable[..
     assert [p["slug"] for p in response.data["results"]] == [project.slug]
 
 
-def test_token_with_wrong_password_is_400(project: Project, member_factory: Callable[..., Membership]) -> None:
+def test_token_with_wrong_password_is_400(
+    project: Project, member_factory: Callable[..., Membership]
+) -> None:
     # given
     user = member_factory(project, Role.ANALYST, username="tokenuser").user
 
     # when
-    response = APIClient().post("/api/auth/token/", {"username": "tokenuser", "password": "nope"}, format="json")
+    response = APIClient().post(
+        "/api/auth/token/", {"username": "tokenuser", "password": "nope"}, format="json"
+    )
 
     # then
     assert response.status_code == 400
@@ -769,7 +785,7 @@ def test_token_with_wrong_password_is_400(project: Project, member_factory: Call
     assert not Token.objects.filter(user=user).exists()
 
 
-def test_bad_token_is_401(project: Project) -> None:
+def test_bad_token_is_rejected(project: Project) -> None:
     # given
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
@@ -801,8 +817,7 @@ def test_unauthenticated_is_rejected(method: str, path: str, project: Project) -
     response = getattr(client, method)(path.format(slug=project.slug))
 
     # then
-    # The first authentication class (session) sends no WWW-Authenticate challenge, so DRF answers 403.
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json() == {"detail": "Authentication credentials were not provided."}
     assert Project.objects.count() == 1
     assert not ImportJob.objects.exists()
