@@ -8,7 +8,8 @@ import os
 import tempfile
 
 os.environ.setdefault("OVERSIGHT_DEBUG", "1")
-os.environ.setdefault("OVERSIGHT_VAR_DIR", tempfile.mkdtemp(prefix="oversight-test-"))
+if "OVERSIGHT_VAR_DIR" not in os.environ:
+    os.environ["OVERSIGHT_VAR_DIR"] = tempfile.mkdtemp(prefix="oversight-test-")
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import EMBEDDED_MODE

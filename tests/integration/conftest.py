@@ -1,0 +1,126 @@
+"""A real Celery worker process for the integration tests, on the session's throwaway PostgreSQL and Redis.
+
+Tests that need the worker to see their data use `@pytest.mark.django_db(transaction=True)`: the worker has
+its own database connection, so it only sees committed rows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config import env
+from config.celery import app as celery_app
+from tests.plugins.real_services import RealServices
+
+WORKER_START_TIMEOUT_SECONDS = 30
+WORKER_STOP_TIMEOUT_SECONDS = 15
+LOG_TAIL_LINES = 80
+
+
+@dataclass
+class CeleryWorker:
+    process: subprocess.Popen[bytes]
+    nodename: str
+    log_path: Path
+
+    def log_tail(self) -> str:
+        lines = self.log_path.read_text(errors="replace").splitlines() if self.log_path.is_file() else []
+        return "\n".join(lines[-LOG_TAIL_LINES:]) or "(the worker wrote nothing)"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    real_services: RealServices, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CeleryWorker]:
+    """`celery worker` in its own process, on the test database and the same media folder as the tests."""
+    database = connection.settings_dict  # after django_db_setup, NAME is the test database's
+    database_url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    nodename = f"integration@{socket.gethostname()}"
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    worker_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": real_services.redis_url,
+        "OVERSIGHT_VAR_DIR": str(env.VAR_DIR),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
+        f"--hostname={nodename}", "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    worker = CeleryWorker(process=process, nodename=nodename, log_path=log_path)
+    try:
+        _wait_until_it_answers(worker)
+        yield worker
+    finally:
+        _stop(worker)
+
+
+def _wait_until_it_answers(worker: CeleryWorker) -> None:
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if worker.process.poll() is not None:
+            pytest.fail(
+                f"the Celery worker exited with status {worker.process.returncode}:\n{worker.log_tail()}",
+                pytrace=False,
+            )
+        if celery_app.control.ping(destination=[worker.nodename], timeout=0.5):
+            return
+    pytest.fail(
+        f"the Celery worker did not answer a ping within {WORKER_START_TIMEOUT_SECONDS} s:\n{worker.log_tail()}",
+        pytrace=False,
+    )
+
+
+def _stop(worker: CeleryWorker) -> None:
+    if worker.process.poll() is not None:
+        return
+    worker.process.send_signal(signal.SIGTERM)  # warm shutdown: finish the current task, then exit
+    try:
+        worker.process.wait(timeout=WORKER_STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failing test that used the worker shows the worker's log beside its own output."""
+    report = yield
+    worker = getattr(item, "funcargs", {}).get("celery_worker_process")
+    if report.failed and isinstance(worker, CeleryWorker):
+        report.sections.append(("Celery worker log (last lines)", worker.log_tail()))
+    return report
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Writes a file to import: write_file("items.csv", "id,text\\n1,hello\\n")."""
+
+    def build(name: str, content: str) -> Path:
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        return path
+
+    return build

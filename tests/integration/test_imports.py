@@ -1,0 +1,205 @@
+"""The import service on PostgreSQL: the COPY writer, all-or-nothing batches, and a real WRENCH dataset."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import redis
+
+from labeling.choices import AnnotationSource, ImportStatus, OnConflict
+from labeling.importers.errors import ImportFileError
+from labeling.importers.rows import FieldMapping
+from labeling.models import Annotation, Item, Project
+from labeling.services.import_writers import PostgresBatchWriter, batch_writer_for_connection
+from labeling.services.imports import (
+    ImportOptions,
+    import_job_create,
+    import_job_run,
+    import_progress_key,
+    items_import,
+)
+from tests.plugins.real_services import RealServices
+from weak_supervision.models import ExternalVote, LabelingFunction
+
+pytestmark = pytest.mark.integration
+
+ITEMS_CSV = (
+    "id,text,label\n"
+    "a1,Buy cheap watches now,spam\n"
+    "a2,See you at lunch,ham\n"
+    "a3,Meeting moved to Friday,\n"
+    "a4,You won a prize,spam\n"
+    "a5,Notes from the call,\n"
+)
+WRENCH_SPLITS = {"train": 1586, "valid": 120, "test": 250}
+YOUTUBE_LFS = [
+    "keyword_my", "keyword_subscribe", "keyword_link", "keyword_please", "keyword_song", "regex_check_out",
+    "short_comment", "has_person_nlp", "textblob_polarity", "textblob_subjectivity",
+]  # fmt: skip
+
+
+def csv_options(on_conflict: str = OnConflict.SKIP) -> ImportOptions:
+    return ImportOptions(
+        format="csv", on_conflict=on_conflict, mapping=FieldMapping(id_field="id", label_field="label")
+    )
+
+
+def project_items(project: Project) -> list[tuple[str, str]]:
+    return list(
+        Item.objects.filter(project=project).order_by("external_id").values_list("external_id", "text")
+    )
+
+
+def project_annotations(project: Project) -> list[tuple[str, list[str], str]]:
+    return list(
+        Annotation.objects.filter(project=project)
+        .order_by("item__external_id")
+        .values_list("item__external_id", "labels", "source")
+    )
+
+
+@pytest.mark.django_db
+def test_csv_import_writes_items_and_annotations_with_copy(
+    project: Project, write_file: Callable[[str, str], Path]
+) -> None:
+    # given a CSV of five rows, three of them labeled, and the writer chosen for this connection
+    source = write_file("items.csv", ITEMS_CSV)
+    writer = batch_writer_for_connection(
+        project=project, on_conflict=OnConflict.SKIP, label_ids={}, import_job=None
+    )
+
+    # when it is imported in batches of two
+    result = items_import(project=project, source=source, options=csv_options(), batch_size=2)
+
+    # then PostgreSQL's COPY writer stored every row and the imported annotations
+    assert type(writer) is PostgresBatchWriter
+    assert (result.rows, result.items_created, result.items_updated, result.items_skipped) == (5, 5, 0, 0)
+    assert result.annotations_imported == 3
+    assert project_items(project) == [
+        ("a1", "Buy cheap watches now"), ("a2", "See you at lunch"), ("a3", "Meeting moved to Friday"),
+        ("a4", "You won a prize"), ("a5", "Notes from the call"),
+    ]  # fmt: skip
+    assert project_annotations(project) == [
+        ("a1", ["spam"], AnnotationSource.IMPORT), ("a2", ["ham"], AnnotationSource.IMPORT),
+        ("a4", ["spam"], AnnotationSource.IMPORT),
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_reimporting_with_skip_changes_nothing(
+    project: Project, write_file: Callable[[str, str], Path]
+) -> None:
+    # given a CSV already imported
+    source = write_file("items.csv", ITEMS_CSV)
+    items_import(project=project, source=source, options=csv_options(), batch_size=2)
+    items_before, annotations_before = project_items(project), project_annotations(project)
+
+    # when the same file is imported again, skipping known ids
+    result = items_import(project=project, source=source, options=csv_options(OnConflict.SKIP), batch_size=2)
+
+    # then every row is skipped and the project is unchanged
+    assert (result.rows, result.items_created, result.items_updated, result.items_skipped) == (5, 0, 0, 5)
+    assert result.annotations_imported == 0
+    assert project_items(project) == items_before
+    assert project_annotations(project) == annotations_before
+
+
+@pytest.mark.django_db
+def test_reimporting_with_update_replaces_text_and_labels(
+    project: Project, write_file: Callable[[str, str], Path]
+) -> None:
+    # given a CSV already imported, then an edited version of it
+    items_import(
+        project=project, source=write_file("items.csv", ITEMS_CSV), options=csv_options(), batch_size=2
+    )
+    edited_csv = ITEMS_CSV.replace("Buy cheap watches now", "Buy cheap watches today").replace(
+        "See you at lunch,ham", "See you at lunch,spam"
+    )
+    edited = write_file("edited.csv", edited_csv)
+
+    # when the edited file is imported, updating known ids
+    result = items_import(
+        project=project, source=edited, options=csv_options(OnConflict.UPDATE), batch_size=2
+    )
+
+    # then the known items and their imported annotations carry the new values; nothing is added
+    assert (result.rows, result.items_created, result.items_updated, result.items_skipped) == (5, 0, 5, 0)
+    assert result.annotations_imported == 3
+    assert project_items(project)[:2] == [("a1", "Buy cheap watches today"), ("a2", "See you at lunch")]
+    assert Item.objects.filter(project=project).count() == 5
+    assert project_annotations(project) == [
+        ("a1", ["spam"], AnnotationSource.IMPORT), ("a2", ["spam"], AnnotationSource.IMPORT),
+        ("a4", ["spam"], AnnotationSource.IMPORT),
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bad_last_line_leaves_nothing_behind(
+    project: Project, write_file: Callable[[str, str], Path]
+) -> None:
+    # given a CSV whose last row, in the fourth batch of two, has an unknown label
+    source = write_file("items.csv", ITEMS_CSV + "a6,Lunch menu,ham\na7,Spam again,eggs\n")
+
+    # when it is imported
+    with pytest.raises(ImportFileError) as raised:
+        items_import(project=project, source=source, options=csv_options(), batch_size=2)
+
+    # then the error names the line, and the three batches already written were rolled back
+    assert raised.value.message == "Line 8: unknown label 'eggs'; the project's labels are: ham, spam."
+    assert raised.value.line == 8
+    assert Item.objects.filter(project=project).count() == 0
+    assert Annotation.objects.filter(project=project).count() == 0
+
+
+@pytest.mark.django_db
+def test_wrench_youtube_import_brings_splits_gold_labels_and_lf_votes(
+    project: Project, shared_data: Path
+) -> None:
+    # given the WRENCH youtube dataset, and what its files hold
+    folder = shared_data / "wrench" / "youtube_v1_paper"
+    records = [
+        record
+        for split in WRENCH_SPLITS
+        for record in json.loads((folder / f"{split}.json").read_text()).values()
+    ]
+    gold = sum(1 for record in records if record["label"] not in (None, -1))
+    votes = sum(1 for record in records for vote in record["weak_labels"] if vote != -1)
+
+    # when the folder is imported
+    result = items_import(project=project, source=folder, options=ImportOptions(format="wrench"))
+
+    # then every record is an item in its split, with its gold label and one vote per non-abstaining LF
+    assert (result.rows, result.items_created, result.labeling_functions) == (1956, 1956, 10)
+    splits = Counter(Item.objects.filter(project=project).values_list("split", flat=True))
+    assert dict(splits) == WRENCH_SPLITS
+    lf_names = LabelingFunction.objects.filter(project=project).order_by("id").values_list("name", flat=True)
+    assert list(lf_names) == YOUTUBE_LFS
+    assert result.annotations_imported == gold
+    assert Annotation.objects.filter(project=project, source=AnnotationSource.IMPORT).count() == gold
+    assert result.votes_imported == votes
+    assert ExternalVote.objects.filter(item__project=project).count() == votes
+
+
+@pytest.mark.django_db
+def test_import_progress_is_published_in_redis_while_the_job_runs(
+    project: Project, write_file: Callable[[str, str], Path], real_services: RealServices
+) -> None:
+    # given a tracked import job, not enqueued, and a Redis client beside Django's cache
+    job = import_job_create(project=project, created_by=None, options=csv_options(),
+                            source_path=str(write_file("items.csv", ITEMS_CSV)), enqueue=False)  # fmt: skip
+    client = redis.Redis.from_url(real_services.redis_url)
+    key = f":1:{import_progress_key(job.pk)}"
+    seen: list[tuple[int, bool]] = []
+
+    # when it runs
+    import_job_run(job=job, on_progress=lambda rows, fraction: seen.append((rows, bool(client.exists(key)))))
+
+    # then the progress sat in Redis while it ran, and is gone once the job finished
+    assert seen == [(5, True)]
+    assert client.exists(key) == 0
+    job.refresh_from_db()
+    assert (job.status, job.rows_total, job.items_created) == (ImportStatus.SUCCEEDED, 5, 5)

@@ -1,0 +1,77 @@
+"""The suite really runs on the session's PostgreSQL, Redis and Celery worker, and /healthz sees them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+from config.celery import app as celery_app
+from tests.integration.conftest import CeleryWorker
+from tests.plugins.real_services import DATABASE_NAME, RealServices
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.django_db
+def test_django_uses_the_throwaway_postgresql_server(real_services: RealServices) -> None:
+    # given the session's throwaway servers, and pytest-django's test database name (suffixed under xdist)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    test_database = f"test_{DATABASE_NAME}_{worker}" if worker else f"test_{DATABASE_NAME}"
+
+    # when Django connects
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database(), current_setting('port')")
+        database, port = cursor.fetchone()
+
+    # then it talks to the test database on the throwaway server, not the machine's own
+    assert connection.vendor == "postgresql"
+    assert (database, int(port)) == (test_database, real_services.postgres_port)
+
+
+def test_celery_sends_tasks_through_the_throwaway_redis(real_services: RealServices) -> None:
+    # given the settings loaded for an integration run
+    # when the Celery app reads its configuration
+    conf = celery_app.conf
+
+    # then tasks go to a worker through Redis instead of running in-process
+    assert conf.task_always_eager is False
+    assert conf.broker_url == real_services.redis_url
+    assert settings.EMBEDDED_MODE is False
+
+
+def test_the_django_cache_is_the_throwaway_redis(real_services: RealServices) -> None:
+    # given the Django cache and a separate Redis client on the same server
+    client = redis.Redis.from_url(real_services.redis_url)
+
+    # when a value is cached
+    cache.set("integration:probe", {"rows": 3}, 30)
+
+    # then Redis holds it, under Django's key format
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache.get("integration:probe") == {"rows": 3}
+    assert client.exists(":1:integration:probe") == 1
+    cache.delete("integration:probe")
+
+
+@pytest.mark.django_db
+def test_healthz_reports_postgresql_redis_and_the_worker(
+    client: Client, celery_worker_process: CeleryWorker
+) -> None:
+    # given a running worker
+    # when the health endpoint is asked
+    response = client.get("/healthz")
+
+    # then every check passes, on the real services
+    assert response.status_code == 200
+    assert response.json() == {
+        "ok": True,
+        "database": {"ok": True, "vendor": "postgresql"},
+        "broker": {"ok": True, "mode": "redis"},
+        "workers": {"ok": True, "count": 1, "workers": [celery_worker_process.nodename]},
+    }
