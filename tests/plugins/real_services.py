@@ -29,8 +29,8 @@ import pytest
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_redis.executor import RedisExecutor
 
-# Debian's PostgreSQL 15 server binaries; OVERSIGHT_PG_BIN points elsewhere (a folder holding pg_ctl).
-DEFAULT_PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's PostgreSQL server binaries (the newest installed major); OVERSIGHT_PG_BIN names another folder.
+DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 DATABASE_NAME = "oversight"
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
@@ -159,7 +159,13 @@ def _missing_binaries() -> str:
 
 
 def _pg_bin_dir() -> Path:
-    return Path(os.environ.get("OVERSIGHT_PG_BIN", str(DEFAULT_PG_BIN)))
+    if os.environ.get("OVERSIGHT_PG_BIN"):
+        return Path(os.environ["OVERSIGHT_PG_BIN"])
+    majors = sorted(
+        DEBIAN_PG_ROOT.glob("*/bin"),
+        key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+    )
+    return majors[-1] if majors else DEBIAN_PG_ROOT / "bin"
 
 
 def _pg_ctl() -> str | None:
