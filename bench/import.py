@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import csv
 import json
 import os
 import platform
+import pstats
 import random
 import resource
 import shutil
@@ -30,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SMS_PATH = ROOT.parent / "shared" / "data" / "sms_spam_uci" / "SMSSpamCollection"
@@ -84,34 +88,38 @@ def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
             writer.writerow([f"doc-{index:07d}", text, label, rng.choice(SOURCES)])
 
 
-def datasets_build(rows: int, scratch: Path) -> list[Dataset]:
-    generated = scratch / f"generated-{rows}.csv"
+def generated_dataset(rows: int, scratch: Path) -> Dataset:
+    path = scratch / f"generated-{rows}.csv"
     started = time.perf_counter()
-    generate_csv(generated, rows)
-    size_mb = generated.stat().st_size / 1e6
-    print(f"generated {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s: {generated}")
-    found = [
-        Dataset(
-            name="generated", path=str(generated), rows=rows, labels=GENERATED_LABELS,
-            options={"format": "csv", "id_field": "id", "label_field": "label"},
-            copy_columns=["id", "text", "label", "source"],
-        )
-    ]  # fmt: skip
+    generate_csv(path, rows)
+    size_mb = path.stat().st_size / 1e6
+    print(f"generated {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s: {path}")
+    return Dataset(
+        name="generated", path=str(path), rows=rows, labels=GENERATED_LABELS,
+        options={"format": "csv", "id_field": "id", "label_field": "label"},
+        copy_columns=["id", "text", "label", "source"],
+    )  # fmt: skip
+
+
+def sms_dataset() -> Dataset | None:
     if not SMS_PATH.is_file():
         print(f"SKIPPED the SMS collection: {SMS_PATH} is absent (it lives in ../shared/data).")
-        return found
+        return None
     with SMS_PATH.open("rb") as stream:
-        sms_rows = sum(1 for line in stream if line.strip())
-    found.append(
-        Dataset(
-            name="sms_spam_uci", path=str(SMS_PATH), rows=sms_rows, labels=["ham", "spam"],
-            options={"format": "csv", "delimiter": "\t", "has_header": False, "columns": ["label", "text"],
-                     "label_field": "label"},
-            # TSV has no quoting: a quote character that never occurs makes COPY read every byte literally.
-            copy_options="FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01'", copy_columns=["label", "text"],
-        )
+        rows = sum(1 for line in stream if line.strip())
+    return Dataset(
+        name="sms_spam_uci", path=str(SMS_PATH), rows=rows, labels=["ham", "spam"],
+        options={"format": "csv", "delimiter": "\t", "has_header": False, "columns": ["label", "text"],
+                 "label_field": "label"},
+        # TSV has no quoting: a quote character that never occurs makes COPY read every byte literally.
+        copy_options="FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01'", copy_columns=["label", "text"],
     )  # fmt: skip
-    return found
+
+
+def datasets_build(wanted: set[str], rows: int, scratch: Path) -> list[Dataset]:
+    found = [generated_dataset(rows, scratch)] if "generated" in wanted else []
+    sms = sms_dataset() if "sms_spam_uci" in wanted else None
+    return [*found, sms] if sms else found
 
 
 # --- Parent: databases, child processes -------------------------------------------------------------------
@@ -123,8 +131,6 @@ def database_url_for(admin_url: str, name: str) -> str:
 @contextlib.contextmanager
 def pg_database(admin_url: str, name: str) -> Iterator[str]:
     """A fresh, empty database on the server behind `admin_url`, dropped afterwards."""
-    import psycopg  # only the parent's PostgreSQL path needs it before Django is set up
-
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -137,8 +143,6 @@ def pg_database(admin_url: str, name: str) -> Iterator[str]:
 
 def pg_checkpoint(admin_url: str) -> None:
     """Flushes earlier runs' dirty pages so one measurement does not pay for the previous one's writes."""
-    import psycopg
-
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute("CHECKPOINT")
 
@@ -249,8 +253,6 @@ def child_import(spec: dict[str, Any]) -> None:
 def _profiler_start(path: str) -> Any:
     if not path:
         return None
-    import cProfile
-
     profiler = cProfile.Profile()
     profiler.enable()
     return profiler
@@ -259,8 +261,6 @@ def _profiler_start(path: str) -> Any:
 def _profiler_stop(profiler: Any, path: str) -> None:
     if profiler is None:
         return
-    import pstats
-
     profiler.disable()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     profiler.dump_stats(path)
@@ -275,8 +275,6 @@ def child_copy(spec: dict[str, Any]) -> None:
     import django
 
     django.setup()
-    import psycopg
-
     dataset = Dataset(**spec["dataset"])
     started = time.perf_counter()
     rows = parsed_rows(dataset)
@@ -328,8 +326,6 @@ def parsed_rows(dataset: Dataset) -> list[tuple[str, str, str, str, str]]:
 
 
 def copy_file_bytes(dataset: Dataset, url: str) -> float:
-    import psycopg
-
     columns = ", ".join(f"{name} text" for name in dataset.copy_columns)
     with psycopg.connect(url) as conn:
         conn.execute(f"CREATE TABLE bench_bare_file ({columns})")
@@ -413,8 +409,6 @@ def parse_args() -> argparse.Namespace:
 def machine_line(args: argparse.Namespace, backends: list[str]) -> str:
     server = ""
     if "postgres" in backends:
-        import psycopg
-
         with psycopg.connect(args.pg_url) as conn:
             server = f", PostgreSQL {conn.info.server_version // 10000}.{conn.info.server_version % 10000}"
     return f"{os.cpu_count()} CPUs, Python {platform.python_version()}{server}, {platform.platform()}"
@@ -431,8 +425,7 @@ def main() -> None:
     table: list[list[str]] = []
     raws: dict[str, dict[str, Any]] = {}
     try:
-        wanted = set(args.datasets.split(","))
-        datasets = [dataset for dataset in datasets_build(args.rows, scratch) if dataset.name in wanted]
+        datasets = datasets_build(set(args.datasets.split(",")), args.rows, scratch)
         for dataset in datasets:
             if "postgres" in backends:
                 raws[dataset.name] = measure_raw_copy(dataset, args, scratch)

@@ -78,7 +78,8 @@ class Membership(TimeStampedModel):
 class Item(models.Model):
     """One thing to label: a row of imported data."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    # Indexed through item_unique_external_id, which leads with project: no second index to maintain.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items", db_index=False)
     external_id = models.CharField(max_length=255)
     text = models.TextField()
     metadata = models.JSONField(default=dict, blank=True)
@@ -137,8 +138,9 @@ class ImportJob(TimeStampedModel):
 class Annotation(TimeStampedModel):
     """One person's answer for one item. Edits keep the previous answers as AnnotationRevision rows."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    # Both are indexed through the composite indexes below, which lead with them.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations", db_index=False)
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations"
     )

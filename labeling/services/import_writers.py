@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,15 +46,14 @@ class OrmBatchWriter:
         self.lf_ids: list[int] = []
         self.counts = WriteCounts()
         self.now = timezone.now()
+        # Into an empty project every row is new (the row builder already refused duplicate ids), so the
+        # per-batch lookups of known items and annotations can be skipped: they are most of the cost.
+        self.project_had_items = Item.objects.filter(project=project).exists()
 
     def write(self, batch: Sequence[ImportRow]) -> None:
         if not batch:
             return
-        existing = dict(
-            Item.objects.filter(project=self.project, external_id__in=[row.external_id for row in batch])
-            .values_list("external_id", "id")
-            .iterator()
-        )
+        existing = self._existing_item_ids(batch) if self.project_had_items else {}
         new_rows = [row for row in batch if row.external_id not in existing]
         known_rows = [row for row in batch if row.external_id in existing]
         item_ids = dict(zip((row.external_id for row in new_rows), self.insert_items(new_rows), strict=True))
@@ -68,11 +67,18 @@ class OrmBatchWriter:
         else:
             self.counts.skipped += len(known_rows)
             scope = new_rows
-        self._write_annotations(scope, item_ids)
+        self._write_annotations(scope, item_ids, known_items=existing.keys())
         if self.lf_ids:
             self._write_votes(scope, item_ids, replace=self.update and bool(known_rows))
 
     # --- items ---------------------------------------------------------------------------------------------
+    def _existing_item_ids(self, batch: Sequence[ImportRow]) -> dict[str, int]:
+        return dict(
+            Item.objects.filter(project=self.project, external_id__in=[row.external_id for row in batch])
+            .values_list("external_id", "id")
+            .iterator()
+        )
+
     def insert_items(self, rows: Sequence[ImportRow]) -> list[int]:
         created = Item.objects.bulk_create(
             [
@@ -103,14 +109,19 @@ class OrmBatchWriter:
         Item.objects.bulk_update(items, ["text", "metadata", "content_hash", "split"])
 
     # --- annotations ---------------------------------------------------------------------------------------
-    def _write_annotations(self, rows: Sequence[ImportRow], item_ids: dict[str, int]) -> None:
+    def _write_annotations(
+        self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, known_items: Collection[str]
+    ) -> None:
         labeled = [row for row in rows if row.labels and row.annotation_uuid]
         if not labeled:
             return
-        known = set(
-            Annotation.objects.filter(client_uuid__in=[row.annotation_uuid for row in labeled]).values_list(
-                "client_uuid", flat=True
-            )
+        # An imported annotation's uuid derives from the project, the external id and the annotator, and
+        # annotations go with their item: only rows of items that existed before can have one already.
+        candidates = [row.annotation_uuid for row in labeled if row.external_id in known_items]
+        known = (
+            set(Annotation.objects.filter(client_uuid__in=candidates).values_list("client_uuid", flat=True))
+            if candidates
+            else set()
         )
         fresh = [row for row in labeled if row.annotation_uuid not in known]
         self.insert_annotations([(item_ids[row.external_id], row) for row in fresh])
