@@ -1,8 +1,8 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
-from labeling.choices import ImportStatus, Split
-from labeling.models import ImportJob, Item
+from labeling.choices import EventType, ImportStatus, Split
+from labeling.models import ImportJob, InteractionEvent, Item
 
 
 class ItemFilterSet(django_filters.FilterSet):
@@ -30,3 +30,17 @@ class ImportJobFilterSet(django_filters.FilterSet):
     class Meta:
         model = ImportJob
         fields = ["status", "format"]
+
+
+class InteractionEventFilterSet(django_filters.FilterSet):
+    """Shared by the events endpoint and its export."""
+
+    type = django_filters.MultipleChoiceFilter(choices=EventType.choices)
+    user = django_filters.NumberFilter(field_name="user_id")
+    item = django_filters.NumberFilter(field_name="item_id")
+    since = django_filters.IsoDateTimeFilter(field_name="server_ts", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="server_ts", lookup_expr="lt")
+
+    class Meta:
+        model = InteractionEvent
+        fields = ["type", "user", "item", "since", "until"]

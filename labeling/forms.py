@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
 
 from labeling.choices import ImportFormat, OnConflict, Role
+from labeling.services.annotations import RationaleSpec
 
 
 class ProjectForm(forms.Form):
@@ -82,3 +84,62 @@ class ImportForm(forms.Form):
         data = dict(self.cleaned_data)
         data.pop("file")
         return data
+
+
+# --- The labeling view ---------------------------------------------------------------------------------------
+
+INPUT_METHOD_CHOICES = [("", "unknown"), ("hotkey", "hotkey"), ("click", "click")]
+
+
+class _QueueActionForm(forms.Form):
+    """What every labeling action carries: how the analyst acted and when, by the browser's clock."""
+
+    input_method = forms.ChoiceField(choices=INPUT_METHOD_CHOICES, required=False)
+    client_ts = forms.IntegerField(required=False, min_value=0, help_text="Milliseconds since the epoch.")
+
+    def clean_client_ts(self) -> datetime | None:
+        value = self.cleaned_data.get("client_ts")
+        return datetime.fromtimestamp(value / 1000, tz=UTC) if value else None
+
+
+class AnnotationSubmitForm(_QueueActionForm):
+    item_id = forms.IntegerField(min_value=1)
+    labels = forms.MultipleChoiceField(choices=[], error_messages={"required": "Choose at least one label."})
+    client_uuid = forms.UUIDField()
+    lead_time_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)
+    rationales = forms.JSONField(required=False)
+
+    def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["labels"].choices = [(key, key) for key in label_keys]  # type: ignore[attr-defined]
+
+    def clean_rationales(self) -> list[RationaleSpec]:
+        raw = self.cleaned_data.get("rationales") or []
+        if not isinstance(raw, list):
+            raise forms.ValidationError("Rationales must be a list of spans.")
+        try:
+            return [
+                RationaleSpec(
+                    start=int(span["start"]),
+                    end=int(span["end"]),
+                    quote=str(span.get("quote", "")),
+                    label=str(span.get("label", "")),
+                )
+                for span in raw
+            ]
+        except (TypeError, KeyError, ValueError) as exc:
+            raise forms.ValidationError("Each rationale needs integer start and end offsets.") from exc
+
+
+class QueueSkipForm(_QueueActionForm):
+    item_id = forms.IntegerField(min_value=1)
+    dwell_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)
+
+
+class QueueUndoForm(_QueueActionForm):
+    pass
+
+
+class FlagForm(_QueueActionForm):
+    item_id = forms.IntegerField(min_value=1)
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -20,11 +20,17 @@ class Project(TimeStampedModel):
     instructions = models.TextField(blank=True, help_text="Markdown, shown to analysts (sanitised).")
     multi_label = models.BooleanField(default=False)
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
+    lease_seconds = models.PositiveIntegerField(
+        default=600, help_text="How long an item handed to an analyst stays reserved for them."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_gte_1")]
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_gte_1"),
+            models.CheckConstraint(condition=Q(lease_seconds__gte=10), name="project_lease_gte_10s"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -85,6 +91,10 @@ class Item(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64, help_text="sha256 of the text")
     split = models.CharField(max_length=8, choices=Split.choices, blank=True, default=Split.NONE)
+    priority = models.FloatField(default=0.0, help_text="Higher comes first in the queue (active learning).")
+    remaining = models.IntegerField(
+        default=1, help_text="Annotations still wanted: the project's overlap minus the annotations so far."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -95,6 +105,10 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["project", "split"], name="item_project_split"),
             models.Index(fields=["project", "content_hash"], name="item_project_hash"),
+            # The queue walks this: open items only, best first, then import order.
+            models.Index(
+                "project", models.F("priority").desc(), "id", name="item_queue", condition=Q(remaining__gt=0)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -155,9 +169,13 @@ class Annotation(TimeStampedModel):
 
     class Meta:
         ordering = ["item_id", "created_at"]
+        constraints = [
+            # One answer per person per item (NULL annotators, i.e. imported ones, are distinct); it is also
+            # the index for an item's annotations.
+            models.UniqueConstraint(fields=["item", "annotator"], name="annotation_unique_item_annotator"),
+        ]
         indexes = [
             models.Index(fields=["project", "annotator"], name="annotation_project_annotator"),
-            models.Index(fields=["item", "annotator"], name="annotation_item_annotator"),
         ]
 
     def __str__(self) -> str:
@@ -205,3 +223,65 @@ class InteractionEvent(models.Model):
         if self.pk is not None and not self._state.adding:
             raise ValueError("Interaction events are append-only.")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Assignment(TimeStampedModel):
+    """An item handed to an analyst by the queue: reserved (leased) until it expires, then answered or skipped."""
+
+    class Status(models.TextChoices):
+        LEASED = "leased", "Leased"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.LEASED)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["item", "user"], name="assignment_unique_item_user")]
+        indexes = [
+            models.Index(fields=["project", "user", "status"], name="assignment_project_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} to {self.user_id} ({self.status})"
+
+
+class Flag(TimeStampedModel):
+    """An analyst's note that an item is a problem (ambiguous, broken, offensive): for review."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="flags")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="flags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    comment = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "resolved_at"], name="flag_project_open")]
+
+    def __str__(self) -> str:
+        return f"flag on {self.item_id} by {self.user_id}"
+
+
+class Rationale(models.Model):
+    """Evidence for an annotation: a span of the item's text, by character offsets (code points)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="rationales")
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="rationales")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="rationales")
+    label = models.CharField(max_length=64, blank=True, help_text="The label key the span supports.")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    quote = models.TextField(help_text="The text between start and end, as the analyst saw it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["annotation_id", "start"]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="rationale_span")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}[{self.start}:{self.end}]"

@@ -1,12 +1,19 @@
 from django.urls import path
 
-from labeling import views
+from labeling.views import projects as views
+from labeling.views import queue
 
 app_name = "labeling"
 
 urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("<slug:slug>/", views.project_detail, name="project-detail"),
+    path("<slug:slug>/label/", queue.label_page, name="label"),
+    path("<slug:slug>/label/submit/", queue.label_submit, name="label-submit"),
+    path("<slug:slug>/label/skip/", queue.label_skip, name="label-skip"),
+    path("<slug:slug>/label/undo/", queue.label_undo, name="label-undo"),
+    path("<slug:slug>/label/flag/", queue.label_flag, name="label-flag"),
+    path("<slug:slug>/label/skips-reset/", queue.label_skips_reset, name="label-skips-reset"),
     path("<slug:slug>/items/", views.item_list, name="item-list"),
     path("<slug:slug>/items/<int:item_id>/", views.item_detail, name="item-detail"),
     path("<slug:slug>/imports/", views.import_list, name="import-list"),

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from labeling.choices import Role
@@ -44,6 +45,18 @@ def api_client_for() -> Callable[[object], APIClient]:
     def build(user: object) -> APIClient:
         client = APIClient()
         client.force_authenticate(user=user)
+        return client
+
+    return build
+
+
+@pytest.fixture
+def client_for() -> Callable[[object], Client]:
+    """A browser-like test client logged in as the given user."""
+
+    def build(user: object) -> Client:
+        client = Client()
+        client.force_login(user)  # type: ignore[arg-type]
         return client
 
     return build

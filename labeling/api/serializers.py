@@ -6,7 +6,17 @@ from typing import Any
 from rest_framework import serializers
 
 from labeling.choices import ImportFormat, OnConflict, Role
-from labeling.models import Annotation, AnnotationRevision, ImportJob, Item, Label, Membership, Project
+from labeling.models import (
+    Annotation,
+    AnnotationRevision,
+    Flag,
+    ImportJob,
+    InteractionEvent,
+    Item,
+    Label,
+    Membership,
+    Project,
+)
 
 
 # --- output ----------------------------------------------------------------------------------------------
@@ -25,7 +35,7 @@ class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
         model = Project
         fields = [
             "id", "name", "slug", "description", "instructions", "instructions_html", "multi_label", "overlap",
-            "labels", "role", "created_at", "updated_at",
+            "lease_seconds", "labels", "role", "created_at", "updated_at",
         ]  # fmt: skip
 
     def get_role(self, project: Project) -> str | None:
@@ -54,6 +64,8 @@ class ItemOutputSerializer(serializers.ModelSerializer[Item]):
             "metadata",
             "content_hash",
             "split",
+            "priority",
+            "remaining",
             "annotation_count",
             "created_at",
         ]
@@ -124,6 +136,7 @@ class ProjectUpdateInputSerializer(serializers.Serializer[Any]):
     description = serializers.CharField(required=False, allow_blank=True)
     instructions = serializers.CharField(required=False, allow_blank=True)
     overlap = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    lease_seconds = serializers.IntegerField(required=False, min_value=10, max_value=86_400)
 
 
 class MembershipCreateInputSerializer(serializers.Serializer[Any]):
@@ -188,3 +201,95 @@ class ImportCreateInputSerializer(serializers.Serializer[Any]):
 
     def validate_columns(self, value: str) -> list[str]:
         return _csv_list(value)
+
+
+# --- the labeling queue ------------------------------------------------------------------------------------
+INPUT_METHODS = [("", "unknown"), ("hotkey", "hotkey"), ("click", "click"), ("api", "api")]
+
+
+class QueueItemOutputSerializer(serializers.Serializer[Any]):
+    item = ItemOutputSerializer()
+    lease_expires_at = serializers.DateTimeField(source="assignment.expires_at")
+    previous_labels = serializers.ListField(child=serializers.CharField())
+
+
+class RationaleInputSerializer(serializers.Serializer[Any]):
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=1)
+    quote = serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False)
+    label = serializers.CharField(required=False, default="", allow_blank=True)  # type: ignore[assignment]
+
+
+class _ClientActionInputSerializer(serializers.Serializer[Any]):
+    input_method = serializers.ChoiceField(choices=INPUT_METHODS, required=False, default="api")
+    client_ts = serializers.DateTimeField(required=False, default=None, allow_null=True)
+
+
+class AnnotationSubmitInputSerializer(_ClientActionInputSerializer):
+    item_id = serializers.IntegerField(min_value=1)
+    labels = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+    client_uuid = serializers.UUIDField(
+        help_text="Made by the client once per answer: a retry is stored once."
+    )
+    lead_time_ms = serializers.IntegerField(required=False, default=None, allow_null=True, min_value=0)
+    rationales = RationaleInputSerializer(many=True, required=False, default=list)
+
+
+class AnnotationSubmitOutputSerializer(serializers.Serializer[Any]):
+    annotation = AnnotationOutputSerializer()
+    created = serializers.BooleanField()
+    changed = serializers.BooleanField()
+
+
+class QueueSkipInputSerializer(_ClientActionInputSerializer):
+    item_id = serializers.IntegerField(min_value=1)
+    dwell_ms = serializers.IntegerField(required=False, default=None, allow_null=True, min_value=0)
+
+
+class QueueUndoInputSerializer(_ClientActionInputSerializer):
+    pass
+
+
+class FlagInputSerializer(_ClientActionInputSerializer):
+    item_id = serializers.IntegerField(min_value=1)
+    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class FlagOutputSerializer(serializers.ModelSerializer[Flag]):
+    class Meta:
+        model = Flag
+        fields = ["id", "item_id", "comment", "created_at", "resolved_at"]
+
+
+class InteractionEventOutputSerializer(serializers.ModelSerializer[InteractionEvent]):
+    username = serializers.CharField(source="user.username", default=None)
+
+    class Meta:
+        model = InteractionEvent
+        fields = ["id", "type", "item_id", "user_id", "username", "payload", "client_ts", "server_ts"]
+
+
+class InteractionEventInputSerializer(serializers.Serializer[Any]):
+    type = serializers.CharField(max_length=32)
+    item_id = serializers.IntegerField(required=False, default=None, allow_null=True)
+    client_ts = serializers.DateTimeField(required=False, default=None, allow_null=True)
+    payload = serializers.DictField(required=False, default=dict)
+
+
+class InteractionEventBatchInputSerializer(serializers.Serializer[Any]):
+    events = InteractionEventInputSerializer(many=True, allow_empty=False)
+
+
+class AnalystSummaryOutputSerializer(serializers.Serializer[Any]):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    submitted = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    undone = serializers.IntegerField()
+    flagged = serializers.IntegerField()
+    active_minutes = serializers.FloatField()
+    items_per_hour = serializers.FloatField(allow_null=True)
+    median_seconds = serializers.FloatField(allow_null=True)
+    skip_rate = serializers.FloatField(allow_null=True)
+    hotkey_share = serializers.FloatField(allow_null=True)

@@ -1,12 +1,30 @@
-"""Writes to annotations outside the labeling hot path. Edits keep the earlier answer as a revision."""
+"""Writes to annotations: submit and undo (the labeling hot path), and edits that keep a revision."""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from labeling.models import Annotation, AnnotationRevision, Project
+from labeling.choices import AnnotationSource, EventType
+from labeling.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    InteractionEvent,
+    Item,
+    Project,
+    Rationale,
+)
+from labeling.services.queue import QueueItem, input_method_validate, project_item_get, queue_lease_take
 
 ERROR_NO_LABEL = "Choose at least one label."
 ERROR_ONE_LABEL = "This project takes exactly one label per item."
@@ -44,3 +62,183 @@ def annotation_update(
             locked.lead_time_ms = lead_time_ms
         locked.save(update_fields=["labels", "lead_time_ms", "updated_at"])
     return locked
+
+
+# --- The labeling hot path: submit and undo ----------------------------------------------------------------
+
+MAX_RATIONALES = 50
+ERROR_UUID_TAKEN = "This client_uuid belongs to another submission."
+ERROR_NOTHING_TO_UNDO = "There is no submission of yours to undo in this project."
+ERROR_RATIONALE_SPAN = "Rationale {index}: the span {start}-{end} is outside the item's text."
+ERROR_RATIONALE_QUOTE = "Rationale {index}: the quoted text does not match the item's text at {start}-{end}."
+ERROR_RATIONALE_LABEL = "Rationale {index}: '{label}' is not one of the submitted labels."
+ERROR_TOO_MANY_RATIONALES = f"At most {MAX_RATIONALES} rationales per submission."
+
+
+@dataclass(frozen=True)
+class RationaleSpec:
+    """A highlighted span: offsets in code points of the item's text, the quote, the label it supports."""
+
+    start: int
+    end: int
+    quote: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    annotation: Annotation
+    created: bool
+    changed: bool = False
+
+
+def _as_displayed(text: str) -> tuple[str, list[int]]:
+    """The text as a browser shows it (HTML turns CR LF and lone CR into LF), and a map from its offsets
+    to the stored text's offsets, so that spans selected on the page land on the same characters."""
+    if "\r" not in text:
+        return text, list(range(len(text) + 1))
+    shown: list[str] = []
+    to_text: list[int] = []
+    position = 0
+    while position < len(text):
+        to_text.append(position)
+        shown.append("\n" if text[position] == "\r" else text[position])
+        position += 2 if text.startswith("\r\n", position) else 1
+    to_text.append(len(text))
+    return "".join(shown), to_text
+
+
+def _rationales_build(
+    *, annotation: Annotation, item: Item, specs: Sequence[RationaleSpec], labels: list[str]
+) -> list[Rationale]:
+    if len(specs) > MAX_RATIONALES:
+        raise ValidationError(ERROR_TOO_MANY_RATIONALES, code="rationale")
+    built = []
+    shown, to_text = _as_displayed(item.text)
+    for index, spec in enumerate(specs, start=1):
+        values = {"index": index, "start": spec.start, "end": spec.end, "label": spec.label}
+        if not 0 <= spec.start < spec.end <= len(shown):
+            raise ValidationError(ERROR_RATIONALE_SPAN.format(**values), code="rationale")
+        if spec.quote and spec.quote != shown[spec.start : spec.end]:
+            raise ValidationError(ERROR_RATIONALE_QUOTE.format(**values), code="rationale")
+        start, end = to_text[spec.start], to_text[spec.end]
+        quote = item.text[start:end]
+        if spec.label and spec.label not in labels:
+            raise ValidationError(ERROR_RATIONALE_LABEL.format(**values), code="rationale")
+        label = spec.label or (labels[0] if len(labels) == 1 else "")
+        built.append(
+            Rationale(project_id=annotation.project_id, annotation=annotation, item=item, label=label,
+                      start=start, end=end, quote=quote)
+        )  # fmt: skip
+    return built
+
+
+def annotation_submit(
+    *,
+    project: Project,
+    user: User,
+    item_id: int,
+    labels: list[str],
+    client_uuid: uuid.UUID,
+    lead_time_ms: int | None = None,
+    rationales: Sequence[RationaleSpec] = (),
+    input_method: str = "",
+    client_ts: datetime | None = None,
+) -> SubmitResult:
+    """Stores an analyst's answer for an item, once per client_uuid, in one transaction.
+
+    A retry with the same client_uuid returns the stored annotation. An answer for an item the analyst
+    already answered changes that annotation (the old labels become a revision). The item's open slots, the
+    analyst's lease, the rationales and the submit event are written in the same transaction.
+    """
+    keys = annotation_labels_validate(project=project, labels=labels)
+    input_method_validate(input_method)
+    now = timezone.now()
+    with transaction.atomic():
+        # Locking the item first serialises submissions for it: a double click waits here, then finds the
+        # first click's annotation by its uuid below.
+        item = project_item_get(project=project, item_id=item_id, lock=True)
+        replay = Annotation.objects.filter(client_uuid=client_uuid).first()
+        if replay is not None:
+            if replay.annotator_id != user.pk or replay.item_id != item.pk:
+                raise ValidationError(ERROR_UUID_TAKEN, code="client_uuid_taken")
+            return SubmitResult(annotation=replay, created=False)
+        mine = Annotation.objects.filter(item=item, annotator=user).first()
+        payload = {"labels": keys, "input_method": input_method, "dwell_ms": lead_time_ms,
+                   "client_uuid": str(client_uuid)}  # fmt: skip
+        if mine is not None:
+            previous = mine.labels
+            changed = annotation_update(
+                annotation=mine, labels=keys, edited_by=user, lead_time_ms=lead_time_ms
+            )
+            _event(project, item, user, EventType.CHANGE, {**payload, "previous": previous}, client_ts, now)
+            return SubmitResult(annotation=changed, created=False, changed=True)
+        annotation = Annotation.objects.create(
+            project=project, item=item, annotator=user, labels=keys, source=AnnotationSource.HUMAN,
+            client_uuid=client_uuid, lead_time_ms=lead_time_ms,
+        )  # fmt: skip
+        spans = _rationales_build(annotation=annotation, item=item, specs=rationales, labels=keys)
+        Rationale.objects.bulk_create(spans)
+        Item.objects.filter(pk=item.pk).update(remaining=F("remaining") - 1)
+        Assignment.objects.update_or_create(
+            item=item, user=user,
+            defaults={"project": project, "status": Assignment.Status.SUBMITTED, "expires_at": now},
+        )  # fmt: skip
+        payload["annotation_id"] = annotation.pk
+        events = [_event_row(project, item, user, EventType.SUBMIT, payload, client_ts, now)]
+        events += [
+            _event_row(project, item, user, EventType.RATIONALE, _rationale_payload(span), client_ts, now)
+            for span in spans
+        ]
+        InteractionEvent.objects.bulk_create(events)
+    return SubmitResult(annotation=annotation, created=True)
+
+
+def annotation_undo_last(
+    *, project: Project, user: User, input_method: str = "", client_ts: datetime | None = None
+) -> QueueItem:
+    """Takes back this analyst's latest submission in the project and hands its item back to them.
+
+    The annotation is deleted; its labels, uuid and timing stay on the undo event.
+    """
+    input_method_validate(input_method)
+    now = timezone.now()
+    with transaction.atomic():
+        last = (
+            Annotation.objects.select_for_update()
+            .filter(project=project, annotator=user, source=AnnotationSource.HUMAN)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if last is None:
+            raise ValidationError(ERROR_NOTHING_TO_UNDO, code="nothing_to_undo")
+        item = project_item_get(project=project, item_id=last.item_id, lock=True)
+        payload = {"labels": last.labels, "annotation_id": last.pk, "client_uuid": str(last.client_uuid),
+                   "lead_time_ms": last.lead_time_ms, "input_method": input_method}  # fmt: skip
+        previous = list(last.labels)
+        last.delete()
+        Item.objects.filter(pk=item.pk).update(remaining=F("remaining") + 1)
+        item.refresh_from_db()
+        assignment = queue_lease_take(project=project, user=user, item=item, now=now)
+        _event(project, item, user, EventType.UNDO, payload, client_ts, now)
+    return QueueItem(item=item, assignment=assignment, previous_labels=previous)
+
+
+def _rationale_payload(span: Rationale) -> dict[str, Any]:
+    return {"annotation_id": span.annotation_id, "start": span.start, "end": span.end, "label": span.label,
+            "quote": span.quote[:200]}  # fmt: skip
+
+
+def _event_row(
+    project: Project, item: Item, user: User, kind: str, payload: dict[str, Any], client_ts: datetime | None,
+    now: datetime,
+) -> InteractionEvent:  # fmt: skip
+    return InteractionEvent(project=project, item=item, user=user, type=kind, payload=payload,
+                            client_ts=client_ts, server_ts=now)  # fmt: skip
+
+
+def _event(
+    project: Project, item: Item, user: User, kind: str, payload: dict[str, Any], client_ts: datetime | None,
+    now: datetime,
+) -> None:  # fmt: skip
+    _event_row(project, item, user, kind, payload, client_ts, now).save()

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from labeling.choices import AnnotationSource, OnConflict
@@ -89,12 +90,17 @@ class OrmBatchWriter:
                     metadata=json.loads(row.metadata_json),
                     content_hash=row.content_hash,
                     split=row.split,
+                    remaining=self.remaining_for(row),
                     created_at=self.now,
                 )
                 for row in rows
             ]
         )
         return [item.pk for item in created]
+
+    def remaining_for(self, row: ImportRow) -> int:
+        """A new item's open annotation slots: its imported label fills one."""
+        return self.project.overlap - (1 if row.labels else 0)
 
     def update_items(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         if not pairs:
@@ -117,7 +123,9 @@ class OrmBatchWriter:
             return
         # An imported annotation's uuid derives from the project, the external id and the annotator, and
         # annotations go with their item: only rows of items that existed before can have one already.
-        candidates = [row.annotation_uuid for row in labeled if row.external_id in known_items]
+        candidates = [
+            row.annotation_uuid for row in labeled if row.annotation_uuid and row.external_id in known_items
+        ]
         known = (
             set(Annotation.objects.filter(client_uuid__in=candidates).values_list("client_uuid", flat=True))
             if candidates
@@ -126,6 +134,10 @@ class OrmBatchWriter:
         fresh = [row for row in labeled if row.annotation_uuid not in known]
         self.insert_annotations([(item_ids[row.external_id], row) for row in fresh])
         self.counts.annotations += len(fresh)
+        # New items counted their imported label when they were inserted; known items count it now.
+        filled = [item_ids[row.external_id] for row in fresh if row.external_id in known_items]
+        if filled:
+            Item.objects.filter(pk__in=filled).update(remaining=F("remaining") - 1)
         if self.update and known:
             stale = [row for row in labeled if row.annotation_uuid in known]
             by_uuid = {row.annotation_uuid: row for row in stale}
@@ -197,7 +209,17 @@ class PostgresBatchWriter(OrmBatchWriter):
         project_id, now = self.project.pk, self.now
         self._copy(
             Item._meta.db_table,
-            ["id", "project_id", "external_id", "text", "metadata", "content_hash", "split", "created_at"],
+            [
+                "id",
+                "project_id",
+                "external_id",
+                "text",
+                "metadata",
+                "content_hash",
+                "split",
+                "remaining",
+                "created_at",
+            ],
             (
                 (
                     item_id,
@@ -207,6 +229,7 @@ class PostgresBatchWriter(OrmBatchWriter):
                     row.metadata_json,
                     row.content_hash,
                     row.split,
+                    self.remaining_for(row),
                     now,
                 )
                 for item_id, row in zip(ids, rows, strict=True)

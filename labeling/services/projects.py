@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils.text import slugify
 
 from labeling.choices import Role
-from labeling.models import Label, Membership, Project
+from labeling.models import Item, Label, Membership, Project
 
 # Tailwind-like palette: distinct at a glance, readable with white text.
 LABEL_COLORS = [
@@ -28,6 +29,10 @@ ERROR_DUPLICATE_LABEL = "Label '{key}' is given twice."
 ERROR_SLUG_TAKEN = "A project with the slug '{slug}' already exists."
 ERROR_OVERLAP = "Overlap must be between 1 and 20 annotations per item."
 ERROR_HOTKEY_TAKEN = "Hotkey '{hotkey}' is used by two labels."
+ERROR_HOTKEY_RESERVED = "Hotkey '{hotkey}' is reserved by the labeling view (S skip, U undo, F flag)."
+ERROR_LEASE = "The lease must be between 10 seconds and 24 hours."
+# The labeling view's own keys; labels may not take them.
+RESERVED_HOTKEYS = frozenset({"s", "u", "f"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ def _normalise_labels(specs: list[LabelSpec], *, multi_label: bool) -> list[Labe
         if key in keys:
             raise ValidationError(ERROR_DUPLICATE_LABEL.format(key=key), code="labels")
         hotkey = spec.hotkey or (str(index + 1) if index < 9 else "")
+        if hotkey.lower() in RESERVED_HOTKEYS:
+            raise ValidationError(ERROR_HOTKEY_RESERVED.format(hotkey=hotkey), code="labels")
         if hotkey and hotkey in hotkeys:
             raise ValidationError(ERROR_HOTKEY_TAKEN.format(hotkey=hotkey), code="labels")
         keys.add(key)
@@ -116,16 +123,25 @@ def project_update(
     description: str | None = None,
     instructions: str | None = None,
     overlap: int | None = None,
+    lease_seconds: int | None = None,
 ) -> Project:
-    """Changes a project's descriptive settings. The label schema is fixed once items are labeled."""
+    """Changes a project's settings. A new overlap opens or closes queue slots on every item."""
     if overlap is not None and not 1 <= overlap <= 20:
         raise ValidationError(ERROR_OVERLAP, code="overlap")
+    if lease_seconds is not None and not 10 <= lease_seconds <= 86_400:
+        raise ValidationError(ERROR_LEASE, code="lease_seconds")
     changes = {
         "name": name, "description": description, "instructions": instructions, "overlap": overlap,
+        "lease_seconds": lease_seconds,
     }  # fmt: skip
-    for field_name, value in changes.items():
-        if value is not None:
-            setattr(project, field_name, value)
-    project.full_clean(exclude=["slug"])
-    project.save()
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        shift = overlap - locked.overlap if overlap is not None else 0
+        for field_name, value in changes.items():
+            if value is not None:
+                setattr(project, field_name, value)
+        project.full_clean(exclude=["slug"])
+        project.save()
+        if shift:
+            Item.objects.filter(project=project).update(remaining=F("remaining") + shift)
     return project

@@ -5,6 +5,7 @@ import uuid
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import F
 
 from labeling.choices import AnnotationSource, Role
 from labeling.models import Annotation, Item, Label, Membership, Project
@@ -53,11 +54,13 @@ class ItemFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"item-{n}")
     text = factory.Sequence(lambda n: f"Item text number {n}")
     content_hash = factory.LazyAttribute(lambda item: hashlib.sha256(item.text.encode()).hexdigest())
+    remaining = factory.LazyAttribute(lambda item: item.project.overlap)
 
 
 class AnnotationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Annotation
+        skip_postgeneration_save = True
 
     item = factory.SubFactory(ItemFactory)
     project = factory.LazyAttribute(lambda a: a.item.project)
@@ -65,3 +68,9 @@ class AnnotationFactory(factory.django.DjangoModelFactory):
     labels = factory.LazyFunction(lambda: ["spam"])
     source = AnnotationSource.HUMAN
     client_uuid = factory.LazyFunction(uuid.uuid4)
+
+    @factory.post_generation
+    def fills_a_slot(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """Like the services, an annotation takes one of its item's open slots."""
+        if create:
+            Item.objects.filter(pk=self.item_id).update(remaining=F("remaining") - 1)

@@ -26,16 +26,6 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture
-def client_for() -> Callable[[object], Client]:
-    def build(user: object) -> Client:
-        client = Client()
-        client.force_login(user)  # type: ignore[arg-type]
-        return client
-
-    return build
-
-
 def _roles(project: Project) -> dict[str, str]:
     return dict(Membership.objects.filter(project=project).values_list("user__username", "role"))
 

@@ -82,7 +82,11 @@ def item_get(*, project: Project, item_id: int) -> Item:
 
 
 def item_annotations(*, item: Item) -> QuerySet[Annotation]:
-    return item.annotations.select_related("annotator").prefetch_related("revisions").order_by("created_at")
+    return (
+        item.annotations.select_related("annotator")
+        .prefetch_related("revisions", "rationales")
+        .order_by("created_at")
+    )
 
 
 def membership_list(*, project: Project) -> QuerySet[Membership]:

@@ -20,6 +20,12 @@ from labeling.filtersets import ItemFilterSet
 from labeling.forms import ImportForm, MembershipForm, MembershipRoleForm, ProjectForm
 from labeling.models import Project
 from labeling.permissions import Action, role_allows
+from labeling.selectors.activity import (
+    analyst_summary_list,
+    interaction_event_list_for_user,
+    project_progress,
+    sees_everyone,
+)
 from labeling.services.imports import import_job_create, import_options_build
 from labeling.services.members import membership_add, membership_remove, membership_set_role
 from labeling.services.projects import label_specs_from_keys, project_create
@@ -47,7 +53,7 @@ def project_view(action: Action = Action.VIEW) -> Callable[[ProjectView], Projec
     return decorator
 
 
-def _add_error(form: forms.Form, exc: ValidationError | ApplicationError) -> None:
+def add_error(form: forms.Form, exc: ValidationError | ApplicationError) -> None:
     form.add_error(None, exc.message if isinstance(exc, ApplicationError) else exc)
 
 
@@ -68,7 +74,7 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
                 instructions=data["instructions"], created_by=request.user,  # type: ignore[arg-type]
             )  # fmt: skip
         except ValidationError as exc:
-            _add_error(form, exc)
+            add_error(form, exc)
         else:
             return (
                 HttpResponseClientRedirect(project.get_absolute_url()) if request.htmx else redirect(project)
@@ -81,9 +87,13 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @project_view()
 def project_detail(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    summaries = analyst_summary_list(project=project, viewer=request.user)
     context = {
         "project": project,
         "stats": selectors.project_stats(project=project),
+        "progress": project_progress(project=project, user=request.user),
+        "my_summary": next((row for row in summaries if row.user_id == request.user.pk), None),
+        "summaries": summaries if sees_everyone(project) else [],
         "can_import": _can(project, Action.IMPORT),
         "can_manage": _can(project, Action.MANAGE_MEMBERS),
     }
@@ -106,9 +116,14 @@ def item_detail(request: HtmxHttpRequest, project: Project, item_id: int) -> Htt
         item = selectors.item_get(project=project, item_id=item_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
-    annotations = selectors.item_annotations(item=item)
-    return render(request, "labeling/item_detail.html", {"project": project, "item": item,
-                                                           "annotations": annotations})  # fmt: skip
+    context = {
+        "project": project,
+        "item": item,
+        "annotations": selectors.item_annotations(item=item),
+        "flags": item.flags.select_related("user").order_by("-created_at"),
+        "events": interaction_event_list_for_user(project=project, user=request.user).filter(item=item),
+    }
+    return render(request, "labeling/item_detail.html", context)
 
 
 @project_view(Action.IMPORT)
@@ -122,7 +137,7 @@ def import_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
                 options=import_options_build(**form.import_fields()),
             )  # fmt: skip
         except (ValidationError, ApplicationError) as exc:
-            _add_error(form, exc)
+            add_error(form, exc)
         else:
             url = f"{project.get_absolute_url()}imports/{job.pk}/"
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -153,7 +168,7 @@ def member_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
             try:
                 membership_add(project=project, **form.cleaned_data)
             except ValidationError as exc:
-                _add_error(form, exc)
+                add_error(form, exc)
             else:
                 form = MembershipForm()
     context = {

@@ -1,0 +1,183 @@
+"""The labeling hot path over REST (next item, submit, skip, undo, flag) and the interaction data it yields.
+
+The same services as the labeling view: a script or another front end labels exactly as the browser does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import NotFoundError
+from labeling.api import serializers as s
+from labeling.api.views import ProjectScopedMixin
+from labeling.filtersets import InteractionEventFilterSet
+from labeling.models import InteractionEvent
+from labeling.permissions import Action
+from labeling.selectors.activity import analyst_summary_list, interaction_event_list_for_user
+from labeling.services.annotations import RationaleSpec, annotation_submit, annotation_undo_last
+from labeling.services.interactions import EventSpec, interaction_events_record, item_flag
+from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip
+
+EXPORT_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+EXPORT_COLUMNS = ["id", "type", "item_id", "user_id", "username", "payload", "client_ts", "server_ts"]
+
+
+def _queue_item_data(current: QueueItem) -> dict[str, Any]:
+    current.item.annotation_count = current.item.annotations.count()  # type: ignore[attr-defined]
+    return dict(s.QueueItemOutputSerializer(current).data)
+
+
+class QueueNextApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        responses={200: s.QueueItemOutputSerializer, 204: None},
+        description="The item to label now, reserved for you until lease_expires_at; 204 when none is left.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        current = queue_item_next(project=self.get_project(Action.LABEL), user=request.user)  # type: ignore[arg-type]
+        if current is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(_queue_item_data(current))
+
+
+class AnnotationSubmitApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        request=s.AnnotationSubmitInputSerializer,
+        responses={201: s.AnnotationSubmitOutputSerializer, 200: s.AnnotationSubmitOutputSerializer},
+        description="Stores your answer. 201 when stored; 200 for a retry of the same client_uuid (nothing "
+        "new is stored) or a changed earlier answer.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.LABEL)
+        data = s.AnnotationSubmitInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        fields["rationales"] = [RationaleSpec(**span) for span in fields["rationales"]]
+        result = annotation_submit(project=project, user=request.user, **fields)  # type: ignore[arg-type]
+        body = s.AnnotationSubmitOutputSerializer(
+            {"annotation": result.annotation, "created": result.created, "changed": result.changed}
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class QueueSkipApi(ProjectScopedMixin, APIView):
+    @extend_schema(request=s.QueueSkipInputSerializer, responses={204: None})
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.LABEL)
+        data = s.QueueSkipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        queue_item_skip(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QueueUndoApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        request=s.QueueUndoInputSerializer,
+        responses=s.QueueItemOutputSerializer,
+        description="Takes back your latest answer in this project and hands its item back to you.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.LABEL)
+        data = s.QueueUndoInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        current = annotation_undo_last(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(_queue_item_data(current))
+
+
+class FlagCreateApi(ProjectScopedMixin, APIView):
+    @extend_schema(request=s.FlagInputSerializer, responses={201: s.FlagOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.LABEL)
+        data = s.FlagInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        flag = item_flag(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(s.FlagOutputSerializer(flag).data, status=status.HTTP_201_CREATED)
+
+
+class InteractionEventListCreateApi(ProjectScopedMixin, ListAPIView[InteractionEvent]):
+    """Interaction events, oldest first. Analysts see their own; other roles see everyone's."""
+
+    serializer_class = s.InteractionEventOutputSerializer
+    filterset_class = InteractionEventFilterSet
+
+    def get_queryset(self) -> QuerySet[InteractionEvent]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
+            return InteractionEvent.objects.none()
+        return interaction_event_list_for_user(project=self.get_project(), user=self.request.user)
+
+    @extend_schema(request=s.InteractionEventBatchInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.LABEL)
+        data = s.InteractionEventBatchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        events = [EventSpec(**event) for event in data.validated_data["events"]]
+        count = interaction_events_record(project=project, user=request.user, events=events)  # type: ignore[arg-type]
+        return Response({"recorded": count}, status=status.HTTP_201_CREATED)
+
+
+def _export_rows(events: QuerySet[InteractionEvent]) -> Iterator[dict[str, Any]]:
+    for event in events.iterator(chunk_size=2000):
+        yield {
+            "id": event.pk, "type": event.type, "item_id": event.item_id, "user_id": event.user_id,
+            "username": event.user.username if event.user else None, "payload": event.payload,
+            "client_ts": event.client_ts.isoformat() if event.client_ts else None,
+            "server_ts": event.server_ts.isoformat(),
+        }  # fmt: skip
+
+
+def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "payload": json.dumps(row["payload"], ensure_ascii=False)})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+class InteractionEventExportApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(EXPORT_FORMATS))],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/x-ndjson"): OpenApiTypes.STR},
+        description="Streams the events (same filters as the list) as CSV or JSON Lines.",
+    )
+    def get(self, request: Request, slug: str, fmt: str) -> StreamingHttpResponse:
+        if fmt not in EXPORT_FORMATS:
+            raise NotFoundError(f"Unknown export format '{fmt}': use csv or jsonl.")
+        project = self.get_project()
+        events = InteractionEventFilterSet(
+            request.query_params, queryset=interaction_event_list_for_user(project=project, user=request.user)
+        ).qs
+        rows = _export_rows(events)
+        lines = (
+            _csv_lines(rows) if fmt == "csv" else (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        )
+        response = StreamingHttpResponse(lines, content_type=EXPORT_FORMATS[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{project.slug}-events.{fmt}"'
+        return response
+
+
+class AnalystSummaryListApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        responses=s.AnalystSummaryOutputSerializer(many=True),
+        description="Per analyst: items per active hour, median seconds per item, skip rate, share of hotkey "
+        "use. Analysts get only their own row.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        summaries = analyst_summary_list(project=self.get_project(), viewer=request.user)
+        return Response([summary.to_json() for summary in summaries])

@@ -1,0 +1,133 @@
+"""Reads about labeling activity: progress, interaction events and per-analyst summaries.
+
+Analysts see only their own events and figures; owners, reviewers and data scientists see everyone's.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, QuerySet
+
+from labeling.choices import AnnotationSource, EventType, Role
+from labeling.models import Annotation, InteractionEvent, Item, Project
+
+AnyUser = AbstractBaseUser | AnonymousUser
+# A pause longer than this between two of an analyst's events is a break, not labeling time.
+ACTIVE_GAP_CAP = timedelta(minutes=5)
+# Events carrying how the analyst acted (hotkey, click or api).
+ACTION_EVENTS = (EventType.SUBMIT, EventType.CHANGE, EventType.SKIP, EventType.UNDO, EventType.FLAG)
+
+
+def sees_everyone(project: Project) -> bool:
+    return getattr(project, "user_role", None) != Role.ANALYST
+
+
+def interaction_event_list_for_user(*, project: Project, user: AnyUser) -> QuerySet[InteractionEvent]:
+    events = InteractionEvent.objects.filter(project=project).select_related("user")
+    if not sees_everyone(project):
+        events = events.filter(user_id=int(user.pk or 0))
+    return events.order_by("server_ts", "id")
+
+
+@dataclass(frozen=True)
+class AnalystSummary:
+    user_id: int
+    username: str
+    submitted: int
+    changed: int
+    skipped: int
+    undone: int
+    flagged: int
+    active_minutes: float
+    items_per_hour: float | None
+    median_seconds: float | None
+    skip_rate: float | None
+    hotkey_share: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _active_seconds(stamps: Iterable[datetime]) -> float:
+    total, previous = 0.0, None
+    for stamp in stamps:
+        if previous is not None:
+            total += min(stamp - previous, ACTIVE_GAP_CAP).total_seconds()
+        previous = stamp
+    return total
+
+
+def _summary(
+    user_id: int, username: str, rows: list[tuple[str, datetime, Any]], lead_times: list[int]
+) -> AnalystSummary:
+    counts: dict[str, int] = defaultdict(int)
+    methods = [method for kind, _, method in rows if kind in ACTION_EVENTS and method]
+    for kind, _, _ in rows:
+        counts[kind] += 1
+    submitted, skipped = counts[EventType.SUBMIT], counts[EventType.SKIP]
+    # The last event's own time counts too: a lone submit is not zero seconds of work.
+    active = _active_seconds(stamp for _, stamp, _ in rows)
+    hours = active / 3600
+    return AnalystSummary(
+        user_id=user_id, username=username, submitted=submitted, changed=counts[EventType.CHANGE],
+        skipped=skipped, undone=counts[EventType.UNDO], flagged=counts[EventType.FLAG],
+        active_minutes=round(active / 60, 2),
+        items_per_hour=round(submitted / hours, 1) if hours > 0 else None,
+        median_seconds=round(statistics.median(lead_times) / 1000, 2) if lead_times else None,
+        skip_rate=round(skipped / (submitted + skipped), 4) if submitted + skipped else None,
+        hotkey_share=round(methods.count("hotkey") / len(methods), 4) if methods else None,
+    )  # fmt: skip
+
+
+def analyst_summary_list(*, project: Project, viewer: AnyUser) -> list[AnalystSummary]:
+    """Per analyst: items per active hour, median seconds per item, skip rate and share of hotkey use.
+
+    Active time is the sum of the gaps between an analyst's consecutive events, each capped at five minutes.
+    The median comes from the lead times of their current annotations, measured in the browser.
+    """
+    events = InteractionEvent.objects.filter(project=project, user__isnull=False)
+    annotations = Annotation.objects.filter(
+        project=project, source=AnnotationSource.HUMAN, annotator__isnull=False, lead_time_ms__isnull=False
+    )
+    if not sees_everyone(project):
+        events = events.filter(user_id=int(viewer.pk or 0))
+        annotations = annotations.filter(annotator_id=viewer.pk)
+    rows: dict[int, list[tuple[str, datetime, Any]]] = defaultdict(list)
+    for user_id, kind, stamp, method in events.order_by("user_id", "server_ts", "id").values_list(
+        "user_id", "type", "server_ts", "payload__input_method"
+    ):
+        rows[user_id].append((kind, stamp, method))
+    lead_times: dict[int, list[int]] = defaultdict(list)
+    for annotator_id, lead_time in annotations.values_list("annotator_id", "lead_time_ms"):
+        if annotator_id is not None and lead_time is not None:
+            lead_times[annotator_id].append(lead_time)
+    users = dict(
+        get_user_model().objects.filter(pk__in=rows.keys() | lead_times.keys()).values_list("pk", "username")
+    )
+    return [
+        _summary(user_id, users[user_id], rows.get(user_id, []), lead_times.get(user_id, []))
+        for user_id in sorted(users, key=lambda pk: users[pk])
+    ]
+
+
+def project_progress(*, project: Project, user: AnyUser) -> dict[str, Any]:
+    """Items, done and remaining for the project home, with this user's own counts."""
+    items = Item.objects.filter(project=project)
+    totals = items.aggregate(total=Count("id"))
+    done = items.filter(remaining__lte=0).count()
+    mine = Annotation.objects.filter(project=project, annotator_id=user.pk).count()
+    return {
+        "items": totals["total"],
+        "done": done,
+        "remaining": totals["total"] - done,
+        "percent": round(100 * done / totals["total"]) if totals["total"] else 0,
+        "mine": mine,
+    }

@@ -1,0 +1,1 @@
+"""HTML views (htmx): project pages in `projects`, the labeling queue in `queue`."""

@@ -1,0 +1,165 @@
+"""The labeling view: one page whose panel htmx replaces with the next item after every action.
+
+Every action is a form that also works without JavaScript (a POST, then a redirect back to the page);
+labeling.js adds the hotkeys, the dwell time, the client's uuid and timestamps, and rationale spans.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+
+from core.exceptions import ApplicationError
+from core.htmx import HtmxHttpRequest
+from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
+from labeling.models import Assignment, Project
+from labeling.permissions import Action
+from labeling.selectors.activity import project_progress
+from labeling.services.annotations import annotation_submit, annotation_undo_last
+from labeling.services.interactions import item_flag
+from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip, queue_skips_reset
+from labeling.views.projects import project_view
+
+TEMPLATE = "labeling/label.html"
+
+
+def _panel_context(
+    request: HtmxHttpRequest, project: Project, current: QueueItem | None, **extra: Any
+) -> dict[str, Any]:
+    mine = Assignment.objects.filter(project=project, user_id=int(request.user.pk or 0))
+    skipped = mine.filter(status=Assignment.Status.SKIPPED).count()
+    return {
+        "project": project,
+        "labels": list(project.labels.all()),
+        "current": current,
+        "client_uuid": uuid.uuid4(),
+        "progress": project_progress(project=project, user=request.user),
+        "skipped_count": skipped,
+        **extra,
+    }
+
+
+def _panel(
+    request: HtmxHttpRequest, project: Project, current: QueueItem | None, **extra: Any
+) -> HttpResponse:
+    """The panel fragment for htmx; a redirect back to the page for a plain form post."""
+    if not request.htmx:
+        return redirect("labeling:label", slug=project.slug)
+    return render(request, f"{TEMPLATE}#panel", _panel_context(request, project, current, **extra))
+
+
+def _next_panel(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    if not request.htmx:
+        return redirect("labeling:label", slug=project.slug)
+    return _panel(request, project, queue_item_next(project=project, user=request.user))  # type: ignore[arg-type]
+
+
+def _flash(request: HtmxHttpRequest, message: str, *, error: bool, status: int = 200) -> HttpResponse:
+    """A message in the page's flash area, leaving the current item (and its dwell clock) alone."""
+    response = render(request, f"{TEMPLATE}#flash", {"message": message, "error": error}, status=status)
+    return reswap(retarget(response, "#flash"), "innerHTML")
+
+
+def _form_error(
+    request: HtmxHttpRequest, project: Project, error: forms.Form | ValidationError | ApplicationError
+) -> HttpResponse:
+    if isinstance(error, forms.Form):
+        message = "; ".join(str(e) for errors in error.errors.values() for e in errors)
+    else:
+        message = error.message if isinstance(error, ApplicationError) else " ".join(error.messages)
+    if not request.htmx:
+        return redirect("labeling:label", slug=project.slug)
+    return _flash(request, message, error=True, status=422)
+
+
+@require_GET
+@project_view(Action.LABEL)
+def label_page(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    current = queue_item_next(project=project, user=request.user)  # type: ignore[arg-type]
+    context = _panel_context(request, project, current)
+    template = f"{TEMPLATE}#panel" if request.htmx and not request.htmx.boosted else TEMPLATE
+    return render(request, template, context)
+
+
+@require_POST
+@project_view(Action.LABEL)
+def label_submit(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = AnnotationSubmitForm(request.POST, label_keys=[label.key for label in project.labels.all()])
+    if not form.is_valid():
+        return _form_error(request, project, form)
+    data = form.cleaned_data
+    try:
+        annotation_submit(
+            project=project, user=request.user, item_id=data["item_id"], labels=data["labels"],  # type: ignore[arg-type]
+            client_uuid=data["client_uuid"], lead_time_ms=data["lead_time_ms"], rationales=data["rationales"],
+            input_method=data["input_method"], client_ts=data["client_ts"],
+        )  # fmt: skip
+    except (ValidationError, ApplicationError) as exc:
+        return _form_error(request, project, exc)
+    return _next_panel(request, project)
+
+
+@require_POST
+@project_view(Action.LABEL)
+def label_skip(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = QueueSkipForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, project, form)
+    data = form.cleaned_data
+    try:
+        queue_item_skip(
+            project=project, user=request.user, item_id=data["item_id"], dwell_ms=data["dwell_ms"],  # type: ignore[arg-type]
+            input_method=data["input_method"], client_ts=data["client_ts"],
+        )  # fmt: skip
+    except (ValidationError, ApplicationError) as exc:
+        return _form_error(request, project, exc)
+    return _next_panel(request, project)
+
+
+@require_POST
+@project_view(Action.LABEL)
+def label_undo(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = QueueUndoForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, project, form)
+    try:
+        current = annotation_undo_last(
+            project=project, user=request.user, input_method=form.cleaned_data["input_method"],  # type: ignore[arg-type]
+            client_ts=form.cleaned_data["client_ts"],
+        )  # fmt: skip
+    except (ValidationError, ApplicationError) as exc:
+        return _form_error(request, project, exc)
+    return _panel(request, project, current, undone=True)
+
+
+@require_POST
+@project_view(Action.LABEL)
+def label_flag(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = FlagForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, project, form)
+    data = form.cleaned_data
+    try:
+        item_flag(
+            project=project, user=request.user, item_id=data["item_id"], comment=data["comment"],  # type: ignore[arg-type]
+            input_method=data["input_method"], client_ts=data["client_ts"],
+        )  # fmt: skip
+    except (ValidationError, ApplicationError) as exc:
+        return _form_error(request, project, exc)
+    if not request.htmx:
+        return redirect("labeling:label", slug=project.slug)
+    return _flash(request, "Flagged for review. Label it, or skip it with S.", error=False)
+
+
+@require_POST
+@project_view(Action.LABEL)
+def label_skips_reset(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    queue_skips_reset(project=project, user=request.user)  # type: ignore[arg-type]
+    return _next_panel(request, project)

@@ -1,0 +1,166 @@
+"""The labeling view and its htmx actions: wiring, escaping, errors (behaviour lives in the service tests)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from labeling.choices import EventType, Role
+from labeling.models import Annotation, Assignment, Flag, InteractionEvent, Membership, Project
+from tests.labeling.factories import ItemFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_the_label_page_shows_the_next_item_escaped_with_hotkeys(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    item = ItemFactory(project=project, text='<script>alert("x")</script> <b>bold</b>')
+    analyst = member_factory(project, Role.ANALYST).user
+
+    # when
+    response = client_for(analyst).get(f"/projects/{project.slug}/label/")
+
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<script>alert" not in html
+    assert f'data-item-id="{item.pk}"' in html
+    assert 'data-hotkey="1"' in html
+    assert 'data-hotkey="2"' in html
+    assert "Label <strong>spam</strong> as spam." in html  # the instructions panel
+    assert InteractionEvent.objects.filter(type=EventType.VIEW, item=item).count() == 1
+
+
+def test_an_htmx_submission_returns_the_next_items_panel(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    first, second = ItemFactory.create_batch(2, project=project)
+    client = client_for(member_factory(project, Role.ANALYST).user)
+    client.get(f"/projects/{project.slug}/label/")
+    data = {"item_id": first.pk, "labels": "spam", "client_uuid": str(uuid.uuid4()), "lead_time_ms": "850",
+            "input_method": "hotkey", "client_ts": "1763900000000",
+            "rationales": '[{"start": 0, "end": 4, "quote": "Item"}]'}  # fmt: skip
+
+    # when
+    response = client.post(f"/projects/{project.slug}/label/submit/", data, headers=HTMX)
+    retry = client.post(f"/projects/{project.slug}/label/submit/", data, headers=HTMX)
+
+    # then
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<div id="labeling-panel"')
+    assert f'data-item-id="{second.pk}"' in response.content.decode()
+    assert retry.status_code == 200
+    annotation = Annotation.objects.get()
+    assert (annotation.item_id, annotation.labels, annotation.lead_time_ms) == (first.pk, ["spam"], 850)
+    assert annotation.rationales.get().quote == "Item"
+    submit = InteractionEvent.objects.get(type=EventType.SUBMIT)
+    assert submit.client_ts is not None
+    assert submit.payload["input_method"] == "hotkey"
+
+
+def test_a_bad_submission_shows_an_error_and_keeps_the_item(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    item = ItemFactory(project=project)
+    client = client_for(member_factory(project, Role.ANALYST).user)
+    data = {"item_id": item.pk, "labels": "eggs", "client_uuid": str(uuid.uuid4())}
+
+    response = client.post(f"/projects/{project.slug}/label/submit/", data, headers=HTMX)
+
+    assert response.status_code == 422
+    assert response["HX-Retarget"] == "#flash"
+    assert "Select a valid choice. eggs is not one of the available choices." in response.content.decode()
+    assert Annotation.objects.count() == 0
+
+
+def test_a_plain_form_post_works_without_javascript(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    item = ItemFactory(project=project)
+    client = client_for(member_factory(project, Role.ANALYST).user)
+
+    response = client.post(f"/projects/{project.slug}/label/submit/",
+                           {"item_id": item.pk, "labels": "ham", "client_uuid": str(uuid.uuid4())})  # fmt: skip
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/projects/{project.slug}/label/"
+    assert Annotation.objects.get().labels == ["ham"]
+
+
+def test_skip_undo_and_flag_through_the_page(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    first, second = ItemFactory.create_batch(2, project=project)
+    client = client_for(member_factory(project, Role.ANALYST).user)
+    base = f"/projects/{project.slug}/label"
+    client.post(f"{base}/submit/", {"item_id": first.pk, "labels": "ham", "client_uuid": str(uuid.uuid4())},
+                headers=HTMX)  # fmt: skip
+
+    # when
+    flagged = client.post(f"{base}/flag/", {"item_id": second.pk, "comment": "garbled"}, headers=HTMX)
+    skipped = client.post(f"{base}/skip/", {"item_id": second.pk, "dwell_ms": "300"}, headers=HTMX)
+    undone = client.post(f"{base}/undo/", {"input_method": "click"}, headers=HTMX)
+
+    # then
+    assert "Flagged for review" in flagged.content.decode()
+    assert Flag.objects.get().comment == "garbled"
+    assert "Nothing left for you here" in skipped.content.decode()
+    assert "Bring back the 1 item you skipped" in skipped.content.decode()
+    assert f'data-item-id="{first.pk}"' in undone.content.decode()
+    assert "Undone: you had answered <b>ham</b>" in undone.content.decode()
+    assert Annotation.objects.count() == 0
+    assert Assignment.objects.get(item=second).status == Assignment.Status.SKIPPED
+
+
+def test_undo_with_nothing_to_undo_shows_an_error(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    client = client_for(member_factory(project, Role.ANALYST).user)
+    response = client.post(f"/projects/{project.slug}/label/undo/", {}, headers=HTMX)
+    assert response.status_code == 422
+    assert "There is no submission of yours to undo in this project." in response.content.decode()
+
+
+def test_a_member_of_another_project_cannot_label_here(
+    client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    mine, theirs = ProjectFactory(), ProjectFactory()
+    item = ItemFactory(project=theirs)
+    client = client_for(member_factory(mine, Role.ANALYST).user)
+
+    # when
+    page = client.get(f"/projects/{theirs.slug}/label/")
+    data = {"item_id": item.pk, "labels": "ham", "client_uuid": str(uuid.uuid4())}
+    post = client.post(f"/projects/{theirs.slug}/label/submit/", data, headers=HTMX)
+
+    # then
+    assert (page.status_code, post.status_code) == (404, 404)
+    assert Annotation.objects.count() == 0
+    assert InteractionEvent.objects.count() == 0
+
+
+def test_the_item_page_shows_its_history(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    item = ItemFactory(project=project)
+    owner = member_factory(project, Role.OWNER).user
+    client = client_for(owner)
+    client.post(f"/projects/{project.slug}/label/flag/", {"item_id": item.pk, "comment": "odd"}, headers=HTMX)
+
+    response = client.get(f"/projects/{project.slug}/items/{item.pk}/")
+
+    html = response.content.decode()
+    assert "<h2>Flags</h2>" in html
+    assert "odd" in html
+    assert "Flag</td>" in html
