@@ -63,7 +63,7 @@ def _live_leases_by_others(
     ).exclude(user_id=user.pk)
 
 
-def _candidate_ids(*, project: Project, user: AbstractBaseUser, now: datetime) -> list[int]:
+def _candidate_ids(*, project: Project, user: AbstractBaseUser, now: datetime, tried: set[int]) -> list[int]:
     answered = Annotation.objects.filter(item=OuterRef("pk"), annotator_id=user.pk)
     passed = Assignment.objects.filter(item=OuterRef("pk"), user_id=user.pk, status=Assignment.Status.SKIPPED)
     held = (
@@ -75,6 +75,7 @@ def _candidate_ids(*, project: Project, user: AbstractBaseUser, now: datetime) -
     )
     return list(
         Item.objects.filter(project=project, remaining__gt=0)
+        .exclude(pk__in=tried)
         .exclude(Exists(answered))
         .exclude(Exists(passed))
         .annotate(held=Coalesce(Subquery(held), 0))
@@ -149,7 +150,7 @@ def queue_item_next(
 def _acquire(*, project: Project, user: AbstractBaseUser, now: datetime) -> Assignment | None:
     tried: set[int] = set()
     while True:
-        candidates = [pk for pk in _candidate_ids(project=project, user=user, now=now) if pk not in tried]
+        candidates = _candidate_ids(project=project, user=user, now=now, tried=tried)
         if not candidates:
             return None
         for item_id in candidates:

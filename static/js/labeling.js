@@ -165,6 +165,13 @@
     const form = event.target;
     if (!form.closest || !form.closest("#labeling-panel")) return;
     if (window.htmx) window.htmx.process(form);
+    // The label button that submitted the form: carried in a field of its own, so the choice gets through
+    // even when htmx did not see the click that chose it.
+    const chosen = form.querySelector("[data-chosen-label]");
+    if (chosen && event.submitter && event.submitter.name === "labels") {
+      chosen.value = event.submitter.value;
+      chosen.disabled = false;
+    }
     stamp(form, pendingMethod || "click");
     pendingMethod = "";
   }, true);
