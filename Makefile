@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 4
 
-.PHONY: help install migrate demo run test test-unit test-integration lint typecheck worker beat serve clean
+.PHONY: help install migrate demo run test test-unit test-integration test-browser lint typecheck worker beat serve clean
 
 help:
 	@echo "make run | test | test-unit | test-integration | lint | worker | beat | serve | clean"
@@ -48,6 +48,9 @@ test-unit: install
 
 test-integration: install
 	$(PY) -m pytest -m "integration or browser" --real-services
+
+test-browser: install
+	$(PY) -m pytest -m browser --real-services
 
 lint: install
 	$(PY) -m ruff check .

@@ -143,3 +143,16 @@ class QueueUndoForm(_QueueActionForm):
 class FlagForm(_QueueActionForm):
     item_id = forms.IntegerField(min_value=1)
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ProjectSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    instructions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10}), required=False, help_text="Markdown, shown to analysts."
+    )
+    overlap = forms.IntegerField(min_value=1, max_value=20, help_text="Annotations wanted per item.")
+    lease_seconds = forms.IntegerField(
+        min_value=10, max_value=86_400, label="Lease (seconds)",
+        help_text="How long an item handed to an analyst stays reserved for them.",
+    )  # fmt: skip

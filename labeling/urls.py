@@ -8,6 +8,7 @@ app_name = "labeling"
 urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("<slug:slug>/", views.project_detail, name="project-detail"),
+    path("<slug:slug>/settings/", views.project_settings, name="project-settings"),
     path("<slug:slug>/label/", queue.label_page, name="label"),
     path("<slug:slug>/label/submit/", queue.label_submit, name="label-submit"),
     path("<slug:slug>/label/skip/", queue.label_skip, name="label-skip"),

@@ -5,10 +5,6 @@ The same services as the labeling view: a script or another front end labels exa
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import QuerySet
@@ -27,13 +23,15 @@ from labeling.api.views import ProjectScopedMixin
 from labeling.filtersets import InteractionEventFilterSet
 from labeling.models import InteractionEvent
 from labeling.permissions import Action
-from labeling.selectors.activity import analyst_summary_list, interaction_event_list_for_user
+from labeling.selectors.activity import (
+    EXPORT_FORMATS,
+    analyst_summary_list,
+    interaction_event_list_for_user,
+    interaction_events_export_lines,
+)
 from labeling.services.annotations import RationaleSpec, annotation_submit, annotation_undo_last
 from labeling.services.interactions import EventSpec, interaction_events_record, item_flag
 from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip
-
-EXPORT_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
-EXPORT_COLUMNS = ["id", "type", "item_id", "user_id", "username", "payload", "client_ts", "server_ts"]
 
 
 def _queue_item_data(current: QueueItem) -> dict[str, Any]:
@@ -128,28 +126,6 @@ class InteractionEventListCreateApi(ProjectScopedMixin, ListAPIView[InteractionE
         return Response({"recorded": count}, status=status.HTTP_201_CREATED)
 
 
-def _export_rows(events: QuerySet[InteractionEvent]) -> Iterator[dict[str, Any]]:
-    for event in events.iterator(chunk_size=2000):
-        yield {
-            "id": event.pk, "type": event.type, "item_id": event.item_id, "user_id": event.user_id,
-            "username": event.user.username if event.user else None, "payload": event.payload,
-            "client_ts": event.client_ts.isoformat() if event.client_ts else None,
-            "server_ts": event.server_ts.isoformat(),
-        }  # fmt: skip
-
-
-def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**row, "payload": json.dumps(row["payload"], ensure_ascii=False)})
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
-
-
 class InteractionEventExportApi(ProjectScopedMixin, APIView):
     @extend_schema(
         parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(EXPORT_FORMATS))],
@@ -163,10 +139,7 @@ class InteractionEventExportApi(ProjectScopedMixin, APIView):
         events = InteractionEventFilterSet(
             request.query_params, queryset=interaction_event_list_for_user(project=project, user=request.user)
         ).qs
-        rows = _export_rows(events)
-        lines = (
-            _csv_lines(rows) if fmt == "csv" else (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        )
+        lines = interaction_events_export_lines(events=events, fmt=fmt)
         response = StreamingHttpResponse(lines, content_type=EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-events.{fmt}"'
         return response

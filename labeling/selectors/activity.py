@@ -5,9 +5,12 @@ Analysts see only their own events and figures; owners, reviewers and data scien
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,3 +134,37 @@ def project_progress(*, project: Project, user: AnyUser) -> dict[str, Any]:
         "percent": round(100 * done / totals["total"]) if totals["total"] else 0,
         "mine": mine,
     }
+
+
+EXPORT_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+EXPORT_COLUMNS = ["id", "type", "item_id", "user_id", "username", "payload", "client_ts", "server_ts"]
+
+
+def _export_rows(events: QuerySet[InteractionEvent]) -> Iterator[dict[str, Any]]:
+    for event in events.iterator(chunk_size=2000):
+        yield {
+            "id": event.pk, "type": event.type, "item_id": event.item_id, "user_id": event.user_id,
+            "username": event.user.username if event.user else None, "payload": event.payload,
+            "client_ts": event.client_ts.isoformat() if event.client_ts else None,
+            "server_ts": event.server_ts.isoformat(),
+        }  # fmt: skip
+
+
+def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "payload": json.dumps(row["payload"], ensure_ascii=False)})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def interaction_events_export_lines(*, events: QuerySet[InteractionEvent], fmt: str) -> Iterator[str]:
+    """The events as CSV (payload as a JSON column) or JSON Lines, streamed a line at a time."""
+    rows = _export_rows(events.select_related("user"))
+    if fmt == "csv":
+        return _csv_lines(rows)
+    return (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

@@ -5,6 +5,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -17,7 +18,7 @@ from core.exceptions import ApplicationError, NotFoundError, PermissionDeniedErr
 from core.htmx import HtmxHttpRequest, render_partial
 from labeling import selectors
 from labeling.filtersets import ItemFilterSet
-from labeling.forms import ImportForm, MembershipForm, MembershipRoleForm, ProjectForm
+from labeling.forms import ImportForm, MembershipForm, MembershipRoleForm, ProjectForm, ProjectSettingsForm
 from labeling.models import Project
 from labeling.permissions import Action, role_allows
 from labeling.selectors.activity import (
@@ -28,7 +29,7 @@ from labeling.selectors.activity import (
 )
 from labeling.services.imports import import_job_create, import_options_build
 from labeling.services.members import membership_add, membership_remove, membership_set_role
-from labeling.services.projects import label_specs_from_keys, project_create
+from labeling.services.projects import label_specs_from_keys, project_create, project_update
 
 ProjectView = Callable[..., HttpResponse]
 
@@ -98,6 +99,26 @@ def project_detail(request: HtmxHttpRequest, project: Project) -> HttpResponse:
         "can_manage": _can(project, Action.MANAGE_MEMBERS),
     }
     return render(request, "labeling/project_detail.html", context)
+
+
+@project_view(Action.EDIT_PROJECT)
+@require_http_methods(["GET", "POST"])
+def project_settings(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    fields = ["name", "description", "instructions", "overlap", "lease_seconds"]
+    form = ProjectSettingsForm(
+        request.POST or None, initial={name: getattr(project, name) for name in fields}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            project_update(project=project, **form.cleaned_data)
+        except ValidationError as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return HttpResponseClientRedirect(request.path) if request.htmx else redirect(request.path)
+    status = 422 if request.method == "POST" else 200
+    return render_partial(request, "labeling/project_settings.html", {"project": project, "form": form},
+                          partial="settings-form", status=status)  # fmt: skip
 
 
 @project_view()

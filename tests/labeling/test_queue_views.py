@@ -164,3 +164,45 @@ def test_the_item_page_shows_its_history(
     assert "<h2>Flags</h2>" in html
     assert "odd" in html
     assert "Flag</td>" in html
+
+
+def test_the_owner_changes_overlap_and_lease_in_settings(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    item = ItemFactory(project=project)
+    owner = member_factory(project, Role.OWNER).user
+    data = {
+        "name": "Renamed",
+        "description": "",
+        "instructions": "Be careful.",
+        "overlap": "3",
+        "lease_seconds": "120",
+    }
+
+    # when
+    response = client_for(owner).post(f"/projects/{project.slug}/settings/", data, headers=HTMX)
+
+    # then
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/projects/{project.slug}/settings/"
+    project.refresh_from_db()
+    item.refresh_from_db()
+    assert (project.name, project.overlap, project.lease_seconds, item.remaining) == ("Renamed", 3, 120, 3)
+
+
+def test_settings_refuse_bad_values_and_analysts(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    owner = member_factory(project, Role.OWNER).user
+    analyst = member_factory(project, Role.ANALYST).user
+    bad = {"name": "X", "overlap": "0", "lease_seconds": "5"}
+
+    invalid = client_for(owner).post(f"/projects/{project.slug}/settings/", bad, headers=HTMX)
+    denied = client_for(analyst).get(f"/projects/{project.slug}/settings/")
+
+    assert invalid.status_code == 422
+    assert "Ensure this value is greater than or equal to 10." in invalid.content.decode()
+    assert denied.status_code == 403
+    project.refresh_from_db()
+    assert (project.overlap, project.lease_seconds) == (1, 600)

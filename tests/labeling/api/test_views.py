@@ -491,7 +491,8 @@ def test_item_list_rows_and_annotation_counts(
     ]
     first = response.data["results"][0]
     assert set(first) == {
-        "id", "external_id", "text", "metadata", "content_hash", "split", "priority", "remaining", "annotation_count", "created_at",
+        "id", "external_id", "text", "metadata", "content_hash", "split", "priority", "remaining",
+        "annotation_count", "created_at",
     }  # fmt: skip
     assert (first["id"], first["text"], first["content_hash"]) == (
         items["a"].pk,
