@@ -217,6 +217,7 @@ class PostgresBatchWriter(OrmBatchWriter):
                 "metadata",
                 "content_hash",
                 "split",
+                "priority",
                 "remaining",
                 "created_at",
             ],
@@ -229,6 +230,7 @@ class PostgresBatchWriter(OrmBatchWriter):
                     row.metadata_json,
                     row.content_hash,
                     row.split,
+                    0.0,
                     self.remaining_for(row),
                     now,
                 )

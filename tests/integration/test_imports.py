@@ -54,6 +54,10 @@ def project_items(project: Project) -> list[tuple[str, str]]:
     )
 
 
+def project_remaining(project: Project) -> dict[str, int]:
+    return dict(Item.objects.filter(project=project).values_list("external_id", "remaining"))
+
+
 def project_annotations(project: Project) -> list[tuple[str, list[str], str]]:
     return list(
         Annotation.objects.filter(project=project)
@@ -87,6 +91,8 @@ def test_csv_import_writes_items_and_annotations_with_copy(
         ("a1", ["spam"], AnnotationSource.IMPORT), ("a2", ["ham"], AnnotationSource.IMPORT),
         ("a4", ["spam"], AnnotationSource.IMPORT),
     ]  # fmt: skip
+    # an imported label fills one of the item's open queue slots
+    assert project_remaining(project) == {"a1": 0, "a2": 0, "a3": 1, "a4": 0, "a5": 1}
 
 
 @pytest.mark.django_db
@@ -116,8 +122,10 @@ def test_reimporting_with_update_replaces_text_and_labels(
     items_import(
         project=project, source=write_file("items.csv", ITEMS_CSV), options=csv_options(), batch_size=2
     )
-    edited_csv = ITEMS_CSV.replace("Buy cheap watches now", "Buy cheap watches today").replace(
-        "See you at lunch,ham", "See you at lunch,spam"
+    edited_csv = (
+        ITEMS_CSV.replace("Buy cheap watches now", "Buy cheap watches today")
+        .replace("See you at lunch,ham", "See you at lunch,spam")
+        .replace("Meeting moved to Friday,", "Meeting moved to Friday,ham")
     )
     edited = write_file("edited.csv", edited_csv)
 
@@ -128,13 +136,15 @@ def test_reimporting_with_update_replaces_text_and_labels(
 
     # then the known items and their imported annotations carry the new values; nothing is added
     assert (result.rows, result.items_created, result.items_updated, result.items_skipped) == (5, 0, 5, 0)
-    assert result.annotations_imported == 3
+    assert result.annotations_imported == 4
     assert project_items(project)[:2] == [("a1", "Buy cheap watches today"), ("a2", "See you at lunch")]
     assert Item.objects.filter(project=project).count() == 5
     assert project_annotations(project) == [
         ("a1", ["spam"], AnnotationSource.IMPORT), ("a2", ["spam"], AnnotationSource.IMPORT),
-        ("a4", ["spam"], AnnotationSource.IMPORT),
+        ("a3", ["ham"], AnnotationSource.IMPORT), ("a4", ["spam"], AnnotationSource.IMPORT),
     ]  # fmt: skip
+    # a changed label fills no new slot; the new label on a3 fills one
+    assert project_remaining(project) == {"a1": 0, "a2": 0, "a3": 0, "a4": 0, "a5": 1}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -81,7 +81,7 @@ def test_reimport_with_update_rewrites_items_and_labels(project: Project, write:
         source=write("a.csv", CSV),
         options=import_options_build(id_field="id", label_field="label"),
     )
-    changed = "id,text,label\na1,Win a free phone today,ham\na4,New one,spam\n"
+    changed = "id,text,label\na1,Win a free phone today,ham\na3,Call now,spam\na4,New one,spam\n"
 
     # when
     result = items_import(
@@ -91,10 +91,13 @@ def test_reimport_with_update_rewrites_items_and_labels(project: Project, write:
     )
 
     # then
-    assert (result.items_created, result.items_updated, result.annotations_imported) == (1, 1, 2)
+    assert (result.items_created, result.items_updated, result.annotations_imported) == (1, 2, 3)
     assert Item.objects.get(project=project, external_id="a1").text == "Win a free phone today"
     assert Annotation.objects.get(item__external_id="a1").labels == ["ham"]
-    assert Annotation.objects.filter(project=project).count() == 3
+    assert Annotation.objects.filter(project=project).count() == 4
+    # imported labels fill queue slots: a3's new label too, a1's changed one not twice
+    remaining = dict(Item.objects.filter(project=project).values_list("external_id", "remaining"))
+    assert remaining == {"a1": 0, "a2": 0, "a3": 0, "a4": 0}
 
 
 def test_a_bad_row_late_in_the_file_leaves_nothing_behind(
