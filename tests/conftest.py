@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -22,6 +23,12 @@ def shared_data() -> Path:
             f"shared data folder {SHARED_DATA} is absent (it sits beside the project on developer machines)"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Safety: ids repeat across rolled-back tests, so nothing cached by one test may reach the next."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, QuerySet
+from django.core.cache import cache
+from django.db.models import QuerySet
 
 from labeling.choices import AnnotationSource, EventType, Role
 from labeling.models import Annotation, InteractionEvent, Item, Project
@@ -25,6 +26,7 @@ from labeling.models import Annotation, InteractionEvent, Item, Project
 AnyUser = AbstractBaseUser | AnonymousUser
 # A pause longer than this between two of an analyst's events is a break, not labeling time.
 ACTIVE_GAP_CAP = timedelta(minutes=5)
+PROGRESS_CACHE_SECONDS = 5
 # Events carrying how the analyst acted (hotkey, click or api).
 ACTION_EVENTS = (EventType.SUBMIT, EventType.CHANGE, EventType.SKIP, EventType.UNDO, EventType.FLAG)
 
@@ -121,17 +123,27 @@ def analyst_summary_list(*, project: Project, viewer: AnyUser) -> list[AnalystSu
     ]
 
 
+def _project_counts(project_id: int) -> tuple[int, int]:
+    items = Item.objects.filter(project_id=project_id)
+    return items.count(), items.filter(remaining__lte=0).count()
+
+
 def project_progress(*, project: Project, user: AnyUser) -> dict[str, Any]:
-    """Items, done and remaining for the project home, with this user's own counts."""
-    items = Item.objects.filter(project=project)
-    totals = items.aggregate(total=Count("id"))
-    done = items.filter(remaining__lte=0).count()
+    """Items, done and remaining for the project home and the labeling panel, with this user's own count.
+
+    The project-wide counts scan every item, so they are cached for a few seconds: the labeling panel asks
+    after every answer, and on a project of a million items that scan would dominate the hot path.
+    """
+    counts: tuple[int, int] | None = cache.get_or_set(
+        f"labeling:progress:{project.pk}", lambda: _project_counts(project.pk), PROGRESS_CACHE_SECONDS
+    )
+    total, done = counts or _project_counts(project.pk)
     mine = Annotation.objects.filter(project=project, annotator_id=user.pk).count()
     return {
-        "items": totals["total"],
+        "items": total,
         "done": done,
-        "remaining": totals["total"] - done,
-        "percent": round(100 * done / totals["total"]) if totals["total"] else 0,
+        "remaining": total - done,
+        "percent": round(100 * done / total) if total else 0,
         "mine": mine,
     }
 

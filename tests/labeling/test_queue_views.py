@@ -206,3 +206,26 @@ def test_settings_refuse_bad_values_and_analysts(
     assert denied.status_code == 403
     project.refresh_from_db()
     assert (project.overlap, project.lease_seconds) == (1, 600)
+
+
+def test_a_multi_label_project_takes_toggles_and_one_submit(
+    client_for: Callable[..., Client],
+    member_factory: Callable[..., Membership],
+    django_assert_max_num_queries,
+) -> None:  # type: ignore[no-untyped-def]
+    # given
+    project = ProjectFactory(multi_label=True, labels=["billing", "urgent", "other"])
+    first, _ = ItemFactory.create_batch(2, project=project)
+    client = client_for(member_factory(project, Role.ANALYST).user)
+    page = client.get(f"/projects/{project.slug}/label/").content.decode()
+    data = {"item_id": first.pk, "labels": ["urgent", "billing"], "client_uuid": str(uuid.uuid4())}
+
+    # when
+    with django_assert_max_num_queries(40):
+        response = client.post(f"/projects/{project.slug}/label/submit/", data, headers=HTMX)
+
+    # then
+    assert 'type="checkbox" name="labels" value="urgent"' in page
+    assert "data-submit" in page
+    assert response.status_code == 200
+    assert Annotation.objects.get().labels == ["billing", "urgent"]  # schema order
