@@ -2,4 +2,36 @@ from django.db import models
 
 
 class LabelingFunctionKind(models.TextChoices):
+    KEYWORD = "keyword", "Keywords"
+    REGEX = "regex", "Regular expression"
+    METADATA = "metadata", "Metadata condition"
     EXTERNAL = "external", "External (votes imported or posted)"
+
+
+DECLARATIVE_KINDS = frozenset(
+    {LabelingFunctionKind.KEYWORD, LabelingFunctionKind.REGEX, LabelingFunctionKind.METADATA}
+)
+
+
+class KeywordMode(models.TextChoices):
+    ANY = "any", "Any keyword"
+    ALL = "all", "All keywords"
+
+
+class MetadataOperator(models.TextChoices):
+    EQ = "eq", "equals"
+    NE = "ne", "does not equal"
+    IN = "in", "is one of"
+    CONTAINS = "contains", "contains"
+    GT = "gt", ">"
+    GTE = "gte", ">="
+    LT = "lt", "<"
+    LTE = "lte", "<="
+    EXISTS = "exists", "exists"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

@@ -1,20 +1,25 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from core.models import TimeStampedModel
 from labeling.models import Item, Label, Project
-from weak_supervision.choices import LabelingFunctionKind
+from weak_supervision.choices import LabelingFunctionKind, RunStatus
 
 
 class LabelingFunction(TimeStampedModel):
-    """A source of votes on items. External LFs carry votes computed outside Oversight (e.g. WRENCH)."""
+    """A source of votes on items. Declarative LFs are defined by immutable versions; external LFs carry
+    votes computed outside Oversight (e.g. WRENCH)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labeling_functions")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=LabelingFunctionKind.choices)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    current_version = models.ForeignKey(
+        "LabelingFunctionVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["project_id", "name"]
@@ -22,6 +27,26 @@ class LabelingFunction(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.project_id}:{self.name}"
+
+
+class LabelingFunctionVersion(models.Model):
+    """One saved definition of a labeling function. Never changed: an edit saves a new version."""
+
+    labeling_function = models.ForeignKey(LabelingFunction, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    label = models.CharField(max_length=64, help_text="The label key this LF votes for when it fires.")
+    spec = models.JSONField(default=dict, help_text="The kind's parameters (keywords, pattern, condition).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["labeling_function_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["labeling_function", "number"], name="lf_version_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labeling_function_id} v{self.number}"
 
 
 class ExternalVote(models.Model):
@@ -38,3 +63,75 @@ class ExternalVote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.labeling_function_id} votes {self.label_id} on {self.item_id}"
+
+
+class LabelModelRun(TimeStampedModel):
+    """One application of a fixed set of LF versions to every item, then a label model fitted on the votes.
+
+    The label matrix lives in files (one sparse chunk per slice of items), not in database rows.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_model_runs")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    lf_versions = models.JSONField(
+        default=list, help_text="The matrix's columns, in order: {lf, name, kind, version} per LF."
+    )
+    labels = models.JSONField(
+        default=list, help_text="The label keys, in schema order (the matrix's values)."
+    )
+    chunks = models.JSONField(default=list, help_text="[first item id, last item id] of each chunk.")
+    item_count = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    lf_analysis = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "-number"]
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="run_unique_number")]
+
+    def __str__(self) -> str:
+        return f"run {self.number} of {self.project_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {RunStatus.SUCCEEDED, RunStatus.FAILED}
+
+
+class RunChunk(models.Model):
+    """A chunk of a run that a worker has finished: its votes are in `path`. Recorded once per chunk."""
+
+    run = models.ForeignKey(LabelModelRun, on_delete=models.CASCADE, related_name="done_chunks")
+    index = models.PositiveIntegerField()
+    path = models.CharField(max_length=500)
+    rows = models.PositiveIntegerField()
+    seconds = models.FloatField(default=0.0)
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="run_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of run {self.run_id}"
+
+
+class WeakLabel(models.Model):
+    """The label model's answer for one item in one run: probabilities per label, in schema order."""
+
+    run = models.ForeignKey(LabelModelRun, on_delete=models.CASCADE, related_name="weak_labels")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="weak_labels", db_index=False)
+    label = models.CharField(
+        max_length=64, blank=True, help_text="Most probable label; blank if no LF voted."
+    )
+    confidence = models.FloatField(default=0.0)
+    probabilities = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "run"], name="weak_label_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.label} ({self.confidence:.2f})"

@@ -1,0 +1,21 @@
+"""Gold labels: the answer an item's annotations agree on."""
+
+from __future__ import annotations
+
+from labeling.models import Annotation, Project
+
+
+def gold_labels(*, project: Project) -> dict[int, str]:
+    """Item id to label key, for items whose annotations (imported or human) all give the same single label.
+
+    Items whose annotators disagree have no gold label until they are adjudicated.
+    """
+    found: dict[int, str] = {}
+    disputed: set[int] = set()
+    rows = Annotation.objects.filter(project=project).values_list("item_id", "labels")
+    for item_id, labels in rows.iterator(chunk_size=5000):
+        if len(labels) != 1 or found.setdefault(item_id, labels[0]) != labels[0]:
+            disputed.add(item_id)
+    for item_id in disputed:
+        found.pop(item_id, None)
+    return found

@@ -1,0 +1,83 @@
+"""Labeling functions: create, edit (every edit of the definition is a new, immutable version), switch off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from labeling.models import Project
+from weak_supervision.choices import DECLARATIVE_KINDS
+from weak_supervision.declarative import spec_normalise
+from weak_supervision.models import LabelingFunction, LabelingFunctionVersion
+
+ERROR_NAME_TAKEN = "A labeling function named '{name}' already exists in this project."
+ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are: {labels}."
+ERROR_NOT_DECLARATIVE = (
+    "Only keyword, regex and metadata rules are defined here; external LFs come with their votes."
+)
+ERROR_NAME = "A labeling function needs a name."
+
+
+def _label_validate(project: Project, label: str) -> str:
+    keys = list(project.labels.values_list("key", flat=True))
+    if label not in keys:
+        raise ValidationError(ERROR_UNKNOWN_LABEL.format(label=label, labels=", ".join(keys)), code="label")
+    return label
+
+
+def _version_add(lf: LabelingFunction, *, label: str, spec: dict[str, Any], user: User | None) -> None:
+    number = (lf.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = LabelingFunctionVersion.objects.create(
+        labeling_function=lf, number=number, label=label, spec=spec, created_by=user
+    )
+    lf.current_version = version
+    lf.save(update_fields=["current_version", "updated_at"])
+
+
+def labeling_function_create(
+    *, project: Project, user: User | None, name: str, kind: str, label: str, spec: dict[str, Any],
+    description: str = "",
+) -> LabelingFunction:  # fmt: skip
+    """Creates a declarative LF and its first version."""
+    name = name.strip()
+    if not name:
+        raise ValidationError(ERROR_NAME, code="name")
+    if kind not in DECLARATIVE_KINDS:
+        raise ValidationError(ERROR_NOT_DECLARATIVE, code="kind")
+    label = _label_validate(project, label)
+    spec = spec_normalise(kind, spec)
+    with transaction.atomic():
+        if LabelingFunction.objects.filter(project=project, name=name).exists():
+            raise ValidationError(ERROR_NAME_TAKEN.format(name=name), code="name_taken")
+        lf = LabelingFunction.objects.create(project=project, name=name, kind=kind, description=description)
+        _version_add(lf, label=label, spec=spec, user=user)
+    return lf
+
+
+def labeling_function_update(
+    *, lf: LabelingFunction, user: User | None, label: str | None = None, spec: dict[str, Any] | None = None,
+    description: str | None = None, active: bool | None = None,
+) -> LabelingFunction:  # fmt: skip
+    """Saves a new version when the label or the rule changes; description and on/off change in place."""
+    with transaction.atomic():
+        lf = LabelingFunction.objects.select_for_update().select_related("current_version").get(pk=lf.pk)
+        if label is not None or spec is not None:
+            if lf.kind not in DECLARATIVE_KINDS:
+                raise ValidationError(ERROR_NOT_DECLARATIVE, code="kind")
+            current = lf.current_version
+            new_label = _label_validate(
+                lf.project, label if label is not None else current.label if current else ""
+            )
+            new_spec = spec_normalise(lf.kind, spec if spec is not None else current.spec if current else {})
+            if current is None or (new_label, new_spec) != (current.label, current.spec):
+                _version_add(lf, label=new_label, spec=new_spec, user=user)
+        if description is not None:
+            lf.description = description
+        if active is not None:
+            lf.active = active
+        lf.save(update_fields=["description", "active", "updated_at"])
+    return lf

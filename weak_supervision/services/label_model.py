@@ -1,0 +1,176 @@
+"""Snorkel's label model, the majority-vote baseline and the LF analytics for one run's label matrix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.metrics import accuracy_score, f1_score
+from snorkel.labeling import LFAnalysis
+from snorkel.labeling.model import LabelModel, MajorityLabelVoter
+
+from labeling.models import Item
+from labeling.selectors.gold import gold_labels
+from weak_supervision.models import LabelModelRun, WeakLabel
+
+ABSTAIN = -1
+NO_SPLIT = "all"
+# Snorkel's defaults for the tutorials and WRENCH; the seed makes a run reproducible.
+FIT_EPOCHS = 500
+FIT_LR = 0.01
+FIT_SEED = 123
+
+
+@dataclass
+class RunResults:
+    ids: npt.NDArray[np.int64]
+    labels: list[str]
+    probabilities: npt.NDArray[np.float64]
+    covered: npt.NDArray[np.bool_]
+    metrics: dict[str, Any]
+    lf_analysis: list[dict[str, Any]]
+    run: LabelModelRun
+
+    def weak_labels(self, start: int, end: int) -> list[WeakLabel]:
+        rows = []
+        for row in range(start, min(end, len(self.ids))):
+            probs = self.probabilities[row]
+            best = int(np.argmax(probs))
+            label, confidence = (self.labels[best], float(probs[best])) if self.covered[row] else ("", 0.0)
+            rows.append(WeakLabel(run=self.run, item_id=int(self.ids[row]), label=label, confidence=confidence,
+                                  probabilities=[round(float(p), 6) for p in probs]))  # fmt: skip
+        return rows
+
+
+def _class_balance(
+    gold: npt.NDArray[np.int64], splits: npt.NDArray[np.str_], k: int
+) -> npt.NDArray[np.float64] | None:
+    """From the gold labels of the valid split where there are any, else from all gold labels."""
+    has_gold = gold >= 0
+    source = gold[has_gold & (splits == "valid")]
+    if not len(source):
+        source = gold[has_gold]
+    if not len(source):
+        return None
+    counts = np.bincount(source, minlength=k).astype(np.float64) + 1.0  # smoothed: no class gets 0
+    return np.asarray(counts / counts.sum(), dtype=np.float64)
+
+
+def _scores(
+    y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[np.int64], labels: list[str]
+) -> dict[str, Any]:
+    classes = list(range(len(labels)))
+    per_class = f1_score(y_true, y_pred, labels=classes, average=None, zero_division=0)
+    return {
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "macro_f1": round(
+            float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)), 4
+        ),
+        "f1": {label: round(float(score), 4) for label, score in zip(labels, per_class, strict=True)},
+    }
+
+
+def _majority_vote(matrix: npt.NDArray[np.int8], k: int) -> npt.NDArray[np.int64]:
+    # Snorkel breaks ties by a deterministic function of the row's position, so each split is voted on as
+    # its own matrix (rows in import order), as WRENCH and the Snorkel tutorials do.
+    voter = MajorityLabelVoter(cardinality=k, verbose=False)
+    return np.asarray(voter.predict(matrix, tie_break_policy="random"), dtype=np.int64)
+
+
+def _split_metrics(
+    labels: list[str], gold: npt.NDArray[np.int64], splits: npt.NDArray[np.str_], covered: npt.NDArray[np.bool_],
+    model_pred: npt.NDArray[np.int64], matrix: npt.NDArray[np.int8],
+) -> dict[str, Any]:  # fmt: skip
+    result: dict[str, Any] = {}
+    names = sorted(set(splits.tolist()))
+    for name in names:
+        in_split = splits == name
+        vote_pred = np.full(len(splits), ABSTAIN, dtype=np.int64)
+        vote_pred[in_split] = _majority_vote(matrix[in_split], len(labels))
+        scored = in_split & (gold >= 0)
+        coverage = round(float(covered[in_split].mean()), 4) if in_split.any() else 0.0
+        entry: dict[str, Any] = {
+            "n_items": int(in_split.sum()),
+            "n_gold": int(scored.sum()),
+            "coverage": coverage,
+        }
+        if scored.any():
+            entry["label_model"] = _scores(gold[scored], model_pred[scored], labels)
+            entry["majority_vote"] = _scores(gold[scored], vote_pred[scored], labels)
+        result[name] = entry
+    return result
+
+
+def _lf_analysis(
+    run: LabelModelRun, matrix: npt.NDArray[np.int8], gold: npt.NDArray[np.int64]
+) -> list[dict[str, Any]]:
+    summary = LFAnalysis(matrix).lf_summary()
+    scored = gold >= 0
+    gold_summary = LFAnalysis(matrix[scored]).lf_summary(Y=gold[scored]) if scored.any() else None
+    rows = []
+    for column, lf in enumerate(run.lf_versions):
+        polarity = summary["Polarity"].iloc[column]
+        row = {"lf": lf["lf"], "name": lf["name"], "kind": lf["kind"], "version": lf["version"],
+               "polarity": [run.labels[int(p)] for p in polarity],
+               "coverage": round(float(summary["Coverage"].iloc[column]), 4),
+               "overlaps": round(float(summary["Overlaps"].iloc[column]), 4),
+               "conflicts": round(float(summary["Conflicts"].iloc[column]), 4),
+               "correct": None, "incorrect": None, "empirical_accuracy": None}  # fmt: skip
+        if gold_summary is not None:
+            correct, incorrect = (
+                int(gold_summary["Correct"].iloc[column]),
+                int(gold_summary["Incorrect"].iloc[column]),
+            )
+            answered = correct + incorrect
+            accuracy = round(correct / answered, 4) if answered else None
+            row.update(correct=correct, incorrect=incorrect, empirical_accuracy=accuracy)
+        rows.append(row)
+    return rows
+
+
+def _item_columns(
+    run: LabelModelRun, ids: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_]]:
+    gold_by_item = gold_labels(project=run.project)
+    split_by_item = dict(Item.objects.filter(project_id=run.project_id).values_list("id", "split"))
+    index = {key: position for position, key in enumerate(run.labels)}
+    gold = np.array([index.get(gold_by_item.get(int(i), ""), ABSTAIN) for i in ids], dtype=np.int64)
+    splits = np.array([split_by_item.get(int(i)) or NO_SPLIT for i in ids], dtype=str)
+    if (splits != NO_SPLIT).any():
+        splits[splits == NO_SPLIT] = "none"
+    return gold, splits
+
+
+def run_results_compute(
+    *, run: LabelModelRun, ids: npt.NDArray[np.int64], matrix: npt.NDArray[np.int8]
+) -> RunResults:
+    """Fits the label model (on the train split when there is one), predicts every item, and scores both
+    the model and majority vote on the gold labels of each split."""
+    k = len(run.labels)
+    gold, splits = _item_columns(run, ids)
+    fit_rows = splits == "train" if (splits == "train").any() else np.ones(len(ids), dtype=bool)
+    model = LabelModel(cardinality=k, verbose=False)
+    model.fit(matrix[fit_rows], class_balance=_class_balance(gold, splits, k), n_epochs=FIT_EPOCHS, lr=FIT_LR,
+              seed=FIT_SEED, progress_bar=False)  # fmt: skip
+    probabilities = model.predict_proba(matrix)
+    covered = (matrix != ABSTAIN).any(axis=1)
+    model_pred = np.argmax(probabilities, axis=1).astype(np.int64)
+    metrics = {
+        "splits": _split_metrics(run.labels, gold, splits, covered, model_pred, matrix),
+        "coverage": round(float(covered.mean()), 4) if len(covered) else 0.0,
+        "n_items": len(ids),
+        "class_balance": dict(zip(run.labels, (round(float(p), 4) for p in _prior(model, k)), strict=True)),
+        "label_distribution": dict(Counter(run.labels[i] for i in model_pred[covered].tolist())),
+    }
+    return RunResults(ids=ids, labels=run.labels, probabilities=probabilities, covered=covered, metrics=metrics,
+                      lf_analysis=_lf_analysis(run, matrix, gold), run=run)  # fmt: skip
+
+
+def _prior(model: LabelModel, k: int) -> npt.NDArray[np.float64]:
+    prior = getattr(model, "p", None)
+    return (
+        np.asarray(prior, dtype=np.float64) if prior is not None and len(prior) == k else np.full(k, 1.0 / k)
+    )

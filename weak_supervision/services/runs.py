@@ -1,0 +1,232 @@
+"""Runs: apply a fixed set of LF versions to every item in chunks, then fit Snorkel's label model.
+
+`run_start` freezes the active LF versions and cuts the project's items into chunks of consecutive ids;
+`run_chunk_apply` computes one chunk's votes and writes them as a sparse file (any worker can take any
+chunk; doing one twice writes the same file); `run_finish` stacks the chunks, fits the label model,
+computes the majority-vote baseline and the analytics, and stores each item's probabilistic label.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from scipy import sparse
+
+from labeling.models import Item, Label, Project
+from weak_supervision import tasks
+from weak_supervision.choices import DECLARATIVE_KINDS, LabelingFunctionKind, RunStatus
+from weak_supervision.declarative import ABSTAIN, rule_compile
+from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk, WeakLabel
+from weak_supervision.services.label_model import run_results_compute
+
+# Items per chunk. A chunk of 20k items and 10 LFs is a few MB in memory and about a second of work, so
+# progress moves often and a lost chunk is cheap to redo, while 1M items still make only 50 tasks.
+CHUNK_SIZE = 20_000
+# Weak labels are written in batches of this many rows (one INSERT each).
+WRITE_BATCH = 5_000
+MIN_LFS = 3
+ERROR_TOO_FEW_LFS = (
+    "A run needs at least {n} active labeling functions (Snorkel's label model); this project has {have}."
+)
+ERROR_NO_ITEMS = "The project has no items to label."
+ERROR_MULTI_LABEL = (
+    "Runs on multi-label projects are not available yet: the label model here is single-label."
+)
+ERROR_CHUNKS_MISSING = "Chunks {missing} of the run have no votes; run it again."
+
+IntMatrix = npt.NDArray[np.int8]
+
+
+def _columns(project: Project) -> list[dict[str, Any]]:
+    lfs = LabelingFunction.objects.filter(project=project, active=True).select_related("current_version")
+    columns = []
+    for lf in lfs.order_by("name", "id"):
+        version = lf.current_version
+        if lf.kind in DECLARATIVE_KINDS and version is None:
+            continue
+        columns.append({
+            "lf": lf.pk, "name": lf.name, "kind": lf.kind, "version": version.number if version else None,
+            "label": version.label if version else None, "spec": version.spec if version else None,
+        })  # fmt: skip
+    return columns
+
+
+def _chunk_bounds(project: Project, chunk_size: int) -> tuple[list[list[int]], int]:
+    ids = list(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True))
+    bounds = [
+        [ids[start], ids[min(start + chunk_size, len(ids)) - 1]] for start in range(0, len(ids), chunk_size)
+    ]
+    return bounds, len(ids)
+
+
+def run_start(*, project: Project, user: User | None, chunk_size: int = CHUNK_SIZE) -> LabelModelRun:
+    """Freezes the active LF versions and the chunks, then hands the run to the workers on commit."""
+    if project.multi_label:
+        raise ValidationError(ERROR_MULTI_LABEL, code="multi_label")
+    columns = _columns(project)
+    if len(columns) < MIN_LFS:
+        raise ValidationError(ERROR_TOO_FEW_LFS.format(n=MIN_LFS, have=len(columns)), code="too_few_lfs")
+    chunks, count = _chunk_bounds(project, chunk_size)
+    if not count:
+        raise ValidationError(ERROR_NO_ITEMS, code="no_items")
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        number = (LabelModelRun.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+        run = LabelModelRun.objects.create(
+            project=project, number=number, created_by=user, lf_versions=columns, chunks=chunks, item_count=count,
+            labels=list(project.labels.values_list("key", flat=True)),
+        )  # fmt: skip
+        transaction.on_commit(lambda: tasks.run_dispatch_task.delay(run.pk))
+    return run
+
+
+def run_mark_running(*, run: LabelModelRun) -> None:
+    LabelModelRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+        status=RunStatus.RUNNING, started_at=timezone.now()
+    )
+
+
+def run_fail(*, run_id: int, error: str) -> None:
+    LabelModelRun.objects.filter(pk=run_id).exclude(status=RunStatus.SUCCEEDED).update(
+        status=RunStatus.FAILED, error=error[-10_000:], finished_at=timezone.now()
+    )
+
+
+# --- one chunk ---------------------------------------------------------------------------------------------
+def chunk_path(run: LabelModelRun, index: int) -> str:
+    return f"weak_supervision/runs/{run.project_id}/{run.pk}/chunk-{index:05d}.npz"
+
+
+def _external_votes(column: dict[str, Any], ids: list[int], label_index: dict[int, int]) -> IntMatrix:
+    position = {item_id: row for row, item_id in enumerate(ids)}
+    votes = np.full(len(ids), ABSTAIN, dtype=np.int8)
+    found = ExternalVote.objects.filter(
+        labeling_function_id=column["lf"], item_id__gte=ids[0], item_id__lte=ids[-1]
+    ).values_list("item_id", "label_id")
+    for item_id, label_id in found.iterator(chunk_size=WRITE_BATCH):
+        if item_id in position:
+            votes[position[item_id]] = label_index[label_id]
+    return votes
+
+
+def chunk_votes(
+    run: LabelModelRun, ids: list[int], texts: list[str], metadata: list[dict[str, Any]]
+) -> IntMatrix:
+    """The votes of the run's LF versions on these items: one column per LF, -1 where it abstains."""
+    label_index = {
+        pk: run.labels.index(key)
+        for pk, key in Label.objects.filter(project_id=run.project_id).values_list("pk", "key")
+    }
+    matrix = np.full((len(ids), len(run.lf_versions)), ABSTAIN, dtype=np.int8)
+    for column, lf in enumerate(run.lf_versions):
+        if lf["kind"] == LabelingFunctionKind.EXTERNAL:
+            matrix[:, column] = _external_votes(lf, ids, label_index)
+        else:
+            rule = rule_compile(lf["kind"], lf["spec"], run.labels.index(lf["label"]))
+            matrix[:, column] = rule.votes(texts, metadata)
+    return matrix
+
+
+def _matrix_bytes(ids: list[int], matrix: IntMatrix) -> bytes:
+    # Stored shifted by one so that abstentions (the vast majority) are the sparse zeros.
+    shifted = sparse.csr_matrix((matrix + 1).astype(np.int8))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, ids=np.asarray(ids, dtype=np.int64), data=shifted.data, indices=shifted.indices,
+                        indptr=shifted.indptr, shape=np.asarray(shifted.shape))  # fmt: skip
+    return buffer.getvalue()
+
+
+def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], IntMatrix]:
+    with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
+        shape = tuple(int(n) for n in stored["shape"])
+        shifted = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
+        return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8)
+
+
+def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
+    """Computes and stores one chunk's votes. Idempotent: a chunk already recorded is not redone."""
+    done = RunChunk.objects.filter(run=run, index=index).first()
+    if done is not None:
+        return done
+    started = time.perf_counter()
+    first, last = run.chunks[index]
+    rows = list(
+        Item.objects.filter(project_id=run.project_id, id__gte=first, id__lte=last)
+        .order_by("id")
+        .values_list("id", "text", "metadata")
+    )
+    ids = [row[0] for row in rows]
+    matrix = chunk_votes(run, ids, [row[1] for row in rows], [row[2] or {} for row in rows])
+    path = chunk_path(run, index)
+    # Written whole, then recorded: a worker that dies in between leaves a file that the retry overwrites.
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    default_storage.save(path, ContentFile(_matrix_bytes(ids, matrix)))
+    chunk, _ = RunChunk.objects.get_or_create(
+        run=run,
+        index=index,
+        defaults={"path": path, "rows": len(ids), "seconds": time.perf_counter() - started},
+    )
+    return chunk
+
+
+# --- the whole run -----------------------------------------------------------------------------------------
+def run_matrix(run: LabelModelRun) -> tuple[npt.NDArray[np.int64], IntMatrix]:
+    chunks = list(RunChunk.objects.filter(run=run).order_by("index"))
+    missing = sorted(set(range(len(run.chunks))) - {chunk.index for chunk in chunks})
+    if missing:
+        raise ValidationError(
+            ERROR_CHUNKS_MISSING.format(missing=", ".join(map(str, missing))), code="chunks"
+        )
+    loaded = [chunk_load(chunk.path) for chunk in chunks]
+    ids = np.concatenate([part[0] for part in loaded])
+    matrix = (
+        np.vstack([part[1] for part in loaded]) if loaded else np.zeros((0, len(run.lf_versions)), np.int8)
+    )
+    return ids, matrix
+
+
+def run_finish(*, run: LabelModelRun) -> LabelModelRun:
+    """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
+    try:
+        ids, matrix = run_matrix(run)
+        results = run_results_compute(run=run, ids=ids, matrix=matrix)
+        with transaction.atomic():
+            WeakLabel.objects.filter(run=run).delete()
+            for start in range(0, len(ids), WRITE_BATCH):
+                WeakLabel.objects.bulk_create(results.weak_labels(start, start + WRITE_BATCH))
+            LabelModelRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.SUCCEEDED, metrics=results.metrics, lf_analysis=results.lf_analysis, error="",
+                finished_at=timezone.now(),
+            )  # fmt: skip
+    except Exception:
+        run_fail(run_id=run.pk, error=traceback.format_exc())
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def run_progress(*, run: LabelModelRun) -> dict[str, Any]:
+    done = RunChunk.objects.filter(run=run).count()
+    total = len(run.chunks) or 1
+    # Applying the LFs is most of the work; fitting and writing the labels is counted as one more chunk.
+    finished = run.status == RunStatus.SUCCEEDED
+    fraction = 1.0 if finished else done / (total + 1)
+    return {
+        "chunks_done": done,
+        "chunks": len(run.chunks),
+        "fraction": fraction,
+        "percent": int(fraction * 100),
+    }
