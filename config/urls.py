@@ -11,6 +11,7 @@ from core.views import healthz
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("labeling.api.urls")),
+    path("", include("weak_supervision.api.urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -8,6 +8,7 @@ the reference that the tests compare with Snorkel's PandasLFApplier.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -134,8 +135,13 @@ def _text_votes(patterns: list[re.Pattern[str]], label_index: int) -> Callable[.
     def votes(texts: Sequence[str], metadata: Sequence[dict[str, Any]]) -> Votes:
         series = pd.Series(texts, dtype=object)
         hit = np.ones(len(series), dtype=bool)
-        for pattern in patterns:
-            hit &= series.str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
+        with warnings.catch_warnings():
+            # pandas warns that groups in a pattern are not extracted: only whether it matches counts here.
+            warnings.filterwarnings(
+                "ignore", "This pattern is interpreted as a regular expression", UserWarning
+            )
+            for pattern in patterns:
+                hit &= series.str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
         return np.where(hit, label_index, ABSTAIN).astype(np.int8)
 
     return votes

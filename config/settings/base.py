@@ -157,13 +157,18 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Oversight API",
-    "DESCRIPTION": "Data labeling and scalable oversight: projects, items, imports, annotations.",
+    "DESCRIPTION": "Data labeling and scalable oversight: projects, items, imports, labeling, weak supervision.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ImportFormatEnum": "labeling.choices.ImportFormat",
+        "DeclarativeKindEnum": "weak_supervision.api.serializers.DECLARATIVE_CHOICES",
+        "LabelingFunctionKindEnum": "weak_supervision.choices.LabelingFunctionKind",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -107,9 +108,12 @@ def _split_metrics(
 def _lf_analysis(
     run: LabelModelRun, matrix: npt.NDArray[np.int8], gold: npt.NDArray[np.int64]
 ) -> list[dict[str, Any]]:
-    summary = LFAnalysis(matrix).lf_summary()
-    scored = gold >= 0
-    gold_summary = LFAnalysis(matrix[scored]).lf_summary(Y=gold[scored]) if scored.any() else None
+    with warnings.catch_warnings():
+        # scipy warns about a dtype cast inside Snorkel's LFAnalysis; the figures are unaffected.
+        warnings.filterwarnings("ignore", category=FutureWarning, module="scipy")
+        summary = LFAnalysis(matrix).lf_summary()
+        scored = gold >= 0
+        gold_summary = LFAnalysis(matrix[scored]).lf_summary(Y=gold[scored]) if scored.any() else None
     rows = []
     for column, lf in enumerate(run.lf_versions):
         polarity = summary["Polarity"].iloc[column]

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+
+from labeling.choices import Split
+from labeling.models import Project
+from labeling.services.imports import import_options_build, items_import
+from labeling.services.projects import label_specs_from_keys, project_create
+from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.weak_supervision.factories import keyword_lf, regex_lf
+from weak_supervision.choices import RunStatus
+from weak_supervision.models import LabelModelRun, RunChunk, WeakLabel
+from weak_supervision.services.runs import chunk_load, run_chunk_apply, run_finish, run_matrix, run_start
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def start_run(django_capture_on_commit_callbacks: Any) -> Any:
+    """run_start, with the work it hands to Celery on commit carried out (eagerly) before it returns."""
+
+    def start(project: Project, **options: Any) -> LabelModelRun:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = run_start(project=project, user=None, **options)
+        run.refresh_from_db()
+        return run
+
+    return start
+
+
+def _spam_project(items: int = 30) -> Project:
+    project = ProjectFactory()
+    for index in range(items):
+        spam = index % 3 == 0
+        text = f"WIN a free prize, call 0800{index:04d} now" if spam else f"see you at home tonight {index}"
+        item = ItemFactory(project=project, text=text, split=Split.TEST if index % 2 else Split.TRAIN)
+        AnnotationFactory(item=item, labels=["spam" if spam else "ham"])
+    keyword_lf(project, "prize", "spam", "prize", "free")
+    regex_lf(project, "phone", "spam", r"\d{6,}")
+    keyword_lf(project, "home", "ham", "home", "tonight")
+    return project
+
+
+def test_a_run_applies_every_lf_fits_the_model_and_labels_every_item(start_run: Any) -> None:
+    # given
+    project = _spam_project()
+
+    # when (the embedded default runs the chord in this process)
+    run = start_run(project, chunk_size=7)
+
+    # then
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert (len(run.chunks), RunChunk.objects.filter(run=run).count(), run.item_count) == (5, 5, 30)
+    assert [column["name"] for column in run.lf_versions] == ["home", "phone", "prize"]
+    weak = {
+        w.item.text: (w.label, w.confidence) for w in WeakLabel.objects.filter(run=run).select_related("item")
+    }
+    assert len(weak) == 30
+    assert weak["WIN a free prize, call 08000000 now"][0] == "spam"
+    assert weak["see you at home tonight 1"][0] == "ham"
+    test = run.metrics["splits"]["test"]
+    assert (test["n_gold"], test["coverage"]) == (15, 1.0)
+    assert test["label_model"]["accuracy"] == 1.0
+    assert test["majority_vote"]["accuracy"] == 1.0
+    analysis = {row["name"]: row for row in run.lf_analysis}
+    assert analysis["prize"]["polarity"] == ["spam"]
+    assert (analysis["prize"]["coverage"], analysis["prize"]["correct"], analysis["prize"]["incorrect"]) == (
+        round(10 / 30, 4), 10, 0,
+    )  # fmt: skip
+
+
+def test_a_chunk_done_twice_writes_the_same_votes_once(start_run: Any) -> None:
+    # given a run whose chunks are done
+    project = _spam_project()
+    run = start_run(project, chunk_size=10)
+    chunk = RunChunk.objects.get(run=run, index=1)
+    before = chunk_load(chunk.path)
+
+    # when a retried task redoes chunk 1 after its record was lost (the worker died before writing it)
+    RunChunk.objects.filter(pk=chunk.pk).delete()
+    again = run_chunk_apply(run=run, index=1)
+    redo = run_chunk_apply(run=run, index=1)
+
+    # then the file holds the same votes and the chunk is recorded once
+    after = chunk_load(again.path)
+    assert np.array_equal(before[0], after[0])
+    assert np.array_equal(before[1], after[1])
+    assert redo.pk == again.pk
+    assert RunChunk.objects.filter(run=run, index=1).count() == 1
+    assert default_storage.exists(again.path)
+
+
+def test_finishing_with_a_missing_chunk_fails_the_run_clearly(start_run: Any) -> None:
+    project = _spam_project()
+    run = start_run(project, chunk_size=10)
+    RunChunk.objects.filter(run=run, index=2).delete()
+    LabelModelRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
+    run.refresh_from_db()
+
+    with pytest.raises(ValidationError, match="Chunks 2 of the run have no votes"):
+        run_finish(run=run)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "Chunks 2 of the run have no votes" in run.error
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("two_lfs", "A run needs at least 3 active labeling functions"),
+        ("multi_label", "multi-label projects"),
+        ("no_items", "The project has no items"),
+    ],
+)
+def test_a_run_that_cannot_work_is_refused(setup: str, message: str) -> None:
+    project = ProjectFactory(multi_label=setup == "multi_label")
+    if setup != "no_items":
+        ItemFactory(project=project)
+    keyword_lf(project, "a", "spam", "a")
+    keyword_lf(project, "b", "spam", "b")
+    if setup != "two_lfs":
+        keyword_lf(project, "c", "ham", "c")
+
+    with pytest.raises(ValidationError, match=message):
+        run_start(project=project, user=None)
+    assert LabelModelRun.objects.count() == 0
+
+
+def test_switched_off_lfs_are_left_out(start_run: Any) -> None:
+    project = _spam_project()
+    extra = keyword_lf(project, "zzz", "ham", "zzz")
+    extra.active = False
+    extra.save()
+
+    run = start_run(project)
+
+    assert [column["name"] for column in run.lf_versions] == ["home", "phone", "prize"]
+    assert run_matrix(run)[1].shape == (30, 3)
+
+
+def test_wrench_youtube_reaches_the_published_label_model_accuracy(shared_data: Path, start_run: Any) -> None:
+    # given the WRENCH youtube benchmark with its 10 LFs' votes, gold labels and splits
+    project = project_create(name="youtube", labels=label_specs_from_keys(["ham", "spam"]), created_by=None)
+    items_import(project=project, source=shared_data / "wrench" / "youtube_v1_paper",
+                 options=import_options_build(format="wrench"))  # fmt: skip
+
+    # when
+    run = start_run(project)
+
+    # then: WRENCH reports 84.0 for Snorkel's label model and 84.0 for majority vote on test
+    run.refresh_from_db()
+    test = run.metrics["splits"]["test"]
+    assert test["n_gold"] == 250
+    assert test["majority_vote"]["accuracy"] == 0.84
+    assert test["label_model"]["accuracy"] >= 0.84

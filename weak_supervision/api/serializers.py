@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from weak_supervision.choices import LabelingFunctionKind
+from weak_supervision.models import LabelingFunction, LabelingFunctionVersion, LabelModelRun
+
+DECLARATIVE_CHOICES = [(k, v) for k, v in LabelingFunctionKind.choices if k != LabelingFunctionKind.EXTERNAL]
+
+
+class LabelingFunctionVersionOutputSerializer(serializers.ModelSerializer[LabelingFunctionVersion]):
+    created_by = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = LabelingFunctionVersion
+        fields = ["number", "label", "spec", "created_by", "created_at"]
+
+
+class LabelingFunctionOutputSerializer(serializers.ModelSerializer[LabelingFunction]):
+    current_version = LabelingFunctionVersionOutputSerializer(read_only=True)
+
+    class Meta:
+        model = LabelingFunction
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "description",
+            "active",
+            "current_version",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class LabelingFunctionCreateInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=DECLARATIVE_CHOICES)
+    label = serializers.CharField(max_length=64)  # type: ignore[assignment]
+    spec = serializers.DictField(help_text="keyword: keywords, mode (any|all), case_sensitive, whole_words; "
+                                 "regex: pattern, case_sensitive; metadata: field, operator, value.")  # fmt: skip
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class LabelingFunctionUpdateInputSerializer(serializers.Serializer[Any]):
+    label = serializers.CharField(max_length=64, required=False)  # type: ignore[assignment]
+    spec = serializers.DictField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+
+
+class LabelingFunctionPreviewInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=DECLARATIVE_CHOICES)
+    label = serializers.CharField(max_length=64)  # type: ignore[assignment]
+    spec = serializers.DictField()
+    exclude_id = serializers.IntegerField(
+        required=False, default=None, allow_null=True, help_text="The LF being edited: not among the others."
+    )
+
+
+class RunOutputSerializer(serializers.ModelSerializer[LabelModelRun]):
+    progress = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = LabelModelRun
+        fields = ["number", "status", "created_by", "item_count", "labels", "lf_versions", "progress", "metrics",
+                  "lf_analysis", "error", "created_at", "started_at", "finished_at"]  # fmt: skip
+
+    def get_progress(self, run: LabelModelRun) -> dict[str, Any]:
+        from weak_supervision.services.runs import run_progress
+
+        return run_progress(run=run)
+
+
+class RunCreateInputSerializer(serializers.Serializer[Any]):
+    chunk_size = serializers.IntegerField(required=False, min_value=100, max_value=1_000_000)

@@ -1,0 +1,30 @@
+from django.urls import path
+
+from weak_supervision.api import views
+
+app_name = "weak-supervision-api"
+
+urlpatterns = [
+    path(
+        "projects/<slug:slug>/labeling-functions/",
+        views.LabelingFunctionListCreateApi.as_view(),
+        name="lf-list",
+    ),
+    path(
+        "projects/<slug:slug>/labeling-functions/preview/",
+        views.LabelingFunctionPreviewApi.as_view(),
+        name="lf-preview",
+    ),
+    path(
+        "projects/<slug:slug>/labeling-functions/<int:lf_id>/",
+        views.LabelingFunctionDetailApi.as_view(),
+        name="lf-detail",
+    ),
+    path(
+        "projects/<slug:slug>/labeling-functions/<int:lf_id>/versions/",
+        views.LabelingFunctionVersionListApi.as_view(),
+        name="lf-versions",
+    ),
+    path("projects/<slug:slug>/runs/", views.RunListCreateApi.as_view(), name="run-list"),
+    path("projects/<slug:slug>/runs/<int:number>/", views.RunDetailApi.as_view(), name="run-detail"),
+]

@@ -1,0 +1,109 @@
+"""Labeling functions, their preview and runs over REST: thin doors onto the same services as the CLI."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.api.views import ProjectScopedMixin
+from labeling.permissions import Action
+from weak_supervision import selectors
+from weak_supervision.api import serializers as s
+from weak_supervision.models import LabelingFunction, LabelModelRun
+from weak_supervision.services.functions import labeling_function_create, labeling_function_update
+from weak_supervision.services.runs import run_start
+
+
+class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunction]):
+    serializer_class = s.LabelingFunctionOutputSerializer
+
+    def get_queryset(self) -> QuerySet[LabelingFunction]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
+            return LabelingFunction.objects.none()
+        return selectors.labeling_function_list(project=self.get_project())
+
+    @extend_schema(
+        request=s.LabelingFunctionCreateInputSerializer, responses={201: s.LabelingFunctionOutputSerializer}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.WRITE_LFS)
+        data = s.LabelingFunctionCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lf = labeling_function_create(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        lf = selectors.labeling_function_get(project=project, lf_id=lf.pk)
+        return Response(s.LabelingFunctionOutputSerializer(lf).data, status=status.HTTP_201_CREATED)
+
+
+class LabelingFunctionDetailApi(ProjectScopedMixin, APIView):
+    @extend_schema(responses=s.LabelingFunctionOutputSerializer)
+    def get(self, request: Request, slug: str, lf_id: int) -> Response:
+        lf = selectors.labeling_function_get(project=self.get_project(), lf_id=lf_id)
+        return Response(s.LabelingFunctionOutputSerializer(lf).data)
+
+    @extend_schema(
+        request=s.LabelingFunctionUpdateInputSerializer,
+        responses=s.LabelingFunctionOutputSerializer,
+        description="A new label or spec saves a new version; description and active change in place.",
+    )
+    def patch(self, request: Request, slug: str, lf_id: int) -> Response:
+        project = self.get_project(Action.WRITE_LFS)
+        data = s.LabelingFunctionUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
+        labeling_function_update(lf=lf, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(
+            s.LabelingFunctionOutputSerializer(
+                selectors.labeling_function_get(project=project, lf_id=lf_id)
+            ).data
+        )
+
+
+class LabelingFunctionVersionListApi(ProjectScopedMixin, APIView):
+    @extend_schema(responses=s.LabelingFunctionVersionOutputSerializer(many=True))
+    def get(self, request: Request, slug: str, lf_id: int) -> Response:
+        lf = selectors.labeling_function_get(project=self.get_project(), lf_id=lf_id)
+        versions = lf.versions.select_related("created_by").order_by("number")
+        return Response(s.LabelingFunctionVersionOutputSerializer(versions, many=True).data)
+
+
+class LabelingFunctionPreviewApi(ProjectScopedMixin, APIView):
+    @extend_schema(request=s.LabelingFunctionPreviewInputSerializer, responses=OpenApiTypes.OBJECT,
+                   description="Tries a rule on a sample of up to 10,000 items without saving it.")  # fmt: skip
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.WRITE_LFS)
+        data = s.LabelingFunctionPreviewInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(selectors.labeling_function_preview(project=project, **data.validated_data))
+
+
+class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
+    serializer_class = s.RunOutputSerializer
+
+    def get_queryset(self) -> QuerySet[LabelModelRun]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
+            return LabelModelRun.objects.none()
+        return selectors.run_list(project=self.get_project()).select_related("created_by")
+
+    @extend_schema(request=s.RunCreateInputSerializer, responses={202: s.RunOutputSerializer},
+                   description="Starts a run on the workers; poll the run for its progress and results.")  # fmt: skip
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.WRITE_LFS)
+        data = s.RunCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = run_start(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        run.refresh_from_db()
+        return Response(s.RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailApi(ProjectScopedMixin, APIView):
+    @extend_schema(responses=s.RunOutputSerializer)
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        return Response(
+            s.RunOutputSerializer(selectors.run_get(project=self.get_project(), number=number)).data
+        )

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+import sys
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from labeling.models import Project
+from weak_supervision.choices import RunStatus
+from weak_supervision.models import LabelModelRun
+from weak_supervision.services.runs import CHUNK_SIZE, run_progress, run_start
+
+POLL_SECONDS = 0.5
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply every active labeling function to every item and fit the label model. In the embedded default "
+        "the run happens in this process; in production mode it waits for the workers."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument(
+            "--chunk-size", type=int, default=CHUNK_SIZE, help="Items per chunk (one task each)"
+        )
+        parser.add_argument("--timeout", type=float, default=3600, help="Seconds to wait for the workers")
+        parser.add_argument("--json", action="store_true", help="Print the metrics as JSON on the last line")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = Project.objects.filter(slug=options["slug"]).first()
+        if project is None:
+            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1.")
+        try:
+            run = run_start(project=project, user=None, chunk_size=options["chunk_size"])
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        run = self._wait(run, options["timeout"])
+        if run.status != RunStatus.SUCCEEDED:
+            raise CommandError(
+                f"Run {run.number} failed: {run.error.strip().splitlines()[-1] if run.error else ''}"
+            )
+        self._print(run)
+        if options["json"]:
+            summary = {"project": project.slug, "run": run.number, "coverage": run.metrics["coverage"],
+                       "splits": run.metrics["splits"]}  # fmt: skip
+            self.stdout.write(json.dumps(summary))
+
+    def _wait(self, run: LabelModelRun, timeout: float) -> LabelModelRun:
+        deadline = time.monotonic() + timeout
+        with tqdm(total=100, unit="%", desc=f"run {run.number}", file=sys.stderr, disable=None) as bar:
+            while True:
+                run.refresh_from_db()
+                percent = run_progress(run=run)["percent"]
+                bar.update(percent - bar.n)
+                if run.is_finished:
+                    return run
+                if time.monotonic() > deadline:
+                    raise CommandError(
+                        f"Run {run.number} did not finish within {timeout:.0f} s; is a worker running?"
+                    )
+                time.sleep(POLL_SECONDS)
+
+    def _print(self, run: LabelModelRun) -> None:
+        self.stdout.write(f"Run {run.number}: {run.item_count} items, {len(run.lf_versions)} labeling functions, "
+                          f"coverage {run.metrics['coverage']:.1%}")  # fmt: skip
+        for split, entry in run.metrics["splits"].items():
+            line = f"  {split}: {entry['n_items']} items, {entry['n_gold']} with gold, coverage {entry['coverage']:.1%}"
+            for source in ("label_model", "majority_vote"):
+                if source in entry:
+                    scores, name = entry[source], source.replace("_", " ")
+                    line += f"; {name} accuracy {scores['accuracy']:.3f} macro F1 {scores['macro_f1']:.3f}"
+            self.stdout.write(line)

@@ -1,0 +1,121 @@
+"""Reads of the weak-supervision app: LF lists, runs, and the preview of a rule being edited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.core.exceptions import ValidationError
+from django.db.models import F, QuerySet
+
+from core.exceptions import NotFoundError
+from labeling.models import Item, Project
+from labeling.selectors.gold import gold_labels
+from weak_supervision.choices import DECLARATIVE_KINDS, LabelingFunctionKind
+from weak_supervision.declarative import ABSTAIN, first_match, rule_compile
+from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun
+
+PREVIEW_SAMPLE = 10_000
+PREVIEW_MATCHES = 25
+ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are: {labels}."
+
+
+def labeling_function_list(*, project: Project) -> QuerySet[LabelingFunction]:
+    return LabelingFunction.objects.filter(project=project).select_related("current_version").order_by("name")
+
+
+def labeling_function_get(*, project: Project, lf_id: int) -> LabelingFunction:
+    lf = labeling_function_list(project=project).filter(pk=lf_id).first()
+    if lf is None:
+        raise NotFoundError("Labeling function not found.")
+    return lf
+
+
+def run_list(*, project: Project) -> QuerySet[LabelModelRun]:
+    return LabelModelRun.objects.filter(project=project).order_by("-number")
+
+
+def run_get(*, project: Project, number: int) -> LabelModelRun:
+    run = run_list(project=project).filter(number=number).first()
+    if run is None:
+        raise NotFoundError("Run not found.")
+    return run
+
+
+@dataclass(frozen=True)
+class PreviewMatch:
+    item_id: int
+    external_id: str
+    text: str
+    start: int | None
+    end: int | None
+
+
+def _sample(project: Project) -> list[tuple[int, str, str, dict[str, Any]]]:
+    """Up to PREVIEW_SAMPLE items spread over the whole project (every n-th id), the same every time."""
+    items = Item.objects.filter(project=project)
+    count = items.count()
+    step = max(1, count // PREVIEW_SAMPLE)
+    if step > 1:
+        items = items.annotate(bucket=F("id") % step).filter(bucket=0)
+    return list(items.order_by("id").values_list("id", "external_id", "text", "metadata")[:PREVIEW_SAMPLE])
+
+
+def _other_votes(project: Project, exclude_id: int | None, ids: list[int], texts: list[str],
+                 metadata: list[dict[str, Any]]) -> npt.NDArray[np.int8]:  # fmt: skip
+    labels = list(project.labels.values_list("key", flat=True))
+    label_index = {pk: labels.index(key) for pk, key in project.labels.values_list("pk", "key")}
+    position = {item_id: row for row, item_id in enumerate(ids)}
+    columns = []
+    lfs = LabelingFunction.objects.filter(project=project, active=True).exclude(pk=exclude_id or 0)
+    for lf in lfs.select_related("current_version"):
+        if lf.kind in DECLARATIVE_KINDS and lf.current_version is not None:
+            version = lf.current_version
+            columns.append(
+                rule_compile(lf.kind, version.spec, labels.index(version.label)).votes(texts, metadata)
+            )
+        elif lf.kind == LabelingFunctionKind.EXTERNAL:
+            column = np.full(len(ids), ABSTAIN, dtype=np.int8)
+            for item_id, label_id in ExternalVote.objects.filter(
+                labeling_function=lf, item_id__in=ids
+            ).values_list("item_id", "label_id"):
+                column[position[item_id]] = label_index[label_id]
+            columns.append(column)
+    return np.column_stack(columns) if columns else np.zeros((len(ids), 0), dtype=np.int8)
+
+
+def labeling_function_preview(
+    *, project: Project, kind: str, spec: dict[str, Any], label: str, exclude_id: int | None = None
+) -> dict[str, Any]:
+    """How a rule would vote on a sample of the project: coverage, matches (with the span to highlight),
+    overlaps and conflicts with the other active LFs, and accuracy on the sample's gold items."""
+    labels = list(project.labels.values_list("key", flat=True))
+    if label not in labels:
+        raise ValidationError(ERROR_UNKNOWN_LABEL.format(label=label, labels=", ".join(labels)), code="label")
+    rule = rule_compile(kind, spec, labels.index(label))
+    sample = _sample(project)
+    ids, texts, metadata = [r[0] for r in sample], [r[2] for r in sample], [r[3] or {} for r in sample]
+    votes = rule.votes(texts, metadata)
+    fired = votes != ABSTAIN
+    others = _other_votes(project, exclude_id, ids, texts, metadata)
+    others_fired = others != ABSTAIN
+    overlaps = fired & others_fired.any(axis=1)
+    conflicts = fired & (others_fired & (others != votes[:, None])).any(axis=1)
+    gold = gold_labels(project=project)
+    judged = [(gold[item_id], vote) for item_id, vote in zip(ids, votes.tolist(), strict=True)
+              if vote != ABSTAIN and item_id in gold]  # fmt: skip
+    correct = sum(1 for answer, vote in judged if answer == labels[vote])
+    matches = []
+    for row in np.flatnonzero(fired)[:PREVIEW_MATCHES]:
+        span = first_match(rule, texts[row])
+        matches.append(PreviewMatch(ids[row], sample[row][1], texts[row], *(span or (None, None))))
+    n = len(ids) or 1
+    return {
+        "sample_size": len(ids), "matched": int(fired.sum()), "coverage": round(float(fired.sum()) / n, 4),
+        "overlaps": round(float(overlaps.sum()) / n, 4), "conflicts": round(float(conflicts.sum()) / n, 4),
+        "gold_judged": len(judged), "correct": correct, "incorrect": len(judged) - correct,
+        "empirical_accuracy": round(correct / len(judged), 4) if judged else None,
+        "matches": [match.__dict__ for match in matches], "spec": rule.spec,
+    }  # fmt: skip
