@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.weak_supervision.factories import keyword_lf
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the run is handed to Celery on commit
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def test_run_labeling_functions_prints_metrics_per_split_as_json() -> None:
+    # given a project without splits: it reports under "all"
+    project = ProjectFactory(slug="tickets")
+    for index in range(12):
+        spam = index % 3 == 0
+        AnnotationFactory(item=ItemFactory(project=project, text="free prize" if spam else "home soon"),
+                          labels=["spam" if spam else "ham"])  # fmt: skip
+    keyword_lf(project, "free", "spam", "free")
+    keyword_lf(project, "prize", "spam", "prize")
+    keyword_lf(project, "home", "ham", "home")
+    out = StringIO()
+
+    # when
+    call_command("run_labeling_functions", "tickets", "--json", stdout=out)
+
+    # then
+    lines = out.getvalue().strip().splitlines()
+    assert lines[0].startswith("Run 1: 12 items, 3 labeling functions")
+    summary = json.loads(lines[-1])
+    assert (summary["project"], summary["run"], summary["coverage"]) == ("tickets", 1, 1.0)
+    everything = summary["splits"]["all"]
+    assert (everything["n_gold"], everything["coverage"]) == (12, 1.0)
+    assert everything["label_model"] == {"accuracy": 1.0, "macro_f1": 1.0, "f1": {"ham": 1.0, "spam": 1.0}}
+    assert set(everything["majority_vote"]) == {"accuracy", "macro_f1", "f1"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["nope"], "No project with the slug 'nope'."), (["few"], "at least 3 active labeling functions")],
+)
+def test_run_labeling_functions_explains_what_is_wrong(args: list[str], message: str) -> None:
+    ProjectFactory(slug="few")
+    with pytest.raises(CommandError, match=message):
+        call_command("run_labeling_functions", *args)
