@@ -1,0 +1,125 @@
+"""Labeling functions and runs in the browser: wiring, permissions, errors (behaviour lives in service tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from labeling.choices import Role
+from labeling.models import Membership, Project
+from tests.labeling.factories import AnnotationFactory, ItemFactory
+from tests.weak_supervision.factories import keyword_lf
+from weak_supervision.models import LabelingFunction, LabelModelRun
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def _rule(**fields: str) -> dict[str, str]:
+    return {"name": "prize", "kind": "keyword", "label": "spam", "keywords": "prize, win", "mode": "any",
+            "whole_words": "on", "operator": "eq", **fields}  # fmt: skip
+
+
+def test_a_data_scientist_previews_then_saves_a_rule(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    ItemFactory(project=project, text="You <b>win</b> a prize")
+    ItemFactory(project=project, text="lunch")
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+
+    # when
+    preview = client.post(f"/projects/{project.slug}/labeling-functions/preview/", _rule(), headers=HTMX)
+    saved = client.post(f"/projects/{project.slug}/labeling-functions/new/", _rule(), headers=HTMX)
+
+    # then
+    html = preview.content.decode()
+    assert "coverage (1 of 2)" in html
+    assert "You &lt;b&gt;" in html
+    assert "<mark>win</mark>" in html
+    lf = LabelingFunction.objects.get()
+    assert saved["HX-Redirect"] == f"/projects/{project.slug}/labeling-functions/{lf.pk}/"
+    assert lf.current_version.spec["keywords"] == ["prize", "win"]  # type: ignore[union-attr]
+
+
+def test_editing_saves_a_new_version_and_a_bad_rule_is_a_422(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    lf = keyword_lf(project, "prize", "spam", "prize")
+    client = client_for(member_factory(project, Role.OWNER).user)
+    url = f"/projects/{project.slug}/labeling-functions/{lf.pk}/"
+
+    edited = client.post(url, _rule(keywords="prize\nfree"), headers=HTMX)
+    bad = client.post(url, _rule(keywords=" , "), headers=HTMX)
+    page = client.get(url)
+
+    assert edited.status_code == 200
+    assert bad.status_code == 422
+    lf.refresh_from_db()
+    assert lf.current_version.number == 2  # type: ignore[union-attr]
+    assert "v2" in page.content.decode()
+    assert "A keyword rule needs at least one keyword." in bad.content.decode()
+
+
+def test_runs_page_starts_a_run_and_shows_its_analysis(
+    project: Project,
+    client_for: Callable[..., Client],
+    member_factory: Callable[..., Membership],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given
+    for index in range(6):
+        AnnotationFactory(item=ItemFactory(project=project, text="free prize" if index % 2 else "home"),
+                          labels=["spam" if index % 2 else "ham"])  # fmt: skip
+    for name, label, word in [("a", "spam", "free"), ("b", "spam", "prize"), ("c", "ham", "home")]:
+        keyword_lf(project, name, label, word)
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
+    detail = client.get(f"/projects/{project.slug}/runs/1/")
+    sorted_table = client.get(f"/projects/{project.slug}/runs/1/?sort=-coverage", headers=HTMX)
+    history = client.get(f"/projects/{project.slug}/runs/")
+
+    # then
+    assert started["HX-Redirect"] == f"/projects/{project.slug}/runs/1/"
+    html = detail.content.decode()
+    assert "Succeeded" in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert sorted_table.content.decode().lstrip().startswith('<table class="table" id="analysis-table">')
+    assert "#1" in history.content.decode()
+
+
+def test_a_run_that_cannot_start_says_why(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    client = client_for(member_factory(project, Role.OWNER).user)
+    response = client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
+    assert response.status_code == 422
+    assert "A run needs at least 3 active labeling functions" in response.content.decode()
+    assert LabelModelRun.objects.count() == 0
+
+
+def test_analysts_cannot_write_rules_or_start_runs(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    client = client_for(member_factory(project, Role.ANALYST).user)
+
+    new = client.post(f"/projects/{project.slug}/labeling-functions/new/", _rule(), headers=HTMX)
+    run = client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
+
+    assert (new.status_code, run.status_code) == (403, 404)
+    assert LabelingFunction.objects.count() == 0
+    assert LabelModelRun.objects.count() == 0

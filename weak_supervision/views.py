@@ -1,0 +1,185 @@
+"""Labeling functions and runs in the browser (htmx): list, write with a live preview, version, run."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from core.exceptions import ApplicationError, NotFoundError
+from core.htmx import HtmxHttpRequest, render_partial
+from labeling.models import Project
+from labeling.permissions import Action
+from labeling.views.projects import add_error, project_view
+from weak_supervision import selectors
+from weak_supervision.charts import lf_bar_chart
+from weak_supervision.forms import LabelingFunctionForm
+from weak_supervision.services.functions import labeling_function_create, labeling_function_update
+from weak_supervision.services.runs import run_progress, run_start
+
+SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
+
+
+def _label_keys(project: Project) -> list[str]:
+    return list(project.labels.values_list("key", flat=True))
+
+
+def _latest_analysis(project: Project) -> dict[int, dict[str, Any]]:
+    run = selectors.run_list(project=project).filter(status="succeeded").first()
+    return {row["lf"]: row for row in run.lf_analysis} if run else {}
+
+
+@project_view()
+def labeling_function_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    analysis = _latest_analysis(project)
+    lfs = [(lf, analysis.get(lf.pk)) for lf in selectors.labeling_function_list(project=project)]
+    return render(request, "weak_supervision/lf_list.html", {"project": project, "lfs": lfs})
+
+
+def _save(request: HtmxHttpRequest, project: Project, form: LabelingFunctionForm, lf: Any) -> Any:
+    data, user = form.cleaned_data, cast(User, request.user)
+    if lf is None:
+        return labeling_function_create(
+            project=project,
+            user=user,
+            name=data["name"],
+            kind=data["kind"],
+            label=data["label"],
+            spec=form.spec(),
+            description=data["description"],
+        )
+    return labeling_function_update(
+        lf=lf, user=user, label=data["label"], spec=form.spec(), description=data["description"]
+    )
+
+
+def _editor(request: HtmxHttpRequest, project: Project, lf: Any) -> HttpResponse:
+    initial = LabelingFunctionForm.initial_from(lf) if lf else None
+    form = LabelingFunctionForm(request.POST or None, initial=initial, label_keys=_label_keys(project))
+    if lf is not None:
+        form.fields["name"].disabled = form.fields["kind"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = _save(request, project, form, lf)
+        except (ValidationError, ApplicationError) as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, f"Saved {saved.name} (version {saved.current_version.number}).")
+            target = f"/projects/{project.slug}/labeling-functions/{saved.pk}/"
+            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    versions = lf.versions.select_related("created_by").order_by("-number") if lf else []
+    context = {"project": project, "form": form, "lf": lf, "versions": versions}
+    status = 422 if request.method == "POST" else 200
+    return render_partial(request, "weak_supervision/lf_edit.html", context, partial="editor", status=status)
+
+
+@project_view(Action.WRITE_LFS)
+@require_http_methods(["GET", "POST"])
+def labeling_function_new(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    return _editor(request, project, None)
+
+
+@project_view()
+@require_http_methods(["GET", "POST"])
+def labeling_function_detail(request: HtmxHttpRequest, project: Project, lf_id: int) -> HttpResponse:
+    try:
+        lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    if request.method == "POST" and project.user_role not in {"owner", "data_scientist"}:  # type: ignore[attr-defined]
+        raise Http404("Only owners and data scientists edit labeling functions.")
+    return _editor(request, project, lf)
+
+
+@require_POST
+@project_view(Action.WRITE_LFS)
+def labeling_function_toggle(request: HtmxHttpRequest, project: Project, lf_id: int) -> HttpResponse:
+    lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
+    labeling_function_update(lf=lf, user=request.user, active=not lf.active)  # type: ignore[arg-type]
+    target = f"/projects/{project.slug}/labeling-functions/"
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+def _highlighted(matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for match in matches:
+        text, start, end = match["text"], match["start"], match["end"]
+        parts = (text[:start], text[start:end], text[end:]) if start is not None else (text, "", "")
+        rows.append({**match, "before": parts[0][-200:], "hit": parts[1], "after": parts[2][:200]})
+    return rows
+
+
+@require_POST
+@project_view(Action.WRITE_LFS)
+def labeling_function_preview(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = LabelingFunctionForm(request.POST, label_keys=_label_keys(project))
+    form.fields["name"].required = False
+    context: dict[str, Any] = {"project": project}
+    if not form.is_valid():
+        context["error"] = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            exclude = int(request.POST.get("lf_id") or 0) or None
+            preview = selectors.labeling_function_preview(
+                project=project,
+                kind=form.cleaned_data["kind"],
+                spec=form.spec(),
+                label=form.cleaned_data["label"],
+                exclude_id=exclude,
+            )
+            context["preview"] = {**preview, "matches": _highlighted(preview["matches"])}
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
+    return render(request, "weak_supervision/lf_edit.html#preview", context)
+
+
+@project_view()
+@require_http_methods(["GET", "POST"])
+def run_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        if project.user_role not in {"owner", "data_scientist"}:  # type: ignore[attr-defined]
+            raise Http404("Only owners and data scientists start runs.")
+        try:
+            run = run_start(project=project, user=request.user)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            target = f"/projects/{project.slug}/runs/{run.number}/"
+            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    runs = list(selectors.run_list(project=project).select_related("created_by")[:50])
+    context = {"project": project, "runs": runs, "error": error}
+    return render_partial(
+        request, "weak_supervision/run_list.html", context, partial="runs", status=422 if error else 200
+    )
+
+
+@project_view()
+def run_detail(request: HtmxHttpRequest, project: Project, number: int) -> HttpResponse:
+    try:
+        run = selectors.run_get(project=project, number=number)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    sort = request.GET.get("sort", "name")
+    key = sort.lstrip("-") if sort.lstrip("-") in SORTABLE else "name"
+    rows = sorted(
+        run.lf_analysis,
+        key=lambda row: (row.get(key) is None, row.get(key) or 0 if key != "name" else row["name"]),
+        reverse=sort.startswith("-"),
+    )
+    context = {
+        "project": project,
+        "run": run,
+        "progress": run_progress(run=run),
+        "rows": rows,
+        "sort": sort,
+        "chart": lf_bar_chart(run.lf_analysis) if run.lf_analysis else "",
+    }
+    partial = "table" if request.GET.get("sort") else "status"
+    return render_partial(request, "weak_supervision/run_detail.html", context, partial=partial)
