@@ -5,12 +5,15 @@ class LabelingFunctionKind(models.TextChoices):
     KEYWORD = "keyword", "Keywords"
     REGEX = "regex", "Regular expression"
     METADATA = "metadata", "Metadata condition"
+    PYTHON = "python", "Python (sandboxed)"
     EXTERNAL = "external", "External (votes imported or posted)"
 
 
 DECLARATIVE_KINDS = frozenset(
     {LabelingFunctionKind.KEYWORD, LabelingFunctionKind.REGEX, LabelingFunctionKind.METADATA}
 )
+# Kinds defined by a saved version (written in the browser or the API), as opposed to external votes.
+WRITTEN_KINDS = DECLARATIVE_KINDS | {LabelingFunctionKind.PYTHON}
 
 
 class KeywordMode(models.TextChoices):

@@ -7,6 +7,12 @@ from django import forms
 
 from weak_supervision.choices import KeywordMode, LabelingFunctionKind, MetadataOperator
 
+PYTHON_TEMPLATE = "\n".join([
+    "def label(item):",
+    "    # item.text, item.metadata; return a label key, or None to abstain",
+    "    return None",
+    "",
+])  # fmt: skip
 KIND_CHOICES = [(k, v) for k, v in LabelingFunctionKind.choices if k != LabelingFunctionKind.EXTERNAL]
 
 
@@ -30,7 +36,9 @@ class LabelingFunctionForm(forms.Form):
 
     name = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=KIND_CHOICES)
-    label = forms.ChoiceField(choices=[], help_text="The label the rule votes for when it fires.")
+    label = forms.ChoiceField(
+        choices=[], required=False, help_text="The label a rule votes for when it fires (not for Python)."
+    )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     keywords = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                help_text="Keyword rules: one per line or comma-separated.")  # fmt: skip
@@ -43,6 +51,13 @@ class LabelingFunctionForm(forms.Form):
         choices=MetadataOperator.choices, required=False, initial=MetadataOperator.EQ
     )
     value = forms.CharField(required=False, help_text="JSON, or text; for 'is one of', comma-separated.")
+    code = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "class": "code", "spellcheck": "false"}),
+        initial=PYTHON_TEMPLATE,
+        help_text="Python LFs: runs sandboxed (no files, network or processes; imports: re, math, string, "
+        "collections, json and a few more).",
+    )
 
     def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,6 +68,8 @@ class LabelingFunctionForm(forms.Form):
         if data["kind"] == LabelingFunctionKind.KEYWORD:
             return {"keywords": _words(data["keywords"]), "mode": data["mode"] or KeywordMode.ANY,
                     "whole_words": data["whole_words"], "case_sensitive": data["case_sensitive"]}  # fmt: skip
+        if data["kind"] == LabelingFunctionKind.PYTHON:
+            return {"code": data["code"]}
         if data["kind"] == LabelingFunctionKind.REGEX:
             return {"pattern": data["pattern"], "case_sensitive": data["case_sensitive"]}
         operator = data["operator"] or MetadataOperator.EQ

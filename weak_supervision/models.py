@@ -34,7 +34,11 @@ class LabelingFunctionVersion(models.Model):
 
     labeling_function = models.ForeignKey(LabelingFunction, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    label = models.CharField(max_length=64, help_text="The label key this LF votes for when it fires.")
+    label = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The label key a rule votes for when it fires (Python LFs: blank).",
+    )
     spec = models.JSONField(default=dict, help_text="The kind's parameters (keywords, pattern, condition).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -109,6 +113,11 @@ class RunChunk(models.Model):
     path = models.CharField(max_length=500)
     rows = models.PositiveIntegerField()
     seconds = models.FloatField(default=0.0)
+    errors = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per LF id that failed on this chunk: its error and first failing item.",
+    )
     finished_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -16,6 +16,7 @@ from labeling.selectors.gold import gold_labels
 from weak_supervision.choices import DECLARATIVE_KINDS, LabelingFunctionKind
 from weak_supervision.declarative import ABSTAIN, first_match, rule_compile
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun
+from weak_supervision.sandbox import python_code_validate, python_votes
 
 PREVIEW_SAMPLE = 10_000
 PREVIEW_MATCHES = 25
@@ -71,7 +72,9 @@ def _other_votes(project: Project, exclude_id: int | None, ids: list[int], texts
     columns = []
     lfs = LabelingFunction.objects.filter(project=project, active=True).exclude(pk=exclude_id or 0)
     for lf in lfs.select_related("current_version"):
-        if lf.kind in DECLARATIVE_KINDS and lf.current_version is not None:
+        if (
+            lf.kind in DECLARATIVE_KINDS and lf.current_version is not None
+        ):  # Python LFs: too slow to rerun here
             version = lf.current_version
             columns.append(
                 rule_compile(lf.kind, version.spec, labels.index(version.label)).votes(texts, metadata)
@@ -92,12 +95,23 @@ def labeling_function_preview(
     """How a rule would vote on a sample of the project: coverage, matches (with the span to highlight),
     overlaps and conflicts with the other active LFs, and accuracy on the sample's gold items."""
     labels = list(project.labels.values_list("key", flat=True))
-    if label not in labels:
-        raise ValidationError(ERROR_UNKNOWN_LABEL.format(label=label, labels=", ".join(labels)), code="label")
-    rule = rule_compile(kind, spec, labels.index(label))
     sample = _sample(project)
     ids, texts, metadata = [r[0] for r in sample], [r[2] for r in sample], [r[3] or {} for r in sample]
-    votes = rule.votes(texts, metadata)
+    rule = None
+    if kind == LabelingFunctionKind.PYTHON:
+        result = python_votes(code=python_code_validate(str(spec.get("code") or "")), labels=labels, texts=texts,
+                              metadata=metadata)  # fmt: skip
+        if result.votes is None:
+            failing = sample[result.item_index][1] if result.item_index is not None and sample else None
+            return {"error": result.error, "failing_item": failing, "sample_size": len(ids)}
+        votes = result.votes
+    else:
+        if label not in labels:
+            raise ValidationError(
+                ERROR_UNKNOWN_LABEL.format(label=label, labels=", ".join(labels)), code="label"
+            )
+        rule = rule_compile(kind, spec, labels.index(label))
+        votes = rule.votes(texts, metadata)
     fired = votes != ABSTAIN
     others = _other_votes(project, exclude_id, ids, texts, metadata)
     others_fired = others != ABSTAIN
@@ -109,7 +123,7 @@ def labeling_function_preview(
     correct = sum(1 for answer, vote in judged if answer == labels[vote])
     matches = []
     for row in np.flatnonzero(fired)[:PREVIEW_MATCHES]:
-        span = first_match(rule, texts[row])
+        span = first_match(rule, texts[row]) if rule else None
         matches.append(PreviewMatch(ids[row], sample[row][1], texts[row], *(span or (None, None))))
     n = len(ids) or 1
     return {
@@ -117,5 +131,5 @@ def labeling_function_preview(
         "overlaps": round(float(overlaps.sum()) / n, 4), "conflicts": round(float(conflicts.sum()) / n, 4),
         "gold_judged": len(judged), "correct": correct, "incorrect": len(judged) - correct,
         "empirical_accuracy": round(correct / len(judged), 4) if judged else None,
-        "matches": [match.__dict__ for match in matches], "spec": rule.spec,
+        "matches": [match.__dict__ for match in matches], "spec": rule.spec if rule else spec,
     }  # fmt: skip

@@ -133,7 +133,7 @@ def labeling_function_preview(request: HtmxHttpRequest, project: Project) -> Htt
                 label=form.cleaned_data["label"],
                 exclude_id=exclude,
             )
-            context["preview"] = {**preview, "matches": _highlighted(preview["matches"])}
+            context["preview"] = {**preview, "matches": _highlighted(preview.get("matches", []))}
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
     return render(request, "weak_supervision/lf_edit.html#preview", context)

@@ -7,6 +7,10 @@ from rest_framework import serializers
 from weak_supervision.choices import LabelingFunctionKind
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion, LabelModelRun
 
+SPEC_HELP = (
+    "keyword: keywords, mode (any|all), case_sensitive, whole_words; regex: pattern, case_sensitive; "
+    "metadata: field, operator, value; python: code, defining label(item) that returns a label key or None."
+)
 DECLARATIVE_CHOICES = [(k, v) for k, v in LabelingFunctionKind.choices if k != LabelingFunctionKind.EXTERNAL]
 
 
@@ -38,9 +42,14 @@ class LabelingFunctionOutputSerializer(serializers.ModelSerializer[LabelingFunct
 class LabelingFunctionCreateInputSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=DECLARATIVE_CHOICES)
-    label = serializers.CharField(max_length=64)  # type: ignore[assignment]
-    spec = serializers.DictField(help_text="keyword: keywords, mode (any|all), case_sensitive, whole_words; "
-                                 "regex: pattern, case_sensitive; metadata: field, operator, value.")  # fmt: skip
+    label = serializers.CharField(  # type: ignore[assignment]
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Rules: the label they vote for.",
+    )
+    spec = serializers.DictField(help_text=SPEC_HELP)
     description = serializers.CharField(required=False, default="", allow_blank=True)
 
 
@@ -53,7 +62,13 @@ class LabelingFunctionUpdateInputSerializer(serializers.Serializer[Any]):
 
 class LabelingFunctionPreviewInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=DECLARATIVE_CHOICES)
-    label = serializers.CharField(max_length=64)  # type: ignore[assignment]
+    label = serializers.CharField(  # type: ignore[assignment]
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Rules: the label they vote for.",
+    )
     spec = serializers.DictField()
     exclude_id = serializers.IntegerField(
         required=False, default=None, allow_null=True, help_text="The LF being edited: not among the others."

@@ -10,9 +10,10 @@ from django.db import transaction
 from django.db.models import Max
 
 from labeling.models import Project
-from weak_supervision.choices import DECLARATIVE_KINDS
+from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind
 from weak_supervision.declarative import spec_normalise
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion
+from weak_supervision.sandbox import python_code_validate
 
 ERROR_NAME_TAKEN = "A labeling function named '{name}' already exists in this project."
 ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are: {labels}."
@@ -20,6 +21,13 @@ ERROR_NOT_DECLARATIVE = (
     "Only keyword, regex and metadata rules are defined here; external LFs come with their votes."
 )
 ERROR_NAME = "A labeling function needs a name."
+
+
+def _definition(project: Project, kind: str, label: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The validated label and spec: a rule votes for one label; Python code returns a label per item."""
+    if kind == LabelingFunctionKind.PYTHON:
+        return "", {"code": python_code_validate(str(spec.get("code") or ""))}
+    return _label_validate(project, label), spec_normalise(kind, spec)
 
 
 def _label_validate(project: Project, label: str) -> str:
@@ -46,10 +54,9 @@ def labeling_function_create(
     name = name.strip()
     if not name:
         raise ValidationError(ERROR_NAME, code="name")
-    if kind not in DECLARATIVE_KINDS:
+    if kind not in WRITTEN_KINDS:
         raise ValidationError(ERROR_NOT_DECLARATIVE, code="kind")
-    label = _label_validate(project, label)
-    spec = spec_normalise(kind, spec)
+    label, spec = _definition(project, kind, label, spec)
     with transaction.atomic():
         if LabelingFunction.objects.filter(project=project, name=name).exists():
             raise ValidationError(ERROR_NAME_TAKEN.format(name=name), code="name_taken")
@@ -66,13 +73,15 @@ def labeling_function_update(
     with transaction.atomic():
         lf = LabelingFunction.objects.select_for_update().select_related("current_version").get(pk=lf.pk)
         if label is not None or spec is not None:
-            if lf.kind not in DECLARATIVE_KINDS:
+            if lf.kind not in WRITTEN_KINDS:
                 raise ValidationError(ERROR_NOT_DECLARATIVE, code="kind")
             current = lf.current_version
-            new_label = _label_validate(
-                lf.project, label if label is not None else current.label if current else ""
+            new_label, new_spec = _definition(
+                lf.project,
+                lf.kind,
+                label if label is not None else current.label if current else "",
+                spec if spec is not None else current.spec if current else {},
             )
-            new_spec = spec_normalise(lf.kind, spec if spec is not None else current.spec if current else {})
             if current is None or (new_label, new_spec) != (current.label, current.spec):
                 _version_add(lf, label=new_label, spec=new_spec, user=user)
         if description is not None:

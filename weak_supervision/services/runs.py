@@ -26,9 +26,10 @@ from scipy import sparse
 
 from labeling.models import Item, Label, Project
 from weak_supervision import tasks
-from weak_supervision.choices import DECLARATIVE_KINDS, LabelingFunctionKind, RunStatus
+from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, rule_compile
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk, WeakLabel
+from weak_supervision.sandbox import python_votes
 from weak_supervision.services.label_model import run_results_compute
 
 # Items per chunk. A chunk of 20k items and 10 LFs is a few MB in memory and about a second of work, so
@@ -54,7 +55,7 @@ def _columns(project: Project) -> list[dict[str, Any]]:
     columns = []
     for lf in lfs.order_by("name", "id"):
         version = lf.current_version
-        if lf.kind in DECLARATIVE_KINDS and version is None:
+        if lf.kind in WRITTEN_KINDS and version is None:
             continue
         columns.append({
             "lf": lf.pk, "name": lf.name, "kind": lf.kind, "version": version.number if version else None,
@@ -123,8 +124,12 @@ def _external_votes(column: dict[str, Any], ids: list[int], label_index: dict[in
 
 def chunk_votes(
     run: LabelModelRun, ids: list[int], texts: list[str], metadata: list[dict[str, Any]]
-) -> IntMatrix:
-    """The votes of the run's LF versions on these items: one column per LF, -1 where it abstains."""
+) -> tuple[IntMatrix, dict[str, dict[str, Any]]]:
+    """The votes of the run's LF versions on these items: one column per LF, -1 where it abstains.
+
+    A Python LF that fails abstains on the whole chunk; its error and first failing item are returned.
+    """
+    errors: dict[str, dict[str, Any]] = {}
     label_index = {
         pk: run.labels.index(key)
         for pk, key in Label.objects.filter(project_id=run.project_id).values_list("pk", "key")
@@ -133,10 +138,17 @@ def chunk_votes(
     for column, lf in enumerate(run.lf_versions):
         if lf["kind"] == LabelingFunctionKind.EXTERNAL:
             matrix[:, column] = _external_votes(lf, ids, label_index)
+        elif lf["kind"] == LabelingFunctionKind.PYTHON:
+            result = python_votes(code=lf["spec"]["code"], labels=run.labels, texts=texts, metadata=metadata)
+            if result.votes is not None:
+                matrix[:, column] = result.votes
+            else:
+                failing = ids[result.item_index] if result.item_index is not None and ids else None
+                errors[str(lf["lf"])] = {"name": lf["name"], "error": result.error, "item_id": failing}
         else:
             rule = rule_compile(lf["kind"], lf["spec"], run.labels.index(lf["label"]))
             matrix[:, column] = rule.votes(texts, metadata)
-    return matrix
+    return matrix, errors
 
 
 def _matrix_bytes(ids: list[int], matrix: IntMatrix) -> bytes:
@@ -168,7 +180,7 @@ def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
         .values_list("id", "text", "metadata")
     )
     ids = [row[0] for row in rows]
-    matrix = chunk_votes(run, ids, [row[1] for row in rows], [row[2] or {} for row in rows])
+    matrix, errors = chunk_votes(run, ids, [row[1] for row in rows], [row[2] or {} for row in rows])
     path = chunk_path(run, index)
     # Written whole, then recorded: a worker that dies in between leaves a file that the retry overwrites.
     if default_storage.exists(path):
@@ -177,12 +189,21 @@ def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
     chunk, _ = RunChunk.objects.get_or_create(
         run=run,
         index=index,
-        defaults={"path": path, "rows": len(ids), "seconds": time.perf_counter() - started},
+        defaults={"path": path, "rows": len(ids), "seconds": time.perf_counter() - started, "errors": errors},
     )
     return chunk
 
 
 # --- the whole run -----------------------------------------------------------------------------------------
+def run_lf_errors(run: LabelModelRun) -> dict[str, dict[str, Any]]:
+    """Per failed LF (by id), the first chunk's error and failing item: such an LF abstains everywhere."""
+    errors: dict[str, dict[str, Any]] = {}
+    for chunk_errors in RunChunk.objects.filter(run=run).order_by("index").values_list("errors", flat=True):
+        for lf_id, error in (chunk_errors or {}).items():
+            errors.setdefault(lf_id, error)
+    return errors
+
+
 def run_matrix(run: LabelModelRun) -> tuple[npt.NDArray[np.int64], IntMatrix]:
     chunks = list(RunChunk.objects.filter(run=run).order_by("index"))
     missing = sorted(set(range(len(run.chunks))) - {chunk.index for chunk in chunks})
@@ -202,7 +223,14 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
     """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
     try:
         ids, matrix = run_matrix(run)
+        errors = run_lf_errors(run)
+        for column, lf in enumerate(run.lf_versions):
+            if str(lf["lf"]) in errors:  # an LF that failed anywhere is left out everywhere: it abstains
+                matrix[:, column] = ABSTAIN
         results = run_results_compute(run=run, ids=ids, matrix=matrix)
+        results.metrics["lf_errors"] = errors
+        for row in results.lf_analysis:
+            row["error"] = errors.get(str(row["lf"]))
         with transaction.atomic():
             WeakLabel.objects.filter(run=run).delete()
             for start in range(0, len(ids), WRITE_BATCH):

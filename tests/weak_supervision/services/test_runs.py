@@ -9,13 +9,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from labeling.choices import Split
-from labeling.models import Project
+from labeling.models import Item, Project
 from labeling.services.imports import import_options_build, items_import
 from labeling.services.projects import label_specs_from_keys, project_create
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, regex_lf
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun, RunChunk, WeakLabel
+from weak_supervision.services.functions import labeling_function_create
 from weak_supervision.services.runs import chunk_load, run_chunk_apply, run_finish, run_matrix, run_start
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +168,30 @@ def test_wrench_youtube_reaches_the_published_label_model_accuracy(shared_data: 
     assert test["n_gold"] == 250
     assert test["majority_vote"]["accuracy"] == 0.84
     assert test["label_model"]["accuracy"] >= 0.84
+
+
+def test_python_lfs_vote_in_a_run_and_a_failing_one_is_reported_while_the_run_goes_on(start_run: Any) -> None:
+    # given the three rules, a Python LF that works and one that fails on the first "home" item
+    project = _spam_project()
+    digits = "import re\ndef label(item):\n    return 'spam' if re.search(r'\\d{8}', item.text) else None\n"
+    broken = "def label(item):\n    return None if 'WIN' in item.text else 1 / 0\n"
+    for name, code in (("py-digits", digits), ("py-broken", broken)):
+        labeling_function_create(
+            project=project, user=None, name=name, kind="python", label="", spec={"code": code}
+        )
+
+    # when
+    run = start_run(project, chunk_size=10)
+
+    # then
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    analysis = {row["name"]: row for row in run.lf_analysis}
+    assert analysis["py-digits"]["coverage"] == round(10 / 30, 4)
+    assert analysis["py-digits"]["error"] is None
+    failed = analysis["py-broken"]
+    assert failed["coverage"] == 0.0
+    assert "ZeroDivisionError" in failed["error"]["error"]
+    first_home = Item.objects.filter(project=project, text__startswith="see you").order_by("id").first()
+    assert failed["error"]["item_id"] == first_home.pk  # type: ignore[union-attr]
+    assert str(analysis["py-broken"]["lf"]) in run.metrics["lf_errors"]
+    assert run.metrics["splits"]["test"]["label_model"]["accuracy"] == 1.0
