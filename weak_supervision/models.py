@@ -72,7 +72,9 @@ class ExternalVote(models.Model):
 class LabelModelRun(TimeStampedModel):
     """One application of a fixed set of LF versions to every item, then a label model fitted on the votes.
 
-    The label matrix lives in files (one sparse chunk per slice of items), not in database rows.
+    The label matrix lives in files (one sparse chunk per slice of items), and so do the resulting
+    probabilistic labels (one file per run, read through weak_supervision.selectors.weak_labels_get):
+    a million items make a few MB there instead of a million database rows per run.
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_model_runs")
@@ -87,6 +89,9 @@ class LabelModelRun(TimeStampedModel):
     )
     chunks = models.JSONField(default=list, help_text="[first item id, last item id] of each chunk.")
     item_count = models.PositiveIntegerField(default=0)
+    probabilities_path = models.CharField(
+        max_length=500, blank=True, help_text="File (storage) with every item's label probabilities."
+    )
     metrics = models.JSONField(default=dict, blank=True)
     lf_analysis = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
@@ -126,21 +131,3 @@ class RunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of run {self.run_id}"
-
-
-class WeakLabel(models.Model):
-    """The label model's answer for one item in one run: probabilities per label, in schema order."""
-
-    run = models.ForeignKey(LabelModelRun, on_delete=models.CASCADE, related_name="weak_labels")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="weak_labels", db_index=False)
-    label = models.CharField(
-        max_length=64, blank=True, help_text="Most probable label; blank if no LF voted."
-    )
-    confidence = models.FloatField(default=0.0)
-    probabilities = models.JSONField(default=list)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "run"], name="weak_label_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.item_id}: {self.label} ({self.confidence:.2f})"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db.models import F, QuerySet
 
 from core.exceptions import NotFoundError
@@ -133,3 +136,47 @@ def labeling_function_preview(
         "empirical_accuracy": round(correct / len(judged), 4) if judged else None,
         "matches": [match.__dict__ for match in matches], "spec": rule.spec if rule else spec,
     }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WeakLabelAnswer:
+    """The label model's answer for one item: the most probable label (blank when no LF voted)."""
+
+    item_id: int
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+def weak_labels_get(
+    *, run: LabelModelRun, item_ids: Iterable[int] | None = None
+) -> dict[int, WeakLabelAnswer]:
+    """A finished run's probabilistic labels, for the given items (all when None), read from its file."""
+    if not run.probabilities_path:
+        return {}
+    with (
+        default_storage.open(run.probabilities_path, "rb") as handle,
+        np.load(io.BytesIO(handle.read())) as stored,
+    ):
+        ids, probabilities, covered = stored["ids"], stored["probabilities"], stored["covered"]
+    rows = np.arange(len(ids))
+    if item_ids is not None:
+        wanted = np.fromiter(item_ids, dtype=np.int64)
+        positions = np.searchsorted(ids, wanted)  # chunks are in id order, so ids are sorted
+        found = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == wanted)
+        rows = positions[found]
+    answers = {}
+    for row in rows.tolist():
+        probs = probabilities[row]
+        best = int(np.argmax(probs))
+        answers[int(ids[row])] = WeakLabelAnswer(
+            item_id=int(ids[row]),
+            label=run.labels[best] if covered[row] else "",
+            confidence=round(float(probs[best]), 4) if covered[row] else 0.0,
+            probabilities={key: round(float(p), 4) for key, p in zip(run.labels, probs, strict=True)},
+        )
+    return answers
+
+
+def latest_run(*, project: Project) -> LabelModelRun | None:
+    return run_list(project=project).filter(status="succeeded").first()

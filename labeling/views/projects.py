@@ -30,6 +30,7 @@ from labeling.selectors.activity import (
 from labeling.services.imports import import_job_create, import_options_build
 from labeling.services.members import membership_add, membership_remove, membership_set_role
 from labeling.services.projects import label_specs_from_keys, project_create, project_update
+from weak_supervision.selectors import latest_run, weak_labels_get
 
 ProjectView = Callable[..., HttpResponse]
 
@@ -143,8 +144,15 @@ def item_detail(request: HtmxHttpRequest, project: Project, item_id: int) -> Htt
         "annotations": selectors.item_annotations(item=item),
         "flags": item.flags.select_related("user").order_by("-created_at"),
         "events": interaction_event_list_for_user(project=project, user=request.user).filter(item=item),
+        **_weak_label_context(project, item.pk),
     }
     return render(request, "labeling/item_detail.html", context)
+
+
+def _weak_label_context(project: Project, item_id: int) -> dict[str, Any]:
+    run = latest_run(project=project)
+    answer = weak_labels_get(run=run, item_ids=[item_id]).get(item_id) if run else None
+    return {"weak_run": run, "weak_label": answer}
 
 
 @project_view(Action.IMPORT)

@@ -11,7 +11,8 @@ from tests.integration.conftest import CeleryWorker
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import RunStatus
-from weak_supervision.models import LabelModelRun, RunChunk, WeakLabel
+from weak_supervision.models import LabelModelRun, RunChunk
+from weak_supervision.selectors import weak_labels_get
 from weak_supervision.services.runs import run_start
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -41,6 +42,6 @@ def test_the_worker_runs_every_chunk_then_fits_the_model(celery_worker_process: 
     # then
     assert run.status == RunStatus.SUCCEEDED, run.error or celery_worker_process.log_tail()
     assert RunChunk.objects.filter(run=run).count() == 6
-    assert WeakLabel.objects.filter(run=run).count() == 120
+    assert len(weak_labels_get(run=run)) == 120
     assert run.metrics["splits"]["test"]["label_model"]["accuracy"] == 1.0
     assert LabelModelRun.objects.get(pk=run.pk).started_at is not None

@@ -123,3 +123,22 @@ def test_analysts_cannot_write_rules_or_start_runs(
     assert (new.status_code, run.status_code) == (403, 404)
     assert LabelingFunction.objects.count() == 0
     assert LabelModelRun.objects.count() == 0
+
+
+def test_the_item_page_shows_the_label_models_answer(
+    project: Project,
+    client_for: Callable[..., Client],
+    member_factory: Callable[..., Membership],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    items = [ItemFactory(project=project, text="free prize" if index % 2 else "home") for index in range(6)]
+    for name, label, word in [("a", "spam", "free"), ("b", "spam", "prize"), ("c", "ham", "home")]:
+        keyword_lf(project, name, label, word)
+    client = client_for(member_factory(project, Role.OWNER).user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
+
+    html = client.get(f"/projects/{project.slug}/items/{items[1].pk}/").content.decode()
+
+    assert 'id="weak-label"' in html
+    assert "<b>spam</b> with confidence" in html

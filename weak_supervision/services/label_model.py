@@ -15,7 +15,7 @@ from snorkel.labeling.model import LabelModel, MajorityLabelVoter
 
 from labeling.models import Item
 from labeling.selectors.gold import gold_labels
-from weak_supervision.models import LabelModelRun, WeakLabel
+from weak_supervision.models import LabelModelRun
 
 ABSTAIN = -1
 NO_SPLIT = "all"
@@ -34,16 +34,6 @@ class RunResults:
     metrics: dict[str, Any]
     lf_analysis: list[dict[str, Any]]
     run: LabelModelRun
-
-    def weak_labels(self, start: int, end: int) -> list[WeakLabel]:
-        rows = []
-        for row in range(start, min(end, len(self.ids))):
-            probs = self.probabilities[row]
-            best = int(np.argmax(probs))
-            label, confidence = (self.labels[best], float(probs[best])) if self.covered[row] else ("", 0.0)
-            rows.append(WeakLabel(run=self.run, item_id=int(self.ids[row]), label=label, confidence=confidence,
-                                  probabilities=[round(float(p), 6) for p in probs]))  # fmt: skip
-        return rows
 
 
 def _class_balance(

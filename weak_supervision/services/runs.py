@@ -28,15 +28,15 @@ from labeling.models import Item, Label, Project
 from weak_supervision import tasks
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, rule_compile
-from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk, WeakLabel
+from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import python_votes
 from weak_supervision.services.label_model import run_results_compute
 
 # Items per chunk. A chunk of 20k items and 10 LFs is a few MB in memory and about a second of work, so
 # progress moves often and a lost chunk is cheap to redo, while 1M items still make only 50 tasks.
 CHUNK_SIZE = 20_000
-# Weak labels are written in batches of this many rows (one INSERT each).
-WRITE_BATCH = 5_000
+# External votes are read in batches of this many rows.
+READ_BATCH = 5_000
 MIN_LFS = 3
 ERROR_TOO_FEW_LFS = (
     "A run needs at least {n} active labeling functions (Snorkel's label model); this project has {have}."
@@ -116,7 +116,7 @@ def _external_votes(column: dict[str, Any], ids: list[int], label_index: dict[in
     found = ExternalVote.objects.filter(
         labeling_function_id=column["lf"], item_id__gte=ids[0], item_id__lte=ids[-1]
     ).values_list("item_id", "label_id")
-    for item_id, label_id in found.iterator(chunk_size=WRITE_BATCH):
+    for item_id, label_id in found.iterator(chunk_size=READ_BATCH):
         if item_id in position:
             votes[position[item_id]] = label_index[label_id]
     return votes
@@ -160,6 +160,27 @@ def _matrix_bytes(ids: list[int], matrix: IntMatrix) -> bytes:
     return buffer.getvalue()
 
 
+def _storage_write(path: str, content: bytes) -> None:
+    """Writes a file through Django's storage, replacing any earlier one of that name (a retried step)."""
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    saved = default_storage.save(path, ContentFile(content))
+    if saved != path:  # another writer raced us to the name: ours is the same content, keep one
+        default_storage.delete(saved)
+
+
+def probabilities_path(run: LabelModelRun) -> str:
+    return f"weak_supervision/runs/{run.project_id}/{run.pk}/probabilities.npz"
+
+
+def _probabilities_bytes(
+    ids: npt.NDArray[np.int64], probabilities: npt.NDArray[np.float64], covered: npt.NDArray[np.bool_]
+) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, ids=ids, probabilities=probabilities.astype(np.float32), covered=covered)
+    return buffer.getvalue()
+
+
 def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], IntMatrix]:
     with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         shape = tuple(int(n) for n in stored["shape"])
@@ -183,9 +204,7 @@ def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
     matrix, errors = chunk_votes(run, ids, [row[1] for row in rows], [row[2] or {} for row in rows])
     path = chunk_path(run, index)
     # Written whole, then recorded: a worker that dies in between leaves a file that the retry overwrites.
-    if default_storage.exists(path):
-        default_storage.delete(path)
-    default_storage.save(path, ContentFile(_matrix_bytes(ids, matrix)))
+    _storage_write(path, _matrix_bytes(ids, matrix))
     chunk, _ = RunChunk.objects.get_or_create(
         run=run,
         index=index,
@@ -231,11 +250,11 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
         results.metrics["lf_errors"] = errors
         for row in results.lf_analysis:
             row["error"] = errors.get(str(row["lf"]))
+        path = probabilities_path(run)
+        _storage_write(path, _probabilities_bytes(results.ids, results.probabilities, results.covered))
         with transaction.atomic():
-            WeakLabel.objects.filter(run=run).delete()
-            for start in range(0, len(ids), WRITE_BATCH):
-                WeakLabel.objects.bulk_create(results.weak_labels(start, start + WRITE_BATCH))
             LabelModelRun.objects.filter(pk=run.pk).update(
+                probabilities_path=path,
                 status=RunStatus.SUCCEEDED, metrics=results.metrics, lf_analysis=results.lf_analysis, error="",
                 finished_at=timezone.now(),
             )  # fmt: skip

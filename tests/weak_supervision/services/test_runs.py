@@ -15,7 +15,8 @@ from labeling.services.projects import label_specs_from_keys, project_create
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, regex_lf
 from weak_supervision.choices import RunStatus
-from weak_supervision.models import LabelModelRun, RunChunk, WeakLabel
+from weak_supervision.models import LabelModelRun, RunChunk
+from weak_supervision.selectors import weak_labels_get
 from weak_supervision.services.functions import labeling_function_create
 from weak_supervision.services.runs import chunk_load, run_chunk_apply, run_finish, run_matrix, run_start
 
@@ -66,8 +67,10 @@ def test_a_run_applies_every_lf_fits_the_model_and_labels_every_item(start_run: 
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (len(run.chunks), RunChunk.objects.filter(run=run).count(), run.item_count) == (5, 5, 30)
     assert [column["name"] for column in run.lf_versions] == ["home", "phone", "prize"]
+    texts = dict(Item.objects.filter(project=project).values_list("id", "text"))
     weak = {
-        w.item.text: (w.label, w.confidence) for w in WeakLabel.objects.filter(run=run).select_related("item")
+        texts[item_id]: (answer.label, answer.confidence)
+        for item_id, answer in weak_labels_get(run=run).items()
     }
     assert len(weak) == 30
     assert weak["WIN a free prize, call 08000000 now"][0] == "spam"
