@@ -57,7 +57,7 @@ class PreviewMatch:
     end: int | None
 
 
-def _sample(project: Project) -> list[tuple[int, str, str, dict[str, Any]]]:
+def preview_sample(project: Project) -> list[tuple[int, str, str, dict[str, Any]]]:
     """Up to PREVIEW_SAMPLE items spread over the whole project (every n-th id), the same every time."""
     items = Item.objects.filter(project=project)
     count = items.count()
@@ -98,7 +98,7 @@ def labeling_function_preview(
     """How a rule would vote on a sample of the project: coverage, matches (with the span to highlight),
     overlaps and conflicts with the other active LFs, and accuracy on the sample's gold items."""
     labels = list(project.labels.values_list("key", flat=True))
-    sample = _sample(project)
+    sample = preview_sample(project)
     ids, texts, metadata = [r[0] for r in sample], [r[2] for r in sample], [r[3] or {} for r in sample]
     rule = None
     if kind == LabelingFunctionKind.PYTHON:

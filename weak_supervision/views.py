@@ -20,8 +20,13 @@ from labeling.views.projects import add_error, project_view
 from weak_supervision import selectors
 from weak_supervision.charts import lf_bar_chart
 from weak_supervision.forms import LabelingFunctionForm
-from weak_supervision.services.functions import labeling_function_create, labeling_function_update
+from weak_supervision.services.functions import (
+    labeling_function_accept_suggestion,
+    labeling_function_create,
+    labeling_function_update,
+)
 from weak_supervision.services.runs import run_progress, run_start
+from weak_supervision.suggestions import labeling_function_suggestions as suggest
 
 SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
 
@@ -183,3 +188,27 @@ def run_detail(request: HtmxHttpRequest, project: Project, number: int) -> HttpR
     }
     partial = "table" if request.GET.get("sort") else "status"
     return render_partial(request, "weak_supervision/run_detail.html", context, partial=partial)
+
+
+@project_view(Action.WRITE_LFS)
+def labeling_function_suggestions(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    suggestions = suggest(project=project)
+    return render(
+        request, "weak_supervision/lf_list.html#suggestions", {"project": project, "suggestions": suggestions}
+    )
+
+
+@require_POST
+@project_view(Action.WRITE_LFS)
+def labeling_function_suggestion_accept(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    phrase, label = request.POST.get("phrase", ""), request.POST.get("label", "")
+    try:
+        lf = labeling_function_accept_suggestion(
+            project=project, user=cast(User, request.user), phrase=phrase, label=label
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Added {lf.name}: it votes {label} on items containing '{phrase}'.")
+    target = f"/projects/{project.slug}/labeling-functions/"
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)

@@ -92,3 +92,18 @@ class RunOutputSerializer(serializers.ModelSerializer[LabelModelRun]):
 
 class RunCreateInputSerializer(serializers.Serializer[Any]):
     chunk_size = serializers.IntegerField(required=False, min_value=100, max_value=1_000_000)
+
+
+class SuggestionOutputSerializer(serializers.Serializer[Any]):
+    phrase = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    source = serializers.ChoiceField(choices=["rationale", "n-gram"])  # type: ignore[assignment]
+    support = serializers.IntegerField()
+    coverage = serializers.FloatField()
+    accuracy = serializers.FloatField(allow_null=True)
+    gold_judged = serializers.IntegerField()
+
+
+class SuggestionAcceptInputSerializer(serializers.Serializer[Any]):
+    phrase = serializers.CharField(max_length=200)
+    label = serializers.CharField(max_length=64)  # type: ignore[assignment]

@@ -16,6 +16,16 @@ urlpatterns = [
         name="lf-preview",
     ),
     path(
+        "projects/<slug:slug>/labeling-functions/suggestions/",
+        views.LabelingFunctionSuggestionListApi.as_view(),
+        name="lf-suggestions",
+    ),
+    path(
+        "projects/<slug:slug>/labeling-functions/suggestions/accept/",
+        views.LabelingFunctionSuggestionAcceptApi.as_view(),
+        name="lf-suggestion-accept",
+    ),
+    path(
         "projects/<slug:slug>/labeling-functions/<int:lf_id>/",
         views.LabelingFunctionDetailApi.as_view(),
         name="lf-detail",

@@ -16,8 +16,13 @@ from labeling.permissions import Action
 from weak_supervision import selectors
 from weak_supervision.api import serializers as s
 from weak_supervision.models import LabelingFunction, LabelModelRun
-from weak_supervision.services.functions import labeling_function_create, labeling_function_update
+from weak_supervision.services.functions import (
+    labeling_function_accept_suggestion,
+    labeling_function_create,
+    labeling_function_update,
+)
 from weak_supervision.services.runs import run_start
+from weak_supervision.suggestions import labeling_function_suggestions
 
 
 class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunction]):
@@ -107,3 +112,27 @@ class RunDetailApi(ProjectScopedMixin, APIView):
         return Response(
             s.RunOutputSerializer(selectors.run_get(project=self.get_project(), number=number)).data
         )
+
+
+class LabelingFunctionSuggestionListApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        responses=s.SuggestionOutputSerializer(many=True),
+        description="Keyword LFs proposed from analysts' evidence spans and frequent words of gold-labeled "
+        "items, with coverage and accuracy estimated on the preview sample.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        suggestions = labeling_function_suggestions(project=self.get_project(Action.WRITE_LFS))
+        return Response([suggestion.to_json() for suggestion in suggestions])
+
+
+class LabelingFunctionSuggestionAcceptApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        request=s.SuggestionAcceptInputSerializer, responses={201: s.LabelingFunctionOutputSerializer}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.WRITE_LFS)
+        data = s.SuggestionAcceptInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lf = labeling_function_accept_suggestion(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        lf = selectors.labeling_function_get(project=project, lf_id=lf.pk)
+        return Response(s.LabelingFunctionOutputSerializer(lf).data, status=status.HTTP_201_CREATED)

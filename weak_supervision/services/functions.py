@@ -47,9 +47,15 @@ def _version_add(lf: LabelingFunction, *, label: str, spec: dict[str, Any], user
 
 
 def labeling_function_create(
-    *, project: Project, user: User | None, name: str, kind: str, label: str, spec: dict[str, Any],
+    *,
+    project: Project,
+    user: User | None,
+    name: str,
+    kind: str,
+    label: str,
+    spec: dict[str, Any],
     description: str = "",
-) -> LabelingFunction:  # fmt: skip
+) -> LabelingFunction:
     """Creates a declarative LF and its first version."""
     name = name.strip()
     if not name:
@@ -66,9 +72,14 @@ def labeling_function_create(
 
 
 def labeling_function_update(
-    *, lf: LabelingFunction, user: User | None, label: str | None = None, spec: dict[str, Any] | None = None,
-    description: str | None = None, active: bool | None = None,
-) -> LabelingFunction:  # fmt: skip
+    *,
+    lf: LabelingFunction,
+    user: User | None,
+    label: str | None = None,
+    spec: dict[str, Any] | None = None,
+    description: str | None = None,
+    active: bool | None = None,
+) -> LabelingFunction:
     """Saves a new version when the label or the rule changes; description and on/off change in place."""
     with transaction.atomic():
         lf = LabelingFunction.objects.select_for_update().select_related("current_version").get(pk=lf.pk)
@@ -90,3 +101,23 @@ def labeling_function_update(
             lf.active = active
         lf.save(update_fields=["description", "active", "updated_at"])
     return lf
+
+
+def labeling_function_accept_suggestion(
+    *, project: Project, user: User | None, phrase: str, label: str
+) -> LabelingFunction:
+    """Turns a proposed keyword into a keyword LF named after it (kw-<phrase>, numbered if that is taken)."""
+    base = "kw-" + ("-".join(phrase.lower().split()) or "phrase")[:150]
+    name, number = base, 1
+    while LabelingFunction.objects.filter(project=project, name=name).exists():
+        number += 1
+        name = f"{base}-{number}"
+    return labeling_function_create(
+        project=project,
+        user=user,
+        name=name,
+        kind=LabelingFunctionKind.KEYWORD,
+        label=label,
+        spec={"keywords": [phrase]},
+        description="Accepted from a suggestion (analysts' evidence or frequent words).",
+    )
