@@ -120,7 +120,7 @@ def labeling_function_preview(
     others_fired = others != ABSTAIN
     overlaps = fired & others_fired.any(axis=1)
     conflicts = fired & (others_fired & (others != votes[:, None])).any(axis=1)
-    gold = gold_labels(project=project)
+    gold = gold_labels(project=project, item_ids=[row[0] for row in sample])
     judged = [(gold[item_id], vote) for item_id, vote in zip(ids, votes.tolist(), strict=True)
               if vote != ABSTAIN and item_id in gold]  # fmt: skip
     correct = sum(1 for answer, vote in judged if answer == labels[vote])

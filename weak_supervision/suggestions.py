@@ -116,7 +116,7 @@ def _grams(text: str) -> set[str]:
 def _from_ngrams(
     project: Project, sample: list[tuple[int, str, str, dict[str, Any]]]
 ) -> Counter[tuple[str, str]]:
-    gold = gold_labels(project=project)
+    gold = gold_labels(project=project, item_ids=[row[0] for row in sample])
     per_label: dict[str, Counter[str]] = defaultdict(Counter)
     overall: Counter[str] = Counter()
     for item_id, _, text, _ in sample:
@@ -145,7 +145,7 @@ def labeling_function_suggestions(*, project: Project, limit: int = 15) -> list[
     }
     sample = preview_sample(project)
     texts, metadata = [row[2] for row in sample], [row[3] or {} for row in sample]
-    gold = gold_labels(project=project)
+    gold = gold_labels(project=project, item_ids=[row[0] for row in sample])
     gold_index = np.array(
         [labels.index(gold[row[0]]) if row[0] in gold else ABSTAIN for row in sample], dtype=np.int8
     )

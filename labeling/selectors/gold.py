@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from labeling.models import Annotation, Project
 
 
-def gold_labels(*, project: Project) -> dict[int, str]:
+def gold_labels(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, str]:
     """Item id to label key, for items whose annotations (imported or human) all give the same single label.
 
     Items whose annotators disagree have no gold label until they are adjudicated.
     """
     found: dict[int, str] = {}
     disputed: set[int] = set()
-    rows = Annotation.objects.filter(project=project).values_list("item_id", "labels")
+    annotations = Annotation.objects.filter(project=project)
+    if item_ids is not None:
+        annotations = annotations.filter(item_id__in=list(item_ids))
+    rows = annotations.values_list("item_id", "labels")
     for item_id, labels in rows.iterator(chunk_size=5000):
         if len(labels) != 1 or found.setdefault(item_id, labels[0]) != labels[0]:
             disputed.add(item_id)
