@@ -23,6 +23,7 @@ from weak_supervision.sandbox import python_code_validate, python_votes
 
 PREVIEW_SAMPLE = 10_000
 PREVIEW_MATCHES = 25
+MULTI_LABEL_THRESHOLD = 0.5
 ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are: {labels}."
 
 
@@ -146,6 +147,7 @@ class WeakLabelAnswer:
     label: str
     confidence: float
     probabilities: dict[str, float]
+    labels: list[str]  # multi-label projects: every label at probability >= 0.5; else [label] or []
 
 
 def weak_labels_get(
@@ -166,14 +168,18 @@ def weak_labels_get(
         found = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == wanted)
         rows = positions[found]
     answers = {}
+    multi_label = run.project.multi_label
     for row in rows.tolist():
         probs = probabilities[row]
         best = int(np.argmax(probs))
+        label = run.labels[best] if covered[row] else ""
+        chosen = [key for key, p in zip(run.labels, probs, strict=True) if p >= MULTI_LABEL_THRESHOLD]
         answers[int(ids[row])] = WeakLabelAnswer(
             item_id=int(ids[row]),
-            label=run.labels[best] if covered[row] else "",
+            label=label,
             confidence=round(float(probs[best]), 4) if covered[row] else 0.0,
             probabilities={key: round(float(p), 4) for key, p in zip(run.labels, probs, strict=True)},
+            labels=chosen if multi_label and covered[row] else [label] if label else [],
         )
     return answers
 

@@ -24,3 +24,18 @@ def gold_labels(*, project: Project, item_ids: Iterable[int] | None = None) -> d
     for item_id in disputed:
         found.pop(item_id, None)
     return found
+
+
+def gold_label_sets(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, frozenset[str]]:
+    """Item id to its set of labels, for items whose annotations all give the same set (multi-label)."""
+    found: dict[int, frozenset[str]] = {}
+    disputed: set[int] = set()
+    annotations = Annotation.objects.filter(project=project)
+    if item_ids is not None:
+        annotations = annotations.filter(item_id__in=list(item_ids))
+    for item_id, labels in annotations.values_list("item_id", "labels").iterator(chunk_size=5000):
+        if found.setdefault(item_id, frozenset(labels)) != frozenset(labels):
+            disputed.add(item_id)
+    for item_id in disputed:
+        found.pop(item_id, None)
+    return found

@@ -48,7 +48,7 @@ def test_run_labeling_functions_prints_metrics_per_split_as_json() -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["nope"], "No project with the slug 'nope'."), (["few"], "at least 3 active labeling functions")],
+    [(["nope"], "No project with the slug 'nope'."), (["few"], "at least 3 active labeling function")],
 )
 def test_run_labeling_functions_explains_what_is_wrong(args: list[str], message: str) -> None:
     ProjectFactory(slug="few")

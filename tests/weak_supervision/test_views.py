@@ -108,7 +108,7 @@ def test_a_run_that_cannot_start_says_why(
     client = client_for(member_factory(project, Role.OWNER).user)
     response = client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
     assert response.status_code == 422
-    assert "A run needs at least 3 active labeling functions" in response.content.decode()
+    assert "A run needs at least 3 active labeling function" in response.content.decode()
     assert LabelModelRun.objects.count() == 0
 
 

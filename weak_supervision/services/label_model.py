@@ -16,6 +16,7 @@ from snorkel.labeling.model import LabelModel, MajorityLabelVoter
 from labeling.models import Item
 from labeling.selectors.gold import gold_labels
 from weak_supervision.models import LabelModelRun
+from weak_supervision.services.multi_label import multi_label_results
 
 ABSTAIN = -1
 NO_SPLIT = "all"
@@ -143,6 +144,10 @@ def run_results_compute(
 ) -> RunResults:
     """Fits the label model (on the train split when there is one), predicts every item, and scores both
     the model and majority vote on the gold labels of each split."""
+    if run.project.multi_label:
+        probabilities, covered, metrics, analysis = multi_label_results(run=run, ids=ids, matrix=matrix)
+        return RunResults(ids=ids, labels=run.labels, probabilities=probabilities, covered=covered, metrics=metrics,
+                          lf_analysis=analysis, run=run)  # fmt: skip
     k = len(run.labels)
     gold, splits = _item_columns(run, ids)
     fit_rows = splits == "train" if (splits == "train").any() else np.ones(len(ids), dtype=bool)

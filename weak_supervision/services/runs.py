@@ -38,13 +38,8 @@ CHUNK_SIZE = 20_000
 # External votes are read in batches of this many rows.
 READ_BATCH = 5_000
 MIN_LFS = 3
-ERROR_TOO_FEW_LFS = (
-    "A run needs at least {n} active labeling functions (Snorkel's label model); this project has {have}."
-)
+ERROR_TOO_FEW_LFS = "A run needs at least {n} active labeling function(s); this project has {have}."
 ERROR_NO_ITEMS = "The project has no items to label."
-ERROR_MULTI_LABEL = (
-    "Runs on multi-label projects are not available yet: the label model here is single-label."
-)
 ERROR_CHUNKS_MISSING = "Chunks {missing} of the run have no votes; run it again."
 
 IntMatrix = npt.NDArray[np.int8]
@@ -74,11 +69,10 @@ def _chunk_bounds(project: Project, chunk_size: int) -> tuple[list[list[int]], i
 
 def run_start(*, project: Project, user: User | None, chunk_size: int = CHUNK_SIZE) -> LabelModelRun:
     """Freezes the active LF versions and the chunks, then hands the run to the workers on commit."""
-    if project.multi_label:
-        raise ValidationError(ERROR_MULTI_LABEL, code="multi_label")
     columns = _columns(project)
-    if len(columns) < MIN_LFS:
-        raise ValidationError(ERROR_TOO_FEW_LFS.format(n=MIN_LFS, have=len(columns)), code="too_few_lfs")
+    needed = 1 if project.multi_label else MIN_LFS  # the multi-label aggregator has no minimum
+    if len(columns) < needed:
+        raise ValidationError(ERROR_TOO_FEW_LFS.format(n=needed, have=len(columns)), code="too_few_lfs")
     chunks, count = _chunk_bounds(project, chunk_size)
     if not count:
         raise ValidationError(ERROR_NO_ITEMS, code="no_items")

@@ -125,13 +125,12 @@ def test_finishing_with_a_missing_chunk_fails_the_run_clearly(start_run: Any) ->
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
-        ("two_lfs", "A run needs at least 3 active labeling functions"),
-        ("multi_label", "multi-label projects"),
+        ("two_lfs", "A run needs at least 3 active labeling function"),
         ("no_items", "The project has no items"),
     ],
 )
 def test_a_run_that_cannot_work_is_refused(setup: str, message: str) -> None:
-    project = ProjectFactory(multi_label=setup == "multi_label")
+    project = ProjectFactory()
     if setup != "no_items":
         ItemFactory(project=project)
     keyword_lf(project, "a", "spam", "a")
@@ -198,3 +197,33 @@ def test_python_lfs_vote_in_a_run_and_a_failing_one_is_reported_while_the_run_go
     assert failed["error"]["item_id"] == first_home.pk  # type: ignore[union-attr]
     assert str(analysis["py-broken"]["lf"]) in run.metrics["lf_errors"]
     assert run.metrics["splits"]["test"]["label_model"]["accuracy"] == 1.0
+
+
+def test_a_multi_label_run_gives_each_label_its_own_probability(start_run: Any) -> None:
+    # given a multi-label project: items can be about billing, urgent, both or neither
+    project = ProjectFactory(multi_label=True, labels=["billing", "urgent", "other"])
+    texts = {
+        "refund my invoice": ["billing"], "URGENT: server down": ["urgent"],
+        "urgent refund please": ["billing", "urgent"], "thanks for the help": ["other"],
+    }  # fmt: skip
+    for round_ in range(5):
+        for text, labels in texts.items():
+            AnnotationFactory(item=ItemFactory(project=project, text=f"{text} {round_}"), labels=labels)
+    keyword_lf(project, "money", "billing", "refund", "invoice")
+    keyword_lf(project, "hurry", "urgent", "urgent")
+
+    # when
+    run = start_run(project)
+
+    # then
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    texts_by_id = dict(Item.objects.filter(project=project).values_list("id", "text"))
+    answers = {texts_by_id[item_id]: answer for item_id, answer in weak_labels_get(run=run).items()}
+    assert answers["urgent refund please 0"].labels == ["billing", "urgent"]
+    assert answers["refund my invoice 0"].labels == ["billing"]
+    assert answers["thanks for the help 0"].labels == []
+    everything = run.metrics["splits"]["all"]
+    assert everything["label_model"]["f1"]["billing"] == 1.0
+    assert everything["label_model"]["f1"]["urgent"] == 1.0
+    assert everything["majority_vote"]["accuracy"] == 0.75  # "other" is never voted for
+    assert {row["name"]: row["empirical_accuracy"] for row in run.lf_analysis} == {"hurry": 1.0, "money": 1.0}
