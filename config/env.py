@@ -29,6 +29,8 @@ CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 # Redis for the Celery broker, results and the cache; when unset, tasks run in-process (embedded mode).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Seconds after which Redis hands a task that no worker acknowledged (its worker died) to another worker.
+BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("OVERSIGHT_BROKER_VISIBILITY_TIMEOUT", "900"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(VAR_DIR / "static")))
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

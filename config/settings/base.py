@@ -96,6 +96,9 @@ if env.REDIS_URL:
     }
     CELERY_BROKER_URL = env.REDIS_URL
     CELERY_RESULT_BACKEND = env.REDIS_URL
+    # A task whose worker was killed is redelivered after this long; tasks are idempotent, so a task that
+    # merely runs longer than this and is redelivered does the same work twice, no harm done.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.BROKER_VISIBILITY_TIMEOUT}
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

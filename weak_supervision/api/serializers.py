@@ -107,3 +107,18 @@ class SuggestionOutputSerializer(serializers.Serializer[Any]):
 class SuggestionAcceptInputSerializer(serializers.Serializer[Any]):
     phrase = serializers.CharField(max_length=200)
     label = serializers.CharField(max_length=64)  # type: ignore[assignment]
+
+
+class PostedVoteInputSerializer(serializers.Serializer[Any]):
+    external_id = serializers.CharField(max_length=255)
+    label = serializers.CharField(max_length=64, allow_null=True)  # type: ignore[assignment]
+
+
+class ExternalVotesInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, help_text="The external LF; created on its first votes.")
+    votes = PostedVoteInputSerializer(many=True, allow_empty=False)
+
+
+class ExternalVotesOutputSerializer(serializers.Serializer[Any]):
+    labeling_function = LabelingFunctionOutputSerializer()
+    votes = serializers.IntegerField(help_text="Non-abstaining votes now stored for the posted items.")

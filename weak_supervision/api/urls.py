@@ -16,6 +16,11 @@ urlpatterns = [
         name="lf-preview",
     ),
     path(
+        "projects/<slug:slug>/labeling-functions/external-votes/",
+        views.ExternalVotesPostApi.as_view(),
+        name="lf-external-votes",
+    ),
+    path(
         "projects/<slug:slug>/labeling-functions/suggestions/",
         views.LabelingFunctionSuggestionListApi.as_view(),
         name="lf-suggestions",

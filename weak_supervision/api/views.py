@@ -16,6 +16,7 @@ from labeling.permissions import Action
 from weak_supervision import selectors
 from weak_supervision.api import serializers as s
 from weak_supervision.models import LabelingFunction, LabelModelRun
+from weak_supervision.services.external import PostedVote, external_votes_post
 from weak_supervision.services.functions import (
     labeling_function_accept_suggestion,
     labeling_function_create,
@@ -136,3 +137,20 @@ class LabelingFunctionSuggestionAcceptApi(ProjectScopedMixin, APIView):
         lf = labeling_function_accept_suggestion(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
         lf = selectors.labeling_function_get(project=project, lf_id=lf.pk)
         return Response(s.LabelingFunctionOutputSerializer(lf).data, status=status.HTTP_201_CREATED)
+
+
+class ExternalVotesPostApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        request=s.ExternalVotesInputSerializer,
+        responses=s.ExternalVotesOutputSerializer,
+        description="Votes of an LF computed outside Oversight, by item external id (label null = abstain). "
+        "All or none; a vote replaces the LF's earlier vote on that item.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.WRITE_LFS)
+        data = s.ExternalVotesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        votes = [PostedVote(**vote) for vote in data.validated_data["votes"]]
+        lf, count = external_votes_post(project=project, name=data.validated_data["name"], votes=votes)
+        lf = selectors.labeling_function_get(project=project, lf_id=lf.pk)
+        return Response(s.ExternalVotesOutputSerializer({"labeling_function": lf, "votes": count}).data)

@@ -116,3 +116,31 @@ def test_a_run_over_the_api_reports_progress_and_metrics(
     assert body["metrics"]["coverage"] == 1.0
     assert [row["name"] for row in body["lf_analysis"]] == ["a", "b", "c"]
     assert api.get(f"/api/projects/{project.slug}/runs/9/").status_code == 404
+
+
+def test_external_votes_are_posted_all_or_none(
+    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
+) -> None:
+    # given
+    ItemFactory(project=project, external_id="a")
+    ItemFactory(project=project, external_id="b")
+    api = api_client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+    url = f"/api/projects/{project.slug}/labeling-functions/external-votes/"
+
+    # when
+    both = [{"external_id": "a", "label": "spam"}, {"external_id": "b", "label": "ham"}]
+    first = api.post(url, {"name": "vendor-model", "votes": both}, format="json")
+    again = api.post(
+        url, {"name": "vendor-model", "votes": [{"external_id": "b", "label": None}]}, format="json"
+    )
+    unknown = [{"external_id": "a", "label": "ham"}, {"external_id": "zzz", "label": "spam"}]
+    bad = api.post(url, {"name": "vendor-model", "votes": unknown}, format="json")
+
+    # then
+    assert first.status_code == 200
+    assert (first.json()["labeling_function"]["kind"], first.json()["votes"]) == ("external", 2)
+    assert again.json()["votes"] == 0
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == "Vote 2: no item with external id 'zzz' in this project."
+    lf = LabelingFunction.objects.get(name="vendor-model")
+    assert list(lf.votes.values_list("item__external_id", "label__key")) == [("a", "spam")]
