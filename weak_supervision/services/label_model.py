@@ -80,9 +80,11 @@ def _split_metrics(
     names = sorted(set(splits.tolist()))
     for name in names:
         in_split = splits == name
-        vote_pred = np.full(len(splits), ABSTAIN, dtype=np.int64)
-        vote_pred[in_split] = _majority_vote(matrix[in_split], len(labels))
         scored = in_split & (gold >= 0)
+        # Only the gold items are scored, so only they are voted on (Snorkel's voter is a Python loop per row).
+        vote_pred = np.full(len(splits), ABSTAIN, dtype=np.int64)
+        if scored.any():
+            vote_pred[scored] = _majority_vote(matrix[scored], len(labels))
         coverage = round(float(covered[in_split].mean()), 4) if in_split.any() else 0.0
         entry: dict[str, Any] = {
             "n_items": int(in_split.sum()),
