@@ -13,7 +13,6 @@ from sklearn.metrics import accuracy_score, f1_score
 from snorkel.labeling import LFAnalysis
 from snorkel.labeling.model import LabelModel, MajorityLabelVoter
 
-from labeling.models import Item
 from labeling.selectors.gold import gold_labels
 from weak_supervision.models import LabelModelRun
 from weak_supervision.services.multi_label import multi_label_results
@@ -128,30 +127,45 @@ def _lf_analysis(
     return rows
 
 
-def _item_columns(
-    run: LabelModelRun, ids: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_]]:
-    gold_by_item = gold_labels(project=run.project)
-    split_by_item = dict(Item.objects.filter(project_id=run.project_id).values_list("id", "split"))
+def split_names(raw: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
+    """Items' splits as reported: "all" when the project has none, else "none" for items without one."""
+    if (raw != "").any():
+        return np.where(raw == "", "none", raw)
+    return np.full(len(raw), NO_SPLIT, dtype="U8")
+
+
+def gold_column(run: LabelModelRun, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Each item's gold label index, or -1 (ids sorted, as runs keep them)."""
     index = {key: position for position, key in enumerate(run.labels)}
-    gold = np.array([index.get(gold_by_item.get(int(i), ""), ABSTAIN) for i in ids], dtype=np.int64)
-    splits = np.array([split_by_item.get(int(i)) or NO_SPLIT for i in ids], dtype=str)
-    if (splits != NO_SPLIT).any():
-        splits[splits == NO_SPLIT] = "none"
-    return gold, splits
+    gold = np.full(len(ids), ABSTAIN, dtype=np.int64)
+    found = [
+        (item_id, index[key]) for item_id, key in gold_labels(project=run.project).items() if key in index
+    ]
+    if found and len(ids):
+        item_ids = np.array([item_id for item_id, _ in found], dtype=np.int64)
+        positions = np.searchsorted(ids, item_ids)
+        inside = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == item_ids)
+        gold[positions[inside]] = np.array([label for _, label in found], dtype=np.int64)[inside]
+    return gold
 
 
 def run_results_compute(
-    *, run: LabelModelRun, ids: npt.NDArray[np.int64], matrix: npt.NDArray[np.int8]
+    *,
+    run: LabelModelRun,
+    ids: npt.NDArray[np.int64],
+    matrix: npt.NDArray[np.int8],
+    splits: npt.NDArray[np.str_],
 ) -> RunResults:
     """Fits the label model (on the train split when there is one), predicts every item, and scores both
     the model and majority vote on the gold labels of each split."""
     if run.project.multi_label:
-        probabilities, covered, metrics, analysis = multi_label_results(run=run, ids=ids, matrix=matrix)
+        probabilities, covered, metrics, analysis = multi_label_results(
+            run=run, ids=ids, matrix=matrix, splits=split_names(splits)
+        )
         return RunResults(ids=ids, labels=run.labels, probabilities=probabilities, covered=covered, metrics=metrics,
                           lf_analysis=analysis, run=run)  # fmt: skip
     k = len(run.labels)
-    gold, splits = _item_columns(run, ids)
+    gold, splits = gold_column(run, ids), split_names(splits)
     fit_rows = splits == "train" if (splits == "train").any() else np.ones(len(ids), dtype=bool)
     model = LabelModel(cardinality=k, verbose=False)
     model.fit(matrix[fit_rows], class_balance=_class_balance(gold, splits, k), n_epochs=FIT_EPOCHS, lr=FIT_LR,

@@ -21,23 +21,18 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import f1_score
 
-from labeling.models import Item
 from labeling.selectors.gold import gold_label_sets
 from weak_supervision.models import LabelModelRun
 
 ABSTAIN = -1
 DEFAULT_PRECISION = 0.7
 THRESHOLD = 0.5
-NO_SPLIT = "all"
 
 Bool2D = npt.NDArray[np.bool_]
 
 
-def _gold(
-    run: LabelModelRun, ids: npt.NDArray[np.int64]
-) -> tuple[Bool2D, npt.NDArray[np.bool_], npt.NDArray[np.str_]]:
+def _gold(run: LabelModelRun, ids: npt.NDArray[np.int64]) -> tuple[Bool2D, npt.NDArray[np.bool_]]:
     sets = gold_label_sets(project=run.project)
-    split_by_item = dict(Item.objects.filter(project_id=run.project_id).values_list("id", "split"))
     k = len(run.labels)
     gold = np.zeros((len(ids), k), dtype=bool)
     has_gold = np.zeros(len(ids), dtype=bool)
@@ -47,10 +42,7 @@ def _gold(
             for key in sets[item_id]:
                 if key in run.labels:
                     gold[row, run.labels.index(key)] = True
-    splits = np.array([split_by_item.get(int(i)) or NO_SPLIT for i in ids], dtype=str)
-    if (splits != NO_SPLIT).any():
-        splits[splits == NO_SPLIT] = "none"
-    return gold, has_gold, splits
+    return gold, has_gold
 
 
 def _precisions(
@@ -104,10 +96,14 @@ def _scores(gold: Bool2D, predicted: Bool2D, labels: list[str]) -> dict[str, Any
 
 
 def multi_label_results(
-    *, run: LabelModelRun, ids: npt.NDArray[np.int64], matrix: npt.NDArray[np.int8]
+    *,
+    run: LabelModelRun,
+    ids: npt.NDArray[np.int64],
+    matrix: npt.NDArray[np.int8],
+    splits: npt.NDArray[np.str_],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], dict[str, Any], list[dict[str, Any]]]:
     """Probabilities (items x labels, independent), coverage, metrics per split and per-LF analytics."""
-    gold, has_gold, splits = _gold(run, ids)
+    gold, has_gold = _gold(run, ids)
     stats = _precisions(matrix, gold, has_gold)
     probabilities = _probabilities(matrix, [s["precision"] for s in stats], gold, has_gold)
     covered = (matrix != ABSTAIN).any(axis=1)

@@ -52,10 +52,16 @@ def _columns(project: Project) -> list[dict[str, Any]]:
         version = lf.current_version
         if lf.kind in WRITTEN_KINDS and version is None:
             continue
-        columns.append({
-            "lf": lf.pk, "name": lf.name, "kind": lf.kind, "version": version.number if version else None,
-            "label": version.label if version else None, "spec": version.spec if version else None,
-        })  # fmt: skip
+        columns.append(
+            {
+                "lf": lf.pk,
+                "name": lf.name,
+                "kind": lf.kind,
+                "version": version.number if version else None,
+                "label": version.label if version else None,
+                "spec": version.spec if version else None,
+            }
+        )
     return columns
 
 
@@ -80,9 +86,14 @@ def run_start(*, project: Project, user: User | None, chunk_size: int = CHUNK_SI
         Project.objects.select_for_update().filter(pk=project.pk).first()
         number = (LabelModelRun.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         run = LabelModelRun.objects.create(
-            project=project, number=number, created_by=user, lf_versions=columns, chunks=chunks, item_count=count,
+            project=project,
+            number=number,
+            created_by=user,
+            lf_versions=columns,
+            chunks=chunks,
+            item_count=count,
             labels=list(project.labels.values_list("key", flat=True)),
-        )  # fmt: skip
+        )
         transaction.on_commit(lambda: tasks.run_dispatch_task.delay(run.pk))
     return run
 
@@ -145,12 +156,20 @@ def chunk_votes(
     return matrix, errors
 
 
-def _matrix_bytes(ids: list[int], matrix: IntMatrix) -> bytes:
-    # Stored shifted by one so that abstentions (the vast majority) are the sparse zeros.
+def _matrix_bytes(ids: list[int], matrix: IntMatrix, splits: list[str]) -> bytes:
+    # Stored shifted by one so that abstentions (the vast majority) are the sparse zeros. The items' splits
+    # travel along, so that the finish step need not read a million items again.
     shifted = sparse.csr_matrix((matrix + 1).astype(np.int8))
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, ids=np.asarray(ids, dtype=np.int64), data=shifted.data, indices=shifted.indices,
-                        indptr=shifted.indptr, shape=np.asarray(shifted.shape))  # fmt: skip
+    np.savez_compressed(
+        buffer,
+        ids=np.asarray(ids, dtype=np.int64),
+        data=shifted.data,
+        indices=shifted.indices,
+        indptr=shifted.indptr,
+        shape=np.asarray(shifted.shape),
+        splits=np.asarray(splits, dtype="U8"),
+    )
     return buffer.getvalue()
 
 
@@ -171,15 +190,17 @@ def _probabilities_bytes(
     ids: npt.NDArray[np.int64], probabilities: npt.NDArray[np.float64], covered: npt.NDArray[np.bool_]
 ) -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, ids=ids, probabilities=probabilities.astype(np.float32), covered=covered)
+    # Not compressed: probabilities barely compress, and this runs in the one serial step of a run.
+    np.savez(buffer, ids=ids, probabilities=probabilities.astype(np.float32), covered=covered)
     return buffer.getvalue()
 
 
-def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], IntMatrix]:
+def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], IntMatrix, npt.NDArray[np.str_]]:
+    """A chunk's item ids, votes (-1 = abstain) and item splits."""
     with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         shape = tuple(int(n) for n in stored["shape"])
         shifted = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
-        return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8)
+        return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8), stored["splits"]
 
 
 def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
@@ -192,13 +213,13 @@ def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
     rows = list(
         Item.objects.filter(project_id=run.project_id, id__gte=first, id__lte=last)
         .order_by("id")
-        .values_list("id", "text", "metadata")
+        .values_list("id", "text", "metadata", "split")
     )
     ids = [row[0] for row in rows]
     matrix, errors = chunk_votes(run, ids, [row[1] for row in rows], [row[2] or {} for row in rows])
     path = chunk_path(run, index)
     # Written whole, then recorded: a worker that dies in between leaves a file that the retry overwrites.
-    _storage_write(path, _matrix_bytes(ids, matrix))
+    _storage_write(path, _matrix_bytes(ids, matrix, [row[3] for row in rows]))
     chunk, _ = RunChunk.objects.get_or_create(
         run=run,
         index=index,
@@ -217,7 +238,8 @@ def run_lf_errors(run: LabelModelRun) -> dict[str, dict[str, Any]]:
     return errors
 
 
-def run_matrix(run: LabelModelRun) -> tuple[npt.NDArray[np.int64], IntMatrix]:
+def run_matrix(run: LabelModelRun) -> tuple[npt.NDArray[np.int64], IntMatrix, npt.NDArray[np.str_]]:
+    """The whole run's item ids, label matrix and item splits, stacked from its chunk files."""
     chunks = list(RunChunk.objects.filter(run=run).order_by("index"))
     missing = sorted(set(range(len(run.chunks))) - {chunk.index for chunk in chunks})
     if missing:
@@ -229,18 +251,19 @@ def run_matrix(run: LabelModelRun) -> tuple[npt.NDArray[np.int64], IntMatrix]:
     matrix = (
         np.vstack([part[1] for part in loaded]) if loaded else np.zeros((0, len(run.lf_versions)), np.int8)
     )
-    return ids, matrix
+    splits = np.concatenate([part[2] for part in loaded]) if loaded else np.zeros(0, dtype="U8")
+    return ids, matrix, splits
 
 
 def run_finish(*, run: LabelModelRun) -> LabelModelRun:
     """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
     try:
-        ids, matrix = run_matrix(run)
+        ids, matrix, splits = run_matrix(run)
         errors = run_lf_errors(run)
         for column, lf in enumerate(run.lf_versions):
             if str(lf["lf"]) in errors:  # an LF that failed anywhere is left out everywhere: it abstains
                 matrix[:, column] = ABSTAIN
-        results = run_results_compute(run=run, ids=ids, matrix=matrix)
+        results = run_results_compute(run=run, ids=ids, matrix=matrix, splits=splits)
         results.metrics["lf_errors"] = errors
         for row in results.lf_analysis:
             row["error"] = errors.get(str(row["lf"]))
@@ -249,9 +272,12 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
         with transaction.atomic():
             LabelModelRun.objects.filter(pk=run.pk).update(
                 probabilities_path=path,
-                status=RunStatus.SUCCEEDED, metrics=results.metrics, lf_analysis=results.lf_analysis, error="",
+                status=RunStatus.SUCCEEDED,
+                metrics=results.metrics,
+                lf_analysis=results.lf_analysis,
+                error="",
                 finished_at=timezone.now(),
-            )  # fmt: skip
+            )
     except Exception:
         run_fail(run_id=run.pk, error=traceback.format_exc())
         raise
