@@ -98,7 +98,13 @@ if env.REDIS_URL:
     CELERY_RESULT_BACKEND = env.REDIS_URL
     # A task whose worker was killed is redelivered after this long; tasks are idempotent, so a task that
     # merely runs longer than this and is redelivered does the same work twice, no harm done.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.BROKER_VISIBILITY_TIMEOUT}
+    # Workers look for such tasks every `unacked_restore_interval` seconds (kombu's default would only look
+    # every 10 x 10 s).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.BROKER_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": min(10, env.BROKER_VISIBILITY_TIMEOUT),
+        "unacked_restore_throttle": 1,
+    }
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -45,10 +45,25 @@ def celery_worker_process(
     real_services: RealServices, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CeleryWorker]:
     """`celery worker` in its own process, on the test database and the same media folder as the tests."""
+    worker = worker_start(
+        real_services, nodename=f"integration@{socket.gethostname()}",
+        log_path=tmp_path_factory.mktemp("celery") / "worker.log",
+    )  # fmt: skip
+    try:
+        yield worker
+    finally:
+        _stop(worker)
+
+
+# Seconds after which Redis hands a task whose worker died to another worker: short, so that the test of a
+# killed worker does not wait the production default of 15 minutes.
+TEST_VISIBILITY_TIMEOUT = "6"
+
+
+def worker_start(real_services: RealServices, *, nodename: str, log_path: Path) -> CeleryWorker:
+    """Starts a Celery worker process on the session's database, Redis and media folder; waits for it."""
     database = connection.settings_dict  # after django_db_setup, NAME is the test database's
     database_url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    nodename = f"integration@{socket.gethostname()}"
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
     worker_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -56,6 +71,7 @@ def celery_worker_process(
         "REDIS_URL": real_services.redis_url,
         "OVERSIGHT_VAR_DIR": str(env.VAR_DIR),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "OVERSIGHT_BROKER_VISIBILITY_TIMEOUT": TEST_VISIBILITY_TIMEOUT,
         "PYTHONUNBUFFERED": "1",
     }
     command = [
@@ -68,11 +84,15 @@ def celery_worker_process(
             start_new_session=True,
         )  # fmt: skip
     worker = CeleryWorker(process=process, nodename=nodename, log_path=log_path)
-    try:
-        _wait_until_it_answers(worker)
-        yield worker
-    finally:
-        _stop(worker)
+    _wait_until_it_answers(worker)
+    return worker
+
+
+def worker_kill(worker: CeleryWorker) -> None:
+    """SIGKILL: the worker dies mid-task without acknowledging or giving anything back."""
+    if worker.process.poll() is None:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
 
 
 def _wait_until_it_answers(worker: CeleryWorker) -> None:
