@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from scipy import sparse
@@ -66,11 +66,20 @@ def _columns(project: Project) -> list[dict[str, Any]]:
 
 
 def _chunk_bounds(project: Project, chunk_size: int) -> tuple[list[list[int]], int]:
-    ids = list(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True))
-    bounds = [
-        [ids[start], ids[min(start + chunk_size, len(ids)) - 1]] for start in range(0, len(ids), chunk_size)
-    ]
-    return bounds, len(ids)
+    """[first id, last id] of each run of `chunk_size` items in id order, worked out by the database (the
+    first and last row of each group), so that a million ids never travel to Python."""
+    table = connection.ops.quote_name(Item._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT (position - 1) / %s AS chunk, MIN(id), MAX(id), COUNT(*)
+            FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS position FROM {table} WHERE project_id = %s) AS items
+            GROUP BY (position - 1) / %s ORDER BY chunk
+            """,
+            [chunk_size, project.pk, chunk_size],
+        )
+        rows = cursor.fetchall()
+    return [[first, last] for _, first, last, _ in rows], sum(row[3] for row in rows)
 
 
 def run_start(*, project: Project, user: User | None, chunk_size: int = CHUNK_SIZE) -> LabelModelRun:
