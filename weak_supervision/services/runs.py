@@ -266,18 +266,27 @@ def run_matrix(run: LabelModelRun) -> tuple[npt.NDArray[np.int64], IntMatrix, np
 
 def run_finish(*, run: LabelModelRun) -> LabelModelRun:
     """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
+    started = time.perf_counter()
     try:
         ids, matrix, splits = run_matrix(run)
+        loaded = time.perf_counter()
         errors = run_lf_errors(run)
         for column, lf in enumerate(run.lf_versions):
             if str(lf["lf"]) in errors:  # an LF that failed anywhere is left out everywhere: it abstains
                 matrix[:, column] = ABSTAIN
         results = run_results_compute(run=run, ids=ids, matrix=matrix, splits=splits)
+        computed = time.perf_counter()
         results.metrics["lf_errors"] = errors
         for row in results.lf_analysis:
             row["error"] = errors.get(str(row["lf"]))
         path = probabilities_path(run)
         _storage_write(path, _probabilities_bytes(results.ids, results.probabilities, results.covered))
+        results.metrics["seconds"] = {
+            "apply_chunks": round(sum(RunChunk.objects.filter(run=run).values_list("seconds", flat=True)), 2),
+            "load_votes": round(loaded - started, 2),
+            "fit_and_score": round(computed - loaded, 2),
+            "write": round(time.perf_counter() - computed, 2),
+        }
         with transaction.atomic():
             LabelModelRun.objects.filter(pk=run.pk).update(
                 probabilities_path=path,
