@@ -237,7 +237,8 @@ def phase_seconds(run: Any) -> str:
     finish = run.finished_at - max(RunChunk.objects.filter(run=run).values_list("finished_at", flat=True))
     chunks = len(run.chunks)
     return (
-        f"chunks {chunk_seconds:.1f} s of work in {chunks} chunks; finish step {finish.total_seconds():.1f} s"
+        f"chunks {chunk_seconds:.1f} s of work in {chunks} chunks; finish step {finish.total_seconds():.1f} s "
+        f"after the last chunk, of which inside the finish task: {run.metrics.get('seconds')}"
     )
 
 
