@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import ahocorasick
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -268,3 +269,54 @@ def first_match(rule: Rule, text: str) -> tuple[int, int] | None:
         if found:
             return found.start(), found.end()
     return None
+
+
+# --- many keyword rules at once ----------------------------------------------------------------------------
+def _is_word_char(char: str) -> bool:
+    # What `\w` matches in a str pattern: Unicode alphanumerics and the underscore.
+    return char.isalnum() or char == "_"
+
+
+def keyword_rules_votes(rules: Sequence[Rule], texts: Sequence[str]) -> Votes:
+    """The votes of several keyword rules (a column each), from one Aho-Corasick pass per text.
+
+    Gives exactly what each rule's `votes` gives (tested), several times faster for many rules: the keywords
+    of every rule are found together in C, and only the occurrences found are checked for word boundaries.
+    """
+    matrix = np.full((len(texts), len(rules)), ABSTAIN, dtype=np.int8)
+    for lower in (True, False):
+        columns = [c for c, rule in enumerate(rules) if (not rule.spec["case_sensitive"]) == lower]
+        if columns:
+            _keyword_columns(matrix, [rules[c] for c in columns], columns, texts, lower=lower)
+    return matrix
+
+
+def _keyword_columns(
+    matrix: Votes, rules: list[Rule], columns: list[int], texts: Sequence[str], *, lower: bool
+) -> None:
+    automaton = ahocorasick.Automaton()
+    wanted: dict[str, list[tuple[int, int, bool]]] = {}  # keyword -> (rule, keyword slot, whole words)
+    slots: list[int] = []  # per rule: how many keywords must be found (1 for any, all of them for all)
+    for rule_index, rule in enumerate(rules):
+        words = list(dict.fromkeys(word.lower() if lower else word for word in rule.spec["keywords"]))
+        every = rule.spec["mode"] == KeywordMode.ALL
+        slots.append(len(words) if every else 1)
+        for slot, word in enumerate(words):
+            wanted.setdefault(word, []).append((rule_index, slot if every else 0, rule.spec["whole_words"]))
+    for word, targets in wanted.items():
+        automaton.add_word(word, (len(word), targets))
+    automaton.make_automaton()
+    for row, raw in enumerate(texts):
+        text = raw.lower() if lower else raw
+        found: dict[int, set[int]] = {}
+        for end, (length, targets) in automaton.iter(text):
+            start = end - length + 1
+            bounded = (start == 0 or not _is_word_char(text[start - 1])) and (
+                end + 1 == len(text) or not _is_word_char(text[end + 1])
+            )
+            for rule_index, slot, whole in targets:
+                if bounded or not whole:
+                    found.setdefault(rule_index, set()).add(slot)
+        for rule_index, hits in found.items():
+            if len(hits) == slots[rule_index]:
+                matrix[row, columns[rule_index]] = rules[rule_index].label_index

@@ -13,7 +13,13 @@ from django.core.exceptions import ValidationError
 from snorkel.labeling import LabelingFunction as SnorkelLF
 from snorkel.labeling import PandasLFApplier
 
-from weak_supervision.declarative import ABSTAIN, first_match, rule_compile, spec_normalise
+from weak_supervision.declarative import (
+    ABSTAIN,
+    first_match,
+    keyword_rules_votes,
+    rule_compile,
+    spec_normalise,
+)
 
 TEXTS = ["Win a FREE prize now!", "free-range eggs", "C++ jobs, call now", "freedom", "Call me", ""]
 META: list[dict[str, Any]] = [{"channel": "sms", "n": 3}, {"channel": "email", "n": 10}, {"channel": "sms"},
@@ -120,3 +126,37 @@ def test_the_vectorised_matrix_equals_pandas_lf_applier_on_generated_text() -> N
     ours = np.column_stack([rule.votes(texts, metadata) for rule in rules])
 
     assert np.array_equal(ours, _applier_matrix(rules, pd.DataFrame({"text": texts, "metadata": metadata})))
+
+
+KEYWORD_SPECS = [
+    {"keywords": ["free", "win", "prize"]},
+    {"keywords": ["call", "now"], "mode": "all"},
+    {"keywords": ["txt", "text"], "case_sensitive": True},
+    {"keywords": ["ok", "lol"], "whole_words": False},
+    {"keywords": ["c++", "ü", "a b"], "mode": "any"},
+    {"keywords": ["FREE", "Call"], "case_sensitive": True, "mode": "all", "whole_words": False},
+]
+
+
+def _texts_with_edge_cases(shared_data: Path | None = None) -> list[str]:
+    texts = ["", "free", "Free!", "freedom", "x_free", "free_x", "c++ rocks", "über ü", "a b c", "a  b",
+             "FREE Call now", "call me now", "NOW CALL", "lol", "lollipop", "OK?", "txt me", "TXT me",
+             "wïn a prïze", "win-win", "prize\\nfree"]  # fmt: skip
+    if shared_data is not None:
+        lines = (shared_data / "sms_spam_uci" / "SMSSpamCollection").read_text(encoding="utf-8").splitlines()
+        texts += [line.split("\t", 1)[1] for line in lines if "\t" in line]
+    return texts
+
+
+def test_all_keyword_rules_at_once_equal_each_rule_alone(shared_data: Path) -> None:
+    # given keyword rules of every mode and option, and real messages plus edge cases
+    texts = _texts_with_edge_cases(shared_data)
+    rules = [rule_compile("keyword", spec, index % 2) for index, spec in enumerate(KEYWORD_SPECS)]
+
+    # when
+    together = keyword_rules_votes(rules, texts)
+
+    # then
+    alone = np.column_stack([rule.votes(texts, [{}] * len(texts)) for rule in rules])
+    assert np.array_equal(together, alone)
+    assert (together != ABSTAIN).sum(axis=0).min() > 0

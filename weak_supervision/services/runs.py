@@ -20,14 +20,15 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import BooleanField, ExpressionWrapper, Max, Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from scipy import sparse
 
 from labeling.models import Item, Label, Project
 from weak_supervision import tasks
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind, RunStatus
-from weak_supervision.declarative import ABSTAIN, rule_compile
+from weak_supervision.declarative import ABSTAIN, keyword_rules_votes, rule_compile
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import python_votes
 from weak_supervision.services.label_model import run_results_compute
@@ -149,8 +150,11 @@ def chunk_votes(
         for pk, key in Label.objects.filter(project_id=run.project_id).values_list("pk", "key")
     }
     matrix = np.full((len(ids), len(run.lf_versions)), ABSTAIN, dtype=np.int8)
+    keyword_columns: list[int] = []
     for column, lf in enumerate(run.lf_versions):
-        if lf["kind"] == LabelingFunctionKind.EXTERNAL:
+        if lf["kind"] == LabelingFunctionKind.KEYWORD:
+            keyword_columns.append(column)  # all keyword rules together below: one pass over the texts
+        elif lf["kind"] == LabelingFunctionKind.EXTERNAL:
             matrix[:, column] = _external_votes(lf, ids, label_index)
         elif lf["kind"] == LabelingFunctionKind.PYTHON:
             result = python_votes(code=lf["spec"]["code"], labels=run.labels, texts=texts, metadata=metadata)
@@ -162,6 +166,16 @@ def chunk_votes(
         else:
             rule = rule_compile(lf["kind"], lf["spec"], run.labels.index(lf["label"]))
             matrix[:, column] = rule.votes(texts, metadata)
+    if keyword_columns:
+        rules = [
+            rule_compile(
+                LabelingFunctionKind.KEYWORD,
+                run.lf_versions[c]["spec"],
+                run.labels.index(run.lf_versions[c]["label"]),
+            )
+            for c in keyword_columns
+        ]
+        matrix[:, keyword_columns] = keyword_rules_votes(rules, texts)
     return matrix, errors
 
 
@@ -212,23 +226,68 @@ def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], IntMatrix, npt.NDArray
         return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8), stored["splits"]
 
 
+def _metadata_paths(run: LabelModelRun) -> list[str] | None:
+    """The metadata fields the run's LFs read, or None when one needs whole objects (a Python LF)."""
+    kinds = {lf["kind"] for lf in run.lf_versions}
+    if LabelingFunctionKind.PYTHON in kinds:
+        return None
+    return sorted(
+        {lf["spec"]["field"] for lf in run.lf_versions if lf["kind"] == LabelingFunctionKind.METADATA}
+    )
+
+
+def _chunk_items(
+    run: LabelModelRun, index: int
+) -> tuple[list[int], list[str], list[dict[str, Any]], list[str]]:
+    """A chunk's items: ids, texts, metadata (only what the LFs read, where that is cheaper) and splits.
+
+    Decoding every item's whole metadata object costs more than all the keyword rules together, so on
+    PostgreSQL only the fields the metadata rules name are extracted (by the database, exactly; SQLite's
+    JSON_EXTRACT turns the string "7" into 7, so there the objects are decoded whole), and nothing at all is
+    read when no LF looks at metadata.
+    """
+    first, last = run.chunks[index]
+    items = Item.objects.filter(project_id=run.project_id, id__gte=first, id__lte=last).order_by("id")
+    paths = _metadata_paths(run)
+    if paths is None or (paths and connection.vendor != "postgresql"):
+        rows = list(items.values_list("id", "text", "split", "metadata"))
+        return [r[0] for r in rows], [r[1] for r in rows], [r[3] or {} for r in rows], [r[2] for r in rows]
+    fields: dict[str, Any] = {}
+    for number, path in enumerate(paths):
+        *parents, key = path.split(".")
+        source: Any = "metadata"
+        for parent in parents:
+            source = KeyTransform(parent, source)
+        fields[f"value_{number}"] = KeyTransform(key, source)
+        fields[f"has_{number}"] = ExpressionWrapper(
+            Q(**{"__".join(["metadata", *parents, "has_key"]): key}), output_field=BooleanField()
+        )
+    rows = list(items.annotate(**fields).values_list("id", "text", "split", *fields))
+    metadata = []
+    for row in rows:
+        found: dict[str, Any] = {}
+        for number, path in enumerate(paths):
+            if row[4 + 2 * number]:  # has_key
+                *parents, key = path.split(".")
+                node = found
+                for parent in parents:
+                    node = node.setdefault(parent, {})
+                node[key] = row[3 + 2 * number]
+        metadata.append(found)
+    return [r[0] for r in rows], [r[1] for r in rows], metadata, [r[2] for r in rows]
+
+
 def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
     """Computes and stores one chunk's votes. Idempotent: a chunk already recorded is not redone."""
     done = RunChunk.objects.filter(run=run, index=index).first()
     if done is not None:
         return done
     started = time.perf_counter()
-    first, last = run.chunks[index]
-    rows = list(
-        Item.objects.filter(project_id=run.project_id, id__gte=first, id__lte=last)
-        .order_by("id")
-        .values_list("id", "text", "metadata", "split")
-    )
-    ids = [row[0] for row in rows]
-    matrix, errors = chunk_votes(run, ids, [row[1] for row in rows], [row[2] or {} for row in rows])
+    ids, texts, metadata, splits = _chunk_items(run, index)
+    matrix, errors = chunk_votes(run, ids, texts, metadata)
     path = chunk_path(run, index)
     # Written whole, then recorded: a worker that dies in between leaves a file that the retry overwrites.
-    _storage_write(path, _matrix_bytes(ids, matrix, [row[3] for row in rows]))
+    _storage_write(path, _matrix_bytes(ids, matrix, splits))
     chunk, _ = RunChunk.objects.get_or_create(
         run=run,
         index=index,
