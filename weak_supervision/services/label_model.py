@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import torch
 from sklearn.metrics import accuracy_score, f1_score
 from snorkel.labeling import LFAnalysis
 from snorkel.labeling.model import LabelModel, MajorityLabelVoter
@@ -165,6 +166,9 @@ def run_results_compute(
         return RunResults(ids=ids, labels=run.labels, probabilities=probabilities, covered=covered, metrics=metrics,
                           lf_analysis=analysis, run=run)  # fmt: skip
     k = len(run.labels)
+    # The model is tiny (LFs x labels): torch's thread pool only adds synchronisation. Measured on 1M items
+    # and 10 LFs: fit 3.5 s with 2 threads, 0.65 s with 1; predict 1.2 s against 0.4 s.
+    torch.set_num_threads(1)
     gold, splits = gold_column(run, ids), split_names(splits)
     fit_rows = splits == "train" if (splits == "train").any() else np.ones(len(ids), dtype=bool)
     model = LabelModel(cardinality=k, verbose=False)
