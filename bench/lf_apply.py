@@ -204,7 +204,7 @@ def start_workers(count: int, scratch: Path) -> list[subprocess.Popen[bytes]]:
         if time.monotonic() > deadline:
             raise SystemExit("the Celery workers did not start within 60 s")
     # The main process answers pings; its pool process is still importing torch and Snorkel
-    # (config.celery.PRELOADED_MODULES, about 3 s). The timed run measures warm workers, as in production.
+    # (config.celery.WARM_UP, about 4 s). The timed run measures warm workers, as in production.
     time.sleep(WARM_UP_SECONDS)
     return workers
 

@@ -12,12 +12,17 @@ app = Celery("oversight")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Modules whose import takes seconds (torch, under Snorkel). A worker process loads them when it starts,
-# so that the first task it runs does not pay for them.
-PRELOADED_MODULES = ("weak_supervision.services.runs",)
+# Work that takes seconds once per process (importing torch under Snorkel, torch's first fit). A worker
+# process does it when it starts, so that the first task it runs does not pay for it.
+WARM_UP = (
+    ("weak_supervision.services.runs", None),
+    ("weak_supervision.services.label_model", "label_model_warm_up"),
+)
 
 
 @worker_process_init.connect
-def preload_modules(**_: object) -> None:
-    for name in PRELOADED_MODULES:
-        importlib.import_module(name)
+def warm_up(**_: object) -> None:
+    for module_name, function_name in WARM_UP:
+        module = importlib.import_module(module_name)
+        if function_name:
+            getattr(module, function_name)()

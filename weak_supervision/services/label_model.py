@@ -193,3 +193,13 @@ def _prior(model: LabelModel, k: int) -> npt.NDArray[np.float64]:
     return (
         np.asarray(prior, dtype=np.float64) if prior is not None and len(prior) == k else np.full(k, 1.0 / k)
     )
+
+
+def label_model_warm_up() -> None:
+    """Fits a tiny model once, so that torch's one-time set-up (about 2 s) is not paid by the first run.
+
+    Called when a worker process starts (config/celery.py).
+    """
+    torch.set_num_threads(1)
+    tiny = np.array([[0, 1, -1], [1, 1, 0], [0, -1, 0], [1, 0, 1]], dtype=np.int8)
+    LabelModel(cardinality=2, verbose=False).fit(tiny, n_epochs=5, seed=FIT_SEED, progress_bar=False)
