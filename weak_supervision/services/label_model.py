@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,7 +181,11 @@ def run_results_compute(
         "coverage": round(float(covered.mean()), 4) if len(covered) else 0.0,
         "n_items": len(ids),
         "class_balance": dict(zip(run.labels, (round(float(p), 4) for p in _prior(model, k)), strict=True)),
-        "label_distribution": dict(Counter(run.labels[i] for i in model_pred[covered].tolist())),
+        "label_distribution": {
+            label: int(count)
+            for label, count in zip(run.labels, np.bincount(model_pred[covered], minlength=k), strict=True)
+            if count
+        },
     }
     return RunResults(ids=ids, labels=run.labels, probabilities=probabilities, covered=covered, metrics=metrics,
                       lf_analysis=_lf_analysis(run, matrix, gold), run=run)  # fmt: skip
