@@ -37,7 +37,7 @@ ERROR_CODE_LONG = f"The code may be at most {MAX_CODE} characters."
 
 @dataclass(frozen=True)
 class SandboxResult:
-    votes: npt.NDArray[np.int8] | None
+    votes: npt.NDArray[np.int8] | npt.NDArray[np.bool_] | None
     error: str = ""
     item_index: int | None = None
 
@@ -75,12 +75,15 @@ def python_votes(
     metadata: list[dict[str, Any]],
     memory_bytes: int = MEMORY_BYTES,
     cpu_seconds: int | None = None,
+    multi_label: bool = False,
 ) -> SandboxResult:
-    """Runs label(item) on every item in a sandboxed child process; votes are label indexes or -1."""
+    """Runs label(item) on every item in a sandboxed child process; votes are label indexes or -1, or for a
+    multi-label project a boolean matrix (items x labels) of the labels label(item) returned."""
     cpu_seconds = cpu_seconds or CPU_BASE_SECONDS + (CPU_MS_PER_ITEM * len(texts)) // 1000
     request = json.dumps(
         {
             "code": code,
+            "multi_label": multi_label,
             "labels": labels,
             "items": [{"text": t, "metadata": m} for t, m in zip(texts, metadata, strict=True)],
         }
@@ -112,4 +115,9 @@ def python_votes(
         return SandboxResult(None, f"The labeling function's process gave no answer. {tail}".strip())
     if "error" in answer:
         return SandboxResult(None, answer["error"], answer.get("item"))
-    return SandboxResult(np.asarray(answer["votes"], dtype=np.int8))
+    if not multi_label:
+        return SandboxResult(np.asarray(answer["votes"], dtype=np.int8))
+    present = np.zeros((len(texts), len(labels)), dtype=bool)
+    for row, chosen in enumerate(answer["votes"]):
+        present[row, chosen] = True
+    return SandboxResult(np.asarray(present))

@@ -102,6 +102,18 @@ def _answer(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def _vote(result: Any, labels: dict[str, int], *, multi_label: bool) -> Any:
+    """A label index, or -1 to abstain; in multi-label projects, a list of label indexes (maybe empty)."""
+    if multi_label and isinstance(result, (list, tuple, set, frozenset)):
+        return sorted({_vote(key, labels, multi_label=False) for key in result} - {-1})
+    if result is None:
+        return [] if multi_label else -1
+    if isinstance(result, str) and result in labels:
+        return [labels[result]] if multi_label else labels[result]
+    allowed = "None, a label key or a list of them" if multi_label else "None or a label key"
+    raise ValueError(f"label(item) returned {result!r}: expected {allowed} from {sorted(labels)}")
+
+
 def main() -> None:
     tmpdir, cpu_seconds, memory_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     request = json.loads(sys.stdin.read())
@@ -121,16 +133,12 @@ def main() -> None:
     except BaseException:
         _answer({"error": traceback.format_exc(limit=-5), "item": None})
         return
-    votes: list[int] = []
+    votes: list[Any] = []
+    multi_label = bool(request.get("multi_label"))
     for index, raw in enumerate(request["items"]):
         try:
             result = function(Item(text=raw["text"], metadata=raw.get("metadata") or {}))
-            if result is None:
-                votes.append(-1)
-            elif result in labels:
-                votes.append(labels[result])
-            else:
-                raise ValueError(f"label(item) returned {result!r}: not None and not one of {sorted(labels)}")
+            votes.append(_vote(result, labels, multi_label=multi_label))
         except BaseException:
             _answer({"error": traceback.format_exc(limit=-5), "item": index})
             return

@@ -68,8 +68,9 @@ def preview_sample(project: Project) -> list[tuple[int, str, str, dict[str, Any]
     return list(items.order_by("id").values_list("id", "external_id", "text", "metadata")[:PREVIEW_SAMPLE])
 
 
-def _other_votes(project: Project, exclude_id: int | None, ids: list[int], texts: list[str],
-                 metadata: list[dict[str, Any]]) -> npt.NDArray[np.int8]:  # fmt: skip
+def _other_votes(
+    project: Project, exclude_id: int | None, ids: list[int], texts: list[str], metadata: list[dict[str, Any]]
+) -> npt.NDArray[np.int8]:
     labels = list(project.labels.values_list("key", flat=True))
     label_index = {pk: labels.index(key) for pk, key in project.labels.values_list("pk", "key")}
     position = {item_id: row for row, item_id in enumerate(ids)}
@@ -103,12 +104,19 @@ def labeling_function_preview(
     ids, texts, metadata = [r[0] for r in sample], [r[2] for r in sample], [r[3] or {} for r in sample]
     rule = None
     if kind == LabelingFunctionKind.PYTHON:
-        result = python_votes(code=python_code_validate(str(spec.get("code") or "")), labels=labels, texts=texts,
-                              metadata=metadata)  # fmt: skip
+        result = python_votes(
+            code=python_code_validate(str(spec.get("code") or "")),
+            labels=labels,
+            texts=texts,
+            metadata=metadata,
+            multi_label=project.multi_label,
+        )
         if result.votes is None:
             failing = sample[result.item_index][1] if result.item_index is not None and sample else None
             return {"error": result.error, "failing_item": failing, "sample_size": len(ids)}
         votes = result.votes
+        if votes.ndim == 2:  # multi-label: summarised by the first label returned, for coverage and overlaps
+            votes = np.where(votes.any(axis=1), votes.argmax(axis=1), ABSTAIN).astype(np.int8)
     else:
         if label not in labels:
             raise ValidationError(
@@ -122,8 +130,11 @@ def labeling_function_preview(
     overlaps = fired & others_fired.any(axis=1)
     conflicts = fired & (others_fired & (others != votes[:, None])).any(axis=1)
     gold = gold_labels(project=project, item_ids=[row[0] for row in sample])
-    judged = [(gold[item_id], vote) for item_id, vote in zip(ids, votes.tolist(), strict=True)
-              if vote != ABSTAIN and item_id in gold]  # fmt: skip
+    judged = [
+        (gold[item_id], vote)
+        for item_id, vote in zip(ids, votes.tolist(), strict=True)
+        if vote != ABSTAIN and item_id in gold
+    ]
     correct = sum(1 for answer, vote in judged if answer == labels[vote])
     matches = []
     for row in np.flatnonzero(fired)[:PREVIEW_MATCHES]:
@@ -131,12 +142,18 @@ def labeling_function_preview(
         matches.append(PreviewMatch(ids[row], sample[row][1], texts[row], *(span or (None, None))))
     n = len(ids) or 1
     return {
-        "sample_size": len(ids), "matched": int(fired.sum()), "coverage": round(float(fired.sum()) / n, 4),
-        "overlaps": round(float(overlaps.sum()) / n, 4), "conflicts": round(float(conflicts.sum()) / n, 4),
-        "gold_judged": len(judged), "correct": correct, "incorrect": len(judged) - correct,
+        "sample_size": len(ids),
+        "matched": int(fired.sum()),
+        "coverage": round(float(fired.sum()) / n, 4),
+        "overlaps": round(float(overlaps.sum()) / n, 4),
+        "conflicts": round(float(conflicts.sum()) / n, 4),
+        "gold_judged": len(judged),
+        "correct": correct,
+        "incorrect": len(judged) - correct,
         "empirical_accuracy": round(correct / len(judged), 4) if judged else None,
-        "matches": [match.__dict__ for match in matches], "spec": rule.spec if rule else spec,
-    }  # fmt: skip
+        "matches": [match.__dict__ for match in matches],
+        "spec": rule.spec if rule else spec,
+    }
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ def _lf(*body: str) -> str:
 
 
 def _run(code: str) -> tuple[object, str, int | None]:
-    result = python_votes(code=code, labels=["ham", "spam"], texts=["free prize", "hello"], metadata=[{}, {}],
-                          cpu_seconds=1)  # fmt: skip
+    result = python_votes(
+        code=code, labels=["ham", "spam"], texts=["free prize", "hello"], metadata=[{}, {}], cpu_seconds=1
+    )
     return result.votes, result.error, result.item_index
 
 
@@ -41,20 +42,28 @@ def test_a_good_lf_votes_per_item() -> None:
         ("loops forever", _lf("while True:", "    pass"), "used more than 1 s of CPU time"),
         ("allocates 10 GB", _lf("blob = bytearray(10 * 1024 ** 3)"), "MemoryError"),
         ("imports socket", _lf("import socket"), "import of 'socket' is not allowed"),
-        ("opens a socket", _lf(OS_GLOBALS, "g['sys'].modules['_frozen_importlib'].__import__('_socket').socket()"),
-         "'socket.__new__' is not allowed"),
+        (
+            "opens a socket",
+            _lf(OS_GLOBALS, "g['sys'].modules['_frozen_importlib'].__import__('_socket').socket()"),
+            "'socket.__new__' is not allowed",
+        ),
         ("reads /etc/passwd", _lf("return open('/etc/passwd').read()"), "name 'open' is not defined"),
-        ("reads /etc/passwd via os", _lf(OS_GLOBALS, "g['read'](g['open']('/etc/passwd', 0), 100)"),
-         "opening '/etc/passwd' is not allowed"),
-        ("writes a file", _lf(OS_GLOBALS, f"g['open']('{OWNED}', 0o101)"),
-         f"opening '{OWNED}' is not allowed"),
+        (
+            "reads /etc/passwd via os",
+            _lf(OS_GLOBALS, "g['read'](g['open']('/etc/passwd', 0), 100)"),
+            "opening '/etc/passwd' is not allowed",
+        ),
+        (
+            "writes a file",
+            _lf(OS_GLOBALS, f"g['open']('{OWNED}', 0o101)"),
+            f"opening '{OWNED}' is not allowed",
+        ),
         ("imports os", "import os\n" + _lf("return None"), "import of 'os' is not allowed"),
-        ("runs a command", _lf(OS_GLOBALS, f"g['system']('touch {OWNED}')"),
-         "'os.system' is not allowed"),
-        ("returns an unknown label", _lf("return 'eggs'"), "returned 'eggs': not None and not one of"),
+        ("runs a command", _lf(OS_GLOBALS, f"g['system']('touch {OWNED}')"), "'os.system' is not allowed"),
+        ("returns an unknown label", _lf("return 'eggs'"), "returned 'eggs': expected None or a label key"),
         ("raises", _lf("return 1 / 0"), "ZeroDivisionError"),
     ],
-)  # fmt: skip
+)
 def test_hostile_or_broken_code_fails_cleanly(name: str, code: str, message: str) -> None:
     # when
     votes, error, _ = _run(code)
@@ -81,3 +90,24 @@ def test_an_error_names_the_first_failing_item() -> None:
 def test_code_is_checked_before_it_is_saved(code: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         python_code_validate(code)
+
+
+def test_in_a_multi_label_project_an_lf_may_return_several_labels() -> None:
+    code = _lf("found = [key for key in ('billing', 'urgent') if key in item.text]", "return found or None")
+    result = python_votes(
+        code=code,
+        labels=["billing", "urgent", "other"],
+        texts=["billing urgent", "urgent", "x"],
+        metadata=[{}, {}, {}],
+        multi_label=True,
+        cpu_seconds=1,
+    )
+    assert result.votes is not None
+    assert result.votes.tolist() == [[True, True, False], [False, True, False], [False, False, False]]
+
+
+def test_in_a_single_label_project_a_list_is_an_error() -> None:
+    votes, error, item = _run(_lf("return ['spam']"))
+    assert votes is None
+    assert item == 0
+    assert "expected None or a label key" in error

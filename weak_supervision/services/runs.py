@@ -30,7 +30,7 @@ from weak_supervision import tasks
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, keyword_rules_votes, rule_compile
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
-from weak_supervision.sandbox import python_votes
+from weak_supervision.sandbox import SandboxResult, python_votes
 from weak_supervision.services.label_model import run_results_compute
 
 # Items per chunk. A chunk of 20k items and 10 LFs is a few MB in memory and about a second of work, so
@@ -53,16 +53,20 @@ def _columns(project: Project) -> list[dict[str, Any]]:
         version = lf.current_version
         if lf.kind in WRITTEN_KINDS and version is None:
             continue
-        columns.append(
-            {
-                "lf": lf.pk,
-                "name": lf.name,
-                "kind": lf.kind,
-                "version": version.number if version else None,
-                "label": version.label if version else None,
-                "spec": version.spec if version else None,
-            }
-        )
+        column = {
+            "lf": lf.pk,
+            "name": lf.name,
+            "kind": lf.kind,
+            "version": version.number if version else None,
+            "label": version.label if version else None,
+            "spec": version.spec if version else None,
+        }
+        if project.multi_label and lf.kind == LabelingFunctionKind.PYTHON:
+            # One vote per label: a Python LF may return several labels, so it gets a column for each.
+            keys = list(project.labels.values_list("key", flat=True))
+            columns += [{**column, "name": f"{lf.name}:{key}", "label": key} for key in keys]
+        else:
+            columns.append(column)
     return columns
 
 
@@ -151,18 +155,31 @@ def chunk_votes(
     }
     matrix = np.full((len(ids), len(run.lf_versions)), ABSTAIN, dtype=np.int8)
     keyword_columns: list[int] = []
+    python_results: dict[str, SandboxResult] = {}
     for column, lf in enumerate(run.lf_versions):
         if lf["kind"] == LabelingFunctionKind.KEYWORD:
             keyword_columns.append(column)  # all keyword rules together below: one pass over the texts
         elif lf["kind"] == LabelingFunctionKind.EXTERNAL:
             matrix[:, column] = _external_votes(lf, ids, label_index)
         elif lf["kind"] == LabelingFunctionKind.PYTHON:
-            result = python_votes(code=lf["spec"]["code"], labels=run.labels, texts=texts, metadata=metadata)
-            if result.votes is not None:
-                matrix[:, column] = result.votes
-            else:
+            key = str(lf["lf"])
+            if key not in python_results:  # a multi-label Python LF has a column per label: run it once
+                python_results[key] = python_votes(
+                    code=lf["spec"]["code"],
+                    labels=run.labels,
+                    texts=texts,
+                    metadata=metadata,
+                    multi_label=run.project.multi_label,
+                )
+            result = python_results[key]
+            if result.votes is None:
                 failing = ids[result.item_index] if result.item_index is not None and ids else None
-                errors[str(lf["lf"])] = {"name": lf["name"], "error": result.error, "item_id": failing}
+                errors[key] = {"name": lf["name"], "error": result.error, "item_id": failing}
+            elif result.votes.ndim == 2:
+                label = run.labels.index(lf["label"])
+                matrix[:, column] = np.where(result.votes[:, label], label, ABSTAIN)
+            else:
+                matrix[:, column] = result.votes
         else:
             rule = rule_compile(lf["kind"], lf["spec"], run.labels.index(lf["label"]))
             matrix[:, column] = rule.votes(texts, metadata)

@@ -227,3 +227,33 @@ def test_a_multi_label_run_gives_each_label_its_own_probability(start_run: Any) 
     assert everything["label_model"]["f1"]["urgent"] == 1.0
     assert everything["majority_vote"]["accuracy"] == 0.75  # "other" is never voted for
     assert {row["name"]: row["empirical_accuracy"] for row in run.lf_analysis} == {"hurry": 1.0, "money": 1.0}
+
+
+def test_a_multi_label_python_lf_votes_once_per_label(start_run: Any) -> None:
+    # given a multi-label project with a Python LF that can return both labels at once
+    project = ProjectFactory(multi_label=True, labels=["billing", "urgent"])
+    for index in range(4):
+        AnnotationFactory(
+            item=ItemFactory(project=project, text=f"urgent refund {index}"), labels=["billing", "urgent"]
+        )
+        AnnotationFactory(item=ItemFactory(project=project, text=f"refund {index}"), labels=["billing"])
+    code = (
+        "def label(item):\n"
+        "    found = [key for word, key in (('refund', 'billing'), ('urgent', 'urgent')) if word in item.text]\n"
+        "    return found or None\n"
+    )
+    labeling_function_create(
+        project=project, user=None, name="py", kind="python", label="", spec={"code": code}
+    )
+
+    # when
+    run = start_run(project)
+
+    # then: one column per label, and each item gets the labels the function returned
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [column["name"] for column in run.lf_versions] == ["py:billing", "py:urgent"]
+    texts_by_id = dict(Item.objects.filter(project=project).values_list("id", "text"))
+    answers = {texts_by_id[item_id]: answer.labels for item_id, answer in weak_labels_get(run=run).items()}
+    assert answers["urgent refund 0"] == ["billing", "urgent"]
+    assert answers["refund 0"] == ["billing"]
+    assert run.metrics["splits"]["all"]["label_model"]["accuracy"] == 1.0
