@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,10 @@ def test_a_run_applies_every_lf_fits_the_model_and_labels_every_item(start_run: 
     analysis = {row["name"]: row for row in run.lf_analysis}
     assert analysis["prize"]["polarity"] == ["spam"]
     assert (analysis["prize"]["coverage"], analysis["prize"]["correct"], analysis["prize"]["incorrect"]) == (
-        round(10 / 30, 4), 10, 0,
-    )  # fmt: skip
+        round(10 / 30, 4),
+        10,
+        0,
+    )
 
 
 def test_a_chunk_done_twice_writes_the_same_votes_once(start_run: Any) -> None:
@@ -158,8 +161,11 @@ def test_switched_off_lfs_are_left_out(start_run: Any) -> None:
 def test_wrench_youtube_reaches_the_published_label_model_accuracy(shared_data: Path, start_run: Any) -> None:
     # given the WRENCH youtube benchmark with its 10 LFs' votes, gold labels and splits
     project = project_create(name="youtube", labels=label_specs_from_keys(["ham", "spam"]), created_by=None)
-    items_import(project=project, source=shared_data / "wrench" / "youtube_v1_paper",
-                 options=import_options_build(format="wrench"))  # fmt: skip
+    items_import(
+        project=project,
+        source=shared_data / "wrench" / "youtube_v1_paper",
+        options=import_options_build(format="wrench"),
+    )
 
     # when
     run = start_run(project)
@@ -203,9 +209,11 @@ def test_a_multi_label_run_gives_each_label_its_own_probability(start_run: Any) 
     # given a multi-label project: items can be about billing, urgent, both or neither
     project = ProjectFactory(multi_label=True, labels=["billing", "urgent", "other"])
     texts = {
-        "refund my invoice": ["billing"], "URGENT: server down": ["urgent"],
-        "urgent refund please": ["billing", "urgent"], "thanks for the help": ["other"],
-    }  # fmt: skip
+        "refund my invoice": ["billing"],
+        "URGENT: server down": ["urgent"],
+        "urgent refund please": ["billing", "urgent"],
+        "thanks for the help": ["other"],
+    }
     for round_ in range(5):
         for text, labels in texts.items():
             AnnotationFactory(item=ItemFactory(project=project, text=f"{text} {round_}"), labels=labels)
@@ -257,3 +265,40 @@ def test_a_multi_label_python_lf_votes_once_per_label(start_run: Any) -> None:
     assert answers["urgent refund 0"] == ["billing", "urgent"]
     assert answers["refund 0"] == ["billing"]
     assert run.metrics["splits"]["all"]["label_model"]["accuracy"] == 1.0
+
+
+def test_a_multiclass_project_works_as_well_as_a_binary_one(start_run: Any) -> None:
+    # given 3 classes, 300 items, and 6 keyword LFs of different accuracies (some words are shared by classes)
+
+    rng = random.Random(7)
+    project = ProjectFactory(labels=["billing", "shipping", "account"])
+    words = {
+        "billing": ["refund", "invoice", "charge"],
+        "shipping": ["parcel", "courier", "refund"],
+        "account": ["password", "login", "invoice"],
+    }
+    for index in range(300):
+        label = ["billing", "shipping", "account"][index % 3]
+        text = " ".join(rng.sample(words[label], 2)) + f" ticket {index}"
+        AnnotationFactory(
+            item=ItemFactory(project=project, text=text, split="test" if index % 2 else "train"),
+            labels=[label],
+        )
+    for name, label, keyword in [
+        ("inv", "billing", "invoice"),
+        ("chg", "billing", "charge"),
+        ("par", "shipping", "parcel"),
+        ("ref", "shipping", "refund"),
+        ("pwd", "account", "password"),
+        ("log", "account", "login"),
+    ]:
+        keyword_lf(project, name, label, keyword)
+
+    # when
+    run = start_run(project)
+
+    # then both aggregators work on three classes, and the label model is at least as good as the vote
+    test = run.metrics["splits"]["test"]
+    assert set(test["label_model"]["f1"]) == {"billing", "shipping", "account"}
+    assert test["label_model"]["accuracy"] >= 0.8
+    assert test["label_model"]["accuracy"] >= test["majority_vote"]["accuracy"] - 0.02
