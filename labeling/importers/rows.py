@@ -16,11 +16,16 @@ MAX_EXTERNAL_ID_LENGTH = 255
 # which is what makes re-importing a file idempotent.
 IMPORTED_ANNOTATION_NAMESPACE = uuid.UUID("6f1b2c52-4f55-4f0b-9a43-0b6e8a3c1d10")
 SPLIT_ALIASES = {
-    "train": "train", "training": "train",
-    "valid": "valid", "validation": "valid", "val": "valid", "dev": "valid",
-    "test": "test", "testing": "test",
+    "train": "train",
+    "training": "train",
+    "valid": "valid",
+    "validation": "valid",
+    "val": "valid",
+    "dev": "valid",
+    "test": "test",
+    "testing": "test",
     "": "",
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -59,9 +64,15 @@ class RowBuilder:
     """Validates records one by one: the text, a unique id, known labels and splits."""
 
     def __init__(
-        self, *, project_id: int, mapping: FieldMapping, label_keys: list[str], label_names: dict[str, str],
-        multi_label: bool, where: str = "Line",
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        project_id: int,
+        mapping: FieldMapping,
+        label_keys: list[str],
+        label_names: dict[str, str],
+        multi_label: bool,
+        where: str = "Line",
+    ) -> None:
         self.project_id = project_id
         self.mapping = mapping
         self.multi_label = multi_label
@@ -73,12 +84,20 @@ class RowBuilder:
             self._lookup.setdefault(name.casefold(), key)
             self._lookup.setdefault(key.casefold(), key)
         self._seen_ids: dict[str, int] = {}
+        self._seen_pairs: dict[tuple[str, str], int] = {}
+        self._texts: dict[str, tuple[int, int]] = {}
         self._excluded = {
             name
-            for name in (mapping.text_field, mapping.id_field, mapping.label_field, mapping.split_field,
-                         mapping.annotator_field, mapping.votes_field)
+            for name in (
+                mapping.text_field,
+                mapping.id_field,
+                mapping.label_field,
+                mapping.split_field,
+                mapping.annotator_field,
+                mapping.votes_field,
+            )
             if name
-        }  # fmt: skip
+        }
         self.vote_count: int | None = None
         self.checked_fields = False
 
@@ -94,6 +113,8 @@ class RowBuilder:
         external_id = self._external_id(line, record, ordinal)
         labels = self._labels(line, record.get(mapping.label_field)) if mapping.label_field else None
         annotator = str(record.get(mapping.annotator_field) or "") if mapping.annotator_field else ""
+        if mapping.annotator_field:
+            self._check_long_format(line, external_id, annotator, text)
         return ImportRow(
             line=line,
             external_id=external_id,
@@ -120,9 +141,12 @@ class RowBuilder:
         """The first record tells whether the mapped fields exist at all: say so once, clearly."""
         self.checked_fields = True
         for role, name in (
-            ("text", self.mapping.text_field), ("id", self.mapping.id_field), ("label", self.mapping.label_field),
-            ("split", self.mapping.split_field), ("annotator", self.mapping.annotator_field),
-        ):  # fmt: skip
+            ("text", self.mapping.text_field),
+            ("id", self.mapping.id_field),
+            ("label", self.mapping.label_field),
+            ("split", self.mapping.split_field),
+            ("annotator", self.mapping.annotator_field),
+        ):
             if name and name not in record:
                 self._fail(
                     line,
@@ -138,10 +162,27 @@ class RowBuilder:
         external_id = str(raw).strip()
         if len(external_id) > MAX_EXTERNAL_ID_LENGTH:
             self._fail(line, f"the id is longer than {MAX_EXTERNAL_ID_LENGTH} characters.")
+        if self.mapping.annotator_field:  # long format: an item has one row per annotator
+            return external_id
         first = self._seen_ids.setdefault(external_id, line)
         if first != line:
             self._fail(line, f"duplicate id '{external_id}' (first seen at {self.where.lower()} {first}).")
         return external_id
+
+    def _check_long_format(self, line: int, external_id: str, annotator: str, text: str) -> None:
+        """With an annotator field, an id may repeat, once per annotator, always with the same text."""
+        first = self._seen_pairs.setdefault((external_id, annotator), line)
+        if first != line:
+            self._fail(
+                line,
+                f"duplicate id '{external_id}' for annotator '{annotator}' "
+                f"(first seen at {self.where.lower()} {first}).",
+            )
+        first_line, text_hash = self._texts.setdefault(external_id, (line, hash(text)))
+        if text_hash != hash(text):
+            self._fail(
+                line, f"id '{external_id}' has a different text than at {self.where.lower()} {first_line}."
+            )
 
     def _label_key(self, line: int, raw: Any) -> str:
         value = str(raw).strip()

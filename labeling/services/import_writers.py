@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,9 +39,14 @@ class OrmBatchWriter:
     """Writes batches with the Django ORM (SQLite in embedded mode, or any backend)."""
 
     def __init__(
-        self, *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None
-    ) -> None:
+        self, *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None,
+        long_format: bool = False,
+    ) -> None:  # fmt: skip
         self.project = project
+        # Long format: one row per item and annotator, so an item's rows may span batches; the ids of the items
+        # this import created are kept to find them again (only then: a million of them cost memory).
+        self.long_format = long_format
+        self.created: dict[str, int] = {}
         self.update = on_conflict == OnConflict.UPDATE
         self.label_ids = label_ids
         self.import_job = import_job
@@ -55,22 +61,32 @@ class OrmBatchWriter:
         if not batch:
             return
         existing = self._existing_item_ids(batch) if self.project_had_items else {}
-        new_rows = [row for row in batch if row.external_id not in existing]
-        known_rows = [row for row in batch if row.external_id in existing]
-        item_ids = dict(zip((row.external_id for row in new_rows), self.insert_items(new_rows), strict=True))
+        earlier = {
+            row.external_id: self.created[row.external_id] for row in batch if row.external_id in self.created
+        }
+        firsts: dict[str, ImportRow] = {}  # the first row of each item to create
+        for row in batch:
+            if row.external_id not in existing and row.external_id not in earlier:
+                firsts.setdefault(row.external_id, row)
+        labeled = Counter(row.external_id for row in batch if row.labels and row.external_id in firsts)
+        item_ids = dict(zip(firsts, self.insert_items(list(firsts.values()), labeled), strict=True))
+        if self.long_format:
+            self.created.update(item_ids)
+        item_ids.update(earlier)
+        known = {row.external_id: row for row in reversed(batch) if row.external_id in existing}
         self.counts.rows += len(batch)
-        self.counts.created += len(new_rows)
+        self.counts.created += len(firsts)
         if self.update:
-            self.update_items([(existing[row.external_id], row) for row in known_rows])
-            self.counts.updated += len(known_rows)
-            item_ids.update((row.external_id, existing[row.external_id]) for row in known_rows)
+            self.update_items([(existing[external_id], row) for external_id, row in known.items()])
+            self.counts.updated += len(known)
+            item_ids.update((external_id, existing[external_id]) for external_id in known)
             scope = list(batch)
         else:
-            self.counts.skipped += len(known_rows)
-            scope = new_rows
-        self._write_annotations(scope, item_ids, known_items=existing.keys())
+            self.counts.skipped += len(known)
+            scope = [row for row in batch if row.external_id not in existing]
+        self._write_annotations(scope, item_ids, known_items=existing.keys(), counted=firsts.keys())
         if self.lf_ids:
-            self._write_votes(scope, item_ids, replace=self.update and bool(known_rows))
+            self._write_votes(scope, item_ids, replace=self.update and bool(known))
 
     # --- items ---------------------------------------------------------------------------------------------
     def _existing_item_ids(self, batch: Sequence[ImportRow]) -> dict[str, int]:
@@ -80,7 +96,7 @@ class OrmBatchWriter:
             .iterator()
         )
 
-    def insert_items(self, rows: Sequence[ImportRow]) -> list[int]:
+    def insert_items(self, rows: Sequence[ImportRow], labeled: Counter[str]) -> list[int]:
         created = Item.objects.bulk_create(
             [
                 Item(
@@ -90,17 +106,13 @@ class OrmBatchWriter:
                     metadata=json.loads(row.metadata_json),
                     content_hash=row.content_hash,
                     split=row.split,
-                    remaining=self.remaining_for(row),
+                    remaining=self.project.overlap - labeled[row.external_id],
                     created_at=self.now,
                 )
                 for row in rows
             ]
         )
         return [item.pk for item in created]
-
-    def remaining_for(self, row: ImportRow) -> int:
-        """A new item's open annotation slots: its imported label fills one."""
-        return self.project.overlap - (1 if row.labels else 0)
 
     def update_items(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         if not pairs:
@@ -116,8 +128,9 @@ class OrmBatchWriter:
 
     # --- annotations ---------------------------------------------------------------------------------------
     def _write_annotations(
-        self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, known_items: Collection[str]
-    ) -> None:
+        self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, known_items: Collection[str],
+        counted: Collection[str],
+    ) -> None:  # fmt: skip
         labeled = [row for row in rows if row.labels and row.annotation_uuid]
         if not labeled:
             return
@@ -134,10 +147,13 @@ class OrmBatchWriter:
         fresh = [row for row in labeled if row.annotation_uuid not in known]
         self.insert_annotations([(item_ids[row.external_id], row) for row in fresh])
         self.counts.annotations += len(fresh)
-        # New items counted their imported label when they were inserted; known items count it now.
-        filled = [item_ids[row.external_id] for row in fresh if row.external_id in known_items]
-        if filled:
-            Item.objects.filter(pk__in=filled).update(remaining=F("remaining") - 1)
+        # Items inserted in this batch counted their imported labels then; the others count them now.
+        filled = Counter(item_ids[row.external_id] for row in fresh if row.external_id not in counted)
+        by_count: dict[int, list[int]] = {}
+        for item_id, count in filled.items():
+            by_count.setdefault(count, []).append(item_id)
+        for count, ids in by_count.items():
+            Item.objects.filter(pk__in=ids).update(remaining=F("remaining") - count)
         if self.update and known:
             stale = [row for row in labeled if row.annotation_uuid in known]
             by_uuid = {row.annotation_uuid: row for row in stale}
@@ -166,6 +182,9 @@ class OrmBatchWriter:
 
     # --- votes ---------------------------------------------------------------------------------------------
     def _write_votes(self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, replace: bool) -> None:
+        rows = list(
+            {row.external_id: row for row in reversed(rows)}.values()
+        )  # an item's votes: its first row
         if replace:
             ExternalVote.objects.filter(
                 labeling_function_id__in=self.lf_ids, item_id__in=[item_ids[row.external_id] for row in rows]
@@ -202,7 +221,7 @@ class PostgresBatchWriter(OrmBatchWriter):
             )
             return [row[0] for row in cursor.fetchall()]
 
-    def insert_items(self, rows: Sequence[ImportRow]) -> list[int]:
+    def insert_items(self, rows: Sequence[ImportRow], labeled: Counter[str]) -> list[int]:
         if not rows:
             return []
         ids = self._allocate_ids(Item._meta.db_table, len(rows))
@@ -231,7 +250,7 @@ class PostgresBatchWriter(OrmBatchWriter):
                     row.content_hash,
                     row.split,
                     0.0,
-                    self.remaining_for(row),
+                    self.project.overlap - labeled[row.external_id],
                     now,
                 )
                 for item_id, row in zip(ids, rows, strict=True)
@@ -258,7 +277,9 @@ class PostgresBatchWriter(OrmBatchWriter):
 
 
 def batch_writer_for_connection(
-    *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None
-) -> OrmBatchWriter:
+    *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None,
+    long_format: bool = False,
+) -> OrmBatchWriter:  # fmt: skip
     writer_class = PostgresBatchWriter if connection.vendor == "postgresql" else OrmBatchWriter
-    return writer_class(project=project, on_conflict=on_conflict, label_ids=label_ids, import_job=import_job)
+    return writer_class(project=project, on_conflict=on_conflict, label_ids=label_ids, import_job=import_job,
+                        long_format=long_format)  # fmt: skip

@@ -170,8 +170,9 @@ def items_import(
             where=opened.where,
         )  # fmt: skip
         writer = batch_writer_for_connection(
-            project=project, on_conflict=options.on_conflict, label_ids=label_ids, import_job=import_job
-        )
+            project=project, on_conflict=options.on_conflict, label_ids=label_ids, import_job=import_job,
+            long_format=bool(opened.mapping.annotator_field),
+        )  # fmt: skip
         batch: list[ImportRow] = []
         for ordinal, (line, record) in enumerate(opened.records, start=1):
             batch.append(builder.build(line, record, ordinal))

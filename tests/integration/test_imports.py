@@ -19,9 +19,11 @@ from labeling.services.imports import (
     ImportOptions,
     import_job_create,
     import_job_run,
+    import_options_build,
     import_progress_key,
     items_import,
 )
+from tests.labeling.factories import ProjectFactory
 from tests.plugins.real_services import RealServices
 from weak_supervision.models import ExternalVote, LabelingFunction
 
@@ -37,9 +39,17 @@ ITEMS_CSV = (
 )
 WRENCH_SPLITS = {"train": 1586, "valid": 120, "test": 250}
 YOUTUBE_LFS = [
-    "keyword_my", "keyword_subscribe", "keyword_link", "keyword_please", "keyword_song", "regex_check_out",
-    "short_comment", "has_person_nlp", "textblob_polarity", "textblob_subjectivity",
-]  # fmt: skip
+    "keyword_my",
+    "keyword_subscribe",
+    "keyword_link",
+    "keyword_please",
+    "keyword_song",
+    "regex_check_out",
+    "short_comment",
+    "has_person_nlp",
+    "textblob_polarity",
+    "textblob_subjectivity",
+]
 
 
 def csv_options(on_conflict: str = OnConflict.SKIP) -> ImportOptions:
@@ -84,13 +94,17 @@ def test_csv_import_writes_items_and_annotations_with_copy(
     assert (result.rows, result.items_created, result.items_updated, result.items_skipped) == (5, 5, 0, 0)
     assert result.annotations_imported == 3
     assert project_items(project) == [
-        ("a1", "Buy cheap watches now"), ("a2", "See you at lunch"), ("a3", "Meeting moved to Friday"),
-        ("a4", "You won a prize"), ("a5", "Notes from the call"),
-    ]  # fmt: skip
+        ("a1", "Buy cheap watches now"),
+        ("a2", "See you at lunch"),
+        ("a3", "Meeting moved to Friday"),
+        ("a4", "You won a prize"),
+        ("a5", "Notes from the call"),
+    ]
     assert project_annotations(project) == [
-        ("a1", ["spam"], AnnotationSource.IMPORT), ("a2", ["ham"], AnnotationSource.IMPORT),
+        ("a1", ["spam"], AnnotationSource.IMPORT),
+        ("a2", ["ham"], AnnotationSource.IMPORT),
         ("a4", ["spam"], AnnotationSource.IMPORT),
-    ]  # fmt: skip
+    ]
     # an imported label fills one of the item's open queue slots
     assert project_remaining(project) == {"a1": 0, "a2": 0, "a3": 1, "a4": 0, "a5": 1}
 
@@ -140,9 +154,11 @@ def test_reimporting_with_update_replaces_text_and_labels(
     assert project_items(project)[:2] == [("a1", "Buy cheap watches today"), ("a2", "See you at lunch")]
     assert Item.objects.filter(project=project).count() == 5
     assert project_annotations(project) == [
-        ("a1", ["spam"], AnnotationSource.IMPORT), ("a2", ["spam"], AnnotationSource.IMPORT),
-        ("a3", ["ham"], AnnotationSource.IMPORT), ("a4", ["spam"], AnnotationSource.IMPORT),
-    ]  # fmt: skip
+        ("a1", ["spam"], AnnotationSource.IMPORT),
+        ("a2", ["spam"], AnnotationSource.IMPORT),
+        ("a3", ["ham"], AnnotationSource.IMPORT),
+        ("a4", ["spam"], AnnotationSource.IMPORT),
+    ]
     # a changed label fills no new slot; the new label on a3 fills one
     assert project_remaining(project) == {"a1": 0, "a2": 0, "a3": 0, "a4": 0, "a5": 1}
 
@@ -199,8 +215,13 @@ def test_import_progress_is_published_in_redis_while_the_job_runs(
     project: Project, write_file: Callable[[str, str], Path], real_services: RealServices
 ) -> None:
     # given a tracked import job, not enqueued, and a Redis client beside Django's cache
-    job = import_job_create(project=project, created_by=None, options=csv_options(),
-                            source_path=str(write_file("items.csv", ITEMS_CSV)), enqueue=False)  # fmt: skip
+    job = import_job_create(
+        project=project,
+        created_by=None,
+        options=csv_options(),
+        source_path=str(write_file("items.csv", ITEMS_CSV)),
+        enqueue=False,
+    )
     client = redis.Redis.from_url(real_services.redis_url)
     key = f":1:{import_progress_key(job.pk)}"
     seen: list[tuple[int, bool]] = []
@@ -213,3 +234,32 @@ def test_import_progress_is_published_in_redis_while_the_job_runs(
     assert client.exists(key) == 0
     job.refresh_from_db()
     assert (job.status, job.rows_total, job.items_created) == (ImportStatus.SUCCEEDED, 5, 5)
+
+
+@pytest.mark.django_db
+def test_long_format_with_copy_creates_each_item_once(write_file: Callable[[str, str], Path]) -> None:
+    # given one row per item and annotator, split over batches of two rows
+    project = ProjectFactory(overlap=3)
+    source = write_file(
+        "long.csv", "id,text,label,who\na1,hi,ham,ann\na1,hi,spam,bob\na2,yo,ham,ann\na1,hi,ham,cy\n"
+    )
+
+    # when
+    result = items_import(
+        project=project,
+        source=source,
+        batch_size=2,
+        options=import_options_build(id_field="id", label_field="label", annotator_field="who"),
+    )
+
+    # then
+    assert (result.items_created, result.annotations_imported) == (2, 4)
+    assert project_remaining(project) == {"a1": 0, "a2": 2}
+    assert sorted(
+        Annotation.objects.filter(project=project).values_list("external_annotator", flat=True)
+    ) == [
+        "ann",
+        "ann",
+        "bob",
+        "cy",
+    ]

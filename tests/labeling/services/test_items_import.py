@@ -161,13 +161,20 @@ def test_annotator_field_brings_each_persons_label_as_its_own_annotation(
     project: Project, write: Callable[..., Path]
 ) -> None:
     # given two people's labels for the same item, in two files (one row per item and person)
-    items_import(project=project, source=write("a.csv", "id,text,label,who\n1,hi,ham,ann\n"),
-                 options=import_options_build(id_field="id", label_field="label", annotator_field="who"))  # fmt: skip
+    items_import(
+        project=project,
+        source=write("a.csv", "id,text,label,who\n1,hi,ham,ann\n"),
+        options=import_options_build(id_field="id", label_field="label", annotator_field="who"),
+    )
 
     # when
-    items_import(project=project, source=write("b.csv", "id,text,label,who\n1,hi,spam,bob\n"),
-                 options=import_options_build(id_field="id", label_field="label", annotator_field="who",
-                                              on_conflict=OnConflict.UPDATE))  # fmt: skip
+    items_import(
+        project=project,
+        source=write("b.csv", "id,text,label,who\n1,hi,spam,bob\n"),
+        options=import_options_build(
+            id_field="id", label_field="label", annotator_field="who", on_conflict=OnConflict.UPDATE
+        ),
+    )
 
     # then
     rows = sorted(Annotation.objects.filter(project=project).values_list("external_annotator", "labels"))
@@ -176,8 +183,11 @@ def test_annotator_field_brings_each_persons_label_as_its_own_annotation(
 
 def test_multi_label_project_imports_label_lists(write: Callable[..., Path]) -> None:
     project = ProjectFactory(multi_label=True, labels=["bug", "ux", "perf"])
-    items_import(project=project, source=write("m.jsonl", '{"text": "slow and ugly", "tags": ["ux", "perf"]}\n'),
-                 options=import_options_build(label_field="tags"))  # fmt: skip
+    items_import(
+        project=project,
+        source=write("m.jsonl", '{"text": "slow and ugly", "tags": ["ux", "perf"]}\n'),
+        options=import_options_build(label_field="tags"),
+    )
     assert Annotation.objects.get(project=project).labels == ["ux", "perf"]
 
 
@@ -227,8 +237,9 @@ def test_wrench_zip_upload_is_unpacked(shared_data: Path, tmp_path: Path) -> Non
 def test_import_job_records_success_and_counts(project: Project, write: Callable[..., Path]) -> None:
     # given
     options = import_options_build(id_field="id", label_field="label")
-    job = import_job_create(project=project, created_by=None, source_path=str(write("a.csv", CSV)), options=options,
-                            enqueue=False)  # fmt: skip
+    job = import_job_create(
+        project=project, created_by=None, source_path=str(write("a.csv", CSV)), options=options, enqueue=False
+    )
 
     # when
     import_job_run(job=job)
@@ -247,8 +258,13 @@ def test_import_job_records_success_and_counts(project: Project, write: Callable
 
 def test_import_job_records_failure_with_its_line(project: Project, write: Callable[..., Path]) -> None:
     # given
-    job = import_job_create(project=project, created_by=None, source_path=str(write("b.csv", "id,text\n1,\n")),
-                            options=import_options_build(id_field="id"), enqueue=False)  # fmt: skip
+    job = import_job_create(
+        project=project,
+        created_by=None,
+        source_path=str(write("b.csv", "id,text\n1,\n")),
+        options=import_options_build(id_field="id"),
+        enqueue=False,
+    )
 
     # when
     with pytest.raises(ImportFileError):
@@ -265,9 +281,71 @@ def test_import_job_records_failure_with_its_line(project: Project, write: Calla
 
 
 def test_a_finished_job_is_not_run_twice(project: Project, write: Callable[..., Path]) -> None:
-    job = import_job_create(project=project, created_by=None, source_path=str(write("a.csv", CSV)),
-                            options=import_options_build(id_field="id"), enqueue=False)  # fmt: skip
+    job = import_job_create(
+        project=project,
+        created_by=None,
+        source_path=str(write("a.csv", CSV)),
+        options=import_options_build(id_field="id"),
+        enqueue=False,
+    )
     import_job_run(job=job)
     import_job_run(job=job)
     assert ImportJob.objects.get(pk=job.pk).items_created == 3
     assert Item.objects.filter(project=project).count() == 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5000])
+def test_one_file_in_long_format_brings_each_annotators_label(
+    write: Callable[..., Path], batch_size: int
+) -> None:
+    # given one row per item and annotator (an item's rows may fall into different batches)
+    project = ProjectFactory(overlap=2)
+    source = write("long.csv", "id,text,label,who\n1,hi,ham,ann\n1,hi,spam,bob\n2,yo,ham,ann\n1,hi,ham,cy\n")
+
+    # when
+    result = items_import(
+        project=project,
+        source=source,
+        batch_size=batch_size,
+        options=import_options_build(id_field="id", label_field="label", annotator_field="who"),
+    )
+
+    # then
+    assert (result.rows, result.items_created, result.annotations_imported) == (4, 2, 4)
+    rows = sorted(
+        Annotation.objects.filter(project=project).values_list(
+            "item__external_id", "external_annotator", "labels"
+        )
+    )
+    assert rows == [
+        ("1", "ann", ["ham"]),
+        ("1", "bob", ["spam"]),
+        ("1", "cy", ["ham"]),
+        ("2", "ann", ["ham"]),
+    ]
+    assert dict(Item.objects.filter(project=project).values_list("external_id", "remaining")) == {
+        "1": -1,
+        "2": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,text,label,who\n1,hi,ham,ann\n1,hi,spam,ann\n", "Line 3: duplicate id '1' for annotator 'ann'"),
+        (
+            "id,text,label,who\n1,hi,ham,ann\n1,hello,spam,bob\n",
+            "Line 3: id '1' has a different text than at line 2",
+        ),
+    ],
+)
+def test_long_format_mistakes_are_refused_with_their_line(
+    project: Project, write: Callable[..., Path], content: str, message: str
+) -> None:
+    with pytest.raises(ImportFileError, match=message):
+        items_import(
+            project=project,
+            source=write("bad.csv", content),
+            options=import_options_build(id_field="id", label_field="label", annotator_field="who"),
+        )
+    assert Item.objects.filter(project=project).count() == 0
