@@ -58,9 +58,13 @@ def project_stats(*, project: Project) -> dict[str, Any]:
     annotations = Annotation.objects.filter(project=project)
     labeled = annotations.values("item_id").distinct().count()
     per_label: dict[str, int] = {label.key: 0 for label in project.labels.all()}
-    for labels in annotations.values_list("labels", flat=True).iterator(chunk_size=5000):
-        for key in labels:
-            per_label[key] = per_label.get(key, 0) + 1
+    # Grouped by the whole label list in the database: there are few distinct lists (one per label in a
+    # single-label project), so counting stays cheap with a million annotations.
+    for labels, count in (
+        annotations.values_list("labels").annotate(n=Count("id")).order_by().values_list("labels", "n")
+    ):
+        for key in labels or []:
+            per_label[key] = per_label.get(key, 0) + count
     return {
         "items": total,
         "by_split": {split or "none": count for split, count in sorted(by_split.items())},

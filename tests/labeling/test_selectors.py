@@ -76,3 +76,11 @@ def test_project_stats_counts_items_splits_and_labels(project: Project) -> None:
         "annotations": 2,
         "per_label": {"ham": 1, "spam": 1},
     }
+
+
+def test_project_stats_count_each_label_of_multi_label_annotations(db: None) -> None:
+    project = ProjectFactory(multi_label=True, labels=["a", "b", "c"])
+    for labels in (["a", "b"], ["a", "b"], ["a"], ["c"]):
+        AnnotationFactory(item=ItemFactory(project=project), labels=labels)
+
+    assert project_stats(project=project)["per_label"] == {"a": 3, "b": 2, "c": 1}
