@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.exceptions import ApplicationError, NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
 from labeling.models import Project
-from labeling.permissions import Action
+from labeling.permissions import Action, role_allows
 from labeling.views.projects import add_error, project_view
 from weak_supervision import selectors
 from weak_supervision.charts import lf_bar_chart
@@ -29,6 +29,12 @@ from weak_supervision.services.runs import run_progress, run_start
 from weak_supervision.suggestions import labeling_function_suggestions as suggest
 
 SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
+
+
+def _require(project: Project, action: Action) -> None:
+    """The same role table as the page decorators and the API: 403 for a member whose role may not."""
+    if not role_allows(project.user_role, action):  # type: ignore[attr-defined]
+        raise PermissionDenied("Only owners and data scientists write labeling functions and start runs.")
 
 
 def _label_keys(project: Project) -> list[str]:
@@ -97,8 +103,8 @@ def labeling_function_detail(request: HtmxHttpRequest, project: Project, lf_id: 
         lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
-    if request.method == "POST" and project.user_role not in {"owner", "data_scientist"}:  # type: ignore[attr-defined]
-        raise Http404("Only owners and data scientists edit labeling functions.")
+    if request.method == "POST":
+        _require(project, Action.WRITE_LFS)
     return _editor(request, project, lf)
 
 
@@ -149,8 +155,7 @@ def labeling_function_preview(request: HtmxHttpRequest, project: Project) -> Htt
 def run_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     error = ""
     if request.method == "POST":
-        if project.user_role not in {"owner", "data_scientist"}:  # type: ignore[attr-defined]
-            raise Http404("Only owners and data scientists start runs.")
+        _require(project, Action.WRITE_LFS)
         try:
             run = run_start(project=project, user=request.user)  # type: ignore[arg-type]
         except ValidationError as exc:

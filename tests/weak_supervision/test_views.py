@@ -120,7 +120,7 @@ def test_analysts_cannot_write_rules_or_start_runs(
     new = client.post(f"/projects/{project.slug}/labeling-functions/new/", _rule(), headers=HTMX)
     run = client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
 
-    assert (new.status_code, run.status_code) == (403, 404)
+    assert (new.status_code, run.status_code) == (403, 403)
     assert LabelingFunction.objects.count() == 0
     assert LabelModelRun.objects.count() == 0
 
