@@ -111,7 +111,10 @@ def labeling_function_detail(request: HtmxHttpRequest, project: Project, lf_id: 
 @require_POST
 @project_view(Action.WRITE_LFS)
 def labeling_function_toggle(request: HtmxHttpRequest, project: Project, lf_id: int) -> HttpResponse:
-    lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
+    try:
+        lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
     labeling_function_update(lf=lf, user=request.user, active=not lf.active)  # type: ignore[arg-type]
     target = f"/projects/{project.slug}/labeling-functions/"
     return HttpResponseClientRedirect(target) if request.htmx else redirect(target)

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from labeling.choices import AnnotationSource, EventType, Role
-from labeling.models import Annotation, InteractionEvent, Item, Project
+from labeling.models import Annotation, Assignment, InteractionEvent, Item, Project
 
 AnyUser = AbstractBaseUser | AnonymousUser
 # A pause longer than this between two of an analyst's events is a break, not labeling time.
@@ -180,3 +180,10 @@ def interaction_events_export_lines(*, events: QuerySet[InteractionEvent], fmt: 
     if fmt == "csv":
         return _csv_lines(rows)
     return (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def queue_skipped_count(*, project: Project, user: AnyUser) -> int:
+    """How many items this analyst skipped (they can bring them back when their queue runs dry)."""
+    return Assignment.objects.filter(
+        project=project, user_id=int(user.pk or 0), status=Assignment.Status.SKIPPED
+    ).count()

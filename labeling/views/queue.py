@@ -19,9 +19,9 @@ from django_htmx.http import reswap, retarget
 from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest
 from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
-from labeling.models import Assignment, Project
+from labeling.models import Project
 from labeling.permissions import Action
-from labeling.selectors.activity import project_progress
+from labeling.selectors.activity import project_progress, queue_skipped_count
 from labeling.services.annotations import annotation_submit, annotation_undo_last
 from labeling.services.interactions import item_flag
 from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip, queue_skips_reset
@@ -33,15 +33,13 @@ TEMPLATE = "labeling/label.html"
 def _panel_context(
     request: HtmxHttpRequest, project: Project, current: QueueItem | None, **extra: Any
 ) -> dict[str, Any]:
-    mine = Assignment.objects.filter(project=project, user_id=int(request.user.pk or 0))
-    skipped = mine.filter(status=Assignment.Status.SKIPPED).count()
     return {
         "project": project,
         "labels": list(project.labels.all()),
         "current": current,
         "client_uuid": uuid.uuid4(),
         "progress": project_progress(project=project, user=request.user),
-        "skipped_count": skipped,
+        "skipped_count": queue_skipped_count(project=project, user=request.user),
         **extra,
     }
 

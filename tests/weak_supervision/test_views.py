@@ -142,3 +142,11 @@ def test_the_item_page_shows_the_label_models_answer(
 
     assert 'id="weak-label"' in html
     assert "<b>spam</b> with confidence" in html
+
+
+def test_toggling_an_unknown_lf_is_a_404(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    client = client_for(member_factory(project, Role.OWNER).user)
+    response = client.post(f"/projects/{project.slug}/labeling-functions/999/toggle/", headers=HTMX)
+    assert response.status_code == 404
