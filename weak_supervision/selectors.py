@@ -16,9 +16,9 @@ from django.db.models import F, QuerySet
 from core.exceptions import NotFoundError
 from labeling.models import Item, Project
 from labeling.selectors.gold import gold_labels
-from weak_supervision.choices import DECLARATIVE_KINDS, LabelingFunctionKind
+from weak_supervision.choices import DECLARATIVE_KINDS, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, first_match, rule_compile
-from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun
+from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import python_code_validate, python_votes
 
 PREVIEW_SAMPLE = 10_000
@@ -40,6 +40,21 @@ def labeling_function_get(*, project: Project, lf_id: int) -> LabelingFunction:
 
 def run_list(*, project: Project) -> QuerySet[LabelModelRun]:
     return LabelModelRun.objects.filter(project=project).order_by("-number")
+
+
+def run_progress(*, run: LabelModelRun) -> dict[str, Any]:
+    """Chunks done and the fraction of the run's work behind it, for the progress bars."""
+    done = RunChunk.objects.filter(run=run).count()
+    total = len(run.chunks) or 1
+    # Applying the LFs is most of the work; fitting and writing the labels is counted as one more chunk.
+    finished = run.status == RunStatus.SUCCEEDED
+    fraction = 1.0 if finished else done / (total + 1)
+    return {
+        "chunks_done": done,
+        "chunks": len(run.chunks),
+        "fraction": fraction,
+        "percent": int(fraction * 100),
+    }
 
 
 def run_get(*, project: Project, number: int) -> LabelModelRun:

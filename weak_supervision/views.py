@@ -25,7 +25,7 @@ from weak_supervision.services.functions import (
     labeling_function_create,
     labeling_function_update,
 )
-from weak_supervision.services.runs import run_progress, run_start
+from weak_supervision.services.runs import run_start
 from weak_supervision.suggestions import labeling_function_suggestions as suggest
 
 SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
@@ -189,7 +189,7 @@ def run_detail(request: HtmxHttpRequest, project: Project, number: int) -> HttpR
     context = {
         "project": project,
         "run": run,
-        "progress": run_progress(run=run),
+        "progress": selectors.run_progress(run=run),
         "rows": rows,
         "sort": sort,
         "chart": lf_bar_chart(run.lf_analysis) if run.lf_analysis else "",

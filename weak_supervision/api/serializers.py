@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from weak_supervision.choices import LabelingFunctionKind
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion, LabelModelRun
+from weak_supervision.selectors import run_progress
 
 SPEC_HELP = (
     "keyword: keywords, mode (any|all), case_sensitive, whole_words; regex: pattern, case_sensitive; "
@@ -85,8 +86,6 @@ class RunOutputSerializer(serializers.ModelSerializer[LabelModelRun]):
                   "lf_analysis", "error", "created_at", "started_at", "finished_at"]  # fmt: skip
 
     def get_progress(self, run: LabelModelRun) -> dict[str, Any]:
-        from weak_supervision.services.runs import run_progress
-
         return run_progress(run=run)
 
 

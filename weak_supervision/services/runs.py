@@ -377,17 +377,3 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
         raise
     run.refresh_from_db()
     return run
-
-
-def run_progress(*, run: LabelModelRun) -> dict[str, Any]:
-    done = RunChunk.objects.filter(run=run).count()
-    total = len(run.chunks) or 1
-    # Applying the LFs is most of the work; fitting and writing the labels is counted as one more chunk.
-    finished = run.status == RunStatus.SUCCEEDED
-    fraction = 1.0 if finished else done / (total + 1)
-    return {
-        "chunks_done": done,
-        "chunks": len(run.chunks),
-        "fraction": fraction,
-        "percent": int(fraction * 100),
-    }

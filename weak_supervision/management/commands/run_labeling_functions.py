@@ -13,7 +13,8 @@ from tqdm import tqdm
 from labeling.models import Project
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun
-from weak_supervision.services.runs import CHUNK_SIZE, run_progress, run_start
+from weak_supervision.selectors import run_progress
+from weak_supervision.services.runs import CHUNK_SIZE, run_start
 
 POLL_SECONDS = 0.5
 
