@@ -31,6 +31,7 @@ class EventType(models.TextChoices):
     SUGGESTION_SHOWN = "suggestion_shown", "Suggestion shown"
     SUGGESTION_ACCEPTED = "suggestion_accepted", "Suggestion accepted"
     SUGGESTION_REJECTED = "suggestion_rejected", "Suggestion rejected"
+    REVIEW = "review", "Review decision"
 
 
 class ImportStatus(models.TextChoices):
@@ -51,3 +52,29 @@ class ImportFormat(models.TextChoices):
 class OnConflict(models.TextChoices):
     SKIP = "skip", "Skip items whose external id is known"
     UPDATE = "update", "Update items whose external id is known"
+
+
+class GoldSource(models.TextChoices):
+    ADJUDICATED = "adjudicated", "Adjudicated by a reviewer"
+    KNOWN = "known", "Known answer (given by an owner)"
+
+
+class ReviewReason(models.TextChoices):
+    """Why an item is in the review queue; the order of REVIEW_REASON_PRIORITY decides what comes first."""
+
+    ANALYST = "analyst", "Analyst sent to review"
+    FLAG = "flag", "Flagged"
+    DISAGREEMENT = "disagreement", "Annotators disagree"
+    LABEL_MODEL = "label_model", "Label model unsure"
+    AUDIT = "audit", "Random audit"
+    MANUAL = "manual", "Sent by a reviewer"
+
+
+REVIEW_REASON_PRIORITY: dict[str, int] = {
+    ReviewReason.ANALYST: 60,
+    ReviewReason.FLAG: 50,
+    ReviewReason.DISAGREEMENT: 40,
+    ReviewReason.MANUAL: 35,
+    ReviewReason.LABEL_MODEL: 30,
+    ReviewReason.AUDIT: 10,
+}

@@ -8,7 +8,16 @@ from django.utils import timezone
 
 from core.markdown import render_markdown
 from core.models import TimeStampedModel
-from labeling.choices import AnnotationSource, EventType, ImportFormat, ImportStatus, OnConflict, Role, Split
+from labeling.choices import (
+    AnnotationSource,
+    EventType,
+    GoldSource,
+    ImportFormat,
+    ImportStatus,
+    OnConflict,
+    Role,
+    Split,
+)
 
 
 class Project(TimeStampedModel):
@@ -24,12 +33,37 @@ class Project(TimeStampedModel):
         default=600, help_text="How long an item handed to an analyst stays reserved for them."
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Oversight of the humans.
+    gold_check_rate = models.FloatField(
+        default=0.0, help_text="Share of hand-outs that are gold checks (items with a known answer), 0 to 0.5."
+    )
+    gold_accuracy_threshold = models.FloatField(
+        default=0.8, help_text="An analyst whose accuracy on gold checks falls below this is flagged."
+    )
+    gold_min_checks = models.PositiveSmallIntegerField(
+        default=10, help_text="Gold checks an analyst must have answered before they can be flagged."
+    )
+    gold_auto_review = models.BooleanField(
+        default=False, help_text="Send every label of a flagged analyst to review, automatically."
+    )
+    review_audit_rate = models.FloatField(
+        default=0.05, help_text="Share of submitted items drawn into the review queue as a random audit."
+    )
+    review_confidence_threshold = models.FloatField(
+        default=0.6, help_text="Items whose label-model confidence is below this go to review."
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_gte_1"),
             models.CheckConstraint(condition=Q(lease_seconds__gte=10), name="project_lease_gte_10s"),
+            models.CheckConstraint(
+                condition=Q(gold_check_rate__gte=0) & Q(gold_check_rate__lte=0.5), name="project_gold_rate"
+            ),
+            models.CheckConstraint(
+                condition=Q(review_audit_rate__gte=0) & Q(review_audit_rate__lte=1), name="project_audit_rate"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -72,6 +106,10 @@ class Membership(TimeStampedModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANALYST)
+    review_all_labels = models.BooleanField(
+        default=False, help_text="Every label this member gives goes to the review queue (set by an owner, or "
+        "automatically when their gold-check accuracy falls below the project's threshold)."
+    )
 
     class Meta:
         ordering = ["project_id", "user__username"]
@@ -285,3 +323,74 @@ class Rationale(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id}[{self.start}:{self.end}]"
+
+
+class GoldLabel(TimeStampedModel):
+    """The final answer for an item: adjudicated by a reviewer, or a known answer given by an owner.
+
+    It keeps its provenance: who decided, when, with what note, and the annotations they saw. A gold label
+    marked `is_check` makes the item a gold check, mixed silently into analysts' queues.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_labels")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="gold")
+    labels = models.JSONField(default=list, help_text="Label keys, in schema order.")
+    source = models.CharField(max_length=12, choices=GoldSource.choices, default=GoldSource.ADJUDICATED)
+    is_check = models.BooleanField(default=False, help_text="Used as a gold check in analysts' queues.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    based_on = models.JSONField(
+        default=list, blank=True, help_text="The annotations the decision saw: id, annotator, labels."
+    )
+
+    class Meta:
+        ordering = ["project_id", "item_id"]
+        indexes = [models.Index(fields=["project", "is_check"], name="gold_project_check")]
+
+    def __str__(self) -> str:
+        return f"gold {self.item_id}: {','.join(self.labels)}"
+
+
+class ReviewRequest(TimeStampedModel):
+    """An item that needs a reviewer's decision, with every reason it was sent; one open request per item.
+
+    A reviewer claims it (until `claimed_until`) while deciding, so two reviewers never get the same item.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="review_requests")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="review_requests")
+    reasons = models.JSONField(default=list, help_text="ReviewReason values, most important first.")
+    detail = models.JSONField(default=dict, blank=True, help_text="Per reason: what triggered it.")
+    priority = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    passed_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(status="open"), name="review_request_one_open_per_item"
+            )
+        ]
+        indexes = [
+            models.Index(
+                "project", models.F("priority").desc(), "id", name="review_queue", condition=Q(status="open")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"review {self.item_id} ({self.status}: {','.join(self.reasons)})"

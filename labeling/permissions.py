@@ -11,6 +11,7 @@ class Action(enum.Enum):
     VIEW = "view"
     LABEL = "label"
     REVIEW = "review"
+    OVERSEE = "oversee"
     IMPORT = "import"
     WRITE_LFS = "write_lfs"
     EDIT_PROJECT = "edit_project"
@@ -21,6 +22,8 @@ _ALLOWED: dict[Action, frozenset[str]] = {
     Action.VIEW: frozenset(Role.values),
     Action.LABEL: frozenset(Role.values),
     Action.REVIEW: frozenset({Role.OWNER, Role.REVIEWER}),
+    # Agreement, every analyst's statistics, the annotator table: everyone but analysts (who see their own).
+    Action.OVERSEE: frozenset({Role.OWNER, Role.REVIEWER, Role.DATA_SCIENTIST}),
     Action.IMPORT: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     Action.WRITE_LFS: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     Action.EDIT_PROJECT: frozenset({Role.OWNER}),
