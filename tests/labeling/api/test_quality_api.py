@@ -1,0 +1,126 @@
+"""The annotator table over REST: JSON for every member (scoped), CSV for those who oversee."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from labeling.choices import Role
+from labeling.models import GoldLabel, Membership, Project
+from labeling.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
+from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MemberFactory = Callable[..., Membership]
+
+
+def _project_with_answers(member_factory: MemberFactory) -> tuple[Project, dict[str, Membership]]:
+    """ana and bob answer a gold check (spam): ana rightly, bob wrongly; olga owns the project."""
+    project = ProjectFactory(slug="sms")
+    members = {
+        "ana": member_factory(project, Role.ANALYST, username="ana"),
+        "bob": member_factory(project, Role.ANALYST, username="bob"),
+        "olga": member_factory(project, Role.OWNER, username="olga"),
+    }
+    item = ItemFactory(project=project)
+    GoldLabel.objects.create(project=project, item=item, labels=["spam"], is_check=True)
+    AnnotationFactory(item=item, annotator=members["ana"].user, labels=["spam"])
+    AnnotationFactory(item=item, annotator=members["bob"].user, labels=["ham"])
+    return project, members
+
+
+def test_the_owner_sees_every_annotator(
+    member_factory: MemberFactory, api_client_for: Callable[..., APIClient]
+) -> None:
+    # given
+    project, members = _project_with_answers(member_factory)
+
+    # when
+    response = api_client_for(members["olga"].user).get(f"/api/projects/{project.slug}/annotators/")
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert [row["username"] for row in body] == ["ana", "bob"]
+    assert list(body[0]) == ANNOTATOR_QUALITY_COLUMNS
+    assert body[1] == {
+        "user_id": members["bob"].user.pk, "username": "bob", "role": "analyst", "submitted": 0,
+        "items_per_hour": None, "median_seconds": None, "skip_rate": None, "hotkey_share": None,
+        "consensus_n": 1, "consensus_agreement": 0.0, "gold_n": 1, "gold_agreement": 0.0,
+        "checks_n": 1, "checks_correct": 0, "check_accuracy": 0.0, "check_ci_low": 0.0, "check_ci_high": 0.7935,
+        "below_threshold": False, "fast_answers": 0, "fast_share": None, "drift_speed": None,
+        "drift_consensus": None, "review_all_labels": False,
+    }  # fmt: skip
+
+
+def test_an_analyst_sees_only_their_own_row(
+    member_factory: MemberFactory, api_client_for: Callable[..., APIClient]
+) -> None:
+    # given
+    project, members = _project_with_answers(member_factory)
+
+    # when
+    response = api_client_for(members["bob"].user).get(f"/api/projects/{project.slug}/annotators/")
+
+    # then
+    assert response.status_code == 200
+    assert [(row["username"], row["checks_correct"]) for row in response.json()] == [("bob", 0)]
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.REVIEWER, Role.DATA_SCIENTIST])
+def test_the_csv_download_has_every_column_and_annotator(
+    role: str, member_factory: MemberFactory, api_client_for: Callable[..., APIClient]
+) -> None:
+    # given
+    project, members = _project_with_answers(member_factory)
+    viewer = member_factory(project, role, username="vic").user
+
+    # when
+    response = api_client_for(viewer).get(f"/api/projects/{project.slug}/annotators/export.csv")
+
+    # then
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"] == 'attachment; filename="annotators-sms.csv"'
+    content = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert content.splitlines()[0] == ",".join(ANNOTATOR_QUALITY_COLUMNS)
+    assert [(row["username"], row["checks_correct"], row["check_accuracy"]) for row in rows] == [
+        ("ana", "1", "1.0"),
+        ("bob", "0", "0.0"),
+    ]
+    assert rows[0]["user_id"] == str(members["ana"].user.pk)
+
+
+def test_an_analyst_may_not_download_the_csv(
+    member_factory: MemberFactory, api_client_for: Callable[..., APIClient]
+) -> None:
+    # given
+    project, members = _project_with_answers(member_factory)
+
+    # when
+    response = api_client_for(members["ana"].user).get(f"/api/projects/{project.slug}/annotators/export.csv")
+
+    # then
+    assert response.status_code == 403
+    assert "text/csv" not in response["Content-Type"]
+
+
+@pytest.mark.parametrize("path", ["annotators/", "annotators/export.csv"])
+def test_an_outsider_gets_a_404(
+    path: str, member_factory: MemberFactory, api_client_for: Callable[..., APIClient]
+) -> None:
+    # given
+    project, _ = _project_with_answers(member_factory)
+    outsider = UserFactory(username="eve")
+
+    # when
+    response = api_client_for(outsider).get(f"/api/projects/{project.slug}/{path}")
+
+    # then
+    assert response.status_code == 404
