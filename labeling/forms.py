@@ -156,3 +156,50 @@ class ProjectSettingsForm(forms.Form):
         min_value=10, max_value=86_400, label="Lease (seconds)",
         help_text="How long an item handed to an analyst stays reserved for them.",
     )  # fmt: skip
+    gold_check_rate = forms.FloatField(
+        required=False, min_value=0, max_value=0.5, label="Gold-check rate",
+        help_text="Share of hand-outs that are gold checks (items with a known answer); 0 turns them off.",
+    )  # fmt: skip
+    gold_accuracy_threshold = forms.FloatField(
+        required=False, min_value=0, max_value=1, label="Gold-check accuracy threshold",
+        help_text="Analysts whose accuracy on gold checks is below this are flagged to owners.",
+    )  # fmt: skip
+    gold_min_checks = forms.IntegerField(
+        required=False, min_value=1, max_value=1000, label="Checks before flagging",
+        help_text="Gold checks an analyst must have answered before they can be flagged.",
+    )  # fmt: skip
+    gold_auto_review = forms.BooleanField(
+        required=False, label="Send a flagged analyst's labels to review automatically"
+    )
+    review_audit_rate = forms.FloatField(
+        required=False, min_value=0, max_value=1, label="Audit rate",
+        help_text="Share of labeled items drawn at random into the review queue.",
+    )  # fmt: skip
+    review_confidence_threshold = forms.FloatField(
+        required=False, min_value=0, max_value=1, label="Label-model confidence for review",
+        help_text="Items the label model is less sure of than this go to review after a run.",
+    )  # fmt: skip
+
+
+class ReviewDecideForm(forms.Form):
+    item_id = forms.IntegerField(min_value=1)
+    labels = forms.MultipleChoiceField(choices=[], error_messages={"required": "Choose at least one label."})
+    note = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+    use_as_check = forms.BooleanField(required=False)
+    dwell_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)
+
+    def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["labels"].choices = [(key, key) for key in label_keys]  # type: ignore[attr-defined]
+
+
+class ReviewPassForm(forms.Form):
+    item_id = forms.IntegerField(min_value=1)
+
+
+class KnownAnswersForm(forms.Form):
+    answers = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "placeholder": "external_id,label\nmsg-17,spam\nmsg-42,ham"}),
+        help_text="CSV with the columns external_id and label (several labels separated by |).",
+    )
+    is_check = forms.BooleanField(required=False, initial=True, label="Use them as gold checks")

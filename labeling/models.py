@@ -35,7 +35,8 @@ class Project(TimeStampedModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # Oversight of the humans.
     gold_check_rate = models.FloatField(
-        default=0.0, help_text="Share of hand-outs that are gold checks (items with a known answer), 0 to 0.5."
+        default=0.0,
+        help_text="Share of hand-outs that are gold checks (items with a known answer), 0 to 0.5.",
     )
     gold_accuracy_threshold = models.FloatField(
         default=0.8, help_text="An analyst whose accuracy on gold checks falls below this is flagged."
@@ -107,8 +108,9 @@ class Membership(TimeStampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANALYST)
     review_all_labels = models.BooleanField(
-        default=False, help_text="Every label this member gives goes to the review queue (set by an owner, or "
-        "automatically when their gold-check accuracy falls below the project's threshold)."
+        default=False,
+        help_text="Every label this member gives goes to the review queue (set by an owner, or "
+        "automatically when their gold-check accuracy falls below the project's threshold).",
     )
 
     class Meta:

@@ -12,6 +12,7 @@ import numpy.typing as npt
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import F, QuerySet
+from scipy import sparse
 
 from core.exceptions import NotFoundError
 from labeling.models import Item, Project
@@ -218,3 +219,35 @@ def weak_labels_get(
 
 def latest_run(*, project: Project) -> LabelModelRun | None:
     return run_list(project=project).filter(status="succeeded").first()
+
+
+def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.str_]]:
+    """A chunk's item ids, votes (-1 = abstain) and item splits."""
+    with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
+        shape = tuple(int(n) for n in stored["shape"])
+        shifted = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
+        return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8), stored["splits"]
+
+
+@dataclass(frozen=True)
+class LfVote:
+    name: str
+    kind: str
+    vote: str  # the label key it voted for; blank when it abstained
+
+
+def item_lf_votes_get(*, run: LabelModelRun, item_id: int) -> list[LfVote]:
+    """How each LF of a finished run voted on one item, read from the chunk file that holds the item."""
+    chunk = next((index for index, (first, last) in enumerate(run.chunks) if first <= item_id <= last), None)
+    stored = RunChunk.objects.filter(run=run, index=chunk).first() if chunk is not None else None
+    if stored is None:
+        return []
+    ids, matrix, _ = chunk_load(stored.path)
+    position = int(np.searchsorted(ids, item_id))
+    if position >= len(ids) or ids[position] != item_id:
+        return []
+    return [
+        LfVote(name=str(column["name"]), kind=str(column["kind"]),
+               vote=run.labels[int(value)] if int(value) != ABSTAIN else "")
+        for column, value in zip(run.lf_versions, matrix[position].tolist(), strict=True)
+    ]  # fmt: skip

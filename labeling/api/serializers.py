@@ -10,12 +10,14 @@ from labeling.models import (
     Annotation,
     AnnotationRevision,
     Flag,
+    GoldLabel,
     ImportJob,
     InteractionEvent,
     Item,
     Label,
     Membership,
     Project,
+    ReviewRequest,
 )
 
 
@@ -35,7 +37,8 @@ class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
         model = Project
         fields = [
             "id", "name", "slug", "description", "instructions", "instructions_html", "multi_label", "overlap",
-            "lease_seconds", "labels", "role", "created_at", "updated_at",
+            "lease_seconds", "gold_check_rate", "gold_accuracy_threshold", "gold_min_checks", "gold_auto_review",
+            "review_audit_rate", "review_confidence_threshold", "labels", "role", "created_at", "updated_at",
         ]  # fmt: skip
 
     def get_role(self, project: Project) -> str | None:
@@ -137,6 +140,12 @@ class ProjectUpdateInputSerializer(serializers.Serializer[Any]):
     instructions = serializers.CharField(required=False, allow_blank=True)
     overlap = serializers.IntegerField(required=False, min_value=1, max_value=20)
     lease_seconds = serializers.IntegerField(required=False, min_value=10, max_value=86_400)
+    gold_check_rate = serializers.FloatField(required=False, min_value=0, max_value=0.5)
+    gold_accuracy_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+    gold_min_checks = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    gold_auto_review = serializers.BooleanField(required=False)
+    review_audit_rate = serializers.FloatField(required=False, min_value=0, max_value=1)
+    review_confidence_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
 
 
 class MembershipCreateInputSerializer(serializers.Serializer[Any]):
@@ -293,3 +302,68 @@ class AnalystSummaryOutputSerializer(serializers.Serializer[Any]):
     median_seconds = serializers.FloatField(allow_null=True)
     skip_rate = serializers.FloatField(allow_null=True)
     hotkey_share = serializers.FloatField(allow_null=True)
+
+
+# --- Review and adjudication ---------------------------------------------------------------------------------
+
+
+class ReviewDecideInputSerializer(serializers.Serializer[Any]):
+    item_id = serializers.IntegerField(min_value=1)
+    labels = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=4000)
+    use_as_check = serializers.BooleanField(required=False, default=False)
+    dwell_ms = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+
+
+class ReviewPassInputSerializer(serializers.Serializer[Any]):
+    item_id = serializers.IntegerField(min_value=1)
+
+
+class ReviewRequestInputSerializer(serializers.Serializer[Any]):
+    item_id = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=4000)
+
+
+class GoldLabelOutputSerializer(serializers.ModelSerializer[GoldLabel]):
+    external_id = serializers.CharField(source="item.external_id", read_only=True)
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = GoldLabel
+        fields = [
+            "item", "external_id", "labels", "source", "is_check", "decided_by", "note", "based_on",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class ReviewRequestOutputSerializer(serializers.ModelSerializer[ReviewRequest]):
+    external_id = serializers.CharField(source="item.external_id", read_only=True)
+    claimed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    resolved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = ReviewRequest
+        fields = [
+            "id", "item", "external_id", "reasons", "detail", "priority", "status", "claimed_by", "claimed_until",
+            "resolved_by", "resolved_at", "created_at",
+        ]  # fmt: skip
+
+
+class KnownAnswerInputSerializer(serializers.Serializer[Any]):
+    external_id = serializers.CharField(max_length=255)
+    labels = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+
+
+class KnownAnswersInputSerializer(serializers.Serializer[Any]):
+    answers = KnownAnswerInputSerializer(many=True, allow_empty=False)
+    is_check = serializers.BooleanField(required=False, default=True)
+
+
+class ReviewAllInputSerializer(serializers.Serializer[Any]):
+    enabled = serializers.BooleanField()

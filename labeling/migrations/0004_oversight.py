@@ -6,144 +6,262 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0003_queue_leases_flags_rationales'),
+        ("labeling", "0003_queue_leases_flags_rationales"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GoldLabel',
+            name="GoldLabel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('labels', models.JSONField(default=list, help_text='Label keys, in schema order.')),
-                ('source', models.CharField(choices=[('adjudicated', 'Adjudicated by a reviewer'), ('known', 'Known answer (given by an owner)')], default='adjudicated', max_length=12)),
-                ('is_check', models.BooleanField(default=False, help_text="Used as a gold check in analysts' queues.")),
-                ('note', models.TextField(blank=True)),
-                ('based_on', models.JSONField(blank=True, default=list, help_text='The annotations the decision saw: id, annotator, labels.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("labels", models.JSONField(default=list, help_text="Label keys, in schema order.")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("adjudicated", "Adjudicated by a reviewer"),
+                            ("known", "Known answer (given by an owner)"),
+                        ],
+                        default="adjudicated",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "is_check",
+                    models.BooleanField(default=False, help_text="Used as a gold check in analysts' queues."),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "based_on",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="The annotations the decision saw: id, annotator, labels.",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project_id', 'item_id'],
+                "ordering": ["project_id", "item_id"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewRequest',
+            name="ReviewRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reasons', models.JSONField(default=list, help_text='ReviewReason values, most important first.')),
-                ('detail', models.JSONField(blank=True, default=dict, help_text='Per reason: what triggered it.')),
-                ('priority', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved')], default='open', max_length=10)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "reasons",
+                    models.JSONField(default=list, help_text="ReviewReason values, most important first."),
+                ),
+                (
+                    "detail",
+                    models.JSONField(blank=True, default=dict, help_text="Per reason: what triggered it."),
+                ),
+                ("priority", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("resolved", "Resolved")], default="open", max_length=10
+                    ),
+                ),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-priority', 'id'],
+                "ordering": ["-priority", "id"],
             },
         ),
         migrations.AddField(
-            model_name='membership',
-            name='review_all_labels',
-            field=models.BooleanField(default=False, help_text="Every label this member gives goes to the review queue (set by an owner, or automatically when their gold-check accuracy falls below the project's threshold)."),
+            model_name="membership",
+            name="review_all_labels",
+            field=models.BooleanField(
+                default=False,
+                help_text="Every label this member gives goes to the review queue (set by an owner, or automatically when their gold-check accuracy falls below the project's threshold).",
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='gold_accuracy_threshold',
-            field=models.FloatField(default=0.8, help_text='An analyst whose accuracy on gold checks falls below this is flagged.'),
+            model_name="project",
+            name="gold_accuracy_threshold",
+            field=models.FloatField(
+                default=0.8, help_text="An analyst whose accuracy on gold checks falls below this is flagged."
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='gold_auto_review',
-            field=models.BooleanField(default=False, help_text='Send every label of a flagged analyst to review, automatically.'),
+            model_name="project",
+            name="gold_auto_review",
+            field=models.BooleanField(
+                default=False, help_text="Send every label of a flagged analyst to review, automatically."
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='gold_check_rate',
-            field=models.FloatField(default=0.0, help_text='Share of hand-outs that are gold checks (items with a known answer), 0 to 0.5.'),
+            model_name="project",
+            name="gold_check_rate",
+            field=models.FloatField(
+                default=0.0,
+                help_text="Share of hand-outs that are gold checks (items with a known answer), 0 to 0.5.",
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='gold_min_checks',
-            field=models.PositiveSmallIntegerField(default=10, help_text='Gold checks an analyst must have answered before they can be flagged.'),
+            model_name="project",
+            name="gold_min_checks",
+            field=models.PositiveSmallIntegerField(
+                default=10, help_text="Gold checks an analyst must have answered before they can be flagged."
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='review_audit_rate',
-            field=models.FloatField(default=0.05, help_text='Share of submitted items drawn into the review queue as a random audit.'),
+            model_name="project",
+            name="review_audit_rate",
+            field=models.FloatField(
+                default=0.05,
+                help_text="Share of submitted items drawn into the review queue as a random audit.",
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='review_confidence_threshold',
-            field=models.FloatField(default=0.6, help_text='Items whose label-model confidence is below this go to review.'),
+            model_name="project",
+            name="review_confidence_threshold",
+            field=models.FloatField(
+                default=0.6, help_text="Items whose label-model confidence is below this go to review."
+            ),
         ),
         migrations.AlterField(
-            model_name='interactionevent',
-            name='type',
-            field=models.CharField(choices=[('view', 'View'), ('submit', 'Submit'), ('change', 'Change'), ('skip', 'Skip'), ('undo', 'Undo'), ('flag', 'Flag'), ('rationale', 'Rationale'), ('suggestion_shown', 'Suggestion shown'), ('suggestion_accepted', 'Suggestion accepted'), ('suggestion_rejected', 'Suggestion rejected'), ('review', 'Review decision')], max_length=32),
+            model_name="interactionevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("view", "View"),
+                    ("submit", "Submit"),
+                    ("change", "Change"),
+                    ("skip", "Skip"),
+                    ("undo", "Undo"),
+                    ("flag", "Flag"),
+                    ("rationale", "Rationale"),
+                    ("suggestion_shown", "Suggestion shown"),
+                    ("suggestion_accepted", "Suggestion accepted"),
+                    ("suggestion_rejected", "Suggestion rejected"),
+                    ("review", "Review decision"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='project',
-            constraint=models.CheckConstraint(condition=models.Q(('gold_check_rate__gte', 0), ('gold_check_rate__lte', 0.5)), name='project_gold_rate'),
+            model_name="project",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("gold_check_rate__gte", 0), ("gold_check_rate__lte", 0.5)),
+                name="project_gold_rate",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='project',
-            constraint=models.CheckConstraint(condition=models.Q(('review_audit_rate__gte', 0), ('review_audit_rate__lte', 1)), name='project_audit_rate'),
+            model_name="project",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("review_audit_rate__gte", 0), ("review_audit_rate__lte", 1)),
+                name="project_audit_rate",
+            ),
         ),
         migrations.AddField(
-            model_name='goldlabel',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="goldlabel",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='goldlabel',
-            name='item',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='gold', to='labeling.item'),
+            model_name="goldlabel",
+            name="item",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="gold", to="labeling.item"
+            ),
         ),
         migrations.AddField(
-            model_name='goldlabel',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='gold_labels', to='labeling.project'),
+            model_name="goldlabel",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="gold_labels", to="labeling.project"
+            ),
         ),
         migrations.AddField(
-            model_name='reviewrequest',
-            name='claimed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="reviewrequest",
+            name="claimed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='reviewrequest',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_requests', to='labeling.item'),
+            model_name="reviewrequest",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="review_requests",
+                to="labeling.item",
+            ),
         ),
         migrations.AddField(
-            model_name='reviewrequest',
-            name='passed_by',
-            field=models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="reviewrequest",
+            name="passed_by",
+            field=models.ManyToManyField(blank=True, related_name="+", to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name='reviewrequest',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_requests', to='labeling.project'),
+            model_name="reviewrequest",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="review_requests",
+                to="labeling.project",
+            ),
         ),
         migrations.AddField(
-            model_name='reviewrequest',
-            name='resolved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="reviewrequest",
+            name="resolved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='goldlabel',
-            index=models.Index(fields=['project', 'is_check'], name='gold_project_check'),
+            model_name="goldlabel",
+            index=models.Index(fields=["project", "is_check"], name="gold_project_check"),
         ),
         migrations.AddIndex(
-            model_name='reviewrequest',
-            index=models.Index(models.F('project'), models.OrderBy(models.F('priority'), descending=True), models.F('id'), condition=models.Q(('status', 'open')), name='review_queue'),
+            model_name="reviewrequest",
+            index=models.Index(
+                models.F("project"),
+                models.OrderBy(models.F("priority"), descending=True),
+                models.F("id"),
+                condition=models.Q(("status", "open")),
+                name="review_queue",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reviewrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('item',), name='review_request_one_open_per_item'),
+            model_name="reviewrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("item",),
+                name="review_request_one_open_per_item",
+            ),
         ),
     ]

@@ -12,7 +12,7 @@ from core.exceptions import NotFoundError, PermissionDeniedError
 from labeling.choices import ImportStatus, Role
 from labeling.models import Annotation, ImportJob, Item, Membership, Project
 from labeling.permissions import Action, role_allows
-from labeling.services.imports import import_progress_key
+from labeling.selectors.imports import import_progress_key
 
 AnyUser = AbstractBaseUser | AnonymousUser
 

@@ -1,16 +1,17 @@
-"""Gold labels: the answer an item's annotations agree on."""
+"""Gold labels: an item's adjudicated (or known) answer, else the answer its annotations agree on."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from labeling.models import Annotation, Project
+from labeling.models import Annotation, GoldLabel, Project
 
 
 def gold_labels(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, str]:
     """Item id to label key, for items whose annotations (imported or human) all give the same single label.
 
-    Items whose annotators disagree have no gold label until they are adjudicated.
+    Items whose annotators disagree have no gold label until they are adjudicated; an adjudicated or known
+    answer (GoldLabel) always wins over the annotations.
     """
     found: dict[int, str] = {}
     disputed: set[int] = set()
@@ -23,7 +24,19 @@ def gold_labels(*, project: Project, item_ids: Iterable[int] | None = None) -> d
             disputed.add(item_id)
     for item_id in disputed:
         found.pop(item_id, None)
+    for item_id, labels in _decided(project, item_ids):
+        if len(labels) == 1:
+            found[item_id] = labels[0]
+        else:
+            found.pop(item_id, None)
     return found
+
+
+def _decided(project: Project, item_ids: Iterable[int] | None) -> Iterable[tuple[int, list[str]]]:
+    decided = GoldLabel.objects.filter(project=project)
+    if item_ids is not None:
+        decided = decided.filter(item_id__in=list(item_ids))
+    return decided.values_list("item_id", "labels").iterator(chunk_size=5000)
 
 
 def gold_label_sets(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, frozenset[str]]:
@@ -38,4 +51,6 @@ def gold_label_sets(*, project: Project, item_ids: Iterable[int] | None = None) 
             disputed.add(item_id)
     for item_id in disputed:
         found.pop(item_id, None)
+    for item_id, labels in _decided(project, item_ids):
+        found[item_id] = frozenset(labels)
     return found

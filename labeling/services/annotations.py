@@ -21,28 +21,15 @@ from labeling.models import (
     Assignment,
     InteractionEvent,
     Item,
+    Membership,
     Project,
     Rationale,
 )
+from labeling.services.label_keys import ERROR_ONE_LABEL, annotation_labels_validate
 from labeling.services.queue import QueueItem, input_method_validate, project_item_get, queue_lease_take
+from labeling.services.review import review_on_submit
 
-ERROR_NO_LABEL = "Choose at least one label."
-ERROR_ONE_LABEL = "This project takes exactly one label per item."
-ERROR_UNKNOWN_LABELS = "Unknown label(s): {labels}."
-
-
-def annotation_labels_validate(*, project: Project, labels: list[str]) -> list[str]:
-    """Known label keys, deduplicated, in schema order; one of them unless the project is multi-label."""
-    order = {key: index for index, key in enumerate(project.labels.values_list("key", flat=True))}
-    unknown = sorted(set(labels) - set(order))
-    if unknown:
-        raise ValidationError(ERROR_UNKNOWN_LABELS.format(labels=", ".join(unknown)), code="unknown_label")
-    keys = sorted(set(labels), key=order.__getitem__)
-    if not keys:
-        raise ValidationError(ERROR_NO_LABEL, code="no_label")
-    if len(keys) > 1 and not project.multi_label:
-        raise ValidationError(ERROR_ONE_LABEL, code="single_label")
-    return keys
+__all__ = ["ERROR_ONE_LABEL", "annotation_labels_validate"]
 
 
 def annotation_update(
@@ -172,6 +159,7 @@ def annotation_submit(
                 annotation=mine, labels=keys, edited_by=user, lead_time_ms=lead_time_ms
             )
             _event(project, item, user, EventType.CHANGE, {**payload, "previous": previous}, client_ts, now)
+            review_on_submit(project=project, annotation=changed, membership=_membership(project, user))
             return SubmitResult(annotation=changed, created=False, changed=True)
         annotation = Annotation.objects.create(
             project=project, item=item, annotator=user, labels=keys, source=AnnotationSource.HUMAN,
@@ -191,7 +179,12 @@ def annotation_submit(
             for span in spans
         ]
         InteractionEvent.objects.bulk_create(events)
+        review_on_submit(project=project, annotation=annotation, membership=_membership(project, user))
     return SubmitResult(annotation=annotation, created=True)
+
+
+def _membership(project: Project, user: User) -> Membership | None:
+    return Membership.objects.filter(project=project, user=user).first()
 
 
 def annotation_undo_last(

@@ -23,7 +23,9 @@ from labeling.importers import readers
 from labeling.importers.errors import ImportFileError
 from labeling.importers.rows import FieldMapping, ImportRow, RowBuilder
 from labeling.models import ImportJob, Project
+from labeling.selectors.imports import import_progress_key
 from labeling.services.import_writers import WriteCounts, batch_writer_for_connection
+from labeling.services.review import review_queue_refresh
 from labeling.tasks import import_job_run_task
 from weak_supervision.services import external_labeling_functions_ensure
 
@@ -215,10 +217,6 @@ def _result(project: Project, counts: WriteCounts, lf_count: int) -> ImportResul
 
 
 # --- Import jobs: the tracked, asynchronous form used by the UI and the API ---------------------------------
-def import_progress_key(job_id: int) -> str:
-    return f"oversight:import:{job_id}:progress"
-
-
 def import_job_create(
     *,
     project: Project,
@@ -278,6 +276,9 @@ def import_job_run(*, job: ImportJob, on_progress: ProgressCallback | None = Non
         job.save(update_fields=["status", "updated_at"])
         raise
     _finish(job, status=ImportStatus.SUCCEEDED, result=result)
+    if result.annotations_imported:
+        # Several people's labels came in at once: their disagreements (and audit draws) go to review.
+        review_queue_refresh(project=job.project)
     return job
 
 

@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.choices import EventType
+from labeling.choices import EventType, ReviewReason
 from labeling.models import Flag, InteractionEvent, Item, Project
 from labeling.services.queue import input_method_validate, project_item_get
+from labeling.services.review import review_requests_add
 
 MAX_COMMENT = 2000
 MAX_EVENTS = 500
@@ -71,6 +72,12 @@ def item_flag(
             payload={"flag_id": flag.pk, "comment": comment, "input_method": input_method},
             client_ts=client_ts, server_ts=now,
         )  # fmt: skip
+        review_requests_add(
+            project=project,
+            item_ids=[item.pk],
+            reason=ReviewReason.FLAG,
+            detail={item.pk: {"comment": comment}},
+        )
     return flag
 
 

@@ -30,6 +30,16 @@ ERROR_SLUG_TAKEN = "A project with the slug '{slug}' already exists."
 ERROR_OVERLAP = "Overlap must be between 1 and 20 annotations per item."
 ERROR_HOTKEY_TAKEN = "Hotkey '{hotkey}' is used by two labels."
 ERROR_HOTKEY_RESERVED = "Hotkey '{hotkey}' is reserved by the labeling view (S skip, U undo, F flag)."
+# Oversight settings and their allowed ranges (booleans as 0..1).
+OVERSIGHT_SETTINGS: dict[str, tuple[float, float]] = {
+    "gold_check_rate": (0.0, 0.5),
+    "gold_accuracy_threshold": (0.0, 1.0),
+    "gold_min_checks": (1, 1000),
+    "gold_auto_review": (0, 1),
+    "review_audit_rate": (0.0, 1.0),
+    "review_confidence_threshold": (0.0, 1.0),
+}
+ERROR_SETTING_RANGE = "{name} must be between {low} and {high}."
 ERROR_LEASE = "The lease must be between 10 seconds and 24 hours."
 # The labeling view's own keys; labels may not take them.
 RESERVED_HOTKEYS = frozenset({"s", "u", "f"})
@@ -124,15 +134,26 @@ def project_update(
     instructions: str | None = None,
     overlap: int | None = None,
     lease_seconds: int | None = None,
+    **oversight: float | int | bool | None,
 ) -> Project:
-    """Changes a project's settings. A new overlap opens or closes queue slots on every item."""
+    """Changes a project's settings. A new overlap opens or closes queue slots on every item.
+
+    `oversight` takes the gold-check and review settings (OVERSIGHT_SETTINGS), range-checked here.
+    """
+    unknown = sorted(set(oversight) - set(OVERSIGHT_SETTINGS))
+    if unknown:
+        raise ValidationError(f"Unknown setting(s): {', '.join(unknown)}.", code="settings")
+    for setting, given in oversight.items():
+        low, high = OVERSIGHT_SETTINGS[setting]
+        if given is not None and not low <= float(given) <= high:
+            raise ValidationError(ERROR_SETTING_RANGE.format(name=setting, low=low, high=high), code=setting)
     if overlap is not None and not 1 <= overlap <= 20:
         raise ValidationError(ERROR_OVERLAP, code="overlap")
     if lease_seconds is not None and not 10 <= lease_seconds <= 86_400:
         raise ValidationError(ERROR_LEASE, code="lease_seconds")
-    changes = {
+    changes: dict[str, object] = {
         "name": name, "description": description, "instructions": instructions, "overlap": overlap,
-        "lease_seconds": lease_seconds,
+        "lease_seconds": lease_seconds, **oversight,
     }  # fmt: skip
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)

@@ -10,6 +10,7 @@ lock: two analysts can never both take the last slot of an item. On SQLite, tran
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from core.exceptions import NotFoundError
 from labeling.choices import EventType
-from labeling.models import Annotation, Assignment, InteractionEvent, Item, Project
+from labeling.models import Annotation, Assignment, GoldLabel, InteractionEvent, Item, Project
 
 # How many candidates one hand-out reads before locking them one by one. Under contention most are
 # skipped (locked by a colleague); 25 keeps the read cheap and makes running dry very unlikely.
@@ -147,7 +148,42 @@ def queue_item_next(
     return QueueItem(item=assignment.item, assignment=assignment)
 
 
+def gold_check_due(*, project: Project, user: AbstractBaseUser) -> bool:
+    """Whether this hand-out should be a gold check. Drawn from a hash of the project, the analyst and how
+    many items they have answered: the share matches the project's rate, the same state gives the same
+    answer (a reload does not re-roll it), and no fixed pattern (every tenth item) gives the checks away."""
+    if project.gold_check_rate <= 0:
+        return False
+    answered = Annotation.objects.filter(project=project, annotator_id=user.pk).count()
+    digest = hashlib.sha256(f"gold:{project.pk}:{user.pk}:{answered}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < project.gold_check_rate
+
+
+def _gold_check_acquire(*, project: Project, user: AbstractBaseUser, now: datetime) -> Assignment | None:
+    """A gold check this analyst has neither answered nor skipped. Every analyst answers every check, so
+    no slot is counted: it is leased like any item and looks like any item."""
+    answered = Annotation.objects.filter(item=OuterRef("item_id"), annotator_id=user.pk)
+    passed = Assignment.objects.filter(
+        item=OuterRef("item_id"), user_id=user.pk, status=Assignment.Status.SKIPPED
+    )
+    check = (
+        GoldLabel.objects.filter(project=project, is_check=True)
+        .exclude(Exists(answered))
+        .exclude(Exists(passed))
+        .select_related("item")
+        .order_by("item_id")
+        .first()
+    )
+    if check is None:
+        return None
+    return _lease(project=project, item=check.item, user=user, now=now)
+
+
 def _acquire(*, project: Project, user: AbstractBaseUser, now: datetime) -> Assignment | None:
+    if gold_check_due(project=project, user=user):
+        assignment = _gold_check_acquire(project=project, user=user, now=now)
+        if assignment is not None:
+            return assignment
     tried: set[int] = set()
     while True:
         candidates = _candidate_ids(project=project, user=user, now=now, tried=tried)

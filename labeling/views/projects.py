@@ -105,7 +105,7 @@ def project_detail(request: HtmxHttpRequest, project: Project) -> HttpResponse:
 @project_view(Action.EDIT_PROJECT)
 @require_http_methods(["GET", "POST"])
 def project_settings(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    fields = ["name", "description", "instructions", "overlap", "lease_seconds"]
+    fields = list(ProjectSettingsForm.base_fields)
     form = ProjectSettingsForm(
         request.POST or None, initial={name: getattr(project, name) for name in fields}
     )

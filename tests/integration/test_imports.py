@@ -14,13 +14,13 @@ from labeling.choices import AnnotationSource, ImportStatus, OnConflict
 from labeling.importers.errors import ImportFileError
 from labeling.importers.rows import FieldMapping
 from labeling.models import Annotation, Item, Project
+from labeling.selectors.imports import import_progress_key
 from labeling.services.import_writers import PostgresBatchWriter, batch_writer_for_connection
 from labeling.services.imports import (
     ImportOptions,
     import_job_create,
     import_job_run,
     import_options_build,
-    import_progress_key,
     items_import,
 )
 from tests.labeling.factories import ProjectFactory

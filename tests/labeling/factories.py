@@ -7,8 +7,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.db.models import F
 
-from labeling.choices import AnnotationSource, Role
-from labeling.models import Annotation, Item, Label, Membership, Project
+from labeling.choices import AnnotationSource, GoldSource, Role
+from labeling.models import Annotation, GoldLabel, Item, Label, Membership, Project
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -74,3 +74,14 @@ class AnnotationFactory(factory.django.DjangoModelFactory):
         """Like the services, an annotation takes one of its item's open slots."""
         if create:
             Item.objects.filter(pk=self.item_id).update(remaining=F("remaining") - 1)
+
+
+class GoldLabelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GoldLabel
+
+    item = factory.SubFactory(ItemFactory)
+    project = factory.LazyAttribute(lambda gold: gold.item.project)
+    labels = factory.LazyFunction(lambda: ["spam"])
+    source = GoldSource.KNOWN
+    is_check = True

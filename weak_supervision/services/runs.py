@@ -26,11 +26,13 @@ from django.utils import timezone
 from scipy import sparse
 
 from labeling.models import Item, Label, Project
+from labeling.services.review import LABEL_MODEL_REVIEW_LIMIT, review_uncertain_add
 from weak_supervision import tasks
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, keyword_rules_votes, rule_compile
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import SandboxResult, python_votes
+from weak_supervision.selectors import chunk_load
 from weak_supervision.services.label_model import run_results_compute
 
 # Items per chunk. A chunk of 20k items and 10 LFs is a few MB in memory and about a second of work, so
@@ -235,14 +237,6 @@ def _probabilities_bytes(
     return buffer.getvalue()
 
 
-def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], IntMatrix, npt.NDArray[np.str_]]:
-    """A chunk's item ids, votes (-1 = abstain) and item splits."""
-    with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
-        shape = tuple(int(n) for n in stored["shape"])
-        shifted = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
-        return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8), stored["splits"]
-
-
 def _metadata_paths(run: LabelModelRun) -> list[str] | None:
     """The metadata fields the run's LFs read, or None when one needs whole objects (a Python LF)."""
     kinds = {lf["kind"] for lf in run.lf_versions}
@@ -340,6 +334,24 @@ def run_matrix(run: LabelModelRun) -> tuple[npt.NDArray[np.int64], IntMatrix, np
     return ids, matrix, splits
 
 
+def _queue_doubtful(
+    run: LabelModelRun,
+    ids: npt.NDArray[np.int64],
+    probabilities: npt.NDArray[np.float64],
+    covered: npt.NDArray[np.bool_],
+) -> None:
+    """Sends the items the label model is least sure of (under the project's threshold) to review."""
+    project = run.project
+    if run.project.multi_label or not len(ids):
+        return
+    confidence = probabilities.max(axis=1)
+    doubtful = np.flatnonzero(covered & (confidence < project.review_confidence_threshold))
+    chosen = doubtful[np.argsort(confidence[doubtful], kind="stable")[:LABEL_MODEL_REVIEW_LIMIT]]
+    review_uncertain_add(
+        project=project, confidences={int(ids[row]): round(float(confidence[row]), 4) for row in chosen}
+    )
+
+
 def run_finish(*, run: LabelModelRun) -> LabelModelRun:
     """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
     started = time.perf_counter()
@@ -372,6 +384,7 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
                 error="",
                 finished_at=timezone.now(),
             )
+            _queue_doubtful(run, results.ids, results.probabilities, results.covered)
     except Exception:
         run_fail(run_id=run.pk, error=traceback.format_exc())
         raise

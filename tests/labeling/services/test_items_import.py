@@ -13,7 +13,7 @@ import pytest
 
 from labeling.choices import AnnotationSource, ImportStatus, OnConflict
 from labeling.importers.errors import ImportFileError
-from labeling.models import Annotation, ImportJob, Item, Project
+from labeling.models import Annotation, ImportJob, Item, Project, ReviewRequest
 from labeling.services.imports import import_job_create, import_job_run, import_options_build, items_import
 from tests.labeling.factories import ProjectFactory
 from weak_supervision.models import ExternalVote, LabelingFunction
@@ -349,3 +349,22 @@ def test_long_format_mistakes_are_refused_with_their_line(
             options=import_options_build(id_field="id", label_field="label", annotator_field="who"),
         )
     assert Item.objects.filter(project=project).count() == 0
+
+
+def test_an_import_of_several_peoples_labels_sends_their_disagreements_to_review(
+    write: Callable[..., Path],
+) -> None:
+    # given
+    project = ProjectFactory(review_audit_rate=0.0)
+    source = write("long.csv", "id,text,label,who\n1,hi,ham,ann\n1,hi,spam,bob\n2,yo,ham,ann\n2,yo,ham,bob\n")
+    options = import_options_build(id_field="id", label_field="label", annotator_field="who")
+    job = import_job_create(
+        project=project, created_by=None, source_path=str(source), options=options, enqueue=False
+    )
+
+    # when
+    import_job_run(job=job)
+
+    # then
+    queued = ReviewRequest.objects.filter(project=project).values_list("item__external_id", "reasons")
+    assert list(queued) == [("1", ["disagreement"])]

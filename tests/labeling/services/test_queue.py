@@ -11,11 +11,18 @@ from labeling.models import Assignment, InteractionEvent, Item
 from labeling.services.annotations import annotation_submit
 from labeling.services.projects import project_update
 from labeling.services.queue import (
+    gold_check_due,
     queue_item_next,
     queue_item_skip,
     queue_skips_reset,
 )
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import (
+    AnnotationFactory,
+    GoldLabelFactory,
+    ItemFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +173,52 @@ def test_raising_the_overlap_reopens_done_items(member_factory) -> None:  # type
     item.refresh_from_db()
     assert item.remaining == 1
     assert queue_item_next(project=project, user=analyst).item.pk == item.pk  # type: ignore[union-attr]
+
+
+def test_gold_checks_are_mixed_in_at_the_projects_rate_each_once_per_analyst() -> None:
+    # given: 30 ordinary items and 8 gold checks that need no more labels (remaining 0), so that only the
+    # gold-check path can hand those out
+    project = ProjectFactory(gold_check_rate=0.3, review_audit_rate=0.0)
+    ordinary = ItemFactory.create_batch(30, project=project)
+    checks = ItemFactory.create_batch(8, project=project, remaining=0)
+    for item in checks:
+        GoldLabelFactory(item=item, labels=["spam"])
+    analyst = UserFactory()
+
+    # when
+    handed = []
+    while (current := queue_item_next(project=project, user=analyst)) is not None:
+        handed.append(current.item.pk)
+        _submit(project, analyst, current.item)
+
+    # then
+    check_ids = {item.pk for item in checks}
+    assert sorted(handed) == sorted([item.pk for item in ordinary] + list(check_ids))
+    positions = [index for index, item_id in enumerate(handed) if item_id in check_ids]
+    assert positions[0] < 20  # mixed in along the way, not saved for the end
+    assert len(handed) == len(set(handed))
+
+
+def test_no_gold_checks_are_handed_out_when_the_rate_is_zero() -> None:
+    # given
+    project = ProjectFactory(gold_check_rate=0.0)
+    GoldLabelFactory(item=ItemFactory(project=project, remaining=0))
+    analyst = UserFactory()
+
+    # when
+    current = queue_item_next(project=project, user=analyst)
+
+    # then
+    assert current is None
+
+
+def test_gold_check_draws_follow_the_rate() -> None:
+    # given
+    project = ProjectFactory(gold_check_rate=0.2)
+    analysts = UserFactory.create_batch(400)
+
+    # when
+    due = sum(gold_check_due(project=project, user=analyst) for analyst in analysts)
+
+    # then
+    assert 50 <= due <= 110

@@ -10,16 +10,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from labeling.choices import Split
-from labeling.models import Item, Project
+from labeling.models import Item, Project, ReviewRequest
 from labeling.services.imports import import_options_build, items_import
 from labeling.services.projects import label_specs_from_keys, project_create
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, regex_lf
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun, RunChunk
-from weak_supervision.selectors import weak_labels_get
+from weak_supervision.selectors import chunk_load, item_lf_votes_get, weak_labels_get
 from weak_supervision.services.functions import labeling_function_create
-from weak_supervision.services.runs import chunk_load, run_chunk_apply, run_finish, run_matrix, run_start
+from weak_supervision.services.runs import run_chunk_apply, run_finish, run_matrix, run_start
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +302,36 @@ def test_a_multiclass_project_works_as_well_as_a_binary_one(start_run: Any) -> N
     assert set(test["label_model"]["f1"]) == {"billing", "shipping", "account"}
     assert test["label_model"]["accuracy"] >= 0.8
     assert test["label_model"]["accuracy"] >= test["majority_vote"]["accuracy"] - 0.02
+
+
+def test_a_finished_run_sends_the_items_the_label_model_doubts_to_review(start_run: Any) -> None:
+    # given: every item gets some vote, and the threshold is above every confidence the model can give
+    project = _spam_project()
+    Project.objects.filter(pk=project.pk).update(review_confidence_threshold=1.01)
+
+    # when
+    run = start_run(project)
+
+    # then: each item the model covered is queued (all 30 are under the limit), with its confidence
+    answers = weak_labels_get(run=run)
+    covered = {item_id for item_id, answer in answers.items() if answer.label}
+    requests = ReviewRequest.objects.filter(project=project)
+    assert {request.item_id for request in requests} == covered
+    assert all(request.reasons == ["label_model"] for request in requests)
+    assert all(
+        request.detail["label_model"]["confidence"] == answers[request.item_id].confidence
+        for request in requests
+    )
+
+
+def test_item_lf_votes_are_read_back_from_the_chunk_that_holds_the_item(start_run: Any) -> None:
+    # given
+    project = _spam_project()
+    run = start_run(project, chunk_size=7)
+    item = Item.objects.filter(project=project, text__startswith="WIN").order_by("id").last()
+
+    # when
+    votes = item_lf_votes_get(run=run, item_id=item.pk)  # type: ignore[union-attr]
+
+    # then
+    assert [(vote.name, vote.vote) for vote in votes] == [("home", ""), ("phone", "spam"), ("prize", "spam")]

@@ -1,0 +1,7 @@
+"""Where a running import reports its progress (the cache key both its writer and its readers use)."""
+
+from __future__ import annotations
+
+
+def import_progress_key(job_id: int) -> str:
+    return f"oversight:import:{job_id}:progress"
