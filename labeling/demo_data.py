@@ -118,6 +118,12 @@ def _fill(template: str, rng: random.Random) -> str:
 
 def demo_records(count: int = 3000, seed: int = 20261123) -> Iterator[dict[str, Any]]:
     """Yields `count` support messages with id, text and metadata (no labels: the demo is for labeling)."""
+    for record, _ in demo_records_with_topics(count, seed):
+        yield record
+
+
+def demo_records_with_topics(count: int = 3000, seed: int = 20261123) -> Iterator[tuple[dict[str, Any], str]]:
+    """The demo records with the topic each was generated from (what a careful analyst would answer)."""
     rng = random.Random(seed)
     topics = list(_WEIGHTS)
     weights = [_WEIGHTS[topic] for topic in topics]
@@ -129,10 +135,11 @@ def demo_records(count: int = 3000, seed: int = 20261123) -> Iterator[dict[str, 
         if rng.random() < 0.25:  # a second sentence from another topic makes the task realistic
             parts.append(_fill(rng.choice(_TEMPLATES[rng.choice(topics)]), rng))
         parts.append(rng.choice(_CLOSERS).format(name=name))
-        yield {
+        record = {
             "id": f"T-{100000 + index}",
             "text": " ".join(part for part in parts if part),
             "channel": rng.choice(_CHANNELS),
             "customer": name,
             "received_at": (start + timedelta(minutes=17 * index + rng.randint(0, 16))).isoformat(),
         }
+        yield record, topic

@@ -16,6 +16,7 @@ from labeling.models import Annotation, Item, Project
 from labeling.selectors import project_stats
 from labeling.selectors.agreement import agreement_get
 from labeling.selectors.quality import annotator_quality_list
+from labeling.selectors.review import review_queue_counts
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import latest_run
 
@@ -112,4 +113,5 @@ def dashboard_get(*, project: Project, viewer: AnyUser) -> dict[str, Any]:
         # The same rows as the table: the flag is computed once, with the project's threshold and minimum.
         "below_threshold": [row for row in annotators if row["below_threshold"]],
         "run": run_summary(run=run) if run is not None else None,
+        "review_counts": review_queue_counts(project=project),
     }

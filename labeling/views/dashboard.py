@@ -15,7 +15,7 @@ from core.charts import bar_chart, line_chart
 from core.htmx import HtmxHttpRequest
 from labeling.choices import Role
 from labeling.models import Project
-from labeling.permissions import Action
+from labeling.permissions import Action, role_allows
 from labeling.selectors.dashboard import dashboard_get
 from labeling.views.projects import project_view
 from weak_supervision.charts import lf_bar_chart
@@ -55,5 +55,6 @@ def project_dashboard(request: HtmxHttpRequest, project: Project) -> HttpRespons
         **data,
         "charts": _charts(data),
         "is_owner": project.user_role == Role.OWNER,  # type: ignore[attr-defined]
+        "can_review": role_allows(project.user_role, Action.REVIEW),  # type: ignore[attr-defined]
     }
     return render(request, "labeling/project_dashboard.html", context)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.models import Annotation, Item, Project
-from labeling.services.demo import DEMO_SLUG
+from labeling.models import Annotation, GoldLabel, Item, Project
+from labeling.services.demo import DEMO_GOLD_CHECKS, DEMO_LABELED_ITEMS, DEMO_SLUG
 from labeling.services.interactions import item_flag
 from labeling.services.queue import queue_item_skip
 from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
@@ -87,6 +87,10 @@ def test_seed_demo_is_idempotent() -> None:
     assert project.labels.count() == 5
     assert "password: oversight-demo" in first
     assert "already exists" in second
+    # the team's history is seeded once: two analysts per labeled item, every analyst on every gold check
+    assert Annotation.objects.filter(project=project).count() == 2 * DEMO_LABELED_ITEMS + 3 * DEMO_GOLD_CHECKS
+    assert GoldLabel.objects.filter(project=project, is_check=True).count() == DEMO_GOLD_CHECKS
+    assert set(project.memberships.values_list("user__username", flat=True)) >= {"ana", "ben", "cleo", "rita"}
 
 
 def test_export_events_writes_jsonl_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,6 +71,7 @@ def test_owner_sees_every_section_and_the_analyst_below_threshold(
     alert = html[html.index('id="below-threshold"') : html.index('id="headline"')]
     assert "<b>bo</b>: 33% correct (1 of 3 checks; 95% interval 6\u201379%)" in alert
     assert "<b>ann</b>" not in alert
+    assert "Send their labels to review" in alert
     assert '<span class="badge danger" title="Below the gold-check threshold">' in html
     assert (
         f'href="{reverse("labeling-api:annotator-export", args=[project.slug])}" download>Download CSV'
@@ -187,7 +188,7 @@ def test_query_count_does_not_grow_with_items_or_annotators(
 
     # when: session, user, project, role (4); counts (5); annotator table (7); latest run (1); progress (2);
     # label names (1); agreement, its cache key and its reads (3)
-    with django_assert_max_num_queries(23):
+    with django_assert_max_num_queries(25):
         response = client.get(_url(project))
 
     # then
