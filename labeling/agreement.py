@@ -8,13 +8,11 @@ frozenset of label keys). Undefined figures come back as None, never NaN, so the
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 import krippendorff
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import cohen_kappa_score
 
 Unit = Mapping[str, Hashable]
 
@@ -49,27 +47,39 @@ def percent_agreement_from_counts(counts: npt.ArrayLike) -> float | None:
 
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
-    """Cohen's kappa of two raters over the same items (a[i] and b[i] rate item i), through scikit-learn.
+    """Cohen's kappa of two raters over the same items (a[i] and b[i] rate item i).
 
     None when undefined: fewer than two shared items, or both raters use one and the same category throughout
     (chance agreement is then 1 and kappa is 0/0).
     """
     if len(a) != len(b):
         raise ValueError(f"The two rating lists differ in length ({len(a)} and {len(b)}).")
-    if len(a) < 2:
-        return None
-    # Integer codes: scikit-learn sorts the categories, and ours need not be sortable (frozensets, mixed types).
+    # Integer codes: our categories need not be sortable (frozensets, mixed types).
     codes = {category: code for code, category in enumerate(dict.fromkeys([*a, *b]))}
-    if len(codes) < 2:
+    return cohen_kappa_codes(
+        np.fromiter((codes[x] for x in a), dtype=np.int64, count=len(a)),
+        np.fromiter((codes[y] for y in b), dtype=np.int64, count=len(b)),
+    )
+
+
+def cohen_kappa_codes(first: npt.NDArray[np.int64], second: npt.NDArray[np.int64]) -> float | None:
+    """Cohen's kappa of two aligned arrays of category codes (0, 1, ...).
+
+    kappa = (p_o - p_e) / (1 - p_e), with p_o the share of items they agree on and p_e the chance agreement
+    from each rater's own category shares: the same figure as scikit-learn's cohen_kappa_score (the tests
+    compare them), in a few numpy operations, because a project has pairs x labels of them to compute.
+    """
+    if len(first) < 2:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = cohen_kappa_score(
-            np.fromiter((codes[x] for x in a), dtype=np.int64, count=len(a)),
-            np.fromiter((codes[y] for y in b), dtype=np.int64, count=len(b)),
-            labels=list(range(len(codes))),
-        )
-    return _finite(float(value))
+    width = int(max(first.max(), second.max())) + 1
+    observed = float(np.mean(first == second))
+    expected = float(
+        (np.bincount(first, minlength=width) / len(first))
+        @ (np.bincount(second, minlength=width) / len(second))
+    )
+    if expected >= 1.0:
+        return None
+    return _finite((observed - expected) / (1.0 - expected))
 
 
 def fleiss_kappa(counts: npt.ArrayLike) -> float | None:

@@ -19,20 +19,20 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from django.core.cache import cache
 from django.db.models import Count, Max
-from django.utils import timezone
+from django.db.models.functions import TruncDate
 
 from labeling.agreement import (
     category_counts,
-    cohen_kappa,
+    cohen_kappa_codes,
     fleiss_kappa,
     krippendorff_alpha_from_counts,
     percent_agreement_from_counts,
@@ -48,8 +48,8 @@ DECIMALS = 4
 
 LabelSet = tuple[str, ...]  # sorted, without repeats: equal tuples are equal sets
 Ratings = dict[str, LabelSet]  # one item: annotator key -> the labels they gave
-PairRatings = list[tuple[LabelSet, LabelSet]]  # one pair: what each gave, item by item
-Variable = Callable[[LabelSet], Hashable]
+Codes = npt.NDArray[np.int64]
+PairRatings = tuple[Codes, Codes]  # one pair: the codes (see _Pairs) of what each gave, item by item
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,23 @@ class _Loaded:
     """The items rated at least twice, each as its ratings and when its latest annotation was made."""
 
     units: list[Ratings]
-    latest: list[datetime]
+    latest: list[date]
     names: dict[str, str]  # annotator key -> display name
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Every annotator pair's ratings side by side, as codes of the distinct label sets given in the project."""
+
+    sets: list[LabelSet]  # code -> label set
+    ratings: dict[tuple[str, str], PairRatings]
+
+    def variable(self, key: str | None) -> Codes:
+        """A lookup from label-set code to the code of a variable: the set itself (None), or one label's
+        presence (1) or absence (0)."""
+        if key is None:
+            return np.arange(len(self.sets), dtype=np.int64)
+        return np.fromiter((key in labels for labels in self.sets), dtype=np.int64, count=len(self.sets))
 
 
 @dataclass(frozen=True)
@@ -143,14 +158,6 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return math.fsum(defined) / len(defined) if defined else None
 
 
-def _label_set(labels: LabelSet) -> Hashable:
-    return labels  # already canonical: sorted and without repeats (see _load)
-
-
-def _has_label(key: str) -> Variable:
-    return lambda labels: key in labels
-
-
 def _annotator(annotator_id: int | None, username: str | None, external: str) -> tuple[str, str]:
     if annotator_id is not None:
         return f"user:{annotator_id}", username or f"user {annotator_id}"
@@ -161,22 +168,26 @@ def _annotator(annotator_id: int | None, username: str | None, external: str) ->
 def _load(project: Project) -> _Loaded:
     """Every annotation's labels, by item and annotator (a repeated annotator on an item: the latest wins)."""
     units: dict[int, Ratings] = defaultdict(dict)
-    latest: dict[int, datetime] = {}
     names: dict[str, str] = {}
-    rows = (
-        Annotation.objects.filter(project=project)
-        .order_by("item_id", "created_at", "id")
-        .values_list(
-            "item_id", "annotator_id", "annotator__username", "external_annotator", "labels", "created_at"
-        )
+    annotations = Annotation.objects.filter(project=project)
+    rows = annotations.order_by("item_id", "created_at", "id").values_list(
+        "item_id", "annotator_id", "annotator__username", "external_annotator", "labels"
     )
-    for item_id, annotator_id, username, external, labels, created_at in rows.iterator(chunk_size=5000):
+    for item_id, annotator_id, username, external, labels in rows.iterator(chunk_size=5000):
         if not labels and not project.multi_label:
             continue  # no answer to compare; in a multi-label project, "none of the labels" is an answer
         key, name = _annotator(annotator_id, username, external)
         names[key] = name
-        units[item_id][key] = tuple(sorted(set(labels)))
-        latest[item_id] = created_at  # rows come oldest first within an item
+        units[item_id][key] = tuple(sorted(set(labels)))  # rows come oldest first within an item
+    # The day (in the project's time zone) of each item's latest annotation, worked out by the database:
+    # parsing a timestamp per annotation in Python costs more than the rest of the load.
+    latest = dict(
+        annotations.values("item_id")
+        .annotate(day=TruncDate(Max("created_at")))
+        .order_by()
+        .values_list("item_id", "day")
+        .iterator(chunk_size=5000)
+    )
     kept = [item_id for item_id, unit in units.items() if len(unit) >= 2]
     return _Loaded(
         units=[units[item_id] for item_id in kept], latest=[latest[item_id] for item_id in kept], names=names
@@ -198,18 +209,29 @@ def _matrices(units: Sequence[Ratings], label_keys: Sequence[str]) -> _Matrices:
     )
 
 
-def _pair_ratings(units: Iterable[Ratings], names: Mapping[str, str]) -> dict[tuple[str, str], PairRatings]:
+def _pair_ratings(units: Iterable[Ratings], names: Mapping[str, str]) -> _Pairs:
     """For every pair of annotators who rated an item in common, their labels side by side (a before b by name)."""
-    pairs: dict[tuple[str, str], PairRatings] = defaultdict(list)
+    codes: dict[LabelSet, int] = {}
+    pairs: dict[tuple[str, str], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     for unit in units:
         keys = sorted(unit, key=lambda key: (names[key], key))
+        coded = {key: codes.setdefault(unit[key], len(codes)) for key in keys}
         for a, b in itertools.combinations(keys, 2):
-            pairs[a, b].append((unit[a], unit[b]))
-    return pairs
+            first, second = pairs[a, b]
+            first.append(coded[a])
+            second.append(coded[b])
+    return _Pairs(
+        sets=list(codes),
+        ratings={
+            pair: (np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64))
+            for pair, (first, second) in pairs.items()
+        },
+    )
 
 
-def _pair_kappa(ratings: PairRatings, variable: Variable) -> float | None:
-    return cohen_kappa([variable(a) for a, _ in ratings], [variable(b) for _, b in ratings])
+def _pair_kappa(ratings: PairRatings, lookup: Codes) -> float | None:
+    first, second = ratings
+    return cohen_kappa_codes(lookup[first], lookup[second])
 
 
 def _figures(counts: npt.NDArray[np.int64], kappas: Iterable[float | None]) -> LabelAgreement:
@@ -234,10 +256,11 @@ def _rounded_figures(figures: LabelAgreement) -> LabelAgreement:
 
 
 def _overall(
-    matrices: _Matrices, pairs: Iterable[PairRatings], per_label: Sequence[LabelAgreement], multi_label: bool
+    matrices: _Matrices, pairs: _Pairs, per_label: Sequence[LabelAgreement], multi_label: bool
 ) -> LabelAgreement:
     if not multi_label:
-        return _figures(matrices.sets, (_pair_kappa(ratings, _label_set) for ratings in pairs))
+        identity = pairs.variable(None)
+        return _figures(matrices.sets, (_pair_kappa(ratings, identity) for ratings in pairs.ratings.values()))
     return LabelAgreement(
         n_items=matrices.sets.shape[0],
         percent_agreement=percent_agreement_from_counts(matrices.sets),
@@ -248,31 +271,28 @@ def _overall(
 
 
 def _pair(
-    a: str, b: str, ratings: PairRatings, names: Mapping[str, str], label_keys: Sequence[str], multi: bool
+    a: str, b: str, ratings: PairRatings, names: Mapping[str, str], lookups: Sequence[Codes], multi: bool
 ) -> PairAgreement:
-    agreeing = sum(x == y for x, y in ratings)
-    if multi:
-        kappa = _mean(_pair_kappa(ratings, _has_label(key)) for key in label_keys)
-    else:
-        kappa = _pair_kappa(ratings, _label_set)
+    first, second = ratings
+    agreeing = int(np.count_nonzero(first == second))
+    # Multi-label: the mean of the per-label kappas; single-label: the kappa of the label itself.
+    kappas = [_pair_kappa(ratings, lookup) for lookup in (lookups[1:] if multi else lookups[:1])]
+    kappa = _mean(kappas)
     return PairAgreement(
-        a=names[a], b=names[b], a_key=a, b_key=b, n_items=len(ratings),
-        percent_agreement=_rounded(agreeing / len(ratings)), cohen_kappa=_rounded(kappa),
+        a=names[a], b=names[b], a_key=a, b_key=b, n_items=len(first),
+        percent_agreement=_rounded(agreeing / len(first)), cohen_kappa=_rounded(kappa),
     )  # fmt: skip
 
 
 def _pair_list(
-    pairs: Mapping[tuple[str, str], PairRatings],
-    names: Mapping[str, str],
-    label_keys: Sequence[str],
-    multi: bool,
+    pairs: _Pairs, names: Mapping[str, str], label_keys: Sequence[str], multi: bool
 ) -> tuple[PairAgreement, ...]:
-    result = [_pair(a, b, ratings, names, label_keys, multi) for (a, b), ratings in pairs.items()]
+    lookups = [pairs.variable(None), *(pairs.variable(key) for key in label_keys)]
+    result = [_pair(a, b, ratings, names, lookups, multi) for (a, b), ratings in pairs.ratings.items()]
     return tuple(sorted(result, key=lambda pair: (pair.a, pair.b, pair.a_key, pair.b_key)))
 
 
-def _week_of(moment: datetime) -> date:
-    day = (timezone.localtime(moment) if timezone.is_aware(moment) else moment).date()
+def _week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
@@ -307,15 +327,12 @@ def agreement_compute(*, project: Project) -> AgreementReport:
     loaded = _load(project)
     matrices = _matrices(loaded.units, label_keys)
     pairs = _pair_ratings(loaded.units, loaded.names)
-    per_label = {
-        key: _figures(
-            matrices.label(j), (_pair_kappa(ratings, _has_label(key)) for ratings in pairs.values())
-        )
-        for j, key in enumerate(label_keys)
-    }
-    overall = _rounded_figures(
-        _overall(matrices, pairs.values(), list(per_label.values()), project.multi_label)
-    )
+    per_label = {}
+    for j, key in enumerate(label_keys):
+        lookup = pairs.variable(key)
+        kappas = (_pair_kappa(ratings, lookup) for ratings in pairs.ratings.values())
+        per_label[key] = _figures(matrices.label(j), kappas)
+    overall = _rounded_figures(_overall(matrices, pairs, list(per_label.values()), project.multi_label))
     return AgreementReport(
         n_items=overall.n_items,
         n_annotators=len({key for unit in loaded.units for key in unit}),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import io
 import math
 import statistics
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
@@ -20,6 +20,8 @@ from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db.models import Count, Max
 
 from labeling.choices import AnnotationSource, EventType, Role
 from labeling.models import Annotation, GoldLabel, InteractionEvent, Membership, Project
@@ -34,6 +36,9 @@ FAST_ANSWER_MEDIAN_SHARE = 0.25
 SESSION_GAP = timedelta(minutes=30)
 # Sessions shorter than this say nothing about a trend in speed (thirds of fewer than 3 submits are noise).
 DRIFT_MIN_SESSION_SUBMITS = 10
+QUALITY_CACHE_VERSION = 1
+# The key changes with whatever the table reads, so this only bounds how long a stale entry occupies the cache.
+QUALITY_CACHE_SECONDS = 24 * 3600
 # Fewer consensus items than this say nothing about a trend in agreement.
 DRIFT_MIN_CONSENSUS_ITEMS = 10
 WILSON_Z = 1.96  # 95 % confidence
@@ -94,7 +99,7 @@ class _Tally:
     """What one annotator's annotations add up to, filled while the project's annotations stream past."""
 
     annotations: int = 0
-    consensus: list[tuple[datetime, bool]] = field(default_factory=list)
+    consensus: list[tuple[int, bool]] = field(default_factory=list)  # (annotation id, agreed)
     gold_n: int = 0
     gold_agreed: int = 0
     checks_n: int = 0
@@ -138,30 +143,30 @@ def fast_answer_floor_ms(*, project: Project) -> float:
     return max(float(FAST_ANSWER_MIN_MS), FAST_ANSWER_MEDIAN_SHARE * median if median is not None else 0.0)
 
 
-def _agrees_with_others(own: frozenset[str], others: Counter[frozenset[str]]) -> bool:
-    """Their set equals the majority set of the other annotators; a tie counts when theirs is among the top."""
-    top = max(others.values())
-    return others.get(own, 0) == top
-
-
 def _tally_item(
     rows: list[tuple[Any, ...]],
     gold: dict[int, tuple[frozenset[str], bool]],
     tallies: dict[int, _Tally],
     floor_ms: float,
 ) -> None:
-    """Adds one item's annotations (item_id, annotator_id, labels, source, lead_time_ms, created_at)."""
+    """Adds one item's annotations (item_id, annotator_id, labels, source, lead_time_ms, id).
+
+    Consensus: their set equals the majority set of the OTHER annotators of the item; a tie counts when theirs
+    is among the top sets. Answer order is the annotations' id order (they are numbered as they are stored),
+    which spares parsing a timestamp per annotation.
+    """
     sets = [frozenset(row[2] or ()) for row in rows]
-    everyone = Counter(sets)
-    for (item_id, annotator_id, _, source, lead_time_ms, created_at), own in zip(rows, sets, strict=True):
+    counts: dict[frozenset[str], int] = {}
+    for labels in sets:
+        counts[labels] = counts.get(labels, 0) + 1
+    for (item_id, annotator_id, _, source, lead_time_ms, annotation_id), own in zip(rows, sets, strict=True):
         tally = tallies.get(annotator_id) if annotator_id is not None else None
         if tally is None:
             continue
         tally.annotations += 1
         if len(rows) > 1:
-            others = everyone.copy()
-            others[own] -= 1
-            tally.consensus.append((created_at, _agrees_with_others(own, +others)))
+            top = max(count - (labels == own) for labels, count in counts.items())
+            tally.consensus.append((annotation_id, counts[own] - 1 == top))
         if item_id in gold:
             answer, is_check = gold[item_id]
             tally.gold_n += 1
@@ -194,7 +199,7 @@ def _annotation_tallies(
         annotations = annotations.filter(item_id__in=mine)
     rows = (
         annotations.order_by("item_id", "id")
-        .values_list("item_id", "annotator_id", "labels", "source", "lead_time_ms", "created_at")
+        .values_list("item_id", "annotator_id", "labels", "source", "lead_time_ms", "id")
         .iterator(chunk_size=ANNOTATION_CHUNK)
     )
     for _, item_rows in groupby(rows, key=itemgetter(0)):
@@ -249,7 +254,7 @@ def _as_int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _drift_consensus(consensus: list[tuple[datetime, bool]]) -> float | None:
+def _drift_consensus(consensus: list[tuple[int, bool]]) -> float | None:
     """Agreement on the later half of their consensus items (by answer time) minus the earlier half."""
     n = len(consensus)
     if n < DRIFT_MIN_CONSENSUS_ITEMS:
@@ -294,12 +299,40 @@ def _row(
     )  # fmt: skip
 
 
+def annotator_quality_cache_key(*, project: Project, only_user_id: int | None) -> str:
+    """A key that changes whenever anything the table reads changes: annotations (added, edited, deleted),
+    events, gold labels, members and the project's settings (four small aggregate queries)."""
+    stats = Annotation.objects.filter(project=project).aggregate(
+        n=Count("id"), last_id=Max("id"), last_update=Max("updated_at")
+    )
+    # Separate aggregates: one query joining events, gold labels and members would multiply their rows.
+    events = InteractionEvent.objects.filter(project=project).aggregate(last=Max("id"))
+    golds = GoldLabel.objects.filter(project=project).aggregate(n=Count("id"), last=Max("updated_at"))
+    members = Membership.objects.filter(project=project).aggregate(n=Count("id"), last=Max("updated_at"))
+    parts = [*stats.values(), *events.values(), *golds.values(), *members.values(), project.updated_at]
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+    return f"labeling:quality:v{QUALITY_CACHE_VERSION}:{project.pk}:{only_user_id or 'all'}:{digest}"
+
+
 def annotator_quality_list(*, project: Project, viewer: AnyUser) -> list[AnnotatorQuality]:
     """Quality figures per member who has annotated or has events, by username; analysts get their own row.
 
-    A fixed number of queries whatever the number of members: the annotations stream past once.
+    Cached until something it reads changes. A fixed number of queries whatever the number of members: the
+    annotations stream past once.
     """
     only_user_id = None if sees_everyone(project) else int(viewer.pk or 0)
+    key = annotator_quality_cache_key(project=project, only_user_id=only_user_id)
+    cached = cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    rows = _annotator_quality_compute(project=project, viewer=viewer, only_user_id=only_user_id)
+    cache.set(key, rows, QUALITY_CACHE_SECONDS)
+    return rows
+
+
+def _annotator_quality_compute(
+    *, project: Project, viewer: AnyUser, only_user_id: int | None
+) -> list[AnnotatorQuality]:
     memberships = Membership.objects.filter(project=project)
     if only_user_id is not None:
         memberships = memberships.filter(user_id=only_user_id)

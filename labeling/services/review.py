@@ -68,7 +68,7 @@ def review_requests_add(
         "item_id", flat=True)))  # fmt: skip
     if not wanted:
         return 0
-    changed = 0
+    changed: list[ReviewRequest] = []
     now = timezone.now()
     with transaction.atomic():
         open_requests = {
@@ -95,10 +95,12 @@ def review_requests_add(
                 request.detail = {**request.detail, reason: note}
             request.priority = max(request.priority, REVIEW_REASON_PRIORITY.get(reason, 0))
             request.updated_at = now
-            request.save(update_fields=["reasons", "detail", "priority", "updated_at"])
-            changed += 1
+            changed.append(request)
+        ReviewRequest.objects.bulk_update(
+            changed, ["reasons", "detail", "priority", "updated_at"], batch_size=1000
+        )
         ReviewRequest.objects.bulk_create(new, batch_size=1000)
-    return changed + len(new)
+    return len(changed) + len(new)
 
 
 def audit_drawn(*, project: Project, item_id: int) -> bool:

@@ -91,6 +91,20 @@ def test_cohen_kappa_by_hand() -> None:
     assert value == pytest.approx(cohen_kappa_score(a, b))
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_cohen_kappa_matches_scikit_learn_on_random_ratings(seed: int) -> None:
+    # given two raters who agree often, over four categories
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 4, size=300)
+    b = np.where(rng.random(300) < 0.6, a, rng.integers(0, 4, size=300))
+
+    # when
+    value = cohen_kappa(a.tolist(), b.tolist())
+
+    # then
+    assert value == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+
+
 def test_cohen_kappa_takes_unsortable_categories() -> None:
     # given: label sets, which scikit-learn could not sort
     a = [frozenset({"x"}), frozenset({"x", "y"}), frozenset()]

@@ -188,7 +188,7 @@ def test_query_count_does_not_grow_with_items_or_annotators(
 
     # when: session, user, project, role (4); counts (5); annotator table (7); latest run (1); progress (2);
     # label names (1); agreement, its cache key and its reads (3)
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(30):
         response = client.get(_url(project))
 
     # then

@@ -263,15 +263,14 @@ def test_a_gap_of_thirty_minutes_or_less_does_not_end_a_session(member_factory: 
 def _consensus_items(
     project: Project, user: AbstractBaseUser, other: AbstractBaseUser, agreed: list[bool]
 ) -> None:
-    """One item per entry, answered by `user` a minute after the previous entry, and by `other` alike or not.
+    """One item per entry, answered by `user` after the previous entry, and by `other` alike or not.
 
-    The items are created last entry first, so only the answers' times can put them in order.
+    The items are created last entry first, so only the order of the answers (their ids) can put them in order.
     """
-    for minute, agrees in reversed(list(enumerate(agreed))):
-        item = ItemFactory(project=project)
-        mine = AnnotationFactory(item=item, annotator=user, labels=["spam"])
+    items = [ItemFactory(project=project) for _ in agreed][::-1]
+    for item, agrees in zip(items, agreed, strict=True):
+        AnnotationFactory(item=item, annotator=user, labels=["spam"])
         AnnotationFactory(item=item, annotator=other, labels=["spam"] if agrees else ["ham"])
-        Annotation.objects.filter(pk=mine.pk).update(created_at=START + timedelta(minutes=minute))
 
 
 @pytest.mark.parametrize(
@@ -342,3 +341,24 @@ def test_the_csv_has_a_header_and_a_line_per_row(member_factory: MemberFactory) 
     assert (
         lines[2] == f"{rows[1].user_id},bob,analyst,0,,,,,6,0.5,5,0.4,4,2,0.5,0.15,0.85,True,0,,,,False\r\n"
     )
+
+
+def test_the_table_is_cached_until_something_it_reads_changes(member_factory: MemberFactory) -> None:
+    # given
+    project = ProjectFactory()
+    ana = member_factory(project, Role.ANALYST, username="ana").user
+    item = ItemFactory(project=project)
+    AnnotationFactory(item=item, annotator=ana, labels=["spam"])
+    as_owner, owner = _owner_view(project, member_factory)
+    first = annotator_quality_list(project=as_owner, viewer=owner)
+
+    # when
+    with CaptureQueriesContext(connection) as cached:
+        again = annotator_quality_list(project=as_owner, viewer=owner)
+    GoldLabel.objects.create(project=project, item=item, labels=["ham"], is_check=True)
+    changed = annotator_quality_list(project=as_owner, viewer=owner)
+
+    # then
+    assert again == first
+    assert len(cached) == 4  # the cache key's aggregates, nothing else
+    assert (_by_name(first)["ana"].checks_n, _by_name(changed)["ana"].checks_n) == (0, 1)
