@@ -183,17 +183,28 @@ class WeakLabelAnswer:
     labels: list[str]  # multi-label projects: every label at probability >= 0.5; else [label] or []
 
 
-def weak_labels_get(
-    *, run: LabelModelRun, item_ids: Iterable[int] | None = None
-) -> dict[int, WeakLabelAnswer]:
-    """A finished run's probabilistic labels, for the given items (all when None), read from its file."""
+def run_probabilities_get(
+    *, run: LabelModelRun
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.bool_]] | None:
+    """A finished run's item ids (sorted), their label probabilities (columns in run.labels order) and whether
+    any LF voted on each, as arrays; None for a run without them."""
     if not run.probabilities_path:
-        return {}
+        return None
     with (
         default_storage.open(run.probabilities_path, "rb") as handle,
         np.load(io.BytesIO(handle.read())) as stored,
     ):
-        ids, probabilities, covered = stored["ids"], stored["probabilities"], stored["covered"]
+        return stored["ids"], stored["probabilities"], stored["covered"]
+
+
+def weak_labels_get(
+    *, run: LabelModelRun, item_ids: Iterable[int] | None = None
+) -> dict[int, WeakLabelAnswer]:
+    """A finished run's probabilistic labels, for the given items (all when None), read from its file."""
+    loaded = run_probabilities_get(run=run)
+    if loaded is None:
+        return {}
+    ids, probabilities, covered = loaded
     rows = np.arange(len(ids))
     if item_ids is not None:
         wanted = np.fromiter(item_ids, dtype=np.int64)

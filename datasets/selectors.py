@@ -1,0 +1,334 @@
+"""Reads for snapshots: the rows a snapshot holds (streamed in chunks), the snapshot lists, files and diffs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow.parquet as pq
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
+
+from core.exceptions import NotFoundError
+from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus
+from datasets.models import ExportSchedule, Snapshot
+from labeling.choices import GoldSource
+from labeling.models import Annotation, GoldLabel, Item, Project
+from weak_supervision.models import LabelModelRun
+from weak_supervision.selectors import latest_run, run_probabilities_get
+
+# Items read per chunk: a chunk's rows, annotations and gold labels are three queries, and its columns are
+# one Parquet row group. 20,000 keeps a chunk of long texts well under 100 MB.
+ROW_CHUNK = 20_000
+ERROR_NOT_FOUND = "Snapshot not found in this project."
+
+
+@dataclass
+class RowChunk:
+    """A chunk of snapshot rows, column by column (the layout Parquet and Arrow want)."""
+
+    item_id: list[int] = field(default_factory=list)
+    external_id: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    metadata: list[str] = field(default_factory=list)  # JSON text
+    label: list[str] = field(default_factory=list)  # the label, or labels joined by "|" (multi-label)
+    labels: list[list[str]] = field(default_factory=list)
+    label_source: list[str] = field(default_factory=list)
+    soft_label: list[list[float]] = field(default_factory=list)  # probabilities in the schema's label order
+    confidence: list[float] = field(default_factory=list)
+    n_annotators: list[int] = field(default_factory=list)
+    agreement: list[float | None] = field(default_factory=list)
+    split: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.item_id)
+
+    def row(self, index: int) -> dict[str, Any]:
+        return {name: getattr(self, name)[index] for name in ROW_FIELDS}
+
+
+ROW_FIELDS = [
+    "item_id", "external_id", "text", "metadata", "label", "labels", "label_source", "soft_label", "confidence",
+    "n_annotators", "agreement", "split",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WeakArrays:
+    ids: npt.NDArray[np.int64]
+    probabilities: npt.NDArray[np.float32]
+    covered: npt.NDArray[np.bool_]
+    labels: list[str]  # the run's label order
+
+
+def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
+    loaded = run_probabilities_get(run=run) if run is not None else None
+    if run is None or loaded is None:
+        return None
+    return WeakArrays(ids=loaded[0], probabilities=loaded[1], covered=loaded[2], labels=list(run.labels))
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """What a snapshot holds: the policy, its threshold, the schema's labels, the weak labels to use."""
+
+    policy: str
+    min_confidence: float
+    label_keys: list[str]
+    multi_label: bool
+    weak: WeakArrays | None
+
+
+def _weak_rows(weak: WeakArrays | None, label_keys: Sequence[str], ids: list[int]) -> dict[int, list[float]]:
+    """Item id to the label model's probabilities (schema order), for covered items of this chunk."""
+    if weak is None or not ids:
+        return {}
+    wanted = np.asarray(ids, dtype=np.int64)
+    positions = np.searchsorted(weak.ids, wanted)
+    positions = np.minimum(positions, max(len(weak.ids) - 1, 0))
+    if not len(weak.ids):
+        return {}
+    found = (weak.ids[positions] == wanted) & weak.covered[positions]
+    order = [weak.labels.index(key) if key in weak.labels else -1 for key in label_keys]
+    result = {}
+    for item_id, position in zip(wanted[found].tolist(), positions[found].tolist(), strict=True):
+        row = weak.probabilities[position]
+        result[item_id] = [float(round(float(row[j]), 6)) if j >= 0 else 0.0 for j in order]
+    return result
+
+
+def _votes(label_sets: list[tuple[str, ...]], label_keys: Sequence[str]) -> list[float]:
+    """Soft label from annotators' answers: the share of them who gave each label (vote shares that sum to 1 in
+    a single-label project; each label's own share in a multi-label one)."""
+    counts = Counter(key for labels in label_sets for key in labels)
+    return [round(counts[key] / len(label_sets), 6) for key in label_keys]
+
+
+def _decide(
+    spec: RowSpec,
+    gold: tuple[list[str], str] | None,
+    human: list[tuple[str, ...]],
+    weak: list[float] | None,
+) -> tuple[list[str], str, list[float], float] | None:
+    """The final labels, their source, the soft label and the confidence of one item; None to leave it out."""
+    keys = spec.label_keys
+    if gold is not None:
+        labels, source = gold
+        soft = [1.0 if key in labels else 0.0 for key in keys]
+        origin = LabelSource.ADJUDICATED if source == GoldSource.ADJUDICATED else LabelSource.GOLD
+        return labels, origin, soft, 1.0
+    if human:
+        sets = Counter(human)
+        if len(sets) == 1:
+            labels = list(human[0])
+            return labels, LabelSource.GOLD, [1.0 if key in labels else 0.0 for key in keys], 1.0
+        if spec.policy == LabelPolicy.SOFT:
+            soft = _votes(human, keys)
+            top, count = sets.most_common(1)[0]
+            return list(top), LabelSource.MAJORITY, soft, round(count / len(human), 6)
+    if weak is None or spec.policy == LabelPolicy.GOLD:
+        return None
+    if spec.multi_label:
+        labels = [key for key, p in zip(keys, weak, strict=True) if p >= 0.5]
+        confidence = min((max(p, 1 - p) for p in weak), default=0.0)
+    else:
+        best = int(np.argmax(weak))
+        labels, confidence = [keys[best]], weak[best]
+    if spec.policy == LabelPolicy.GOLD_WEAK and confidence < spec.min_confidence:
+        return None
+    return labels, LabelSource.WEAK, weak, round(float(confidence), 6)
+
+
+def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUNK) -> Iterator[RowChunk]:
+    """Every row the snapshot holds, in item id order, a chunk at a time (split: as stored; blank if none)."""
+    order = {key: index for index, key in enumerate(spec.label_keys)}
+    last_id = 0
+    while True:
+        items = list(
+            Item.objects.filter(project=project, id__gt=last_id)
+            .order_by("id")
+            .values_list("id", "external_id", "text", Cast("metadata", TextField()), "split")[:chunk_size]
+        )
+        if not items:
+            return
+        first, last_id = items[0][0], items[-1][0]
+        human: dict[int, list[tuple[str, ...]]] = {}
+        for item_id, labels in Annotation.objects.filter(
+            project=project, item_id__gte=first, item_id__lte=last_id
+        ).values_list("item_id", "labels"):
+            if labels:
+                human.setdefault(item_id, []).append(tuple(sorted(labels, key=lambda k: order.get(k, 99))))
+        gold = {
+            item_id: (list(labels), source)
+            for item_id, labels, source in GoldLabel.objects.filter(
+                project=project, item_id__gte=first, item_id__lte=last_id
+            ).values_list("item_id", "labels", "source")
+        }
+        weak = _weak_rows(spec.weak, spec.label_keys, [row[0] for row in items])
+        chunk = RowChunk()
+        for item_id, external_id, text, metadata, split in items:
+            answers = human.get(item_id, [])
+            decided = _decide(spec, gold.get(item_id), answers, weak.get(item_id))
+            if decided is None:
+                continue
+            labels, source, soft, confidence = decided
+            chunk.item_id.append(item_id)
+            chunk.external_id.append(external_id)
+            chunk.text.append(text)
+            chunk.metadata.append(_canonical_json(metadata))
+            chunk.label.append("|".join(labels))
+            chunk.labels.append(labels)
+            chunk.label_source.append(str(source))
+            chunk.soft_label.append(soft)
+            chunk.confidence.append(float(confidence))
+            chunk.n_annotators.append(len(answers))
+            agreeing = sum(1 for answer in answers if set(answer) == set(labels))
+            chunk.agreement.append(round(agreeing / len(answers), 6) if answers else None)
+            chunk.split.append(split)
+        if len(chunk):
+            yield chunk
+
+
+def _canonical_json(text: str | None) -> str:
+    """Metadata as compact JSON with sorted keys, whatever the database's own JSON text looks like."""
+    if not text:
+        return "{}"
+    return json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def row_spec_build(
+    *, project: Project, policy: str, min_confidence: float, run: LabelModelRun | None
+) -> RowSpec:
+    return RowSpec(
+        policy=policy,
+        min_confidence=min_confidence,
+        label_keys=list(project.labels.order_by("order", "id").values_list("key", flat=True)),
+        multi_label=project.multi_label,
+        weak=weak_arrays_get(run=run) if policy != LabelPolicy.GOLD else None,
+    )
+
+
+def snapshot_run_for(*, project: Project) -> LabelModelRun | None:
+    """The run whose weak labels a new snapshot uses: the project's latest finished one."""
+    return latest_run(project=project)
+
+
+# --- lists, files, diffs -----------------------------------------------------------------------------------------
+
+
+def snapshot_list(*, project: Project) -> QuerySet[Snapshot]:
+    return Snapshot.objects.filter(project=project).select_related("created_by", "run", "schedule")
+
+
+def snapshot_versions(*, project: Project) -> QuerySet[Snapshot]:
+    return snapshot_list(project=project).filter(status=SnapshotStatus.SUCCEEDED).order_by("-version")
+
+
+def snapshot_get(*, project: Project, version: int) -> Snapshot:
+    snapshot = snapshot_versions(project=project).filter(version=version).first()
+    if snapshot is None:
+        raise NotFoundError(ERROR_NOT_FOUND)
+    return snapshot
+
+
+def snapshot_latest(*, project: Project) -> Snapshot | None:
+    return snapshot_versions(project=project).first()
+
+
+def snapshot_file_get(*, snapshot: Snapshot, name: str) -> dict[str, Any]:
+    """One of the snapshot's files (as listed in its manifest) by its name, e.g. data.parquet."""
+    for entry in snapshot.manifest.get("files", []):
+        if entry["name"] == name:
+            return dict(entry)
+    raise NotFoundError(f"The snapshot has no file '{name}'.")
+
+
+def snapshot_file_open(*, snapshot: Snapshot, name: str) -> IO[bytes]:
+    entry = snapshot_file_get(snapshot=snapshot, name=name)
+    return default_storage.open(entry["storage_name"], "rb")
+
+
+def _labels_by_item(snapshot: Snapshot) -> dict[str, str]:
+    """external id -> label, read from the snapshot's Parquet file (or its JSONL when it has no Parquet)."""
+    names = {entry["format"]: entry["name"] for entry in snapshot.manifest.get("files", [])}
+    if ExportFormat.PARQUET in names:
+        with snapshot_file_open(snapshot=snapshot, name=names[ExportFormat.PARQUET]) as handle:
+            table = pq.read_table(handle, columns=["external_id", "label"])
+        return dict(
+            zip(table.column("external_id").to_pylist(), table.column("label").to_pylist(), strict=True)
+        )
+    if ExportFormat.JSONL in names:
+        with snapshot_file_open(snapshot=snapshot, name=names[ExportFormat.JSONL]) as handle:
+            return {row["external_id"]: row["label"] for row in map(json.loads, handle)}
+    raise NotFoundError("This snapshot has neither a Parquet nor a JSONL file to compare.")
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    old: int
+    new: int
+    added: int
+    removed: int
+    relabeled: int
+    unchanged: int
+    per_class: dict[str, dict[str, int]]  # label -> added, removed, relabeled_from, relabeled_to
+    transitions: list[dict[str, Any]]  # {"from", "to", "count"}, most frequent first
+    examples: dict[str, list[str]]  # a few external ids per kind
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+EXAMPLES = 20
+
+
+def snapshot_diff(*, old: Snapshot, new: Snapshot) -> SnapshotDiff:
+    """Items added, removed and relabeled (old label to new), overall and per class, between two versions."""
+    before, after = _labels_by_item(old), _labels_by_item(new)
+    added = [key for key in after if key not in before]
+    removed = [key for key in before if key not in after]
+    relabeled = [key for key in after if key in before and before[key] != after[key]]
+    per_class: dict[str, Counter[str]] = {}
+
+    def bump(label: str, kind: str) -> None:
+        per_class.setdefault(label, Counter())[kind] += 1
+
+    for key in added:
+        bump(after[key], "added")
+    for key in removed:
+        bump(before[key], "removed")
+    transitions: Counter[tuple[str, str]] = Counter()
+    for key in relabeled:
+        bump(before[key], "relabeled_from")
+        bump(after[key], "relabeled_to")
+        transitions[before[key], after[key]] += 1
+    kinds = ("added", "removed", "relabeled_from", "relabeled_to")
+    return SnapshotDiff(
+        old=int(old.version or 0),
+        new=int(new.version or 0),
+        added=len(added),
+        removed=len(removed),
+        relabeled=len(relabeled),
+        unchanged=sum(1 for key in after if key in before and before[key] == after[key]),
+        per_class={
+            label: {kind: counts[kind] for kind in kinds} for label, counts in sorted(per_class.items())
+        },
+        transitions=[
+            {"from": a, "to": b, "count": n} for (a, b), n in sorted(transitions.items(), key=lambda t: -t[1])
+        ],
+        examples={
+            "added": added[:EXAMPLES],
+            "removed": removed[:EXAMPLES],
+            "relabeled": relabeled[:EXAMPLES],
+        },
+    )
+
+
+def export_schedule_list(*, project: Project) -> QuerySet[ExportSchedule]:
+    return ExportSchedule.objects.filter(project=project).select_related("periodic_task")

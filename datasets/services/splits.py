@@ -1,0 +1,72 @@
+"""Train, validation and test splits that never change once given.
+
+An item imported with a split keeps it. An item without one gets one the first time a snapshot holds it, and
+that split is stored on the item: later versions read it back, so no item of one version's test split can
+ever appear in a later version's train split. New items are assigned stratified by their label: within each
+label, in the order of a hash of the project and the item's external id (so the same items get the same
+splits on every machine), each goes to the split furthest below its target share for that label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+
+from django.db import transaction
+
+from datasets.selectors import RowChunk
+from labeling.choices import Split
+from labeling.models import Item, Project
+
+SPLIT_RATIOS: dict[str, float] = {Split.TRAIN: 0.8, Split.VALID: 0.1, Split.TEST: 0.1}
+# Item ids per UPDATE: one statement per split per batch; PostgreSQL takes at most 65,535 parameters.
+UPDATE_BATCH = 20_000
+
+
+def split_hash(*, project_id: int, external_id: str) -> str:
+    return hashlib.sha256(f"{project_id}\x1f{external_id}".encode()).hexdigest()
+
+
+class SplitAssigner:
+    """Assigns splits to a stream of row chunks, stratified by label, and remembers what it assigned."""
+
+    def __init__(self, *, project: Project, ratios: dict[str, float] | None = None) -> None:
+        self.project_id = project.pk
+        self.ratios = ratios or SPLIT_RATIOS
+        self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+        self.assigned: dict[str, list[int]] = defaultdict(list)
+
+    def _pick(self, label: str) -> str:
+        seen = self.counts[label]
+        total = sum(seen.values()) + 1
+        # The split furthest below its share; ties go to the first in train, valid, test order.
+        return max(self.ratios, key=lambda split: self.ratios[split] * total - seen[split])
+
+    def assign(self, chunk: RowChunk) -> None:
+        """Fills in the blank splits of a chunk (in place)."""
+        waiting: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for index, split in enumerate(chunk.split):
+            if split:
+                self.counts[chunk.label[index]][split] += 1
+            else:
+                key = split_hash(project_id=self.project_id, external_id=chunk.external_id[index])
+                waiting[chunk.label[index]].append((key, index))
+        for label, rows in waiting.items():
+            for _, index in sorted(rows):
+                split = self._pick(label)
+                self.counts[label][split] += 1
+                chunk.split[index] = split
+                self.assigned[split].append(chunk.item_id[index])
+
+    def persist(self) -> int:
+        """Stores the splits it assigned on the items; returns how many."""
+        stored = 0
+        with transaction.atomic():
+            for split, item_ids in self.assigned.items():
+                for start in range(0, len(item_ids), UPDATE_BATCH):
+                    batch = item_ids[start : start + UPDATE_BATCH]
+                    # Only items still without a split: a concurrent snapshot that got there first wins.
+                    stored += Item.objects.filter(project_id=self.project_id, pk__in=batch, split="").update(
+                        split=split
+                    )
+        return stored

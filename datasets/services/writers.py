@@ -1,0 +1,208 @@
+"""Writers for a snapshot's files, into a local scratch folder: Parquet (with a declared schema), JSON Lines,
+CSV, and a Hugging Face `datasets` layout (one Parquet file per split under data/, with a dataset card)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datasets.choices import ExportFormat
+from datasets.selectors import ROW_FIELDS, RowChunk
+
+SCHEMA = pa.schema(
+    [
+        pa.field("item_id", pa.int64(), nullable=False),
+        pa.field("external_id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("metadata", pa.string(), nullable=False, metadata={"format": "json"}),
+        pa.field("label", pa.string(), nullable=False),
+        pa.field("labels", pa.list_(pa.string()), nullable=False),
+        pa.field("label_source", pa.string(), nullable=False),
+        pa.field("soft_label", pa.list_(pa.float32()), nullable=False),
+        pa.field("confidence", pa.float32(), nullable=False),
+        pa.field("n_annotators", pa.int32(), nullable=False),
+        pa.field("agreement", pa.float32(), nullable=True),
+        pa.field("split", pa.string(), nullable=False),
+    ]
+)
+SCHEMA_DESCRIPTION = {
+    "item_id": "the item's id in Oversight",
+    "external_id": "the item's id in the imported data",
+    "text": "the item's text",
+    "metadata": "the item's metadata, as a JSON object",
+    "label": "the final label; in multi-label projects the labels joined by |",
+    "labels": "the final labels, as a list",
+    "label_source": "adjudicated, gold (a known answer, or every annotator agreed), majority or weak",
+    "soft_label": "probabilities per label, in the order of the manifest's labels",
+    "confidence": "how sure the label is: 1 for gold labels, the share of votes or the label model's probability",
+    "n_annotators": "how many people labeled the item",
+    "agreement": "the share of those people whose answer equals the final label (empty when nobody labeled it)",
+    "split": "train, valid or test; an item keeps its split in every version",
+}
+PARQUET_COMPRESSION = "zstd"
+
+
+def chunk_table(chunk: RowChunk) -> pa.Table:
+    return pa.table({name: getattr(chunk, name) for name in ROW_FIELDS}, schema=SCHEMA)
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return path.stat().st_size, digest.hexdigest()
+
+
+class Sink:
+    """Receives the snapshot's rows chunk by chunk and writes one format's files under `folder`."""
+
+    format: str = ""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> list[tuple[str, str]]:
+        """Finishes the files; returns (format, name relative to the folder) for each."""
+        raise NotImplementedError
+
+
+class ParquetSink(Sink):
+    format = ExportFormat.PARQUET
+    name = "data.parquet"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.writer = pq.ParquetWriter(folder / self.name, SCHEMA, compression=PARQUET_COMPRESSION)
+
+    def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None:
+        self.writer.write_table(table)
+
+    def close(self) -> list[tuple[str, str]]:
+        self.writer.close()
+        return [(self.format, self.name)]
+
+
+class JsonlSink(Sink):
+    format = ExportFormat.JSONL
+    name = "data.jsonl"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.handle: IO[str] = (folder / self.name).open("w", encoding="utf-8", newline="\n")
+
+    def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None:
+        self.handle.writelines(lines)
+
+    def close(self) -> list[tuple[str, str]]:
+        self.handle.close()
+        return [(self.format, self.name)]
+
+
+class CsvSink(Sink):
+    format = ExportFormat.CSV
+    name = "data.csv"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.handle: IO[str] = (folder / self.name).open("w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(ROW_FIELDS)
+
+    def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None:
+        rows = zip(
+            chunk.item_id, chunk.external_id, chunk.text, chunk.metadata, chunk.label,
+            ("|".join(labels) for labels in chunk.labels), chunk.label_source,
+            (json.dumps(soft) for soft in chunk.soft_label), chunk.confidence, chunk.n_annotators,
+            ("" if value is None else value for value in chunk.agreement), chunk.split,
+            strict=True,
+        )  # fmt: skip
+        self.writer.writerows(rows)
+
+    def close(self) -> list[tuple[str, str]]:
+        self.handle.close()
+        return [(self.format, self.name)]
+
+
+class HuggingFaceSink(Sink):
+    """`datasets.load_dataset("parquet", data_files={"train": ".../hf/data/train-00000-of-00001.parquet", ...})`,
+    or `load_dataset(".../hf")` on the folder: the card's YAML names the files of each split."""
+
+    format = ExportFormat.HF
+
+    def __init__(self, folder: Path, *, card: str = "") -> None:
+        super().__init__(folder)
+        (folder / "hf" / "data").mkdir(parents=True, exist_ok=True)
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.card = card
+
+    def _path(self, split: str) -> str:
+        return f"hf/data/{split}-00000-of-00001.parquet"
+
+    def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None:
+        splits = table.column("split")
+        for split in sorted(set(chunk.split)):
+            writer = self.writers.get(split)
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    self.folder / self._path(split), SCHEMA, compression=PARQUET_COMPRESSION
+                )
+                self.writers[split] = writer
+            writer.write_table(table.filter(pa.compute.equal(splits, split)))
+
+    def close(self) -> list[tuple[str, str]]:
+        for writer in self.writers.values():
+            writer.close()
+        configs = "\n".join(
+            f"  - split: {split}\n    path: {self._path(split)[3:]}" for split in sorted(self.writers)
+        )
+        card = f"---\nconfigs:\n- config_name: default\n  data_files:\n{configs}\n---\n\n{self.card}\n"
+        (self.folder / "hf" / "README.md").write_text(card, encoding="utf-8")
+        names = [self._path(split) for split in sorted(self.writers)]
+        return [(self.format, name) for name in [*names, "hf/README.md"]]
+
+
+def sink_for(fmt: str, folder: Path, *, card: str = "") -> Sink:
+    if fmt == ExportFormat.PARQUET:
+        return ParquetSink(folder)
+    if fmt == ExportFormat.JSONL:
+        return JsonlSink(folder)
+    if fmt == ExportFormat.CSV:
+        return CsvSink(folder)
+    if fmt == ExportFormat.HF:
+        return HuggingFaceSink(folder, card=card)
+    raise ValueError(f"Unknown format {fmt}")
+
+
+def canonical_lines(chunk: RowChunk) -> tuple[list[str], list[str]]:
+    """Per row: the content-hash input (compact JSON, sorted keys, without the database's item id, so that the
+    same data gives the same hash wherever it lives) and the JSONL line (the same, with the item id)."""
+    fields = [name for name in ROW_FIELDS if name != "item_id"]
+    columns = [getattr(chunk, name) for name in fields]
+    hashed, lines = [], []
+    for index, item_id in enumerate(chunk.item_id):
+        text = json.dumps(
+            {name: column[index] for name, column in zip(fields, columns, strict=True)},
+            sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+        )  # fmt: skip
+        hashed.append(text)
+        lines.append(f'{text[:-1]},"item_id":{item_id}}}\n')
+    return hashed, lines
+
+
+def fewshot_write(folder: Path, k: int, rows: list[dict[str, Any]]) -> tuple[str, str]:
+    name = f"fewshot/k{k}.jsonl"
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.writelines(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in rows)
+    return "fewshot", name
