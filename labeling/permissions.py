@@ -12,6 +12,7 @@ class Action(enum.Enum):
     LABEL = "label"
     REVIEW = "review"
     OVERSEE = "oversee"
+    EXPORT = "export"
     IMPORT = "import"
     WRITE_LFS = "write_lfs"
     EDIT_PROJECT = "edit_project"
@@ -26,6 +27,8 @@ _ALLOWED: dict[Action, frozenset[str]] = {
     Action.OVERSEE: frozenset({Role.OWNER, Role.REVIEWER, Role.DATA_SCIENTIST}),
     Action.IMPORT: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     Action.WRITE_LFS: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
+    # Snapshots: making them and scheduling exports (everyone who may oversee may list and download them).
+    Action.EXPORT: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     Action.EDIT_PROJECT: frozenset({Role.OWNER}),
     Action.MANAGE_MEMBERS: frozenset({Role.OWNER}),
 }
