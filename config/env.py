@@ -32,5 +32,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Seconds after which Redis hands a task that no worker acknowledged (its worker died) to another worker.
 BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("OVERSIGHT_BROKER_VISIBILITY_TIMEOUT", "900"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Files (imports, snapshots) in an S3-compatible bucket instead of MEDIA_ROOT, through django-storages.
+S3_BUCKET = os.environ.get("OVERSIGHT_S3_BUCKET", "")
+S3_ENDPOINT_URL = os.environ.get("OVERSIGHT_S3_ENDPOINT_URL", "")  # MinIO, Ceph, R2...; blank: AWS
+S3_REGION = os.environ.get("OVERSIGHT_S3_REGION", "")
+S3_ACCESS_KEY_ID = os.environ.get("OVERSIGHT_S3_ACCESS_KEY_ID", "")
+S3_SECRET_ACCESS_KEY = os.environ.get("OVERSIGHT_S3_SECRET_ACCESS_KEY", "")
+S3_PREFIX = os.environ.get("OVERSIGHT_S3_PREFIX", "")
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(VAR_DIR / "static")))
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

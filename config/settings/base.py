@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dj_database_url
 
 from config import env
@@ -141,10 +143,24 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.STATIC_ROOT
 MEDIA_ROOT = env.MEDIA_ROOT
 MEDIA_URL = "media/"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if env.S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.S3_BUCKET,
+            "endpoint_url": env.S3_ENDPOINT_URL or None,
+            "region_name": env.S3_REGION or None,
+            "access_key": env.S3_ACCESS_KEY_ID or None,
+            "secret_key": env.S3_SECRET_ACCESS_KEY or None,
+            "location": env.S3_PREFIX,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 WHITENOISE_USE_FINDERS = True
 # Uploads beyond 2.5 MB stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
