@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import DatabaseError
 
 from core.tasks import OversightTask
 
+logger = logging.getLogger("oversight.datasets")
 
-# Storage and database hiccups are retried (the build starts again from nothing); a snapshot with nothing to
-# export fails at once with its message.
-@shared_task(base=OversightTask, acks_late=True, reject_on_worker_lost=True,
-             autoretry_for=(OSError, DatabaseError), max_retries=3, retry_backoff=10)  # fmt: skip
-def snapshot_build_task(snapshot_id: int) -> None:
+
+# Storage and database hiccups are retried on a worker (the build starts again from nothing); a snapshot with
+# nothing to export fails at once with its message. In the embedded mode (tasks run in the request) a failure
+# is not raised into the page: the snapshot shows it as failed, and the user can try again.
+@shared_task(base=OversightTask, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3)
+def snapshot_build_task(self: OversightTask, snapshot_id: int) -> None:
     from datasets.models import Snapshot
     from datasets.services.snapshots import snapshot_build
 
     if not Snapshot.objects.filter(pk=snapshot_id).exists():
         return
-    snapshot_build(snapshot_id=snapshot_id)
+    try:
+        snapshot_build(snapshot_id=snapshot_id)
+    except (OSError, DatabaseError) as exc:
+        if self.request.is_eager:
+            logger.exception("snapshot %s failed (embedded mode: not retried)", snapshot_id)
+            return
+        raise self.retry(exc=exc, countdown=10 * 2**self.request.retries) from exc
 
 
 @shared_task(base=OversightTask, acks_late=True, autoretry_for=(OSError, DatabaseError), max_retries=3,

@@ -193,6 +193,7 @@ SPECTACULAR_SETTINGS = {
         "ImportFormatEnum": "labeling.choices.ImportFormat",
         "DeclarativeKindEnum": "weak_supervision.api.serializers.DECLARATIVE_CHOICES",
         "LabelingFunctionKindEnum": "weak_supervision.choices.LabelingFunctionKind",
+        "SnapshotStatusEnum": "datasets.choices.SnapshotStatus",
     },
 }
 

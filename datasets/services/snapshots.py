@@ -10,6 +10,7 @@ failed snapshot without a number or files, and a retry starts again from nothing
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -34,7 +35,7 @@ from core.version import code_version
 from datasets import tasks
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus, Trigger
 from datasets.models import ExportSchedule, Snapshot
-from datasets.selectors import RowChunk, row_spec_build, snapshot_latest, snapshot_rows, snapshot_run_for
+from datasets.selectors import RowChunk, row_spec_build, snapshot_rows, snapshot_run_for
 from datasets.services.splits import SPLIT_RATIOS, SplitAssigner, split_hash
 from datasets.services.writers import (
     SCHEMA,
@@ -257,24 +258,23 @@ def _absolute(storage_name: str) -> str:
 
 
 def _remove_stored(snapshot: Snapshot) -> None:
-    if not snapshot.storage_prefix:
-        return
-    try:
-        folders, files = default_storage.listdir(snapshot.storage_prefix)
-    except (FileNotFoundError, NotImplementedError, OSError):
-        return
-    for name in files:
-        default_storage.delete(f"{snapshot.storage_prefix}/{name}")
-    for folder in folders:
-        _remove_tree(f"{snapshot.storage_prefix}/{folder}")
+    """Deletes whatever the snapshot has in storage, folders included (where the storage has folders)."""
+    if snapshot.storage_prefix:
+        _remove_tree(snapshot.storage_prefix)
 
 
 def _remove_tree(prefix: str) -> None:
-    folders, files = default_storage.listdir(prefix)
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotImplementedError):
+        return
     for name in files:
         default_storage.delete(f"{prefix}/{name}")
     for folder in folders:
         _remove_tree(f"{prefix}/{folder}")
+    # Object stores have no folders to remove; a local folder may hold something else and stays.
+    with contextlib.suppress(NotImplementedError, OSError):
+        Path(default_storage.path(prefix)).rmdir()
 
 
 def snapshot_build(*, snapshot_id: int) -> Snapshot:
@@ -340,7 +340,7 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
     if not tally.rows:
         raise ValidationError(ERROR_NO_ROWS, code="empty")
     content_hash = tally.digest.hexdigest()
-    if snapshot.schedule_id and _unchanged(project, content_hash):
+    if snapshot.schedule_id and _unchanged(snapshot, content_hash):
         return _skip(snapshot, content_hash)
     names += [fewshot_write(folder, k, pool.support_set(k)) for k in request.fewshot_k]
     entries = _upload(snapshot, folder, names)
@@ -409,8 +409,14 @@ def _card(project: Project) -> str:
     return f"# {project.name}\n\n{project.description}\n\nExported from Oversight. See manifest.json beside it.\n"
 
 
-def _unchanged(project: Project, content_hash: str) -> bool:
-    latest = snapshot_latest(project=project)
+def _unchanged(snapshot: Snapshot, content_hash: str) -> bool:
+    """Whether the schedule's own latest snapshot holds the same content (another schedule, or a snapshot made
+    by hand with other formats, does not count)."""
+    latest = (
+        Snapshot.objects.filter(schedule_id=snapshot.schedule_id, status=SnapshotStatus.SUCCEEDED)
+        .order_by("-version")
+        .first()
+    )
     return latest is not None and latest.content_hash == content_hash
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datasets.choices import ExportFormat
@@ -157,7 +158,7 @@ class HuggingFaceSink(Sink):
                     self.folder / self._path(split), SCHEMA, compression=PARQUET_COMPRESSION
                 )
                 self.writers[split] = writer
-            writer.write_table(table.filter(pa.compute.equal(splits, split)))
+            writer.write_table(table.filter(pc.equal(splits, split)))
 
     def close(self) -> list[tuple[str, str]]:
         for writer in self.writers.values():

@@ -1,0 +1,581 @@
+"""Export benchmark: a dataset snapshot of a big labeled project on PostgreSQL, to Parquet and to JSONL.
+
+Run from the repository root:
+
+    .venv/bin/python bench/export.py [--items 1000000] [--runs parquet,jsonl,all]
+                                     [--cases splits,nosplits] [--profile DIR]
+                                     [--label-studio-python /tmp/ls-venv/bin/python] [--label-studio-items 100000]
+                                     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
+
+The parent writes a generated CSV (id, 60-200 characters of text, one of three labels on every row, a
+split, two metadata fields) and imports it with the project's own import service into two throwaway
+template databases, untimed: `splits` (the split column imported) and `nosplits` (the same file without
+it, so the first snapshot has to give 1M items their split and store it). Every label is one imported
+annotation, so every item has a gold label under the "gold" policy and every item is exported.
+
+Each measurement then gets its own copy of the right template (CREATE DATABASE ... TEMPLATE) and a fresh
+child process (this file with `--child`) that times `snapshot_build` of a snapshot made by `snapshot_create`
+(policy gold, no few-shot sets, the formats of the run) from start to finish: reading the rows, splits,
+writing and hashing the files, copying them into MEDIA_ROOT, the manifest (with its agreement report,
+computed cold as in a fresh worker) and the commit. The child reports its own peak RSS. The parent prints
+a table and drops every database it made.
+
+Label Studio: with `--label-studio-python` pointing at a Python with the `label-studio` package installed
+(a separate virtual environment; never this project's), a child of that Python builds a Label Studio
+project of `--label-studio-items` tasks with one annotation each in another throwaway PostgreSQL database,
+and another child times `tasks.functions.export_project(project, "JSON", path)`, which is what
+`label-studio export <project> JSON` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import csv
+import json
+import os
+import platform
+import pstats
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULT_MARKER = "BENCH-RESULT "
+SEED = 20261123
+BENCH_SECRET_KEY = "bench-export-not-a-secret"  # noqa: S105 - throwaway key so DEBUG can stay off
+# The issue's targets: a 1M-item Parquet export in at most 15 s, and at most 500 MB (10^6 bytes) peak RSS.
+TARGET_PARQUET_SECONDS = 15.0
+TARGET_PEAK_RSS_MB = 500
+TARGET_ITEMS = 1_000_000
+# Label Studio lives in a throwaway virtual environment of its own, never in this project's .venv.
+LABEL_STUDIO_VENV = "/tmp/ls-venv"  # noqa: S108 - a scratch venv the bench only reads from
+
+LABELS = ["positive", "negative", "neutral"]
+SOURCES = ["web", "email", "chat", "review", "survey"]
+LANGUAGES = ["en", "fr", "de", "es"]
+SPLITS = [("train", 0.8), ("valid", 0.1), ("test", 0.1)]
+# The same vocabulary as bench/import.py, so the texts look alike (commas, quotes, non-ASCII characters).
+WORDS = (
+    "the a an this that our your their my order delivery package support team refund invoice account "
+    "password screen app update price service quality product store manager call email message reply "
+    "arrived late early broken perfect great terrible fine slow fast quick helpful rude friendly again "
+    "never always still only really very quite too much little more less today yesterday tomorrow week "
+    "month after before because although, however, but and or so if when while until since please thanks "
+    "thank you I we they it is was were be been have has had do does did can could would should will not "
+    'no yes okay sure maybe "great" (again) - ! ? 10 2 48h €20 $5 café naïve'
+)
+VOCABULARY = WORDS.split()
+
+RUNS = {  # name: (formats, label)
+    "parquet": (["parquet"], "parquet"),
+    "jsonl": (["jsonl"], "jsonl"),
+    "all": (["parquet", "jsonl", "csv", "hf"], "all 4 formats"),
+}
+CASES = {  # name: (import the split column?, label)
+    "splits": (True, "imported with splits"),
+    "nosplits": (False, "no splits: first export"),
+}
+LS_LABEL_CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
+    + "".join(f'<Choice value="{label}"/>' for label in LABELS)
+    + "</Choices></View>"
+)
+
+
+@dataclass
+class Measurement:
+    case: str
+    run: str
+    result: dict[str, Any]
+
+
+# --- Data ---------------------------------------------------------------------------------------------------
+def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
+    """`rows` deterministic items: id, text of 60-200 characters, a label on every row, a split, source, lang."""
+    rng = random.Random(seed)
+    names = [name for name, _ in SPLITS]
+    weights = [weight for _, weight in SPLITS]
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["id", "text", "label", "split", "source", "lang"])
+        for index in range(1, rows + 1):
+            length = rng.randint(60, 200)
+            text = " ".join(rng.choices(VOCABULARY, k=48))[:length].rstrip()
+            text = text[0].upper() + text[1:] + "."
+            writer.writerow([
+                f"doc-{index:07d}", text, rng.choice(LABELS), rng.choices(names, weights)[0],
+                rng.choice(SOURCES), rng.choice(LANGUAGES),
+            ])  # fmt: skip
+
+
+# --- Parent: databases, child processes -------------------------------------------------------------------
+def database_url_for(admin_url: str, name: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def pg_execute(admin_url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        for statement in statements:
+            admin.execute(statement)
+
+
+@contextlib.contextmanager
+def pg_database(admin_url: str, name: str, template: str = "") -> Iterator[str]:
+    """A fresh database (empty, or a file copy of `template`), dropped afterwards."""
+    source = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    pg_execute(
+        admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{source}'
+    )
+    try:
+        yield database_url_for(admin_url, name)
+    finally:
+        pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def child_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DATABASE_URL"}}
+    # REDIS_URL unset: Celery is eager and nothing is enqueued. DEBUG off (with a throwaway SECRET_KEY): with
+    # DEBUG on, Django keeps every SQL statement in connection.queries, which would distort time and RSS.
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base", OVERSIGHT_DEBUG="0", SECRET_KEY=BENCH_SECRET_KEY,
+        OVERSIGHT_VAR_DIR=str(var_dir), MEDIA_ROOT=str(var_dir / "media"), LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT), DATABASE_URL=database_url, TMPDIR=str(var_dir),
+    )  # fmt: skip
+    return env
+
+
+def run_child(
+    mode: str, spec: dict[str, Any], env: dict[str, str], python: str = sys.executable
+) -> dict[str, Any]:
+    command = [python, str(Path(__file__).resolve()), "--child", mode, "--spec", json.dumps(spec)]
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    sys.stdout.write(
+        "".join(line + "\n" for line in completed.stdout.splitlines() if RESULT_MARKER not in line)
+    )
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr[-6000:])
+        raise SystemExit(f"the {mode} child failed with exit status {completed.returncode}")
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+    return dict(json.loads(lines[-1][len(RESULT_MARKER) :]))
+
+
+def template_build(args: argparse.Namespace, case: str, name: str, csv_path: Path, scratch: Path) -> None:
+    """A database holding the case's project, imported from the CSV, vacuumed and analysed (untimed)."""
+    url = database_url_for(args.pg_url, name)
+    pg_execute(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    var_dir = Path(tempfile.mkdtemp(prefix=f"build-{case}-", dir=scratch))
+    env = child_env(database_url=url, var_dir=var_dir)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    spec = {"csv": str(csv_path), "rows": args.items, "with_splits": CASES[case][0]}
+    built = run_child("build", spec, env)
+    pg_execute(url, "VACUUM ANALYZE")
+    pg_execute(args.pg_url, "CHECKPOINT")
+    shutil.rmtree(var_dir, ignore_errors=True)
+    print(f"built '{case}': {built['items']:,} items, {built['annotations']:,} annotations "
+          f"({built['with_split']:,} with a split) in {built['seconds']:.1f} s", flush=True)  # fmt: skip
+
+
+def measure_export(
+    args: argparse.Namespace, case: str, run: str, template: str, scratch: Path, profile: str = ""
+) -> dict[str, Any]:
+    var_dir = Path(tempfile.mkdtemp(prefix=f"{case}-{run}-", dir=scratch))
+    try:
+        with pg_database(args.pg_url, f"{template}_run", template=template) as url:
+            pg_execute(args.pg_url, "CHECKPOINT")
+            spec = {"formats": RUNS[run][0], "rows": args.items, "profile": profile}
+            return run_child("export", spec, child_env(database_url=url, var_dir=var_dir))
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+# --- Children: one measurement each -------------------------------------------------------------------------
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
+
+
+def report(result: dict[str, Any]) -> None:
+    print(RESULT_MARKER + json.dumps(result), flush=True)
+
+
+def child_build(spec: dict[str, Any]) -> None:
+    import django
+
+    django.setup()
+    from labeling.models import Annotation, Item
+    from labeling.services.imports import import_options_build, items_import
+    from labeling.services.projects import LabelSpec, project_create
+
+    project = project_create(
+        name="Bench export",
+        slug="bench-export",
+        labels=[LabelSpec(key=key) for key in LABELS],
+        created_by=None,
+    )
+    options = import_options_build(
+        format="csv", id_field="id", label_field="label", split_field="split" if spec["with_splits"] else "",
+        metadata_fields=["source", "lang"],
+    )  # fmt: skip
+    started = time.perf_counter()
+    items_import(project=project, source=Path(spec["csv"]), options=options, batch_size=20_000)
+    seconds = time.perf_counter() - started
+    items = Item.objects.filter(project=project)
+    result = {
+        "seconds": seconds, "items": items.count(), "with_split": items.exclude(split="").count(),
+        "annotations": Annotation.objects.filter(project=project).count(),
+    }  # fmt: skip
+    if result["items"] != spec["rows"] or result["annotations"] != spec["rows"]:
+        raise SystemExit(f"expected {spec['rows']} items with one annotation each, found {result}")
+    report(result)
+
+
+def child_export(spec: dict[str, Any]) -> None:
+    import django
+
+    django.setup()
+    from datasets.choices import LabelPolicy, SnapshotStatus, Trigger
+    from datasets.services.snapshots import SnapshotRequest, snapshot_build, snapshot_create
+    from labeling.models import Item, Project
+    from labeling.selectors.agreement import agreement_compute
+
+    project = Project.objects.get(slug="bench-export")
+    request = SnapshotRequest(policy=LabelPolicy.GOLD, formats=spec["formats"], fewshot_k=[])
+    snapshot = snapshot_create(
+        project=project, user=None, request=request, trigger=Trigger.CLI, enqueue=False
+    )
+    rss_before = peak_rss_mb()
+    profiler = _profiler_start(spec["profile"])
+    started = time.perf_counter()
+    snapshot = snapshot_build(snapshot_id=snapshot.pk)
+    seconds = time.perf_counter() - started
+    _profiler_stop(profiler, spec["profile"])
+    peak = peak_rss_mb()
+    if snapshot.status != SnapshotStatus.SUCCEEDED or snapshot.row_count != spec["rows"]:
+        raise SystemExit(f"snapshot {snapshot.status} with {snapshot.row_count} rows: {snapshot.error}")
+    # For scale, untimed above: the agreement report the manifest needs (a fresh worker computes it cold).
+    started = time.perf_counter()
+    agreement_compute(project=project)
+    agreement_seconds = time.perf_counter() - started
+    files: dict[str, int] = {}
+    for entry in snapshot.manifest["files"]:
+        files[entry["format"]] = files.get(entry["format"], 0) + entry["bytes"]
+    report(
+        {
+            "seconds": seconds, "rows": snapshot.row_count, "peak_rss_mb": peak, "rss_before_mb": rss_before,
+            "files": files, "agreement_seconds": agreement_seconds,
+            "without_split": Item.objects.filter(project=project, split="").count(),
+        }
+    )  # fmt: skip
+
+
+def _profiler_start(path: str) -> Any:
+    if not path:
+        return None
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def _profiler_stop(profiler: Any, path: str) -> None:
+    if profiler is None:
+        return
+    profiler.disable()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(path)
+    print(f"--- profile of the export ({path}), top functions by own time ---")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    print("--- by cumulative time ---")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+# --- Label Studio (children run by Label Studio's own Python) ---------------------------------------------
+def ls_env(args: argparse.Namespace, name: str, data_dir: Path) -> dict[str, str]:
+    parts = urlsplit(args.pg_url)
+    drop = {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "SECRET_KEY"}
+    env = {key: value for key, value in os.environ.items() if key not in drop}
+    env.update(
+        LABEL_STUDIO_BASE_DATA_DIR=str(data_dir), DJANGO_DB="default", POSTGRE_NAME=name,
+        POSTGRE_USER=parts.username or "postgres", POSTGRE_PASSWORD=parts.password or "",
+        POSTGRE_HOST=parts.hostname or "127.0.0.1", POSTGRE_PORT=str(parts.port or 5432),
+        LATEST_VERSION_CHECK="false", DEBUG="false", LOG_LEVEL="WARNING", SECRET_KEY=BENCH_SECRET_KEY,
+        TMPDIR=str(data_dir),
+    )  # fmt: skip
+    return env
+
+
+def ls_setup() -> None:
+    """Label Studio's own start-up (label_studio/server.py): its folder on sys.path, then its settings."""
+    import label_studio
+
+    sys.path.insert(0, os.path.dirname(label_studio.__file__))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "label_studio.core.settings.label_studio")
+    import django
+
+    django.setup()
+
+
+def child_ls_build(spec: dict[str, Any]) -> None:
+    ls_setup()
+    from django.core.management import call_command
+    from organizations.models import Organization
+    from projects.models import Project
+    from tasks.models import Annotation, Task
+    from users.models import User
+
+    call_command("migrate", "--no-color", verbosity=0)
+    user = User.objects.create_user(email="bench@example.com", password=BENCH_SECRET_KEY)
+    org = Organization.create_organization(created_by=user, title="Bench")
+    user.active_organization = org
+    user.save(update_fields=["active_organization"])
+    project = Project.objects.create(
+        title="Bench", created_by=user, organization=org, label_config=LS_LABEL_CONFIG
+    )
+    started = time.perf_counter()
+    rows = []
+    with open(spec["csv"], newline="", encoding="utf-8") as stream:
+        for index, row in enumerate(csv.DictReader(stream)):
+            if index >= spec["rows"]:
+                break
+            rows.append(row)
+    batch = 10_000
+    for start in range(0, len(rows), batch):
+        part = rows[start : start + batch]
+        tasks = Task.objects.bulk_create(
+            Task(project=project, inner_id=start + offset + 1, is_labeled=True, total_annotations=1,
+                 data={"text": row["text"], "id": row["id"], "source": row["source"], "lang": row["lang"]})
+            for offset, row in enumerate(part)
+        )  # fmt: skip
+        Annotation.objects.bulk_create(
+            Annotation(task=task, project=project, completed_by=user,
+                       result=[{"from_name": "label", "to_name": "text", "type": "choices",
+                                "value": {"choices": [row["label"]]}}])
+            for task, row in zip(tasks, part, strict=True)
+        )  # fmt: skip
+    report({"project": project.pk, "tasks": Task.objects.filter(project=project).count(),
+            "seconds": time.perf_counter() - started})  # fmt: skip
+
+
+def child_ls_export(spec: dict[str, Any]) -> None:
+    ls_setup()
+    import label_studio
+    from tasks.functions import export_project
+
+    out = tempfile.mkdtemp(prefix="ls-export-")
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    path = export_project(spec["project"], "JSON", out)
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mb()
+    size = os.path.getsize(path)
+    with open(path, "rb") as stream:
+        tasks = len(json.load(stream))
+    report({"seconds": seconds, "tasks": tasks, "bytes": size, "peak_rss_mb": peak, "rss_before_mb": rss_before,
+            "version": label_studio.__version__})  # fmt: skip
+
+
+def label_studio_measure(
+    args: argparse.Namespace, csv_path: Path, scratch: Path
+) -> tuple[str, dict[str, Any]]:
+    """Label Studio's JSON export of `--label-studio-items` tasks; ("", result), or (why not, {})."""
+    python = args.label_studio_python
+    if not python or args.label_studio_items <= 0:
+        return "not asked for (--label-studio-python is empty or --label-studio-items is 0)", {}
+    if not Path(python).is_file():
+        return (f"no Python at {python}; make one with `python3.11 -m venv {LABEL_STUDIO_VENV} && "
+                f"{LABEL_STUDIO_VENV}/bin/pip install label-studio` (about 1.5 min here)"), {}  # fmt: skip
+    probe = subprocess.run([python, "-c", "import label_studio"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        return f"{python} cannot import label_studio: {probe.stderr.strip().splitlines()[-1:]}", {}
+    data_dir = Path(tempfile.mkdtemp(prefix="label-studio-", dir=scratch))
+    name = f"oversight_bench_ls_{os.getpid()}"
+    print(f"Label Studio: migrating and building {args.label_studio_items:,} tasks ...", flush=True)
+    with pg_database(args.pg_url, name):
+        env = ls_env(args, name, data_dir)
+        built = run_child("ls-build", {"csv": str(csv_path), "rows": args.label_studio_items}, env, python)
+        pg_execute(database_url_for(args.pg_url, name), "VACUUM ANALYZE")
+        pg_execute(args.pg_url, "CHECKPOINT")
+        print(
+            f"Label Studio: built {built['tasks']:,} tasks in {built['seconds']:.1f} s; exporting ...",
+            flush=True,
+        )
+        result = run_child("ls-export", {"project": built["project"]}, env, python)
+    if result["tasks"] != args.label_studio_items:
+        return f"its export held {result['tasks']} tasks, not {args.label_studio_items}", {}
+    return "", result
+
+
+# --- Table --------------------------------------------------------------------------------------------------
+def verdict(run: str, items: int, seconds: float, rss: float) -> str:
+    checks = [f"rss {'ok' if rss <= TARGET_PEAK_RSS_MB else 'MISS'}"]
+    if run == "parquet":
+        checks.insert(0, f"time {'ok' if seconds <= TARGET_PARQUET_SECONDS else 'MISS'}")
+    note = "" if items >= TARGET_ITEMS else " (targets are for 1M items)"
+    return ", ".join(checks) + note
+
+
+def table_row(m: Measurement, items: int) -> list[str]:
+    r = m.result
+    size = sum(r["files"].values()) / 1e6
+    return [
+        CASES[m.case][1], RUNS[m.run][1], f"{r['rows']:,}", f"{r['seconds']:.2f}",
+        f"{r['rows'] / r['seconds']:,.0f}", f"{r['peak_rss_mb']:.0f}", f"{r['rss_before_mb']:.0f}",
+        f"{size:,.1f}", f"{r['agreement_seconds']:.2f}", f"{r['without_split']:,}", f"{r['load']:.1f}",
+        verdict(m.run, items, r["seconds"], r["peak_rss_mb"]),
+    ]  # fmt: skip
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header))]
+    print()
+    for line in [header, ["-" * width for width in widths], *rows]:
+        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) + " |")
+
+
+def print_label_studio(why_not: str, ls: dict[str, Any], measurements: list[Measurement]) -> None:
+    if why_not:
+        print(f"Label Studio JSON export: not measured: {why_not}.")
+        return
+    rate = ls["tasks"] / ls["seconds"]
+    print(
+        f"Label Studio {ls['version']} JSON export (tasks.functions.export_project, what `label-studio export "
+        f"<id> JSON` runs), PostgreSQL, {ls['tasks']:,} tasks with one annotation each: {ls['seconds']:.1f} s, "
+        f"{rate:,.0f} tasks/s, peak RSS {ls['peak_rss_mb']:.0f} MB (before: {ls['rss_before_mb']:.0f} MB), "
+        f"{ls['bytes'] / 1e6:,.1f} MB."
+    )
+    for m in measurements:
+        if m.run in ("jsonl", "parquet"):
+            ours = m.result["rows"] / m.result["seconds"]
+            print(f"  ours, {RUNS[m.run][1]} ({CASES[m.case][1]}, {m.result['rows']:,} rows): {ours:,.0f} rows/s, "
+                  f"{ours / rate:.1f}x Label Studio's rate")  # fmt: skip
+
+
+# --- Entry point --------------------------------------------------------------------------------------------
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=TARGET_ITEMS, help="items in the generated project")
+    parser.add_argument("--runs", default="parquet,jsonl,all", help=f"comma-separated: {', '.join(RUNS)}")
+    parser.add_argument("--cases", default="splits,nosplits", help=f"comma-separated: {', '.join(CASES)}")
+    parser.add_argument(
+        "--pg-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="a server where this user may CREATE DATABASE (fresh ones are made and dropped)",
+    )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="also profile the Parquet export of each case (extra runs) into this folder",
+    )
+    parser.add_argument(
+        "--label-studio-python", default=f"{LABEL_STUDIO_VENV}/bin/python",
+        help="a Python with label-studio installed (a separate venv); empty to skip",
+    )  # fmt: skip
+    parser.add_argument(
+        "--label-studio-items", type=int, default=100_000, help="tasks in Label Studio's project"
+    )
+    parser.add_argument(
+        "--child", choices=["build", "export", "ls-build", "ls-export"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def machine_line(args: argparse.Namespace) -> str:
+    import psycopg
+
+    with psycopg.connect(args.pg_url) as conn:
+        version = conn.info.server_version
+        server = f"PostgreSQL {version // 10000}.{version % 10000}"
+    import pyarrow
+
+    return (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {server}, pyarrow {pyarrow.__version__}, "
+        f"{platform.platform()}; {load_line()}"
+    )
+
+
+def load_line() -> str:
+    """Other work on the machine skews every timing: the load averages say how busy it was."""
+    return "load average (1, 5, 15 min): " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        children = {"build": child_build, "export": child_export, "ls-build": child_ls_build,
+                    "ls-export": child_ls_export}  # fmt: skip
+        children[args.child](json.loads(args.spec))
+        return
+    runs = [name.strip() for name in args.runs.split(",") if name.strip()]
+    cases = [name.strip() for name in args.cases.split(",") if name.strip()]
+    unknown = sorted(set(runs) - set(RUNS)) + sorted(set(cases) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown run(s) or case(s): {', '.join(unknown)}")
+    print(f"machine: {machine_line(args)}")
+    scratch = Path(tempfile.mkdtemp(prefix="oversight-bench-export-"))
+    templates = {case: f"oversight_bench_export_{case}_{os.getpid()}" for case in cases}
+    measurements: list[Measurement] = []
+    why_not, ls = "not measured", {}
+    try:
+        csv_path = scratch / f"generated-{args.items}.csv"
+        started = time.perf_counter()
+        generate_csv(csv_path, args.items)
+        print(f"generated {args.items:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) "
+              f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        for case in cases:
+            template_build(args, case, templates[case], csv_path, scratch)
+        for case in cases:
+            for run in runs:
+                print(f"exporting '{case}' to {RUNS[run][1]} ...", flush=True)
+                result = measure_export(args, case, run, templates[case], scratch)
+                result["load"] = os.getloadavg()[0]
+                measurements.append(Measurement(case, run, result))
+            if args.profile:
+                path = str(Path(args.profile).resolve() / f"parquet-{case}.prof")
+                print(
+                    f"profiling the Parquet export of '{case}' (an extra run, not in the table) ...",
+                    flush=True,
+                )
+                measure_export(args, case, "parquet", templates[case], scratch, profile=path)
+        ls_csv = csv_path
+        if args.label_studio_items > args.items and args.label_studio_python:
+            ls_csv = scratch / f"generated-{args.label_studio_items}.csv"
+            generate_csv(ls_csv, args.label_studio_items)
+        why_not, ls = label_studio_measure(args, ls_csv, scratch)
+    finally:
+        for name in templates.values():
+            pg_execute(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(scratch, ignore_errors=True)
+    header = ["project", "formats", "rows", "seconds", "rows/s", "peak RSS MB", "RSS before MB", "files MB",
+              "agreement s", "left unsplit", "load", "targets"]  # fmt: skip
+    print_table(header, [table_row(m, args.items) for m in measurements])
+    print()
+    print(
+        f"Targets (issue #6, for {TARGET_ITEMS:,} items): Parquet in <= {TARGET_PARQUET_SECONDS:.0f} s, peak RSS "
+        f"<= {TARGET_PEAK_RSS_MB} MB (10^6 bytes). 'seconds' is the whole snapshot_build; 'agreement s' is "
+        "the cold agreement report the manifest needs, timed again separately after it (it is inside 'seconds'); "
+        "'load' is the machine's 1-minute load average after the run (about 1-2 is the run itself; more means "
+        "other work shared the CPUs)."
+    )
+    print_label_studio(why_not, ls, measurements)
+    print(f"At the end, {load_line()}.")
+
+
+if __name__ == "__main__":
+    main()

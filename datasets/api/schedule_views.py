@@ -1,0 +1,101 @@
+"""Export schedules over REST: list and create them, read, change and delete one, run one now. Thin doors onto
+datasets.services.schedules, like the pages."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.models import User
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import NotFoundError
+from datasets.api import schedule_serializers as s
+from datasets.models import ExportSchedule, Snapshot
+from datasets.selectors import export_schedule_list
+from datasets.services.schedules import (
+    export_schedule_create,
+    export_schedule_delete,
+    export_schedule_run_now,
+    export_schedule_update,
+)
+from labeling.api.views import ProjectScopedMixin
+from labeling.models import Project
+from labeling.permissions import Action
+
+RECENT_SNAPSHOTS = 5  # per schedule, in every answer
+ERROR_NOT_FOUND = "Export schedule not found in this project."
+
+
+def _schedules(project: Project) -> QuerySet[ExportSchedule]:
+    recent = Snapshot.objects.order_by("-created_at", "-id")[:RECENT_SNAPSHOTS]
+    snapshots = Prefetch("snapshots", queryset=recent, to_attr="recent_snapshots")
+    return export_schedule_list(project=project).select_related("created_by").prefetch_related(snapshots)
+
+
+def _schedule_get(project: Project, schedule_id: int) -> ExportSchedule:
+    schedule = _schedules(project).filter(pk=schedule_id).first()
+    if schedule is None:
+        raise NotFoundError(ERROR_NOT_FOUND)
+    return schedule
+
+
+class ExportScheduleListCreateApi(ProjectScopedMixin, APIView):
+    @extend_schema(responses=s.ExportScheduleOutputSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        schedules = _schedules(self.get_project(Action.OVERSEE))
+        return Response(s.ExportScheduleOutputSerializer(schedules, many=True).data)
+
+    @extend_schema(
+        request=s.ExportScheduleCreateInputSerializer,
+        responses={201: s.ExportScheduleOutputSerializer},
+        description="Give `every` and `period`, or a `crontab` (UTC). Each run makes a snapshot on a worker, "
+        "skipped when the data did not change; the schedule keeps its newest `keep_last` versions.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.EXPORT)
+        data = s.ExportScheduleCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = cast(User, request.user)
+        schedule = export_schedule_create(project=project, user=user, **data.service_kwargs())
+        output = s.ExportScheduleOutputSerializer(_schedule_get(project, schedule.pk))
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class ExportScheduleDetailApi(ProjectScopedMixin, APIView):
+    @extend_schema(responses=s.ExportScheduleOutputSerializer)
+    def get(self, request: Request, slug: str, schedule_id: int) -> Response:
+        schedule = _schedule_get(self.get_project(Action.OVERSEE), schedule_id)
+        return Response(s.ExportScheduleOutputSerializer(schedule).data)
+
+    @extend_schema(request=s.ExportScheduleUpdateInputSerializer, responses=s.ExportScheduleOutputSerializer)
+    def patch(self, request: Request, slug: str, schedule_id: int) -> Response:
+        project = self.get_project(Action.EXPORT)
+        schedule = _schedule_get(project, schedule_id)
+        data = s.ExportScheduleUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        export_schedule_update(schedule=schedule, **data.service_kwargs(schedule))
+        return Response(s.ExportScheduleOutputSerializer(_schedule_get(project, schedule_id)).data)
+
+    @extend_schema(responses={204: None}, description="Its snapshots stay.")
+    def delete(self, request: Request, slug: str, schedule_id: int) -> Response:
+        schedule = _schedule_get(self.get_project(Action.EXPORT), schedule_id)
+        export_schedule_delete(schedule=schedule)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExportScheduleRunApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        request=None,
+        responses={202: s.ExportScheduleOutputSerializer},
+        description="Queues one run on a worker (at once in the embedded mode); 400 for a disabled schedule.",
+    )
+    def post(self, request: Request, slug: str, schedule_id: int) -> Response:
+        project = self.get_project(Action.EXPORT)
+        export_schedule_run_now(schedule=_schedule_get(project, schedule_id))
+        output = s.ExportScheduleOutputSerializer(_schedule_get(project, schedule_id))
+        return Response(output.data, status=status.HTTP_202_ACCEPTED)

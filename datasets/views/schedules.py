@@ -1,0 +1,140 @@
+"""Export schedules in the browser (htmx): the list with each schedule's last run and latest snapshots; owners
+and data scientists create, edit, enable or disable, delete and run them now."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.htmx import HtmxHttpRequest, render_partial
+from datasets.forms import ExportScheduleForm
+from datasets.models import ExportSchedule, Snapshot
+from datasets.selectors import export_schedule_list
+from datasets.services.schedules import (
+    export_schedule_create,
+    export_schedule_delete,
+    export_schedule_run_now,
+    export_schedule_update,
+)
+from labeling.models import Project
+from labeling.permissions import Action, role_allows
+from labeling.views.projects import add_error, project_view
+
+LIST_TEMPLATE = "datasets/schedule_list.html"
+RECENT_SNAPSHOTS = 5  # per schedule, on the list page
+
+
+def _can_export(project: Project) -> bool:
+    return role_allows(project.user_role, Action.EXPORT)  # type: ignore[attr-defined]
+
+
+def _schedules(project: Project) -> list[ExportSchedule]:
+    recent = Snapshot.objects.order_by("-created_at", "-id")[:RECENT_SNAPSHOTS]
+    snapshots = Prefetch("snapshots", queryset=recent, to_attr="recent_snapshots")
+    return list(
+        export_schedule_list(project=project).select_related("created_by").prefetch_related(snapshots)
+    )
+
+
+def _schedule_get(project: Project, schedule_id: int) -> ExportSchedule:
+    schedule = export_schedule_list(project=project).filter(pk=schedule_id).first()
+    if schedule is None:
+        raise Http404("Export schedule not found in this project.")
+    return schedule
+
+
+def _edit_form(schedule: ExportSchedule, data: Any = None) -> ExportScheduleForm:
+    initial = ExportScheduleForm.initial_from(schedule)
+    return ExportScheduleForm(data, initial=initial, auto_id=f"id_schedule{schedule.pk}_%s")
+
+
+def _page(
+    request: HtmxHttpRequest,
+    project: Project,
+    *,
+    form: ExportScheduleForm | None = None,
+    editing: ExportScheduleForm | None = None,
+    editing_id: int | None = None,
+    error: str = "",
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    rows = [
+        (schedule, editing if schedule.pk == editing_id and editing else _edit_form(schedule))
+        for schedule in _schedules(project)
+    ]
+    context = {
+        "project": project, "rows": rows, "form": form or ExportScheduleForm(), "editing_id": editing_id,
+        "can_export": _can_export(project), "error": error, "notice": notice,
+    }  # fmt: skip
+    return render_partial(request, LIST_TEMPLATE, context, partial="schedules", status=status)
+
+
+def _done(request: HtmxHttpRequest, project: Project, notice: str) -> HttpResponse:
+    """htmx: the refreshed schedules region; otherwise back to the page (post/redirect/get)."""
+    if request.htmx:
+        return _page(request, project, notice=notice)
+    messages.success(request, notice)
+    return redirect("datasets:schedule-list", slug=project.slug)
+
+
+@project_view(Action.OVERSEE)
+@require_http_methods(["GET", "POST"])
+def schedule_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = ExportScheduleForm(request.POST or None)
+    if request.method == "POST":
+        if not _can_export(project):
+            raise PermissionDenied("Only owners and data scientists schedule exports.")
+        if form.is_valid():
+            try:
+                schedule = export_schedule_create(
+                    project=project, user=cast(User, request.user), **form.schedule_fields()
+                )
+            except ValidationError as exc:
+                add_error(form, exc)
+            else:
+                return _done(request, project, f"Scheduled '{schedule.name}'.")
+    return _page(request, project, form=form, status=422 if request.method == "POST" else 200)
+
+
+@project_view(Action.EXPORT)
+@require_POST
+def schedule_update(request: HtmxHttpRequest, project: Project, schedule_id: int) -> HttpResponse:
+    """One form per action: `action` is edit (with the schedule's fields), enable, disable or delete."""
+    schedule = _schedule_get(project, schedule_id)
+    action = request.POST.get("action", "edit")
+    if action == "delete":
+        export_schedule_delete(schedule=schedule)
+        return _done(request, project, f"Deleted '{schedule.name}'; the snapshots it made stay.")
+    if action in ("enable", "disable"):
+        export_schedule_update(schedule=schedule, enabled=action == "enable")
+        return _done(request, project, f"{action.title()}d '{schedule.name}'.")
+    if action != "edit":
+        return HttpResponseBadRequest("Unknown action: edit, enable, disable or delete.")
+    form = _edit_form(schedule, request.POST)
+    if form.is_valid():
+        try:
+            export_schedule_update(schedule=schedule, **form.schedule_fields())
+        except ValidationError as exc:
+            add_error(form, exc)
+        else:
+            return _done(request, project, f"Saved '{schedule.name}'.")
+    return _page(request, project, editing=form, editing_id=schedule.pk, status=422)
+
+
+@project_view(Action.EXPORT)
+@require_POST
+def schedule_run_now(request: HtmxHttpRequest, project: Project, schedule_id: int) -> HttpResponse:
+    schedule = _schedule_get(project, schedule_id)
+    try:
+        export_schedule_run_now(schedule=schedule)
+    except ValidationError as exc:
+        return _page(request, project, error=" ".join(exc.messages), status=422)
+    return _done(request, project, f"Queued a run of '{schedule.name}'; it runs on a worker.")

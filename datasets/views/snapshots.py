@@ -1,0 +1,198 @@
+"""Dataset snapshots in the browser: the list with the "make a snapshot" form, a version's manifest, file
+downloads, the diff between two versions, and the row a pending snapshot polls until it is built."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import IO, Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from core.exceptions import ApplicationError, NotFoundError
+from core.htmx import HtmxHttpRequest, render_partial
+from core.markdown import render_markdown
+from datasets import selectors
+from datasets.choices import SnapshotStatus, Trigger
+from datasets.forms import SnapshotCompareForm, SnapshotCreateForm
+from datasets.models import Snapshot
+from datasets.services.snapshots import snapshot_create
+from labeling.models import Project
+from labeling.permissions import Action, role_allows
+from labeling.views.projects import add_error, project_view
+
+LIST_TEMPLATE = "datasets/snapshot_list.html"
+MANIFEST_NAME = "manifest.json"
+ERROR_COMPARE = "Choose two versions to compare: ?old=1&new=2."
+ERROR_JOB = "Snapshot not found in this project."
+
+
+def snapshot_job_get(*, project: Project, snapshot_id: int) -> Snapshot:
+    """Any snapshot of the project by its id, whatever its status (pending and failed ones have no version)."""
+    snapshot = selectors.snapshot_list(project=project).filter(pk=snapshot_id).first()
+    if snapshot is None:
+        raise NotFoundError(ERROR_JOB)
+    return snapshot
+
+
+def snapshot_file_response(*, snapshot: Snapshot, name: str) -> FileResponse:
+    """One of the snapshot's files (or its manifest.json) as a streamed attachment named by its base name."""
+    handle: IO[bytes] = (
+        default_storage.open(f"{snapshot.storage_prefix}/{MANIFEST_NAME}", "rb")
+        if name == MANIFEST_NAME
+        else selectors.snapshot_file_open(snapshot=snapshot, name=name)
+    )
+    return FileResponse(handle, as_attachment=True, filename=PurePosixPath(name).name)
+
+
+def _can_export(project: Project) -> bool:
+    return role_allows(project.user_role, Action.EXPORT)  # type: ignore[attr-defined]
+
+
+def _label_keys(project: Project) -> list[str]:
+    return list(project.labels.order_by("order", "id").values_list("key", flat=True))
+
+
+def _versions(project: Project) -> list[int]:
+    return [v for v in selectors.snapshot_versions(project=project).values_list("version", flat=True) if v]
+
+
+def _list_context(request: HtmxHttpRequest, project: Project, form: SnapshotCreateForm) -> dict[str, Any]:
+    versions = _versions(project)
+    compare = SnapshotCompareForm(
+        initial={"old": versions[1] if len(versions) > 1 else None, "new": versions[0] if versions else None},
+        versions=versions,
+    )
+    page = Paginator(selectors.snapshot_list(project=project).order_by("-created_at", "-id"), 50)
+    return {
+        "project": project, "form": form, "compare": compare, "versions": versions,
+        "page": page.get_page(request.GET.get("page")), "can_export": _can_export(project),
+    }  # fmt: skip
+
+
+def _created(request: HtmxHttpRequest, project: Project, snapshot: Snapshot) -> HttpResponse:
+    snapshot.refresh_from_db()
+    if snapshot.status == SnapshotStatus.SUCCEEDED:
+        messages.success(request, f"Made {snapshot.label}: {snapshot.row_count} rows.")
+    elif snapshot.status == SnapshotStatus.FAILED:
+        messages.error(request, f"Snapshot {snapshot.label} failed: {snapshot.error}")
+    else:
+        messages.info(request, f"Building snapshot {snapshot.label}; its row updates when it is done.")
+    target = reverse("datasets:snapshot-list", args=[project.slug])
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+@project_view(Action.OVERSEE)
+@require_http_methods(["GET", "POST"])
+def snapshot_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = SnapshotCreateForm(request.POST or None, label_keys=_label_keys(project))
+    if request.method == "POST":
+        if not _can_export(project):
+            raise PermissionDenied("Only owners and data scientists make snapshots.")
+        if form.is_valid():
+            try:
+                snapshot = snapshot_create(
+                    project=project, user=cast(User, request.user), request=form.snapshot_request(),
+                    trigger=Trigger.UI,
+                )  # fmt: skip
+            except (ValidationError, ApplicationError) as exc:
+                add_error(form, exc)
+            else:
+                return _created(request, project, snapshot)
+    status = 422 if request.method == "POST" else 200
+    context = _list_context(request, project, form)
+    return render_partial(request, LIST_TEMPLATE, context, partial="create-form", status=status)
+
+
+@require_GET
+@project_view(Action.OVERSEE)
+def snapshot_status(request: HtmxHttpRequest, project: Project, snapshot_id: int) -> HttpResponse:
+    try:
+        snapshot = snapshot_job_get(project=project, snapshot_id=snapshot_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    return render(request, f"{LIST_TEMPLATE}#row", {"project": project, "snapshot": snapshot})
+
+
+def _split_label_table(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Rows per label with a count per split and a total, for the counts table."""
+    by_split: dict[str, dict[str, int]] = manifest.get("counts", {}).get("labels_by_split", {})
+    splits: list[str] = [split for split in ("train", "valid", "test") if split in by_split]
+    splits += sorted(set(by_split) - set(splits))
+    distribution: dict[str, int] = manifest.get("label_distribution", {})
+    labels = [key for key in manifest.get("labels", []) if key in distribution]
+    labels += sorted(set(distribution) - set(labels))
+    total = sum(distribution.values()) or 1
+    rows = [
+        {"label": label, "counts": [by_split[split].get(label, 0) for split in splits],
+         "total": distribution.get(label, 0), "percent": round(100 * distribution.get(label, 0) / total, 1)}
+        for label in labels
+    ]  # fmt: skip
+    return {"splits": splits, "rows": rows}
+
+
+@require_GET
+@project_view(Action.OVERSEE)
+def snapshot_detail(request: HtmxHttpRequest, project: Project, version: int) -> HttpResponse:
+    try:
+        snapshot = selectors.snapshot_get(project=project, version=version)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    files = snapshot.manifest.get("files", [])
+    table = _split_label_table(snapshot.manifest)
+    split_counts = snapshot.manifest.get("counts", {}).get("splits", {})
+    definitions = snapshot.manifest.get("datasheet", {}).get("label_definitions", "")
+    context = {
+        "project": project,
+        "snapshot": snapshot,
+        "manifest": snapshot.manifest,
+        "data_files": [entry for entry in files if entry["format"] != "fewshot"],
+        "fewshot_files": [entry for entry in files if entry["format"] == "fewshot"],
+        "label_table": table,
+        "split_counts": [(split, split_counts.get(split, 0)) for split in table["splits"]],
+        "definitions_html": mark_safe(render_markdown(definitions)),  # noqa: S308 (render_markdown sanitises with nh3)
+        "manifest_name": MANIFEST_NAME,
+    }
+    return render(request, "datasets/snapshot_detail.html", context)
+
+
+@require_GET
+@project_view(Action.OVERSEE)
+def snapshot_download(request: HtmxHttpRequest, project: Project, version: int, name: str) -> HttpResponse:
+    try:
+        snapshot = selectors.snapshot_get(project=project, version=version)
+        # A streamed response: not an HttpResponse subclass, which is all project_view's typing knows.
+        return snapshot_file_response(snapshot=snapshot, name=name)  # type: ignore[return-value]
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except FileNotFoundError as exc:
+        raise Http404(f"The file '{name}' is missing from storage.") from exc
+
+
+@require_GET
+@project_view(Action.OVERSEE)
+def snapshot_diff_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    versions = _versions(project)
+    form = SnapshotCompareForm(request.GET or None, versions=versions)
+    context: dict[str, Any] = {"project": project, "compare": form, "versions": versions}
+    if not form.is_valid():
+        context["error"] = ERROR_COMPARE
+        return render(request, "datasets/snapshot_diff.html", context, status=400)
+    try:
+        old = selectors.snapshot_get(project=project, version=form.cleaned_data["old"])
+        new = selectors.snapshot_get(project=project, version=form.cleaned_data["new"])
+        diff = selectors.snapshot_diff(old=old, new=new)
+    except NotFoundError as exc:
+        context["error"] = f"{exc.message} (v{form.cleaned_data['old']} or v{form.cleaned_data['new']})"
+        return render(request, "datasets/snapshot_diff.html", context, status=404)
+    context.update({"old": old, "new": new, "diff": diff.to_json()})
+    return render(request, "datasets/snapshot_diff.html", context)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from datasets.choices import SnapshotStatus, Trigger
+from datasets.models import Snapshot
+from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_ROWS
+from labeling.models import Project
+from tests.labeling.factories import AnnotationFactory, ItemFactory
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    """Safety: snapshot files go to this test's temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def label_items(project: Project, labels: list[str]) -> None:
+    """One item per label, which two annotators agree on (a gold label under every policy)."""
+    for label in labels:
+        AnnotationFactory.create_batch(2, item=ItemFactory(project=project), labels=[label])
+
+
+def test_create_snapshot_json_prints_the_manifest_on_the_last_line(project: Project) -> None:
+    # given
+    label_items(project, ["spam", "ham"] * 5)
+    out = StringIO()
+
+    # when
+    call_command("create_snapshot", project.slug, "--formats", "parquet,csv", "--fewshot", "2,4", "--json",
+                 stdout=out)  # fmt: skip
+
+    # then
+    manifest = json.loads(out.getvalue().strip().splitlines()[-1])
+    snapshot = Snapshot.objects.get()
+    assert (snapshot.status, snapshot.trigger, snapshot.created_by) == (
+        SnapshotStatus.SUCCEEDED,
+        Trigger.CLI,
+        None,
+    )
+    assert manifest["version"] == 1
+    assert manifest["content_hash"] == snapshot.content_hash
+    assert len(manifest["content_hash"]) == 64
+    assert [entry["name"] for entry in manifest["files"]] == [
+        "data.parquet", "data.csv", "fewshot/k2.jsonl", "fewshot/k4.jsonl",
+    ]  # fmt: skip
+    for entry in manifest["files"]:
+        path = Path(entry["path"])
+        assert path.is_absolute()
+        assert path.is_file()
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    assert Path(manifest["manifest_path"]).is_file()
+
+
+def test_create_snapshot_prints_a_summary(project: Project) -> None:
+    # given
+    label_items(project, ["spam", "ham"])
+    out = StringIO()
+
+    # when
+    call_command("create_snapshot", project.slug, "--policy", "soft", "--formats", "jsonl", "--fewshot", "",
+                 stdout=out)  # fmt: skip
+
+    # then
+    lines = out.getvalue().splitlines()
+    snapshot = Snapshot.objects.get()
+    assert lines[0].startswith(f"{project.slug} v1: 2 rows (")
+    assert lines[0].endswith(f"policy soft, content hash {snapshot.content_hash[:12]}")
+    assert "data.jsonl" in lines[1]
+    assert snapshot.manifest["files"][0]["sha256"] in lines[1]
+    assert lines[-1] == f"Manifest: {snapshot.manifest['manifest_path']}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fewshot", "0"], "Few-shot sizes must be whole numbers from 1 to 1000."),
+        (["--formats", "xml"], "Choose at least one format among parquet, jsonl, csv, hf; unknown: xml."),
+        (["--policy", "best"], "The label policy must be one of gold, gold+weak, soft."),
+        (["--labels", "eggs"], ERROR_FILTER_LABELS.format(unknown="eggs")),
+        (["--splits", "dev"], "Unknown split(s) in the filter: dev (train, valid, test)."),
+        (["--min-confidence", "3"], "min_confidence must be between 0 and 1."),
+        (["--fewshot", "8,x"], "Few-shot sizes must be whole numbers from 1 to 1000."),
+    ],
+)
+def test_create_snapshot_rejects_bad_options(project: Project, args: list[str], message: str) -> None:
+    # given
+    label_items(project, ["spam"])
+
+    # when
+    with pytest.raises(CommandError) as raised:
+        call_command("create_snapshot", project.slug, *args)
+
+    # then
+    assert str(raised.value) == message
+    assert not Snapshot.objects.exists()
+
+
+def test_create_snapshot_of_an_unknown_project_fails(db: None) -> None:
+    # when / then
+    with pytest.raises(CommandError, match="No project with the slug 'nope'."):
+        call_command("create_snapshot", "nope")
+
+
+def test_create_snapshot_with_nothing_to_export_fails_with_the_message(project: Project) -> None:
+    # given: nobody labeled anything
+    ItemFactory(project=project)
+
+    # when
+    with pytest.raises(CommandError) as raised:
+        call_command("create_snapshot", project.slug, "--json")
+
+    # then
+    snapshot = Snapshot.objects.get()
+    assert str(raised.value) == f"Snapshot #{snapshot.pk} failed: {ERROR_NO_ROWS}"
+    assert (snapshot.status, snapshot.version) == (SnapshotStatus.FAILED, None)
