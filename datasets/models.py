@@ -22,6 +22,8 @@ class ExportSchedule(TimeStampedModel):
     policy = models.CharField(max_length=10, choices=LabelPolicy.choices, default=LabelPolicy.GOLD)
     min_confidence = models.FloatField(default=0.8)
     formats = models.JSONField(default=list)
+    filters = models.JSONField(default=dict, blank=True, help_text="splits and labels to keep (empty: all).")
+    fewshot_k = models.JSONField(default=list, blank=True, help_text="Support-set sizes per class.")
     every = models.PositiveIntegerField(null=True, blank=True, help_text="Run every N hours or days...")
     period = models.CharField(max_length=5, choices=Every.choices, default=Every.DAYS, blank=True)
     crontab = models.CharField(

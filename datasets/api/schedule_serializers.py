@@ -10,7 +10,7 @@ from datasets.choices import ExportFormat, LabelPolicy
 from datasets.models import ExportSchedule, Snapshot
 from datasets.services.snapshots import DEFAULT_FORMATS, SnapshotRequest
 
-EXPORT_FIELDS = ("policy", "min_confidence", "formats")
+EXPORT_FIELDS = ("policy", "min_confidence", "formats", "splits", "labels", "fewshot_k")
 EVERY_HELP = "Run every N (1-10000) hours or days; null with a crontab."
 CRONTAB_HELP = "'minute hour day month weekday' in UTC, e.g. '0 3 * * 1-5'; empty with an interval."
 
@@ -29,6 +29,9 @@ class ExportScheduleCreateInputSerializer(serializers.Serializer[Any]):
     period = serializers.ChoiceField(choices=ExportSchedule.Every.choices, default=ExportSchedule.Every.DAYS)
     crontab = serializers.CharField(allow_blank=True, default="", max_length=100, help_text=CRONTAB_HELP)
     keep_last = serializers.IntegerField(default=10, help_text="Versions the schedule keeps (1-1000).")
+    splits = serializers.ListField(child=serializers.CharField(max_length=8), default=list)
+    labels = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
+    fewshot_k = serializers.ListField(child=serializers.IntegerField(), default=lambda: [8, 16, 32])
 
     def service_kwargs(self) -> dict[str, Any]:
         """The validated data as export_schedule_create takes it (the export settings as one request)."""
@@ -51,6 +54,9 @@ class ExportScheduleUpdateInputSerializer(serializers.Serializer[Any]):
     crontab = serializers.CharField(allow_blank=True, required=False, max_length=100, help_text=CRONTAB_HELP)
     keep_last = serializers.IntegerField(required=False)
     enabled = serializers.BooleanField(required=False)
+    splits = serializers.ListField(child=serializers.CharField(max_length=8), required=False)
+    labels = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    fewshot_k = serializers.ListField(child=serializers.IntegerField(), required=False)
 
     def service_kwargs(self, schedule: ExportSchedule) -> dict[str, Any]:
         """The given fields as export_schedule_update takes them; changed export settings complete the
@@ -59,7 +65,8 @@ class ExportScheduleUpdateInputSerializer(serializers.Serializer[Any]):
         export = {key: data.pop(key) for key in EXPORT_FIELDS if key in data}
         if export:
             current = {"policy": schedule.policy, "min_confidence": schedule.min_confidence,
-                       "formats": list(schedule.formats)}  # fmt: skip
+                       "formats": list(schedule.formats), "splits": schedule.filters.get("splits", []),
+                       "labels": schedule.filters.get("labels", []), "fewshot_k": list(schedule.fewshot_k)}  # fmt: skip
             data["request"] = SnapshotRequest(**{**current, **export})
         return data
 
@@ -84,7 +91,7 @@ class ExportScheduleOutputSerializer(serializers.ModelSerializer[ExportSchedule]
     class Meta:
         model = ExportSchedule
         fields = [
-            "id", "name", "policy", "min_confidence", "formats", "every", "period", "crontab", "keep_last",
-            "enabled", "periodic_task", "created_by", "last_run_at", "last_status", "last_error",
-            "recent_snapshots", "created_at", "updated_at",
+            "id", "name", "policy", "min_confidence", "formats", "filters", "fewshot_k", "every", "period",
+            "crontab", "keep_last", "enabled", "periodic_task", "created_by", "last_run_at", "last_status",
+            "last_error", "recent_snapshots", "created_at", "updated_at",
         ]  # fmt: skip

@@ -42,7 +42,8 @@ MAX_NAME = 200
 MAX_CRONTAB = 100
 TASK_NAME_PREFIX = "oversight:export:"
 EDITABLE_FIELDS = (
-    "name", "policy", "min_confidence", "formats", "every", "period", "crontab", "keep_last", "enabled",
+    "name", "policy", "min_confidence", "formats", "filters", "fewshot_k", "every", "period", "crontab",
+    "keep_last", "enabled",
 )  # fmt: skip
 # Each crontab position: the celery.schedules.crontab keyword, the name in messages, the values it takes.
 CRONTAB_FIELDS: Final = (
@@ -66,8 +67,6 @@ ERROR_CRONTAB_SHAPE = "A crontab has 5 fields, 'minute hour day month weekday' (
 ERROR_CRONTAB_LONG = f"A crontab has at most {MAX_CRONTAB} characters."
 ERROR_CRONTAB_FIELD = "The crontab's {field} field '{value}' is not valid ({allowed}): {reason}"
 ERROR_KEEP_LAST = f"keep_last must be a whole number from 1 to {MAX_KEEP_LAST}."
-ERROR_FILTERS = "Export schedules export every labeled item: filters by split or label are not supported."
-ERROR_FEWSHOT = "Export schedules write the default few-shot sets ({sizes}); other sizes are not supported."
 ERROR_DISABLED = "This schedule is disabled: enable it to run it."
 
 
@@ -107,6 +106,7 @@ def export_schedule_create(
         schedule = ExportSchedule.objects.create(
             project=project, name=name, created_by=user, keep_last=keep_last,
             policy=checked.policy, min_confidence=checked.min_confidence, formats=checked.formats,
+            filters={"splits": checked.splits, "labels": checked.labels}, fewshot_k=checked.fewshot_k,
             every=cadence.every, period=cadence.period, crontab=cadence.crontab,
         )  # fmt: skip
         _beat_sync(schedule)
@@ -137,6 +137,8 @@ def export_schedule_update(
         if checked is not None:
             schedule.policy, schedule.min_confidence = checked.policy, checked.min_confidence
             schedule.formats = checked.formats
+            schedule.filters = {"splits": checked.splits, "labels": checked.labels}
+            schedule.fewshot_k = checked.fewshot_k
         schedule.every, schedule.period, schedule.crontab = cadence.every, cadence.period, cadence.crontab
         if not isinstance(keep_last, _Unset):
             schedule.keep_last = keep_last
@@ -187,20 +189,15 @@ def export_schedule_run_now(*, schedule: ExportSchedule) -> None:
 
 
 def _request_validate(*, project: Project, request: SnapshotRequest) -> SnapshotRequest:
-    """What a schedule can store: the policy, its threshold and the formats (no filters, default few-shot)."""
-    if request.splits or request.labels:
-        raise ValidationError(ERROR_FILTERS, code="filters")
-    default = SnapshotRequest().fewshot_k
-    if sorted(set(request.fewshot_k)) != default:
-        sizes = ", ".join(map(str, default))
-        raise ValidationError(ERROR_FEWSHOT.format(sizes=sizes), code="fewshot_k")
     return snapshot_request_validate(project=project, request=request)
 
 
 def _request_of(schedule: ExportSchedule) -> SnapshotRequest:
     return SnapshotRequest(
-        policy=schedule.policy, min_confidence=schedule.min_confidence, formats=list(schedule.formats)
-    )
+        policy=schedule.policy, min_confidence=schedule.min_confidence, formats=list(schedule.formats),
+        splits=list(schedule.filters.get("splits", [])), labels=list(schedule.filters.get("labels", [])),
+        fewshot_k=list(schedule.fewshot_k),
+    )  # fmt: skip
 
 
 def _name_validate(*, project: Project, name: str, exclude_pk: int | None) -> str:

@@ -146,8 +146,8 @@ def test_schedules_share_interval_rows(project: Project) -> None:
         ({"keep_last": 1001}, schedules.ERROR_KEEP_LAST),
         ({"name": "  "}, schedules.ERROR_NAME_BLANK),
         ({"request": SnapshotRequest(formats=["xml"])}, "Choose at least one format"),
-        ({"request": SnapshotRequest(splits=["train"])}, schedules.ERROR_FILTERS),
-        ({"request": SnapshotRequest(fewshot_k=[4])}, "write the default few-shot sets (8, 16, 32)"),
+        ({"request": SnapshotRequest(splits=["dev"])}, "Unknown split(s) in the filter: dev"),
+        ({"request": SnapshotRequest(fewshot_k=[0])}, "Few-shot sizes must be whole numbers"),
     ],
 )
 def test_a_bad_schedule_is_refused_with_a_clear_message_and_nothing_is_created(
