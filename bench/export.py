@@ -158,6 +158,12 @@ def child_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
     return env
 
 
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+
+
 def run_child(
     mode: str, spec: dict[str, Any], env: dict[str, str], python: str = sys.executable
 ) -> dict[str, Any]:
@@ -179,9 +185,7 @@ def template_build(args: argparse.Namespace, case: str, name: str, csv_path: Pat
     pg_execute(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     var_dir = Path(tempfile.mkdtemp(prefix=f"build-{case}-", dir=scratch))
     env = child_env(database_url=url, var_dir=var_dir)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    migrate(env)
     spec = {"csv": str(csv_path), "rows": args.items, "with_splits": CASES[case][0]}
     built = run_child("build", spec, env)
     pg_execute(url, "VACUUM ANALYZE")
@@ -197,9 +201,11 @@ def measure_export(
     var_dir = Path(tempfile.mkdtemp(prefix=f"{case}-{run}-", dir=scratch))
     try:
         with pg_database(args.pg_url, f"{template}_run", template=template) as url:
+            env = child_env(database_url=url, var_dir=var_dir)
+            migrate(env)  # a no-op, unless the code gained a migration since the template was built
             pg_execute(args.pg_url, "CHECKPOINT")
             spec = {"formats": RUNS[run][0], "rows": args.items, "profile": profile}
-            return run_child("export", spec, child_env(database_url=url, var_dir=var_dir))
+            return run_child("export", spec, env)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 
