@@ -16,12 +16,14 @@ import json
 import logging
 import tempfile
 import traceback
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -36,7 +38,7 @@ from datasets import tasks
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus, Trigger
 from datasets.models import ExportSchedule, Snapshot
 from datasets.selectors import RowChunk, row_spec_build, snapshot_rows, snapshot_run_for
-from datasets.services.splits import SPLIT_RATIOS, SplitAssigner, split_hash
+from datasets.services.splits import SPLIT_RATIOS, SplitAssigner
 from datasets.services.writers import (
     SCHEMA,
     SCHEMA_DESCRIPTION,
@@ -48,7 +50,7 @@ from datasets.services.writers import (
     sink_for,
 )
 from labeling.choices import Split
-from labeling.models import Project
+from labeling.models import Item, Project
 from labeling.selectors.agreement import agreement_get
 from weak_supervision.models import LabelModelRun
 
@@ -62,6 +64,7 @@ ERROR_CONFIDENCE = "min_confidence must be between 0 and 1."
 ERROR_FEWSHOT = f"Few-shot sizes must be whole numbers from 1 to {MAX_FEWSHOT_K}."
 ERROR_FILTER_SPLITS = "Unknown split(s) in the filter: {unknown} (train, valid, test)."
 ERROR_FILTER_LABELS = "Unknown label(s) in the filter: {unknown}."
+GOLD_SOURCES = frozenset({LabelSource.GOLD, LabelSource.ADJUDICATED})
 ERROR_NO_ROWS = "Nothing to export: no item of the project has a label under this policy and these filters."
 
 
@@ -167,43 +170,60 @@ def _keep(chunk: RowChunk, splits: list[str], labels: list[str]) -> RowChunk:
     return kept
 
 
-@dataclass
 class _FewshotPool:
-    """Gold training items by label, for the few-shot support sets: (agreement, annotators, hash, row)."""
+    """Gold training items per label, for the few-shot support sets, as compact arrays (agreement, number of
+    annotators, item id): a million rows cost a few MB, and only the chosen items' texts are read back."""
 
-    by_label: dict[str, list[tuple[float, int, str, dict[str, Any]]]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.by_label: dict[str, tuple[array[float], array[int], array[int]]] = {}
 
-    def add(self, chunk: RowChunk, project_id: int) -> None:
-        for index in range(len(chunk)):
-            if chunk.split[index] != Split.TRAIN:
+    def add(self, chunk: RowChunk) -> None:
+        for index, split in enumerate(chunk.split):
+            if split != Split.TRAIN or chunk.label_source[index] not in GOLD_SOURCES:
                 continue
-            if chunk.label_source[index] not in (LabelSource.GOLD, LabelSource.ADJUDICATED):
-                continue
-            full = chunk.row(index)
-            row = {
-                name: full[name]
-                for name in ("item_id", "external_id", "text", "label", "labels", "agreement")
-            }
-            key = split_hash(project_id=project_id, external_id=chunk.external_id[index])
             given = chunk.agreement[index]
             agreement = 1.0 if given is None else given  # a known answer nobody labeled is as sure as it gets
             for label in chunk.labels[index]:
-                self.by_label.setdefault(label, []).append((agreement, chunk.n_annotators[index], key, row))
+                agreements, annotators, ids = self.by_label.setdefault(
+                    label, (array("d"), array("q"), array("q"))
+                )
+                agreements.append(agreement)
+                annotators.append(chunk.n_annotators[index])
+                ids.append(chunk.item_id[index])
 
-    def support_set(self, k: int) -> list[dict[str, Any]]:
+    def support_set(self, k: int) -> list[tuple[str, int, float, int]]:
         """Per label, k items: those whose annotators agreed most (then the most annotators), spread across
-        the data (evenly spaced in item order among the equally good), the same every time."""
-        chosen: list[dict[str, Any]] = []
+        the data (evenly spaced in item order among the equally good), the same every time.
+        Returns (label, item id, agreement, annotators)."""
+        chosen: list[tuple[str, int, float, int]] = []
         for label in sorted(self.by_label):
-            ranked = sorted(self.by_label[label], key=lambda c: (-c[0], -c[1], c[2]))
-            if len(ranked) > k:
-                cutoff = ranked[k - 1][:2]
-                best = [c for c in ranked if c[:2] > cutoff]
-                tied = sorted((c for c in ranked if c[:2] == cutoff), key=lambda c: c[3]["item_id"])
-                room = k - len(best)  # at least 1: the k-th candidate itself is tied
-                ranked = best + [tied[int(i * len(tied) / room)] for i in range(room)]
-            chosen += [{**c[3], "support_label": label} for c in ranked]
+            agreement, annotators, ids = (np.asarray(column) for column in self.by_label[label])
+            order = np.lexsort((ids, -annotators, -agreement))  # best first; item order among equals
+            if len(order) > k:
+                cutoff = (agreement[order[k - 1]], annotators[order[k - 1]])
+                better = (agreement > cutoff[0]) | ((agreement == cutoff[0]) & (annotators > cutoff[1]))
+                tied = np.flatnonzero((agreement == cutoff[0]) & (annotators == cutoff[1]))
+                tied = tied[np.argsort(ids[tied], kind="stable")]
+                room = k - int(better.sum())  # at least 1: the k-th candidate itself is tied
+                order = np.concatenate([order[better[order]], tied[(np.arange(room) * len(tied)) // room]])
+            chosen += [(label, int(ids[i]), float(agreement[i]), int(annotators[i])) for i in order]
         return chosen
+
+
+def _fewshot_rows(chosen: list[tuple[str, int, float, int]]) -> list[dict[str, Any]]:
+    """The support set's rows, with the texts read back for just the chosen items."""
+    wanted = {item_id for _, item_id, _, _ in chosen}
+    found = {
+        pk: (external_id, text)
+        for pk, external_id, text in Item.objects.filter(pk__in=wanted).values_list(
+            "pk", "external_id", "text"
+        )
+    }
+    return [
+        {"item_id": item_id, "external_id": found[item_id][0], "text": found[item_id][1], "support_label": label,
+         "agreement": agreement, "n_annotators": annotators}
+        for label, item_id, agreement, annotators in chosen
+    ]  # fmt: skip
 
 
 def _datasheet(
@@ -334,7 +354,7 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
         table = chunk_table(kept)
         for sink in sinks:
             sink.write(kept, table, lines)
-        pool.add(kept, project.pk)
+        pool.add(kept)
     names = [name for sink in sinks for name in sink.close()]
     assigner.persist()
     if not tally.rows:
@@ -342,7 +362,7 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
     content_hash = tally.digest.hexdigest()
     if snapshot.schedule_id and _unchanged(snapshot, content_hash):
         return _skip(snapshot, content_hash)
-    names += [fewshot_write(folder, k, pool.support_set(k)) for k in request.fewshot_k]
+    names += [fewshot_write(folder, k, _fewshot_rows(pool.support_set(k))) for k in request.fewshot_k]
     entries = _upload(snapshot, folder, names)
     manifest = _manifest(snapshot, request, spec.label_keys, tally, run, entries)
     return _finish(snapshot, manifest, content_hash, tally.rows, run)
