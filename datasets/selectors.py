@@ -36,7 +36,7 @@ class RowChunk:
     item_id: list[int] = field(default_factory=list)
     external_id: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
-    metadata: list[str] = field(default_factory=list)  # JSON text
+    metadata: list[str] = field(default_factory=list)  # JSON text, as the database keeps it
     label: list[str] = field(default_factory=list)  # the label, or labels joined by "|" (multi-label)
     labels: list[list[str]] = field(default_factory=list)
     label_source: list[str] = field(default_factory=list)
@@ -148,6 +148,7 @@ def _decide(
 def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUNK) -> Iterator[RowChunk]:
     """Every row the snapshot holds, in item id order, a chunk at a time (split: as stored; blank if none)."""
     order = {key: index for index, key in enumerate(spec.label_keys)}
+    parsed: dict[str, tuple[str, ...]] = {}
     last_id = 0
     while True:
         items = list(
@@ -159,11 +160,16 @@ def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUN
             return
         first, last_id = items[0][0], items[-1][0]
         human: dict[int, list[tuple[str, ...]]] = {}
-        for item_id, labels in Annotation.objects.filter(
+        # Labels come as JSON text and are parsed once per distinct list: a project has few distinct lists
+        # (one per label, in a single-label project), and decoding a million of them is most of a read.
+        for item_id, raw in Annotation.objects.filter(
             project=project, item_id__gte=first, item_id__lte=last_id
-        ).values_list("item_id", "labels"):
-            if labels:
-                human.setdefault(item_id, []).append(tuple(sorted(labels, key=lambda k: order.get(k, 99))))
+        ).values_list("item_id", Cast("labels", TextField())):
+            answer = parsed.get(raw)
+            if answer is None:
+                answer = parsed[raw] = tuple(sorted(json.loads(raw) or (), key=lambda k: order.get(k, 99)))
+            if answer:
+                human.setdefault(item_id, []).append(answer)
         gold = {
             item_id: (list(labels), source)
             for item_id, labels, source in GoldLabel.objects.filter(
@@ -181,7 +187,7 @@ def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUN
             chunk.item_id.append(item_id)
             chunk.external_id.append(external_id)
             chunk.text.append(text)
-            chunk.metadata.append(_canonical_json(metadata))
+            chunk.metadata.append(metadata or "{}")
             chunk.label.append("|".join(labels))
             chunk.labels.append(labels)
             chunk.label_source.append(str(source))
@@ -193,13 +199,6 @@ def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUN
             chunk.split.append(split)
         if len(chunk):
             yield chunk
-
-
-def _canonical_json(text: str | None) -> str:
-    """Metadata as compact JSON with sorted keys, whatever the database's own JSON text looks like."""
-    if not text:
-        return "{}"
-    return json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def row_spec_build(

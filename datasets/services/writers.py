@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from json.encoder import encode_basestring as _string  # what json.dumps uses, in C
 from pathlib import Path
 from typing import IO, Any
 
@@ -186,17 +187,41 @@ def sink_for(fmt: str, folder: Path, *, card: str = "") -> Sink:
 
 def canonical_lines(chunk: RowChunk) -> tuple[list[str], list[str]]:
     """Per row: the content-hash input (compact JSON, sorted keys, without the database's item id, so that the
-    same data gives the same hash wherever it lives) and the JSONL line (the same, with the item id)."""
-    fields = [name for name in ROW_FIELDS if name != "item_id"]
-    columns = [getattr(chunk, name) for name in fields]
-    hashed, lines = [], []
-    for index, item_id in enumerate(chunk.item_id):
-        text = json.dumps(
-            {name: column[index] for name, column in zip(fields, columns, strict=True)},
-            sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-        )  # fmt: skip
-        hashed.append(text)
-        lines.append(f'{text[:-1]},"item_id":{item_id}}}\n')
+    same data gives the same hash wherever it lives) and the JSONL line (the same, with the item id).
+
+    Built by hand from the string encoder json.dumps itself uses: the same text as
+    `json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))` (a test holds them equal),
+    at a quarter of the cost, which matters at a million rows.
+    """
+    hashed: list[str] = []
+    lines: list[str] = []
+    columns = zip(
+        chunk.agreement, chunk.confidence, chunk.external_id, chunk.label, chunk.label_source, chunk.labels,
+        chunk.metadata, chunk.n_annotators, chunk.soft_label, chunk.split, chunk.text, chunk.item_id, strict=True,
+    )  # fmt: skip
+    for (
+        agreement,
+        confidence,
+        external_id,
+        label,
+        source,
+        labels,
+        metadata,
+        annotators,
+        soft,
+        split,
+        text,
+        pk,
+    ) in columns:
+        line = (
+            f'{{"agreement":{"null" if agreement is None else repr(agreement)},"confidence":{confidence!r},'
+            f'"external_id":{_string(external_id)},"label":{_string(label)},"label_source":{_string(source)},'
+            f'"labels":[{",".join(map(_string, labels))}],"metadata":{_string(metadata)},'
+            f'"n_annotators":{annotators},"soft_label":[{",".join(map(repr, soft))}],"split":{_string(split)},'
+            f'"text":{_string(text)}}}'
+        )
+        hashed.append(line)
+        lines.append(f'{line[:-1]},"item_id":{pk}}}\n')
     return hashed, lines
 
 

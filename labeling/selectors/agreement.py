@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Subquery
 from django.db.models.functions import TruncDate
 
 from labeling.agreement import (
@@ -169,7 +169,16 @@ def _load(project: Project) -> _Loaded:
     """Every annotation's labels, by item and annotator (a repeated annotator on an item: the latest wins)."""
     units: dict[int, Ratings] = defaultdict(dict)
     names: dict[str, str] = {}
-    annotations = Annotation.objects.filter(project=project)
+    # Only items rated at least twice can agree or disagree: the database leaves the rest out, which matters
+    # for projects labeled once per item (a million annotations, none of them paired).
+    paired = (
+        Annotation.objects.filter(project=project)
+        .values("item_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+        .values("item_id")
+    )
+    annotations = Annotation.objects.filter(project=project, item_id__in=Subquery(paired))
     rows = annotations.order_by("item_id", "created_at", "id").values_list(
         "item_id", "annotator_id", "annotator__username", "external_annotator", "labels"
     )
