@@ -124,13 +124,13 @@ def _decide(
         origin = LabelSource.ADJUDICATED if source == GoldSource.ADJUDICATED else LabelSource.GOLD
         return labels, origin, soft, 1.0
     if human:
-        sets = Counter(human)
-        if len(sets) == 1:
-            labels = list(human[0])
+        first = human[0]
+        if all(answer == first for answer in human):
+            labels = list(first)
             return labels, LabelSource.GOLD, [1.0 if key in labels else 0.0 for key in keys], 1.0
         if spec.policy == LabelPolicy.SOFT:
             soft = _votes(human, keys)
-            top, count = sets.most_common(1)[0]
+            top, count = Counter(human).most_common(1)[0]
             return list(top), LabelSource.MAJORITY, soft, round(count / len(human), 6)
     if weak is None or spec.policy == LabelPolicy.GOLD:
         return None
