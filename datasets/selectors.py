@@ -149,6 +149,7 @@ def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUN
     """Every row the snapshot holds, in item id order, a chunk at a time (split: as stored; blank if none)."""
     order = {key: index for index, key in enumerate(spec.label_keys)}
     parsed: dict[str, tuple[str, ...]] = {}
+    unanimous: Unanimous = {}
     last_id = 0
     while True:
         items = list(
@@ -177,28 +178,68 @@ def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUN
             ).values_list("item_id", "labels", "source")
         }
         weak = _weak_rows(spec.weak, spec.label_keys, [row[0] for row in items])
-        chunk = RowChunk()
-        for item_id, external_id, text, metadata, split in items:
-            answers = human.get(item_id, [])
+        chunk = _chunk_build(spec, items, human, gold, weak, unanimous)
+        if len(chunk):
+            yield chunk
+
+
+# What a unanimous answer becomes (labels, joined label, soft label): built once per distinct answer and
+# shared by every row that gives it, which is most rows of most projects.
+Unanimous = dict[tuple[str, ...], tuple[list[str], str, list[float]]]
+
+
+def _chunk_build(
+    spec: RowSpec,
+    items: list[tuple[int, str, str, str | None, str]],
+    human: dict[int, list[tuple[str, ...]]],
+    gold: dict[int, tuple[list[str], str]],
+    weak: dict[int, list[float]],
+    unanimous: Unanimous,
+) -> RowChunk:
+    chunk = RowChunk()
+    columns = (
+        chunk.item_id.append, chunk.external_id.append, chunk.text.append, chunk.metadata.append,
+        chunk.label.append, chunk.labels.append, chunk.label_source.append, chunk.soft_label.append,
+        chunk.confidence.append, chunk.n_annotators.append, chunk.agreement.append, chunk.split.append,
+    )  # fmt: skip
+    add_id, add_external, add_text, add_meta, add_label, add_labels, add_source, add_soft = columns[:8]
+    add_confidence, add_annotators, add_agreement, add_split = columns[8:]
+    source: str
+    agreement: float | None
+    for item_id, external_id, text, metadata, split in items:
+        answers = human.get(item_id, [])
+        if item_id not in gold and answers and all(answer == answers[0] for answer in answers):
+            known = unanimous.get(answers[0])
+            if known is None:
+                keys = list(answers[0])
+                known = unanimous[answers[0]] = (
+                    keys,
+                    "|".join(keys),
+                    [float(k in keys) for k in spec.label_keys],
+                )
+            labels, joined, soft = known
+            source, confidence, agreement = LabelSource.GOLD, 1.0, 1.0
+        else:
             decided = _decide(spec, gold.get(item_id), answers, weak.get(item_id))
             if decided is None:
                 continue
             labels, source, soft, confidence = decided
-            chunk.item_id.append(item_id)
-            chunk.external_id.append(external_id)
-            chunk.text.append(text)
-            chunk.metadata.append(metadata or "{}")
-            chunk.label.append("|".join(labels))
-            chunk.labels.append(labels)
-            chunk.label_source.append(str(source))
-            chunk.soft_label.append(soft)
-            chunk.confidence.append(float(confidence))
-            chunk.n_annotators.append(len(answers))
+            joined = "|".join(labels)
             agreeing = sum(1 for answer in answers if set(answer) == set(labels))
-            chunk.agreement.append(round(agreeing / len(answers), 6) if answers else None)
-            chunk.split.append(split)
-        if len(chunk):
-            yield chunk
+            agreement = round(agreeing / len(answers), 6) if answers else None
+        add_id(item_id)
+        add_external(external_id)
+        add_text(text)
+        add_meta(metadata or "{}")
+        add_label(joined)
+        add_labels(labels)
+        add_source(str(source))
+        add_soft(soft)
+        add_confidence(float(confidence))
+        add_annotators(len(answers))
+        add_agreement(agreement)
+        add_split(split)
+    return chunk
 
 
 def row_spec_build(

@@ -43,10 +43,11 @@ from datasets.services.writers import (
     SCHEMA,
     SCHEMA_DESCRIPTION,
     Sink,
-    canonical_lines,
     chunk_table,
     fewshot_write,
     file_digest,
+    hash_text,
+    jsonl_lines,
     sink_for,
 )
 from labeling.choices import Split
@@ -142,9 +143,8 @@ class _Tally:
         self.by_source: Counter[str] = Counter()
         self.by_split_label: dict[str, Counter[str]] = {}
 
-    def add(self, chunk: RowChunk, hashed: list[str]) -> None:
-        # One update for the whole chunk: the same bytes as line by line, without a million calls.
-        self.digest.update("".join(f"{line}\n" for line in hashed).encode())
+    def add(self, chunk: RowChunk, hashed: str) -> None:
+        self.digest.update(hashed.encode())
         self.rows += len(chunk)
         self.by_split.update(chunk.split)
         self.by_source.update(chunk.label_source)
@@ -353,8 +353,8 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
         kept = _keep(chunk, request.splits, request.labels)
         if not len(kept):
             continue
-        hashed, lines = canonical_lines(kept)
-        tally.add(kept, hashed)
+        tally.add(kept, hash_text(kept))
+        lines = jsonl_lines(kept) if ExportFormat.JSONL in request.formats else []
         table = chunk_table(kept)
         for sink in sinks:
             sink.write(kept, table, lines)

@@ -185,15 +185,34 @@ def sink_for(fmt: str, folder: Path, *, card: str = "") -> Sink:
     raise ValueError(f"Unknown format {fmt}")
 
 
-def canonical_lines(chunk: RowChunk) -> tuple[list[str], list[str]]:
-    """Per row: the content-hash input (compact JSON, sorted keys, without the database's item id, so that the
-    same data gives the same hash wherever it lives) and the JSONL line (the same, with the item id).
+def _floats(values: list[float]) -> str:
+    return ",".join(map(repr, values))
+
+
+def _optional(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def hash_text(chunk: RowChunk) -> str:
+    """The chunk's rows as the content hash reads them: every field but the database's item id (so that the
+    same data gives the same hash wherever it lives), fields separated by U+001F, rows ended by U+001E, list
+    items by U+001D, numbers as Python writes them. Joined in C (str.join, map): about half a second for a
+    million rows, where one JSON document per row would cost several seconds."""
+    columns = (
+        chunk.external_id, chunk.text, chunk.metadata, chunk.label, map("\x1d".join, chunk.labels),
+        chunk.label_source, map(_floats, chunk.soft_label), map(repr, chunk.confidence),
+        map(str, chunk.n_annotators), map(_optional, chunk.agreement), chunk.split,
+    )  # fmt: skip
+    return "".join(f"{row}\x1e" for row in map("\x1f".join, zip(*columns, strict=True)))
+
+
+def jsonl_lines(chunk: RowChunk) -> list[str]:
+    """One JSON object per row (sorted keys, compact, the item id last).
 
     Built by hand from the string encoder json.dumps itself uses: the same text as
-    `json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))` (a test holds them equal),
-    at a quarter of the cost, which matters at a million rows.
+    `json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))` with the item id moved to the
+    end (a test holds them equal), at a quarter of the cost, which matters at a million rows.
     """
-    hashed: list[str] = []
     lines: list[str] = []
     columns = zip(
         chunk.agreement, chunk.confidence, chunk.external_id, chunk.label, chunk.label_source, chunk.labels,
@@ -220,9 +239,8 @@ def canonical_lines(chunk: RowChunk) -> tuple[list[str], list[str]]:
             f'"n_annotators":{annotators},"soft_label":[{",".join(map(repr, soft))}],"split":{_string(split)},'
             f'"text":{_string(text)}}}'
         )
-        hashed.append(line)
         lines.append(f'{line[:-1]},"item_id":{pk}}}\n')
-    return hashed, lines
+    return lines
 
 
 def fewshot_write(folder: Path, k: int, rows: list[dict[str, Any]]) -> tuple[str, str]:
