@@ -179,21 +179,26 @@ class _FewshotPool:
         self.by_label: dict[str, tuple[array[float], array[int], array[int]]] = {}
 
     def add(self, chunk: RowChunk) -> None:
-        rows = [
-            index
-            for index, (split, source) in enumerate(zip(chunk.split, chunk.label_source, strict=True))
-            if split == Split.TRAIN and source in GOLD_SOURCES
-        ]
-        for index in rows:
-            given = chunk.agreement[index]
-            agreement = 1.0 if given is None else given  # a known answer nobody labeled is as sure as it gets
-            for label in chunk.labels[index]:
-                agreements, annotators, ids = self.by_label.setdefault(
-                    label, (array("d"), array("q"), array("q"))
-                )
-                agreements.append(agreement)
-                annotators.append(chunk.n_annotators[index])
-                ids.append(chunk.item_id[index])
+        grouped: dict[str, tuple[list[float], list[int], list[int]]] = {}
+        for split, source, labels, agreement, annotators, item_id in zip(
+            chunk.split, chunk.label_source, chunk.labels, chunk.agreement, chunk.n_annotators, chunk.item_id,
+            strict=True,
+        ):  # fmt: skip
+            if split != Split.TRAIN or source not in GOLD_SOURCES:
+                continue
+            for label in labels:
+                columns = grouped.get(label)
+                if columns is None:
+                    columns = grouped[label] = ([], [], [])
+                # A known answer nobody labeled (no agreement) is as sure as it gets.
+                columns[0].append(1.0 if agreement is None else agreement)
+                columns[1].append(annotators)
+                columns[2].append(item_id)
+        for label, (agreements, counts, ids) in grouped.items():
+            stored = self.by_label.setdefault(label, (array("d"), array("q"), array("q")))
+            stored[0].extend(agreements)
+            stored[1].extend(counts)
+            stored[2].extend(ids)
 
     def support_set(self, k: int) -> list[tuple[str, int, float, int]]:
         """Per label, k items: those whose annotators agreed most (then the most annotators), spread across

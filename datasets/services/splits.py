@@ -46,10 +46,14 @@ class SplitAssigner:
     def assign(self, chunk: RowChunk) -> None:
         """Fills in the blank splits of a chunk (in place)."""
         waiting: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for index, split in enumerate(chunk.split):
+        # Rows that have their split are counted per distinct (label, split): few, however many rows.
+        for (label, split), count in Counter(zip(chunk.label, chunk.split, strict=True)).items():
             if split:
-                self.counts[chunk.label[index]][split] += 1
-            else:
+                self.counts[label][split] += count
+        if "" not in chunk.split:
+            return
+        for index, split in enumerate(chunk.split):
+            if not split:
                 key = split_hash(project_id=self.project_id, external_id=chunk.external_id[index])
                 waiting[chunk.label[index]].append((key, index))
         for label, rows in waiting.items():
@@ -82,5 +86,7 @@ class SplitAssigner:
         updated = 0
         for start in range(0, len(item_ids), SQLITE_BATCH):
             batch = item_ids[start : start + SQLITE_BATCH]
-            updated += Item.objects.filter(project_id=self.project_id, pk__in=batch, split="").update(split=split)
+            updated += Item.objects.filter(project_id=self.project_id, pk__in=batch, split="").update(
+                split=split
+            )
         return updated
