@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('datasets', '0001_snapshots'),
+        ("datasets", "0001_snapshots"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exportschedule',
-            name='fewshot_k',
-            field=models.JSONField(blank=True, default=list, help_text='Support-set sizes per class.'),
+            model_name="exportschedule",
+            name="fewshot_k",
+            field=models.JSONField(blank=True, default=list, help_text="Support-set sizes per class."),
         ),
         migrations.AddField(
-            model_name='exportschedule',
-            name='filters',
-            field=models.JSONField(blank=True, default=dict, help_text='splits and labels to keep (empty: all).'),
+            model_name="exportschedule",
+            name="filters",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="splits and labels to keep (empty: all)."
+            ),
         ),
     ]
