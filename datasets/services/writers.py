@@ -203,7 +203,7 @@ def hash_text(chunk: RowChunk) -> str:
         chunk.label_source, map(_floats, chunk.soft_label), map(repr, chunk.confidence),
         map(str, chunk.n_annotators), map(_optional, chunk.agreement), chunk.split,
     )  # fmt: skip
-    return "".join(f"{row}\x1e" for row in map("\x1f".join, zip(*columns, strict=True)))
+    return "\x1e".join(map("\x1f".join, zip(*columns, strict=True))) + "\x1e"
 
 
 def jsonl_lines(chunk: RowChunk) -> list[str]:
