@@ -196,6 +196,7 @@ def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUN
             yield chunk
 
 
+GOLD_SOURCE = str(LabelSource.GOLD)
 # What a unanimous answer becomes (labels, joined label, soft label): built once per distinct answer and
 # shared by every row that gives it, which is most rows of most projects.
 Unanimous = dict[tuple[str, ...], tuple[list[str], str, list[float]]]
@@ -221,7 +222,7 @@ def _chunk_build(
     agreement: float | None
     for item_id, external_id, text, metadata, split in items:
         answers = human.get(item_id, [])
-        if item_id not in gold and answers and all(answer == answers[0] for answer in answers):
+        if item_id not in gold and answers and (len(answers) == 1 or all(a == answers[0] for a in answers)):
             known = unanimous.get(answers[0])
             if known is None:
                 keys = list(answers[0])
@@ -231,12 +232,13 @@ def _chunk_build(
                     [float(k in keys) for k in spec.label_keys],
                 )
             labels, joined, soft = known
-            source, confidence, agreement = LabelSource.GOLD, 1.0, 1.0
+            source, confidence, agreement = GOLD_SOURCE, 1.0, 1.0
         else:
             decided = _decide(spec, gold.get(item_id), answers, weak.get(item_id))
             if decided is None:
                 continue
             labels, source, soft, confidence = decided
+            source, confidence = str(source), float(confidence)
             joined = "|".join(labels)
             agreeing = sum(1 for answer in answers if set(answer) == set(labels))
             agreement = round(agreeing / len(answers), 6) if answers else None
@@ -246,9 +248,9 @@ def _chunk_build(
         add_meta(metadata or "{}")
         add_label(joined)
         add_labels(labels)
-        add_source(str(source))
+        add_source(source)
         add_soft(soft)
-        add_confidence(float(confidence))
+        add_confidence(confidence)
         add_annotators(len(answers))
         add_agreement(agreement)
         add_split(split)

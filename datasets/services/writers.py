@@ -185,10 +185,6 @@ def sink_for(fmt: str, folder: Path, *, card: str = "") -> Sink:
     raise ValueError(f"Unknown format {fmt}")
 
 
-def _floats(values: list[float]) -> str:
-    return ",".join(map(repr, values))
-
-
 def _optional(value: float | None) -> str:
     return "" if value is None else repr(value)
 
@@ -198,9 +194,17 @@ def hash_text(chunk: RowChunk) -> str:
     same data gives the same hash wherever it lives), fields separated by U+001F, rows ended by U+001E, list
     items by U+001D, numbers as Python writes them. Joined in C (str.join, map): about half a second for a
     million rows, where one JSON document per row would cost several seconds."""
+    written: dict[int, str] = {}  # rows with the same answer share one soft-label list: written once
+
+    def floats(values: list[float]) -> str:
+        text = written.get(id(values))  # every list is alive in the chunk while this runs: ids are unique
+        if text is None:
+            text = written[id(values)] = ",".join(map(repr, values))
+        return text
+
     columns = (
         chunk.external_id, chunk.text, chunk.metadata, chunk.label, map("\x1d".join, chunk.labels),
-        chunk.label_source, map(_floats, chunk.soft_label), map(repr, chunk.confidence),
+        chunk.label_source, map(floats, chunk.soft_label), map(repr, chunk.confidence),
         map(str, chunk.n_annotators), map(_optional, chunk.agreement), chunk.split,
     )  # fmt: skip
     return "\x1e".join(map("\x1f".join, zip(*columns, strict=True))) + "\x1e"
