@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from json.encoder import encode_basestring as _string  # what json.dumps uses, in C
 from pathlib import Path
 from typing import IO, Any
@@ -62,7 +63,7 @@ def file_digest(path: Path) -> tuple[int, str]:
     return path.stat().st_size, digest.hexdigest()
 
 
-class Sink:
+class Sink(ABC):
     """Receives the snapshot's rows chunk by chunk and writes one format's files under `folder`."""
 
     format: str = ""
@@ -70,12 +71,12 @@ class Sink:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None: ...
 
+    @abstractmethod
     def close(self) -> list[tuple[str, str]]:
         """Finishes the files; returns (format, name relative to the folder) for each."""
-        raise NotImplementedError
 
 
 class ParquetSink(Sink):
