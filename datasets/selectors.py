@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pyarrow.parquet as pq
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from core.exceptions import NotFoundError
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus
@@ -27,6 +27,9 @@ from weak_supervision.selectors import latest_run, run_probabilities_get
 # one Parquet row group. 20,000 keeps a chunk of long texts well under 100 MB.
 ROW_CHUNK = 20_000
 ERROR_NOT_FOUND = "Snapshot not found in this project."
+ERROR_SCHEDULE_NOT_FOUND = "Export schedule not found in this project."
+MANIFEST_NAME = "manifest.json"
+RECENT_SNAPSHOTS = 5  # per schedule, on its page and in the API
 
 
 @dataclass
@@ -305,8 +308,19 @@ def snapshot_file_get(*, snapshot: Snapshot, name: str) -> dict[str, Any]:
 
 
 def snapshot_file_open(*, snapshot: Snapshot, name: str) -> IO[bytes]:
+    """One of the snapshot's files by its manifest name, or its manifest.json (stored beside them)."""
+    if name == MANIFEST_NAME:
+        return default_storage.open(f"{snapshot.storage_prefix}/{MANIFEST_NAME}", "rb")
     entry = snapshot_file_get(snapshot=snapshot, name=name)
     return default_storage.open(entry["storage_name"], "rb")
+
+
+def snapshot_job_get(*, project: Project, snapshot_id: int) -> Snapshot:
+    """Any snapshot of the project by its id, whatever its status (pending and failed ones have no version)."""
+    snapshot = snapshot_list(project=project).filter(pk=snapshot_id).first()
+    if snapshot is None:
+        raise NotFoundError(ERROR_NOT_FOUND)
+    return snapshot
 
 
 def _labels_by_item(snapshot: Snapshot) -> dict[str, str]:
@@ -386,4 +400,17 @@ def snapshot_diff(*, old: Snapshot, new: Snapshot) -> SnapshotDiff:
 
 
 def export_schedule_list(*, project: Project) -> QuerySet[ExportSchedule]:
-    return ExportSchedule.objects.filter(project=project).select_related("periodic_task")
+    """The project's schedules, each with its newest snapshots (`recent_snapshots`), in two queries."""
+    recent = Snapshot.objects.order_by("-created_at", "-id")[:RECENT_SNAPSHOTS]
+    return (
+        ExportSchedule.objects.filter(project=project)
+        .select_related("periodic_task", "created_by")
+        .prefetch_related(Prefetch("snapshots", queryset=recent, to_attr="recent_snapshots"))
+    )
+
+
+def export_schedule_get(*, project: Project, schedule_id: int) -> ExportSchedule:
+    schedule = export_schedule_list(project=project).filter(pk=schedule_id).first()
+    if schedule is None:
+        raise NotFoundError(ERROR_SCHEDULE_NOT_FOUND)
+    return schedule

@@ -6,17 +6,15 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib.auth.models import User
-from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import NotFoundError
 from datasets.api import schedule_serializers as s
-from datasets.models import ExportSchedule, Snapshot
-from datasets.selectors import export_schedule_list
+from datasets.models import ExportSchedule
+from datasets.selectors import export_schedule_get, export_schedule_list
 from datasets.services.schedules import (
     export_schedule_create,
     export_schedule_delete,
@@ -27,27 +25,15 @@ from labeling.api.views import ProjectScopedMixin
 from labeling.models import Project
 from labeling.permissions import Action
 
-RECENT_SNAPSHOTS = 5  # per schedule, in every answer
-ERROR_NOT_FOUND = "Export schedule not found in this project."
-
-
-def _schedules(project: Project) -> QuerySet[ExportSchedule]:
-    recent = Snapshot.objects.order_by("-created_at", "-id")[:RECENT_SNAPSHOTS]
-    snapshots = Prefetch("snapshots", queryset=recent, to_attr="recent_snapshots")
-    return export_schedule_list(project=project).select_related("created_by").prefetch_related(snapshots)
-
 
 def _schedule_get(project: Project, schedule_id: int) -> ExportSchedule:
-    schedule = _schedules(project).filter(pk=schedule_id).first()
-    if schedule is None:
-        raise NotFoundError(ERROR_NOT_FOUND)
-    return schedule
+    return export_schedule_get(project=project, schedule_id=schedule_id)
 
 
 class ExportScheduleListCreateApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.ExportScheduleOutputSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        schedules = _schedules(self.get_project(Action.OVERSEE))
+        schedules = export_schedule_list(project=self.get_project(Action.OVERSEE))
         return Response(s.ExportScheduleOutputSerializer(schedules, many=True).data)
 
     @extend_schema(

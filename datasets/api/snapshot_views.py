@@ -4,6 +4,7 @@ two versions, and follow a snapshot being built. The same services and selectors
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -24,7 +25,6 @@ from datasets.api import serializers as s
 from datasets.choices import Trigger
 from datasets.models import Snapshot
 from datasets.services.snapshots import snapshot_create
-from datasets.views.snapshots import snapshot_file_response, snapshot_job_get
 from labeling.api.views import ProjectScopedMixin
 from labeling.permissions import Action
 
@@ -89,7 +89,8 @@ class SnapshotFileApi(ProjectScopedMixin, APIView):
     def get(self, request: Request, slug: str, version: int, name: str) -> FileResponse:
         snapshot = selectors.snapshot_get(project=self.get_project(Action.OVERSEE), version=version)
         try:
-            return snapshot_file_response(snapshot=snapshot, name=name)
+            handle = selectors.snapshot_file_open(snapshot=snapshot, name=name)
+            return FileResponse(handle, as_attachment=True, filename=PurePosixPath(name).name)
         except FileNotFoundError as exc:
             raise NotFoundError(f"The file '{name}' is missing from storage.") from exc
 
@@ -123,5 +124,7 @@ class SnapshotJobApi(ProjectScopedMixin, APIView):
         "skipped or succeeded (with its version).",
     )
     def get(self, request: Request, slug: str, snapshot_id: int) -> Response:
-        snapshot = snapshot_job_get(project=self.get_project(Action.OVERSEE), snapshot_id=snapshot_id)
+        snapshot = selectors.snapshot_job_get(
+            project=self.get_project(Action.OVERSEE), snapshot_id=snapshot_id
+        )
         return Response(s.SnapshotOutputSerializer(snapshot, context={"request": request}).data)

@@ -8,15 +8,15 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.exceptions import NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
 from datasets.forms import ExportScheduleForm
-from datasets.models import ExportSchedule, Snapshot
-from datasets.selectors import export_schedule_list
+from datasets.models import ExportSchedule
+from datasets.selectors import export_schedule_get, export_schedule_list
 from datasets.services.schedules import (
     export_schedule_create,
     export_schedule_delete,
@@ -28,7 +28,6 @@ from labeling.permissions import Action, role_allows
 from labeling.views.projects import add_error, project_view
 
 LIST_TEMPLATE = "datasets/schedule_list.html"
-RECENT_SNAPSHOTS = 5  # per schedule, on the list page
 
 
 def _can_export(project: Project) -> bool:
@@ -36,18 +35,14 @@ def _can_export(project: Project) -> bool:
 
 
 def _schedules(project: Project) -> list[ExportSchedule]:
-    recent = Snapshot.objects.order_by("-created_at", "-id")[:RECENT_SNAPSHOTS]
-    snapshots = Prefetch("snapshots", queryset=recent, to_attr="recent_snapshots")
-    return list(
-        export_schedule_list(project=project).select_related("created_by").prefetch_related(snapshots)
-    )
+    return list(export_schedule_list(project=project))
 
 
 def _schedule_get(project: Project, schedule_id: int) -> ExportSchedule:
-    schedule = export_schedule_list(project=project).filter(pk=schedule_id).first()
-    if schedule is None:
-        raise Http404("Export schedule not found in this project.")
-    return schedule
+    try:
+        return export_schedule_get(project=project, schedule_id=schedule_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
 
 
 def _edit_form(schedule: ExportSchedule, data: Any = None) -> ExportScheduleForm:

@@ -4,12 +4,11 @@ downloads, the diff between two versions, and the row a pending snapshot polls u
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,26 +30,12 @@ from labeling.permissions import Action, role_allows
 from labeling.views.projects import add_error, project_view
 
 LIST_TEMPLATE = "datasets/snapshot_list.html"
-MANIFEST_NAME = "manifest.json"
 ERROR_COMPARE = "Choose two versions to compare: ?old=1&new=2."
-ERROR_JOB = "Snapshot not found in this project."
-
-
-def snapshot_job_get(*, project: Project, snapshot_id: int) -> Snapshot:
-    """Any snapshot of the project by its id, whatever its status (pending and failed ones have no version)."""
-    snapshot = selectors.snapshot_list(project=project).filter(pk=snapshot_id).first()
-    if snapshot is None:
-        raise NotFoundError(ERROR_JOB)
-    return snapshot
 
 
 def snapshot_file_response(*, snapshot: Snapshot, name: str) -> FileResponse:
     """One of the snapshot's files (or its manifest.json) as a streamed attachment named by its base name."""
-    handle: IO[bytes] = (
-        default_storage.open(f"{snapshot.storage_prefix}/{MANIFEST_NAME}", "rb")
-        if name == MANIFEST_NAME
-        else selectors.snapshot_file_open(snapshot=snapshot, name=name)
-    )
+    handle = selectors.snapshot_file_open(snapshot=snapshot, name=name)
     return FileResponse(handle, as_attachment=True, filename=PurePosixPath(name).name)
 
 
@@ -117,7 +102,7 @@ def snapshot_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
 @project_view(Action.OVERSEE)
 def snapshot_status(request: HtmxHttpRequest, project: Project, snapshot_id: int) -> HttpResponse:
     try:
-        snapshot = snapshot_job_get(project=project, snapshot_id=snapshot_id)
+        snapshot = selectors.snapshot_job_get(project=project, snapshot_id=snapshot_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
     return render(request, f"{LIST_TEMPLATE}#row", {"project": project, "snapshot": snapshot})
@@ -160,7 +145,7 @@ def snapshot_detail(request: HtmxHttpRequest, project: Project, version: int) ->
         "label_table": table,
         "split_counts": [(split, split_counts.get(split, 0)) for split in table["splits"]],
         "definitions_html": mark_safe(render_markdown(definitions)),  # noqa: S308 (render_markdown sanitises with nh3)
-        "manifest_name": MANIFEST_NAME,
+        "manifest_name": selectors.MANIFEST_NAME,
     }
     return render(request, "datasets/snapshot_detail.html", context)
 

@@ -4,7 +4,6 @@ import hashlib
 import json
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,19 +13,8 @@ from datasets.choices import SnapshotStatus, Trigger
 from datasets.models import Snapshot
 from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_ROWS
 from labeling.models import Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    """Safety: snapshot files go to this test's temporary folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def label_items(project: Project, labels: list[str]) -> None:
-    """One item per label, which two annotators agree on (a gold label under every policy)."""
-    for label in labels:
-        AnnotationFactory.create_batch(2, item=ItemFactory(project=project), labels=[label])
+from tests.datasets.factories import label_items
+from tests.labeling.factories import ItemFactory
 
 
 def test_create_snapshot_json_prints_the_manifest_on_the_last_line(project: Project) -> None:

@@ -15,30 +15,10 @@ from datasets.services.snapshots import ERROR_NO_ROWS
 from labeling.choices import Role
 from labeling.models import Membership, Project
 from labeling.services.review import review_decide
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.datasets.factories import label_items
+from tests.labeling.factories import ItemFactory, ProjectFactory
 
 FORM = {"policy": "gold", "min_confidence": "0.8", "formats": ["parquet", "jsonl"], "fewshot_k": "2"}
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    """Safety: snapshot files go to this test's temporary folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def label_items(project: Project, labels: list[str]) -> list[Any]:
-    """One item per label, which two annotators agree on (a gold label under every policy)."""
-    items = []
-    for label in labels:
-        item = ItemFactory(project=project)
-        AnnotationFactory.create_batch(2, item=item, labels=[label])
-        items.append(item)
-    return items
-
-
-@pytest.fixture
-def owner(project: Project, member_factory: Callable[..., Membership]) -> Any:
-    return member_factory(project, Role.OWNER).user
 
 
 def post_form(client: Client, project: Project, callbacks: Any, **data: Any) -> Any:

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from labeling.models import Item, Project
+from tests.labeling.factories import AnnotationFactory, ItemFactory
+
+
+def label_items(project: Project, labels: list[str]) -> list[Item]:
+    """One item per label, which two annotators agree on (a gold label under every policy)."""
+    items = []
+    for label in labels:
+        item = ItemFactory(project=project)
+        AnnotationFactory.create_batch(2, item=item, labels=[label])
+        items.append(item)
+    return items
