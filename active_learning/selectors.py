@@ -1,0 +1,98 @@
+"""Reads of the active-learning app: models, the learning curve, simulations and the model's suggestion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from django.db.models import QuerySet
+
+from active_learning.choices import ModelStatus
+from active_learning.evaluation import probabilities_full
+from active_learning.features import block_compute, weigh
+from active_learning.models import LearnerModel, LearnerSettings, Simulation
+from core.exceptions import NotFoundError
+from labeling.models import Item, Project
+
+CURVE_METRICS = ("accuracy", "macro_f1", "brier")
+
+
+def learner_model_list(*, project: Project) -> QuerySet[LearnerModel]:
+    return LearnerModel.objects.filter(project=project).order_by("-number")
+
+
+def learner_model_get(*, project: Project, number: int) -> LearnerModel:
+    model = learner_model_list(project=project).filter(number=number).first()
+    if model is None:
+        raise NotFoundError(f"Model {number} not found in this project.")
+    return model
+
+
+def learner_model_latest(*, project: Project) -> LearnerModel | None:
+    return learner_model_list(project=project).filter(status=ModelStatus.SUCCEEDED).first()
+
+
+def learning_curve(*, project: Project) -> dict[str, Any]:
+    """Held-out metrics against the number of human labels, one point per trained model version."""
+    points = []
+    models = learner_model_list(project=project).filter(status=ModelStatus.SUCCEEDED).order_by("number")
+    for model in models:
+        if not model.metrics.get("n_heldout"):
+            continue
+        points.append({
+            "model": model.number, "n_labels": model.n_labels, "n_weak": model.n_weak,
+            "n_heldout": model.metrics["n_heldout"], "created_at": model.created_at.isoformat(),
+            **{name: model.metrics.get(name) for name in CURVE_METRICS},
+        })  # fmt: skip
+    return {"metrics": list(CURVE_METRICS), "points": points}
+
+
+def simulation_list(*, project: Project) -> QuerySet[Simulation]:
+    return Simulation.objects.filter(project=project).order_by("-created_at", "-pk")
+
+
+def simulation_get(*, project: Project, simulation_id: int) -> Simulation:
+    simulation = simulation_list(project=project).filter(pk=simulation_id).first()
+    if simulation is None:
+        raise NotFoundError("Simulation not found in this project.")
+    return simulation
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The model's predicted label for an item, as shown to the analyst."""
+
+    label: str
+    name: str
+    confidence: float
+    model: int
+
+
+@lru_cache(maxsize=8)
+def _payload(path: str) -> dict[str, Any]:
+    # Models never change once written (a retrain writes a new file), so caching by path is safe.
+    from active_learning.services.training import model_payload_load
+
+    return model_payload_load(path)
+
+
+def suggestion_get(*, project: Project, item: Item) -> Suggestion | None:
+    """The latest model's answer for an item, when the project shows suggestions and has a trained model."""
+    settings = LearnerSettings.objects.filter(project=project).first()
+    if settings is None or not settings.show_suggestions:
+        return None
+    model = learner_model_latest(project=project)
+    if model is None or not model.path:
+        return None
+    payload = _payload(model.path)
+    learner = payload["learner"]
+    if learner is None:
+        return None
+    x = weigh(block_compute(model.features, [item.text]), payload["idf"])
+    proba = probabilities_full(learner.model, x, len(model.labels))[0]
+    best = int(np.argmax(proba))
+    key = model.labels[best]
+    name = dict(project.labels.values_list("key", "name")).get(key, key)
+    return Suggestion(label=key, name=name, confidence=round(float(proba[best]), 4), model=model.number)

@@ -1,0 +1,165 @@
+"""The strategy simulator: replays the active-learning loop on a project's gold labels (the oracle), on its
+train split, scored on its test split (or a held-out fifth where the project has no splits)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from active_learning import tasks
+from active_learning.choices import SimulationStatus, Strategy
+from active_learning.evaluation import metric_validate, simulate
+from active_learning.models import Simulation
+from active_learning.services.features import features_get, features_refresh, idf_compute
+from active_learning.services.training import learner_settings_get
+from active_learning.strategies import can_train, hash_uniform
+from labeling.choices import Split
+from labeling.models import Item, Project
+from labeling.selectors.gold import gold_labels
+
+MAX_SEEDS = 10
+MAX_STEPS = 200  # budget / step: points on a curve (each point retrains every strategy once per seed)
+ERROR_STRATEGY = "Unknown strategy '{name}'; choose from: default, {choices}."
+ERROR_BUDGET = "The budget and the step must be positive, with the step at most the budget."
+ERROR_STEPS = f"At most {MAX_STEPS} points per curve: raise the step or lower the budget."
+ERROR_SEEDS = f"Seeds must be between 1 and {MAX_SEEDS}."
+ERROR_POOL = "The simulation needs gold-labeled items of at least two classes in its pool (found {found})."
+ERROR_TEST = (
+    "The simulation needs gold-labeled items to score on (the test split, or enough items to hold out)."
+)
+HOLDOUT_SHARE = 0.2
+
+
+def strategies_parse(*, project: Project, names: Sequence[str]) -> list[str]:
+    """Strategy names, with 'default' standing for the project's own strategy."""
+    default = learner_settings_get(project=project).strategy
+    parsed = []
+    for name in names:
+        name = name.strip()
+        if name == "default":
+            name = default
+        if name not in Strategy.values:
+            raise ValidationError(
+                ERROR_STRATEGY.format(name=name, choices=", ".join(Strategy.values)), code="strategy"
+            )
+        if name not in parsed:
+            parsed.append(name)
+    return parsed
+
+
+def _validate(
+    project: Project, strategies: Sequence[str], budget: int, step: int, seeds: int, metric: str
+) -> list[str]:
+    parsed = strategies_parse(project=project, names=strategies)
+    if not parsed:
+        raise ValidationError("Name at least one strategy.", code="strategy")
+    if budget < 1 or step < 1 or step > budget:
+        raise ValidationError(ERROR_BUDGET, code="budget")
+    if budget / step > MAX_STEPS:
+        raise ValidationError(ERROR_STEPS, code="budget")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ValidationError(ERROR_SEEDS, code="seeds")
+    labels = list(project.labels.values_list("key", flat=True))
+    try:
+        metric_validate(metric, labels)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="metric") from None
+    return parsed
+
+
+def simulation_create(
+    *, project: Project, user: User | None, strategies: Sequence[str], budget: int, step: int, seeds: int = 3,
+    metric: str = "accuracy", run_now: bool = False,
+) -> Simulation:  # fmt: skip
+    """Records a simulation and runs it on a worker once committed (or here, with run_now)."""
+    if project.multi_label:
+        raise ValidationError("Simulations need a single-label project.", code="multi_label")
+    parsed = _validate(project, strategies, budget, step, seeds, metric)
+    simulation = Simulation.objects.create(
+        project=project,
+        created_by=user,
+        strategies=parsed,
+        budget=budget,
+        step=step,
+        seeds=seeds,
+        metric=metric,
+    )
+    if run_now:
+        return simulation_run(simulation=simulation)
+    transaction.on_commit(lambda: tasks.simulation_run_task.delay(simulation.pk))
+    return simulation
+
+
+def _data(project: Project, kind: str) -> tuple[Any, Any, list[str]]:
+    labels = list(project.labels.order_by("order", "pk").values_list("key", flat=True))
+    index = {key: position for position, key in enumerate(labels)}
+    gold = {item: index[key] for item, key in gold_labels(project=project).items() if key in index}
+    features_refresh(project=project, kind=kind)
+    idf = idf_compute(project=project, kind=kind)
+    splits = dict(Item.objects.filter(project=project, pk__in=list(gold)).values_list("pk", "split"))
+    ids, x = features_get(project=project, kind=kind, item_ids=gold, idf=idf)
+    y = np.asarray([gold[i] for i in ids.tolist()], dtype=np.int64)
+    split = np.asarray([splits.get(i, "") for i in ids.tolist()])
+    if (split == Split.TEST).any():
+        test, pool = split == Split.TEST, split == Split.TRAIN
+    else:
+        test = hash_uniform(ids, f"simulation:{project.pk}") < HOLDOUT_SHARE
+        pool = ~test & (split != Split.VALID)
+    if x is None or not can_train(y[pool]):
+        found = len(np.unique(y[pool])) if x is not None else 0
+        raise ValidationError(ERROR_POOL.format(found=found), code="pool")
+    if not test.any():
+        raise ValidationError(ERROR_TEST, code="test")
+    return (x[pool], y[pool], ids[pool]), (x[test], y[test]), labels
+
+
+def simulation_compute(
+    *, project: Project, strategies: Sequence[str], budget: int, step: int, seeds: int, metric: str,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The simulator's answer, shaped like the CLI's --json line."""
+    settings = learner_settings_get(project=project)
+    parsed = _validate(project, strategies, budget, step, seeds, metric)
+    pool, test, labels = _data(project, settings.features)
+    doubt = None
+    if Strategy.WEAK in parsed:
+        from active_learning.services.training import weak_doubt_get
+
+        doubt = weak_doubt_get(project, pool[2])
+    result = simulate(pool=pool, test=test, labels=labels, strategies=parsed, budget=budget, step=step,
+                      seeds=seeds, metric=metric, weak_doubt=doubt, progress=progress)  # fmt: skip
+    result["default"] = settings.strategy
+    result["pool"] = len(pool[1])
+    result["test"] = len(test[1])
+    return result
+
+
+def simulation_run(*, simulation: Simulation) -> Simulation:
+    Simulation.objects.filter(pk=simulation.pk).update(status=SimulationStatus.RUNNING)
+    try:
+        result = simulation_compute(
+            project=simulation.project, strategies=simulation.strategies, budget=simulation.budget,
+            step=simulation.step, seeds=simulation.seeds, metric=simulation.metric,
+        )  # fmt: skip
+    except ValidationError as exc:
+        Simulation.objects.filter(pk=simulation.pk).update(
+            status=SimulationStatus.FAILED, error=" ".join(exc.messages), finished_at=timezone.now()
+        )
+    except Exception:
+        Simulation.objects.filter(pk=simulation.pk).update(
+            status=SimulationStatus.FAILED, error=traceback.format_exc(), finished_at=timezone.now()
+        )
+        raise
+    else:
+        Simulation.objects.filter(pk=simulation.pk).update(
+            status=SimulationStatus.SUCCEEDED, result=result, error="", finished_at=timezone.now()
+        )
+    simulation.refresh_from_db()
+    return simulation

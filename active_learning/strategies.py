@@ -1,0 +1,202 @@
+"""Query strategies: how a fitted classifier ranks the pool. Pure functions over matrices, shared by the
+retraining service (a million items, scored in chunks) and the simulator (the whole loop in memory).
+
+The uncertainty measures and the committee's disagreement are modAL's; a score is higher for an item the
+project should label sooner. Diverse batches re-rank the best candidates with modAL's ranked batch mode
+(Cardoso et al.), which trades uncertainty against distance to what is labeled and already picked, so that
+one batch is not fifty near-duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from modAL.batch import ranked_batch
+from modAL.disagreement import consensus_entropy, vote_entropy
+from modAL.models import ActiveLearner, Committee
+from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_uncertainty
+from scipy import sparse
+from sklearn.base import ClassifierMixin
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import pairwise_distances_argmin
+
+from active_learning.choices import Strategy
+from active_learning.features import Matrix
+
+Scores = npt.NDArray[np.float64]
+COMMITTEE_SIZE = 5
+# Candidates a diverse batch is drawn from, per item of the batch: wide enough to leave near-duplicates
+# out, narrow enough that every pick is still among the most informative items.
+DIVERSE_CANDIDATES_PER_ITEM = 4
+# Items clustered for a cold start: k-means on more would cost seconds and pick the same kind of centres.
+COLD_START_SAMPLE = 20_000
+DIVERSE_STRATEGIES = frozenset({Strategy.MARGIN_DIVERSE, Strategy.UNCERTAINTY_DIVERSE, Strategy.DIVERSE})
+
+
+class CompactLogisticRegression(LogisticRegression):
+    """Logistic regression fitted only on the hashed columns its training items use.
+
+    With L2 regularisation a column that is zero in every training row keeps a zero weight, so fitting on the
+    used columns and widening the weights afterwards gives the same model; with 262,144 hashed columns and a
+    few hundred labels it is many times faster.
+    """
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CompactLogisticRegression:
+        if not sparse.issparse(X):
+            super().fit(X, y, sample_weight=sample_weight)
+            return self
+        width = X.shape[1]
+        columns = np.unique(X.indices)
+        super().fit(X[:, columns], y, sample_weight=sample_weight)
+        fitted: npt.NDArray[np.float64] = getattr(self, "coef_")  # noqa: B009  (set by fit; untyped in sklearn)
+        coef = np.zeros((fitted.shape[0], width), dtype=fitted.dtype)
+        coef[:, columns] = fitted
+        self.coef_ = coef
+        self.n_features_in_ = width
+        return self
+
+
+def classifier_new(seed: int = 0) -> LogisticRegression:
+    """The project's classifier: logistic regression, classes weighted so a rare class is not drowned out."""
+    return CompactLogisticRegression(C=3.0, class_weight="balanced", max_iter=1000, random_state=seed)
+
+
+def classifier_fit(
+    x: Matrix, y: npt.NDArray[np.int64], weights: npt.NDArray[np.float64] | None = None, seed: int = 0
+) -> LogisticRegression:
+    model = classifier_new(seed)
+    model.fit(x, y, sample_weight=weights)
+    return model
+
+
+def can_train(y: npt.NDArray[np.int64]) -> bool:
+    """A classifier needs two classes; until then every strategy samples diversely."""
+    return len(np.unique(y)) >= 2
+
+
+@dataclass
+class Learner:
+    """A fitted classifier and, for query by committee, its committee (bootstrap replicas)."""
+
+    model: ClassifierMixin
+    committee: Committee | None = None
+
+
+def learner_fit(strategy: str, x: Matrix, y: npt.NDArray[np.int64], seed: int = 0,
+                weights: npt.NDArray[np.float64] | None = None) -> Learner:  # fmt: skip
+    model = classifier_fit(x, y, weights, seed)
+    if strategy != Strategy.COMMITTEE:
+        return Learner(model=model)
+    rng = np.random.default_rng(seed)
+    members = []
+    for member in range(COMMITTEE_SIZE):
+        rows = _bootstrap_rows(y, rng)
+        members.append(ActiveLearner(estimator=classifier_new(seed + member), X_training=x[rows],
+                                     y_training=y[rows]))  # fmt: skip
+    return Learner(model=model, committee=Committee(learner_list=members))
+
+
+def _bootstrap_rows(y: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """A bootstrap sample that keeps at least one item of every class (a member must know them all)."""
+    rows = rng.integers(0, len(y), size=len(y))
+    firsts = np.asarray([np.flatnonzero(y == label)[0] for label in np.unique(y)])
+    return np.concatenate([firsts, rows])
+
+
+def hash_uniform(ids: npt.NDArray[np.int64], seed: int | str) -> Scores:
+    """A uniform draw per item that depends only on the seed and the item: the same on every worker."""
+    key = hashlib.sha256(str(seed).encode()).digest()
+    salt = np.uint64(int.from_bytes(key[:8], "big"))
+    mixed = ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ salt
+    mixed ^= mixed >> np.uint64(31)
+    mixed *= np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(29)
+    return (mixed >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def scores_compute(
+    strategy: str, learner: Learner | None, x: Matrix, ids: npt.NDArray[np.int64], seed: int | str = 0,
+    weak_doubt: Scores | None = None,
+) -> Scores:  # fmt: skip
+    """How much each pool item would teach the model: higher comes first."""
+    if strategy == Strategy.RANDOM or learner is None:
+        return hash_uniform(ids, seed)
+    model = learner.model
+    if strategy in {Strategy.UNCERTAINTY, Strategy.UNCERTAINTY_DIVERSE}:
+        return np.asarray(classifier_uncertainty(model, x), dtype=np.float64)
+    if strategy == Strategy.ENTROPY:
+        return np.asarray(classifier_entropy(model, x), dtype=np.float64)
+    if strategy == Strategy.COMMITTEE and learner.committee is not None:
+        # Vote entropy takes few values with five members; the consensus entropy breaks its ties.
+        votes = np.asarray(vote_entropy(learner.committee, x), dtype=np.float64)
+        return votes + 1e-3 * np.asarray(consensus_entropy(learner.committee, x), dtype=np.float64)
+    margin = 1.0 - np.asarray(classifier_margin(model, x), dtype=np.float64)
+    if strategy == Strategy.WEAK and weak_doubt is not None:
+        return 0.5 * margin + 0.5 * weak_doubt
+    return margin
+
+
+def batch_select(
+    strategy: str, scores: Scores, x: Matrix, n: int, labeled_x: Matrix | None, seed: int | str = 0
+) -> npt.NDArray[np.int64]:
+    """The rows of the next batch, best first: the top scores, or for diverse strategies modAL's ranked
+    batch over the best candidates."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if strategy not in DIVERSE_STRATEGIES or labeled_x is None or labeled_x.shape[0] == 0:
+        return _top(scores, n)
+    candidates = _top(scores, min(len(scores), n * DIVERSE_CANDIDATES_PER_ITEM))
+    learner = _Labeled(labeled_x)
+    span = float(np.ptp(scores[candidates])) or 1.0
+    normalised = (scores[candidates] - scores[candidates].min()) / span
+    picked, _ = ranked_batch(
+        learner, x[candidates], normalised, n_instances=n, metric="euclidean", n_jobs=None
+    )
+    return candidates[np.asarray(picked, dtype=np.int64)]
+
+
+def _top(scores: Scores, n: int) -> npt.NDArray[np.int64]:
+    if n >= len(scores):
+        return np.argsort(-scores, kind="stable").astype(np.int64)
+    part = np.argpartition(-scores, n - 1)[:n]
+    return part[np.argsort(-scores[part], kind="stable")].astype(np.int64)
+
+
+class _Labeled:
+    """What modAL's ranked batch reads from a learner: the labeled items' features."""
+
+    on_transformed = False
+
+    def __init__(self, x: Matrix) -> None:
+        self.X_training = x
+
+
+def diverse_select(x: Matrix, n: int, seed: int = 0) -> npt.NDArray[np.int64]:
+    """A cold start: the items nearest to the centres of n clusters of (a sample of) the pool."""
+    rows = x.shape[0]
+    n = min(n, rows)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(rows, size=min(rows, COLD_START_SAMPLE), replace=False))
+    data = x[sample]
+    kmeans = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=1, batch_size=2048).fit(data)
+    nearest = pairwise_distances_argmin(kmeans.cluster_centers_, data)
+    chosen = list(dict.fromkeys(int(sample[row]) for row in nearest))
+    if len(chosen) < n:  # two centres shared a nearest item: fill up with a seeded draw
+        rest = np.setdiff1d(np.arange(rows), np.asarray(chosen))
+        chosen += rng.choice(rest, size=n - len(chosen), replace=False).tolist()
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def stack(parts: Sequence[Matrix]) -> Matrix:
+    if parts and isinstance(parts[0], np.ndarray):
+        return np.vstack(parts)
+    return sparse.vstack(parts, format="csr")
