@@ -13,6 +13,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("labeling.api.urls")),
     path("", include("weak_supervision.api.urls")),
     path("", include("datasets.api.urls")),
+    path("", include("active_learning.api.urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("projects/", include("labeling.urls")),
     path("projects/", include("weak_supervision.urls")),
     path("projects/", include("datasets.urls")),
+    path("projects/", include("active_learning.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

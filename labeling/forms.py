@@ -108,6 +108,7 @@ class AnnotationSubmitForm(_QueueActionForm):
     client_uuid = forms.UUIDField()
     lead_time_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)
     rationales = forms.JSONField(required=False)
+    suggested_label = forms.CharField(required=False, max_length=64)
 
     def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

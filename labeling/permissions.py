@@ -14,6 +14,7 @@ class Action(enum.Enum):
     OVERSEE = "oversee"
     EXPORT = "export"
     IMPORT = "import"
+    TRAIN = "train"
     WRITE_LFS = "write_lfs"
     EDIT_PROJECT = "edit_project"
     MANAGE_MEMBERS = "manage_members"
@@ -27,6 +28,8 @@ _ALLOWED: dict[Action, frozenset[str]] = {
     Action.OVERSEE: frozenset({Role.OWNER, Role.REVIEWER, Role.DATA_SCIENTIST}),
     Action.IMPORT: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     Action.WRITE_LFS: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
+    # Active learning: its settings, retraining on demand and simulations.
+    Action.TRAIN: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     # Snapshots: making them and scheduling exports (everyone who may oversee may list and download them).
     Action.EXPORT: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     Action.EDIT_PROJECT: frozenset({Role.OWNER}),

@@ -116,8 +116,9 @@ _ACTIVE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.SCORING)
 def learner_retrain_if_due(*, project: Project) -> LearnerModel | None:
     """Called after every new annotation: starts a retrain once `retrain_every` annotations arrived since the
     last one. Reads one settings row and counts at most `retrain_every` new annotations by primary key."""
-    settings = LearnerSettings.objects.filter(project=project).first()
-    if settings is None or not settings.enabled or project.multi_label:
+    # A project nobody has configured yet follows the defaults (on, every 50 annotations).
+    settings = LearnerSettings.objects.filter(project=project).first() or LearnerSettings(project=project)
+    if not settings.enabled or project.multi_label:
         return None
     last = LearnerModel.objects.filter(project=project).order_by("-number").first()
     if last is not None and last.status in _ACTIVE:
@@ -283,7 +284,9 @@ def weak_doubt_get(project: Project, ids: npt.NDArray[np.int64]) -> npt.NDArray[
     doubt = np.where(covered, 1.0 - probabilities.max(axis=1), 1.0 - 1.0 / max(probabilities.shape[1], 1))
     positions = np.minimum(np.searchsorted(run_ids, ids), max(len(run_ids) - 1, 0))
     known = (len(run_ids) > 0) & (run_ids[positions] == ids) if len(run_ids) else np.zeros(len(ids), bool)
-    result: npt.NDArray[np.float64] = np.where(known, doubt[positions], doubt.max(initial=0.5)).astype(np.float64)
+    result: npt.NDArray[np.float64] = np.where(known, doubt[positions], doubt.max(initial=0.5)).astype(
+        np.float64
+    )
     return result
 
 

@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from active_learning.selectors import learner_model_latest
 from core.version import code_version
 from datasets import tasks
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus, Trigger
@@ -425,12 +426,25 @@ def _manifest(
         "label_distribution": dict(tally.by_label),
         "agreement": {key: agreement[key] for key in agreement_keys},
         "label_model_run": {"id": run.pk, "number": run.number} if run else None,
-        "active_learning_model": None,
+        "active_learning_model": _learner_model(project),
         "code_version": code_version(),
         "content_hash": tally.digest.hexdigest(),
         "fewshot_k": request.fewshot_k,
         "files": files,
         "datasheet": _datasheet(project, request, tally, run.number if run else None),
+    }
+
+
+def _learner_model(project: Project) -> dict[str, Any] | None:
+    """The active-learning model version current when the snapshot was made (its metrics on held-out gold)."""
+    model = learner_model_latest(project=project)
+    if model is None:
+        return None
+    return {
+        "number": model.number,
+        "strategy": model.strategy,
+        "n_labels": model.n_labels,
+        "metrics": model.metrics,
     }
 
 

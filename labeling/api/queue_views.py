@@ -17,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from active_learning.selectors import Suggestion
+from active_learning.services.suggestions import suggestion_show
 from core.exceptions import NotFoundError
 from labeling.api import serializers as s
 from labeling.api.views import ProjectScopedMixin
@@ -34,9 +36,9 @@ from labeling.services.interactions import EventSpec, interaction_events_record,
 from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip
 
 
-def _queue_item_data(current: QueueItem) -> dict[str, Any]:
+def _queue_item_data(current: QueueItem, suggestion: Suggestion | None = None) -> dict[str, Any]:
     current.item.annotation_count = current.item.annotations.count()  # type: ignore[attr-defined]
-    return dict(s.QueueItemOutputSerializer(current).data)
+    return dict(s.QueueItemOutputSerializer({**current.__dict__, "suggestion": suggestion}).data)
 
 
 class QueueNextApi(ProjectScopedMixin, APIView):
@@ -45,10 +47,12 @@ class QueueNextApi(ProjectScopedMixin, APIView):
         description="The item to label now, reserved for you until lease_expires_at; 204 when none is left.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        current = queue_item_next(project=self.get_project(Action.LABEL), user=request.user)  # type: ignore[arg-type]
+        project = self.get_project(Action.LABEL)
+        current = queue_item_next(project=project, user=request.user)  # type: ignore[arg-type]
         if current is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(_queue_item_data(current))
+        suggestion = suggestion_show(project=project, user=request.user, item=current.item)  # type: ignore[arg-type]
+        return Response(_queue_item_data(current, suggestion))
 
 
 class AnnotationSubmitApi(ProjectScopedMixin, APIView):

@@ -216,10 +216,20 @@ class ImportCreateInputSerializer(serializers.Serializer[Any]):
 INPUT_METHODS = [("", "unknown"), ("hotkey", "hotkey"), ("click", "click"), ("api", "api")]
 
 
+class SuggestionOutputSerializer(serializers.Serializer[Any]):
+    label = serializers.CharField()  # type: ignore[assignment]
+    name = serializers.CharField()
+    confidence = serializers.FloatField()
+    model = serializers.IntegerField(help_text="The model version that made it.")
+
+
 class QueueItemOutputSerializer(serializers.Serializer[Any]):
     item = ItemOutputSerializer()
     lease_expires_at = serializers.DateTimeField(source="assignment.expires_at")
     previous_labels = serializers.ListField(child=serializers.CharField())
+    suggestion = SuggestionOutputSerializer(
+        allow_null=True, help_text="The model's predicted label, where the project shows suggestions."
+    )
 
 
 class RationaleInputSerializer(serializers.Serializer[Any]):
@@ -242,6 +252,10 @@ class AnnotationSubmitInputSerializer(_ClientActionInputSerializer):
     )
     lead_time_ms = serializers.IntegerField(required=False, default=None, allow_null=True, min_value=0)
     rationales = RationaleInputSerializer(many=True, required=False, default=list)
+    suggested_label = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=64,
+        help_text="The model's suggestion you were shown (from the next-item response), if any.",
+    )  # fmt: skip
 
 
 class AnnotationSubmitOutputSerializer(serializers.Serializer[Any]):

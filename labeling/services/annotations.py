@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from active_learning.services.training import learner_retrain_if_due
 from labeling.choices import AnnotationSource, EventType
 from labeling.models import (
     Annotation,
@@ -60,6 +61,7 @@ ERROR_RATIONALE_SPAN = "Rationale {index}: the span {start}-{end} is outside the
 ERROR_RATIONALE_QUOTE = "Rationale {index}: the quoted text does not match the item's text at {start}-{end}."
 ERROR_RATIONALE_LABEL = "Rationale {index}: '{label}' is not one of the submitted labels."
 ERROR_TOO_MANY_RATIONALES = f"At most {MAX_RATIONALES} rationales per submission."
+ERROR_SUGGESTED_LABEL = "suggested_label '{label}' is not a label of this project."
 
 
 @dataclass(frozen=True)
@@ -131,15 +133,20 @@ def annotation_submit(
     rationales: Sequence[RationaleSpec] = (),
     input_method: str = "",
     client_ts: datetime | None = None,
+    suggested_label: str = "",
 ) -> SubmitResult:
     """Stores an analyst's answer for an item, once per client_uuid, in one transaction.
 
     A retry with the same client_uuid returns the stored annotation. An answer for an item the analyst
     already answered changes that annotation (the old labels become a revision). The item's open slots, the
-    analyst's lease, the rationales and the submit event are written in the same transaction.
+    analyst's lease, the rationales and the submit event are written in the same transaction. With the
+    model's suggestion that was shown (suggested_label), its acceptance or rejection is recorded too; a new
+    annotation may start the project's retrain (on a worker, after commit).
     """
     keys = annotation_labels_validate(project=project, labels=labels)
     input_method_validate(input_method)
+    if suggested_label and not project.labels.filter(key=suggested_label).exists():
+        raise ValidationError(ERROR_SUGGESTED_LABEL.format(label=suggested_label), code="suggested_label")
     now = timezone.now()
     with transaction.atomic():
         # Locking the item first serialises submissions for it: a double click waits here, then finds the
@@ -159,6 +166,10 @@ def annotation_submit(
                 annotation=mine, labels=keys, edited_by=user, lead_time_ms=lead_time_ms
             )
             _event(project, item, user, EventType.CHANGE, {**payload, "previous": previous}, client_ts, now)
+            if suggested_label:
+                InteractionEvent.objects.bulk_create(
+                    [_suggestion_event(project, item, user, suggested_label, keys, client_ts, now)]
+                )
             review_on_submit(project=project, annotation=changed, membership=_membership(project, user))
             return SubmitResult(annotation=changed, created=False, changed=True)
         annotation = Annotation.objects.create(
@@ -178,9 +189,20 @@ def annotation_submit(
             _event_row(project, item, user, EventType.RATIONALE, _rationale_payload(span), client_ts, now)
             for span in spans
         ]
+        if suggested_label:
+            events.append(_suggestion_event(project, item, user, suggested_label, keys, client_ts, now))
         InteractionEvent.objects.bulk_create(events)
         review_on_submit(project=project, annotation=annotation, membership=_membership(project, user))
+        learner_retrain_if_due(project=project)
     return SubmitResult(annotation=annotation, created=True)
+
+
+def _suggestion_event(
+    project: Project, item: Item, user: User, suggested: str, keys: list[str], client_ts: datetime | None,
+    now: datetime,
+) -> InteractionEvent:  # fmt: skip
+    kind = EventType.SUGGESTION_ACCEPTED if keys == [suggested] else EventType.SUGGESTION_REJECTED
+    return _event_row(project, item, user, kind, {"suggested": suggested, "labels": keys}, client_ts, now)
 
 
 def _membership(project: Project, user: User) -> Membership | None:

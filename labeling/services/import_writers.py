@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from active_learning.services.features import features_invalidate
 from labeling.choices import AnnotationSource, OnConflict
 from labeling.importers.rows import ImportRow
 from labeling.models import Annotation, ImportJob, Item, Project
@@ -125,6 +126,8 @@ class OrmBatchWriter:
             for item_id, row in pairs
         ]  # fmt: skip
         Item.objects.bulk_update(items, ["text", "metadata", "content_hash", "split"])
+        # Their cached features describe the old text: the blocks holding them are rebuilt at the next retrain.
+        features_invalidate(project=self.project, item_ids=[item_id for item_id, _ in pairs])
 
     # --- annotations ---------------------------------------------------------------------------------------
     def _write_annotations(

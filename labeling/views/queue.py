@@ -7,15 +7,17 @@ labeling.js adds the hotkeys, the dwell time, the client's uuid and timestamps, 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
+from active_learning.services.suggestions import suggestion_show
 from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest
 from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
@@ -33,10 +35,13 @@ TEMPLATE = "labeling/label.html"
 def _panel_context(
     request: HtmxHttpRequest, project: Project, current: QueueItem | None, **extra: Any
 ) -> dict[str, Any]:
+    user = cast(User, request.user)
+    suggestion = suggestion_show(project=project, user=user, item=current.item) if current is not None else None
     return {
         "project": project,
         "labels": list(project.labels.all()),
         "current": current,
+        "suggestion": suggestion,
         "client_uuid": uuid.uuid4(),
         "progress": project_progress(project=project, user=request.user),
         "skipped_count": queue_skipped_count(project=project, user=request.user),
@@ -97,7 +102,7 @@ def label_submit(request: HtmxHttpRequest, project: Project) -> HttpResponse:
         annotation_submit(
             project=project, user=request.user, item_id=data["item_id"], labels=data["labels"],  # type: ignore[arg-type]
             client_uuid=data["client_uuid"], lead_time_ms=data["lead_time_ms"], rationales=data["rationales"],
-            input_method=data["input_method"], client_ts=data["client_ts"],
+            input_method=data["input_method"], client_ts=data["client_ts"], suggested_label=data["suggested_label"],
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         return _form_error(request, project, exc)

@@ -1,5 +1,5 @@
 // The labeling view's keyboard, timing and evidence layer. The forms work without it; this adds:
-// hotkeys (labels, Enter, S, U, Ctrl+Z, F), the dwell time since the item appeared, a uuid made in the
+// hotkeys (labels, Enter: submit or accept the model's suggestion, S, U, Ctrl+Z, F), the dwell time since the item appeared, a uuid made in the
 // browser for each shown item (so a retried submission is stored once), the client's timestamp, whether
 // the analyst used a hotkey or a click, and text spans selected as evidence (rationales).
 (function () {
@@ -153,6 +153,8 @@
       return;
     }
     if (key === "enter" && multi) { event.preventDefault(); submitForm("submit-form", "hotkey"); return; }
+    const accept = key === "enter" ? panel().querySelector("[data-accept-suggestion]") : null;
+    if (accept) { event.preventDefault(); pendingMethod = "hotkey"; accept.click(); return; }
     if (key === "s") { event.preventDefault(); submitForm("skip-form", "hotkey"); return; }
     if (key === "u") { event.preventDefault(); submitForm("undo-form", "hotkey"); return; }
     if (key === "f") { event.preventDefault(); openFlag(); }

@@ -17,14 +17,13 @@ import numpy as np
 import numpy.typing as npt
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Max, Q
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from scipy import sparse
 
+from core.storage import storage_write
 from labeling.models import Item, Label, Project
 from labeling.services.review import LABEL_MODEL_REVIEW_LIMIT, review_uncertain_add
 from weak_supervision import tasks
