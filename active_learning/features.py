@@ -55,6 +55,8 @@ def idf_weights(df: npt.NDArray[np.int64], n_documents: int) -> npt.NDArray[np.f
 def tfidf(counts: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.csr_matrix:
     """Sublinear TF times IDF, rows L2-normalised (what TfidfVectorizer(sublinear_tf=True) gives)."""
     weighted = counts.copy()
+    if not weighted.shape[0]:
+        return weighted
     weighted.data = (1 + np.log(weighted.data)) * idf[weighted.indices]
     result: sparse.csr_matrix = normalize(weighted, copy=False)
     return result

@@ -296,6 +296,25 @@ def _chunk_bytes(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], x:
     return buffer.getvalue()
 
 
+def _chunk_candidates(
+    model: LearnerModel, payload: dict[str, Any], ids: npt.NDArray[np.int64], features: Matrix
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], Matrix]:
+    """A block's open items ranked by the strategy, cut to the window (the most any chunk can contribute)."""
+    project = model.project
+    x = weigh(features, payload["idf"])
+    keep = window_size(learner_settings_get(project=project))
+    learner = payload["learner"]
+    if learner is None and model.strategy != Strategy.RANDOM:  # cold start: this block's cluster centres
+        picked = diverse_select(x, min(keep, max(1, len(ids) // 10)), seed=model.number)
+        scores = np.zeros(len(ids))
+        scores[picked] = 1.0 - np.arange(len(picked)) / max(len(picked), 1)
+    else:
+        doubt = weak_doubt_get(project, ids) if model.strategy == Strategy.WEAK else None
+        scores = scores_compute(model.strategy, learner, x, ids, f"{project.pk}:{model.number}", doubt)
+    top = np.argsort(-scores, kind="stable")[:keep]
+    return ids[top], scores[top], x[top]
+
+
 def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
     """Scores one feature block's open items and keeps its best candidates. Idempotent."""
     done = ScoreChunk.objects.filter(model=model, index=index).first()
@@ -316,20 +335,8 @@ def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
             np.isin(ids, np.fromiter(open_ids, np.int64)) & ~np.isin(ids, payload["labeled_ids"])
         )
         pool = len(rows)
-        x = weigh(features[rows], payload["idf"])
-        keep = window_size(learner_settings_get(project=project))
-        learner = payload["learner"]
-        if learner is None and model.strategy != Strategy.RANDOM:  # cold start: this block's cluster centres
-            picked = diverse_select(x, min(keep, max(1, pool // 10)), seed=model.number)
-            scores = np.zeros(pool)
-            scores[picked] = 1.0 - np.arange(len(picked)) / max(len(picked), 1)
-        else:
-            doubt = weak_doubt_get(project, ids[rows]) if model.strategy == Strategy.WEAK else None
-            scores = scores_compute(
-                model.strategy, learner, x, ids[rows], f"{project.pk}:{model.number}", doubt
-            )
-        top = np.argsort(-scores, kind="stable")[:keep]
-        chosen_ids, chosen_scores, chosen_x = ids[rows][top], scores[top], x[top]
+    if pool:  # a block whose items are all answered has nothing to rank
+        chosen_ids, chosen_scores, chosen_x = _chunk_candidates(model, payload, ids[rows], features[rows])
     path = score_chunk_path(model, index)
     storage_write(path, _chunk_bytes(chosen_ids, chosen_scores, chosen_x))
     chunk, _ = ScoreChunk.objects.get_or_create(

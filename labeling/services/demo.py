@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from active_learning.services.training import learner_settings_update
 from labeling.choices import OnConflict, Role
 from labeling.demo_data import INSTRUCTIONS, LABELS, demo_records_with_topics
 from labeling.models import Annotation, InteractionEvent, Item, Membership, Project
@@ -79,6 +80,8 @@ def demo_seed(*, username: str, password: str, item_count: int = 3000) -> DemoRe
             options=import_options_build(format="jsonl", id_field="id", on_conflict=OnConflict.SKIP),
         )
     team_seeded = demo_team_seed(project=project, password=password, topics=topics)
+    if team_seeded:  # the demo shows what the model thinks while analysts label
+        learner_settings_update(project=project, show_suggestions=True)
     return DemoResult(username=username, password=password, user_created=created, project=project,
                       imported=imported, team_seeded=team_seeded)  # fmt: skip
 
