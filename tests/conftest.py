@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from rest_framework.test import APIClient
 
 from labeling.choices import Role
 from labeling.models import Membership, Project
+from tests.integration.conftest import CeleryWorker, worker_start, worker_stop
 from tests.labeling.factories import MembershipFactory, ProjectFactory, UserFactory
+from tests.plugins.real_services import RealServices
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -67,3 +70,19 @@ def client_for() -> Callable[[object], Client]:
         return client
 
     return build
+
+
+# The session's real Celery worker, shared by the integration and browser tests (one process for both).
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    real_services: RealServices, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CeleryWorker]:
+    """`celery worker` in its own process, on the test database and the same media folder as the tests."""
+    worker = worker_start(
+        real_services, nodename=f"integration@{socket.gethostname()}",
+        log_path=tmp_path_factory.mktemp("celery") / "worker.log",
+    )  # fmt: skip
+    try:
+        yield worker
+    finally:
+        worker_stop(worker)

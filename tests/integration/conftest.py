@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,21 +37,6 @@ class CeleryWorker:
     def log_tail(self) -> str:
         lines = self.log_path.read_text(errors="replace").splitlines() if self.log_path.is_file() else []
         return "\n".join(lines[-LOG_TAIL_LINES:]) or "(the worker wrote nothing)"
-
-
-@pytest.fixture(scope="session")
-def celery_worker_process(
-    real_services: RealServices, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[CeleryWorker]:
-    """`celery worker` in its own process, on the test database and the same media folder as the tests."""
-    worker = worker_start(
-        real_services, nodename=f"integration@{socket.gethostname()}",
-        log_path=tmp_path_factory.mktemp("celery") / "worker.log",
-    )  # fmt: skip
-    try:
-        yield worker
-    finally:
-        _stop(worker)
 
 
 # Seconds after which Redis hands a task whose worker died to another worker: short, so that the test of a
@@ -111,7 +95,7 @@ def _wait_until_it_answers(worker: CeleryWorker) -> None:
     )
 
 
-def _stop(worker: CeleryWorker) -> None:
+def worker_stop(worker: CeleryWorker) -> None:
     if worker.process.poll() is not None:
         return
     worker.process.send_signal(signal.SIGTERM)  # warm shutdown: finish the current task, then exit

@@ -19,6 +19,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,9 +244,22 @@ def _start_postgres(stack: _CleanupStack, root: Path) -> int:
             executor.stop()
         raise RuntimeError(f"PostgreSQL did not start on {HOST}:{port} ({exc}). {_tail(logfile)}") from exc
     stack.push(executor.stop)
-    with psycopg.connect(host=HOST, port=port, user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+    with _connect_when_ready(port) as conn:
         conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     return port
+
+
+def _connect_when_ready(port: int) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection once the server accepts them: on a loaded machine `pg_ctl -w` can return while the
+    server still answers "the database system is starting up"."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while True:
+        try:
+            return psycopg.connect(host=HOST, port=port, user=SUPERUSER, dbname="postgres", autocommit=True)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _unprivileged_pg_ctl(pg_ctl: str, root: Path, folder: Path) -> str:
