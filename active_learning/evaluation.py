@@ -104,6 +104,8 @@ def _replay(
                 strategy, learner, x[rest], ids[rest], f"sim:{seed}:{len(labeled)}", doubt
             )
             picked = rest[batch_select(strategy, scores, x[rest], step, x[labeled], seed)]
+        if not len(picked):  # nothing left to ask
+            return curve
         labeled = np.concatenate([labeled, picked])
 
 

@@ -74,7 +74,11 @@ def _hugging_face_datasets() -> Iterator[None]:
     Once per process, when the model is first loaded; then our app gets its name back. The modules imported
     meanwhile keep their references to the real package."""
     root = Path(__file__).resolve().parent.parent
-    ours = {key: sys.modules.pop(key) for key in list(sys.modules) if key == "datasets" or key.startswith("datasets.")}
+    ours = {
+        key: sys.modules.pop(key)
+        for key in list(sys.modules)
+        if key == "datasets" or key.startswith("datasets.")
+    }
     saved_path = sys.path[:]
     sys.path[:] = [entry for entry in sys.path if entry and Path(entry).resolve() != root]
     try:
@@ -100,7 +104,9 @@ def embeddings_available() -> bool:
 
 
 def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-    vectors = _embedding_model().encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    vectors = _embedding_model().encode(
+        list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
+    )
     return np.asarray(vectors, dtype=np.float32)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from active_learning.choices import Strategy
+from active_learning.choices import DEFAULT_STRATEGY, Strategy
 from active_learning.models import LearnerSettings
 
 
@@ -41,7 +41,7 @@ class LearnerSettingsForm(forms.ModelForm):
 class SimulationForm(forms.Form):
     strategies = forms.MultipleChoiceField(
         choices=Strategy.choices, widget=forms.CheckboxSelectMultiple,
-        initial=[Strategy.MARGIN_DIVERSE, Strategy.RANDOM],
+        initial=[DEFAULT_STRATEGY, Strategy.RANDOM],
     )  # fmt: skip
     budget = forms.IntegerField(min_value=1, initial=200, help_text="Labels to spend.")
     step = forms.IntegerField(min_value=1, initial=20, help_text="Labels between retrains.")

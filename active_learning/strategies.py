@@ -25,6 +25,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import pairwise_distances_argmin
+from threadpoolctl import threadpool_limits
 
 from active_learning.choices import Strategy
 from active_learning.features import Matrix
@@ -36,6 +37,7 @@ COMMITTEE_SIZE = 5
 DIVERSE_CANDIDATES_PER_ITEM = 4
 # Items clustered for a cold start: k-means on more would cost seconds and pick the same kind of centres.
 COLD_START_SAMPLE = 20_000
+NEAR_DUPLICATE = 0.9  # cosine similarity above which two items teach the model the same thing
 DIVERSE_STRATEGIES = frozenset({Strategy.MARGIN_DIVERSE, Strategy.UNCERTAINTY_DIVERSE, Strategy.DIVERSE})
 
 
@@ -71,7 +73,8 @@ def classifier_fit(
     x: Matrix, y: npt.NDArray[np.int64], weights: npt.NDArray[np.float64] | None = None, seed: int = 0
 ) -> LogisticRegression:
     model = classifier_new(seed)
-    model.fit(x, y, sample_weight=weights)
+    with threadpool_limits(limits=1):  # L-BFGS on small sets is many times slower with BLAS threads
+        model.fit(x, y, sample_weight=weights)
     return model
 
 
@@ -152,7 +155,11 @@ def batch_select(
         return np.zeros(0, dtype=np.int64)
     if strategy not in DIVERSE_STRATEGIES or labeled_x is None or labeled_x.shape[0] == 0:
         return _top(scores, n)
-    candidates = _top(scores, min(len(scores), n * DIVERSE_CANDIDATES_PER_ITEM))
+    ranked = _top(scores, min(len(scores), n * DIVERSE_CANDIDATES_PER_ITEM))
+    candidates = _distinct(ranked, x, labeled_x)
+    if len(candidates) <= n:  # too few distinct ones: the best of the rest fill the batch
+        rest = ranked[~np.isin(ranked, candidates)]
+        return np.concatenate([candidates, rest[: n - len(candidates)]]).astype(np.int64)
     learner = _Labeled(labeled_x)
     span = float(np.ptp(scores[candidates])) or 1.0
     normalised = (scores[candidates] - scores[candidates].min()) / span
@@ -160,6 +167,39 @@ def batch_select(
         learner, x[candidates], normalised, n_instances=n, metric="euclidean", n_jobs=None
     )
     return candidates[np.asarray(picked, dtype=np.int64)]
+
+
+def _distinct(candidates: npt.NDArray[np.int64], x: Matrix, labeled_x: Matrix) -> npt.NDArray[np.int64]:
+    """The candidates less their near-duplicates (cosine similarity at least NEAR_DUPLICATE with a better
+    candidate or a labeled item): modAL's ranked batch alone lets copies of one doubtful text through when
+    the pool is large (its weight on distance shrinks as labels accumulate)."""
+    rows = x[candidates]
+    within = _cosine(rows, rows)
+    known = _cosine(rows, labeled_x).max(axis=1) if labeled_x.shape[0] else np.zeros(len(candidates))
+    keep: list[int] = []
+    for position in range(len(candidates)):
+        if known[position] >= NEAR_DUPLICATE or any(
+            within[position, kept] >= NEAR_DUPLICATE for kept in keep
+        ):
+            continue
+        keep.append(position)
+    return candidates[np.asarray(keep, dtype=np.int64)]
+
+
+def _cosine(a: Matrix, b: Matrix) -> npt.NDArray[np.float64]:
+    product: Any = a @ b.T
+    dense = np.asarray(product.toarray() if sparse.issparse(product) else product, dtype=np.float64)
+    norms = np.outer(_norms(a), _norms(b))
+    result: npt.NDArray[np.float64] = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    return result
+
+
+def _norms(m: Matrix) -> npt.NDArray[np.float64]:
+    matrix: Any = m
+    squared = (
+        matrix.multiply(matrix).sum(axis=1) if sparse.issparse(matrix) else np.sum(matrix * matrix, axis=1)
+    )
+    return np.sqrt(np.asarray(squared, dtype=np.float64).ravel())
 
 
 def _top(scores: Scores, n: int) -> npt.NDArray[np.int64]:
@@ -187,8 +227,11 @@ def diverse_select(x: Matrix, n: int, seed: int = 0) -> npt.NDArray[np.int64]:
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(rows, size=min(rows, COLD_START_SAMPLE), replace=False))
     data = x[sample]
-    kmeans = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=1, batch_size=2048).fit(data)
-    nearest = pairwise_distances_argmin(kmeans.cluster_centers_, data)
+    if sparse.issparse(data):  # dense centres over 262,144 hashed columns would take GBs: keep the used ones
+        data = data[:, np.unique(data.indices)]
+    with threadpool_limits(limits=1):  # k-means' small BLAS calls only contend for the cores when threaded
+        kmeans = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=1, batch_size=2048).fit(data)
+        nearest = pairwise_distances_argmin(kmeans.cluster_centers_, data)
     chosen = list(dict.fromkeys(int(sample[row]) for row in nearest))
     if len(chosen) < n:  # two centres shared a nearest item: fill up with a seeded draw
         rest = np.setdiff1d(np.arange(rows), np.asarray(chosen))

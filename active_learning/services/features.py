@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from active_learning.features import Matrix, block_bytes, block_compute, block_parse, idf_weights, weigh
 from active_learning.models import FeatureBlock
@@ -42,10 +42,19 @@ def _covered(blocks: Iterable[FeatureBlock]) -> Q:
     return covered
 
 
+def _all_covered(project: Project, blocks: list[FeatureBlock]) -> bool:
+    """Whether the blocks hold every item, from two aggregates (items are never deleted one by one, and an
+    item whose text changed has its block dropped): as many items as block rows, none above the last block."""
+    found = Item.objects.filter(project=project).aggregate(count=Count("pk"), top=Max("pk"))
+    return found["count"] == sum(block.rows for block in blocks) and (found["top"] or 0) <= blocks[-1].last_id
+
+
 def features_plan(*, project: Project, kind: str, block_size: int = BLOCK_SIZE) -> list[BlockPlan]:
     """The blocks to build: the items no block covers, cut into runs of consecutive ids that never span an
     existing block."""
     blocks = list(FeatureBlock.objects.filter(project=project, kind=kind).order_by("first_id"))
+    if blocks and _all_covered(project, blocks):
+        return []
     ids = np.fromiter(
         Item.objects.filter(project=project)
         .exclude(_covered(blocks))

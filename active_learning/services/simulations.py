@@ -108,10 +108,10 @@ def _data(project: Project, kind: str) -> tuple[Any, Any, list[str]]:
     y = np.asarray([gold[i] for i in ids.tolist()], dtype=np.int64)
     split = np.asarray([splits.get(i, "") for i in ids.tolist()])
     if (split == Split.TEST).any():
-        test, pool = split == Split.TEST, split == Split.TRAIN
+        test = split == Split.TEST
     else:
         test = hash_uniform(ids, f"simulation:{project.pk}") < HOLDOUT_SHARE
-        pool = ~test & (split != Split.VALID)
+    pool = ~test & (split != Split.VALID)  # the train split and unsplit items
     if x is None or not can_train(y[pool]):
         found = len(np.unique(y[pool])) if x is not None else 0
         raise ValidationError(ERROR_POOL.format(found=found), code="pool")

@@ -160,6 +160,7 @@ class TrainingSet:
     heldout: npt.NDArray[np.bool_]
     n_weak: int
     weak_run: int | None
+    gold_ids: npt.NDArray[np.int64]
 
 
 def _heldout_ids(project: Project, gold: dict[int, str]) -> set[int]:
@@ -215,8 +216,10 @@ def training_set_build(*, model: LearnerModel, idf: npt.NDArray[np.float32] | No
     y = np.asarray([index[gold[i]] if i in gold else weak[i][0] for i in ids.tolist()], dtype=np.int64)
     weights = np.asarray([1.0 if i in gold else weak[i][1] for i in ids.tolist()], dtype=np.float64)
     held = np.asarray([i in heldout for i in ids.tolist()], dtype=bool)
-    return TrainingSet(ids=ids, x=x, y=y, weights=weights, heldout=held, n_weak=int(np.sum(~np.isin(ids, list(gold)))),
-                       weak_run=weak_run)  # fmt: skip
+    gold_ids = np.fromiter(gold, dtype=np.int64, count=len(gold))
+    n_weak = int(np.sum(~np.isin(ids, gold_ids)))
+    return TrainingSet(ids=ids, x=x, y=y, weights=weights, heldout=held, n_weak=n_weak, weak_run=weak_run,
+                       gold_ids=gold_ids)  # fmt: skip
 
 
 def model_path(model: LearnerModel) -> str:
@@ -239,8 +242,10 @@ def learner_model_train(*, model: LearnerModel) -> LearnerModel:
             proba = probabilities_full(fitted.model, data.x[data.heldout], len(model.labels))
             metrics = metrics_compute(data.y[data.heldout], proba, model.labels)
     n_gold = int(np.sum(train)) - data.n_weak
-    payload = {"learner": fitted, "idf": idf, "labels": model.labels, "labeled_ids": data.ids,
-               "labeled_x": data.x[train] if data.x is not None else None}  # fmt: skip
+    human = np.isin(data.ids, data.gold_ids)
+    # Human-labeled items leave the pool; weakly labeled ones stay in it (a human answer still teaches).
+    payload = {"learner": fitted, "idf": idf, "labels": model.labels, "labeled_ids": data.ids[human],
+               "labeled_x": data.x[train & human] if data.x is not None else None}  # fmt: skip
     buffer = io.BytesIO()
     joblib.dump(payload, buffer)
     path = model_path(model)
@@ -328,12 +333,12 @@ def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
     pool = 0
     if block is not None:
         ids, features, _ = block_load(block)
-        open_ids = Item.objects.filter(
-            project=project, pk__gte=block.first_id, pk__lte=block.last_id, remaining__gt=0
+        # Answered items are the few: reading them is much cheaper than reading the block's open ones.
+        answered = Item.objects.filter(
+            project=project, pk__gte=block.first_id, pk__lte=block.last_id, remaining__lte=0
         ).values_list("pk", flat=True)
-        rows = np.flatnonzero(
-            np.isin(ids, np.fromiter(open_ids, np.int64)) & ~np.isin(ids, payload["labeled_ids"])
-        )
+        closed = np.concatenate([np.fromiter(answered, np.int64), payload["labeled_ids"]])
+        rows = np.flatnonzero(~np.isin(ids, closed))
         pool = len(rows)
     if pool:  # a block whose items are all answered has nothing to rank
         chosen_ids, chosen_scores, chosen_x = _chunk_candidates(model, payload, ids[rows], features[rows])

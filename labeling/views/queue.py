@@ -36,7 +36,9 @@ def _panel_context(
     request: HtmxHttpRequest, project: Project, current: QueueItem | None, **extra: Any
 ) -> dict[str, Any]:
     user = cast(User, request.user)
-    suggestion = suggestion_show(project=project, user=user, item=current.item) if current is not None else None
+    suggestion = (
+        suggestion_show(project=project, user=user, item=current.item) if current is not None else None
+    )
     return {
         "project": project,
         "labels": list(project.labels.all()),

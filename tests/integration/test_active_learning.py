@@ -15,7 +15,13 @@ from labeling.choices import Role, Split
 from labeling.models import Item, Project
 from labeling.services.annotations import annotation_submit
 from tests.integration.conftest import CeleryWorker
-from tests.labeling.factories import AnnotationFactory, ItemFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import (
+    AnnotationFactory,
+    ItemFactory,
+    MembershipFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +57,9 @@ def test_the_worker_scores_every_feature_block_then_writes_priorities(
     # given 200 items, 60 of them gold-labeled, with their features cached in four blocks
     project = _project(items=200, gold=60)
     for plan in features_plan(project=project, kind="hashed_tfidf", block_size=50):
-        feature_block_build(project=project, kind="hashed_tfidf", first_id=plan.first_id, last_id=plan.last_id)
+        feature_block_build(
+            project=project, kind="hashed_tfidf", first_id=plan.first_id, last_id=plan.last_id
+        )
     learner_settings_update(project=project, batch_size=10)
 
     # when a retrain is started (handed to the worker on commit)

@@ -1,0 +1,71 @@
+"""Tiny corpora whose classes use different words, as texts (for the pure functions) and as projects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+from django.contrib.auth.models import User
+
+from labeling.choices import Split
+from labeling.models import Annotation, GoldLabel, Item, Project
+from tests.labeling.factories import (
+    AnnotationFactory,
+    GoldLabelFactory,
+    ItemFactory,
+    ProjectFactory,
+    UserFactory,
+)
+
+# factory_boy is untyped: these name what the labeling app's factories build, for mypy.
+new_project = cast(Callable[..., Project], ProjectFactory)
+new_item = cast(Callable[..., Item], ItemFactory)
+new_user = cast(Callable[..., User], UserFactory)
+new_annotation = cast(Callable[..., Annotation], AnnotationFactory)
+new_gold_label = cast(Callable[..., GoldLabel], GoldLabelFactory)
+
+VOCABULARIES = {
+    "ham": ("meeting", "lunch", "family", "garden", "dinner", "office", "weekend", "library"),
+    "spam": ("prize", "winner", "cash", "bonus", "lottery", "claim", "offer", "jackpot"),
+    "sport": ("football", "tennis", "match", "goal", "runner", "stadium", "coach", "league"),
+}
+
+
+def corpus_text(label: str, index: int) -> str:
+    """Three words of the label's vocabulary and a token of the text's own (no two texts are the same)."""
+    words = VOCABULARIES[label]
+    return f"{words[index % 8]} {words[(index + 3) % 8]} {words[(5 * index + 1) % 8]} n{index}"
+
+
+def corpus(n: int, labels: Sequence[str] = ("ham", "spam")) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """n texts, their classes taking turns: ham, spam, ham, ..."""
+    y = (np.arange(n) % len(labels)).astype(np.int64)
+    return [corpus_text(labels[int(label)], index) for index, label in enumerate(y)], y
+
+
+def corpus_project_build(
+    *, items: int = 60, gold: int = 20, test_every: int = 5, labels: Sequence[str] = ("ham", "spam"),
+    gold_classes: Sequence[str] | None = None, multi_label: bool = False,
+) -> Project:  # fmt: skip
+    """A project of `items` items whose classes take turns; the first `gold` items (of `gold_classes`, all
+    by default) get an agreed annotation, so a gold label, and every `test_every`-th gold item is in the
+    test split. The other items stay open (one annotation wanted each)."""
+    project = new_project(labels=list(labels), multi_label=multi_label)
+    given = 0
+    for index in range(items):
+        label = labels[index % len(labels)]
+        is_gold = given < gold and label in (gold_classes or labels)
+        split = Split.TEST if is_gold and test_every and given % test_every == 0 else Split.TRAIN
+        item = new_item(
+            project=project, external_id=f"c{index:03d}", text=corpus_text(label, index), split=split
+        )
+        if is_gold:
+            new_annotation(item=item, labels=[label])
+            given += 1
+    return project
+
+
+def texts_by_id(project: Project) -> dict[int, str]:
+    return dict(Item.objects.filter(project=project).values_list("pk", "text"))

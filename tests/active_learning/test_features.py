@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+
+from active_learning.choices import FeatureKind
+from active_learning.features import (
+    EMBEDDING_DIM,
+    N_FEATURES,
+    block_bytes,
+    block_compute,
+    block_parse,
+    document_frequency,
+    embeddings_available,
+    idf_weights,
+    term_counts,
+    tfidf,
+    weigh,
+)
+from tests.active_learning.factories import corpus
+
+TEXTS = [
+    "Win a free prize now, free prize!",
+    "Lunch with the family tomorrow",
+    "the prize meeting is at the office",
+    "Free free free cash bonus bonus",
+    "see you at lunch",
+]
+
+
+def _reference_hashing() -> HashingVectorizer:
+    return HashingVectorizer(n_features=N_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None)
+
+
+def test_tfidf_equals_sklearns_sublinear_tfidf_over_the_same_hashed_counts() -> None:
+    # given
+    counts = term_counts(TEXTS)
+    idf = idf_weights(document_frequency(counts), len(TEXTS))
+
+    # when
+    ours = tfidf(counts, idf)
+
+    # then
+    expected = TfidfTransformer(sublinear_tf=True).fit_transform(_reference_hashing().transform(TEXTS))
+    assert ours.shape == (5, N_FEATURES)
+    assert (ours != ours).nnz == 0  # no NaN
+    assert np.abs(ours - expected).max() < 1e-6
+    assert np.allclose(sparse.linalg.norm(ours, axis=1), 1.0)
+
+
+def test_tfidf_of_new_texts_uses_the_document_frequencies_it_is_given() -> None:
+    # given idf weights from one set of texts
+    counts = term_counts(TEXTS)
+    idf = idf_weights(document_frequency(counts), len(TEXTS))
+    new = ["free lunch prize", "nothing known here"]
+
+    # when
+    ours = tfidf(term_counts(new), idf)
+
+    # then
+    transformer = TfidfTransformer(sublinear_tf=True).fit(_reference_hashing().transform(TEXTS))
+    expected = transformer.transform(_reference_hashing().transform(new))
+    assert np.abs(ours - expected).max() < 1e-6
+
+
+def test_tfidf_matches_tfidf_vectorizer_where_no_two_terms_share_a_column() -> None:
+    # given
+    counts = term_counts(TEXTS)
+    idf = idf_weights(document_frequency(counts), len(TEXTS))
+
+    # when
+    ours = tfidf(counts, idf)
+
+    # then each row holds the same weights as the vocabulary-based vectorizer (columns differ only by name)
+    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
+    expected = vectorizer.fit_transform(TEXTS)
+    for row in range(len(TEXTS)):
+        assert np.allclose(np.sort(ours[row].data), np.sort(expected[row].data), atol=1e-6)
+
+
+def test_idf_weights_are_smoothed() -> None:
+    df = np.asarray([0, 1, 4], dtype=np.int64)
+
+    idf = idf_weights(df, 4)
+
+    assert np.allclose(idf, [np.log(5 / 1) + 1, np.log(5 / 2) + 1, 1.0])
+
+
+def test_a_sparse_block_round_trips_with_its_document_frequencies() -> None:
+    # given
+    texts, _ = corpus(12)
+    ids = np.arange(100, 112, dtype=np.int64)
+    counts = block_compute(FeatureKind.HASHED_TFIDF, texts)
+    assert isinstance(counts, sparse.csr_matrix)
+
+    # when
+    parsed_ids, parsed, df = block_parse(block_bytes(ids, counts))
+
+    # then
+    assert parsed_ids.tolist() == ids.tolist()
+    assert isinstance(parsed, sparse.csr_matrix)
+    assert parsed.shape == (12, N_FEATURES)
+    assert (parsed != counts).nnz == 0
+    assert df is not None
+    assert np.array_equal(df, document_frequency(counts))
+    assert int(df.sum()) == counts.nnz
+
+
+def test_a_dense_block_round_trips_without_document_frequencies() -> None:
+    # given
+    ids = np.asarray([7, 9], dtype=np.int64)
+    vectors = np.asarray([[0.5, 0.25, 0.0], [1.0, -1.0, 2.0]], dtype=np.float32)
+
+    # when
+    parsed_ids, parsed, df = block_parse(block_bytes(ids, vectors))
+
+    # then
+    assert parsed_ids.tolist() == [7, 9]
+    assert isinstance(parsed, np.ndarray)
+    assert parsed.dtype == np.float32
+    assert parsed.tolist() == vectors.tolist()
+    assert df is None
+
+
+@pytest.mark.parametrize("idf", [None, np.ones(N_FEATURES, dtype=np.float32)])
+def test_weigh_leaves_embeddings_as_they_are(idf: np.ndarray | None) -> None:
+    vectors = np.asarray([[3.0, 4.0]], dtype=np.float32)
+
+    assert weigh(vectors, idf) is vectors
+
+
+def test_weigh_applies_tfidf_to_hashed_counts() -> None:
+    # given
+    counts = term_counts(TEXTS)
+    idf = idf_weights(document_frequency(counts), len(TEXTS))
+
+    # when
+    weighted = weigh(counts, idf)
+
+    # then
+    assert np.abs(weighted - tfidf(counts, idf)).max() == 0
+    assert weigh(counts, None) is counts
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the optional embeddings package is not installed")
+def test_embeddings_are_unit_vectors_of_384_dimensions() -> None:
+    # given
+    texts = ["Win a free prize now", "Lunch with the family tomorrow"]
+
+    # when
+    vectors = block_compute(FeatureKind.EMBEDDINGS, texts)
+
+    # then
+    assert isinstance(vectors, np.ndarray)
+    assert (vectors.shape, vectors.dtype) == ((2, EMBEDDING_DIM), np.float32)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
