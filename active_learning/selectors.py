@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import joblib
 import numpy as np
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from active_learning.choices import ModelStatus
@@ -70,11 +73,16 @@ class Suggestion:
     model: int
 
 
+def model_payload_load(path: str) -> dict[str, Any]:
+    """A trained model's file: the fitted learner, its IDF weights, labels and labeled items' features."""
+    with default_storage.open(path, "rb") as handle:
+        payload: dict[str, Any] = joblib.load(io.BytesIO(handle.read()))
+    return payload
+
+
 @lru_cache(maxsize=8)
 def _payload(path: str) -> dict[str, Any]:
     # Models never change once written (a retrain writes a new file), so caching by path is safe.
-    from active_learning.services.training import model_payload_load
-
     return model_payload_load(path)
 
 

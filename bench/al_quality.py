@@ -5,7 +5,7 @@ Run from the repository root:
 
     .venv/bin/python bench/al_quality.py [--datasets youtube,sms,multiclass] [--strategies default,random,...]
                                          [--seeds 5] [--step 10] [--budget-youtube 300] [--budget-sms 400]
-                                         [--budget-multiclass 300] [--at 50,100,200,300,400] [--json]
+                                         [--budget-multiclass 800] [--at 50,100,200,300,400,800] [--json]
 
 For each dataset the simulator (`active_learning.evaluation.simulate`) replays the loop on the train split,
 with the gold labels as the oracle: label `step` items (a diverse cold start, or a seeded draw for random),
@@ -259,8 +259,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--step", type=int, default=10, help="labels added between retrains")
     parser.add_argument("--budget-youtube", type=int, default=300)
     parser.add_argument("--budget-sms", type=int, default=400)
-    parser.add_argument("--budget-multiclass", type=int, default=300)
-    parser.add_argument("--at", default="50,100,200,300,400", help="budgets shown as columns")
+    parser.add_argument("--budget-multiclass", type=int, default=800)
+    parser.add_argument("--at", default="50,100,200,300,400,800", help="budgets shown as columns")
     parser.add_argument(
         "--blas-threads", type=int, default=1, help="BLAS threads (0: the library's default); see above"
     )

@@ -30,6 +30,7 @@ from active_learning.choices import ModelStatus, Strategy, Trigger
 from active_learning.evaluation import metrics_compute, probabilities_full
 from active_learning.features import Matrix, weigh
 from active_learning.models import FeatureBlock, LearnerModel, LearnerSettings, ScoreChunk
+from active_learning.selectors import model_payload_load
 from active_learning.services.features import (
     BLOCK_SIZE,
     block_load,
@@ -51,6 +52,7 @@ from core.storage import storage_write
 from labeling.choices import Split
 from labeling.models import Annotation, Item, Project
 from labeling.selectors.gold import gold_labels
+from weak_supervision.selectors import latest_run, run_probabilities_get
 
 ERROR_MULTI_LABEL = "Active learning ranks items for single-label projects; this project is multi-label."
 ERROR_NO_ITEMS = "The project has no items to learn from."
@@ -181,8 +183,6 @@ def _weak_labels(
     project: Project, settings: LearnerSettings, labels: list[str], exclude: set[int]
 ) -> tuple[dict[int, tuple[int, float]], int | None]:
     """Confident label-model answers (item id -> class index, confidence) from the latest run."""
-    from weak_supervision.selectors import latest_run, run_probabilities_get
-
     run = latest_run(project=project)
     loaded = run_probabilities_get(run=run) if run is not None else None
     if run is None or loaded is None:
@@ -262,12 +262,6 @@ def learner_model_train(*, model: LearnerModel) -> LearnerModel:
     return model
 
 
-def model_payload_load(path: str) -> dict[str, Any]:
-    with default_storage.open(path, "rb") as handle:
-        payload: dict[str, Any] = joblib.load(io.BytesIO(handle.read()))
-    return payload
-
-
 # --- scoring the pool, one feature block per chunk ---------------------------------------------------------
 def window_size(settings: LearnerSettings) -> int:
     return max(MIN_WINDOW, settings.batch_size * WINDOW_PER_BATCH_ITEM)
@@ -279,8 +273,6 @@ def score_chunk_path(model: LearnerModel, index: int) -> str:
 
 def weak_doubt_get(project: Project, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64] | None:
     """How unsure the latest label model is of each item: 1 - its confidence; most unsure where no LF voted."""
-    from weak_supervision.selectors import latest_run, run_probabilities_get
-
     run = latest_run(project=project)
     loaded = run_probabilities_get(run=run) if run is not None else None
     if loaded is None:
