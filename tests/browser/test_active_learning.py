@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 
 from active_learning.models import LearnerModel, Simulation
 from active_learning.services.training import (
-    learner_model_run_inline,
     learner_retrain,
     learner_settings_update,
 )
@@ -26,7 +25,8 @@ SPAM = ["win a free prize now", "free cash offer click here", "claim your free r
 HAM = ["see you at lunch tomorrow", "the meeting moved to monday", "thanks for the notes from class"]
 
 
-def _trained_project() -> Project:
+def _trained_project(worker: CeleryWorker) -> Project:
+    """A project whose first model the session's worker has trained (the retrain is handed to it on commit)."""
     project = ProjectFactory()
     for index in range(40):
         spam = index % 2 == 0
@@ -36,7 +36,12 @@ def _trained_project() -> Project:
             AnnotationFactory(item=item, labels=["spam" if spam else "ham"])
             Item.objects.filter(pk=item.pk).update(remaining=0)
     learner_settings_update(project=project, show_suggestions=True, retrain_every=1000)
-    learner_model_run_inline(model=learner_retrain(project=project))
+    model = learner_retrain(project=project)
+    deadline = time.monotonic() + 60
+    while not model.is_finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        model.refresh_from_db()
+    assert model.status == "succeeded", model.error or worker.log_tail()
     return project
 
 
@@ -55,9 +60,10 @@ def test_enter_accepts_the_suggestion_and_a_label_key_rejects_it(
     member_factory: Callable[..., Membership],
     logged_in_page: Callable[[Membership], Page],
     live_server: object,
+    celery_worker_process: CeleryWorker,
 ) -> None:
     # given a trained model whose suggestions the project shows
-    project = _trained_project()
+    project = _trained_project(celery_worker_process)
     analyst = member_factory(project, Role.ANALYST)
     page = logged_in_page(analyst)
     page.goto(f"{live_server.url}/projects/{project.slug}/label/")  # type: ignore[attr-defined]
@@ -94,7 +100,7 @@ def test_a_data_scientist_sees_the_model_and_runs_a_simulation(
     celery_worker_process: CeleryWorker,
 ) -> None:
     # given a project with a trained model
-    project = _trained_project()
+    project = _trained_project(celery_worker_process)
     scientist = member_factory(project, Role.DATA_SCIENTIST)
     page = logged_in_page(scientist)
     page.goto(f"{live_server.url}/projects/{project.slug}/active-learning/")  # type: ignore[attr-defined]
