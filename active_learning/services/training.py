@@ -365,16 +365,30 @@ def _chunks_load(
     return np.concatenate(ids), np.concatenate(scores), stack(parts) if parts else None, pool
 
 
+# Rows whose priority one transaction writes: the labeling queue skips locked rows, so each batch holds its
+# locks only for the milliseconds its UPDATE takes (the queue waits for them only when nothing else is open).
+PRIORITY_BATCH = 100
+
+
 def priorities_write(*, project: Project, ordered_ids: npt.NDArray[np.int64]) -> int:
-    """The queue follows these items first, in this order; every other open item goes back to priority 0."""
+    """The queue follows these items first, in this order; every other open item goes back to priority 0.
+
+    Written in small transactions, not one: the queue locks items as it hands them out, and one big write
+    would hold every prioritized row while it waits for those. Between batches the queue sees some old
+    priorities and some new, which only changes which good item comes first.
+    """
     count = len(ordered_ids)
     wanted = {int(item): float(count - position) for position, item in enumerate(ordered_ids.tolist())}
-    with transaction.atomic():
-        Item.objects.filter(project=project, remaining__gt=0, priority__gt=0).exclude(
-            pk__in=list(wanted)
-        ).update(priority=0.0)
-        items = [Item(pk=item, priority=priority) for item, priority in wanted.items()]
-        Item.objects.bulk_update(items, ["priority"], batch_size=1000)
+    stale = list(
+        Item.objects.filter(project=project, remaining__gt=0, priority__gt=0)
+        .exclude(pk__in=list(wanted))
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(stale), PRIORITY_BATCH):
+        Item.objects.filter(pk__in=stale[start : start + PRIORITY_BATCH]).update(priority=0.0)
+    items = [Item(pk=item, priority=priority) for item, priority in wanted.items()]
+    for start in range(0, len(items), PRIORITY_BATCH):
+        Item.objects.bulk_update(items[start : start + PRIORITY_BATCH], ["priority"])
     return count
 
 

@@ -11,6 +11,7 @@ lock: two analysts can never both take the last slot of an item. On SQLite, tran
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +29,9 @@ from labeling.models import Annotation, Assignment, GoldLabel, InteractionEvent,
 # How many candidates one hand-out reads before locking them one by one. Under contention most are
 # skipped (locked by a colleague); 25 keeps the read cheap and makes running dry very unlikely.
 CANDIDATE_BATCH = 25
+# When every open item was locked at the moment of a hand-out: how often, and after how long, to look again.
+LOCKED_RETRIES = 5
+LOCKED_RETRY_SECONDS = 0.05
 INPUT_METHODS = frozenset({"hotkey", "click", "api", ""})
 ERROR_INPUT_METHOD = "input_method must be one of hotkey, click, api."
 ERROR_ITEM = "Item not found in this project."
@@ -99,16 +103,27 @@ def _lease(*, project: Project, item: Item, user: AbstractBaseUser, now: datetim
     return assignment
 
 
+class _Locked(Exception):
+    """The item's row is locked by another transaction (a colleague's hand-out or submit, a priority write)."""
+
+
+class _OnlyLockedLeft(Exception):
+    """Every open item this analyst could take was locked when the hand-out looked."""
+
+
 def _try_acquire(
     *, project: Project, user: AbstractBaseUser, item_id: int, now: datetime
 ) -> Assignment | None:
-    """Locks the item (skipping it if a colleague holds the lock) and leases it if a slot is still free."""
+    """Locks the item (skipping it if another transaction holds the lock) and leases it if a slot is still
+    free. Raises _Locked when it skipped a locked item that is still open."""
     item = (
         Item.objects.select_for_update(skip_locked=True)
         .filter(pk=item_id, project=project, remaining__gt=0)
         .first()
     )
     if item is None:
+        if Item.objects.filter(pk=item_id, remaining__gt=0).exists():
+            raise _Locked
         return None
     # Counted again under the lock: any lease committed by whoever held it before is visible now.
     held = _live_leases_by_others(item_ref=item.pk, user=user, now=now).count()
@@ -134,6 +149,17 @@ def queue_item_next(
 
     Records a view event for the item handed out.
     """
+    for attempt in range(LOCKED_RETRIES + 1):
+        try:
+            return _hand_out(project=project, user=user, client_ts=client_ts)
+        except _OnlyLockedLeft:
+            # Locks are held for milliseconds (a colleague's hand-out, a retrain writing priorities in small
+            # batches): try again in a new transaction, holding nothing meanwhile, rather than say "done".
+            time.sleep(LOCKED_RETRY_SECONDS * (attempt + 1))
+    return None
+
+
+def _hand_out(*, project: Project, user: AbstractBaseUser, client_ts: datetime | None) -> QueueItem | None:
     now = timezone.now()
     with transaction.atomic():
         assignment = _current_lease(project=project, user=user, now=now)
@@ -185,15 +211,22 @@ def _acquire(*, project: Project, user: AbstractBaseUser, now: datetime) -> Assi
         if assignment is not None:
             return assignment
     tried: set[int] = set()
+    locked = False
     while True:
         candidates = _candidate_ids(project=project, user=user, now=now, tried=tried)
         if not candidates:
-            return None
+            break
         for item_id in candidates:
-            assignment = _try_acquire(project=project, user=user, item_id=item_id, now=now)
+            try:
+                assignment = _try_acquire(project=project, user=user, item_id=item_id, now=now)
+            except _Locked:
+                locked, assignment = True, None
             if assignment is not None:
                 return assignment
             tried.add(item_id)
+    if locked:
+        raise _OnlyLockedLeft
+    return None
 
 
 def queue_item_skip(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -10,9 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
+from active_learning.models import LearnerModel
+from active_learning.services.training import learner_settings_update
 from labeling.models import Annotation, Project
 from labeling.services.annotations import annotation_submit
 from labeling.services.queue import queue_item_next
+from tests.integration.conftest import CeleryWorker
 from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -42,11 +46,14 @@ def _label_rounds(project: Project, user_id: int, barrier: threading.Barrier) ->
 
 
 @pytest.mark.parametrize("overlap", [1, 2])
-def test_fifty_concurrent_analysts_never_exceed_the_overlap(overlap: int) -> None:
-    # given
+def test_fifty_concurrent_analysts_never_exceed_the_overlap(
+    overlap: int, celery_worker_process: CeleryWorker
+) -> None:
+    # given a project that retrains (on the worker, writing queue priorities) after every 20 answers
     assert connection.vendor == "postgresql"
     project = ProjectFactory(overlap=overlap)
     ItemFactory.create_batch(ANALYSTS * ROUNDS, project=project)
+    learner_settings_update(project=project, retrain_every=20, batch_size=10)
     users = [UserFactory().pk for _ in range(ANALYSTS)]
     barrier = threading.Barrier(ANALYSTS)
 
@@ -61,3 +68,9 @@ def test_fifty_concurrent_analysts_never_exceed_the_overlap(overlap: int) -> Non
     per_item = Counter(Annotation.objects.filter(project=project).values_list("item_id", flat=True))
     assert max(per_item.values()) <= overlap
     assert sum(per_item.values()) == ANALYSTS * ROUNDS
+    # and retrains ran meanwhile (the hand-outs above happened while they wrote priorities)
+    models = LearnerModel.objects.filter(project=project)
+    deadline = time.monotonic() + 60
+    while models.exclude(status__in=["succeeded", "failed"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert models.filter(status="succeeded").exists(), celery_worker_process.log_tail()
