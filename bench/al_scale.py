@@ -33,7 +33,6 @@ DEBUG off. About 2 minutes at 1M items on the 2-CPU machine (most of it the impo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import csv
 import json
@@ -41,22 +40,18 @@ import os
 import platform
 import pstats
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULT_MARKER = "BENCH-RESULT "
+from harness import ROOT, child_env, child_run, peak_rss_mb, pg_database, pg_execute, report
+
 SEED = 20261123
-BENCH_SECRET_KEY = "bench-al-scale-not-a-secret"  # noqa: S105 - throwaway key so DEBUG can stay off
 TARGET_SECONDS = 10.0  # the issue: retrain, rescore and write priorities of 1M cached items
 TARGET_ITEMS = 1_000_000
 SLUG = "bench-al-scale"
@@ -103,61 +98,9 @@ def texts_read(path: Path) -> list[str]:
 
 
 # --- Parent: database, child processes ---------------------------------------------------------------------
-def database_url_for(admin_url: str, name: str) -> str:
-    parts = urlsplit(admin_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def pg_execute(admin_url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        for statement in statements:
-            admin.execute(statement)
-
-
-@contextlib.contextmanager
-def pg_database(admin_url: str, name: str) -> Iterator[str]:
-    """A fresh, empty database, dropped afterwards."""
-    pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url_for(admin_url, name)
-    finally:
-        pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def child_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DATABASE_URL"}}
-    # REDIS_URL unset: Celery is eager and nothing is enqueued. DEBUG off (with a throwaway SECRET_KEY): with
-    # DEBUG on, Django keeps every SQL statement in connection.queries, which would distort time and RSS.
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.base", OVERSIGHT_DEBUG="0", SECRET_KEY=BENCH_SECRET_KEY,
-        OVERSIGHT_VAR_DIR=str(var_dir), MEDIA_ROOT=str(var_dir / "media"), LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT), DATABASE_URL=database_url, TMPDIR=str(var_dir),
-    )  # fmt: skip
-    return env
-
-
-def run_child(mode: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--spec", json.dumps(spec)]
-    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    sys.stdout.write(
-        "".join(line + "\n" for line in completed.stdout.splitlines() if RESULT_MARKER not in line)
-    )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stderr[-6000:])
-        raise SystemExit(f"the {mode} child failed with exit status {completed.returncode}")
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
-    return dict(json.loads(lines[-1][len(RESULT_MARKER) :]))
-
-
 # --- Children -----------------------------------------------------------------------------------------------
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
-
-
-def report(result: dict[str, Any]) -> None:
-    print(RESULT_MARKER + json.dumps(result), flush=True)
+def run_child(mode: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    return child_run(Path(__file__), mode, spec, env)
 
 
 def child_build(spec: dict[str, Any]) -> None:

@@ -34,7 +34,6 @@ the 2-CPU machine: about 2.5 min to build the templates, 0.5-2 min per export, 6
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import csv
 import json
@@ -42,22 +41,29 @@ import os
 import platform
 import pstats
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULT_MARKER = "BENCH-RESULT "
+from harness import (
+    BENCH_SECRET_KEY,
+    ROOT,
+    child_env,
+    child_run,
+    database_url_for,
+    peak_rss_mb,
+    pg_database,
+    pg_execute,
+    report,
+)
+
 SEED = 20261123
-BENCH_SECRET_KEY = "bench-export-not-a-secret"  # noqa: S105 - throwaway key so DEBUG can stay off
 # The issue's targets: a 1M-item Parquet export in at most 15 s, and at most 500 MB (10^6 bytes) peak RSS.
 TARGET_PARQUET_SECONDS = 15.0
 TARGET_PEAK_RSS_MB = 500
@@ -124,63 +130,10 @@ def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
 
 
 # --- Parent: databases, child processes -------------------------------------------------------------------
-def database_url_for(admin_url: str, name: str) -> str:
-    parts = urlsplit(admin_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def pg_execute(admin_url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        for statement in statements:
-            admin.execute(statement)
-
-
-@contextlib.contextmanager
-def pg_database(admin_url: str, name: str, template: str = "") -> Iterator[str]:
-    """A fresh database (empty, or a file copy of `template`), dropped afterwards."""
-    source = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
-    pg_execute(
-        admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{source}'
-    )
-    try:
-        yield database_url_for(admin_url, name)
-    finally:
-        pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def child_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DATABASE_URL"}}
-    # REDIS_URL unset: Celery is eager and nothing is enqueued. DEBUG off (with a throwaway SECRET_KEY): with
-    # DEBUG on, Django keeps every SQL statement in connection.queries, which would distort time and RSS.
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.base", OVERSIGHT_DEBUG="0", SECRET_KEY=BENCH_SECRET_KEY,
-        OVERSIGHT_VAR_DIR=str(var_dir), MEDIA_ROOT=str(var_dir / "media"), LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT), DATABASE_URL=database_url, TMPDIR=str(var_dir),
-    )  # fmt: skip
-    return env
-
-
 def migrate(env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-
-
-def run_child(
-    mode: str, spec: dict[str, Any], env: dict[str, str], python: str = sys.executable
-) -> dict[str, Any]:
-    command = [python, str(Path(__file__).resolve()), "--child", mode, "--spec", json.dumps(spec)]
-    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    sys.stdout.write(
-        "".join(line + "\n" for line in completed.stdout.splitlines() if RESULT_MARKER not in line)
-    )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stderr[-6000:])
-        raise SystemExit(f"the {mode} child failed with exit status {completed.returncode}")
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
-    return dict(json.loads(lines[-1][len(RESULT_MARKER) :]))
 
 
 def template_build(args: argparse.Namespace, case: str, name: str, csv_path: Path, scratch: Path) -> None:
@@ -214,15 +167,13 @@ def measure_export(
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
+def run_child(
+    mode: str, spec: dict[str, Any], env: dict[str, str], python: str = sys.executable
+) -> dict[str, Any]:
+    return child_run(Path(__file__), mode, spec, env, python)
+
+
 # --- Children: one measurement each -------------------------------------------------------------------------
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
-
-
-def report(result: dict[str, Any]) -> None:
-    print(RESULT_MARKER + json.dumps(result), flush=True)
-
-
 def child_build(spec: dict[str, Any]) -> None:
     import django
 
