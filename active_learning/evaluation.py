@@ -19,7 +19,6 @@ from active_learning.strategies import (
     hash_uniform,
     learner_fit,
     scores_compute,
-    stack,
 )
 
 METRICS = ("accuracy", "macro_f1")
@@ -136,7 +135,3 @@ def simulate(
         reached = next((n for n, value in curve if value >= 0.95 * full_metric), None)
         result["strategies"][strategy] = {"curve": curve, "labels_to_95": reached}
     return result
-
-
-def stack_rows(parts: Sequence[Matrix]) -> Matrix:
-    return stack(parts)

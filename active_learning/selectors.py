@@ -9,6 +9,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import numpy.typing as npt
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
@@ -18,6 +19,7 @@ from active_learning.features import block_compute, weigh
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
 from core.exceptions import NotFoundError
 from labeling.models import Item, Project
+from weak_supervision.selectors import latest_run, run_probabilities_get
 
 CURVE_METRICS = ("accuracy", "macro_f1", "brier")
 
@@ -50,6 +52,12 @@ def learning_curve(*, project: Project) -> dict[str, Any]:
             **{name: model.metrics.get(name) for name in CURVE_METRICS},
         })  # fmt: skip
     return {"metrics": list(CURVE_METRICS), "points": points}
+
+
+def queue_head(*, project: Project, limit: int) -> list[dict[str, Any]]:
+    """The open items the labeling queue hands out first (its own order: priority, then import order)."""
+    items = Item.objects.filter(project=project, remaining__gt=0).order_by("-priority", "id")
+    return [dict(row) for row in items.values("pk", "external_id", "text", "priority")[:limit]]
 
 
 def simulation_list(*, project: Project) -> QuerySet[Simulation]:
@@ -104,3 +112,19 @@ def suggestion_get(*, project: Project, item: Item) -> Suggestion | None:
     key = model.labels[best]
     name = dict(project.labels.values_list("key", "name")).get(key, key)
     return Suggestion(label=key, name=name, confidence=round(float(proba[best]), 4), model=model.number)
+
+
+def weak_doubt_get(project: Project, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64] | None:
+    """How unsure the latest label model is of each item: 1 - its confidence; most unsure where no LF voted."""
+    run = latest_run(project=project)
+    loaded = run_probabilities_get(run=run) if run is not None else None
+    if loaded is None:
+        return None
+    run_ids, probabilities, covered = loaded
+    doubt = np.where(covered, 1.0 - probabilities.max(axis=1), 1.0 - 1.0 / max(probabilities.shape[1], 1))
+    positions = np.minimum(np.searchsorted(run_ids, ids), max(len(run_ids) - 1, 0))
+    known = (len(run_ids) > 0) & (run_ids[positions] == ids) if len(run_ids) else np.zeros(len(ids), bool)
+    result: npt.NDArray[np.float64] = np.where(known, doubt[positions], doubt.max(initial=0.5)).astype(
+        np.float64
+    )
+    return result

@@ -22,7 +22,7 @@ from active_learning.services.training import learner_retrain, learner_settings_
 from core.charts import line_chart
 from core.exceptions import ApplicationError, NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
-from labeling.models import Item, Project
+from labeling.models import Project
 from labeling.permissions import Action, role_allows
 from labeling.views.projects import add_error, project_view
 
@@ -64,8 +64,7 @@ def _context(request: HtmxHttpRequest, project: Project, **forms: Any) -> dict[s
         "simulation_form": forms.get("simulation_form") or SimulationForm(label_keys=_label_keys(project)),
         "models": list(selectors.learner_model_list(project=project)[:20]),
         "curve": _curve_chart(project),
-        "next_items": list(Item.objects.filter(project=project, remaining__gt=0).order_by("-priority", "id")
-                           .values("pk", "external_id", "text", "priority")[:NEXT_ITEMS]),
+        "next_items": selectors.queue_head(project=project, limit=NEXT_ITEMS),
         "simulations": [(simulation, simulation_chart(simulation.result)) for simulation in simulations],
     }  # fmt: skip
 

@@ -17,8 +17,9 @@ from active_learning import tasks
 from active_learning.choices import SimulationStatus, Strategy
 from active_learning.evaluation import metric_validate, simulate
 from active_learning.models import Simulation
+from active_learning.selectors import weak_doubt_get
 from active_learning.services.features import features_get, features_refresh, idf_compute
-from active_learning.services.training import learner_settings_get
+from active_learning.services.training import HOLDOUT_SHARE, learner_settings_get
 from active_learning.strategies import can_train, hash_uniform
 from labeling.choices import Split
 from labeling.models import Item, Project
@@ -34,7 +35,6 @@ ERROR_POOL = "The simulation needs gold-labeled items of at least two classes in
 ERROR_TEST = (
     "The simulation needs gold-labeled items to score on (the test split, or enough items to hold out)."
 )
-HOLDOUT_SHARE = 0.2
 
 
 def strategies_parse(*, project: Project, names: Sequence[str]) -> list[str]:
@@ -130,8 +130,6 @@ def simulation_compute(
     pool, test, labels = _data(project, settings.features)
     doubt = None
     if Strategy.WEAK in parsed:
-        from active_learning.services.training import weak_doubt_get
-
         doubt = weak_doubt_get(project, pool[2])
     result = simulate(pool=pool, test=test, labels=labels, strategies=parsed, budget=budget, step=step,
                       seeds=seeds, metric=metric, weak_doubt=doubt, progress=progress)  # fmt: skip

@@ -30,9 +30,8 @@ from active_learning.choices import ModelStatus, Strategy, Trigger
 from active_learning.evaluation import metrics_compute, probabilities_full
 from active_learning.features import Matrix, weigh
 from active_learning.models import FeatureBlock, LearnerModel, LearnerSettings, ScoreChunk
-from active_learning.selectors import model_payload_load
+from active_learning.selectors import model_payload_load, weak_doubt_get
 from active_learning.services.features import (
-    BLOCK_SIZE,
     block_load,
     feature_block_build,
     features_get,
@@ -65,6 +64,7 @@ MIN_WINDOW = 500
 WEAK_SAMPLE = 20_000
 HOLDOUT_SHARE = 0.2  # of gold items held out for metrics when the project has no test or validation split
 MIN_HELDOUT = 10
+_ACTIVE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.SCORING)
 
 
 def learner_settings_get(*, project: Project) -> LearnerSettings:
@@ -110,9 +110,6 @@ def learner_retrain(
         raise ValidationError(ERROR_BUSY.format(number=busy.number if busy else "?"), code="busy") from None
     transaction.on_commit(lambda: tasks.learner_model_train_task.delay(model.pk))
     return model
-
-
-_ACTIVE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.SCORING)
 
 
 def learner_retrain_if_due(*, project: Project) -> LearnerModel | None:
@@ -271,22 +268,6 @@ def score_chunk_path(model: LearnerModel, index: int) -> str:
     return f"active_learning/scores/{model.project_id}/{model.pk}/{index}.npz"
 
 
-def weak_doubt_get(project: Project, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64] | None:
-    """How unsure the latest label model is of each item: 1 - its confidence; most unsure where no LF voted."""
-    run = latest_run(project=project)
-    loaded = run_probabilities_get(run=run) if run is not None else None
-    if loaded is None:
-        return None
-    run_ids, probabilities, covered = loaded
-    doubt = np.where(covered, 1.0 - probabilities.max(axis=1), 1.0 - 1.0 / max(probabilities.shape[1], 1))
-    positions = np.minimum(np.searchsorted(run_ids, ids), max(len(run_ids) - 1, 0))
-    known = (len(run_ids) > 0) & (run_ids[positions] == ids) if len(run_ids) else np.zeros(len(ids), bool)
-    result: npt.NDArray[np.float64] = np.where(known, doubt[positions], doubt.max(initial=0.5)).astype(
-        np.float64
-    )
-    return result
-
-
 def _chunk_bytes(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], x: Matrix | None) -> bytes:
     buffer = io.BytesIO()
     joblib.dump({"ids": ids, "scores": scores, "x": x}, buffer)
@@ -434,6 +415,3 @@ def learner_model_run_inline(*, model: LearnerModel) -> LearnerModel:
     for index in range(len(model.chunks)):
         score_chunk_compute(model=model, index=index)
     return learner_model_finish(model=model)
-
-
-__all__ = ["BLOCK_SIZE"]

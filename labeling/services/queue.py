@@ -104,7 +104,8 @@ def _lease(*, project: Project, item: Item, user: AbstractBaseUser, now: datetim
 
 
 class _Locked(Exception):
-    """The item's row is locked by another transaction (a colleague's hand-out or submit, a priority write)."""
+    """The item's row was skipped: another transaction holds its lock (a colleague's hand-out or submit, a
+    priority write), or, rarely, it was closed since the candidates were read."""
 
 
 class _OnlyLockedLeft(Exception):
@@ -114,17 +115,16 @@ class _OnlyLockedLeft(Exception):
 def _try_acquire(
     *, project: Project, user: AbstractBaseUser, item_id: int, now: datetime
 ) -> Assignment | None:
-    """Locks the item (skipping it if another transaction holds the lock) and leases it if a slot is still
-    free. Raises _Locked when it skipped a locked item that is still open."""
+    """Locks the item and leases it if a slot is still free. Raises _Locked when it skipped the item: the
+    candidates were open a moment ago, so a skipped one is almost always locked, and telling the two apart
+    would cost a query per candidate on the hot path."""
     item = (
         Item.objects.select_for_update(skip_locked=True)
         .filter(pk=item_id, project=project, remaining__gt=0)
         .first()
     )
     if item is None:
-        if Item.objects.filter(pk=item_id, remaining__gt=0).exists():
-            raise _Locked
-        return None
+        raise _Locked
     # Counted again under the lock: any lease committed by whoever held it before is visible now.
     held = _live_leases_by_others(item_ref=item.pk, user=user, now=now).count()
     answered = Annotation.objects.filter(item=item, annotator_id=user.pk).exists()
