@@ -12,14 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from modAL.batch import ranked_batch
-from modAL.disagreement import consensus_entropy, vote_entropy
-from modAL.models import ActiveLearner, Committee
-from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_uncertainty
 from scipy import sparse
 from sklearn.base import ClassifierMixin
 from sklearn.cluster import MiniBatchKMeans
@@ -29,6 +25,13 @@ from threadpoolctl import threadpool_limits
 
 from active_learning.choices import Strategy
 from active_learning.features import Matrix
+
+if TYPE_CHECKING:
+    from modAL.models import Committee
+
+# modAL is imported where it is used: it imports torch (modAL.utils.data), 2.6 s and about 250 MB, which every
+# process that loads Django (the web server, each manage.py command, a worker building an export) would
+# otherwise pay for at start-up.
 
 Scores = npt.NDArray[np.float64]
 COMMITTEE_SIZE = 5
@@ -96,6 +99,8 @@ def learner_fit(strategy: str, x: Matrix, y: npt.NDArray[np.int64], seed: int = 
     model = classifier_fit(x, y, weights, seed)
     if strategy != Strategy.COMMITTEE:
         return Learner(model=model)
+    from modAL.models import ActiveLearner, Committee
+
     rng = np.random.default_rng(seed)
     members = []
     for member in range(COMMITTEE_SIZE):
@@ -130,6 +135,9 @@ def scores_compute(
     """How much each pool item would teach the model: higher comes first."""
     if strategy == Strategy.RANDOM or learner is None:
         return hash_uniform(ids, seed)
+    from modAL.disagreement import consensus_entropy, vote_entropy
+    from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_uncertainty
+
     model = learner.model
     if strategy in {Strategy.UNCERTAINTY, Strategy.UNCERTAINTY_DIVERSE}:
         return np.asarray(classifier_uncertainty(model, x), dtype=np.float64)
@@ -160,6 +168,8 @@ def batch_select(
     if len(candidates) <= n:  # too few distinct ones: the best of the rest fill the batch
         rest = ranked[~np.isin(ranked, candidates)]
         return np.concatenate([candidates, rest[: n - len(candidates)]]).astype(np.int64)
+    from modAL.batch import ranked_batch
+
     learner = _Labeled(labeled_x)
     span = float(np.ptp(scores[candidates])) or 1.0
     normalised = (scores[candidates] - scores[candidates].min()) / span

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow.parquet as pq
 from django.core.files.storage import default_storage
-from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db import connection, connections
+from django.db.models import Model, Prefetch, QuerySet
 
 from core.exceptions import NotFoundError
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus
@@ -148,17 +150,33 @@ def _decide(
     return labels, LabelSource.WEAK, weak, round(float(confidence), 6)
 
 
-# The two reads of the hot loop, as plain SQL fetched whole: the ORM's row-by-row iteration (100 rows per
-# fetch) costs about as much as the database itself at a million rows. Table names come from the models.
-ITEMS_SQL = (
-    "SELECT id, external_id, text, CAST(metadata AS TEXT), split "
-    f"FROM {connection.ops.quote_name(Item._meta.db_table)} "
-    "WHERE project_id = %s AND id > %s ORDER BY id LIMIT %s"
+# The hot read, as plain SQL fetched whole (the ORM's row-by-row iteration costs about as much as the database
+# itself at a million rows): a chunk of items with, per item, how many people answered, the smallest and the
+# largest answer (equal when everyone gave the same one, which is most items of most projects) and the gold
+# label. Only items whose annotators disagree have their answers read one by one. Portable SQL (PostgreSQL and
+# SQLite); table names come from the models.
+def _table(model: type[Model]) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+ROWS_SQL = (
+    f"WITH chunk AS (SELECT id, external_id, text, metadata, split FROM {_table(Item)} "
+    "WHERE project_id = %s AND id > %s ORDER BY id LIMIT %s), "
+    "answered AS (SELECT item_id, COUNT(*) AS n, MIN(CAST(labels AS TEXT)) AS lo, MAX(CAST(labels AS TEXT)) AS hi "
+    f"FROM {_table(Annotation)} WHERE project_id = %s AND item_id >= (SELECT MIN(id) FROM chunk) "
+    "AND item_id <= (SELECT MAX(id) FROM chunk) AND CAST(labels AS TEXT) NOT IN ('[]', 'null') "
+    "GROUP BY item_id) "
+    "SELECT c.id, c.external_id, c.text, COALESCE(CAST(c.metadata AS TEXT), '{}'), c.split, COALESCE(a.n, 0), "
+    "a.lo, a.hi, CAST(g.labels AS TEXT), g.source "
+    f"FROM chunk c LEFT JOIN answered a ON a.item_id = c.id LEFT JOIN {_table(GoldLabel)} g ON g.item_id = c.id "
+    "ORDER BY c.id"
 )
-ANNOTATIONS_SQL = (
-    f"SELECT item_id, CAST(labels AS TEXT) FROM {connection.ops.quote_name(Annotation._meta.db_table)} "
+ANSWERS_SQL = (
+    f"SELECT item_id, CAST(labels AS TEXT) FROM {_table(Annotation)} "
     "WHERE project_id = %s AND item_id >= %s AND item_id <= %s"
 )
+# id, external id, text, metadata (JSON text), split, answers, smallest and largest answer, gold labels, source
+Row = tuple[int, str, str, str, str, int, str | None, str | None, str | None, str | None]
 
 
 def _fetch(sql: str, params: list[int]) -> list[Any]:
@@ -167,96 +185,174 @@ def _fetch(sql: str, params: list[int]) -> list[Any]:
         return list(cursor.fetchall())
 
 
+@dataclass(frozen=True)
+class Decision:
+    """An item's final labels as a snapshot row holds them. Rows with the same answer share one."""
+
+    labels: list[str]
+    joined: str  # the labels joined by "|"
+    source: str
+    soft: list[float]
+    confidence: float
+
+
+# A row's decision (None: the row is left out) and its annotators' agreement with it (None: nobody answered).
+Judged = tuple[Decision | None, float | None]
+
+
+class _Decider:
+    """Decides the rows of a snapshot, chunk by chunk. Labels come as JSON text and are parsed once per distinct
+    text, and the decision for a given (gold label, unanimous answer) is made once and shared by every row
+    that has it: a project has few of them, however many items."""
+
+    def __init__(self, spec: RowSpec) -> None:
+        self.spec = spec
+        self.order = {key: index for index, key in enumerate(spec.label_keys)}
+        self.parsed: dict[str, tuple[str, ...]] = {}
+        self.shared: dict[tuple[str | None, str | None, str | None], Judged] = {}
+
+    def answer(self, raw: str) -> tuple[str, ...]:
+        answer = self.parsed.get(raw)
+        if answer is None:
+            keys = json.loads(raw) or ()
+            answer = self.parsed[raw] = tuple(sorted(keys, key=lambda key: self.order.get(key, 99)))
+        return answer
+
+    def decide(
+        self, gold: tuple[list[str], str] | None, answers: list[tuple[str, ...]], weak: list[float] | None
+    ) -> Judged:
+        """The decision and the annotators' agreement with it (None when nobody answered)."""
+        decided = _decide(self.spec, gold, answers, weak)
+        if decided is None:
+            return None, None
+        labels, source, soft, confidence = decided
+        decision = Decision(list(labels), "|".join(labels), str(source), soft, float(confidence))
+        if not answers:
+            return decision, None
+        agreeing = sum(1 for answer in answers if set(answer) == set(labels))
+        return decision, round(agreeing / len(answers), 6)
+
+    def decide_shared(self, gold_raw: str | None, gold_source: str | None, answer_raw: str | None) -> Judged:
+        key = (gold_raw, gold_source, answer_raw)
+        known = self.shared.get(key)
+        if known is None:
+            gold = (list(json.loads(gold_raw)), str(gold_source)) if gold_raw is not None else None
+            answers = [self.answer(answer_raw)] if answer_raw is not None else []
+            known = self.shared[key] = self.decide(gold, [answer for answer in answers if answer], None)
+        return known
+
+
 def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUNK) -> Iterator[RowChunk]:
     """Every row the snapshot holds, in item id order, a chunk at a time (split: as stored; blank if none)."""
-    order = {key: index for index, key in enumerate(spec.label_keys)}
-    parsed: dict[str, tuple[str, ...]] = {}
-    unanimous: Unanimous = {}
-    last_id = 0
-    while True:
-        items = _fetch(ITEMS_SQL, [project.pk, last_id, chunk_size])
-        if not items:
-            return
-        first, last_id = items[0][0], items[-1][0]
-        human: dict[int, list[tuple[str, ...]]] = {}
-        # Labels come as JSON text and are parsed once per distinct list: a project has few distinct lists
-        # (one per label, in a single-label project), and decoding a million of them is most of a read.
-        for item_id, raw in _fetch(ANNOTATIONS_SQL, [project.pk, first, last_id]):
-            answer = parsed.get(raw)
-            if answer is None:
-                answer = parsed[raw] = tuple(sorted(json.loads(raw) or (), key=lambda k: order.get(k, 99)))
+    decider = _Decider(spec)
+    for rows, answer_rows in _reads(project.pk, chunk_size):
+        answers: dict[int, list[tuple[str, ...]]] = {}
+        for item_id, raw in answer_rows:
+            answer = decider.answer(raw)
             if answer:
-                human.setdefault(item_id, []).append(answer)
-        gold = {
-            item_id: (list(labels), source)
-            for item_id, labels, source in GoldLabel.objects.filter(
-                project=project, item_id__gte=first, item_id__lte=last_id
-            ).values_list("item_id", "labels", "source")
-        }
-        weak = _weak_rows(spec.weak, spec.label_keys, [row[0] for row in items])
-        chunk = _chunk_build(spec, items, human, gold, weak, unanimous)
+                answers.setdefault(item_id, []).append(answer)
+        weak = _weak_rows(spec.weak, spec.label_keys, [row[0] for row in rows])
+        chunk = _chunk_build(decider, rows, answers, weak)
         if len(chunk):
             yield chunk
 
 
-GOLD_SOURCE = str(LabelSource.GOLD)
-# What a unanimous answer becomes (labels, joined label, soft label): built once per distinct answer and
-# shared by every row that gives it, which is most rows of most projects.
-Unanimous = dict[tuple[str, ...], tuple[list[str], str, list[float]]]
+# A chunk's rows, and the answers of its items where annotators disagreed (item id, labels as JSON text).
+Read = tuple[list[Row], list[tuple[int, str]]]
+
+
+def _reads_here(project_id: int, chunk_size: int) -> Iterator[Read]:
+    last_id = 0
+    while True:
+        rows: list[Row] = _fetch(ROWS_SQL, [project_id, last_id, chunk_size, project_id])
+        if not rows:
+            return
+        first, last_id = rows[0][0], rows[-1][0]
+        disagreed = any(row[6] != row[7] for row in rows)
+        yield rows, _fetch(ANSWERS_SQL, [project_id, first, last_id]) if disagreed else []
+
+
+def _reads(project_id: int, chunk_size: int) -> Iterator[Read]:
+    """The chunks' reads. On PostgreSQL, outside a transaction, the next chunk is read by a thread on its own
+    connection while the caller works on this one: the server's time (most of a read) overlaps Python's, and
+    at most two chunks wait in memory. Inside a transaction the reads stay on its connection, which alone
+    sees what the transaction wrote."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield from _reads_here(project_id, chunk_size)
+        return
+    ready: queue.Queue[Read | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(value: Read | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read_ahead() -> None:
+        try:
+            for read in _reads_here(project_id, chunk_size):
+                if not offer(read):
+                    return
+            offer(None)
+        except BaseException as exc:  # handed to the caller, which raises it
+            offer(exc)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    reader = threading.Thread(target=read_ahead, name="snapshot-rows", daemon=True)
+    reader.start()
+    try:
+        while (value := ready.get()) is not None:
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _chunk_build(
-    spec: RowSpec,
-    items: list[tuple[int, str, str, str | None, str]],
-    human: dict[int, list[tuple[str, ...]]],
-    gold: dict[int, tuple[list[str], str]],
+    decider: _Decider,
+    rows: list[Row],
+    answers: dict[int, list[tuple[str, ...]]],
     weak: dict[int, list[float]],
-    unanimous: Unanimous,
 ) -> RowChunk:
-    chunk = RowChunk()
-    columns = (
-        chunk.item_id.append, chunk.external_id.append, chunk.text.append, chunk.metadata.append,
-        chunk.label.append, chunk.labels.append, chunk.label_source.append, chunk.soft_label.append,
-        chunk.confidence.append, chunk.n_annotators.append, chunk.agreement.append, chunk.split.append,
-    )  # fmt: skip
-    add_id, add_external, add_text, add_meta, add_label, add_labels, add_source, add_soft = columns[:8]
-    add_confidence, add_annotators, add_agreement, add_split = columns[8:]
-    source: str
-    agreement: float | None
-    for item_id, external_id, text, metadata, split in items:
-        answers = human.get(item_id, [])
-        if item_id not in gold and answers and (len(answers) == 1 or all(a == answers[0] for a in answers)):
-            known = unanimous.get(answers[0])
-            if known is None:
-                keys = list(answers[0])
-                known = unanimous[answers[0]] = (
-                    keys,
-                    "|".join(keys),
-                    [float(k in keys) for k in spec.label_keys],
-                )
-            labels, joined, soft = known
-            source, confidence, agreement = GOLD_SOURCE, 1.0, 1.0
+    """The chunk's rows column by column. Most rows take the shared path: one dictionary lookup each."""
+    decisions: list[Decision] = []
+    agreements: list[float | None] = []
+    kept: list[int] = []
+    shared = decider.shared
+    for index, (item_id, _, _, _, _, _, low, high, gold_raw, gold_source) in enumerate(rows):
+        if low == high and (low is not None or gold_raw is not None):  # a gold label or one unanimous answer
+            decision, agreement = shared.get((gold_raw, gold_source, low)) or decider.decide_shared(
+                gold_raw, gold_source, low
+            )
         else:
-            decided = _decide(spec, gold.get(item_id), answers, weak.get(item_id))
-            if decided is None:
-                continue
-            labels, source, soft, confidence = decided
-            source, confidence = str(source), float(confidence)
-            joined = "|".join(labels)
-            agreeing = sum(1 for answer in answers if set(answer) == set(labels))
-            agreement = round(agreeing / len(answers), 6) if answers else None
-        add_id(item_id)
-        add_external(external_id)
-        add_text(text)
-        add_meta(metadata or "{}")
-        add_label(joined)
-        add_labels(labels)
-        add_source(source)
-        add_soft(soft)
-        add_confidence(confidence)
-        add_annotators(len(answers))
-        add_agreement(agreement)
-        add_split(split)
+            gold = (list(json.loads(gold_raw)), str(gold_source)) if gold_raw is not None else None
+            decision, agreement = decider.decide(gold, answers.get(item_id, []), weak.get(item_id))
+        if decision is None:
+            continue
+        kept.append(index)
+        decisions.append(decision)
+        agreements.append(agreement)
+    if len(kept) < len(rows):
+        rows = [rows[index] for index in kept]
+    chunk = RowChunk()
+    if not rows:
+        return chunk
+    columns = list(zip(*rows, strict=True))
+    chunk.item_id, chunk.external_id, chunk.text, chunk.metadata, chunk.split = map(list, columns[:5])
+    chunk.n_annotators = list(columns[5])
+    chunk.agreement = agreements
+    chunk.label = [decision.joined for decision in decisions]
+    chunk.labels = [decision.labels for decision in decisions]
+    chunk.label_source = [decision.source for decision in decisions]
+    chunk.soft_label = [decision.soft for decision in decisions]
+    chunk.confidence = [decision.confidence for decision in decisions]
     return chunk
 
 

@@ -11,7 +11,7 @@ failed snapshot without a number or files, and a retry starts again from nothing
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import itertools
 import json
 import logging
 import tempfile
@@ -38,16 +38,16 @@ from core.version import code_version
 from datasets import tasks
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus, Trigger
 from datasets.models import ExportSchedule, Snapshot
-from datasets.selectors import RowChunk, row_spec_build, snapshot_rows, snapshot_run_for
+from datasets.selectors import ROW_FIELDS, RowChunk, row_spec_build, snapshot_rows, snapshot_run_for
 from datasets.services.splits import SPLIT_RATIOS, SplitAssigner
 from datasets.services.writers import (
     SCHEMA,
     SCHEMA_DESCRIPTION,
+    ContentHash,
     Sink,
     chunk_table,
     fewshot_write,
     file_digest,
-    hash_text,
     jsonl_lines,
     sink_for,
 )
@@ -137,20 +137,21 @@ class _Tally:
     """Counts and the content hash, updated chunk by chunk."""
 
     def __init__(self, header: str) -> None:
-        self.digest = hashlib.sha256(header.encode())
+        self.digest = ContentHash(header)
         self.rows = 0
         self.by_split: Counter[str] = Counter()
         self.by_label: Counter[str] = Counter()
         self.by_source: Counter[str] = Counter()
         self.by_split_label: dict[str, Counter[str]] = {}
 
-    def add(self, chunk: RowChunk, hashed: str) -> None:
-        self.digest.update(hashed.encode())
+    def add(self, chunk: RowChunk) -> None:
+        self.digest.update(chunk)
         self.rows += len(chunk)
-        self.by_split.update(chunk.split)
-        self.by_source.update(chunk.label_source)
-        # Counted per distinct (split, label list) first: few of them, however many rows.
-        for (split, labels), count in Counter(zip(chunk.split, chunk.label, strict=True)).items():
+        # Counted per distinct (split, labels, source) first: few of them, however many rows.
+        distinct = Counter(zip(chunk.split, chunk.label, chunk.label_source, strict=True))
+        for (split, labels, source), count in distinct.items():
+            self.by_split[split] += count
+            self.by_source[source] += count
             for label in labels.split("|") if labels else ():
                 self.by_label[label] += count
                 self.by_split_label.setdefault(split, Counter())[label] += count
@@ -160,15 +161,16 @@ def _keep(chunk: RowChunk, splits: list[str], labels: list[str]) -> RowChunk:
     """The rows of the chunk that pass the filters (a split among `splits`, a label among `labels`)."""
     if not splits and not labels:
         return chunk
-    kept = RowChunk()
     wanted_labels = set(labels)
-    for index in range(len(chunk)):
-        if splits and chunk.split[index] not in splits:
-            continue
-        if wanted_labels and not wanted_labels.intersection(chunk.labels[index]):
-            continue
-        for name, value in chunk.row(index).items():
-            getattr(kept, name).append(value)
+    rows = [
+        index
+        for index, (split, row_labels) in enumerate(zip(chunk.split, chunk.labels, strict=True))
+        if (not splits or split in splits) and (not wanted_labels or wanted_labels.intersection(row_labels))
+    ]
+    kept = RowChunk()
+    for name in ROW_FIELDS:
+        column = getattr(chunk, name)
+        setattr(kept, name, [column[index] for index in rows])
     return kept
 
 
@@ -180,26 +182,24 @@ class _FewshotPool:
         self.by_label: dict[str, tuple[array[float], array[int], array[int]]] = {}
 
     def add(self, chunk: RowChunk) -> None:
-        grouped: dict[str, tuple[list[float], list[int], list[int]]] = {}
-        for split, source, labels, agreement, annotators, item_id in zip(
-            chunk.split, chunk.label_source, chunk.labels, chunk.agreement, chunk.n_annotators, chunk.item_id,
-            strict=True,
-        ):  # fmt: skip
-            if split != Split.TRAIN or source not in GOLD_SOURCES:
-                continue
-            for label in labels:
-                columns = grouped.get(label)
-                if columns is None:
-                    columns = grouped[label] = ([], [], [])
-                # A known answer nobody labeled (no agreement) is as sure as it gets.
-                columns[0].append(1.0 if agreement is None else agreement)
-                columns[1].append(annotators)
-                columns[2].append(item_id)
-        for label, (agreements, counts, ids) in grouped.items():
-            stored = self.by_label.setdefault(label, (array("d"), array("q"), array("q")))
-            stored[0].extend(agreements)
-            stored[1].extend(counts)
-            stored[2].extend(ids)
+        wanted = [
+            index
+            for index, (split, source) in enumerate(zip(chunk.split, chunk.label_source, strict=True))
+            if split == Split.TRAIN and source in GOLD_SOURCES
+        ]
+        # Grouped by label list in C (a sort and groupby), then each group's columns taken at once.
+        wanted.sort(key=chunk.label.__getitem__)
+        for joined, group in itertools.groupby(wanted, key=chunk.label.__getitem__):
+            rows = list(group)
+            # A known answer nobody labeled (no agreement) is as sure as it gets.
+            agreements = [1.0 if value is None else value for value in map(chunk.agreement.__getitem__, rows)]
+            counts = list(map(chunk.n_annotators.__getitem__, rows))
+            ids = list(map(chunk.item_id.__getitem__, rows))
+            for label in joined.split("|") if joined else ():
+                stored = self.by_label.setdefault(label, (array("d"), array("q"), array("q")))
+                stored[0].extend(agreements)
+                stored[1].extend(counts)
+                stored[2].extend(ids)
 
     def support_set(self, k: int) -> list[tuple[str, int, float, int]]:
         """Per label, k items: those whose annotators agreed most (then the most annotators), spread across
@@ -359,7 +359,7 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
         kept = _keep(chunk, request.splits, request.labels)
         if not len(kept):
             continue
-        tally.add(kept, hash_text(kept))
+        tally.add(kept)
         lines = jsonl_lines(kept) if ExportFormat.JSONL in request.formats else []
         table = chunk_table(kept)
         for sink in sinks:

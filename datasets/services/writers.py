@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from json.encoder import encode_basestring as _string  # what json.dumps uses, in C
 from pathlib import Path
 from typing import IO, Any
@@ -190,25 +191,58 @@ def _optional(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-def hash_text(chunk: RowChunk) -> str:
-    """The chunk's rows as the content hash reads them: every field but the database's item id (so that the
-    same data gives the same hash wherever it lives), fields separated by U+001F, rows ended by U+001E, list
-    items by U+001D, numbers as Python writes them. Joined in C (str.join, map): about half a second for a
-    million rows, where one JSON document per row would cost several seconds."""
-    written: dict[int, str] = {}  # rows with the same answer share one soft-label list: written once
+# Every field but the database's item id, so that the same data gives the same hash wherever it lives.
+HASHED_FIELDS = [name for name in ROW_FIELDS if name != "item_id"]
+
+
+class ContentHash:
+    """The snapshot's content hash, fed chunk by chunk: the sha256 of a header and of each field's own sha256.
+
+    A field's digest reads its values in row order, each as text and ended by U+001E: strings as they are,
+    numbers as Python writes them, list items separated by U+001D (soft labels by commas), no agreement as an
+    empty string. Chunk boundaries do not change it. Each field is joined in C (str.join), where a document
+    per row would cost seconds at a million rows; rows that share a label list have it written once.
+    """
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+        self.fields = {name: hashlib.sha256() for name in HASHED_FIELDS}
+
+    def update(self, chunk: RowChunk) -> None:
+        if not len(chunk):
+            return
+        for name, values in _hash_columns(chunk).items():
+            self.fields[name].update(("\x1e".join(values) + "\x1e").encode())
+
+    def hexdigest(self) -> str:
+        total = hashlib.sha256(self.header.encode())
+        for name in HASHED_FIELDS:
+            total.update(f"{name}\x1f{self.fields[name].hexdigest()}\x1e".encode())
+        return total.hexdigest()
+
+
+def _hash_columns(chunk: RowChunk) -> dict[str, Iterable[str]]:
+    written: dict[int, str] = {}  # shared lists, written once (all alive in the chunk: ids are unique)
+
+    def joined(values: list[str]) -> str:
+        text = written.get(id(values))
+        if text is None:
+            text = written[id(values)] = "\x1d".join(values)
+        return text
 
     def floats(values: list[float]) -> str:
-        text = written.get(id(values))  # every list is alive in the chunk while this runs: ids are unique
+        text = written.get(id(values))
         if text is None:
             text = written[id(values)] = ",".join(map(repr, values))
         return text
 
-    columns = (
-        chunk.external_id, chunk.text, chunk.metadata, chunk.label, map("\x1d".join, chunk.labels),
-        chunk.label_source, map(floats, chunk.soft_label), map(repr, chunk.confidence),
-        map(str, chunk.n_annotators), map(_optional, chunk.agreement), chunk.split,
-    )  # fmt: skip
-    return "\x1e".join(map("\x1f".join, zip(*columns, strict=True))) + "\x1e"
+    return {
+        "external_id": chunk.external_id, "text": chunk.text, "metadata": chunk.metadata, "label": chunk.label,
+        "labels": map(joined, chunk.labels), "label_source": chunk.label_source,
+        "soft_label": map(floats, chunk.soft_label), "confidence": map(repr, chunk.confidence),
+        "n_annotators": map(str, chunk.n_annotators), "agreement": map(_optional, chunk.agreement),
+        "split": chunk.split,
+    }  # fmt: skip
 
 
 def jsonl_lines(chunk: RowChunk) -> list[str]:

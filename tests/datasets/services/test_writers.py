@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from datasets.selectors import ROW_FIELDS, RowChunk
-from datasets.services.writers import hash_text, jsonl_lines
+from datasets.services.writers import ContentHash, jsonl_lines
 
 
 def _chunk(*rows: tuple[object, ...]) -> RowChunk:
@@ -34,18 +34,52 @@ def test_the_hand_built_lines_are_exactly_what_json_dumps_gives() -> None:
         assert json.loads(line) == full
 
 
-def test_the_hash_text_holds_every_field_but_the_item_id() -> None:
-    # given two rows that differ only in their item ids, and a third with one soft label changed
-    def row(item_id: int, soft: list[float]) -> tuple[object, ...]:
-        return (item_id, "e1", "text", "{}", "spam", ["spam"], "gold", soft, 1.0, 2, None, "train")
+def _hash(*chunks: RowChunk) -> str:
+    content = ContentHash("header")
+    for chunk in chunks:
+        content.update(chunk)
+    return content.hexdigest()
+
+
+def _row(item_id: int, soft: list[float], agreement: float | None = None) -> tuple[object, ...]:
+    return (
+        item_id,
+        f"e{item_id % 5}",
+        "text",
+        "{}",
+        "spam",
+        ["spam"],
+        "gold",
+        soft,
+        1.0,
+        2,
+        agreement,
+        "train",
+    )
+
+
+def test_the_content_hash_holds_every_field_but_the_item_id() -> None:
+    # given the same row under two item ids, and the row with a changed soft label or agreement
+    same = [_chunk(_row(1, [0.0, 1.0])), _chunk(_row(6, [0.0, 1.0]))]
+    changed = [_chunk(_row(1, [0.1, 0.9])), _chunk(_row(1, [0.0, 1.0], agreement=1.0))]
 
     # when
-    first, moved, changed = (
-        hash_text(_chunk(row(*args))) for args in ((1, [0.0, 1.0]), (9, [0.0, 1.0]), (1, [0.1, 0.9]))
-    )
+    hashes = [_hash(chunk) for chunk in same + changed]
 
     # then
-    assert (
-        first == moved == "e1\x1ftext\x1f{}\x1fspam\x1fspam\x1fgold\x1f0.0,1.0\x1f1.0\x1f2\x1f\x1ftrain\x1e"
-    )
-    assert changed != first
+    assert hashes[0] == hashes[1]
+    assert len(set(hashes)) == 3
+
+
+def test_the_content_hash_does_not_depend_on_chunk_boundaries() -> None:
+    # given four rows, as one chunk and as chunks of one and three
+    rows = [_row(index, [0.0, 1.0], agreement=0.5 if index % 2 else None) for index in range(1, 5)]
+
+    # when
+    whole = _hash(_chunk(*rows))
+    parted = _hash(_chunk(rows[0]), _chunk(*rows[1:]))
+    reordered = _hash(_chunk(*rows[::-1]))
+
+    # then
+    assert whole == parted
+    assert reordered != whole
