@@ -17,9 +17,12 @@ import ahocorasick
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.core.exceptions import ValidationError
 
 from weak_supervision.choices import KeywordMode, LabelingFunctionKind, MetadataOperator
+from weak_supervision.re2 import keywords_to_re2, regex_to_re2
 
 ABSTAIN = -1
 MAX_KEYWORDS = 200
@@ -320,3 +323,65 @@ def _keyword_columns(
         for rule_index, hits in found.items():
             if len(hits) == slots[rule_index]:
                 matrix[row, columns[rule_index]] = rules[rule_index].label_index
+
+
+# --- every text rule at once, in C++ where the texts allow -------------------------------------------------
+def _re2_patterns(rule: Rule) -> list[tuple[str, bool]] | None:
+    """The RE2 patterns (with whether to ignore case) that must all match for the rule to vote, on ASCII
+    texts; None when the rule must run in Python."""
+    if rule.kind == LabelingFunctionKind.REGEX:
+        pattern = regex_to_re2(rule.spec["pattern"], not rule.spec["case_sensitive"])
+        return None if pattern is None else [(pattern, False)]  # the case is in the translated classes
+    lower = not rule.spec["case_sensitive"]
+    words = list(dict.fromkeys(word.lower() if lower else word for word in rule.spec["keywords"]))
+    groups = [words] if rule.spec["mode"] == KeywordMode.ANY else [[word] for word in words]
+    patterns = [keywords_to_re2(group, whole_words=rule.spec["whole_words"]) for group in groups]
+    if any(pattern is None for pattern in patterns):
+        return None
+    return [(pattern, lower) for pattern in patterns if pattern is not None]
+
+
+def _python_text_votes(rules: Sequence[Rule], texts: Sequence[str]) -> Votes:
+    matrix = np.full((len(texts), len(rules)), ABSTAIN, dtype=np.int8)
+    keyword_columns = [c for c, rule in enumerate(rules) if rule.kind == LabelingFunctionKind.KEYWORD]
+    if keyword_columns:
+        matrix[:, keyword_columns] = keyword_rules_votes([rules[c] for c in keyword_columns], texts)
+    for column, rule in enumerate(rules):
+        if rule.kind != LabelingFunctionKind.KEYWORD:
+            matrix[:, column] = rule.votes(texts, [])
+    return matrix
+
+
+def text_rules_votes(rules: Sequence[Rule], texts: Sequence[str]) -> Votes:
+    """The votes of keyword and regex rules (a column each), exactly as each rule's `vote` gives them.
+
+    ASCII texts are matched by RE2 through pyarrow, a whole column per pattern in C++ (see re2.py); texts
+    with other characters, and rules RE2 cannot express with Python's meaning, go through Python's `re`.
+    """
+    matrix = np.full((len(texts), len(rules)), ABSTAIN, dtype=np.int8)
+    if not len(texts) or not rules:
+        return matrix
+    column = pa.array(texts, type=pa.string())
+    plain = pc.string_is_ascii(column).to_numpy(zero_copy_only=False)
+    fast, slow = [], []
+    for index, rule in enumerate(rules):
+        patterns = _re2_patterns(rule)
+        if patterns is None:
+            slow.append(index)
+            continue
+        fast.append(index)
+        hit = plain.copy()
+        for pattern, ignore_case in patterns:
+            hit &= pc.match_substring_regex(column, pattern, ignore_case=ignore_case).to_numpy(
+                zero_copy_only=False
+            )
+        matrix[:, index] = np.where(hit, rule.label_index, ABSTAIN)
+    others = np.flatnonzero(~plain)
+    if fast and len(others):
+        subset = [texts[row] for row in others.tolist()]
+        matrix[np.ix_(others, np.asarray(fast, dtype=np.intp))] = _python_text_votes(
+            [rules[index] for index in fast], subset
+        )
+    if slow:
+        matrix[:, slow] = _python_text_votes([rules[index] for index in slow], texts)
+    return matrix

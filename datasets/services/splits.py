@@ -10,6 +10,7 @@ splits on every machine), each goes to the split furthest below its target share
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import Counter, defaultdict
 
 from django.db import connection, transaction
@@ -35,7 +36,8 @@ class SplitAssigner:
         self.project_id = project.pk
         self.ratios = ratios or SPLIT_RATIOS
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
-        self.assigned: dict[str, list[int]] = defaultdict(list)
+        # Compact: a first export of a million unsplit items assigns a million ids.
+        self.assigned: dict[str, array[int]] = defaultdict(lambda: array("q"))
 
     def _pick(self, label: str) -> str:
         seen = self.counts[label]
@@ -69,7 +71,7 @@ class SplitAssigner:
         with transaction.atomic():
             for split, item_ids in self.assigned.items():
                 for start in range(0, len(item_ids), UPDATE_BATCH):
-                    stored += self._store(split, item_ids[start : start + UPDATE_BATCH])
+                    stored += self._store(split, item_ids[start : start + UPDATE_BATCH].tolist())
         return stored
 
     def _store(self, split: str, item_ids: list[int]) -> int:

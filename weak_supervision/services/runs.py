@@ -28,7 +28,7 @@ from labeling.models import Item, Label, Project
 from labeling.services.review import LABEL_MODEL_REVIEW_LIMIT, review_uncertain_add
 from weak_supervision import tasks
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind, RunStatus
-from weak_supervision.declarative import ABSTAIN, keyword_rules_votes, rule_compile
+from weak_supervision.declarative import ABSTAIN, rule_compile, text_rules_votes
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import SandboxResult, python_votes
 from weak_supervision.selectors import chunk_load
@@ -155,11 +155,11 @@ def chunk_votes(
         for pk, key in Label.objects.filter(project_id=run.project_id).values_list("pk", "key")
     }
     matrix = np.full((len(ids), len(run.lf_versions)), ABSTAIN, dtype=np.int8)
-    keyword_columns: list[int] = []
+    text_columns: list[int] = []
     python_results: dict[str, SandboxResult] = {}
     for column, lf in enumerate(run.lf_versions):
-        if lf["kind"] == LabelingFunctionKind.KEYWORD:
-            keyword_columns.append(column)  # all keyword rules together below: one pass over the texts
+        if lf["kind"] in (LabelingFunctionKind.KEYWORD, LabelingFunctionKind.REGEX):
+            text_columns.append(column)  # all text rules together below, in C++ where the texts allow
         elif lf["kind"] == LabelingFunctionKind.EXTERNAL:
             matrix[:, column] = _external_votes(lf, ids, label_index)
         elif lf["kind"] == LabelingFunctionKind.PYTHON:
@@ -184,16 +184,16 @@ def chunk_votes(
         else:
             rule = rule_compile(lf["kind"], lf["spec"], run.labels.index(lf["label"]))
             matrix[:, column] = rule.votes(texts, metadata)
-    if keyword_columns:
+    if text_columns:
         rules = [
             rule_compile(
-                LabelingFunctionKind.KEYWORD,
+                run.lf_versions[c]["kind"],
                 run.lf_versions[c]["spec"],
                 run.labels.index(run.lf_versions[c]["label"]),
             )
-            for c in keyword_columns
+            for c in text_columns
         ]
-        matrix[:, keyword_columns] = keyword_rules_votes(rules, texts)
+        matrix[:, text_columns] = text_rules_votes(rules, texts)
     return matrix, errors
 
 
