@@ -27,6 +27,7 @@ from weak_supervision.re2 import keywords_to_re2, regex_to_re2
 ABSTAIN = -1
 MAX_KEYWORDS = 200
 MAX_PATTERN = 2000
+MAX_KNOWN_VALUES = 10_000  # per metadata rule: distinct field values whose comparison is remembered
 ERROR_NO_KEYWORDS = "A keyword rule needs at least one keyword."
 ERROR_TOO_MANY_KEYWORDS = f"A keyword rule takes at most {MAX_KEYWORDS} keywords."
 ERROR_PATTERN = "The regular expression does not compile: {error}."
@@ -252,9 +253,22 @@ def _metadata_test(spec: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
             "lte": number <= wanted,
         }[operator]
 
+    known: dict[tuple[type, Any], bool] = {}  # a field takes few distinct values: each is compared once
+
     def test(metadata: dict[str, Any]) -> bool:
         found = _lookup(metadata, path)
-        return found is not _MISSING and compare(found)
+        if found is _MISSING:
+            return False
+        try:
+            key = (type(found), found)
+            hit = known.get(key)
+        except TypeError:  # a list or an object: compared every time
+            return compare(found)
+        if hit is None:
+            hit = compare(found)
+            if len(known) < MAX_KNOWN_VALUES:
+                known[key] = hit
+        return hit
 
     return test
 
@@ -349,6 +363,18 @@ def _python_text_votes(rules: Sequence[Rule], texts: Sequence[str]) -> Votes:
     for column, rule in enumerate(rules):
         if rule.kind != LabelingFunctionKind.KEYWORD:
             matrix[:, column] = rule.votes(texts, [])
+    return matrix
+
+
+def rules_votes(rules: Sequence[Rule], texts: Sequence[str], metadata: Sequence[dict[str, Any]]) -> Votes:
+    """The votes of declarative rules, a column each: the text rules together, the metadata rules one by one."""
+    matrix = np.full((len(texts), len(rules)), ABSTAIN, dtype=np.int8)
+    text_columns = [c for c, rule in enumerate(rules) if rule.kind != LabelingFunctionKind.METADATA]
+    if text_columns:
+        matrix[:, text_columns] = text_rules_votes([rules[c] for c in text_columns], texts)
+    for column, rule in enumerate(rules):
+        if rule.kind == LabelingFunctionKind.METADATA:
+            matrix[:, column] = rule.votes(texts, metadata)
     return matrix
 
 

@@ -233,11 +233,17 @@ def latest_run(*, project: Project) -> LabelModelRun | None:
 
 
 def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.str_]]:
-    """A chunk's item ids, votes (-1 = abstain) and item splits."""
+    """A chunk's item ids, votes (-1 = abstain) and item splits (see runs._matrix_bytes)."""
     with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         shape = tuple(int(n) for n in stored["shape"])
-        shifted = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
-        return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8), stored["splits"]
+        if "id_first" not in stored.files:  # a file written before ids, rows and splits were packed
+            shifted = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
+            return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8), stored["splits"]
+        ids = np.cumsum(np.concatenate([stored["id_first"], stored["id_gaps"].astype(np.int64)]))
+        indptr = np.concatenate([[0], np.cumsum(stored["row_counts"].astype(np.int64))])
+        shifted = sparse.csr_matrix((stored["data"], stored["indices"].astype(np.int32), indptr), shape=shape)
+        votes = (shifted.toarray().astype(np.int8) - 1).astype(np.int8)
+        return ids.astype(np.int64), votes, stored["split_names"][stored["split_codes"]]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ computes the majority-vote baseline and the analytics, and stores each item's pr
 from __future__ import annotations
 
 import io
+import json
 import time
 import traceback
 from typing import Any
@@ -18,8 +19,7 @@ import numpy.typing as npt
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Max, Q
-from django.db.models.fields.json import KeyTransform
+from django.db.models import Max
 from django.utils import timezone
 from scipy import sparse
 
@@ -197,19 +197,32 @@ def chunk_votes(
     return matrix, errors
 
 
+def _packed(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Non-negative integers in the smallest of 16, 32 and 64 bits that holds them all."""
+    top = int(values.max()) if len(values) else 0
+    return values.astype(np.uint16 if top < 2**16 else np.uint32 if top < 2**32 else np.int64)
+
+
 def _matrix_bytes(ids: list[int], matrix: IntMatrix, splits: list[str]) -> bytes:
-    # Stored shifted by one so that abstentions (the vast majority) are the sparse zeros. The items' splits
-    # travel along, so that the finish step need not read a million items again.
+    """A chunk's votes as a sparse file, small without compression (zlib cost more than the rules did):
+    votes shifted by one so that abstentions (the vast majority) are the sparse zeros; each row's count of
+    votes, their columns and the gaps between item ids (mostly 1) in as few bits as hold them; the items'
+    splits as codes into their few names (they travel along, so that the finish step need not read a
+    million items again). `chunk_load` reads it back."""
     shifted = sparse.csr_matrix((matrix + 1).astype(np.int8))
+    names, codes = np.unique(np.asarray(splits, dtype="U8"), return_inverse=True)
+    id_array = np.asarray(ids, dtype=np.int64)
     buffer = io.BytesIO()
-    np.savez_compressed(
+    np.savez(
         buffer,
-        ids=np.asarray(ids, dtype=np.int64),
+        id_first=id_array[:1],
+        id_gaps=_packed(np.diff(id_array)),
         data=shifted.data,
-        indices=shifted.indices,
-        indptr=shifted.indptr,
+        indices=_packed(shifted.indices),
+        row_counts=_packed(np.diff(shifted.indptr)),
         shape=np.asarray(shifted.shape),
-        splits=np.asarray(splits, dtype="U8"),
+        split_names=np.asarray(names, dtype="U8"),
+        split_codes=codes.astype(np.uint8),
     )
     return buffer.getvalue()
 
@@ -237,43 +250,61 @@ def _metadata_paths(run: LabelModelRun) -> list[str] | None:
     )
 
 
+def _json_value(kind: str, text: str) -> Any:
+    """A JSON value from PostgreSQL's jsonb_typeof and its text: strings (most values) need no decoding."""
+    if kind == "string":
+        return text
+    if kind == "boolean":
+        return text == "true"
+    if kind == "null":
+        return None
+    return json.loads(text)  # numbers, objects and arrays, as json.loads reads the whole document
+
+
 def _chunk_items(
     run: LabelModelRun, index: int
 ) -> tuple[list[int], list[str], list[dict[str, Any]], list[str]]:
     """A chunk's items: ids, texts, metadata (only what the LFs read, where that is cheaper) and splits.
 
-    Decoding every item's whole metadata object costs more than all the keyword rules together, so on
-    PostgreSQL only the fields the metadata rules name are extracted (by the database, exactly; SQLite's
-    JSON_EXTRACT turns the string "7" into 7, so there the objects are decoded whole), and nothing at all is
-    read when no LF looks at metadata.
+    Decoding every item's whole metadata object costs more than all the text rules together, so on
+    PostgreSQL only the fields the metadata rules name are extracted, with their JSON types (by the
+    database, exactly: `->` steps into objects only, as the rules do; SQLite's JSON_EXTRACT turns the string
+    "7" into 7, so there the objects are decoded whole), and nothing at all is read when no LF looks at
+    metadata.
     """
     first, last = run.chunks[index]
-    items = Item.objects.filter(project_id=run.project_id, id__gte=first, id__lte=last).order_by("id")
     paths = _metadata_paths(run)
     if paths is None or (paths and connection.vendor != "postgresql"):
+        items = Item.objects.filter(project_id=run.project_id, id__gte=first, id__lte=last).order_by("id")
         rows = list(items.values_list("id", "text", "split", "metadata"))
         return [r[0] for r in rows], [r[1] for r in rows], [r[3] or {} for r in rows], [r[2] for r in rows]
-    fields: dict[str, Any] = {}
-    for number, path in enumerate(paths):
-        *parents, key = path.split(".")
-        source: Any = "metadata"
-        for parent in parents:
-            source = KeyTransform(parent, source)
-        fields[f"value_{number}"] = KeyTransform(key, source)
-        fields[f"has_{number}"] = ExpressionWrapper(
-            Q(**{"__".join(["metadata", *parents, "has_key"]): key}), output_field=BooleanField()
+    columns, params = [], []
+    for path in paths:
+        parts = path.split(".")
+        value = "metadata" + " -> %s" * len(parts)
+        columns.append(f"jsonb_typeof({value}), ({value}) #>> '{{}}'")
+        params += parts * 2
+    selected = "".join(f", {column}" for column in columns)
+    table = connection.ops.quote_name(Item._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, text, split{selected} FROM {table} "
+            "WHERE project_id = %s AND id >= %s AND id <= %s ORDER BY id",
+            [*params, run.project_id, first, last],
         )
-    rows = list(items.annotate(**fields).values_list("id", "text", "split", *fields))
+        rows = cursor.fetchall()
+    split_paths = [path.split(".") for path in paths]
     metadata = []
     for row in rows:
         found: dict[str, Any] = {}
-        for number, path in enumerate(paths):
-            if row[4 + 2 * number]:  # has_key
-                *parents, key = path.split(".")
-                node = found
-                for parent in parents:
-                    node = node.setdefault(parent, {})
-                node[key] = row[3 + 2 * number]
+        for number, (*parents, key) in enumerate(split_paths):
+            kind = row[3 + 2 * number]
+            if kind is None:  # not there
+                continue
+            node = found
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[key] = _json_value(kind, row[4 + 2 * number])
         metadata.append(found)
     return [r[0] for r in rows], [r[1] for r in rows], metadata, [r[2] for r in rows]
 
