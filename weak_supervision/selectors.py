@@ -17,7 +17,7 @@ from scipy import sparse
 from core.exceptions import NotFoundError
 from labeling.models import Item, Project
 from labeling.selectors.gold import gold_labels
-from weak_supervision.choices import DECLARATIVE_KINDS, LabelingFunctionKind, RunStatus
+from weak_supervision.choices import DECLARATIVE_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, first_match, rule_compile, rules_votes
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import python_code_validate, python_votes
@@ -269,3 +269,14 @@ def item_lf_votes_get(*, run: LabelModelRun, item_id: int) -> list[LfVote]:
                vote=run.labels[int(value)] if int(value) != ABSTAIN else "")
         for column, value in zip(run.lf_versions, matrix[position].tolist(), strict=True)
     ]  # fmt: skip
+
+
+def end_model_probabilities_get(
+    *, run: LabelModelRun
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:
+    """The end model's probabilities for every item of the run (ids sorted), or None when it has none."""
+    entry = (run.metrics or {}).get("end_model") or {}
+    if entry.get("status") != EndModelStatus.SUCCEEDED:
+        return None
+    with default_storage.open(entry["path"], "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
+        return stored["ids"], stored["probabilities"]

@@ -51,3 +51,16 @@ def run_fail_task(run_id: int, *args: object) -> None:
     from weak_supervision.services.runs import run_fail
 
     run_fail(run_id=run_id, error="A chunk of the run failed after its retries; see the worker's log.")
+
+
+@shared_task(base=OversightTask, acks_late=True, reject_on_worker_lost=True)
+def end_model_task(run_id: int) -> None:
+    """Trains the end model of a finished run (once: a run whose end model is no longer pending is left)."""
+    from weak_supervision.choices import EndModelStatus
+    from weak_supervision.models import LabelModelRun
+    from weak_supervision.services.end_model import end_model_fit
+
+    run = LabelModelRun.objects.filter(pk=run_id).first()
+    if run is None or ((run.metrics or {}).get("end_model") or {}).get("status") != EndModelStatus.PENDING:
+        return
+    end_model_fit(run=run)

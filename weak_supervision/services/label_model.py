@@ -99,9 +99,7 @@ def _class_balance(
     return np.asarray(counts / counts.sum(), dtype=np.float64)
 
 
-def _scores(
-    y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[np.int64], labels: list[str]
-) -> dict[str, Any]:
+def scores(y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[np.int64], labels: list[str]) -> dict[str, Any]:
     classes = list(range(len(labels)))
     per_class = f1_score(y_true, y_pred, labels=classes, average=None, zero_division=0)
     return {
@@ -140,8 +138,8 @@ def _split_metrics(
             "coverage": coverage,
         }
         if scored.any():
-            entry["label_model"] = _scores(gold[scored], model_pred[scored], labels)
-            entry["majority_vote"] = _scores(gold[scored], vote_pred[scored], labels)
+            entry["label_model"] = scores(gold[scored], model_pred[scored], labels)
+            entry["majority_vote"] = scores(gold[scored], vote_pred[scored], labels)
         result[name] = entry
     return result
 

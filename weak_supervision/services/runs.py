@@ -27,7 +27,7 @@ from core.storage import storage_write
 from labeling.models import Item, Label, Project
 from labeling.services.review import LABEL_MODEL_REVIEW_LIMIT, review_uncertain_add
 from weak_supervision import tasks
-from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind, RunStatus
+from weak_supervision.choices import WRITTEN_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, rule_compile, text_rules_votes
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import SandboxResult, python_votes
@@ -386,6 +386,9 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
         results = run_results_compute(run=run, ids=ids, matrix=matrix, splits=splits)
         computed = time.perf_counter()
         results.metrics["lf_errors"] = errors
+        results.metrics["end_model"] = {
+            "status": EndModelStatus.PENDING
+        }  # trained by its own task, after commit
         for row in results.lf_analysis:
             row["error"] = errors.get(str(row["lf"]))
         path = probabilities_path(run)
@@ -406,6 +409,7 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
                 finished_at=timezone.now(),
             )
             _queue_doubtful(run, results.ids, results.probabilities, results.covered)
+            transaction.on_commit(lambda: tasks.end_model_task.delay(run.pk))
     except Exception:
         run_fail(run_id=run.pk, error=traceback.format_exc())
         raise

@@ -11,12 +11,18 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from labeling.models import Project
-from weak_supervision.choices import RunStatus
+from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import run_progress
 from weak_supervision.services.runs import CHUNK_SIZE, run_start
 
 POLL_SECONDS = 0.5
+
+
+def _end_model_pending(run: LabelModelRun) -> bool:
+    """A succeeded run's end model is trained by its own task after the run: waited for too."""
+    status = ((run.metrics or {}).get("end_model") or {}).get("status")
+    return run.status == RunStatus.SUCCEEDED and status == EndModelStatus.PENDING
 
 
 class Command(BaseCommand):
@@ -51,6 +57,7 @@ class Command(BaseCommand):
         self._print(run)
         if options["json"]:
             summary = {"project": project.slug, "run": run.number, "coverage": run.metrics["coverage"],
+                       "end_model": run.metrics.get("end_model"),
                        "splits": run.metrics["splits"]}  # fmt: skip
             self.stdout.write(json.dumps(summary))
 
@@ -61,7 +68,7 @@ class Command(BaseCommand):
                 run.refresh_from_db()
                 percent = run_progress(run=run)["percent"]
                 bar.update(percent - bar.n)
-                if run.is_finished:
+                if run.is_finished and not _end_model_pending(run):
                     return run
                 if time.monotonic() > deadline:
                     raise CommandError(
@@ -74,8 +81,15 @@ class Command(BaseCommand):
                           f"coverage {run.metrics['coverage']:.1%}")  # fmt: skip
         for split, entry in run.metrics["splits"].items():
             line = f"  {split}: {entry['n_items']} items, {entry['n_gold']} with gold, coverage {entry['coverage']:.1%}"
-            for source in ("label_model", "majority_vote"):
+            for source in ("label_model", "majority_vote", "end_model"):
                 if source in entry:
                     scores, name = entry[source], source.replace("_", " ")
                     line += f"; {name} accuracy {scores['accuracy']:.3f} macro F1 {scores['macro_f1']:.3f}"
             self.stdout.write(line)
+        end = run.metrics.get("end_model") or {}
+        if end:
+            detail = f"trained on {end['n_train']} items in {end['seconds']} s" if "n_train" in end else ""
+            detail = (
+                detail or end.get("reason", "") or (end.get("error", "").strip().splitlines() or [""])[-1]
+            )
+            self.stdout.write(f"  end model: {end['status']}{'; ' + detail if detail else ''}")

@@ -1,0 +1,146 @@
+"""The end model: trained on the label model's answers after a run, it labels items no LF covers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from labeling.choices import Split
+from labeling.models import Project
+from labeling.services.imports import import_options_build, items_import
+from labeling.services.projects import label_specs_from_keys, project_create
+from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.weak_supervision.factories import keyword_lf
+from weak_supervision.choices import EndModelStatus, RunStatus
+from weak_supervision.models import LabelModelRun
+from weak_supervision.selectors import end_model_probabilities_get
+from weak_supervision.services.end_model import end_model_fit
+from weak_supervision.services.runs import run_start
+
+pytestmark = pytest.mark.django_db
+
+SPAM = [
+    "win a free prize now",
+    "free cash prize claim now",
+    "claim your free prize today",
+    "urgent prize win cash",
+]
+HAM = [
+    "see you at home tonight",
+    "dinner at home with mum",
+    "home late tonight sorry",
+    "are you home for dinner",
+]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def start_run(django_capture_on_commit_callbacks: Any) -> Any:
+    def start(project: Project) -> LabelModelRun:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = run_start(project=project, user=None)
+        run.refresh_from_db()
+        return run
+
+    return start
+
+
+def _project_with_uncovered_test_items() -> Project:
+    """Train items the LFs cover; test items (with gold) that no LF covers but whose words the train items
+    share ("cash", "claim", "dinner", "mum")."""
+    project = ProjectFactory()
+    for index in range(40):
+        texts = SPAM if index % 2 else HAM
+        ItemFactory(project=project, text=f"{texts[(index // 2) % 4]} {index}", split=Split.TRAIN)
+    for index, text in enumerate(
+        ["claim cash urgent", "cash claim today", "mum dinner later", "dinner with mum"]
+    ):
+        item = ItemFactory(project=project, text=text, split=Split.TEST, external_id=f"t{index}")
+        AnnotationFactory(item=item, labels=["spam" if index < 2 else "ham"])
+    keyword_lf(project, "prize", "spam", "prize")
+    keyword_lf(project, "free", "spam", "free", "win")
+    keyword_lf(project, "home", "ham", "home")
+    return project
+
+
+def test_after_a_run_the_end_model_labels_items_no_lf_covers(start_run: Any) -> None:
+    # given a project whose test items no LF covers
+    project = _project_with_uncovered_test_items()
+
+    # when a run finishes (its end model task runs after it)
+    run = start_run(project)
+
+    # then the label model leaves the test items at the class balance, and the end model reads their words
+    assert run.status == RunStatus.SUCCEEDED
+    end = run.metrics["end_model"]
+    assert (end["status"], end["n_train"]) == (EndModelStatus.SUCCEEDED, 40)
+    test = run.metrics["splits"]["test"]
+    assert test["coverage"] == 0.0
+    assert test["end_model"]["accuracy"] == 1.0
+    assert test["label_model"]["accuracy"] == 0.5
+    loaded = end_model_probabilities_get(run=run)
+    assert loaded is not None
+    ids, probabilities = loaded
+    assert len(ids) == 44
+    assert probabilities.shape == (44, 2)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_end_model_is_skipped_with_a_reason_when_too_few_items_are_covered(start_run: Any) -> None:
+    # given LFs that cover only three items
+    project = ProjectFactory()
+    for index in range(12):
+        ItemFactory(project=project, text="a free prize" if index < 3 else f"nothing here {index}")
+    keyword_lf(project, "prize", "spam", "prize")
+    keyword_lf(project, "free", "spam", "free")
+    keyword_lf(project, "home", "ham", "home")
+
+    # when
+    run = start_run(project)
+
+    # then
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.metrics["end_model"]["status"] == EndModelStatus.SKIPPED
+    assert "fewer than" in run.metrics["end_model"]["reason"]
+    assert end_model_probabilities_get(run=run) is None
+
+
+def test_the_end_model_runs_once_per_run(start_run: Any) -> None:
+    # given a finished run with its end model
+    project = _project_with_uncovered_test_items()
+    run = start_run(project)
+    first = dict(run.metrics["end_model"])
+
+    # when it is fitted again (a redelivered task)
+    end_model_fit(run=run)
+    run.refresh_from_db()
+
+    # then the result is the same
+    assert run.metrics["end_model"]["status"] == first["status"] == EndModelStatus.SUCCEEDED
+    assert run.metrics["end_model"]["n_train"] == first["n_train"]
+
+
+def test_on_wrench_sms_the_end_model_beats_majority_vote_on_spam_f1(
+    shared_data: Path, start_run: Any
+) -> None:
+    # given WRENCH sms: 73 keyword LFs whose spam rules barely fire on the test split
+    project = project_create(name="sms", labels=label_specs_from_keys(["ham", "spam"]), created_by=None)
+    items_import(
+        project=project, source=shared_data / "wrench" / "sms", options=import_options_build(format="wrench")
+    )
+
+    # when
+    run = start_run(project)
+
+    # then: WRENCH reports 23.97 spam F1 for majority vote (and 7.06 for Snorkel's label model)
+    test = run.metrics["splits"]["test"]
+    assert test["majority_vote"]["f1"]["spam"] == pytest.approx(0.2397, abs=1e-4)
+    assert test["end_model"]["f1"]["spam"] > 0.5
