@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import F, QuerySet
 from scipy import sparse
 
 from core.exceptions import NotFoundError
+from core.queries import filter_ids
 from labeling.models import Item, Project
 from labeling.selectors.gold import gold_labels
 from weak_supervision.choices import DECLARATIVE_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
@@ -23,6 +25,7 @@ from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRu
 from weak_supervision.sandbox import python_code_validate, python_votes
 
 PREVIEW_SAMPLE = 10_000
+PREVIEW_SAMPLE_SECONDS = 300  # how long a preview sample is reused (an import that adds items changes it)
 PREVIEW_MATCHES = 25
 MULTI_LABEL_THRESHOLD = 0.5
 ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are: {labels}."
@@ -75,13 +78,23 @@ class PreviewMatch:
 
 
 def preview_sample(project: Project) -> list[tuple[int, str, str, dict[str, Any]]]:
-    """Up to PREVIEW_SAMPLE items spread over the whole project (every n-th id), the same every time."""
+    """Up to PREVIEW_SAMPLE items spread over the whole project (every n-th id), the same every time.
+
+    Picking them reads every item of the project, so the sample is cached for a few minutes, under the
+    project's item count: an editor previews rule after rule on the same sample, and an import changes it.
+    """
     items = Item.objects.filter(project=project)
     count = items.count()
+    key = f"lf-preview-sample:{project.pk}:{project.created_at.timestamp()}:{count}"
+    cached: list[tuple[int, str, str, dict[str, Any]]] | None = cache.get(key)
+    if cached is not None:
+        return cached
     step = max(1, count // PREVIEW_SAMPLE)
     if step > 1:
         items = items.annotate(bucket=F("id") % step).filter(bucket=0)
-    return list(items.order_by("id").values_list("id", "external_id", "text", "metadata")[:PREVIEW_SAMPLE])
+    sample = list(items.order_by("id").values_list("id", "external_id", "text", "metadata")[:PREVIEW_SAMPLE])
+    cache.set(key, sample, PREVIEW_SAMPLE_SECONDS)
+    return sample
 
 
 def _other_votes(
@@ -101,9 +114,8 @@ def _other_votes(
             rules.append(rule_compile(lf.kind, version.spec, labels.index(version.label)))
         elif lf.kind == LabelingFunctionKind.EXTERNAL:
             column = np.full(len(ids), ABSTAIN, dtype=np.int8)
-            for item_id, label_id in ExternalVote.objects.filter(
-                labeling_function=lf, item_id__in=ids
-            ).values_list("item_id", "label_id"):
+            votes = filter_ids(ExternalVote.objects.filter(labeling_function=lf), "item_id", ids)
+            for item_id, label_id in votes.values_list("item_id", "label_id"):
                 column[position[item_id]] = label_index[label_id]
             columns.append(column)
     if rules:  # the declarative rules together: the text ones in one pass (rules_votes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.queries import filter_ids
 from labeling.models import Annotation, GoldLabel, Project
 
 
@@ -17,7 +18,7 @@ def gold_labels(*, project: Project, item_ids: Iterable[int] | None = None) -> d
     disputed: set[int] = set()
     annotations = Annotation.objects.filter(project=project)
     if item_ids is not None:
-        annotations = annotations.filter(item_id__in=list(item_ids))
+        annotations = filter_ids(annotations, "item_id", item_ids)
     rows = annotations.values_list("item_id", "labels")
     for item_id, labels in rows.iterator(chunk_size=5000):
         if len(labels) != 1 or found.setdefault(item_id, labels[0]) != labels[0]:
@@ -35,7 +36,7 @@ def gold_labels(*, project: Project, item_ids: Iterable[int] | None = None) -> d
 def _decided(project: Project, item_ids: Iterable[int] | None) -> Iterable[tuple[int, list[str]]]:
     decided = GoldLabel.objects.filter(project=project)
     if item_ids is not None:
-        decided = decided.filter(item_id__in=list(item_ids))
+        decided = filter_ids(decided, "item_id", item_ids)
     return decided.values_list("item_id", "labels").iterator(chunk_size=5000)
 
 
@@ -45,7 +46,7 @@ def gold_label_sets(*, project: Project, item_ids: Iterable[int] | None = None) 
     disputed: set[int] = set()
     annotations = Annotation.objects.filter(project=project)
     if item_ids is not None:
-        annotations = annotations.filter(item_id__in=list(item_ids))
+        annotations = filter_ids(annotations, "item_id", item_ids)
     for item_id, labels in annotations.values_list("item_id", "labels").iterator(chunk_size=5000):
         if found.setdefault(item_id, frozenset(labels)) != frozenset(labels):
             disputed.add(item_id)
