@@ -123,6 +123,12 @@ class RunChunk(models.Model):
         blank=True,
         help_text="Per LF id that failed on this chunk: its error and first failing item.",
     )
+    analysis = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Snorkel's LFAnalysis of this chunk as row counts (covered, overlaps, conflicts per LF) and "
+        "each LF's polarity: the run's analysis is their sum.",
+    )
     finished_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

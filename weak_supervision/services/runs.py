@@ -32,7 +32,7 @@ from weak_supervision.declarative import ABSTAIN, rule_compile, text_rules_votes
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import SandboxResult, python_votes
 from weak_supervision.selectors import chunk_load
-from weak_supervision.services.label_model import run_results_compute
+from weak_supervision.services.label_model import analysis_merge, chunk_analysis, run_results_compute
 
 # Items per chunk. A chunk of 20k items and 10 LFs is a few MB in memory and about a second of work, so
 # progress moves often and a lost chunk is cheap to redo, while 1M items still make only 50 tasks.
@@ -71,21 +71,27 @@ def _columns(project: Project) -> list[dict[str, Any]]:
     return columns
 
 
-def _chunk_bounds(project: Project, chunk_size: int) -> tuple[list[list[int]], int]:
-    """[first id, last id] of each run of `chunk_size` items in id order, worked out by the database (the
-    first and last row of each group), so that a million ids never travel to Python."""
+def _project_ids(project: Project) -> npt.NDArray[np.int64]:
+    """Every item id of the project, in order. On PostgreSQL as one array value sorted here: the server would
+    sort a million rows on disk (work_mem) to send them in order, and a million result rows cost the driver
+    more than the scan (measured: 0.55 s against 1.3 s for the window query this replaces)."""
     table = connection.ops.quote_name(Item._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT (position - 1) / %s AS chunk, MIN(id), MAX(id), COUNT(*)
-            FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS position FROM {table} WHERE project_id = %s) AS items
-            GROUP BY (position - 1) / %s ORDER BY chunk
-            """,
-            [chunk_size, project.pk, chunk_size],
+    if connection.vendor != "postgresql":
+        return np.fromiter(
+            Item.objects.filter(project=project).order_by("id").values_list("id", flat=True), dtype=np.int64
         )
-        rows = cursor.fetchall()
-    return [[first, last] for _, first, last, _ in rows], sum(row[3] for row in rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT array_agg(id) FROM {table} WHERE project_id = %s", [project.pk])
+        (found,) = cursor.fetchone()
+    return np.sort(np.asarray(found or [], dtype=np.int64))
+
+
+def _chunk_bounds(project: Project, chunk_size: int) -> tuple[list[list[int]], int]:
+    """[first id, last id] of each run of `chunk_size` items in id order, and the number of items."""
+    ids = _project_ids(project)
+    starts = ids[::chunk_size]
+    ends = ids[np.minimum(np.arange(len(starts)) * chunk_size + chunk_size - 1, len(ids) - 1)]
+    return [[int(first), int(last)] for first, last in zip(starts, ends, strict=True)], len(ids)
 
 
 def run_start(*, project: Project, user: User | None, chunk_size: int = CHUNK_SIZE) -> LabelModelRun:
@@ -323,7 +329,13 @@ def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
     chunk, _ = RunChunk.objects.get_or_create(
         run=run,
         index=index,
-        defaults={"path": path, "rows": len(ids), "seconds": time.perf_counter() - started, "errors": errors},
+        defaults={
+            "path": path,
+            "rows": len(ids),
+            "seconds": time.perf_counter() - started,
+            "errors": errors,
+            "analysis": chunk_analysis(matrix),
+        },
     )
     return chunk
 
@@ -373,6 +385,16 @@ def _queue_doubtful(
     )
 
 
+def _merged_analysis(run: LabelModelRun) -> dict[str, list[Any]] | None:
+    """The run's LFAnalysis figures from its chunks' counts; None when a chunk has none (recorded before
+    chunks counted them), and the finish step computes them on the whole matrix."""
+    parts = list(RunChunk.objects.filter(run=run).order_by("index").values_list("analysis", flat=True))
+    m = len(run.lf_versions)
+    if not parts or any(len((part or {}).get("covered", [])) != m for part in parts):
+        return None
+    return analysis_merge(parts, m)
+
+
 def run_finish(*, run: LabelModelRun) -> LabelModelRun:
     """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
     started = time.perf_counter()
@@ -383,7 +405,9 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
         for column, lf in enumerate(run.lf_versions):
             if str(lf["lf"]) in errors:  # an LF that failed anywhere is left out everywhere: it abstains
                 matrix[:, column] = ABSTAIN
-        results = run_results_compute(run=run, ids=ids, matrix=matrix, splits=splits)
+        results = run_results_compute(
+            run=run, ids=ids, matrix=matrix, splits=splits, analysis=None if errors else _merged_analysis(run)
+        )
         computed = time.perf_counter()
         results.metrics["lf_errors"] = errors
         results.metrics["end_model"] = {
