@@ -15,10 +15,8 @@ from labeling.services.projects import label_specs_from_keys, project_create
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import EndModelStatus, RunStatus
-from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import end_model_probabilities_get
 from weak_supervision.services.end_model import end_model_fit
-from weak_supervision.services.runs import run_start
 
 pytestmark = pytest.mark.django_db
 
@@ -34,23 +32,6 @@ HAM = [
     "home late tonight sorry",
     "are you home for dinner",
 ]
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def start_run(django_capture_on_commit_callbacks: Any) -> Any:
-    def start(project: Project) -> LabelModelRun:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = run_start(project=project, user=None)
-        run.refresh_from_db()
-        return run
-
-    return start
 
 
 def _project_with_uncovered_test_items() -> Project:

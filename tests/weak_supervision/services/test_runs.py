@@ -24,25 +24,6 @@ from weak_supervision.services.runs import run_chunk_apply, run_finish, run_matr
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def start_run(django_capture_on_commit_callbacks: Any) -> Any:
-    """run_start, with the work it hands to Celery on commit carried out (eagerly) before it returns."""
-
-    def start(project: Project, **options: Any) -> LabelModelRun:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = run_start(project=project, user=None, **options)
-        run.refresh_from_db()
-        return run
-
-    return start
-
-
 def _spam_project(items: int = 30) -> Project:
     project = ProjectFactory()
     for index in range(items):
