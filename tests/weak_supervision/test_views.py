@@ -13,6 +13,7 @@ from labeling.choices import Role
 from labeling.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory
 from tests.weak_supervision.factories import keyword_lf
+from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelingFunction, LabelModelRun
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,26 @@ def test_runs_page_starts_a_run_and_shows_its_analysis(
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
     assert sorted_table.content.decode().lstrip().startswith('<table class="table" id="analysis-table">')
     assert "#1" in history.content.decode()
+    # six items are too few for the end model: the page says so, and stops polling
+    assert 'id="end-model-status"' in html
+    assert "fewer than 10 covered training items" in html
+    assert 'hx-trigger="every 1s"' not in html
+
+
+def test_the_run_page_polls_while_the_end_model_is_pending(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given a succeeded run whose end model has not been trained yet
+    metrics = {"splits": {}, "end_model": {"status": EndModelStatus.PENDING}}
+    run = LabelModelRun.objects.create(project=project, number=1, status=RunStatus.SUCCEEDED, metrics=metrics)
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+
+    # when
+    html = client.get(f"/projects/{project.slug}/runs/{run.number}/").content.decode()
+
+    # then
+    assert 'hx-trigger="every 1s"' in html
+    assert "pending" in html
 
 
 def test_a_run_that_cannot_start_says_why(
