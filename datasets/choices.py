@@ -31,6 +31,7 @@ class LabelSource(models.TextChoices):
     GOLD = "gold", "Gold: a known answer, or every annotator agreed"
     MAJORITY = "majority", "Most annotators (they disagree; not yet adjudicated)"
     WEAK = "weak", "The label model (weak supervision)"
+    END_MODEL = "end_model", "The end model (weak supervision, items no LF covers)"
 
 
 class Trigger(models.TextChoices):

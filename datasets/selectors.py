@@ -23,7 +23,7 @@ from datasets.models import ExportSchedule, Snapshot
 from labeling.choices import GoldSource
 from labeling.models import Annotation, GoldLabel, Item, Project
 from weak_supervision.models import LabelModelRun
-from weak_supervision.selectors import latest_run, run_probabilities_get
+from weak_supervision.selectors import end_model_probabilities_get, latest_run, run_probabilities_get
 
 # Items read per chunk: a chunk's rows, annotations and gold labels are three queries, and its columns are
 # one Parquet row group. 20,000 keeps a chunk of long texts well under 100 MB.
@@ -70,13 +70,21 @@ class WeakArrays:
     probabilities: npt.NDArray[np.float32]
     covered: npt.NDArray[np.bool_]
     labels: list[str]  # the run's label order
+    # The run's end model, for the items no LF covers (same rows as `ids`); None when it has none.
+    end_probabilities: npt.NDArray[np.float32] | None = None
 
 
 def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
     loaded = run_probabilities_get(run=run) if run is not None else None
     if run is None or loaded is None:
         return None
-    return WeakArrays(ids=loaded[0], probabilities=loaded[1], covered=loaded[2], labels=list(run.labels))
+    ids, probabilities, covered = loaded
+    end = end_model_probabilities_get(run=run)
+    end_probabilities = None
+    if end is not None and len(end[0]) == len(ids) and np.array_equal(end[0], ids):
+        end_probabilities = end[1]
+    return WeakArrays(ids=ids, probabilities=probabilities, covered=covered, labels=list(run.labels),
+                      end_probabilities=end_probabilities)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,21 +98,28 @@ class RowSpec:
     weak: WeakArrays | None
 
 
-def _weak_rows(weak: WeakArrays | None, label_keys: Sequence[str], ids: list[int]) -> dict[int, list[float]]:
-    """Item id to the label model's probabilities (schema order), for covered items of this chunk."""
-    if weak is None or not ids:
+# An item's weak label: its probabilities in the schema's label order, and where they come from.
+Weak = tuple[list[float], str]
+
+
+def _weak_rows(weak: WeakArrays | None, label_keys: Sequence[str], ids: list[int]) -> dict[int, Weak]:
+    """Item id to its weak label for this chunk: the label model's where an LF voted, else the end model's
+    where the run has one."""
+    if weak is None or not ids or not len(weak.ids):
         return {}
     wanted = np.asarray(ids, dtype=np.int64)
-    positions = np.searchsorted(weak.ids, wanted)
-    positions = np.minimum(positions, max(len(weak.ids) - 1, 0))
-    if not len(weak.ids):
-        return {}
-    found = (weak.ids[positions] == wanted) & weak.covered[positions]
+    positions = np.minimum(np.searchsorted(weak.ids, wanted), len(weak.ids) - 1)
+    present = weak.ids[positions] == wanted
     order = [weak.labels.index(key) if key in weak.labels else -1 for key in label_keys]
-    result = {}
-    for item_id, position in zip(wanted[found].tolist(), positions[found].tolist(), strict=True):
-        row = weak.probabilities[position]
-        result[item_id] = [float(round(float(row[j]), 6)) if j >= 0 else 0.0 for j in order]
+    result: dict[int, Weak] = {}
+    sources = [(weak.probabilities, weak.covered[positions], str(LabelSource.WEAK))]
+    if weak.end_probabilities is not None:
+        sources.append((weak.end_probabilities, ~weak.covered[positions], str(LabelSource.END_MODEL)))
+    for probabilities, chosen, source in sources:
+        found = present & chosen
+        for item_id, position in zip(wanted[found].tolist(), positions[found].tolist(), strict=True):
+            row = probabilities[position]
+            result[item_id] = ([float(round(float(row[j]), 6)) if j >= 0 else 0.0 for j in order], source)
     return result
 
 
@@ -119,7 +134,7 @@ def _decide(
     spec: RowSpec,
     gold: tuple[list[str], str] | None,
     human: list[tuple[str, ...]],
-    weak: list[float] | None,
+    weak_label: Weak | None,
 ) -> tuple[list[str], str, list[float], float] | None:
     """The final labels, their source, the soft label and the confidence of one item; None to leave it out."""
     keys = spec.label_keys
@@ -137,8 +152,9 @@ def _decide(
             soft = _votes(human, keys)
             top, count = Counter(human).most_common(1)[0]
             return list(top), LabelSource.MAJORITY, soft, round(count / len(human), 6)
-    if weak is None or spec.policy == LabelPolicy.GOLD:
+    if weak_label is None or spec.policy == LabelPolicy.GOLD:
         return None
+    weak, weak_source = weak_label
     if spec.multi_label:
         labels = [key for key, p in zip(keys, weak, strict=True) if p >= 0.5]
         confidence = min((max(p, 1 - p) for p in weak), default=0.0)
@@ -147,7 +163,7 @@ def _decide(
         labels, confidence = [keys[best]], weak[best]
     if spec.policy == LabelPolicy.GOLD_WEAK and confidence < spec.min_confidence:
         return None
-    return labels, LabelSource.WEAK, weak, round(float(confidence), 6)
+    return labels, weak_source, weak, round(float(confidence), 6)
 
 
 # The hot read, as plain SQL fetched whole (the ORM's row-by-row iteration costs about as much as the database
@@ -219,7 +235,7 @@ class _Decider:
         return answer
 
     def decide(
-        self, gold: tuple[list[str], str] | None, answers: list[tuple[str, ...]], weak: list[float] | None
+        self, gold: tuple[list[str], str] | None, answers: list[tuple[str, ...]], weak: Weak | None
     ) -> Judged:
         """The decision and the annotators' agreement with it (None when nobody answered)."""
         decided = _decide(self.spec, gold, answers, weak)
@@ -319,7 +335,7 @@ def _chunk_build(
     decider: _Decider,
     rows: list[Row],
     answers: dict[int, list[tuple[str, ...]]],
-    weak: dict[int, list[float]],
+    weak: dict[int, Weak],
 ) -> RowChunk:
     """The chunk's rows column by column. Most rows take the shared path: one dictionary lookup each."""
     decisions: list[Decision] = []

@@ -194,6 +194,9 @@ class WeakLabelAnswer:
     confidence: float
     probabilities: dict[str, float]
     labels: list[str]  # multi-label projects: every label at probability >= 0.5; else [label] or []
+    # The run's end model (trained on the label model's answers), which answers where no LF voted too.
+    end_model_label: str = ""
+    end_model_confidence: float = 0.0
 
 
 def run_probabilities_get(
@@ -224,6 +227,9 @@ def weak_labels_get(
         positions = np.searchsorted(ids, wanted)  # chunks are in id order, so ids are sorted
         found = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == wanted)
         rows = positions[found]
+    # The end model's answers too, for a few items (an item's page, a review): not for whole-project reads.
+    end = end_model_probabilities_get(run=run) if item_ids is not None else None
+    end_rows = end[1] if end is not None and np.array_equal(end[0], ids) else None
     answers = {}
     multi_label = run.project.multi_label
     for row in rows.tolist():
@@ -231,12 +237,15 @@ def weak_labels_get(
         best = int(np.argmax(probs))
         label = run.labels[best] if covered[row] else ""
         chosen = [key for key, p in zip(run.labels, probs, strict=True) if p >= MULTI_LABEL_THRESHOLD]
+        end_best = int(np.argmax(end_rows[row])) if end_rows is not None else -1
         answers[int(ids[row])] = WeakLabelAnswer(
             item_id=int(ids[row]),
             label=label,
             confidence=round(float(probs[best]), 4) if covered[row] else 0.0,
             probabilities={key: round(float(p), 4) for key, p in zip(run.labels, probs, strict=True)},
             labels=chosen if multi_label and covered[row] else [label] if label else [],
+            end_model_label=run.labels[end_best] if end_rows is not None else "",
+            end_model_confidence=round(float(end_rows[row][end_best]), 4) if end_rows is not None else 0.0,
         )
     return answers
 

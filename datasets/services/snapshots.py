@@ -243,9 +243,10 @@ def _datasheet(
         LabelPolicy.GOLD: "Only gold labels: items adjudicated by a reviewer, items with a known answer, and items "
         "whose annotators all gave the same answer.",
         LabelPolicy.GOLD_WEAK: "Gold labels first; other items carry the label model's answer where it is at "
-        f"least {request.min_confidence:.2f} sure.",
+        f"least {request.min_confidence:.2f} sure (for items no LF covers, the end model's, trained on the label "
+        "model's answers).",
         LabelPolicy.SOFT: "Every item with a label: gold labels, the annotators' vote shares where they disagree, "
-        "and the label model's probabilities elsewhere.",
+        "and the label model's probabilities elsewhere (the end model's for items no LF covers).",
     }[LabelPolicy(request.policy)]
     return {
         "title": project.name,
@@ -426,6 +427,7 @@ def _manifest(
         "label_distribution": dict(tally.by_label),
         "agreement": {key: agreement[key] for key in agreement_keys},
         "label_model_run": {"id": run.pk, "number": run.number} if run else None,
+        "end_model": _end_model(run),
         "active_learning_model": _learner_model(project),
         "code_version": code_version(),
         "content_hash": tally.digest.hexdigest(),
@@ -433,6 +435,14 @@ def _manifest(
         "files": files,
         "datasheet": _datasheet(project, request, tally, run.number if run else None),
     }
+
+
+def _end_model(run: LabelModelRun | None) -> dict[str, Any] | None:
+    """The run's end model, whose labels the snapshot holds for items no LF covers (when it has one)."""
+    entry = (run.metrics or {}).get("end_model") if run is not None else None
+    if not entry:
+        return None
+    return {key: entry[key] for key in ("status", "n_train", "features", "reason") if key in entry}
 
 
 def _learner_model(project: Project) -> dict[str, Any] | None:

@@ -42,7 +42,8 @@ SCHEMA_DESCRIPTION = {
     "metadata": "the item's metadata, as a JSON object",
     "label": "the final label; in multi-label projects the labels joined by |",
     "labels": "the final labels, as a list",
-    "label_source": "adjudicated, gold (a known answer, or every annotator agreed), majority or weak",
+    "label_source": "adjudicated, gold (a known answer, or every annotator agreed), majority, weak (the label "
+    "model) or end_model (the classifier trained on the label model's answers, for items no LF covers)",
     "soft_label": "probabilities per label, in the order of the manifest's labels",
     "confidence": "how sure the label is: 1 for gold labels, the share of votes or the label model's probability",
     "n_annotators": "how many people labeled the item",

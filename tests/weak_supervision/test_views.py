@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 
 from labeling.choices import Role
-from labeling.models import Membership, Project
+from labeling.models import Item, Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory
-from tests.weak_supervision.factories import keyword_lf
+from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelingFunction, LabelModelRun
 
@@ -163,6 +163,25 @@ def test_the_item_page_shows_the_label_models_answer(
 
     assert 'id="weak-label"' in html
     assert "<b>spam</b> with confidence" in html
+
+
+def test_the_item_page_shows_the_end_models_answer_where_no_lf_voted(
+    client_for: Callable[..., Client],
+    member_factory: Callable[..., Membership],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given a run whose LFs cover the train items, and whose end model answers for the uncovered test items
+    project = project_with_uncovered_test_items()
+    client = client_for(member_factory(project, Role.OWNER).user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
+    uncovered = Item.objects.get(project=project, external_id="t0")
+
+    # when
+    html = client.get(f"/projects/{project.slug}/items/{uncovered.pk}/").content.decode()
+
+    # then
+    assert "no labeling function voted; end model: <b>spam</b> with confidence" in html
 
 
 def test_toggling_an_unknown_lf_is_a_404(

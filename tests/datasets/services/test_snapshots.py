@@ -26,6 +26,8 @@ from tests.labeling.factories import (
     ProjectFactory,
     UserFactory,
 )
+from tests.weak_supervision.factories import project_with_uncovered_test_items
+from weak_supervision.services.runs import run_start
 
 pytestmark = pytest.mark.django_db
 
@@ -359,3 +361,26 @@ def test_weak_labels_above_the_threshold_join_the_gold_ones(
     assert set(rows) == {gold[0].pk, gold[1].pk, sure.pk}
     assert (rows[sure.pk]["label"], rows[sure.pk]["label_source"]) == ("spam", LabelSource.WEAK)
     assert rows[sure.pk]["soft_label"] == pytest.approx([0.1, 0.9], abs=1e-6)
+
+
+def test_items_no_lf_covers_carry_the_end_models_label_in_a_soft_snapshot(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given a run whose LFs cover the 40 train items, and whose end model labels the 4 test items (they also
+    # have gold labels, so they carry those), plus an uncovered item without any answer
+    project = project_with_uncovered_test_items()
+    ItemFactory(project=project, text="cash claim urgent", external_id="stray", split=Split.TEST)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_start(project=project, user=None)
+
+    # when
+    snapshot = _make(project, policy=LabelPolicy.SOFT, formats=["parquet"], fewshot_k=[])
+
+    # then
+    rows = {row["external_id"]: row for row in _rows(snapshot)}
+    assert len(rows) == 45
+    assert (rows["stray"]["label_source"], rows["stray"]["label"]) == (LabelSource.END_MODEL, "spam")
+    assert rows["t0"]["label_source"] == LabelSource.GOLD
+    assert {row["label_source"] for key, row in rows.items() if key[0] not in "ts"} == {LabelSource.WEAK}
+    assert snapshot.manifest["end_model"]["status"] == "succeeded"
+    assert snapshot.manifest["counts"]["label_sources"][LabelSource.END_MODEL] == 1

@@ -8,53 +8,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labeling.choices import Split
-from labeling.models import Project
 from labeling.services.imports import import_options_build, items_import
 from labeling.services.projects import label_specs_from_keys, project_create
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
-from tests.weak_supervision.factories import keyword_lf
+from tests.labeling.factories import ItemFactory, ProjectFactory
+from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.selectors import end_model_probabilities_get
 from weak_supervision.services.end_model import end_model_fit
 
 pytestmark = pytest.mark.django_db
 
-SPAM = [
-    "win a free prize now",
-    "free cash prize claim now",
-    "claim your free prize today",
-    "urgent prize win cash",
-]
-HAM = [
-    "see you at home tonight",
-    "dinner at home with mum",
-    "home late tonight sorry",
-    "are you home for dinner",
-]
-
-
-def _project_with_uncovered_test_items() -> Project:
-    """Train items the LFs cover; test items (with gold) that no LF covers but whose words the train items
-    share ("cash", "claim", "dinner", "mum")."""
-    project = ProjectFactory()
-    for index in range(40):
-        texts = SPAM if index % 2 else HAM
-        ItemFactory(project=project, text=f"{texts[(index // 2) % 4]} {index}", split=Split.TRAIN)
-    for index, text in enumerate(
-        ["claim cash urgent", "cash claim today", "mum dinner later", "dinner with mum"]
-    ):
-        item = ItemFactory(project=project, text=text, split=Split.TEST, external_id=f"t{index}")
-        AnnotationFactory(item=item, labels=["spam" if index < 2 else "ham"])
-    keyword_lf(project, "prize", "spam", "prize")
-    keyword_lf(project, "free", "spam", "free", "win")
-    keyword_lf(project, "home", "ham", "home")
-    return project
-
 
 def test_after_a_run_the_end_model_labels_items_no_lf_covers(start_run: Any) -> None:
     # given a project whose test items no LF covers
-    project = _project_with_uncovered_test_items()
+    project = project_with_uncovered_test_items()
 
     # when a run finishes (its end model task runs after it)
     run = start_run(project)
@@ -96,7 +63,7 @@ def test_the_end_model_is_skipped_with_a_reason_when_too_few_items_are_covered(s
 
 def test_the_end_model_runs_once_per_run(start_run: Any) -> None:
     # given a finished run with its end model
-    project = _project_with_uncovered_test_items()
+    project = project_with_uncovered_test_items()
     run = start_run(project)
     first = dict(run.metrics["end_model"])
 
