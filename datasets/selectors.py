@@ -341,12 +341,9 @@ def _chunk_build(
     decisions: list[Decision] = []
     agreements: list[float | None] = []
     kept: list[int] = []
-    shared = decider.shared
     for index, (item_id, _, _, _, _, _, low, high, gold_raw, gold_source) in enumerate(rows):
         if low == high and (low is not None or gold_raw is not None):  # a gold label or one unanimous answer
-            decision, agreement = shared.get((gold_raw, gold_source, low)) or decider.decide_shared(
-                gold_raw, gold_source, low
-            )
+            decision, agreement = decider.decide_shared(gold_raw, gold_source, low)
         else:
             gold = (list(json.loads(gold_raw)), str(gold_source)) if gold_raw is not None else None
             decision, agreement = decider.decide(gold, answers.get(item_id, []), weak.get(item_id))

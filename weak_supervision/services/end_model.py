@@ -107,7 +107,8 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_NO_PROBABILITIES})
             return run
         ids, probabilities, covered = loaded
-        splits = split_names(_item_splits(run, ids))
+        _, _, item_splits = run_matrix(run)  # the chunk files carry the splits, in the same rows as `ids`
+        splits = split_names(item_splits)
         rows = _training_rows(ids, covered, splits, f"end-model:{run.project_id}")
         y = probabilities[rows].argmax(axis=1).astype(np.int64)
         if len(rows) < MIN_TRAIN or not can_train(y):
@@ -141,12 +142,3 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
         _record(run, {"status": EndModelStatus.FAILED, "error": traceback.format_exc()[-4000:]})
         raise
     return run
-
-
-def _item_splits(run: LabelModelRun, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
-    """The items' splits, from the run's chunk files (they carry them)."""
-    matrix_ids, _, splits = run_matrix(run)
-    if len(matrix_ids) != len(ids) or not np.array_equal(matrix_ids, ids):
-        positions = np.searchsorted(matrix_ids, ids)
-        return splits[np.minimum(positions, len(splits) - 1)]
-    return splits
