@@ -143,6 +143,9 @@ class Item(models.Model):
             models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id")
         ]
         indexes = [
+            # A project's items in id order: runs cut them into chunks of consecutive ids and read each by
+            # its range; pages and exports walk them in this order (the model's ordering).
+            models.Index(fields=["project", "id"], name="item_project_id"),
             models.Index(fields=["project", "split"], name="item_project_split"),
             models.Index(fields=["project", "content_hash"], name="item_project_hash"),
             # The queue walks this: open items only, best first, then import order.

@@ -18,15 +18,17 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from core.queries import statistics_refresh
 from labeling.choices import ImportFormat, ImportStatus, OnConflict
 from labeling.importers import readers
 from labeling.importers.errors import ImportFileError
 from labeling.importers.rows import FieldMapping, ImportRow, RowBuilder
-from labeling.models import ImportJob, Project
+from labeling.models import Annotation, ImportJob, Item, Project
 from labeling.selectors.imports import import_progress_key
 from labeling.services.import_writers import WriteCounts, batch_writer_for_connection
 from labeling.services.review import review_queue_refresh
 from labeling.tasks import import_job_run_task
+from weak_supervision.models import ExternalVote
 from weak_supervision.services import external_labeling_functions_ensure
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ ProgressCallback = Callable[[int, float], None]
 ERROR_EMPTY = "The file holds no rows to import."
 ERROR_BAD_FORMAT = "Unknown format '{format}'; formats are: {formats}."
 PROGRESS_TTL_SECONDS = 24 * 3600
+# An import of at least this many rows refreshes the planner's statistics of the tables it wrote.
+STATISTICS_ROWS = 5000
 
 
 @dataclass
@@ -187,6 +191,9 @@ def items_import(
             raise ImportFileError(ERROR_EMPTY)
         if on_progress:
             on_progress(writer.counts.rows, 1.0)
+        if writer.counts.rows >= STATISTICS_ROWS:
+            # After the commit (statistics of rows not yet visible would be of the old table).
+            transaction.on_commit(lambda: statistics_refresh([Item, Annotation, ExternalVote]))
         return _result(project, writer.counts, len(writer.lf_ids))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.db import connection
 
 from labeling.choices import AnnotationSource, ImportStatus, OnConflict
 from labeling.importers.errors import ImportFileError
@@ -263,3 +264,29 @@ def test_long_format_with_copy_creates_each_item_once(write_file: Callable[[str,
         "bob",
         "cy",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_refreshes_the_planners_statistics_and_visibility_map(tmp_path: Path) -> None:
+    # given a file of more rows than STATISTICS_ROWS
+    project = ProjectFactory()
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps({"id": f"i{n}", "text": f"message {n}"}) + "\n" for n in range(6000)))
+
+    # when it is imported (committed: VACUUM (ANALYZE) runs after the commit)
+    items_import(project=project, source=path, options=import_options_build(format="jsonl", id_field="id"))
+
+    # then the items table was vacuumed and analysed: PostgreSQL knows how many rows it holds. (The pages are
+    # not marked all-visible here: this throwaway server commits asynchronously, and VACUUM may not mark a
+    # page whose commit record is not yet on disk.)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Item._meta.db_table])
+        (reltuples,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = %s",
+            [Item._meta.db_table],
+        )
+        vacuumed, analysed = cursor.fetchone()
+    assert reltuples == Item.objects.count() == 6000
+    assert vacuumed is not None
+    assert analysed is not None
