@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from celery import Task
+from django.db import close_old_connections
 
 logger = logging.getLogger("oversight.tasks")
 
@@ -20,9 +21,17 @@ class OversightTask(Task):  # type: ignore[type-arg]
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
         logger.info("task %s started args=%s", self.name, args)
+        # A worker keeps its database connections across tasks (settings.CELERY_DB_REUSE_MAX); like Django
+        # around a request, drop those that broke or outlived CONN_MAX_AGE. Not for a task run eagerly, inside
+        # its caller's transaction.
+        eager = bool(getattr(self.request, "is_eager", False))
+        if not eager:
+            close_old_connections()
         try:
             return super().__call__(*args, **kwargs)
         finally:
+            if not eager:
+                close_old_connections()
             logger.info("task %s finished in %.3fs", self.name, time.monotonic() - started)
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from labeling.choices import Split
 from tests.integration.conftest import CeleryWorker, worker_kill, worker_start
@@ -36,6 +37,8 @@ def test_the_worker_runs_every_chunk_then_fits_the_model(celery_worker_process: 
     keyword_lf(project, "prize", "spam", "prize")
     keyword_lf(project, "home", "ham", "home", "lunch")
 
+    sessions_before = _sessions()
+
     # when a run of 6 chunks is started (handed to the worker on commit)
     run = run_start(project=project, user=None, chunk_size=20)
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
@@ -49,6 +52,16 @@ def test_the_worker_runs_every_chunk_then_fits_the_model(celery_worker_process: 
     assert len(weak_labels_get(run=run)) == 120
     assert run.metrics["splits"]["test"]["label_model"]["accuracy"] == 1.0
     assert LabelModelRun.objects.get(pk=run.pk).started_at is not None
+    # the worker kept its database connection across the run's 8 tasks instead of opening one per task
+    assert _sessions() - sessions_before <= 2
+
+
+def _sessions() -> int:
+    """Database sessions opened so far (PostgreSQL counts each new connection)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        (count,) = cursor.fetchone()
+    return int(count)
 
 
 # About 0.1 s of CPU per item: a chunk of 30 items keeps its worker busy for ~3 s, within the sandbox's 5 s.
