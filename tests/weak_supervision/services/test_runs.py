@@ -19,7 +19,14 @@ from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun, RunChunk
 from weak_supervision.selectors import chunk_load, item_lf_votes_get, weak_labels_get
 from weak_supervision.services.functions import labeling_function_create
-from weak_supervision.services.runs import run_chunk_apply, run_finish, run_matrix, run_start
+from weak_supervision.services.runs import (
+    _chunk_bounds,
+    least_confident,
+    run_chunk_apply,
+    run_finish,
+    run_matrix,
+    run_start,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -316,3 +323,36 @@ def test_item_lf_votes_are_read_back_from_the_chunk_that_holds_the_item(start_ru
 
     # then
     assert [(vote.name, vote.vote) for vote in votes] == [("home", ""), ("phone", "spam"), ("prize", "spam")]
+
+
+@pytest.mark.parametrize("interleaved", [False, True], ids=["consecutive ids", "another project's between"])
+def test_chunk_bounds_cut_the_items_into_runs_of_chunk_size_in_id_order(interleaved: bool) -> None:
+    # given a project of 23 items, with or without another project's items between them
+    project, other = ProjectFactory(), ProjectFactory()
+    for index in range(23):
+        ItemFactory(project=project)
+        if interleaved and index % 4 == 0:
+            ItemFactory(project=other)
+
+    # when
+    chunks, count = _chunk_bounds(project, 5)
+
+    # then every chunk but the last holds exactly 5 of its items, and together they hold them all
+    ids = list(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True))
+    assert count == 23
+    assert chunks == [[ids[start], ids[min(start + 4, 22)]] for start in range(0, 23, 5)]
+
+
+def test_the_least_confident_rows_are_those_a_stable_sort_of_them_all_gives() -> None:
+    # given many covered rows under the threshold, with many ties
+    rng = np.random.default_rng(7)
+    confidence = np.round(rng.random(5000), 2)
+    covered = rng.random(5000) < 0.9
+
+    for limit in (0, 1, 50, 4000, 10_000):
+        # when
+        chosen = least_confident(confidence, covered, 0.6, limit)
+
+        # then
+        doubtful = np.flatnonzero(covered & (confidence < 0.6))
+        assert chosen.tolist() == doubtful[np.argsort(confidence[doubtful], kind="stable")[:limit]].tolist()
