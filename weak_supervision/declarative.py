@@ -209,40 +209,27 @@ def _metadata_votes(test: Callable[[dict[str, Any]], bool], label_index: int) ->
     return votes
 
 
-def json_from_text(kind: str, text: str | None) -> Any:
-    """A JSON value from PostgreSQL's `jsonb_typeof` and its text (`#>> '{}'`): strings, most values, need no
-    decoding."""
-    if kind == "string":
-        return text
-    if kind == "boolean":
-        return text == "true"
-    if kind == "null" or text is None:
-        return None
-    return json.loads(text)  # numbers, objects and arrays, as json.loads reads the whole document
-
-
-def metadata_field_votes(rule: Rule, kinds: pa.Array, texts: pa.Array) -> Votes:
-    """A metadata rule's votes from its field as the database extracted it (`kinds`: each row's JSON type,
-    null where the field is missing; `texts`: its text). Each distinct value is decided once, by the rule's
-    own `vote` on an object holding just that field, so the votes are those of the whole objects."""
-    keys = pc.binary_join_element_wise(pc.fill_null(kinds, ""), pc.fill_null(texts, ""), _FIELD_SEPARATOR)
-    encoded = pc.dictionary_encode(keys)
+def metadata_field_votes(rule: Rule, values: pa.Array) -> Votes:
+    """A metadata rule's votes from its field as the database extracted it: per row the field's JSON text
+    (PostgreSQL's `metadata -> 'field'`), null where the field is missing. Each distinct value is decoded and
+    decided once, by the rule's own `vote` on an object holding just that field: the votes are those of the
+    whole objects (the ORM decodes the same JSON text)."""
+    encoded = pc.dictionary_encode(values)
     path = rule.spec["field"].split(".")
     decided = []
-    for key in encoded.dictionary.to_pylist():
-        kind, _, text = key.partition(_FIELD_SEPARATOR)
-        if not kind:  # the field is missing: no rule votes
-            decided.append(ABSTAIN)
-            continue
-        metadata: Any = json_from_text(kind, text if kind != "null" else None)
+    for text in encoded.dictionary.to_pylist():
+        metadata: Any = json.loads(text)
         for part in reversed(path):
             metadata = {part: metadata}
         decided.append(rule.vote("", metadata))
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    return np.asarray(decided, dtype=np.int8)[indices] if len(indices) else np.zeros(0, dtype=np.int8)
+    # A missing field (null) gets the extra last code: no rule votes on it.
+    decided.append(ABSTAIN)
+    indices = np.asarray(
+        pc.fill_null(encoded.indices, len(decided) - 1).to_numpy(zero_copy_only=False), np.intp
+    )
+    return np.asarray(decided, dtype=np.int8)[indices]
 
 
-_FIELD_SEPARATOR = "\x1f"  # between a field's JSON type and its text; no type name holds it
 _MISSING = object()
 
 

@@ -209,7 +209,7 @@ def chunk_votes(run: LabelModelRun, items: ChunkItems) -> tuple[IntMatrix, dict[
         else:
             rule = rule_compile(lf["kind"], lf["spec"], run.labels.index(lf["label"]))
             if items.fields is not None:
-                matrix[:, column] = metadata_field_votes(rule, *items.fields[lf["spec"]["field"]])
+                matrix[:, column] = metadata_field_votes(rule, items.fields[lf["spec"]["field"]])
             else:
                 matrix[:, column] = rule.votes([], items.metadata or [])
     if text_columns:
@@ -283,7 +283,7 @@ class ChunkItems:
 
     On PostgreSQL without Python LFs the texts are an Arrow array read straight from the database (they never
     become Python strings unless a rule needs Python's `re`), and `fields` holds each metadata field the rules
-    name as the database extracted it: its JSON type per row (null where missing) and its text. Otherwise
+    name as the database extracted it: its JSON text per row (null where missing). Otherwise
     `texts` is a list and `metadata` the whole decoded objects.
     """
 
@@ -292,7 +292,7 @@ class ChunkItems:
     split_names: list[str]
     split_codes: npt.NDArray[np.uint8]
     metadata: list[dict[str, Any]] | None = None
-    fields: dict[str, tuple[pa.Array, pa.Array]] | None = None
+    fields: dict[str, pa.Array] | None = None
 
     def text_list(self) -> list[str]:
         return self.texts.to_pylist() if isinstance(self.texts, pa.Array) else list(self.texts)
@@ -308,7 +308,7 @@ def _chunk_items(run: LabelModelRun, index: int) -> ChunkItems:
 
     On PostgreSQL, unless a Python LF needs whole items, the chunk is one `COPY ... TO STDOUT` in CSV parsed by
     Arrow in C++ (half the time of fetching rows into Python objects), and only the metadata fields the rules
-    name are extracted, with their JSON types (by the database, exactly: `->` steps into objects only, as the
+    name are extracted, as JSON text (by the database, exactly: `->` steps into objects only, as the
     rules do; SQLite's JSON_EXTRACT turns the string "7" into 7, so there the objects are decoded whole).
     """
     first, last = run.chunks[index]
@@ -326,9 +326,8 @@ def _chunk_items(run: LabelModelRun, index: int) -> ChunkItems:
         )
     columns, params = [], []
     for path in paths:
-        value = "metadata" + " -> %s" * len(path.split("."))
-        columns.append(f"jsonb_typeof({value}), ({value}) #>> '{{}}'")
-        params += path.split(".") * 2
+        columns.append("metadata" + " -> %s" * len(path.split(".")))
+        params += path.split(".")
     selected = "".join(f", {column}" for column in columns)
     table = connection.ops.quote_name(Item._meta.db_table)
     buffer = io.BytesIO()
@@ -343,7 +342,7 @@ def _chunk_items(run: LabelModelRun, index: int) -> ChunkItems:
         for block in copy:
             buffer.write(block)
     data = buffer.getvalue()
-    names = ["id", "text", "split"] + [f"{kind}{n}" for n in range(len(paths)) for kind in ("type", "value")]
+    names = ["id", "text", "split"] + [f"field{n}" for n in range(len(paths))]
     parsed = (
         pa_csv.read_csv(
             io.BytesIO(data),
@@ -367,10 +366,7 @@ def _chunk_items(run: LabelModelRun, index: int) -> ChunkItems:
         texts=parsed.column("text").combine_chunks(),
         split_names=[str(name) for name in splits.dictionary.to_pylist()],
         split_codes=splits.indices.to_numpy(zero_copy_only=False).astype(np.uint8),
-        fields={
-            path: (parsed.column(f"type{n}").combine_chunks(), parsed.column(f"value{n}").combine_chunks())
-            for n, path in enumerate(paths)
-        },
+        fields={path: parsed.column(f"field{n}").combine_chunks() for n, path in enumerate(paths)},
     )
 
 
