@@ -37,8 +37,8 @@ from core.storage import storage_write
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import run_probabilities_get
-from weak_supervision.services.label_model import gold_column, scores, split_names
-from weak_supervision.services.runs import run_matrix
+from weak_supervision.services.label_model import gold_column, scores, split_labels_reported
+from weak_supervision.services.runs import run_matrix_coded
 
 logger = logging.getLogger("oversight.weak_supervision")
 
@@ -107,8 +107,9 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_NO_PROBABILITIES})
             return run
         ids, probabilities, covered = loaded
-        _, _, item_splits = run_matrix(run)  # the chunk files carry the splits, in the same rows as `ids`
-        splits = split_names(item_splits)
+        # The chunk files carry the splits, in the same rows as `ids`.
+        _, _, split_codes, split_labels = run_matrix_coded(run)
+        splits = np.asarray(split_labels_reported(split_labels), dtype="U8")[split_codes]
         rows = _training_rows(ids, covered, splits, f"end-model:{run.project_id}")
         y = probabilities[rows].argmax(axis=1).astype(np.int64)
         if len(rows) < MIN_TRAIN or not can_train(y):

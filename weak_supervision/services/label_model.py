@@ -220,15 +220,9 @@ def _lf_analysis(
     return rows
 
 
-def split_names(raw: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
-    """Items' splits as reported: "all" when the project has none, else "none" for items without one."""
-    if (raw != "").any():
-        return np.where(raw == "", "none", raw)
-    return np.full(len(raw), NO_SPLIT, dtype="U8")
-
-
 def split_labels_reported(names: list[str]) -> list[str]:
-    """`split_names` for split codes' names: "all" when the project has none, else "none" for the blank."""
+    """Split names as reported, for the names split codes point into: "all" when the project has none, else
+    "none" for items without one."""
     if any(names):
         return [name or "none" for name in names]
     return [NO_SPLIT for _ in names]
