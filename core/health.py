@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -42,8 +43,18 @@ def _check_workers() -> dict[str, Any]:
     return {"ok": bool(names), "count": len(names), "workers": names}
 
 
+# Reports of features that the server can run without (each app registers its own in AppConfig.ready):
+# shown on /healthz but not part of "ok". The weak-supervision app reports its Python-LF sandbox here.
+FEATURE_CHECKS: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def feature_check_register(name: str, check: Callable[[], dict[str, Any]]) -> None:
+    FEATURE_CHECKS[name] = check
+
+
 def health_check() -> dict[str, Any]:
     checks = {"database": _check_database(), "broker": _check_broker()}
     # Pinging workers through a dead broker only adds a timeout.
     checks["workers"] = _check_workers() if checks["broker"]["ok"] else {"ok": False, "count": 0}
-    return {"ok": all(check["ok"] for check in checks.values()), **checks}
+    features = {name: check() for name, check in sorted(FEATURE_CHECKS.items())}
+    return {"ok": all(check["ok"] for check in checks.values()), **checks, **features}

@@ -1,38 +1,59 @@
-"""Python labeling functions, run in a separate, limited process (see sandbox_child.py for the layers).
+"""Python labeling functions, run in a child process isolated by the operating system (isolation.py), with
+Python-level guards inside it as a second layer (sandbox_child.py).
 
-The worker process that calls `python_votes` is never at risk: the user's code runs in a child started with
-`python -I -S`, in an empty temporary folder, with CPU-time, memory and file-size limits, an audit hook that
-refuses sockets, processes and files outside that folder, and a short list of importable modules. A
-wall-clock timeout kills a child that sleeps or hangs. Whatever goes wrong comes back as a `SandboxResult`
-with the traceback and the index of the first failing item.
+The worker process that calls `python_votes` trusts nothing the child says. It reads at most a fixed number
+of bytes from it (`output_limit`: a little more than the longest honest answer for that many items), kills
+the child's whole process tree as soon as it writes more, outlives its wall-clock budget or ends, and
+accepts exactly one vote per item, each an allowed label index or abstain. Anything else comes back as a
+failed `SandboxResult` with a short reason (at most `ERROR_CHARS` characters, no server paths), and the
+caller goes on with its other labeling functions.
+
+Where the isolation is not available (isolation.py says why) Python LFs are refused with that reason; they
+are never run without it.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
-import shutil
+import os
+import selectors
 import signal
 import subprocess
-import sys
-import tempfile
+import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from django.core.exceptions import ValidationError
 
-CHILD = Path(__file__).with_name("sandbox_child.py")
+from weak_supervision.isolation import (
+    CHILD_ENV,
+    ERROR_UNAVAILABLE,
+    Isolation,
+    IsolationUnavailable,
+    isolation,
+    launch_filter_fd,
+)
+
 MEMORY_BYTES = 512 * 1024 * 1024
 # CPU budget: a fixed allowance for start-up plus 2 ms per item; the wall clock allows twice that.
 CPU_BASE_SECONDS = 5
 CPU_MS_PER_ITEM = 2
 MAX_CODE = 20_000
+# The most of an error's text that is kept and shown.
+ERROR_CHARS = 4000
+# What the child may write to stderr (print() in the user's code goes there) before it is stopped.
+STDERR_BYTES = 64 * 1024
 ERROR_SYNTAX = "Line {line}: {message}."
 ERROR_NO_FUNCTION = "The code must define a function label(item) that returns a label key or None."
 ERROR_CODE_LONG = f"The code may be at most {MAX_CODE} characters."
+ERROR_FLOOD = "The labeling function wrote more than {limit:,} bytes of output and was stopped."
+ERROR_INVALID = "The labeling function's process gave an invalid answer: {why}."
+ERROR_NO_ANSWER = "The labeling function's process ended without an answer."
+ERROR_TIMEOUT = "The labeling function did not finish within {seconds} s and was stopped."
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,10 @@ class SandboxResult:
         return self.votes is not None
 
 
+class InvalidAnswer(ValueError):
+    """The child's answer is not one vote per item from the allowed labels."""
+
+
 def python_code_validate(code: str) -> str:
     """The code, if it parses and defines label(item) at the top level; else a ValidationError with the line."""
     if len(code) > MAX_CODE:
@@ -54,17 +79,152 @@ def python_code_validate(code: str) -> str:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise ValidationError(ERROR_SYNTAX.format(line=exc.lineno, message=exc.msg), code="syntax") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        raise ValidationError(ERROR_SYNTAX.format(line=1, message=str(exc)), code="syntax") from exc
     if not any(isinstance(node, ast.FunctionDef) and node.name == "label" for node in tree.body):
         raise ValidationError(ERROR_NO_FUNCTION, code="code")
     return code
 
 
+def python_lfs_unavailable() -> str:
+    """Why Python LFs cannot run on this server, or "" where they can (the sandbox holds)."""
+    try:
+        isolation()
+    except IsolationUnavailable as exc:
+        return ERROR_UNAVAILABLE.format(reason=str(exc))
+    return ""
+
+
+def output_limit(items: int, labels: int, *, multi_label: bool) -> int:
+    """The most bytes an honest answer for this many items can take, and then some: the child's output is
+    read up to this and no further."""
+    per_item = (len(str(labels)) + 2) * (labels + 1 if multi_label else 1) + 2
+    return 64 * 1024 + per_item * items
+
+
 def _killed_message(returncode: int, cpu_seconds: int) -> str:
-    if returncode == -signal.SIGXCPU:
+    # bwrap's init reports a child killed by signal N as status 128 + N; a direct child as -N.
+    killed_by = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else 0
+    if killed_by == signal.SIGXCPU:
         return f"The labeling function used more than {cpu_seconds} s of CPU time and was stopped."
-    if returncode == -signal.SIGKILL:
+    if killed_by == signal.SIGKILL:
         return "The labeling function was killed (out of memory, or over its time)."
     return f"The labeling function's process ended with status {returncode}."
+
+
+def _clean(text: str, prefix: str) -> str:
+    """An error for people: without the server's paths, cut to ERROR_CHARS."""
+    text = text.replace(prefix, "<python>")
+    if len(text) > ERROR_CHARS:
+        text = f"{text[:ERROR_CHARS]}… ({len(text) - ERROR_CHARS:,} more characters cut)"
+    return text
+
+
+def _exchange(
+    found: Isolation, command: list[str], request: bytes, limit: int, seconds: float, filter_fd: int
+) -> tuple[int | None, bytes, bytes, str]:
+    """Runs the sandbox: writes the request, reads stdout up to `limit` and stderr up to STDERR_BYTES, all
+    within `seconds`. Returns (exit status or None when it was stopped, stdout, stderr, why it was stopped).
+    The child's whole process group (and with bwrap's PID namespace, everything it made) ends here."""
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(filter_fd,),
+            env=CHILD_ENV,
+            start_new_session=True,
+            user=found.run_as,
+            group=found.run_as,
+            extra_groups=[] if found.run_as is not None else None,
+        )
+    finally:
+        os.close(filter_fd)
+    if process.stdin is None or process.stdout is None or process.stderr is None:  # pipes were asked for
+        raise OSError("the sandbox's pipes were not opened")
+    out, err = bytearray(), bytearray()
+    stopped = ""
+    deadline = time.monotonic() + seconds
+    pending = memoryview(request)
+    with selectors.DefaultSelector() as selector:
+        os.set_blocking(process.stdin.fileno(), False)
+        selector.register(process.stdin, selectors.EVENT_WRITE)
+        selector.register(process.stdout, selectors.EVENT_READ, (out, limit))
+        selector.register(process.stderr, selectors.EVENT_READ, (err, STDERR_BYTES))
+        while selector.get_map() and not stopped:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                stopped = ERROR_TIMEOUT.format(seconds=round(seconds))
+                break
+            for key, _ in selector.select(left):
+                if key.fileobj is process.stdin:
+                    try:
+                        written = os.write(process.stdin.fileno(), pending[:65536])
+                    except BrokenPipeError:
+                        written = len(pending)
+                    pending = pending[written:]
+                    if not pending:
+                        selector.unregister(process.stdin)
+                        process.stdin.close()
+                    continue
+                buffer, most = key.data
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                buffer += chunk
+                if len(buffer) > most:
+                    stopped = ERROR_FLOOD.format(limit=most)
+                    break
+    if stopped:
+        _kill(process)
+    try:
+        returncode = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        stopped = stopped or ERROR_TIMEOUT.format(seconds=round(seconds))
+        _kill(process)
+        returncode = process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if not pipe.closed:
+            pipe.close()
+    return (None if stopped else returncode), bytes(out), bytes(err), stopped
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _parse(raw: bytes, *, items: int, labels: int, multi_label: bool) -> dict[str, Any]:
+    """The child's answer, checked field by field; InvalidAnswer says what is wrong."""
+    try:
+        answer = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidAnswer("not JSON") from exc
+    if not isinstance(answer, dict):
+        raise InvalidAnswer("not an object")
+    if set(answer) == {"error", "item"}:
+        item = answer["item"]
+        if not isinstance(answer["error"], str):
+            raise InvalidAnswer("the error is not a text")
+        if item is not None and (type(item) is not int or not 0 <= item < items):
+            raise InvalidAnswer("the failing item is not one of the items")
+        return answer
+    if set(answer) != {"votes"} or not isinstance(answer["votes"], list):
+        raise InvalidAnswer("neither votes nor an error")
+    votes = answer["votes"]
+    if len(votes) != items:
+        raise InvalidAnswer(f"{len(votes):,} votes for {items:,} items")
+    for index, vote in enumerate(votes):
+        if multi_label:
+            if not isinstance(vote, list) or any(type(v) is not int or not 0 <= v < labels for v in vote):
+                raise InvalidAnswer(
+                    f"the vote for item {index} is not a list of label indexes 0..{labels - 1}"
+                )
+        elif type(vote) is not int or not -1 <= vote < labels:
+            raise InvalidAnswer(f"the vote for item {index} is not a label index 0..{labels - 1} or -1")
+    return answer
 
 
 def python_votes(
@@ -77,8 +237,13 @@ def python_votes(
     cpu_seconds: int | None = None,
     multi_label: bool = False,
 ) -> SandboxResult:
-    """Runs label(item) on every item in a sandboxed child process; votes are label indexes or -1, or for a
-    multi-label project a boolean matrix (items x labels) of the labels label(item) returned."""
+    """Runs label(item) on every item in the isolated child; votes are label indexes or -1, or for a
+    multi-label project a boolean matrix (items x labels) of the labels label(item) returned. Fails (never
+    runs unisolated) where the isolation is unavailable."""
+    try:
+        found = isolation()
+    except IsolationUnavailable as exc:
+        return SandboxResult(None, ERROR_UNAVAILABLE.format(reason=str(exc)))
     cpu_seconds = cpu_seconds or CPU_BASE_SECONDS + (CPU_MS_PER_ITEM * len(texts)) // 1000
     request = json.dumps(
         {
@@ -86,35 +251,40 @@ def python_votes(
             "multi_label": multi_label,
             "labels": labels,
             "items": [{"text": t, "metadata": m} for t, m in zip(texts, metadata, strict=True)],
+            "filter": found.child_filter.hex(),
         }
-    )
-    folder = tempfile.mkdtemp(prefix="oversight-lf-")
-    command = [sys.executable, "-I", "-S", str(CHILD), folder, str(cpu_seconds), str(memory_bytes)]
+    ).encode()
+    filter_fd = launch_filter_fd(found)
+    command = found.command("/tmp", str(cpu_seconds), str(memory_bytes), seccomp_fd=filter_fd)  # noqa: S108
+    limit = output_limit(len(texts), len(labels), multi_label=multi_label)
     try:
-        done = subprocess.run(
-            command,
-            input=request.encode(),
-            capture_output=True,
-            cwd=folder,
-            timeout=2 * cpu_seconds + 5,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-            check=False,
+        returncode, out, err, stopped = _exchange(
+            found, command, request, limit, 2 * cpu_seconds + 5, filter_fd
         )
-    except subprocess.TimeoutExpired:
+    except OSError as exc:
         return SandboxResult(
-            None, f"The labeling function did not finish within {2 * cpu_seconds + 5} s and was stopped."
+            None, ERROR_UNAVAILABLE.format(reason=f"bubblewrap could not be started ({exc}).")
         )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if done.returncode != 0:
-        return SandboxResult(None, _killed_message(done.returncode, cpu_seconds))
+    if stopped:
+        return SandboxResult(None, stopped)
+    if returncode != 0:
+        if out:  # the child's own account of why (it could not load its filter, say)
+            try:
+                answer = _parse(out, items=len(texts), labels=len(labels), multi_label=multi_label)
+                if "error" in answer:
+                    return SandboxResult(None, _clean(answer["error"], found.prefix))
+            except InvalidAnswer:
+                pass
+        return SandboxResult(None, _killed_message(returncode or 0, cpu_seconds))
+    if not out:
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        return SandboxResult(None, _clean(" ".join([ERROR_NO_ANSWER, *tail]).strip(), found.prefix))
     try:
-        answer = json.loads(done.stdout)
-    except ValueError:
-        tail = done.stderr.decode(errors="replace")[-2000:]
-        return SandboxResult(None, f"The labeling function's process gave no answer. {tail}".strip())
+        answer = _parse(out, items=len(texts), labels=len(labels), multi_label=multi_label)
+    except InvalidAnswer as exc:
+        return SandboxResult(None, ERROR_INVALID.format(why=exc))
     if "error" in answer:
-        return SandboxResult(None, answer["error"], answer.get("item"))
+        return SandboxResult(None, _clean(answer["error"], found.prefix), answer["item"])
     if not multi_label:
         return SandboxResult(np.asarray(answer["votes"], dtype=np.int8))
     present = np.zeros((len(texts), len(labels)), dtype=bool)

@@ -27,7 +27,36 @@ def test_healthz_in_embedded_mode(client: Client) -> None:
         "database": {"ok": True, "vendor": "sqlite"},
         "broker": {"ok": True, "mode": "embedded"},
         "workers": {"ok": True, "mode": "in-process", "count": 1},
+        "sandbox": {
+            "ok": True,
+            "python_lfs": "enabled",
+            "isolation": "bubblewrap+seccomp",
+            "bwrap": response.json()["sandbox"]["bwrap"],
+        },
     }
+
+
+@pytest.mark.django_db
+def test_healthz_says_why_python_lfs_are_disabled_without_stating_the_server_unhealthy(
+    client: Client, settings: Any
+) -> None:
+    # given a server without bubblewrap
+    from weak_supervision.isolation import isolation_reset
+
+    if not settings.EMBEDDED_MODE:
+        pytest.skip("the integration run has a real broker and workers")
+    settings.SANDBOX_BWRAP = "/nonexistent/bwrap"
+    isolation_reset()
+
+    # when
+    response = client.get("/healthz")
+
+    # then the rest of the server is healthy, and Python LFs are reported disabled with the reason
+    assert response.status_code == 200
+    sandbox = response.json()["sandbox"]
+    assert sandbox["ok"] is False
+    assert sandbox["python_lfs"] == "disabled"
+    assert "bubblewrap could not be started" in sandbox["reason"]
 
 
 @pytest.mark.django_db

@@ -45,7 +45,7 @@ def test_a_good_lf_votes_per_item() -> None:
         (
             "opens a socket",
             _lf(OS_GLOBALS, "g['sys'].modules['_frozen_importlib'].__import__('_socket').socket()"),
-            "'socket.__new__' is not allowed",
+            "No module named '_socket'",  # the sandbox's read-only root holds only what the runner loads
         ),
         ("reads /etc/passwd", _lf("return open('/etc/passwd').read()"), "name 'open' is not defined"),
         (
@@ -55,8 +55,8 @@ def test_a_good_lf_votes_per_item() -> None:
         ),
         (
             "writes a file",
-            _lf(OS_GLOBALS, f"g['open']('{OWNED}', 0o101)"),
-            f"opening '{OWNED}' is not allowed",
+            _lf(OS_GLOBALS, "g['open']('/oversight/owned', 0o101)"),
+            "opening '/oversight/owned' is not allowed",
         ),
         ("imports os", "import os\n" + _lf("return None"), "import of 'os' is not allowed"),
         ("runs a command", _lf(OS_GLOBALS, f"g['system']('touch {OWNED}')"), "'os.system' is not allowed"),

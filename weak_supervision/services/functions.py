@@ -13,7 +13,7 @@ from labeling.models import Project
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind
 from weak_supervision.declarative import spec_normalise
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion
-from weak_supervision.sandbox import python_code_validate
+from weak_supervision.sandbox import python_code_validate, python_lfs_unavailable
 
 ERROR_NAME_TAKEN = "A labeling function named '{name}' already exists in this project."
 ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are: {labels}."
@@ -26,7 +26,11 @@ ERROR_NAME = "A labeling function needs a name."
 def _definition(project: Project, kind: str, label: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The validated label and spec: a rule votes for one label; Python code returns a label per item."""
     if kind == LabelingFunctionKind.PYTHON:
-        return "", {"code": python_code_validate(str(spec.get("code") or ""))}
+        code = python_code_validate(str(spec.get("code") or ""))
+        unavailable = python_lfs_unavailable()  # never saved to run unisolated later
+        if unavailable:
+            raise ValidationError(unavailable, code="sandbox_unavailable")
+        return "", {"code": code}
     return _label_validate(project, label), spec_normalise(kind, spec)
 
 

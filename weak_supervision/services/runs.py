@@ -499,8 +499,8 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
         results.metrics["end_model"] = {
             "status": EndModelStatus.PENDING
         }  # trained by its own task, after commit
-        for row in results.lf_analysis:
-            row["error"] = errors.get(str(row["lf"]))
+        for row in results.lf_analysis:  # the error's text is kept once, in metrics["lf_errors"]
+            row["failed"] = str(row["lf"]) in errors
         path = probabilities_path(run)
         storage_write(path, _probabilities_bytes(results.ids, results.probabilities, results.covered))
         results.metrics["seconds"] = {
