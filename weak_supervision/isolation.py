@@ -107,9 +107,11 @@ class Isolation:
     python: str
     prefix: str
 
-    def command(self, *args: str, seccomp_fd: int) -> list[str]:
+    def command(self, *args: str, seccomp_fd: int, binds: tuple[tuple[str, str], ...] = ()) -> list[str]:
         """The bwrap command line that runs the child runner with `args`; bwrap reads the launch filter
-        from `seccomp_fd`, which the caller passes on (`launch_filter_fd`)."""
+        from `seccomp_fd`, which the caller passes on (`launch_filter_fd`). `binds` lays more read-only files
+        over the root's (the red-team tests put a runner without the Python guards there)."""
+        extra = [arg for source, target in binds for arg in ("--ro-bind", source, target)]
         return [
             self.bwrap,
             "--unshare-all",
@@ -122,6 +124,7 @@ class Isolation:
             "--cap-drop", "ALL",
             "--hostname", "labeling-function",
             "--ro-bind", str(self.root), "/",
+            *extra,
             "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",  # noqa: S108 - the sandbox's own private tmpfs
             "--chdir", "/tmp",  # noqa: S108
             "--clearenv",
