@@ -92,9 +92,14 @@ def _still_healthy() -> None:
 
 
 def _sandboxed_processes() -> list[psutil.Process]:
+    """Sandboxes this test process started that still run, and orphaned ones (their parent gone), which
+    would be processes that outlived their run. Other test workers' sandboxes do not count."""
+    ours = {child.pid for child in psutil.Process().children(recursive=True)}
     found = []
-    for process in psutil.process_iter(["cmdline"]):
-        if any(CHILD_INSIDE in part for part in process.info["cmdline"] or []):
+    for process in psutil.process_iter(["cmdline", "ppid"]):
+        if any(CHILD_INSIDE in part for part in process.info["cmdline"] or []) and (
+            process.pid in ours or process.info["ppid"] == 1
+        ):
             found.append(process)
     return found
 
