@@ -265,7 +265,7 @@ def _tree_build(manifest: dict[str, Any]) -> Path:
         runner = building / CHILD_INSIDE.lstrip("/")
         runner.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(CHILD, runner)
-        (building / "tmp").mkdir()
+        (building / "tmp").mkdir(exist_ok=True)
         for folder, _dirs, files in os.walk(building):
             os.chmod(folder, 0o755)  # noqa: S103 - the sandbox's account must read the tree; nobody may write
             for name in files:
