@@ -35,6 +35,7 @@ from weak_supervision.isolation import (
     Isolation,
     IsolationUnavailable,
     isolation,
+    isolation_reset,
     launch_filter_fd,
 )
 
@@ -240,31 +241,36 @@ def python_votes(
     """Runs label(item) on every item in the isolated child; votes are label indexes or -1, or for a
     multi-label project a boolean matrix (items x labels) of the labels label(item) returned. Fails (never
     runs unisolated) where the isolation is unavailable."""
-    try:
-        found = isolation()
-    except IsolationUnavailable as exc:
-        return SandboxResult(None, ERROR_UNAVAILABLE.format(reason=str(exc)))
     cpu_seconds = cpu_seconds or CPU_BASE_SECONDS + (CPU_MS_PER_ITEM * len(texts)) // 1000
-    request = json.dumps(
-        {
-            "code": code,
-            "multi_label": multi_label,
-            "labels": labels,
-            "items": [{"text": t, "metadata": m} for t, m in zip(texts, metadata, strict=True)],
-            "filter": found.child_filter.hex(),
-        }
-    ).encode()
-    filter_fd = launch_filter_fd(found)
-    command = found.command("/tmp", str(cpu_seconds), str(memory_bytes), seccomp_fd=filter_fd)  # noqa: S108
+    items = [{"text": t, "metadata": m} for t, m in zip(texts, metadata, strict=True)]
     limit = output_limit(len(texts), len(labels), multi_label=multi_label)
-    try:
-        returncode, out, err, stopped = _exchange(
-            found, command, request, limit, 2 * cpu_seconds + 5, filter_fd
-        )
-    except OSError as exc:
-        return SandboxResult(
-            None, ERROR_UNAVAILABLE.format(reason=f"bubblewrap could not be started ({exc}).")
-        )
+    for attempt in range(2):
+        try:
+            found = isolation()
+        except IsolationUnavailable as exc:
+            return SandboxResult(None, ERROR_UNAVAILABLE.format(reason=str(exc)))
+        request = json.dumps(
+            {"code": code, "multi_label": multi_label, "labels": labels, "items": items,
+             "filter": found.child_filter.hex()}
+        ).encode()  # fmt: skip
+        filter_fd = launch_filter_fd(found)
+        command = found.command("/tmp", str(cpu_seconds), str(memory_bytes), seccomp_fd=filter_fd)  # noqa: S108
+        try:
+            returncode, out, err, stopped = _exchange(
+                found, command, request, limit, 2 * cpu_seconds + 5, filter_fd
+            )
+        except OSError as exc:
+            return SandboxResult(
+                None, ERROR_UNAVAILABLE.format(reason=f"bubblewrap could not be started ({exc}).")
+            )
+        if returncode == 1 and err.startswith(b"bwrap:") and not out:
+            # bwrap itself failed (its read-only root removed by a temp cleaner, say): look again, once
+            isolation_reset()
+            if attempt == 0:
+                continue
+            reason = err.decode(errors="replace").strip()[:300]
+            return SandboxResult(None, ERROR_UNAVAILABLE.format(reason=f"bubblewrap failed ({reason})."))
+        break
     if stopped:
         return SandboxResult(None, stopped)
     if returncode != 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,25 @@ def test_an_interpreter_change_builds_a_new_root(fresh: None, tmp_path: Path, se
     # then
     assert first != second
     assert (second / str(copy).lstrip("/")).is_file()
+
+
+def test_a_root_removed_under_a_running_worker_is_built_again(
+    fresh: None, tmp_path: Path, settings: Any
+) -> None:
+    # given a worker that has checked its sandbox, whose root a temp cleaner then removes
+    from weak_supervision.sandbox import python_votes
+
+    folder = Path(tempfile.mkdtemp(prefix="oversight-test-roots-"))  # the sandbox's account must reach it
+    folder.chmod(0o755)
+    settings.SANDBOX_ROOT_DIR = str(folder)
+    shutil.rmtree(iso.isolation().root)
+
+    # when
+    result = python_votes(
+        code="def label(item):\n    return 'b'\n", labels=["a", "b"], texts=["x"], metadata=[{}]
+    )
+
+    # then
+    assert result.votes is not None, result.error
+    assert result.votes.tolist() == [1]
+    shutil.rmtree(folder)
