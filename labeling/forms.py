@@ -180,6 +180,11 @@ class ProjectSettingsForm(forms.Form):
         required=False, min_value=0, max_value=1, label="Label-model confidence for review",
         help_text="Items the label model is less sure of than this go to review after a run.",
     )  # fmt: skip
+    analysts_see_suggestions = forms.BooleanField(
+        required=False, label="Analysts see the model's suggestion while labeling",
+        help_text="Where active learning shows suggestions. Off: analysts label blind to every model; they "
+        "never see others' answers, LF votes or the label model's answer either way.",
+    )  # fmt: skip
 
 
 class ReviewDecideForm(forms.Form):

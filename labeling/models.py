@@ -53,6 +53,13 @@ class Project(TimeStampedModel):
     review_confidence_threshold = models.FloatField(
         default=0.6, help_text="Items whose label-model confidence is below this go to review."
     )
+    # Blind labeling: analysts never see others' answers or the label and end models'; the active-learning
+    # model's suggestion is the project's choice (shown where active learning shows suggestions).
+    analysts_see_suggestions = models.BooleanField(
+        default=True,
+        help_text="Analysts see the active-learning model's suggestion while labeling, where active learning "
+        "shows suggestions. Off: analysts label blind to every model.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -18,6 +18,8 @@ class Action(enum.Enum):
     WRITE_LFS = "write_lfs"
     EDIT_PROJECT = "edit_project"
     MANAGE_MEMBERS = "manage_members"
+    SEE_OTHERS_ANSWERS = "see_others_answers"
+    SEE_MODEL_OUTPUTS = "see_model_outputs"
 
 
 _ALLOWED: dict[Action, frozenset[str]] = {
@@ -34,6 +36,12 @@ _ALLOWED: dict[Action, frozenset[str]] = {
     Action.EXPORT: frozenset({Role.OWNER, Role.DATA_SCIENTIST}),
     Action.EDIT_PROJECT: frozenset({Role.OWNER}),
     Action.MANAGE_MEMBERS: frozenset({Role.OWNER}),
+    # Blind labeling: analysts see only their own answers, flags and events, and no other analyst's name; so
+    # overlap, agreement and gold checks measure independent answers, not copying.
+    Action.SEE_OTHERS_ANSWERS: frozenset({Role.OWNER, Role.REVIEWER, Role.DATA_SCIENTIST}),
+    # LF votes, the label and end models' answers, labeling functions, runs and models (their pages and
+    # endpoints too). Analysts see only the active-learning suggestion, where the project lets them.
+    Action.SEE_MODEL_OUTPUTS: frozenset({Role.OWNER, Role.REVIEWER, Role.DATA_SCIENTIST}),
 }
 
 

@@ -46,7 +46,7 @@ def _latest_analysis(project: Project) -> dict[int, dict[str, Any]]:
     return {row["lf"]: row for row in run.lf_analysis} if run else {}
 
 
-@project_view()
+@project_view(Action.SEE_MODEL_OUTPUTS)
 def labeling_function_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     analysis = _latest_analysis(project)
     lfs = [(lf, analysis.get(lf.pk)) for lf in selectors.labeling_function_list(project=project)]
@@ -96,7 +96,7 @@ def labeling_function_new(request: HtmxHttpRequest, project: Project) -> HttpRes
     return _editor(request, project, None)
 
 
-@project_view()
+@project_view(Action.SEE_MODEL_OUTPUTS)
 @require_http_methods(["GET", "POST"])
 def labeling_function_detail(request: HtmxHttpRequest, project: Project, lf_id: int) -> HttpResponse:
     try:
@@ -153,7 +153,7 @@ def labeling_function_preview(request: HtmxHttpRequest, project: Project) -> Htt
     return render(request, "weak_supervision/lf_edit.html#preview", context)
 
 
-@project_view()
+@project_view(Action.SEE_MODEL_OUTPUTS)
 @require_http_methods(["GET", "POST"])
 def run_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     error = ""
@@ -173,7 +173,7 @@ def run_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     )
 
 
-@project_view()
+@project_view(Action.SEE_MODEL_OUTPUTS)
 def run_detail(request: HtmxHttpRequest, project: Project, number: int) -> HttpResponse:
     try:
         run = selectors.run_get(project=project, number=number)

@@ -25,6 +25,7 @@ from labeling.api.views import ProjectScopedMixin
 from labeling.filtersets import InteractionEventFilterSet
 from labeling.models import InteractionEvent
 from labeling.permissions import Action
+from labeling.selectors import suggestions_shown
 from labeling.selectors.activity import (
     EXPORT_FORMATS,
     analyst_summary_list,
@@ -51,7 +52,11 @@ class QueueNextApi(ProjectScopedMixin, APIView):
         current = queue_item_next(project=project, user=request.user)  # type: ignore[arg-type]
         if current is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        suggestion = suggestion_show(project=project, user=request.user, item=current.item)  # type: ignore[arg-type]
+        suggestion = (
+            suggestion_show(project=project, user=request.user, item=current.item)  # type: ignore[arg-type]
+            if suggestions_shown(project=project)
+            else None
+        )
         return Response(_queue_item_data(current, suggestion))
 
 

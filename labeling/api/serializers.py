@@ -38,7 +38,8 @@ class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
         fields = [
             "id", "name", "slug", "description", "instructions", "instructions_html", "multi_label", "overlap",
             "lease_seconds", "gold_check_rate", "gold_accuracy_threshold", "gold_min_checks", "gold_auto_review",
-            "review_audit_rate", "review_confidence_threshold", "labels", "role", "created_at", "updated_at",
+            "review_audit_rate", "review_confidence_threshold", "analysts_see_suggestions", "labels", "role",
+            "created_at", "updated_at",
         ]  # fmt: skip
 
     def get_role(self, project: Project) -> str | None:
@@ -146,6 +147,9 @@ class ProjectUpdateInputSerializer(serializers.Serializer[Any]):
     gold_auto_review = serializers.BooleanField(required=False)
     review_audit_rate = serializers.FloatField(required=False, min_value=0, max_value=1)
     review_confidence_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+    analysts_see_suggestions = serializers.BooleanField(
+        required=False, help_text="Analysts see the active-learning model's suggestion while labeling."
+    )
 
 
 class MembershipCreateInputSerializer(serializers.Serializer[Any]):

@@ -67,7 +67,7 @@ class ProjectDetailApi(ProjectScopedMixin, APIView):
 class MembershipListCreateApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.MembershipOutputSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        memberships = selectors.membership_list(project=self.get_project())
+        memberships = selectors.membership_list_for_user(project=self.get_project(), user=request.user)
         return Response(s.MembershipOutputSerializer(memberships, many=True).data)
 
     @extend_schema(request=s.MembershipCreateInputSerializer, responses={201: s.MembershipOutputSerializer})
@@ -111,9 +111,11 @@ class ItemListApi(ProjectScopedMixin, ListAPIView[Item]):
 class ItemDetailApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.ItemDetailOutputSerializer)
     def get(self, request: Request, slug: str, item_id: int) -> Response:
-        item = selectors.item_get(project=self.get_project(), item_id=item_id)
+        project = self.get_project()
+        item = selectors.item_get(project=project, item_id=item_id)
         item.annotation_count = item.annotations.count()  # type: ignore[attr-defined]
-        item._prefetched_objects_cache = {"annotations": selectors.item_annotations(item=item)}  # type: ignore[attr-defined]
+        annotations = selectors.item_annotations_for_user(project=project, item=item, user=request.user)
+        item._prefetched_objects_cache = {"annotations": annotations}  # type: ignore[attr-defined]
         return Response(s.ItemDetailOutputSerializer(item).data)
 
 

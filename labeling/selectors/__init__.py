@@ -6,11 +6,11 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from core.exceptions import NotFoundError, PermissionDeniedError
 from labeling.choices import ImportStatus, Role
-from labeling.models import Annotation, ImportJob, Item, Membership, Project
+from labeling.models import Annotation, Flag, ImportJob, Item, Membership, Project
 from labeling.permissions import Action, role_allows
 from labeling.selectors.imports import import_progress_key
 
@@ -50,18 +50,36 @@ def project_get_for_user(*, user: AnyUser, slug: str, action: Action = Action.VI
     return project
 
 
-def project_stats(*, project: Project) -> dict[str, Any]:
-    """Counts for the project page: items per split, labeled items, annotations per label."""
+def project_allows(project: Project, action: Action) -> bool:
+    """Whether the member the project was resolved for (project_get_for_user) may take `action` on it."""
+    return role_allows(getattr(project, "user_role", ""), action)
+
+
+def suggestions_shown(*, project: Project) -> bool:
+    """Whether the labeling view may show this member the model's suggestion (active learning decides
+    whether there is one): analysts only where the project lets them, everyone else always."""
+    return project.analysts_see_suggestions or project_allows(project, Action.SEE_MODEL_OUTPUTS)
+
+
+def project_stats(*, project: Project, user: AnyUser | None = None) -> dict[str, Any]:
+    """Counts for the project page: items per split, labeled items, annotations per label.
+
+    With a `user` who may not see others' answers, the annotations per label are only that user's own: on a
+    small project the label counts of everyone would tell an analyst the answers she has not given yet.
+    """
     items = Item.objects.filter(project=project)
     by_split = dict(items.values_list("split").annotate(n=Count("id")).order_by())
     total = sum(by_split.values())
     annotations = Annotation.objects.filter(project=project)
     labeled = annotations.values("item_id").distinct().count()
     per_label: dict[str, int] = {label.key: 0 for label in project.labels.all()}
+    counted = annotations
+    if user is not None and not project_allows(project, Action.SEE_OTHERS_ANSWERS):
+        counted = annotations.filter(annotator_id=int(user.pk or 0))
     # Grouped by the whole label list in the database: there are few distinct lists (one per label in a
     # single-label project), so counting stays cheap with a million annotations.
     for labels, count in (
-        annotations.values_list("labels").annotate(n=Count("id")).order_by().values_list("labels", "n")
+        counted.values_list("labels").annotate(n=Count("id")).order_by().values_list("labels", "n")
     ):
         for key in labels or []:
             per_label[key] = per_label.get(key, 0) + count
@@ -93,8 +111,33 @@ def item_annotations(*, item: Item) -> QuerySet[Annotation]:
     )
 
 
+def item_annotations_for_user(*, project: Project, item: Item, user: AnyUser) -> QuerySet[Annotation]:
+    """The item's annotations this member may see: all of them, or (blind labeling) only their own."""
+    annotations = item_annotations(item=item)
+    if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
+        annotations = annotations.filter(annotator_id=int(user.pk or 0))
+    return annotations
+
+
+def item_flags_for_user(*, project: Project, item: Item, user: AnyUser) -> QuerySet[Flag]:
+    """The item's flags this member may see, latest first: all of them, or only their own."""
+    flags = item.flags.select_related("user").order_by("-created_at")
+    if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
+        flags = flags.filter(user_id=int(user.pk or 0))
+    return flags
+
+
 def membership_list(*, project: Project) -> QuerySet[Membership]:
     return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def membership_list_for_user(*, project: Project, user: AnyUser) -> QuerySet[Membership]:
+    """The members this member may see: everyone, or for an analyst the owners, reviewers and data
+    scientists (whom she may ask) and herself, never another analyst."""
+    memberships = membership_list(project=project)
+    if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
+        memberships = memberships.exclude(Q(role=Role.ANALYST) & ~Q(user_id=int(user.pk or 0)))
+    return memberships
 
 
 def membership_get(*, project: Project, user_id: int) -> Membership:

@@ -20,8 +20,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from labeling.choices import AnnotationSource, EventType, Role
+from labeling.choices import AnnotationSource, EventType
 from labeling.models import Annotation, Assignment, InteractionEvent, Item, Project
+from labeling.permissions import Action, role_allows
 
 AnyUser = AbstractBaseUser | AnonymousUser
 # A pause longer than this between two of an analyst's events is a break, not labeling time.
@@ -32,7 +33,10 @@ ACTION_EVENTS = (EventType.SUBMIT, EventType.CHANGE, EventType.SKIP, EventType.U
 
 
 def sees_everyone(project: Project) -> bool:
-    return getattr(project, "user_role", None) != Role.ANALYST
+    """Whether the member the project was resolved for sees everyone's events, figures and names
+    (Action.SEE_OTHERS_ANSWERS); a project read without a member (commands) sees everything."""
+    role = getattr(project, "user_role", None)
+    return role is None or role_allows(role, Action.SEE_OTHERS_ANSWERS)
 
 
 def interaction_event_list_for_user(*, project: Project, user: AnyUser) -> QuerySet[InteractionEvent]:

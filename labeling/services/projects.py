@@ -38,6 +38,7 @@ OVERSIGHT_SETTINGS: dict[str, tuple[float, float]] = {
     "gold_auto_review": (0, 1),
     "review_audit_rate": (0.0, 1.0),
     "review_confidence_threshold": (0.0, 1.0),
+    "analysts_see_suggestions": (0, 1),
 }
 ERROR_SETTING_RANGE = "{name} must be between {low} and {high}."
 ERROR_LEASE = "The lease must be between 10 seconds and 24 hours."

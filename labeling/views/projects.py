@@ -25,7 +25,6 @@ from labeling.selectors.activity import (
     analyst_summary_list,
     interaction_event_list_for_user,
     project_progress,
-    sees_everyone,
 )
 from labeling.services.imports import import_job_create, import_options_build
 from labeling.services.members import membership_add, membership_remove, membership_set_role
@@ -92,10 +91,10 @@ def project_detail(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     summaries = analyst_summary_list(project=project, viewer=request.user)
     context = {
         "project": project,
-        "stats": selectors.project_stats(project=project),
+        "stats": selectors.project_stats(project=project, user=request.user),
         "progress": project_progress(project=project, user=request.user),
         "my_summary": next((row for row in summaries if row.user_id == request.user.pk), None),
-        "summaries": summaries if sees_everyone(project) else [],
+        "summaries": summaries if _can(project, Action.SEE_OTHERS_ANSWERS) else [],
         "can_import": _can(project, Action.IMPORT),
         "can_manage": _can(project, Action.MANAGE_MEMBERS),
     }
@@ -141,15 +140,18 @@ def item_detail(request: HtmxHttpRequest, project: Project, item_id: int) -> Htt
     context = {
         "project": project,
         "item": item,
-        "annotations": selectors.item_annotations(item=item),
-        "flags": item.flags.select_related("user").order_by("-created_at"),
+        "annotations": selectors.item_annotations_for_user(project=project, item=item, user=request.user),
+        "flags": selectors.item_flags_for_user(project=project, item=item, user=request.user),
         "events": interaction_event_list_for_user(project=project, user=request.user).filter(item=item),
+        "blind": not _can(project, Action.SEE_OTHERS_ANSWERS),
         **_weak_label_context(project, item.pk),
     }
     return render(request, "labeling/item_detail.html", context)
 
 
 def _weak_label_context(project: Project, item_id: int) -> dict[str, Any]:
+    if not _can(project, Action.SEE_MODEL_OUTPUTS):
+        return {"weak_run": None, "weak_label": None}
     run = latest_run(project=project)
     answer = weak_labels_get(run=run, item_ids=[item_id]).get(item_id) if run else None
     return {"weak_run": run, "weak_label": answer}
@@ -202,7 +204,8 @@ def member_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
                 form = MembershipForm()
     context = {
         "project": project, "form": form, "can_manage": can_manage,
-        "memberships": selectors.membership_list(project=project), "role_form": MembershipRoleForm(),
+        "memberships": selectors.membership_list_for_user(project=project, user=request.user),
+        "role_form": MembershipRoleForm(),
     }  # fmt: skip
     status = 422 if form.errors else 200
     return render_partial(request, "labeling/member_list.html", context, partial="members", status=status)

@@ -23,6 +23,7 @@ from core.htmx import HtmxHttpRequest
 from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
 from labeling.models import Project
 from labeling.permissions import Action
+from labeling.selectors import suggestions_shown
 from labeling.selectors.activity import project_progress, queue_skipped_count
 from labeling.services.annotations import annotation_submit, annotation_undo_last
 from labeling.services.interactions import item_flag
@@ -37,7 +38,9 @@ def _panel_context(
 ) -> dict[str, Any]:
     user = cast(User, request.user)
     suggestion = (
-        suggestion_show(project=project, user=user, item=current.item) if current is not None else None
+        suggestion_show(project=project, user=user, item=current.item)
+        if current is not None and suggestions_shown(project=project)
+        else None
     )
     return {
         "project": project,

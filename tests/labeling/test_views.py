@@ -301,7 +301,7 @@ def test_item_detail_shows_annotations(
     # given
     item = ItemFactory(project=project, external_id="x1")
     AnnotationFactory(item=item, annotator=UserFactory(username="ann"), labels=["spam"])
-    client = client_for(member_factory(project, Role.ANALYST).user)
+    client = client_for(member_factory(project, Role.REVIEWER).user)
 
     # when
     response = client.get(f"/projects/{project.slug}/items/{item.pk}/")

@@ -32,7 +32,7 @@ class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunc
     def get_queryset(self) -> QuerySet[LabelingFunction]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
             return LabelingFunction.objects.none()
-        return selectors.labeling_function_list(project=self.get_project())
+        return selectors.labeling_function_list(project=self.get_project(Action.SEE_MODEL_OUTPUTS))
 
     @extend_schema(
         request=s.LabelingFunctionCreateInputSerializer, responses={201: s.LabelingFunctionOutputSerializer}
@@ -49,7 +49,7 @@ class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunc
 class LabelingFunctionDetailApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.LabelingFunctionOutputSerializer)
     def get(self, request: Request, slug: str, lf_id: int) -> Response:
-        lf = selectors.labeling_function_get(project=self.get_project(), lf_id=lf_id)
+        lf = selectors.labeling_function_get(project=self.get_project(Action.SEE_MODEL_OUTPUTS), lf_id=lf_id)
         return Response(s.LabelingFunctionOutputSerializer(lf).data)
 
     @extend_schema(
@@ -73,7 +73,7 @@ class LabelingFunctionDetailApi(ProjectScopedMixin, APIView):
 class LabelingFunctionVersionListApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.LabelingFunctionVersionOutputSerializer(many=True))
     def get(self, request: Request, slug: str, lf_id: int) -> Response:
-        lf = selectors.labeling_function_get(project=self.get_project(), lf_id=lf_id)
+        lf = selectors.labeling_function_get(project=self.get_project(Action.SEE_MODEL_OUTPUTS), lf_id=lf_id)
         versions = lf.versions.select_related("created_by").order_by("number")
         return Response(s.LabelingFunctionVersionOutputSerializer(versions, many=True).data)
 
@@ -94,7 +94,9 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
     def get_queryset(self) -> QuerySet[LabelModelRun]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
             return LabelModelRun.objects.none()
-        return selectors.run_list(project=self.get_project()).select_related("created_by")
+        return selectors.run_list(project=self.get_project(Action.SEE_MODEL_OUTPUTS)).select_related(
+            "created_by"
+        )
 
     @extend_schema(request=s.RunCreateInputSerializer, responses={202: s.RunOutputSerializer},
                    description="Starts a run on the workers; poll the run for its progress and results.")  # fmt: skip
@@ -110,9 +112,8 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
 class RunDetailApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.RunOutputSerializer)
     def get(self, request: Request, slug: str, number: int) -> Response:
-        return Response(
-            s.RunOutputSerializer(selectors.run_get(project=self.get_project(), number=number)).data
-        )
+        run = selectors.run_get(project=self.get_project(Action.SEE_MODEL_OUTPUTS), number=number)
+        return Response(s.RunOutputSerializer(run).data)
 
 
 class LabelingFunctionSuggestionListApi(ProjectScopedMixin, APIView):

@@ -556,7 +556,7 @@ def test_item_detail_includes_annotations(
     item = ItemFactory(project=project, external_id="x1", text="Win a prize", metadata={"source": "sms"})
     AnnotationFactory(item=item, annotator=UserFactory(username="ann"), labels=["spam"], lead_time_ms=1200)
     AnnotationFactory(item=item, annotator=UserFactory(username="ben"), labels=["ham"])
-    client = api_client_for(member_factory(project, Role.ANALYST).user)
+    client = api_client_for(member_factory(project, Role.REVIEWER).user)
 
     # when
     response = client.get(f"/api/projects/{project.slug}/items/{item.pk}/")
