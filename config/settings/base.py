@@ -72,22 +72,24 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------------
+# SQLite gets these options however it is named (DATABASE_URL=sqlite:///... or the default under var/): WAL
+# lets the UI read while an import writes; IMMEDIATE takes the write lock at BEGIN, so that two writers never
+# deadlock upgrading a read lock (which SQLite answers at once with "database is locked", whatever the timeout);
+# the timeout lets a writer wait for the lock instead of failing.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+}
 if env.DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
     env.VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(env.VAR_DIR / "oversight.sqlite3"),
-            # WAL lets the UI read while an import writes; IMMEDIATE avoids upgrade deadlocks between writers.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-            },
-        }
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(env.VAR_DIR / "oversight.sqlite3")}
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery --------------------------------------------------------------------------------------

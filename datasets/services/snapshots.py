@@ -34,6 +34,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from active_learning.selectors import learner_model_latest
+from core.csv_safety import FORMULA_CELLS_NOTE
 from core.version import code_version
 from datasets import tasks
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus, Trigger
@@ -433,6 +434,7 @@ def _manifest(
         "content_hash": tally.digest.hexdigest(),
         "fewshot_k": request.fewshot_k,
         "files": files,
+        "csv_formula_cells": FORMULA_CELLS_NOTE,
         "datasheet": _datasheet(project, request, tally, run.number if run else None),
     }
 

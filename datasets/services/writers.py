@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core.csv_safety import csv_cells_safe
 from datasets.choices import ExportFormat
 from datasets.selectors import ROW_FIELDS, RowChunk
 
@@ -124,9 +125,11 @@ class CsvSink(Sink):
         self.writer.writerow(ROW_FIELDS)
 
     def write(self, chunk: RowChunk, table: pa.Table, lines: list[str]) -> None:
+        # Every text column goes through csv_cells_safe (formula cells; core/csv_safety.py), numbers do not.
         rows = zip(
-            chunk.item_id, chunk.external_id, chunk.text, chunk.metadata, chunk.label,
-            ("|".join(labels) for labels in chunk.labels), chunk.label_source,
+            chunk.item_id, csv_cells_safe(chunk.external_id), csv_cells_safe(chunk.text),
+            csv_cells_safe(chunk.metadata), csv_cells_safe(chunk.label),
+            csv_cells_safe("|".join(labels) for labels in chunk.labels), chunk.label_source,
             (json.dumps(soft) for soft in chunk.soft_label), chunk.confidence, chunk.n_annotators,
             ("" if value is None else value for value in chunk.agreement), chunk.split,
             strict=True,

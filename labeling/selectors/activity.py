@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db.models import QuerySet
 
+from core.csv_safety import csv_row_safe
 from labeling.choices import AnnotationSource, EventType
 from labeling.models import Annotation, Assignment, InteractionEvent, Item, Project
 from labeling.permissions import Action, role_allows
@@ -171,7 +172,7 @@ def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "payload": json.dumps(row["payload"], ensure_ascii=False)})
+        writer.writerow(csv_row_safe({**row, "payload": json.dumps(row["payload"], ensure_ascii=False)}))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -23,6 +23,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Count, Max
 
+from core.csv_safety import csv_row_safe
 from labeling.choices import AnnotationSource, EventType, Role
 from labeling.models import Annotation, GoldLabel, InteractionEvent, Membership, Project
 from labeling.selectors.activity import AnalystSummary, AnyUser, analyst_summary_list, sees_everyone
@@ -373,5 +374,5 @@ def annotator_quality_csv_lines(rows: Iterable[AnnotatorQuality]) -> Iterator[st
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(row.to_json())
+        writer.writerow(csv_row_safe(row.to_json()))
         yield buffer.getvalue()

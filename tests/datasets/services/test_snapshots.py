@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 from pathlib import Path
@@ -384,3 +386,34 @@ def test_items_no_lf_covers_carry_the_end_models_label_in_a_soft_snapshot(
     assert {row["label_source"] for key, row in rows.items() if key[0] not in "ts"} == {LabelSource.WEAK}
     assert snapshot.manifest["end_model"]["status"] == "succeeded"
     assert snapshot.manifest["counts"]["label_sources"][LabelSource.END_MODEL] == 1
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_the_manifest_says_so() -> None:
+    # given items whose id, text and label a spreadsheet would read as formulas
+    project = ProjectFactory(labels=["-1", "+1"])
+    hostile = ItemFactory(project=project, external_id="=1+1", text='=HYPERLINK("http://evil","x")')
+    AnnotationFactory(item=hostile, labels=["-1"])
+    AnnotationFactory(item=hostile, labels=["-1"])
+    plain = ItemFactory(project=project, external_id="e2", text="@home\tor not")
+    AnnotationFactory(item=plain, labels=["+1"])
+    AnnotationFactory(item=plain, labels=["+1"])
+
+    # when
+    snapshot = _make(project, formats=["csv", "parquet"])
+
+    # then the CSV carries an apostrophe before each such cell, numbers untouched
+    with snapshot_file_open(snapshot=snapshot, name="data.csv") as handle:
+        rows = list(csv.DictReader(io.StringIO(handle.read().decode())))
+    by_id = {row["item_id"]: row for row in rows}
+    assert (by_id[str(hostile.pk)]["external_id"], by_id[str(hostile.pk)]["text"]) == (
+        "'=1+1",
+        '\'=HYPERLINK("http://evil","x")',
+    )
+    assert (by_id[str(hostile.pk)]["label"], by_id[str(plain.pk)]["label"]) == ("'-1", "'+1")
+    assert (by_id[str(plain.pk)]["external_id"], by_id[str(plain.pk)]["text"]) == ("e2", "'@home\tor not")
+    assert by_id[str(hostile.pk)]["confidence"] == "1.0"
+    # and the other formats keep the text as it is, while the manifest says what the CSV did
+    assert {row["external_id"]: row["label"] for row in _rows(snapshot)} == {"=1+1": "-1", "e2": "+1"}
+    assert "prefixed with '" in snapshot.manifest["csv_formula_cells"]
+    stored = json.loads(Path(snapshot.manifest["manifest_path"]).read_text())
+    assert stored["csv_formula_cells"] == snapshot.manifest["csv_formula_cells"]
