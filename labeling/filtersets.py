@@ -1,11 +1,12 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from core.filtersets import FilterSet
 from labeling.choices import EventType, ImportStatus, Split
 from labeling.models import ImportJob, InteractionEvent, Item
 
 
-class ItemFilterSet(django_filters.FilterSet):
+class ItemFilterSet(FilterSet):
     """Shared by the item list page and the items endpoint."""
 
     q = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label="Text contains")
@@ -24,7 +25,7 @@ class ItemFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(annotation_count__gt=0) if value else Q(annotation_count=0))
 
 
-class ImportJobFilterSet(django_filters.FilterSet):
+class ImportJobFilterSet(FilterSet):
     status = django_filters.ChoiceFilter(choices=ImportStatus.choices)
 
     class Meta:
@@ -32,7 +33,7 @@ class ImportJobFilterSet(django_filters.FilterSet):
         fields = ["status", "format"]
 
 
-class InteractionEventFilterSet(django_filters.FilterSet):
+class InteractionEventFilterSet(FilterSet):
     """Shared by the events endpoint and its export."""
 
     type = django_filters.MultipleChoiceFilter(choices=EventType.choices)

@@ -94,6 +94,7 @@ class ReviewRefreshApi(ProjectScopedMixin, APIView):
 
 class ReviewRequestListCreateApi(ProjectScopedMixin, ListAPIView[ReviewRequest]):
     serializer_class = s.ReviewRequestOutputSerializer
+    query_params = ("status",)  # read by get_queryset; other unknown parameters are refused (core.api.filters)
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=["open", "resolved"], description="Default: open")]
