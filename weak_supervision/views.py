@@ -20,6 +20,7 @@ from labeling.views.projects import add_error, project_view
 from weak_supervision import selectors
 from weak_supervision.charts import lf_bar_chart
 from weak_supervision.forms import LabelingFunctionForm
+from weak_supervision.sandbox import python_lfs_unavailable
 from weak_supervision.services.functions import (
     labeling_function_accept_suggestion,
     labeling_function_create,
@@ -50,7 +51,8 @@ def _latest_analysis(project: Project) -> dict[int, dict[str, Any]]:
 def labeling_function_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     analysis = _latest_analysis(project)
     lfs = [(lf, analysis.get(lf.pk)) for lf in selectors.labeling_function_list(project=project)]
-    return render(request, "weak_supervision/lf_list.html", {"project": project, "lfs": lfs})
+    context = {"project": project, "lfs": lfs, "python_lfs_unavailable": python_lfs_unavailable()}
+    return render(request, "weak_supervision/lf_list.html", context)
 
 
 def _save(request: HtmxHttpRequest, project: Project, form: LabelingFunctionForm, lf: Any) -> Any:
@@ -85,7 +87,13 @@ def _editor(request: HtmxHttpRequest, project: Project, lf: Any) -> HttpResponse
             target = f"/projects/{project.slug}/labeling-functions/{saved.pk}/"
             return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
     versions = lf.versions.select_related("created_by").order_by("-number") if lf else []
-    context = {"project": project, "form": form, "lf": lf, "versions": versions}
+    context = {
+        "project": project,
+        "form": form,
+        "lf": lf,
+        "versions": versions,
+        "python_lfs_unavailable": python_lfs_unavailable(),
+    }
     status = 422 if request.method == "POST" else 200
     return render_partial(request, "weak_supervision/lf_edit.html", context, partial="editor", status=status)
 
@@ -193,6 +201,8 @@ def run_detail(request: HtmxHttpRequest, project: Project, number: int) -> HttpR
         "rows": rows,
         "sort": sort,
         "chart": lf_bar_chart(run.lf_analysis) if run.lf_analysis else "",
+        # LF errors and tracebacks: only for those who may edit the LFs.
+        "may_see_errors": role_allows(project.user_role, Action.WRITE_LFS),  # type: ignore[attr-defined]
     }
     partial = "table" if request.GET.get("sort") else "status"
     return render_partial(request, "weak_supervision/run_detail.html", context, partial=partial)

@@ -88,6 +88,18 @@ class RunOutputSerializer(serializers.ModelSerializer[LabelModelRun]):
     def get_progress(self, run: LabelModelRun) -> dict[str, Any]:
         return run_progress(run=run)
 
+    def to_representation(self, instance: LabelModelRun) -> dict[str, Any]:
+        """LF errors and tracebacks only for those who may edit LFs (context "may_see_errors")."""
+        data: dict[str, Any] = super().to_representation(instance)
+        if not self.context.get("may_see_errors", False):
+            data["error"] = "The run failed; owners and data scientists see why." if data["error"] else ""
+            metrics = dict(data.get("metrics") or {})
+            metrics.pop("lf_errors", None)
+            if isinstance(metrics.get("end_model"), dict):
+                metrics["end_model"] = {k: v for k, v in metrics["end_model"].items() if k != "error"}
+            data["metrics"] = metrics
+        return data
+
 
 class RunCreateInputSerializer(serializers.Serializer[Any]):
     chunk_size = serializers.IntegerField(required=False, min_value=100, max_value=1_000_000)

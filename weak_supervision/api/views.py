@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -12,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.views import ProjectScopedMixin
-from labeling.permissions import Action
+from labeling.permissions import Action, role_allows
 from weak_supervision import selectors
 from weak_supervision.api import serializers as s
 from weak_supervision.models import LabelingFunction, LabelModelRun
@@ -88,6 +90,14 @@ class LabelingFunctionPreviewApi(ProjectScopedMixin, APIView):
         return Response(selectors.labeling_function_preview(project=project, **data.validated_data))
 
 
+def _may_see_errors(view: ProjectScopedMixin) -> bool:
+    """LF errors and tracebacks are for those who may edit LFs."""
+    if getattr(view, "swagger_fake_view", False):
+        return False
+    project = view.get_project(Action.SEE_MODEL_OUTPUTS)
+    return role_allows(project.user_role, Action.WRITE_LFS)  # type: ignore[attr-defined]
+
+
 class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
     serializer_class = s.RunOutputSerializer
 
@@ -98,6 +108,9 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
             "created_by"
         )
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "may_see_errors": _may_see_errors(self)}
+
     @extend_schema(request=s.RunCreateInputSerializer, responses={202: s.RunOutputSerializer},
                    description="Starts a run on the workers; poll the run for its progress and results.")  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
@@ -106,14 +119,16 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
         data.is_valid(raise_exception=True)
         run = run_start(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
         run.refresh_from_db()
-        return Response(s.RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        # they may edit LFs: they started it
+        output = s.RunOutputSerializer(run, context={"may_see_errors": True})
+        return Response(output.data, status=status.HTTP_202_ACCEPTED)
 
 
 class RunDetailApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.RunOutputSerializer)
     def get(self, request: Request, slug: str, number: int) -> Response:
         run = selectors.run_get(project=self.get_project(Action.SEE_MODEL_OUTPUTS), number=number)
-        return Response(s.RunOutputSerializer(run).data)
+        return Response(s.RunOutputSerializer(run, context={"may_see_errors": _may_see_errors(self)}).data)
 
 
 class LabelingFunctionSuggestionListApi(ProjectScopedMixin, APIView):
