@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 
@@ -229,3 +230,26 @@ def test_a_multi_label_project_takes_toggles_and_one_submit(
     assert "data-submit" in page
     assert response.status_code == 200
     assert Annotation.objects.get().labels == ["billing", "urgent"]  # schema order
+
+
+def test_the_settings_page_decides_whether_analysts_see_suggestions(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    owner = client_for(member_factory(project, Role.OWNER).user)
+    data = {"name": project.name, "overlap": "1", "lease_seconds": "600"}
+
+    # when
+    page = owner.get(f"/projects/{project.slug}/settings/").content.decode()
+    off = owner.post(f"/projects/{project.slug}/settings/", data, headers=HTMX)
+    project.refresh_from_db()
+    was_off = project.analysts_see_suggestions
+    on = owner.post(
+        f"/projects/{project.slug}/settings/", {**data, "analysts_see_suggestions": "on"}, headers=HTMX
+    )
+    project.refresh_from_db()
+
+    # then the box is ticked by default, and unticking it keeps analysts blind to the model
+    assert re.search(r'<input type="checkbox" name="analysts_see_suggestions"[^>]* checked>', page)
+    assert (off.status_code, on.status_code) == (200, 200)
+    assert (was_off, project.analysts_see_suggestions) == (False, True)

@@ -9,7 +9,15 @@ from core.exceptions import NotFoundError, PermissionDeniedError
 from labeling.choices import Role
 from labeling.models import Membership, Project
 from labeling.permissions import Action
-from labeling.selectors import project_get_for_user, project_list_for_user, project_stats
+from labeling.selectors import (
+    item_annotations_for_user,
+    membership_list_for_user,
+    project_allows,
+    project_get_for_user,
+    project_list_for_user,
+    project_stats,
+    suggestions_shown,
+)
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +92,68 @@ def test_project_stats_count_each_label_of_multi_label_annotations(db: None) -> 
         AnnotationFactory(item=ItemFactory(project=project), labels=labels)
 
     assert project_stats(project=project)["per_label"] == {"a": 3, "b": 2, "c": 1}
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [
+        (Role.ANALYST, ["me"]),
+        (Role.REVIEWER, ["me", "other"]),
+        (Role.DATA_SCIENTIST, ["me", "other"]),
+        (Role.OWNER, ["me", "other"]),
+    ],
+)
+def test_item_annotations_for_user_are_blind_for_analysts(
+    role: str, sees: list[str], member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    project = ProjectFactory()
+    viewer = member_factory(project, role, username="me").user
+    item = ItemFactory(project=project)
+    AnnotationFactory(item=item, annotator=viewer)
+    AnnotationFactory(item=item, annotator=UserFactory(username="other"))
+    resolved = project_get_for_user(user=viewer, slug=project.slug)
+
+    # when
+    annotations = item_annotations_for_user(project=resolved, item=item, user=viewer)
+
+    # then
+    assert [a.annotator.username for a in annotations] == sees
+
+
+def test_membership_list_for_user_hides_other_analysts_from_an_analyst(
+    member_factory: Callable[..., Membership],
+) -> None:
+    # given
+    project = ProjectFactory()
+    analyst = member_factory(project, Role.ANALYST, username="ann").user
+    member_factory(project, Role.ANALYST, username="bob")
+    member_factory(project, Role.REVIEWER, username="rev")
+
+    # when
+    names = [m.user.username for m in membership_list_for_user(
+        project=project_get_for_user(user=analyst, slug=project.slug), user=analyst)]  # fmt: skip
+
+    # then
+    assert names == ["ann", "rev"]
+
+
+@pytest.mark.parametrize(
+    ("role", "setting", "shown"),
+    [(Role.ANALYST, True, True), (Role.ANALYST, False, False), (Role.DATA_SCIENTIST, False, True),
+     (Role.OWNER, False, True), (Role.REVIEWER, False, True)],
+)  # fmt: skip
+def test_suggestions_shown_follows_the_project_setting_for_analysts_only(
+    role: str, setting: bool, shown: bool, member_factory: Callable[..., Membership]
+) -> None:
+    # given
+    project = ProjectFactory(analysts_see_suggestions=setting)
+    user = member_factory(project, role).user
+
+    # when / then
+    assert suggestions_shown(project=project_get_for_user(user=user, slug=project.slug)) is shown
+
+
+def test_a_project_read_without_a_member_allows_no_blind_action() -> None:
+    # a project not resolved through project_get_for_user has no role: the blind checks fail closed
+    assert project_allows(ProjectFactory(), Action.SEE_OTHERS_ANSWERS) is False

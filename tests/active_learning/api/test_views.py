@@ -167,3 +167,47 @@ def test_the_next_item_carries_the_suggestion_and_submit_records_its_fate(
     assert submitted.status_code == 201
     kinds = list(analyst.interactionevent_set.values_list("type", flat=True).order_by("pk"))
     assert kinds == ["view", "suggestion_shown", "submit", "suggestion_accepted"]
+
+
+def test_a_project_that_keeps_analysts_blind_shows_them_no_suggestion(
+    corpus_project: Callable[..., Project], retrain: Any, member_factory: Callable[..., Membership],
+    api_client_for: Any, client_for: Any,
+) -> None:  # fmt: skip
+    # given a trained model whose suggestions active learning shows, in a project that keeps analysts blind
+    project = corpus_project(items=40, gold=20)
+    retrain(project)
+    LearnerSettings.objects.filter(project=project).update(show_suggestions=True)
+    Project.objects.filter(pk=project.pk).update(analysts_see_suggestions=False)
+    analyst = member_factory(project, Role.ANALYST).user
+    scientist = member_factory(project, Role.DATA_SCIENTIST).user
+
+    # when
+    nxt = api_client_for(analyst).get(f"/api/projects/{project.slug}/queue/next/").json()
+    page = client_for(analyst).get(f"/projects/{project.slug}/label/")
+    theirs = api_client_for(scientist).get(f"/api/projects/{project.slug}/queue/next/").json()
+
+    # then the analyst sees none, and none is recorded as shown to her; a data scientist still gets one
+    assert nxt["suggestion"] is None
+    assert page.context["suggestion"] is None
+    assert 'id="suggestion"' not in page.content.decode()
+    assert "suggestion_shown" not in set(analyst.interactionevent_set.values_list("type", flat=True))
+    assert theirs["suggestion"]["model"] == 1
+
+
+def test_analysts_see_the_suggestion_by_default_on_the_labeling_page(
+    corpus_project: Callable[..., Project], retrain: Any, member_factory: Callable[..., Membership],
+    client_for: Any,
+) -> None:  # fmt: skip
+    # given a project with the default setting, whose active learning shows suggestions
+    project = corpus_project(items=40, gold=20)
+    retrain(project)
+    LearnerSettings.objects.filter(project=project).update(show_suggestions=True)
+    analyst = member_factory(project, Role.ANALYST).user
+
+    # when
+    page = client_for(analyst).get(f"/projects/{project.slug}/label/")
+
+    # then
+    assert Project.objects.get(pk=project.pk).analysts_see_suggestions is True
+    assert page.context["suggestion"].model == 1
+    assert 'id="suggestion"' in page.content.decode()

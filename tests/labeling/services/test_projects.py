@@ -83,3 +83,16 @@ def test_project_update_changes_only_given_fields() -> None:
     project_update(project=project, name="New", overlap=2)
     project.refresh_from_db()
     assert (project.name, project.overlap, project.instructions) == ("New", 2, "Label **spam** as spam.")
+
+
+def test_analysts_see_suggestions_by_default_and_the_owner_may_keep_them_blind() -> None:
+    # given
+    project = ProjectFactory()
+    default = project.analysts_see_suggestions
+
+    # when
+    project_update(project=project, analysts_see_suggestions=False)
+
+    # then
+    project.refresh_from_db()
+    assert (default, project.analysts_see_suggestions) == (True, False)
