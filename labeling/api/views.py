@@ -65,7 +65,11 @@ class ProjectDetailApi(ProjectScopedMixin, APIView):
 
 
 class MembershipListCreateApi(ProjectScopedMixin, APIView):
-    @extend_schema(responses=s.MembershipOutputSerializer(many=True))
+    @extend_schema(
+        responses=s.MembershipOutputSerializer(many=True),
+        description="The project's members. Analysts get themselves and the owners, reviewers and data "
+        "scientists, never another analyst (blind labeling).",
+    )
     def get(self, request: Request, slug: str) -> Response:
         memberships = selectors.membership_list_for_user(project=self.get_project(), user=request.user)
         return Response(s.MembershipOutputSerializer(memberships, many=True).data)
@@ -109,7 +113,11 @@ class ItemListApi(ProjectScopedMixin, ListAPIView[Item]):
 
 
 class ItemDetailApi(ProjectScopedMixin, APIView):
-    @extend_schema(responses=s.ItemDetailOutputSerializer)
+    @extend_schema(
+        responses=s.ItemDetailOutputSerializer,
+        description="The item with its annotations. Analysts get only their own annotation (blind labeling: "
+        "nobody else's, imported ones included); annotation_count counts everyone's.",
+    )
     def get(self, request: Request, slug: str, item_id: int) -> Response:
         project = self.get_project()
         item = selectors.item_get(project=project, item_id=item_id)
