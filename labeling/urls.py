@@ -30,4 +30,15 @@ urlpatterns = [
     path("<slug:slug>/imports/<int:job_id>/", views.import_detail, name="import-detail"),
     path("<slug:slug>/members/", views.member_list, name="member-list"),
     path("<slug:slug>/members/<int:user_id>/", views.member_update, name="member-update"),
+    path("<slug:slug>/members/new-account/", views.member_account_create, name="member-account-create"),
+    path(
+        "<slug:slug>/members/<int:user_id>/set-password-link/",
+        views.member_set_password_link,
+        name="member-set-password-link",
+    ),
+    path(
+        "<slug:slug>/members/<int:user_id>/lift-lockout/",
+        views.member_lockout_lift,
+        name="member-lockout-lift",
+    ),
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from config import env
 
@@ -26,14 +28,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "axes",
+    "csp",
     "core",
+    "accounts",
     "labeling",
     "weak_supervision",
     "active_learning",
@@ -50,6 +54,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login on any door into the 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -130,12 +137,63 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}  # the one place for periodic tasks (STYLE.md §6)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {  # the one place for periodic tasks (STYLE.md §6)
+    # Imports whose worker died or stopped are run again, or failed with the reason.
+    "import-jobs-recover": {"task": "labeling.tasks.import_jobs_recover_task", "schedule": 60.0},
+}
 
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or client address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failed logins on every door (/accounts/login/, /admin/login/, /api/auth/token/) are counted per username and,
+# separately, per client address, in the database (shared by all workers); either locks out at the limit.
+AXES_FAILURE_LIMIT = env.LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=env.LOGIN_LOCKOUT_MINUTES) if env.LOGIN_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # django-axes takes it only as a dotted path
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2", "token"]
+if env.PROXY_COUNT:
+    # The client is the address the outermost of our proxies saw (django-ipware, right-most minus the proxies).
+    AXES_IPWARE_PROXY_COUNT = env.PROXY_COUNT
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+API_TOKEN_TTL = timedelta(days=env.API_TOKEN_TTL_DAYS)
+PASSWORD_RESET_TIMEOUT = env.SET_PASSWORD_LINK_HOURS * 3600  # set-password links of new accounts
+
+# --- HTTPS and browser security (check --deploy is clean with OVERSIGHT_HTTPS=1) ------------------------
+SECURE_SSL_REDIRECT = env.SECURE_SSL_REDIRECT
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SESSION_COOKIE_SECURE = env.SESSION_COOKIE_SECURE
+CSRF_COOKIE_SECURE = env.CSRF_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.HSTS_SECONDS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.HSTS_INCLUDE_SUBDOMAINS
+SECURE_HSTS_PRELOAD = env.HSTS_PRELOAD
+if env.TRUST_X_FORWARDED_PROTO:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# No inline script, style or event handler anywhere: pages load only this site's static files (django-csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "labeling:project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -177,7 +235,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated API calls get 401 with a WWW-Authenticate challenge.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -215,6 +273,28 @@ LOGGING = {
 }
 
 # --- Oversight ------------------------------------------------------------------------------------------
+# Python LFs run under bubblewrap and seccomp (weak_supervision/isolation.py); where that cannot be had, they
+# are refused with the reason (also on /healthz), never run unisolated.
+SANDBOX_BWRAP = env.SANDBOX_BWRAP
+SANDBOX_ROOT_DIR = env.SANDBOX_ROOT_DIR
 # Rows parsed, validated and written per batch during an import: ~5k rows keep a batch under ~10 MB of
 # Python objects while amortising one COPY/INSERT round trip.
 IMPORT_BATCH_SIZE = 5000
+# Hostile files are refused before they cost memory or time (labeling/importers): an upload larger than this
+# is answered 413; JSON nested deeper than this is refused; a line of CSV or JSONL longer than this is refused.
+IMPORT_MAX_UPLOAD_BYTES = env.IMPORT_MAX_UPLOAD_BYTES
+IMPORT_JSON_MAX_DEPTH = 64
+IMPORT_MAX_LINE_BYTES = 16 * 1024 * 1024
+# A WRENCH .zip is measured before anything is extracted: entries, their total uncompressed size, and the
+# ratio of that size to the archive's compressed bytes (a 1 MB zip of 1 GiB is refused before it is opened).
+IMPORT_ZIP_MAX_ENTRIES = 1000
+IMPORT_ZIP_MAX_BYTES = env.IMPORT_ZIP_MAX_BYTES
+IMPORT_ZIP_MAX_RATIO = 100
+# A Parquet row group is decoded whole: one larger than this (uncompressed, from the file's footer) is refused.
+IMPORT_PARQUET_MAX_ROW_GROUP_BYTES = 256 * 1024 * 1024
+# A running import's worker writes a heartbeat every IMPORT_JOB_STALE_SECONDS / 5; a job without one for
+# IMPORT_JOB_STALE_SECONDS is run again by the periodic sweep, up to IMPORT_JOB_MAX_ATTEMPTS runs, then failed.
+# A job still pending after IMPORT_JOB_PENDING_MAX_SECONDS (no worker ever took it) is failed.
+IMPORT_JOB_STALE_SECONDS = env.IMPORT_JOB_STALE_SECONDS
+IMPORT_JOB_MAX_ATTEMPTS = 3
+IMPORT_JOB_PENDING_MAX_SECONDS = 24 * 3600

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.services import account_create
 from labeling.choices import Role
 from labeling.models import Membership, Project
 
@@ -26,6 +27,14 @@ def membership_add(*, project: Project, username: str, role: str) -> Membership:
     if Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError(ERROR_ALREADY_MEMBER.format(username=username), code="already_member")
     return Membership.objects.create(project=project, user=user, role=role)
+
+
+def membership_create_with_account(*, project: Project, username: str, email: str, role: str) -> Membership:
+    """Creates an account without a password and makes it a member; the caller hands out a set-password link."""
+    _check_role(role)
+    with transaction.atomic():
+        user = account_create(username=username, email=email)
+        return Membership.objects.create(project=project, user=user, role=role)
 
 
 def _lock_owners(project: Project) -> int:

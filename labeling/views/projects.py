@@ -5,6 +5,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,24 +15,41 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.selectors import lockout_list
+from accounts.services import lockout_lift, set_password_link_create
 from core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from core.htmx import HtmxHttpRequest, render_partial
 from labeling import selectors
 from labeling.filtersets import ItemFilterSet
-from labeling.forms import ImportForm, MembershipForm, MembershipRoleForm, ProjectForm, ProjectSettingsForm
-from labeling.models import Project
+from labeling.forms import (
+    ImportForm,
+    MemberAccountForm,
+    MembershipForm,
+    MembershipRoleForm,
+    ProjectForm,
+    ProjectSettingsForm,
+)
+from labeling.importers.errors import ImportTooLargeError
+from labeling.models import Membership, Project
 from labeling.permissions import Action, role_allows
 from labeling.selectors.activity import (
     analyst_summary_list,
     interaction_event_list_for_user,
     project_progress,
 )
-from labeling.services.imports import import_job_create, import_options_build
-from labeling.services.members import membership_add, membership_remove, membership_set_role
+from labeling.services.imports import import_job_create, import_options_build, import_request_size_check
+from labeling.services.members import (
+    membership_add,
+    membership_create_with_account,
+    membership_remove,
+    membership_set_role,
+)
 from labeling.services.projects import label_specs_from_keys, project_create, project_update
 from weak_supervision.selectors import latest_run, weak_labels_get
 
 ProjectView = Callable[..., HttpResponse]
+
+MESSAGE_LOCKOUT_LIFTED = "Lockout of {username} lifted: they can log in again."
 
 
 def project_view(action: Action = Action.VIEW) -> Callable[[ProjectView], ProjectView]:
@@ -160,6 +178,11 @@ def _weak_label_context(project: Project, item_id: int) -> dict[str, Any]:
 @project_view(Action.IMPORT)
 @require_http_methods(["GET", "POST"])
 def import_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            import_request_size_check(content_length=request.META.get("CONTENT_LENGTH"))
+        except ImportTooLargeError as exc:  # answered before the body is parsed, from its declared length
+            return _import_list_refused(request, project, exc)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -167,6 +190,8 @@ def import_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
                 project=project, created_by=request.user, upload=form.cleaned_data["file"],  # type: ignore[arg-type]
                 options=import_options_build(**form.import_fields()),
             )  # fmt: skip
+        except ImportTooLargeError as exc:
+            return _import_list_refused(request, project, exc)
         except (ValidationError, ApplicationError) as exc:
             add_error(form, exc)
         else:
@@ -175,6 +200,18 @@ def import_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
     context = {"project": project, "form": form, "jobs": selectors.import_job_list(project=project)[:50]}
     status = 422 if request.method == "POST" else 200
     return render_partial(request, "labeling/import_list.html", context, partial="upload-form", status=status)
+
+
+def _import_list_refused(
+    request: HtmxHttpRequest, project: Project, exc: ImportTooLargeError
+) -> HttpResponse:
+    """The import page with a fresh form that says why the upload was refused (413 Content Too Large)."""
+    form = ImportForm()
+    form.full_clean()  # an unbound form: no field errors, only the one added below
+    form.cleaned_data = {}
+    add_error(form, exc)
+    context = {"project": project, "form": form, "jobs": selectors.import_job_list(project=project)[:50]}
+    return render_partial(request, "labeling/import_list.html", context, partial="upload-form", status=413)
 
 
 @project_view(Action.IMPORT)
@@ -187,13 +224,33 @@ def import_detail(request: HtmxHttpRequest, project: Project, job_id: int) -> Ht
     return render_partial(request, "labeling/import_detail.html", context, partial="progress")
 
 
+def _members_page(
+    request: HtmxHttpRequest, project: Project, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The members region; for owners also whose logins are locked out and who has no password yet."""
+    can_manage = _can(project, Action.MANAGE_MEMBERS)
+    memberships = list(selectors.membership_list_for_user(project=project, user=request.user))
+    context = {
+        "project": project, "can_manage": can_manage, "memberships": memberships,
+        "role_form": MembershipRoleForm(), "form": MembershipForm(),
+        "account_form": MemberAccountForm(prefix="account"),
+        "locked_out": set(), "pending": set(), "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600, **extra,
+    }  # fmt: skip
+    if can_manage:
+        usernames = [m.user.username for m in memberships]
+        context["locked_out"] = {lockout.value for lockout in lockout_list(usernames=usernames)}
+        context["pending"] = {
+            m.user_id for m in memberships if not m.user.has_usable_password() and m.user.last_login is None
+        }
+    return render_partial(request, "labeling/member_list.html", context, partial="members", status=status)
+
+
 @project_view()
 @require_http_methods(["GET", "POST"])
 def member_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    can_manage = _can(project, Action.MANAGE_MEMBERS)
     form = MembershipForm(request.POST or None)
     if request.method == "POST":
-        if not can_manage:
+        if not _can(project, Action.MANAGE_MEMBERS):
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -202,22 +259,58 @@ def member_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
                 add_error(form, exc)
             else:
                 form = MembershipForm()
-    context = {
-        "project": project, "form": form, "can_manage": can_manage,
-        "memberships": selectors.membership_list_for_user(project=project, user=request.user),
-        "role_form": MembershipRoleForm(),
-    }  # fmt: skip
-    status = 422 if form.errors else 200
-    return render_partial(request, "labeling/member_list.html", context, partial="members", status=status)
+    return _members_page(request, project, form=form, status=422 if form.errors else 200)
+
+
+@project_view(Action.MANAGE_MEMBERS)
+@require_POST
+def member_account_create(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    """An owner creates an account and is shown its one-time set-password link to hand over."""
+    form = MemberAccountForm(request.POST, prefix="account")
+    if form.is_valid():
+        try:
+            membership = membership_create_with_account(project=project, **form.cleaned_data)
+        except ValidationError as exc:
+            add_error(form, exc)
+        else:
+            link = request.build_absolute_uri(set_password_link_create(user=membership.user))
+            return _members_page(request, project, set_password_link=link, link_user=membership.user)
+    return _members_page(request, project, account_form=form, status=422)
+
+
+def _membership_or_404(project: Project, user_id: int) -> Membership:
+    try:
+        return selectors.membership_get(project=project, user_id=user_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+@project_view(Action.MANAGE_MEMBERS)
+@require_POST
+def member_set_password_link(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
+    """A new set-password link for a member who has not set a password yet (the old one stays valid)."""
+    membership = _membership_or_404(project, user_id)
+    try:
+        link = request.build_absolute_uri(set_password_link_create(user=membership.user))
+    except ValidationError as exc:
+        return _members_page(request, project, error=exc.messages[0], status=422)
+    return _members_page(request, project, set_password_link=link, link_user=membership.user)
+
+
+@project_view(Action.MANAGE_MEMBERS)
+@require_POST
+def member_lockout_lift(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
+    """Lifts the login lockout of a member's username (an address's lockout is lifted by an admin)."""
+    membership = _membership_or_404(project, user_id)
+    lockout_lift(username=membership.user.username)
+    notice = MESSAGE_LOCKOUT_LIFTED.format(username=membership.user.username)
+    return _members_page(request, project, notice=notice)
 
 
 @project_view(Action.MANAGE_MEMBERS)
 @require_POST
 def member_update(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
-    try:
-        membership = selectors.membership_get(project=project, user_id=user_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+    membership = _membership_or_404(project, user_id)
     form = MembershipRoleForm(request.POST)
     error = ""
     try:
@@ -227,9 +320,4 @@ def member_update(request: HtmxHttpRequest, project: Project, user_id: int) -> H
             membership_set_role(membership=membership, role=form.cleaned_data["role"])
     except ValidationError as exc:
         error = exc.messages[0]
-    context = {
-        "project": project, "form": MembershipForm(), "can_manage": True, "error": error,
-        "memberships": selectors.membership_list(project=project), "role_form": MembershipRoleForm(),
-    }  # fmt: skip
-    return render_partial(request, "labeling/member_list.html", context, partial="members",
-                          status=422 if error else 200)  # fmt: skip
+    return _members_page(request, project, error=error, status=422 if error else 200)

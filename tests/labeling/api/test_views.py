@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from labeling.choices import Role, Split
 from labeling.models import ImportJob, Item, Label, Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
@@ -764,7 +764,12 @@ def test_token_auth_lists_projects(project: Project, member_factory: Callable[..
 
     # then
     assert token_response.status_code == 200
-    assert token_response.data == {"token": Token.objects.get(user=user).key}
+    token = ApiToken.objects.get(user=user)
+    assert token_response.data == {
+        "token": token_response.data["token"],
+        "expires_at": token.expires_at.isoformat().replace("+00:00", "Z"),
+    }
+    assert token.digest == ApiToken.digest_of(token_response.data["token"])
     assert response.status_code == 200
     assert [p["slug"] for p in response.data["results"]] == [project.slug]
 
@@ -783,7 +788,7 @@ def test_token_with_wrong_password_is_400(
     # then
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": ["Unable to log in with provided credentials."]}
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
 
 
 def test_bad_token_is_rejected(project: Project) -> None:
@@ -853,7 +858,9 @@ def test_api_docs_are_served_locally() -> None:
     assert "cdn" not in html.lower()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css" in html
-    assert "/api/schema/" in html
+    # the set-up script is a file of its own (no inline script under the Content-Security-Policy)
+    assert '<script src="/api/docs/?script="></script>' in html
+    assert "/api/schema/" in client.get("/api/docs/?script=").content.decode()
 
 
 def test_label_rows_match_created_project(api_client_for: Callable[..., APIClient]) -> None:

@@ -1,0 +1,86 @@
+"""My account (API tokens, password), the set-password page of new accounts, and the lockouts page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.messages.views import SuccessMessageMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors
+from accounts.forms import ApiTokenForm, LockoutLiftForm
+from accounts.services import IssuedApiToken, api_token_create, api_token_revoke, lockout_lift
+from core.exceptions import NotFoundError
+
+MESSAGE_TOKEN_REVOKED = "Token revoked: it no longer works."
+MESSAGE_PASSWORD_CHANGED = "Your password has been changed."
+MESSAGE_PASSWORD_SET = "Your password is set: log in with it."
+MESSAGE_LOCKOUT_LIFTED = "Lockout of {value} lifted."
+
+
+@never_cache  # the page shows a new key once; no cache may keep it
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_detail(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST or None)
+    issued: IssuedApiToken | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = api_token_create(user=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            form = ApiTokenForm()
+    context = {
+        "form": form, "issued": issued, "tokens": selectors.api_token_list(user=request.user),  # type: ignore[arg-type]
+        "ttl_days": settings.API_TOKEN_TTL.days,
+    }  # fmt: skip
+    return render(request, "accounts/account_detail.html", context, status=422 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, MESSAGE_TOKEN_REVOKED)
+    return redirect("accounts:account-detail")
+
+
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:account-detail")
+    success_message = MESSAGE_PASSWORD_CHANGED
+
+
+class SetPasswordView(SuccessMessageMixin, auth_views.PasswordResetConfirmView):
+    """The one-time link an owner hands to a new member (Django's token generator, PASSWORD_RESET_TIMEOUT)."""
+
+    template_name = "accounts/set_password.html"
+    success_url = reverse_lazy("login")
+    success_message = MESSAGE_PASSWORD_SET
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def lockout_list(request: HttpRequest) -> HttpResponse:
+    form = LockoutLiftForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        kind, value = form.cleaned_data["kind"], form.cleaned_data["value"]
+        lockout_lift(**{kind: value})
+        messages.success(request, MESSAGE_LOCKOUT_LIFTED.format(value=value))
+        return redirect("accounts:lockout-list")
+    context: dict[str, Any] = {"lockouts": selectors.lockout_list()}
+    return render(request, "accounts/lockout_list.html", context)
