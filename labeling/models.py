@@ -187,9 +187,14 @@ class ImportJob(TimeStampedModel):
     error_line = models.PositiveIntegerField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started (a retry is one more).")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the running attempt began; its live heartbeat is in the cache."
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"], name="importjob_status")]
 
     def __str__(self) -> str:
         return f"import #{self.pk} into {self.project_id} ({self.status})"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -16,7 +16,7 @@ from labeling.api import serializers as s
 from labeling.filtersets import ImportJobFilterSet, ItemFilterSet
 from labeling.models import ImportJob, Item, Project
 from labeling.permissions import Action
-from labeling.services.imports import import_job_create, import_options_build
+from labeling.services.imports import import_job_create, import_options_build, import_request_size_check
 from labeling.services.members import membership_add, membership_remove, membership_set_role
 from labeling.services.projects import LabelSpec, project_create, project_update
 
@@ -137,9 +137,17 @@ class ImportJobListCreateApi(ProjectScopedMixin, ListAPIView[ImportJob]):
             return ImportJob.objects.none()
         return selectors.import_job_list(project=self.get_project(Action.IMPORT))
 
-    @extend_schema(request=s.ImportCreateInputSerializer, responses={202: s.ImportJobOutputSerializer})
+    @extend_schema(
+        request=s.ImportCreateInputSerializer,
+        responses={
+            202: s.ImportJobOutputSerializer,
+            413: OpenApiResponse(description="The upload is larger than OVERSIGHT_IMPORT_MAX_UPLOAD_BYTES."),
+        },
+    )
     def post(self, request: Request, slug: str) -> Response:
         project = self.get_project(Action.IMPORT)
+        # 413 from the declared length, before the body is parsed; the file's own size is checked again.
+        import_request_size_check(content_length=request.META.get("CONTENT_LENGTH"))
         data = s.ImportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)

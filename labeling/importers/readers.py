@@ -13,9 +13,16 @@ from typing import IO, Any
 import ijson
 import pyarrow as pa
 import pyarrow.parquet as pq
+from django.conf import settings
 
 from labeling.choices import ImportFormat
 from labeling.importers.errors import ImportFileError
+from labeling.importers.json_stream import (
+    JsonTooDeepError,
+    json_array_items,
+    json_document,
+    json_object_items,
+)
 
 # Records per Parquet batch: 10k rows of short text is a few MB of Python objects.
 PARQUET_BATCH_ROWS = 10_000
@@ -30,6 +37,12 @@ _EXTENSIONS = {
     ".zip": ImportFormat.WRENCH,
 }
 WRENCH_SPLITS = {"train": "train", "valid": "valid", "test": "test"}
+# label.json and readme.txt are a few lines; anything much larger is not a WRENCH dataset's.
+WRENCH_SMALL_FILE_BYTES = 1024 * 1024
+ERROR_LINE_TOO_LONG = (
+    "longer than {limit:,} bytes; no line of a CSV or JSONL file may be (IMPORT_MAX_LINE_BYTES)."
+)
+ERROR_NUL = "holds a NUL byte (\\x00), which no text may contain; remove it and import again."
 
 
 @dataclass
@@ -59,15 +72,22 @@ def infer_format(path: Path) -> str:
 
 
 def _decoded_lines(stream: IO[bytes], size: int, progress: Progress) -> Iterator[tuple[int, str]]:
+    """The file's lines, decoded; a line longer than the limit, not UTF-8 or holding NUL is refused first."""
     done = 0
-    for number, raw in enumerate(stream, start=1):
+    limit = settings.IMPORT_MAX_LINE_BYTES
+    # readline(limit + 1): a file without line breaks never costs more than one line's worth of memory.
+    for number, raw in enumerate(iter(lambda: stream.readline(limit + 1), b""), start=1):
         done += len(raw)
+        if len(raw) > limit:
+            raise ImportFileError(ERROR_LINE_TOO_LONG.format(limit=limit), line=number)
         try:
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
             raise ImportFileError(
                 f"not valid UTF-8 (byte {exc.start + 1} of the line). Save the file as UTF-8.", line=number
             ) from exc
+        if "\x00" in line:
+            raise ImportFileError(ERROR_NUL, line=number)
         if size:
             progress.fraction = done / size
         yield number, line
@@ -120,13 +140,21 @@ def _check_header(header: list[str], line: int) -> None:
 
 
 def read_jsonl(stream: IO[bytes], *, size: int, progress: Progress) -> Iterator[tuple[int, dict[str, Any]]]:
+    limit = settings.IMPORT_JSON_MAX_DEPTH
     for number, line in _decoded_lines(stream, size, progress):
         if not line.strip():
             continue
+        # A line cannot nest deeper than it has brackets: json.loads (which recurses once per level) only
+        # sees lines that cannot reach the limit; the rare others go through the flat, depth-checked parser.
+        shallow = line.count("[") + line.count("{") <= limit
         try:
-            record = json.loads(line)
+            record = json.loads(line) if shallow else json_document(line.encode("utf-8"), limit=limit)
         except json.JSONDecodeError as exc:
             raise ImportFileError(f"malformed JSON ({exc.msg} at column {exc.colno}).", line=number) from exc
+        except JsonTooDeepError as exc:
+            raise ImportFileError(str(exc), line=number) from exc
+        except ijson.JSONError as exc:
+            raise ImportFileError(f"malformed JSON ({_ijson_reason(exc)}).", line=number) from exc
         if not isinstance(record, dict):
             raise ImportFileError("each line must be a JSON object.", line=number)
         yield number, record
@@ -148,30 +176,31 @@ def read_json_array(
     stream: IO[bytes], *, size: int, progress: Progress
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     number = 0
+    records = json_array_items(_CountingReader(stream, size, progress), limit=settings.IMPORT_JSON_MAX_DEPTH)
     try:
-        for number, record in enumerate(ijson.items(_CountingReader(stream, size, progress), "item"), 1):
+        for number, record in enumerate(records, 1):
             if not isinstance(record, dict):
                 raise ImportFileError(
                     "each element of the array must be a JSON object.", line=number, where="Record"
                 )
-            yield number, _plain(record)
+            yield number, record
+    except JsonTooDeepError as exc:
+        raise ImportFileError(str(exc), line=number + 1, where="Record") from exc
     except ijson.JSONError as exc:
-        raise ImportFileError(f"malformed JSON after record {number} ({exc}).") from exc
+        raise ImportFileError(f"malformed JSON after record {number} ({_ijson_reason(exc)}).") from exc
     except UnicodeDecodeError as exc:
         raise ImportFileError(f"not valid UTF-8 after record {number}. Save the file as UTF-8.") from exc
     if number == 0:
         raise ImportFileError("the file must hold a JSON array of objects, and this one holds none.")
 
 
-def _plain(value: Any) -> Any:
-    """ijson gives Decimal for non-integer numbers; JSON columns want float."""
-    if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_plain(inner) for inner in value]
-    if type(value).__name__ == "Decimal":
-        return float(value)
-    return value
+def _ijson_reason(exc: Exception) -> str:
+    """yajl's message on one line, without the excerpt of the input it quotes (which may be binary)."""
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    first = str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
+    return first[:200]
 
 
 def read_parquet(path: Path, *, progress: Progress) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -179,13 +208,43 @@ def read_parquet(path: Path, *, progress: Progress) -> Iterator[tuple[int, dict[
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ImportFileError(f"not a readable Parquet file ({exc}).") from exc
+    _check_parquet(parquet)
     total = parquet.metadata.num_rows or 1
     number = 0
-    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-        for record in batch.to_pylist():
-            number += 1
-            yield number, record
-        progress.fraction = number / total
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            for record in batch.to_pylist():
+                number += 1
+                yield number, record
+            progress.fraction = number / total
+    except (pa.ArrowException, OSError) as exc:
+        raise ImportFileError(f"the Parquet file is damaged after row {number} ({exc}).") from exc
+
+
+def _check_parquet(parquet: pq.ParquetFile) -> None:
+    """What the footer says is checked before any data is decoded: nesting depth and row-group size."""
+    limit = settings.IMPORT_JSON_MAX_DEPTH
+    for column in parquet.schema_arrow:
+        if _arrow_depth(column.type) > limit:
+            raise ImportFileError(f"column '{column.name}' is nested more than {limit} levels deep.")
+    biggest = settings.IMPORT_PARQUET_MAX_ROW_GROUP_BYTES
+    for index in range(parquet.metadata.num_row_groups):
+        size = parquet.metadata.row_group(index).total_byte_size
+        if size > biggest:
+            raise ImportFileError(
+                f"row group {index + 1} holds {size:,} bytes uncompressed, more than the {biggest:,} an import "
+                "reads at once (IMPORT_PARQUET_MAX_ROW_GROUP_BYTES); write the file with smaller row groups."
+            )
+
+
+def _arrow_depth(kind: pa.DataType) -> int:
+    """Nesting of an Arrow type (a flat column is 0), walked with a stack rather than recursion."""
+    deepest, pending = 0, [(kind, 0)]
+    while pending:
+        current, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((current.field(i).type, depth + 1) for i in range(current.num_fields))
+    return deepest
 
 
 @dataclass
@@ -208,11 +267,15 @@ def open_wrench_folder(path: Path) -> WrenchFolder:
                 "a WRENCH dataset is a folder holding label.json and train.json, valid.json, test.json."
             )
         root = candidates[0]
+    label_file = root / "label.json"
+    if label_file.stat().st_size > WRENCH_SMALL_FILE_BYTES:
+        raise ImportFileError(f"label.json is larger than {WRENCH_SMALL_FILE_BYTES:,} bytes.")
     try:
-        raw = json.loads((root / "label.json").read_text("utf-8"))
+        with label_file.open("rb") as stream:
+            raw = json_document(stream, limit=settings.IMPORT_JSON_MAX_DEPTH)
         label_names = {int(key): str(value) for key, value in raw.items()}
-    except (ValueError, AttributeError) as exc:
-        raise ImportFileError(f"label.json must map class ids to names ({exc}).") from exc
+    except (ValueError, AttributeError, ijson.JSONError) as exc:
+        raise ImportFileError(f"label.json must map class ids to names ({_ijson_reason(exc)}).") from exc
     if not any((root / f"{split}.json").is_file() for split in WRENCH_SPLITS):
         raise ImportFileError("the WRENCH folder holds none of train.json, valid.json, test.json.")
     return WrenchFolder(root=root, label_names=label_names, lf_names=_wrench_lf_names(root))
@@ -221,7 +284,7 @@ def open_wrench_folder(path: Path) -> WrenchFolder:
 def _wrench_lf_names(root: Path) -> list[str]:
     """LF names listed in the readme ('Labeling functions list:' then one identifier a line), if any."""
     readme = root / "readme.txt"
-    if not readme.is_file():
+    if not readme.is_file() or readme.stat().st_size > WRENCH_SMALL_FILE_BYTES:
         return []
     names: list[str] = []
     listing = False
@@ -249,12 +312,16 @@ def read_wrench(folder: WrenchFolder, *, progress: Progress) -> Iterator[tuple[i
         with file.open("rb") as stream:
             counting = _CountingReader(stream, 0, progress)
             try:
-                for key, entry in ijson.kvitems(counting, ""):
+                for key, entry in json_object_items(counting, limit=settings.IMPORT_JSON_MAX_DEPTH):
                     number += 1
                     progress.fraction = (done + counting._done) / total
-                    yield number, _wrench_record(folder, split, file.name, str(key), entry)
+                    yield number, _wrench_record(folder, split, file.name, key, entry)
+            except JsonTooDeepError as exc:
+                raise ImportFileError(f"{file.name}, after record {number}: {exc}") from exc
             except ijson.JSONError as exc:
-                raise ImportFileError(f"{file.name} is malformed JSON ({exc}).") from exc
+                raise ImportFileError(f"{file.name} is malformed JSON ({_ijson_reason(exc)}).") from exc
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(f"{file.name} is not valid UTF-8 after record {number}.") from exc
         done += size
 
 
@@ -262,7 +329,7 @@ def _wrench_record(folder: WrenchFolder, split: str, filename: str, key: str, en
     where = f"{filename}, record '{key}'"
     if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
         raise ImportFileError(f"{where}: expected an object with 'data', 'label' and 'weak_labels'.")
-    data = _plain(entry["data"])
+    data = entry["data"]
     label = entry.get("label")
     weak = entry.get("weak_labels", [])
     if not isinstance(weak, list) or not all(isinstance(vote, int) for vote in weak):

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from labeling.importers.errors import ImportFileError
 
 MAX_EXTERNAL_ID_LENGTH = 255
+ERROR_WRONG_TYPE = "the {role} field '{name}' holds {kind} {value}; it must be a string or an integer."
+ERROR_NUL = "the {role} holds a NUL byte (\\x00), which no text may contain."
+ERROR_SURROGATE = "the {role} is not valid text (a lone UTF-16 surrogate, {char}); fix the file's encoding."
+_KIND = {float: "a number", bool: "a boolean", bytes: "bytes", list: "a list", dict: "an object"}
 # Namespace for the ids of imported annotations: the same project, item and annotator give the same id,
 # which is what makes re-importing a file idempotent.
 IMPORTED_ANNOTATION_NAMESPACE = uuid.UUID("6f1b2c52-4f55-4f0b-9a43-0b6e8a3c1d10")
@@ -108,19 +113,33 @@ class RowBuilder:
         text = record.get(mapping.text_field)
         if text is None or (isinstance(text, str) and not text.strip()):
             self._fail(line, f"the text field '{mapping.text_field}' is empty.")
-        if not isinstance(text, str):
-            text = str(text)
+        text = self._scalar_text(line, "text", mapping.text_field, text)
         external_id = self._external_id(line, record, ordinal)
         labels = self._labels(line, record.get(mapping.label_field)) if mapping.label_field else None
-        annotator = str(record.get(mapping.annotator_field) or "") if mapping.annotator_field else ""
+        annotator = (
+            self._scalar_text(
+                line, "annotator", mapping.annotator_field, record.get(mapping.annotator_field) or ""
+            )
+            if mapping.annotator_field
+            else ""
+        )
         if mapping.annotator_field:
             self._check_long_format(line, external_id, annotator, text)
+        try:
+            content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        except UnicodeEncodeError as exc:
+            self._fail(line, ERROR_SURROGATE.format(role="text", char=_escaped(text[exc.start])))
+        metadata_json = self._metadata(record)
+        if "\\u0000" in metadata_json and _JSON_NUL.search(metadata_json):
+            self._fail(line, ERROR_NUL.format(role="metadata"))
+        if not metadata_json.isascii():
+            self._check_encodable(line, "metadata", metadata_json)
         return ImportRow(
             line=line,
             external_id=external_id,
             text=text,
-            metadata_json=self._metadata(record),
-            content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            metadata_json=metadata_json,
+            content_hash=content_hash,
             split=self._split(line, record.get(mapping.split_field)) if mapping.split_field else "",
             labels=labels,
             annotator=annotator,
@@ -134,8 +153,31 @@ class RowBuilder:
             votes=self._votes(line, record.get(mapping.votes_field)) if mapping.votes_field else None,
         )
 
-    def _fail(self, line: int, message: str) -> None:
+    def _fail(self, line: int, message: str) -> NoReturn:
         raise ImportFileError(message, line=line, where=self.where)
+
+    def _scalar_text(self, line: int, role: str, name: str, value: Any) -> str:
+        """A text, id or annotator is a string or an integer; any other value is refused, not stringified."""
+        if isinstance(value, str):
+            if "\x00" in value:
+                self._fail(line, ERROR_NUL.format(role=role))
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        kind = _KIND.get(type(value), f"a value of type {type(value).__name__}")
+        shown = repr(value)
+        self._fail(
+            line,
+            ERROR_WRONG_TYPE.format(
+                role=role, name=name, kind=kind, value=shown if len(shown) <= 40 else shown[:37] + "..."
+            ),
+        )
+
+    def _check_encodable(self, line: int, role: str, value: str) -> None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            self._fail(line, ERROR_SURROGATE.format(role=role, char=_escaped(value[exc.start])))
 
     def _check_fields(self, line: int, record: dict[str, Any]) -> None:
         """The first record tells whether the mapped fields exist at all: say so once, clearly."""
@@ -157,9 +199,11 @@ class RowBuilder:
         if not self.mapping.id_field:
             return str(ordinal)
         raw = record.get(self.mapping.id_field)
-        if raw is None or str(raw).strip() == "":
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             self._fail(line, f"the id field '{self.mapping.id_field}' is empty.")
-        external_id = str(raw).strip()
+        external_id = self._scalar_text(line, "id", self.mapping.id_field, raw).strip()
+        if not external_id.isascii():
+            self._check_encodable(line, "id", external_id)
         if len(external_id) > MAX_EXTERNAL_ID_LENGTH:
             self._fail(line, f"the id is longer than {MAX_EXTERNAL_ID_LENGTH} characters.")
         if self.mapping.annotator_field:  # long format: an item has one row per annotator
@@ -192,7 +236,7 @@ class RowBuilder:
             self._fail(
                 line, f"unknown label '{value}'; the project's labels are: {', '.join(self._label_keys)}."
             )
-        return key  # type: ignore[return-value]
+        return key
 
     def _labels(self, line: int, raw: Any) -> list[str] | None:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -231,6 +275,14 @@ class RowBuilder:
         else:
             metadata = {key: record.get(key) for key in wanted}
         return json.dumps(metadata, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _escaped(char: str) -> str:
+    return f"\\u{ord(char):04x}"
 
 
 def _json_default(value: Any) -> Any:

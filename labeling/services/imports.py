@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import shutil
 import tempfile
+import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.queries import statistics_refresh
 from labeling.choices import ImportFormat, ImportStatus, OnConflict
-from labeling.importers import readers
-from labeling.importers.errors import ImportFileError
+from labeling.importers import archives, readers
+from labeling.importers.errors import ImportFileError, ImportTooLargeError
 from labeling.importers.rows import FieldMapping, ImportRow, RowBuilder
 from labeling.models import Annotation, ImportJob, Item, Project
-from labeling.selectors.imports import import_progress_key
+from labeling.selectors.imports import import_heartbeat_key, import_progress_key
 from labeling.services.import_writers import WriteCounts, batch_writer_for_connection
 from labeling.services.review import review_queue_refresh
 from labeling.tasks import import_job_run_task
@@ -36,9 +43,27 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, float], None]
 ERROR_EMPTY = "The file holds no rows to import."
 ERROR_BAD_FORMAT = "Unknown format '{format}'; formats are: {formats}."
+ERROR_TOO_LARGE = (
+    "The file is {size:,} bytes; imports take files of up to {limit:,} bytes (OVERSIGHT_IMPORT_MAX_UPLOAD_BYTES)."
+    " Split it, or import it with the import_items command."
+)
+ERROR_TIMED_OUT = "The import ran past its time limit and was stopped; nothing was imported. Split the file."
+ERROR_INTERRUPTED = "The import was interrupted; nothing was imported. Start it again."
+ERROR_WORKER_LOST_REASON = "its worker stopped (died, was killed or ran out of time) without finishing"
+ERROR_RETRYING = "Attempt failed ({reason}); it will be tried again. Nothing was imported."
+ERROR_TOO_MANY_ATTEMPTS = "The import failed {attempts} times; the last: {reason}. Nothing was imported."
+ERROR_NEVER_STARTED = "No worker started the import within a day; nothing was imported. Start it again."
+ERROR_REASON_CHARS = 300
+# What a multipart request adds around its file (boundaries, the mapping fields): a request this much larger
+# than the upload limit is refused from its Content-Length alone.
+REQUEST_ENVELOPE_BYTES = 64 * 1024
 PROGRESS_TTL_SECONDS = 24 * 3600
 # An import of at least this many rows refreshes the planner's statistics of the tables it wrote.
 STATISTICS_ROWS = 5000
+# The only members of a WRENCH .zip that are extracted; everything else in it stays packed.
+WRENCH_MEMBERS = frozenset(
+    {"label.json", "readme.txt", *(f"{split}.json" for split in readers.WRENCH_SPLITS)}
+)
 
 
 @dataclass
@@ -99,11 +124,14 @@ def _wrench_root(source: Path) -> Iterator[Path]:
         yield source
         return
     if not zipfile.is_zipfile(source):
-        raise ImportFileError("a WRENCH upload must be a .zip of the dataset folder.")
+        raise ImportFileError(archives.ERROR_NOT_ZIP)
     scratch = Path(tempfile.mkdtemp(prefix="oversight-wrench-"))
+    limits = archives.ZipLimits(
+        max_entries=settings.IMPORT_ZIP_MAX_ENTRIES, max_bytes=settings.IMPORT_ZIP_MAX_BYTES,
+        max_ratio=settings.IMPORT_ZIP_MAX_RATIO,
+    )  # fmt: skip
     try:
-        with zipfile.ZipFile(source) as archive:
-            archive.extractall(scratch)
+        archives.zip_extract_checked(source, scratch, limits=limits, wanted=WRENCH_MEMBERS)
         yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -224,6 +252,24 @@ def _result(project: Project, counts: WriteCounts, lf_count: int) -> ImportResul
 
 
 # --- Import jobs: the tracked, asynchronous form used by the UI and the API ---------------------------------
+def import_upload_size_check(*, size: int | None) -> None:
+    """Refuses an upload larger than IMPORT_MAX_UPLOAD_BYTES (HTTP 413). Views call it with the request's
+    Content-Length before reading the body; import_job_create calls it with the stored file's size."""
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    if size is not None and size > limit:
+        raise ImportTooLargeError(ERROR_TOO_LARGE.format(size=size, limit=limit))
+
+
+def import_request_size_check(*, content_length: str | None) -> None:
+    """Refuses a request whose declared length is beyond the limit by more than a form's other fields."""
+    try:
+        length = int(content_length or 0)
+    except ValueError:
+        return
+    if length > settings.IMPORT_MAX_UPLOAD_BYTES + REQUEST_ENVELOPE_BYTES:
+        raise ImportTooLargeError(ERROR_TOO_LARGE.format(size=length, limit=settings.IMPORT_MAX_UPLOAD_BYTES))
+
+
 def import_job_create(
     *,
     project: Project,
@@ -236,6 +282,8 @@ def import_job_create(
     """Records an import of an uploaded file (or a local path) and, with `enqueue`, runs it on a worker."""
     if upload is None and not source_path:
         raise ImportFileError("Give a file to import.")
+    if upload is not None:
+        import_upload_size_check(size=upload.size)
     name = upload.name if upload is not None else Path(source_path).name
     if not options.format:
         options.format = readers.infer_format(Path(source_path) if source_path else Path(name or ""))
@@ -254,11 +302,14 @@ def import_job_create(
 
 
 def import_job_run(*, job: ImportJob, on_progress: ProgressCallback | None = None) -> ImportJob:
-    """Runs a pending import. Safe to retry: a failed or interrupted run left nothing behind."""
-    if job.is_finished:
+    """Runs a pending import (or one whose worker died). Safe to retry: a failed run left nothing behind.
+
+    A bad file fails the job with its line and raises ImportFileError. Running past the task's time limit
+    or being interrupted fails it with the reason. Any other crash puts it back to pending for the task to
+    retry, or fails it once it has had IMPORT_JOB_MAX_ATTEMPTS runs; the exception is raised again.
+    """
+    if not _import_job_claim(job):
         return job
-    job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
-    job.save(update_fields=["status", "started_at", "updated_at"])
     key = import_progress_key(job.pk)
 
     def progress(rows: int, fraction: float) -> None:
@@ -268,25 +319,157 @@ def import_job_run(*, job: ImportJob, on_progress: ProgressCallback | None = Non
 
     source = Path(job.source_path) if job.source_path else Path(job.file.path)
     try:
-        result = items_import(
-            project=job.project, source=source, options=ImportOptions.from_json(job.options), import_job=job,
-            on_progress=progress,
-        )  # fmt: skip
+        with _heartbeat(job.pk):
+            result = items_import(
+                project=job.project, source=source, options=ImportOptions.from_json(job.options),
+                import_job=job, on_progress=progress,
+            )  # fmt: skip
     except ImportFileError as exc:
         _finish(job, status=ImportStatus.FAILED, error=exc.message, error_line=exc.line)
         raise
-    except Exception:
-        # Unexpected (a lost database connection, a bug): the transaction rolled back; say so and let the
-        # task's retry policy decide. A retry finds the job pending again.
+    except SoftTimeLimitExceeded:
+        _finish(job, status=ImportStatus.FAILED, error=ERROR_TIMED_OUT)
+        raise
+    except KeyboardInterrupt:
+        _finish(job, status=ImportStatus.FAILED, error=ERROR_INTERRUPTED)
+        raise
+    except BaseException as exc:
+        # Unexpected (a lost database connection, a worker shut down, a bug): the transaction rolled back.
         logger.exception("import job %s crashed", job.pk)
-        job.status = ImportStatus.PENDING
-        job.save(update_fields=["status", "updated_at"])
+        _import_job_crashed(job, exc)
         raise
     _finish(job, status=ImportStatus.SUCCEEDED, result=result)
     if result.annotations_imported:
         # Several people's labels came in at once: their disagreements (and audit draws) go to review.
         review_queue_refresh(project=job.project)
     return job
+
+
+def _import_job_claim(job: ImportJob) -> bool:
+    """Marks the job running for this attempt, unless it is finished or another live attempt holds it.
+
+    The conditional UPDATE is the lock: of two deliveries of the same job (a redelivered message and the
+    sweep's), one claims it, and the other returns.
+    """
+    now = timezone.now()
+    claimable = Q(status=ImportStatus.PENDING)
+    if not _import_job_alive(job):
+        claimable |= Q(status=ImportStatus.RUNNING, attempts=job.attempts)
+    claimed = ImportJob.objects.filter(claimable, pk=job.pk).update(
+        status=ImportStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    job.refresh_from_db()
+    if not claimed:
+        return False
+    if job.attempts > settings.IMPORT_JOB_MAX_ATTEMPTS:
+        _finish(job, status=ImportStatus.FAILED, error=ERROR_TOO_MANY_ATTEMPTS.format(
+            attempts=job.attempts - 1, reason=ERROR_WORKER_LOST_REASON))  # fmt: skip
+        return False
+    cache.set(import_heartbeat_key(job.pk), now.timestamp(), settings.IMPORT_JOB_STALE_SECONDS)
+    return True
+
+
+def _import_job_alive(job: ImportJob) -> bool:
+    """Whether a worker runs the job now: it wrote a heartbeat lately, or the attempt began lately."""
+    if cache.get(import_heartbeat_key(job.pk)) is not None:
+        return True
+    stale_before = timezone.now() - timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
+    return job.heartbeat_at is not None and job.heartbeat_at >= stale_before
+
+
+@contextlib.contextmanager
+def _heartbeat(job_id: int) -> Iterator[None]:
+    """While the import runs, a thread refreshes its heartbeat; a worker that dies stops refreshing it.
+
+    The import's writes are one transaction, invisible until it commits, so the heartbeat lives in the
+    (shared) cache, set to expire after IMPORT_JOB_STALE_SECONDS.
+    """
+    stale = settings.IMPORT_JOB_STALE_SECONDS
+    key, stop = import_heartbeat_key(job_id), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(max(stale / 5, 0.2)):
+            cache.set(key, time.time(), stale)
+
+    thread = threading.Thread(target=beat, name=f"import-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        cache.delete(key)
+
+
+def _import_job_crashed(job: ImportJob, exc: BaseException) -> None:
+    reason = f"{type(exc).__name__}: {str(exc)[:ERROR_REASON_CHARS]}".rstrip(": ")
+    if job.attempts >= settings.IMPORT_JOB_MAX_ATTEMPTS:
+        _finish(job, status=ImportStatus.FAILED, error=ERROR_TOO_MANY_ATTEMPTS.format(
+            attempts=job.attempts, reason=reason))  # fmt: skip
+        return
+    job.status, job.error = ImportStatus.PENDING, ERROR_RETRYING.format(reason=reason)
+    job.save(update_fields=["status", "error", "updated_at"])
+    cache.delete(import_heartbeat_key(job.pk))
+
+
+def import_job_fail(*, job: ImportJob, reason: str) -> ImportJob:
+    """Fails a job that will not be run again (its retries are spent); its import left nothing behind."""
+    job.refresh_from_db()
+    if not job.is_finished:
+        _finish(job, status=ImportStatus.FAILED, error=reason)
+    return job
+
+
+@dataclass
+class RecoverResult:
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def import_jobs_recover() -> RecoverResult:
+    """The periodic sweep: a job whose worker died or was stopped never stays running or pending.
+
+    A running job without a heartbeat for IMPORT_JOB_STALE_SECONDS goes back to pending and is enqueued
+    again, or is failed once it has had IMPORT_JOB_MAX_ATTEMPTS runs. A pending job that no worker took for
+    as long is enqueued again (its message may be lost), and failed after IMPORT_JOB_PENDING_MAX_SECONDS.
+    """
+    now, result = timezone.now(), RecoverResult()
+    stale_before = now - timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
+    silent = Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, updated_at__lt=stale_before)
+    for job in ImportJob.objects.filter(silent, status=ImportStatus.RUNNING):
+        if _import_job_alive(job):
+            continue
+        if job.attempts >= settings.IMPORT_JOB_MAX_ATTEMPTS:
+            error = ERROR_TOO_MANY_ATTEMPTS.format(attempts=job.attempts, reason=ERROR_WORKER_LOST_REASON)
+            if _import_job_move(job, ImportStatus.FAILED, error=error, finished_at=now):
+                result.failed.append(job.pk)
+        elif _import_job_move(job, ImportStatus.PENDING, error=ERROR_RETRYING.format(
+                reason=ERROR_WORKER_LOST_REASON)):  # fmt: skip
+            result.requeued.append(job.pk)
+    pending_before = now - timedelta(seconds=settings.IMPORT_JOB_PENDING_MAX_SECONDS)
+    for job in ImportJob.objects.filter(status=ImportStatus.PENDING, updated_at__lt=stale_before):
+        if job.created_at < pending_before:
+            if _import_job_move(job, ImportStatus.FAILED, error=ERROR_NEVER_STARTED, finished_at=now):
+                result.failed.append(job.pk)
+        elif _import_job_move(job, ImportStatus.PENDING, error=job.error):
+            result.requeued.append(job.pk)
+    for job_id in result.requeued:
+        transaction.on_commit(functools.partial(import_job_run_task.delay, job_id))
+    return result
+
+
+def _import_job_move(job: ImportJob, status: str, *, error: str, finished_at: Any = None) -> bool:
+    """Moves the job on if nobody touched it since it was read (a worker may claim it meanwhile)."""
+    moved = ImportJob.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts,
+                                     updated_at=job.updated_at).update(
+        status=status, error=error, finished_at=finished_at, updated_at=timezone.now())  # fmt: skip
+    if moved and status == ImportStatus.FAILED:
+        cache.delete(import_progress_key(job.pk))
+    return bool(moved)
 
 
 def _finish(

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from labeling.choices import ImportFormat, OnConflict
 from labeling.importers.errors import ImportFileError
 from labeling.models import Project
-from labeling.services.imports import import_job_create, import_job_run, import_options_build
+from labeling.services.imports import import_job_create, import_job_fail, import_job_run, import_options_build
 
 
 def _label_map(value: str) -> dict[str, str]:
@@ -70,12 +70,19 @@ class Command(BaseCommand):
             bar.n = round(fraction * 100, 1)
             bar.set_postfix_str(f"{rows} rows", refresh=True)
 
+        job = None
         try:
             job = import_job_create(project=project, created_by=None, options=import_options,
                                     source_path=str(path), enqueue=False)  # fmt: skip
             import_job_run(job=job, on_progress=progress)
         except ImportFileError as exc:
             raise CommandError(f"{path.name}: {exc.message} Nothing was imported.") from exc
+        except Exception as exc:
+            # No worker will retry a command's import: the job is failed with the reason, never left pending.
+            reason = f"The import crashed ({type(exc).__name__}: {exc}); nothing was imported."
+            if job is not None:
+                import_job_fail(job=job, reason=reason)
+            raise CommandError(f"{path.name}: {reason}") from exc
         finally:
             bar.close()
         summary = {

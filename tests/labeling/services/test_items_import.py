@@ -5,16 +5,30 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.cache import cache
+from django.db import OperationalError
+from django.utils import timezone
 
 from labeling.choices import AnnotationSource, ImportStatus, OnConflict
 from labeling.importers.errors import ImportFileError
 from labeling.models import Annotation, ImportJob, Item, Project, ReviewRequest
-from labeling.services.imports import import_job_create, import_job_run, import_options_build, items_import
+from labeling.selectors.imports import import_heartbeat_key
+from labeling.services.imports import (
+    import_job_create,
+    import_job_run,
+    import_jobs_recover,
+    import_options_build,
+    items_import,
+)
+from labeling.tasks import import_job_run_task
 from tests.labeling.factories import ProjectFactory
 from weak_supervision.models import ExternalVote, LabelingFunction
 
@@ -368,3 +382,164 @@ def test_an_import_of_several_peoples_labels_sends_their_disagreements_to_review
     # then
     queued = ReviewRequest.objects.filter(project=project).values_list("item__external_id", "reasons")
     assert list(queued) == [("1", ["disagreement"])]
+
+
+# --- Job lifecycle: a job never stays running or pending forever ---------------------------------------------
+def _job(project: Project, write: Callable[..., Path], **fields: Any) -> ImportJob:
+    job = import_job_create(
+        project=project, created_by=None, source_path=str(write("a.csv", CSV)),
+        options=import_options_build(id_field="id"), enqueue=False,
+    )  # fmt: skip
+    if fields:
+        ImportJob.objects.filter(pk=job.pk).update(**fields)
+        job.refresh_from_db()
+    return job
+
+
+def test_a_running_job_whose_worker_died_is_run_again_by_the_sweep(
+    project: Project, write: Callable[..., Path], django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a job left running by a worker that died 10 minutes ago (no heartbeat since)
+    job = _job(project, write, status=ImportStatus.RUNNING, attempts=1,
+               heartbeat_at=timezone.now() - timedelta(minutes=10))  # fmt: skip
+
+    # when the periodic sweep runs (and its re-enqueued task runs)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = import_jobs_recover()
+
+    # then it was run again, to the end, and counted as a second attempt
+    job.refresh_from_db()
+    assert (result.requeued, result.failed) == ([job.pk], [])
+    assert (job.status, job.attempts, job.items_created, job.error) == (ImportStatus.SUCCEEDED, 2, 3, "")
+    assert Item.objects.filter(project=project).count() == 3
+
+
+def test_a_running_job_with_a_live_heartbeat_is_left_alone(
+    project: Project, write: Callable[..., Path]
+) -> None:
+    # given a job whose attempt began long ago but whose worker still beats
+    job = _job(project, write, status=ImportStatus.RUNNING, attempts=1,
+               heartbeat_at=timezone.now() - timedelta(hours=2))  # fmt: skip
+    cache.set(import_heartbeat_key(job.pk), 1.0, 60)
+
+    # when the sweep runs, and a second delivery of its message arrives
+    result = import_jobs_recover()
+    import_job_run(job=job)
+
+    # then neither touched it
+    job.refresh_from_db()
+    assert (result.requeued, result.failed) == ([], [])
+    assert (job.status, job.attempts) == (ImportStatus.RUNNING, 1)
+    assert Item.objects.filter(project=project).count() == 0
+
+
+def test_a_job_whose_attempts_are_spent_is_failed_with_the_reason(
+    project: Project, write: Callable[..., Path]
+) -> None:
+    # given a job whose worker died on its third attempt
+    job = _job(project, write, status=ImportStatus.RUNNING, attempts=3,
+               heartbeat_at=timezone.now() - timedelta(minutes=10))  # fmt: skip
+
+    # when the sweep runs
+    result = import_jobs_recover()
+
+    # then it is failed, saying why, and nothing was imported
+    job.refresh_from_db()
+    assert (result.requeued, result.failed) == ([], [job.pk])
+    assert job.status == ImportStatus.FAILED
+    assert job.error == (
+        "The import failed 3 times; the last: its worker stopped (died, was killed or ran out of time) without "
+        "finishing. Nothing was imported."
+    )
+    assert job.finished_at is not None
+    assert Item.objects.filter(project=project).count() == 0
+
+
+def test_a_pending_job_that_no_worker_took_is_enqueued_again_then_failed_after_a_day(
+    project: Project, write: Callable[..., Path]
+) -> None:
+    # given a job pending for 20 minutes (its message lost) and one pending for two days
+    lost = _job(project, write, updated_at=timezone.now() - timedelta(minutes=20))
+    ancient = _job(project, write, created_at=timezone.now() - timedelta(days=2),
+                   updated_at=timezone.now() - timedelta(days=2))  # fmt: skip
+
+    # when the sweep runs
+    result = import_jobs_recover()
+
+    # then the first is enqueued again (once: its updated_at moves on) and the second is failed
+    ancient.refresh_from_db()
+    assert (result.requeued, result.failed) == ([lost.pk], [ancient.pk])
+    assert (ancient.status, ancient.error) == (
+        ImportStatus.FAILED, "No worker started the import within a day; nothing was imported. Start it again."
+    )  # fmt: skip
+    assert import_jobs_recover().requeued == []
+
+
+def test_a_crashed_attempt_goes_back_to_pending_and_the_last_one_fails(
+    project: Project, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an import that crashes with a database error
+    def crash(**kwargs: Any) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("labeling.services.imports.items_import", crash)
+    job = _job(project, write)
+
+    # when it is run three times (the task retries while the job is pending)
+    statuses = []
+    for _ in range(3):
+        with pytest.raises(OperationalError):
+            import_job_run(job=job)
+        job.refresh_from_db()
+        statuses.append((job.status, job.attempts))
+
+    # then the first two put it back to pending and the third failed it with the reason
+    assert statuses == [(ImportStatus.PENDING, 1), (ImportStatus.PENDING, 2), (ImportStatus.FAILED, 3)]
+    assert job.error == (
+        "The import failed 3 times; the last: OperationalError: server closed the connection unexpectedly. "
+        "Nothing was imported."
+    )
+
+
+@pytest.mark.parametrize(
+    ("raised", "message"),
+    [
+        (SoftTimeLimitExceeded(), "The import ran past its time limit and was stopped; nothing was imported. "
+                                  "Split the file."),
+        (KeyboardInterrupt(), "The import was interrupted; nothing was imported. Start it again."),
+    ],
+)  # fmt: skip
+def test_a_timed_out_or_interrupted_import_is_failed_with_the_reason(
+    project: Project, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, raised: BaseException,
+    message: str,
+) -> None:  # fmt: skip
+    def stop(**kwargs: Any) -> None:
+        raise raised
+
+    monkeypatch.setattr("labeling.services.imports.items_import", stop)
+    job = _job(project, write)
+    with pytest.raises(type(raised)):
+        import_job_run(job=job)
+    job.refresh_from_db()
+    assert (job.status, job.error, job.attempts) == (ImportStatus.FAILED, message, 1)
+
+
+def test_the_task_retries_a_crashed_attempt_until_the_job_fails(
+    project: Project, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an import that always crashes
+    calls = []
+
+    def crash(**kwargs: Any) -> None:
+        calls.append(1)
+        raise OperationalError("gone")
+
+    monkeypatch.setattr("labeling.services.imports.items_import", crash)
+    job = _job(project, write)
+
+    # when the task runs it (eagerly, as in embedded mode: the next attempt starts at once)
+    import_job_run_task.apply(args=[job.pk])
+
+    # then it was tried IMPORT_JOB_MAX_ATTEMPTS times and the job is failed, not left pending
+    job.refresh_from_db()
+    assert (len(calls), job.status, job.attempts) == (3, ImportStatus.FAILED, 3)
