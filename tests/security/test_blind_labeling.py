@@ -497,6 +497,26 @@ def test_the_labeling_panel_and_queue_show_an_analyst_no_others_work(
     assert Annotation.objects.filter(item=world.fresh, annotator=world.analyst).count() == 1
 
 
+def test_the_labeling_partials_after_an_answer_show_an_analyst_no_others_work(
+    world: World, client_for: Callable[..., Client]
+) -> None:
+    # given the analyst is handed the item others answered, flagged and adjudicated
+    Item.objects.filter(pk=world.fresh.pk).update(priority=100, remaining=5)
+    client = client_for(world.analyst)
+    handed = client.get("/projects/blind/label/", headers=HTMX)
+    answer = {"item_id": world.fresh.pk, "labels": "ham", "client_uuid": str(uuid.uuid4())}
+
+    # when she answers, then takes the answer back, in the htmx panel
+    submitted = client.post("/projects/blind/label/submit/", answer, headers=HTMX)
+    undone = client.post("/projects/blind/label/undo/", {}, headers=HTMX)
+
+    # then each partial shows her own answer at most
+    assert f'data-item-id="{world.fresh.pk}"' in handed.content.decode()
+    assert (submitted.status_code, undone.status_code) == (200, 200)
+    assert "you had answered <b>ham</b>" in undone.content.decode()
+    assert _leaks(handed.content.decode() + submitted.content.decode() + undone.content.decode()) == []
+
+
 def test_owners_set_whether_analysts_see_suggestions_over_the_api(
     world: World, api_client_for: Callable[..., APIClient]
 ) -> None:
