@@ -24,7 +24,7 @@ class LearnerSettingsSerializer(serializers.ModelSerializer[LearnerSettings]):
 
 
 class LearnerModelOutputSerializer(serializers.ModelSerializer[LearnerModel]):
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
     class Meta:
         model = LearnerModel

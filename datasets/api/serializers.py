@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -48,10 +47,20 @@ class SnapshotDiffInputSerializer(serializers.Serializer[Any]):
     new = serializers.IntegerField(min_value=1, help_text="The newer version number.")
 
 
+class SnapshotFileOutputSerializer(serializers.Serializer[Any]):
+    format = serializers.CharField()
+    name = serializers.CharField()
+    bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    url = serializers.CharField(help_text="Where the API streams it.")
+
+
 class SnapshotOutputSerializer(serializers.ModelSerializer[Snapshot]):
-    created_by = serializers.CharField(source="created_by.username", default=None)
-    schedule = serializers.CharField(source="schedule.name", default=None)
-    run = serializers.IntegerField(source="run.number", default=None, help_text="The label model run used.")
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    schedule = serializers.CharField(source="schedule.name", default=None, allow_null=True)
+    run = serializers.IntegerField(
+        source="run.number", default=None, allow_null=True, help_text="The label model run used."
+    )
     files = serializers.SerializerMethodField()
 
     class Meta:
@@ -62,7 +71,7 @@ class SnapshotOutputSerializer(serializers.ModelSerializer[Snapshot]):
             "started_at", "finished_at",
         ]  # fmt: skip
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(SnapshotFileOutputSerializer(many=True))
     def get_files(self, snapshot: Snapshot) -> list[dict[str, Any]]:
         """The manifest's files, each with its API download URL (empty until the snapshot has a version)."""
         if not snapshot.version:

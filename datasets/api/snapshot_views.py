@@ -78,11 +78,15 @@ class _BinaryRenderer(BaseRenderer):
         return data if isinstance(data, bytes) else json.dumps(data).encode()
 
 
+SNAPSHOT_FILE_TYPES = ("application/octet-stream", "text/csv", "application/json", "text/markdown")
+
+
 class SnapshotFileApi(ProjectScopedMixin, APIView):
     renderer_classes = [JSONRenderer, _BinaryRenderer]
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        # The content type follows the file's name (FileResponse): Parquet and JSON Lines are octet-streams.
+        responses={(200, media_type): OpenApiTypes.BINARY for media_type in SNAPSHOT_FILE_TYPES},
         description="Streams one of the version's files (a name from its manifest, e.g. data.parquet or "
         "hf/data/train-00000-of-00001.parquet), or manifest.json.",
     )

@@ -94,7 +94,8 @@ class ReviewRefreshApi(ProjectScopedMixin, APIView):
 
 class ReviewRequestListCreateApi(ProjectScopedMixin, ListAPIView[ReviewRequest]):
     serializer_class = s.ReviewRequestOutputSerializer
-    query_params = ("status",)  # read by get_queryset; other unknown parameters are refused (core.api.filters)
+    # Read by get_queryset; other unknown parameters are refused (core.api.filters).
+    query_params = ("status",)
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=["open", "resolved"], description="Default: open")]
@@ -167,7 +168,8 @@ class MemberReviewAllApi(ProjectScopedMixin, APIView):
 
 class FeedbackListApi(ProjectScopedMixin, APIView):
     @extend_schema(
-        responses=OpenApiTypes.OBJECT, description="Your reviewed items: your answer, the final one."
+        responses=s.FeedbackOutputSerializer(many=True),
+        description="Your reviewed items: your answer, the final one.",
     )
     def get(self, request: Request, slug: str) -> Response:
         project = self.get_project(Action.LABEL)

@@ -76,7 +76,7 @@ class ItemOutputSerializer(serializers.ModelSerializer[Item]):
 
 
 class AnnotationRevisionOutputSerializer(serializers.ModelSerializer[AnnotationRevision]):
-    edited_by = serializers.CharField(source="edited_by.username", default=None)
+    edited_by = serializers.CharField(source="edited_by.username", default=None, allow_null=True)
 
     class Meta:
         model = AnnotationRevision
@@ -84,7 +84,7 @@ class AnnotationRevisionOutputSerializer(serializers.ModelSerializer[AnnotationR
 
 
 class AnnotationOutputSerializer(serializers.ModelSerializer[Annotation]):
-    annotator = serializers.CharField(source="annotator.username", default=None)
+    annotator = serializers.CharField(source="annotator.username", default=None, allow_null=True)
     revisions = AnnotationRevisionOutputSerializer(many=True, read_only=True)
 
     class Meta:
@@ -289,7 +289,7 @@ class FlagOutputSerializer(serializers.ModelSerializer[Flag]):
 
 
 class InteractionEventOutputSerializer(serializers.ModelSerializer[InteractionEvent]):
-    username = serializers.CharField(source="user.username", default=None)
+    username = serializers.CharField(source="user.username", default=None, allow_null=True)
 
     class Meta:
         model = InteractionEvent
@@ -345,7 +345,7 @@ class ReviewRequestInputSerializer(serializers.Serializer[Any]):
 class GoldLabelOutputSerializer(serializers.ModelSerializer[GoldLabel]):
     external_id = serializers.CharField(source="item.external_id", read_only=True)
     decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -356,13 +356,27 @@ class GoldLabelOutputSerializer(serializers.ModelSerializer[GoldLabel]):
         ]  # fmt: skip
 
 
+class FeedbackOutputSerializer(serializers.Serializer[Any]):
+    """labeling.selectors.review.Feedback, as the feedback endpoint writes it."""
+
+    item_id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    text = serializers.CharField()
+    your_labels = serializers.ListField(child=serializers.CharField())
+    final_labels = serializers.ListField(child=serializers.CharField())
+    agreed = serializers.BooleanField()
+    note = serializers.CharField()
+    reviewer = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
 class ReviewRequestOutputSerializer(serializers.ModelSerializer[ReviewRequest]):
     external_id = serializers.CharField(source="item.external_id", read_only=True)
     claimed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     resolved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:

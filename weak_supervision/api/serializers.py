@@ -16,7 +16,7 @@ DECLARATIVE_CHOICES = [(k, v) for k, v in LabelingFunctionKind.choices if k != L
 
 
 class LabelingFunctionVersionOutputSerializer(serializers.ModelSerializer[LabelingFunctionVersion]):
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
     class Meta:
         model = LabelingFunctionVersion
@@ -78,7 +78,7 @@ class LabelingFunctionPreviewInputSerializer(serializers.Serializer[Any]):
 
 class RunOutputSerializer(serializers.ModelSerializer[LabelModelRun]):
     progress = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
     class Meta:
         model = LabelModelRun

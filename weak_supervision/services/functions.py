@@ -86,7 +86,11 @@ def labeling_function_update(
 ) -> LabelingFunction:
     """Saves a new version when the label or the rule changes; description and on/off change in place."""
     with transaction.atomic():
-        lf = LabelingFunction.objects.select_for_update().select_related("current_version").get(pk=lf.pk)
+        lf = (
+            LabelingFunction.objects.select_for_update(of=("self",))
+            .select_related("current_version")
+            .get(pk=lf.pk)
+        )
         if label is not None or spec is not None:
             if lf.kind not in WRITTEN_KINDS:
                 raise ValidationError(ERROR_NOT_DECLARATIVE, code="kind")
