@@ -57,7 +57,9 @@ CSRF_COOKIE_SECURE = _bool("OVERSIGHT_CSRF_COOKIE_SECURE", HTTPS)
 # Seconds browsers remember to use HTTPS only (one year when HTTPS is declared; 0 turns HSTS off).
 HSTS_SECONDS = int(os.environ.get("OVERSIGHT_HSTS_SECONDS", "31536000" if HTTPS else "0"))
 HSTS_INCLUDE_SUBDOMAINS = _bool("OVERSIGHT_HSTS_INCLUDE_SUBDOMAINS", True)
-HSTS_PRELOAD = _bool("OVERSIGHT_HSTS_PRELOAD", False)
+# Preload asks browsers' built-in lists to know the site as HTTPS-only (`check --deploy` expects it); turn it
+# off for a host whose subdomains are not all on HTTPS.
+HSTS_PRELOAD = _bool("OVERSIGHT_HSTS_PRELOAD", HTTPS)
 # A TLS-terminating proxy in front says which requests came over HTTPS with this header (X-Forwarded-Proto).
 TRUST_X_FORWARDED_PROTO = _bool("OVERSIGHT_TRUST_X_FORWARDED_PROTO", False)
 # Reverse proxies in front of Django that append to X-Forwarded-For (0: the client is REMOTE_ADDR). Login

@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
@@ -8,6 +9,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from core.views import healthz
 
+REDOC_CSP = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
+
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("labeling.api.urls")),
     path("", include("weak_supervision.api.urls")),
@@ -17,7 +20,9 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's set-up script as a file: no inline script under the CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Redoc's bundle writes its styles into <style> elements and starts a worker from a blob: at run time;
+    # scripts stay 'self' only.
+    path("redoc/", REDOC_CSP(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
 ]
 
 urlpatterns = [

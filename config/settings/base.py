@@ -239,6 +239,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "core.api.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["core.api.filters.StrictFilterBackend"],  # django-filter's, unknown filters 400
@@ -259,6 +263,9 @@ SPECTACULAR_SETTINGS = {
         "DeclarativeKindEnum": "weak_supervision.api.serializers.DECLARATIVE_CHOICES",
         "LabelingFunctionKindEnum": "weak_supervision.choices.LabelingFunctionKind",
         "SnapshotStatusEnum": "datasets.choices.SnapshotStatus",
+        # Imports, runs and simulations share one set of states; snapshot schedules say what started them.
+        "JobStatusEnum": "labeling.choices.ImportStatus",
+        "ScheduleTriggerEnum": "datasets.choices.Trigger",
     },
 }
 

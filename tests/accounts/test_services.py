@@ -162,7 +162,7 @@ def test_set_password_link_is_for_new_accounts_only() -> None:
         set_password_link_create(user=active)
 
     # then
-    uidb64, token = link.strip("/").split("/")[-2:]
+    _uidb64, token = link.strip("/").split("/")[-2:]
     assert link.startswith("/accounts/set-password/")
     assert default_token_generator.check_token(new, token)
     assert info.value.messages == [ERROR_LINK_FOR_ACTIVE_ACCOUNT.format(username="adam")]

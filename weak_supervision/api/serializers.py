@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from weak_supervision.choices import LabelingFunctionKind
@@ -105,6 +106,8 @@ class RunCreateInputSerializer(serializers.Serializer[Any]):
     chunk_size = serializers.IntegerField(required=False, min_value=100, max_value=1_000_000)
 
 
+# The queue's model suggestion is "SuggestionOutput" too: one name per component in the schema.
+@extend_schema_serializer(component_name="LabelingFunctionSuggestionOutput")
 class SuggestionOutputSerializer(serializers.Serializer[Any]):
     phrase = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
