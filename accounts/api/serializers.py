@@ -31,3 +31,8 @@ class ApiTokenCreatedOutputSerializer(ApiTokenOutputSerializer):
 
     class Meta(ApiTokenOutputSerializer.Meta):
         fields = [*ApiTokenOutputSerializer.Meta.fields, "token"]
+
+
+class LockoutOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Why logins are refused and for how long.")
+    code = serializers.CharField()

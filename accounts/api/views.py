@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -26,7 +26,16 @@ class ApiTokenObtainApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=s.ApiTokenObtainInputSerializer, responses={200: s.ApiTokenObtainOutputSerializer})
+    @extend_schema(
+        request=s.ApiTokenObtainInputSerializer,
+        responses={
+            200: s.ApiTokenObtainOutputSerializer,
+            400: OpenApiResponse(description="Wrong username or password, or a field missing."),
+            429: OpenApiResponse(
+                s.LockoutOutputSerializer, description="Too many failed logins: locked out."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = s.ApiTokenObtainInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
