@@ -4,6 +4,10 @@ Run from the repository root:
 
     .venv/bin/python bench/import.py [--rows 1000000] [--backends postgres,sqlite]
                                      [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--profile DIR]
+                                     [--hostile] [--hostile-mb 100]
+
+`--hostile` adds a table of hostile files (tests/security/hostile_files.py) of about 100 MB each: every one
+must be imported or refused with peak RSS <= 500 MB, in seconds.
 
 Every measurement runs in a fresh child process (this same file with `--child`), so its peak RSS is that
 import's alone and Django is set up for one backend only. The parent generates the data, creates and drops
@@ -209,6 +213,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
 
 
+def process_peak_rss_mb() -> float:
+    """This process image's own peak (VmHWM): unlike ru_maxrss, it does not start from the parent's peak, which
+    Linux carries over exec (the hostile files' parent holds their generated contents for a while)."""
+    status = Path("/proc/self/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024 / 1e6
+
+
 def report(result: dict[str, Any]) -> None:
     print(RESULT_MARKER + json.dumps(result), flush=True)
 
@@ -342,6 +354,112 @@ def copy_file_bytes(dataset: Dataset, url: str) -> float:
         return time.perf_counter() - started
 
 
+# --- Hostile files ------------------------------------------------------------------------------------------
+@dataclass
+class HostileCase:
+    """A hostile file and what its import must end with: refused (with this start of message) or imported."""
+
+    name: str
+    path: str
+    options: dict[str, Any]
+    expect: str
+
+
+def hostile_cases(scratch: Path, megabytes: int) -> list[HostileCase]:
+    sys.path.insert(0, str(ROOT))
+    from tests.security import hostile_files as hostile
+
+    size, started = megabytes * hostile.MB, time.perf_counter()
+    csv_path, csv_line = hostile.csv_with_bad_last_line(scratch / "nul.csv", size=size, bad=b"\x00")
+    utf8_path, utf8_line = hostile.csv_with_bad_last_line(scratch / "utf8.csv", size=size, bad=b"\xff")
+    jsonl_lines = size // 1030  # lines of about 1 KB
+    cases = [
+        HostileCase("JSON of '[' only", str(hostile.deep_json(scratch / "deep.json", depth=size)), {},
+                    "Record 1: nested more than 64"),
+        HostileCase("JSONL, last line 100k deep", str(hostile.deep_jsonl(scratch / "deep.jsonl", depth=100_000,
+                    good_lines=jsonl_lines)), {}, f"Line {jsonl_lines + 1}: nested more than 64"),
+        HostileCase(f"JSONL, one {megabytes} MB line", str(hostile.jsonl_one_long_line(scratch / "long.jsonl",
+                    size=size)), {}, "Line 1: longer than" if size > 16 * hostile.MIB else "imported 1 rows"),
+        HostileCase("zip, 1 MB -> 1 GiB", str(hostile.zip_bomb(scratch / "bomb.zip")), {"format": "wrench"},
+                    "the archive expands to"),
+        HostileCase(f"zip, says {megabytes} MB, is 1 GiB",
+                    str(hostile.zip_bomb(scratch / "liar.zip", declared=size)), {"format": "wrench"},
+                    "the archive is damaged"),
+        HostileCase("CSV, NUL on the last line", str(csv_path), {"id_field": "id"}, f"Line {csv_line}: holds a NUL"),
+        HostileCase("CSV, bad UTF-8 on the last line", str(utf8_path), {"id_field": "id"},
+                    f"Line {utf8_line}: not valid UTF-8"),
+        HostileCase("Parquet, bytes as text", str(hostile.parquet_with_values(
+                    scratch / "bytes.parquet", [os.urandom(1000) for _ in range(size // 1000)])), {},
+                    "Row 1: the text field"),
+    ]  # fmt: skip
+    print(f"generated {len(cases)} hostile files of ~{megabytes} MB in {time.perf_counter() - started:.1f} s")
+    return cases
+
+
+def measure_hostile(
+    case: HostileCase, backend: str, args: argparse.Namespace, scratch: Path
+) -> dict[str, Any]:
+    var_dir = Path(tempfile.mkdtemp(prefix=f"{backend}-hostile-", dir=scratch))
+    spec = {"case": asdict(case)}
+    try:
+        if backend == "sqlite":
+            env = child_env(database_url="", var_dir=var_dir)
+            migrate(env)
+            return run_child("hostile", spec, env)
+        with pg_database(args.pg_url, f"oversight_bench_hostile_{os.getpid()}") as url:
+            env = child_env(database_url=url, var_dir=var_dir)
+            migrate(env)
+            return run_child("hostile", spec, env)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def child_hostile(spec: dict[str, Any]) -> None:
+    import django
+
+    django.setup()
+    from labeling.importers.errors import ImportFileError
+    from labeling.models import Item
+    from labeling.services.imports import import_options_build, items_import
+    from labeling.services.projects import LabelSpec, project_create
+
+    case = HostileCase(**spec["case"])
+    labels = [LabelSpec(key="ham"), LabelSpec(key="spam")]
+    project = project_create(name="Bench hostile", slug="bench-hostile", labels=labels, created_by=None)
+    rss_before, started = process_peak_rss_mb(), time.perf_counter()
+    try:
+        result = items_import(
+            project=project, source=Path(case.path), options=import_options_build(**case.options)
+        )
+        outcome = f"imported {result.rows:,} rows"
+    except ImportFileError as exc:
+        outcome = exc.message
+    seconds = time.perf_counter() - started
+    report({"seconds": seconds, "peak_rss_mb": process_peak_rss_mb(), "rss_before_mb": rss_before, "outcome": outcome,
+            "items": Item.objects.filter(project=project).count()})  # fmt: skip
+
+
+def hostile_table_row(case: HostileCase, backend: str, run: dict[str, Any]) -> list[str]:
+    size = Path(case.path).stat().st_size / 1e6
+    written_as_expected = (run["items"] > 0) == case.expect.startswith("imported")
+    ok = (
+        run["outcome"].startswith(case.expect)
+        and written_as_expected
+        and run["peak_rss_mb"] <= TARGET_PEAK_RSS_MB
+    )
+    outcome = run["outcome"] if len(run["outcome"]) <= 60 else run["outcome"][:57] + "..."
+    return [case.name, backend, f"{size:,.1f}", f"{run['seconds']:.2f}", f"{run['peak_rss_mb']:.0f}",
+            f"{run['rss_before_mb']:.0f}", outcome, "ok" if ok else "MISS"]  # fmt: skip
+
+
+def print_hostile_table(rows: list[list[str]]) -> None:
+    header = ["hostile file", "backend", "MB", "seconds", "peak RSS MB", "RSS before MB", "outcome", "target"]
+    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header))]
+    print()
+    for line in [header, ["-" * width for width in widths], *rows]:
+        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) + " |")
+
+
 # --- Table --------------------------------------------------------------------------------------------------
 def targets_verdict(dataset: Dataset, backend: str, rate: float, ratio: float | None, rss: float) -> str:
     if dataset.name != "generated":
@@ -401,7 +519,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--datasets", default="generated,sms_spam_uci", help="comma-separated dataset names")
     parser.add_argument("--batch-size", type=int, default=0, help="rows per batch (default: the setting)")
     parser.add_argument("--profile", default="", help="write a cProfile of each import to this folder")
-    parser.add_argument("--child", choices=["import", "copy"], help=argparse.SUPPRESS)
+    parser.add_argument("--hostile", action="store_true", help="also import the hostile files")
+    parser.add_argument("--hostile-mb", type=int, default=100, help="size of each hostile file")
+    parser.add_argument("--child", choices=["import", "copy", "hostile"], help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -417,12 +537,15 @@ def machine_line(args: argparse.Namespace, backends: list[str]) -> str:
 def main() -> None:
     args = parse_args()
     if args.child:
-        (child_import if args.child == "import" else child_copy)(json.loads(args.spec))
+        {"import": child_import, "copy": child_copy, "hostile": child_hostile}[args.child](
+            json.loads(args.spec)
+        )
         return
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
     print(f"machine: {machine_line(args, backends)}")
     scratch = Path(tempfile.mkdtemp(prefix="oversight-bench-import-"))
     table: list[list[str]] = []
+    hostile_rows: list[list[str]] = []
     raws: dict[str, dict[str, Any]] = {}
     try:
         datasets = datasets_build(set(args.datasets.split(",")), args.rows, scratch)
@@ -433,8 +556,16 @@ def main() -> None:
                 print(f"importing {dataset.name} ({dataset.rows:,} rows) on {backend} ...", flush=True)
                 run = measure_import(dataset, backend, args, scratch)
                 table.append(table_rows(dataset, backend, run, raws.get(dataset.name)))
+        for case in hostile_cases(scratch, args.hostile_mb) if args.hostile else []:
+            for backend in backends:
+                print(f"importing the hostile file '{case.name}' on {backend} ...", flush=True)
+                hostile_rows.append(
+                    hostile_table_row(case, backend, measure_hostile(case, backend, args, scratch))
+                )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if hostile_rows:
+        print_hostile_table(hostile_rows)
     print_table(table)
     print()
     print_raw_copy(raws, datasets)

@@ -290,3 +290,38 @@ def test_a_large_import_refreshes_the_planners_statistics_and_visibility_map(tmp
     assert reltuples == Item.objects.count() == 6000
     assert vacuumed is not None
     assert analysed is not None
+
+
+# --- Hostile text on PostgreSQL (which refuses NUL in text and jsonb, and lone surrogates, mid-COPY) ---------
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("nul.csv", b"id,text\na1,fine\na2,bad \x00 text\n",
+         "Line 3: holds a NUL byte (\\x00), which no text may contain; remove it and import again."),
+        ("nul.jsonl", b'{"id": "a1", "text": "fine"}\n{"id": "a2", "text": "bad \\u0000"}\n',
+         "Line 2: the text holds a NUL byte (\\x00), which no text may contain."),
+        ("nul.json", b'[{"id": "a1", "text": "fine"}, {"id": "a2", "text": "ok", "note": "\\u0000"}]',
+         "Record 2: the metadata holds a NUL byte (\\x00), which no text may contain."),
+        ("surrogate.jsonl", b'{"id": "a1", "text": "fine"}\n{"id": "a2\\udc00", "text": "t"}\n',
+         "Line 2: the id is not valid text (a lone UTF-16 surrogate, \\udc00); fix the file's encoding."),
+        ("utf8.csv", b"id,text\na1,fine\na2,caf\xe9\n",
+         "Line 3: not valid UTF-8 (byte 7 of the line). Save the file as UTF-8."),
+        ("float.jsonl", b'{"id": "a1", "text": 1.5}\n',
+         "Line 1: the text field 'text' holds a number 1.5; it must be a string or an integer."),
+    ],
+)  # fmt: skip
+def test_hostile_text_is_refused_with_its_line_on_postgresql(
+    project: Project, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    # given a file with one hostile value after a good one
+    source = tmp_path / name
+    source.write_bytes(content)
+
+    # when it is imported on PostgreSQL
+    with pytest.raises(ImportFileError) as raised:
+        items_import(project=project, source=source, options=import_options_build(id_field="id"))
+
+    # then the error names the line, and nothing reached the database
+    assert raised.value.message == message
+    assert Item.objects.filter(project=project).count() == 0

@@ -23,14 +23,15 @@ def deep_json(path: Path, *, depth: int) -> Path:
 
 def deep_jsonl(path: Path, *, depth: int, good_lines: int = 1) -> Path:
     """JSONL whose first lines are fine and whose next line nests `depth` levels deep."""
-    good = "".join(json.dumps({"text": f"fine {index}"}) + "\n" for index in range(good_lines))
+    filler = "An ordinary sentence that an analyst would label. " * 20
+    good = "".join(json.dumps({"text": f"fine {index}. {filler}"}) + "\n" for index in range(good_lines))
     path.write_text(good + '{"text": "deep", "x": ' + "[" * depth + "]" * depth + "}\n", encoding="utf-8")
     return path
 
 
 def csv_with_bad_last_line(path: Path, *, size: int, bad: bytes) -> tuple[Path, int]:
     """A CSV of about `size` bytes whose last line holds `bad` (a NUL, invalid UTF-8); returns its line."""
-    row = b"id-%09d,A perfectly ordinary line of text that an analyst would label,ham\n"
+    row = b"id-%09d," + b"A perfectly ordinary sentence that an analyst would label. " * 16 + b",ham\n"
     lines = max(size // len(row % 0), 1)
     with path.open("wb") as out:
         out.write(b"id,text,label\n")
