@@ -543,3 +543,17 @@ def test_the_task_retries_a_crashed_attempt_until_the_job_fails(
     # then it was tried IMPORT_JOB_MAX_ATTEMPTS times and the job is failed, not left pending
     job.refresh_from_db()
     assert (len(calls), job.status, job.attempts) == (3, ImportStatus.FAILED, 3)
+
+
+def test_the_import_page_says_a_crashed_attempt_will_be_retried(
+    project: Project, write: Callable[..., Path], member_factory: Callable[..., Any]
+) -> None:
+    from django.test import Client
+
+    job = _job(
+        project, write, attempts=1, error="Attempt failed (OperationalError: gone); it will be tried again."
+    )
+    client = Client()
+    client.force_login(member_factory(project, "owner").user)
+    page = client.get(f"/projects/{project.slug}/imports/{job.pk}/").content.decode()
+    assert "Attempt failed (OperationalError: gone); it will be tried again. (attempt 2)" in page
