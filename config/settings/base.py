@@ -158,7 +158,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = timedelta(minutes=env.LOGIN_LOCKOUT_MINUTES) if env.LOGIN_LOCKOUT_MINUTES else None
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # django-axes takes it only as a dotted path
 AXES_HTTP_RESPONSE_CODE = 429
-AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2", "token"]
+# Masked in django-axes' logs and records: axes' own (a mistyped username is often a password) and ours.
+AXES_SENSITIVE_PARAMETERS = [
+    "username", "ip_address", "password", "old_password", "new_password1", "new_password2", "token",
+]  # fmt: skip
 if env.PROXY_COUNT:
     # The client is the address the outermost of our proxies saw (django-ipware, right-most minus the proxies).
     AXES_IPWARE_PROXY_COUNT = env.PROXY_COUNT
