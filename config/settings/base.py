@@ -248,7 +248,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.StrictFilterBackend"],  # django-filter's, unknown filters 400
+    # django-filter's, with unknown filters answered 400
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handlers.exception_handler",
 }

@@ -70,7 +70,8 @@ def test_analyst_cannot_create_accounts(
 
     # when
     response = client_for(analyst).post(
-        f"/projects/{project.slug}/members/new-account/", {"account-username": "nina", "account-role": Role.OWNER}
+        f"/projects/{project.slug}/members/new-account/",
+        {"account-username": "nina", "account-role": Role.OWNER},
     )
 
     # then
@@ -89,8 +90,12 @@ def test_new_link_for_a_pending_member_and_never_for_an_active_one(
     client = client_for(owner)
 
     # when
-    fresh = client.post(f"/projects/{project.slug}/members/{pending.pk}/set-password-link/", HTTP_HX_REQUEST="true")
-    refused = client.post(f"/projects/{project.slug}/members/{active.pk}/set-password-link/", HTTP_HX_REQUEST="true")
+    fresh = client.post(
+        f"/projects/{project.slug}/members/{pending.pk}/set-password-link/", HTTP_HX_REQUEST="true"
+    )
+    refused = client.post(
+        f"/projects/{project.slug}/members/{active.pk}/set-password-link/", HTTP_HX_REQUEST="true"
+    )
 
     # then
     assert fresh.status_code == 200
@@ -115,7 +120,10 @@ def test_no_link_for_someone_outside_the_project(
 
 
 def test_owner_sees_and_lifts_a_members_lockout(
-    project: Project, member_factory: Callable[..., Membership], client_for: Callable[..., Client], settings: object
+    project: Project,
+    member_factory: Callable[..., Membership],
+    client_for: Callable[..., Client],
+    settings: object,
 ) -> None:
     # given
     settings.AXES_FAILURE_LIMIT = 3  # type: ignore[attr-defined]
@@ -134,7 +142,9 @@ def test_owner_sees_and_lifts_a_members_lockout(
 
     # when
     page = client.get(f"/projects/{project.slug}/members/")
-    lifted = client.post(f"/projects/{project.slug}/members/{locked.pk}/lift-lockout/", HTTP_HX_REQUEST="true")
+    lifted = client.post(
+        f"/projects/{project.slug}/members/{locked.pk}/lift-lockout/", HTTP_HX_REQUEST="true"
+    )
 
     # then
     assert page.context["locked_out"] == {"ann"}

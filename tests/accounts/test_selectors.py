@@ -20,7 +20,9 @@ def _attempt(username: str, ip: str, failures: int, minutes_ago: int = 0) -> Non
         path_info="/",
     )  # fmt: skip
     # attempt_time is set on creation whatever is passed
-    AccessAttempt.objects.filter(pk=attempt.pk).update(attempt_time=timezone.now() - timedelta(minutes=minutes_ago))
+    AccessAttempt.objects.filter(pk=attempt.pk).update(
+        attempt_time=timezone.now() - timedelta(minutes=minutes_ago)
+    )
 
 
 def test_lockouts_sum_failures_per_username_and_per_address(settings: object) -> None:

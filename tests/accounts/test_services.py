@@ -58,7 +58,11 @@ def test_token_ttl_comes_from_settings(settings: object) -> None:
 
     # then
     assert issued.token.name == DEFAULT_TOKEN_NAME
-    assert timedelta(days=2) - timedelta(minutes=1) < issued.token.expires_at - timezone.now() <= timedelta(days=2)
+    assert (
+        timedelta(days=2) - timedelta(minutes=1)
+        < issued.token.expires_at - timezone.now()
+        <= timedelta(days=2)
+    )
 
 
 def test_token_create_deletes_the_users_expired_tokens_only() -> None:
@@ -134,7 +138,8 @@ def test_account_create_makes_an_account_without_a_password() -> None:
 
 
 @pytest.mark.parametrize(
-    ("username", "email", "field"), [("taken", "", "username"), ("no spaces", "", "username"), ("ok", "bad", "email")]
+    ("username", "email", "field"),
+    [("taken", "", "username"), ("no spaces", "", "username"), ("ok", "bad", "email")],
 )
 def test_account_create_refuses_bad_input(username: str, email: str, field: str) -> None:
     # given

@@ -90,7 +90,11 @@ def test_password_change_applies_the_validators(client_for: Callable[..., Client
     )
     good = client.post(
         "/accounts/me/password/",
-        {"old_password": "password123", "new_password1": "violet-Harbour-93", "new_password2": "violet-Harbour-93"},
+        {
+            "old_password": "password123",
+            "new_password1": "violet-Harbour-93",
+            "new_password2": "violet-Harbour-93",
+        },
     )
 
     # then

@@ -27,7 +27,9 @@ def test_obtain_issues_a_new_named_token_each_time() -> None:
     UserFactory(username="ann")
 
     # when
-    first = APIClient().post("/api/auth/token/", {"username": "ann", "password": "password123"}, format="json")
+    first = APIClient().post(
+        "/api/auth/token/", {"username": "ann", "password": "password123"}, format="json"
+    )
     second = APIClient().post(
         "/api/auth/token/", {"username": "ann", "password": "password123", "name": "ci"}, format="json"
     )
