@@ -25,28 +25,8 @@ class JsonTooDeepError(ValueError):
         self.limit = limit
 
 
-class _Builder:
-    """Builds values from events with an explicit stack; `depth` counts the open containers."""
-
-    __slots__ = ("keys", "limit", "stack")
-
-    def __init__(self, limit: int) -> None:
-        self.stack: list[Any] = []
-        self.keys: list[str | None] = []
-        self.limit = limit
-
-    def open(self, container: Any) -> None:
-        if len(self.stack) >= self.limit:
-            raise JsonTooDeepError(self.limit)
-        self.stack.append(container)
-        self.keys.append(None)
-
-    def add(self, value: Any) -> None:
-        top = self.stack[-1]
-        if isinstance(top, list):
-            top.append(value)
-        else:
-            top[self.keys[-1]] = value
+_STARTS = frozenset({"start_map", "start_array"})
+_ENDS = frozenset({"end_map", "end_array"})
 
 
 def _values(
@@ -55,31 +35,33 @@ def _values(
     """The values `top_depth` containers deep, each with its key when its parent is an object.
 
     Containers above `top_depth` are only walked (not kept), so an array of a million records holds one at a
-    time. The whole nesting, walked or built, counts towards the limit.
+    time. The whole nesting, walked or built, counts towards the limit. One flat loop over the events, with
+    the open containers and their current keys on two stacks (this loop is the JSON import's hot path).
     """
-    builder = _Builder(limit)
-    stack, keys = builder.stack, builder.keys
+    stack: list[Any] = []
+    keys: list[Any] = []
     for event, value in events:
         if event == "map_key":
             keys[-1] = value
             continue
-        if event in ("start_map", "start_array"):
-            builder.open({} if event == "start_map" else [])
+        if event in _STARTS:
+            if len(stack) >= limit:
+                raise JsonTooDeepError(limit)
+            stack.append({} if event == "start_map" else [])
+            keys.append(None)
             continue
-        if event in ("end_map", "end_array"):
-            done = stack.pop()
+        if event in _ENDS:
+            value = stack.pop()
             keys.pop()
-            depth = len(stack)
-            if depth == top_depth:
-                yield (keys[-1] if keys else None), done
-            elif depth > top_depth:
-                builder.add(done)
-            continue
         depth = len(stack)
-        if depth == top_depth:
+        if depth > top_depth:
+            top = stack[-1]
+            if type(top) is list:
+                top.append(value)
+            else:
+                top[keys[-1]] = value
+        elif depth == top_depth:
             yield (keys[-1] if keys else None), value
-        elif depth > top_depth:
-            builder.add(value)
 
 
 def _events(stream: IO[bytes] | Any, *, multiple_values: bool = False) -> Iterator[tuple[str, Any]]:

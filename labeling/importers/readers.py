@@ -73,21 +73,23 @@ def infer_format(path: Path) -> str:
 
 def _decoded_lines(stream: IO[bytes], size: int, progress: Progress) -> Iterator[tuple[int, str]]:
     """The file's lines, decoded; a line longer than the limit, not UTF-8 or holding NUL is refused first."""
-    done = 0
+    done = number = 0
     limit = settings.IMPORT_MAX_LINE_BYTES
-    # readline(limit + 1): a file without line breaks never costs more than one line's worth of memory.
-    for number, raw in enumerate(iter(lambda: stream.readline(limit + 1), b""), start=1):
+    readline, cap = stream.readline, limit + 1
+    # readline(cap): a file without line breaks never costs more than one line's worth of memory.
+    while raw := readline(cap):
+        number += 1
         done += len(raw)
         if len(raw) > limit:
             raise ImportFileError(ERROR_LINE_TOO_LONG.format(limit=limit), line=number)
+        if b"\x00" in raw:
+            raise ImportFileError(ERROR_NUL, line=number)
         try:
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
             raise ImportFileError(
                 f"not valid UTF-8 (byte {exc.start + 1} of the line). Save the file as UTF-8.", line=number
             ) from exc
-        if "\x00" in line:
-            raise ImportFileError(ERROR_NUL, line=number)
         if size:
             progress.fraction = done / size
         yield number, line

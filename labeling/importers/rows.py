@@ -113,7 +113,8 @@ class RowBuilder:
         text = record.get(mapping.text_field)
         if text is None or (isinstance(text, str) and not text.strip()):
             self._fail(line, f"the text field '{mapping.text_field}' is empty.")
-        text = self._scalar_text(line, "text", mapping.text_field, text)
+        if type(text) is not str or "\x00" in text:  # the common case costs two checks, no call
+            text = self._scalar_text(line, "text", mapping.text_field, text)
         external_id = self._external_id(line, record, ordinal)
         labels = self._labels(line, record.get(mapping.label_field)) if mapping.label_field else None
         annotator = (
@@ -201,7 +202,9 @@ class RowBuilder:
         raw = record.get(self.mapping.id_field)
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             self._fail(line, f"the id field '{self.mapping.id_field}' is empty.")
-        external_id = self._scalar_text(line, "id", self.mapping.id_field, raw).strip()
+        if type(raw) is not str or "\x00" in raw:
+            raw = self._scalar_text(line, "id", self.mapping.id_field, raw)
+        external_id = raw.strip()
         if not external_id.isascii():
             self._check_encodable(line, "id", external_id)
         if len(external_id) > MAX_EXTERNAL_ID_LENGTH:
