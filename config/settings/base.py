@@ -301,8 +301,9 @@ IMPORT_MAX_LINE_BYTES = 16 * 1024 * 1024
 IMPORT_ZIP_MAX_ENTRIES = 1000
 IMPORT_ZIP_MAX_BYTES = env.IMPORT_ZIP_MAX_BYTES
 IMPORT_ZIP_MAX_RATIO = 100
-# A Parquet row group is decoded whole: one larger than this (uncompressed, from the file's footer) is refused.
-IMPORT_PARQUET_MAX_ROW_GROUP_BYTES = 256 * 1024 * 1024
+# A Parquet row group is decoded whole (about 1.7 times its size at peak): one larger than this (uncompressed,
+# from the file's footer) is refused, which keeps a Parquet import under 500 MB of RSS.
+IMPORT_PARQUET_MAX_ROW_GROUP_BYTES = 128 * 1024 * 1024
 # A running import's worker writes a heartbeat every IMPORT_JOB_STALE_SECONDS / 5; a job without one for
 # IMPORT_JOB_STALE_SECONDS is run again by the periodic sweep, up to IMPORT_JOB_MAX_ATTEMPTS runs, then failed.
 # A job still pending after IMPORT_JOB_PENDING_MAX_SECONDS (no worker ever took it) is failed.
