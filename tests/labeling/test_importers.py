@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,7 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from labeling.importers import readers
+from labeling.importers.archives import ZipLimits, zip_extract_checked
 from labeling.importers.errors import ImportFileError
+from labeling.importers.json_stream import (
+    JsonTooDeepError,
+    json_array_items,
+    json_document,
+    json_object_items,
+)
 from labeling.importers.rows import FieldMapping, RowBuilder
 
 
@@ -250,3 +258,60 @@ def test_wrench_folder_names_lfs_from_its_readme(shared_data: Path) -> None:
 def test_a_folder_without_label_json_is_not_wrench(tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="a WRENCH dataset is a folder holding label.json"):
         readers.open_wrench_folder(tmp_path)
+
+
+# --- json_stream: flat, depth-limited JSON ------------------------------------------------------------------
+def test_json_stream_builds_the_same_values_as_json_loads() -> None:
+    # given a document with every kind of value, nested a few levels
+    document = [{"a": [1, 2.5, None, True, "x", {"b": []}], "c": {}}, 3, "s", [[], [{}]]]
+
+    # when its elements are streamed
+    items = list(json_array_items(io.BytesIO(json.dumps(document).encode()), limit=64))
+
+    # then they are what json.loads gives, one by one
+    assert items == document
+
+
+def test_json_stream_reads_a_top_level_object_and_a_single_document() -> None:
+    stream = io.BytesIO(b'{"1": {"data": {"text": "hi"}}, "2": [1]}')
+    assert list(json_object_items(stream, limit=64)) == [("1", {"data": {"text": "hi"}}), ("2", [1])]
+    assert json_document(io.BytesIO(b'{"a": [1, 2]}'), limit=64) == {"a": [1, 2]}
+    assert list(json_array_items(io.BytesIO(b'{"a": 1}'), limit=64)) == []
+
+
+@pytest.mark.parametrize(("depth", "refused"), [(64, False), (65, True)])
+def test_json_stream_counts_every_level_towards_the_limit(depth: int, refused: bool) -> None:
+    data = b"[" * depth + b"]" * depth
+    if refused:
+        with pytest.raises(JsonTooDeepError):
+            json_document(io.BytesIO(data), limit=64)
+    else:
+        assert json_document(io.BytesIO(data), limit=64) is not None
+
+
+# --- archives: zips measured, then extracted member by member ----------------------------------------------
+def test_only_wanted_members_are_extracted_and_unsafe_paths_never(tmp_path: Path) -> None:
+    # given an archive with a wanted file, an unwanted one, and one whose path climbs out
+    source = tmp_path / "a.zip"
+    with zipfile.ZipFile(source, "w") as archive:
+        archive.writestr("set/label.json", '{"0": "ham"}')
+        archive.writestr("set/notes.bin", "x" * 100)
+        archive.writestr("../label.json", "evil")
+    target = tmp_path / "out"
+
+    # when it is extracted
+    zip_extract_checked(source, target, limits=ZipLimits(max_entries=10, max_bytes=10_000, max_ratio=100),
+                        wanted=frozenset({"label.json"}))  # fmt: skip
+
+    # then only the wanted, safe member is there
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()) == [
+        "a.zip", "out/set/label.json",
+    ]  # fmt: skip
+
+
+def test_a_file_that_is_not_a_zip_is_refused_as_damaged(tmp_path: Path) -> None:
+    source = tmp_path / "a.zip"
+    source.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ImportFileError, match="the archive is damaged"):
+        zip_extract_checked(source, tmp_path / "out", limits=ZipLimits(max_entries=10, max_bytes=10, max_ratio=1),
+                            wanted=frozenset())  # fmt: skip
