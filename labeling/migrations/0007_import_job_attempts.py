@@ -5,25 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0006_project_analysts_see_suggestions'),
+        ("labeling", "0006_project_analysts_see_suggestions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Runs started (a retry is one more).'),
+            model_name="importjob",
+            name="attempts",
+            field=models.PositiveSmallIntegerField(
+                default=0, help_text="Runs started (a retry is one more)."
+            ),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='When the running attempt began; its live heartbeat is in the cache.', null=True),
+            model_name="importjob",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the running attempt began; its live heartbeat is in the cache.",
+                null=True,
+            ),
         ),
         migrations.AddIndex(
-            model_name='importjob',
-            index=models.Index(fields=['status'], name='importjob_status'),
+            model_name="importjob",
+            index=models.Index(fields=["status"], name="importjob_status"),
         ),
     ]
