@@ -557,3 +557,11 @@ def test_the_import_page_says_a_crashed_attempt_will_be_retried(
     client.force_login(member_factory(project, "owner").user)
     page = client.get(f"/projects/{project.slug}/imports/{job.pk}/").content.decode()
     assert "Attempt failed (OperationalError: gone); it will be tried again. (attempt 2)" in page
+
+
+def test_the_sweep_is_on_the_beat_schedule(settings: Any) -> None:
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["import-jobs-recover"]
+    assert entry == {"task": "labeling.tasks.import_jobs_recover_task", "schedule": 60.0}
+    assert entry["task"] in app.tasks
