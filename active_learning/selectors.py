@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,8 @@ from active_learning.models import LearnerModel, LearnerSettings, Simulation
 from core.exceptions import NotFoundError
 from labeling.models import Item, Project
 from weak_supervision.selectors import latest_run, run_probabilities_get
+
+logger = logging.getLogger(__name__)
 
 CURVE_METRICS = ("accuracy", "macro_f1", "brier")
 
@@ -102,7 +105,11 @@ def suggestion_get(*, project: Project, item: Item) -> Suggestion | None:
     model = learner_model_latest(project=project)
     if model is None or not model.path:
         return None
-    payload = _payload(model.path)
+    try:
+        payload = _payload(model.path)
+    except FileNotFoundError:  # its file was removed (or not yet stored where this process reads): no hint
+        logger.warning("The file of model %s of project %s is missing.", model.number, project.slug)
+        return None
     learner = payload["learner"]
     if learner is None:
         return None

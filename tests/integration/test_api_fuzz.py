@@ -13,7 +13,6 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -77,9 +76,9 @@ def _token(username: str) -> str:
 
 
 @pytest.fixture
-def world(settings: Any, tmp_path: Path) -> World:
+def world(settings: Any) -> World:
     """A project with items, answers, a gold label, an LF, a snapshot and a schedule; its owner and analyst."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+    # The session's media folder: tasks the fuzz triggers may run on the session's worker, which writes there.
     project = ProjectFactory(slug="fuzz")
     owner, analyst, other = (
         UserFactory(username="olga"),

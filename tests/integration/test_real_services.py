@@ -74,4 +74,10 @@ def test_healthz_reports_postgresql_redis_and_the_worker(
         "database": {"ok": True, "vendor": "postgresql"},
         "broker": {"ok": True, "mode": "redis"},
         "workers": {"ok": True, "count": 1, "workers": [celery_worker_process.nodename]},
+        "sandbox": {
+            "ok": True,
+            "python_lfs": "enabled",
+            "isolation": "bubblewrap+seccomp",
+            "bwrap": response.json()["sandbox"]["bwrap"],
+        },
     }

@@ -187,3 +187,21 @@ def test_suggestion_dataclass_is_what_the_event_stores() -> None:
     suggestion = Suggestion(label="spam", name="Spam", confidence=0.75, model=3)
 
     assert asdict(suggestion) == {"label": "spam", "name": "Spam", "confidence": 0.75, "model": 3}
+
+
+def test_a_model_whose_file_is_missing_gives_no_suggestion_instead_of_an_error(
+    corpus_project: Callable[..., Project], retrain: Retrain
+) -> None:
+    # given a trained model whose file was removed from storage
+    from django.core.files.storage import default_storage
+
+    project = _trained(corpus_project, retrain, show=True)
+    model = LearnerModel.objects.filter(project=project).latest("number")
+    default_storage.delete(model.path)
+    item = new_item(project=project, text=corpus_text("spam", 500))
+
+    # when
+    suggestion = suggestion_show(project=project, user=new_user(), item=item)
+
+    # then
+    assert suggestion is None
