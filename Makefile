@@ -31,6 +31,8 @@ demo: migrate
 	$(PY) manage.py seed_demo
 
 run: demo
+	# Embedded mode has no beat: imports a killed server left running are run again (or failed) now.
+	$(PY) manage.py import_jobs_recover --stale-seconds 0
 	@echo "Serving on http://$(HOST):$(PORT)/ (embedded mode: SQLite, tasks in-process unless DATABASE_URL/REDIS_URL are set)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -373,11 +373,12 @@ def _import_job_claim(job: ImportJob) -> bool:
     return True
 
 
-def _import_job_alive(job: ImportJob) -> bool:
+def _import_job_alive(job: ImportJob, stale_seconds: int | None = None) -> bool:
     """Whether a worker runs the job now: it wrote a heartbeat lately, or the attempt began lately."""
     if cache.get(import_heartbeat_key(job.pk)) is not None:
         return True
-    stale_before = timezone.now() - timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
+    stale = settings.IMPORT_JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
+    stale_before = timezone.now() - timedelta(seconds=stale)
     return job.heartbeat_at is not None and job.heartbeat_at >= stale_before
 
 
@@ -430,18 +431,21 @@ class RecoverResult:
     failed: list[int] = field(default_factory=list)
 
 
-def import_jobs_recover() -> RecoverResult:
+def import_jobs_recover(*, stale_seconds: int | None = None) -> RecoverResult:
     """The periodic sweep: a job whose worker died or was stopped never stays running or pending.
 
     A running job without a heartbeat for IMPORT_JOB_STALE_SECONDS goes back to pending and is enqueued
     again, or is failed once it has had IMPORT_JOB_MAX_ATTEMPTS runs. A pending job that no worker took for
     as long is enqueued again (its message may be lost), and failed after IMPORT_JOB_PENDING_MAX_SECONDS.
+    `stale_seconds` replaces IMPORT_JOB_STALE_SECONDS: 0 where no worker can be running (embedded mode as
+    it starts: `make run` calls the `import_jobs_recover` command so).
     """
     now, result = timezone.now(), RecoverResult()
-    stale_before = now - timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
+    stale = settings.IMPORT_JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
+    stale_before = now - timedelta(seconds=stale)
     silent = Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, updated_at__lt=stale_before)
     for job in ImportJob.objects.filter(silent, status=ImportStatus.RUNNING):
-        if _import_job_alive(job):
+        if _import_job_alive(job, stale):
             continue
         if job.attempts >= settings.IMPORT_JOB_MAX_ATTEMPTS:
             error = ERROR_TOO_MANY_ATTEMPTS.format(attempts=job.attempts, reason=ERROR_WORKER_LOST_REASON)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from collections.abc import Callable
@@ -565,3 +566,28 @@ def test_the_sweep_is_on_the_beat_schedule(settings: Any) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["import-jobs-recover"]
     assert entry == {"task": "labeling.tasks.import_jobs_recover_task", "schedule": 60.0}
     assert entry["task"] in app.tasks
+
+
+def test_embedded_mode_at_start_runs_again_an_import_whose_process_was_just_killed(
+    project: Project, write: Callable[..., Path], django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a job left running a minute ago by an embedded server that was killed (no beat in embedded mode)
+    from django.core.management import call_command
+
+    job = _job(project, write, status=ImportStatus.RUNNING, attempts=1,
+               heartbeat_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
+    out = io.StringIO()
+
+    # when `make run` starts the server again (it calls the sweep with --stale-seconds 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_jobs_recover", "--stale-seconds", "0", stdout=out)
+
+    # then the import was run again, to the end, in this process
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.items_created) == (ImportStatus.SUCCEEDED, 2, 3)
+    assert "Imports run again: 1; failed with the reason: 0." in out.getvalue()
+    # while the plain sweep (beat's) leaves a job that beat a minute ago alone
+    fresh = _job(project, write, status=ImportStatus.RUNNING, attempts=1, heartbeat_at=timezone.now())
+    call_command("import_jobs_recover", stdout=io.StringIO())
+    fresh.refresh_from_db()
+    assert fresh.status == ImportStatus.RUNNING
