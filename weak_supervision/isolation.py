@@ -254,7 +254,8 @@ def _tree_build(manifest: dict[str, Any]) -> Path:
         for name in manifest["files"]:
             target = building / name.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(name, target)  # with its times: cached bytecode is valid only beside its source's mtime
+            # with its times: cached bytecode is valid only beside its source's mtime
+            shutil.copy2(name, target)
             target.chmod(0o755 if os.access(name, os.X_OK) else 0o644)
         # The interpreter finds its prefix by these landmarks, whether or not their modules are frozen.
         for landmark in manifest["landmarks"]:
