@@ -272,17 +272,13 @@ def _tree_build(manifest: dict[str, Any]) -> Path:
             for name in files:
                 path = os.path.join(folder, name)
                 os.chmod(path, os.stat(path).st_mode & 0o755 | 0o444)
-        if not _tree_trusted(final):
-            shutil.rmtree(final, ignore_errors=True) if final.is_dir() and not final.is_symlink() else None
-            try:
-                os.rename(building, final)
-            except OSError:  # another worker won the race, or someone else holds the name
-                if _tree_trusted(final):
-                    shutil.rmtree(building, ignore_errors=True)
-                    return final
-                return building  # ours, under a name nobody else can guess
-        else:
-            shutil.rmtree(building, ignore_errors=True)
+        try:
+            os.rename(building, final)
+        except OSError:  # another worker won the race, or someone else holds the name
+            if _tree_trusted(final):
+                shutil.rmtree(building, ignore_errors=True)
+                return final
+            return building  # ours, under a name nobody else can guess
         return final
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)

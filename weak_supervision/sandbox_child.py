@@ -207,7 +207,7 @@ def _self_test(answer: int) -> None:
     _seccomp_load(bytes.fromhex(json.loads(sys.stdin.read())["filter"]))
     libc = ctypes.CDLL(None, use_errno=True)
     failures = []
-    if os.getuid() in (0,) or os.path.exists("/etc") or os.path.exists("/proc/self"):
+    if os.getuid() == 0 or os.path.exists("/etc") or os.path.exists("/proc/self"):
         failures.append("the uid or the file system is not the sandbox's")
     for what, attempt in (
         ("fork", lambda: os.fork()),

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.views import ProjectScopedMixin
+from labeling.models import Project
 from labeling.permissions import Action, role_allows
 from weak_supervision import selectors
 from weak_supervision.api import serializers as s
@@ -90,12 +91,9 @@ class LabelingFunctionPreviewApi(ProjectScopedMixin, APIView):
         return Response(selectors.labeling_function_preview(project=project, **data.validated_data))
 
 
-def _may_see_errors(view: ProjectScopedMixin) -> bool:
+def _may_see_errors(project: Project | None) -> bool:
     """LF errors and tracebacks are for those who may edit LFs."""
-    if getattr(view, "swagger_fake_view", False):
-        return False
-    project = view.get_project(Action.SEE_MODEL_OUTPUTS)
-    return role_allows(project.user_role, Action.WRITE_LFS)  # type: ignore[attr-defined]
+    return project is not None and role_allows(project.user_role, Action.WRITE_LFS)  # type: ignore[attr-defined]
 
 
 class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
@@ -104,12 +102,12 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
     def get_queryset(self) -> QuerySet[LabelModelRun]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
             return LabelModelRun.objects.none()
-        return selectors.run_list(project=self.get_project(Action.SEE_MODEL_OUTPUTS)).select_related(
-            "created_by"
-        )
+        self.project = self.get_project(Action.SEE_MODEL_OUTPUTS)  # read once, for the serializer too
+        return selectors.run_list(project=self.project).select_related("created_by")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "may_see_errors": _may_see_errors(self)}
+        project = getattr(self, "project", None)
+        return {**super().get_serializer_context(), "may_see_errors": _may_see_errors(project)}
 
     @extend_schema(request=s.RunCreateInputSerializer, responses={202: s.RunOutputSerializer},
                    description="Starts a run on the workers; poll the run for its progress and results.")  # fmt: skip
@@ -127,8 +125,9 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
 class RunDetailApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.RunOutputSerializer)
     def get(self, request: Request, slug: str, number: int) -> Response:
-        run = selectors.run_get(project=self.get_project(Action.SEE_MODEL_OUTPUTS), number=number)
-        return Response(s.RunOutputSerializer(run, context={"may_see_errors": _may_see_errors(self)}).data)
+        project = self.get_project(Action.SEE_MODEL_OUTPUTS)
+        run = selectors.run_get(project=project, number=number)
+        return Response(s.RunOutputSerializer(run, context={"may_see_errors": _may_see_errors(project)}).data)
 
 
 class LabelingFunctionSuggestionListApi(ProjectScopedMixin, APIView):
