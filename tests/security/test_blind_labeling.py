@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,10 +183,12 @@ class World:
 @pytest.fixture
 def world(
     db: None, member_factory: Callable[..., Membership], client_for: Callable[..., Client],
-    django_capture_on_commit_callbacks: Any,
+    django_capture_on_commit_callbacks: Any, settings: Any, tmp_path: Path,
 ) -> World:  # fmt: skip
     """A project where others answered, flagged, adjudicated and ran the label model; the analyst answered
     one item (`answered`) and not the other (`fresh`)."""
+    # Its own media folder: ids repeat across rolled-back tests, and so would the run's file names.
+    settings.MEDIA_ROOT = tmp_path / "media"
     project = Project.objects.create(name="Blind", slug="blind")
     for index, key in enumerate(["ham", "spam"]):
         project.labels.create(key=key, name=key.title(), hotkey=str(index + 1), order=index)
