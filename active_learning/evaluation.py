@@ -10,28 +10,14 @@ import numpy.typing as npt
 from sklearn.metrics import accuracy_score, f1_score
 
 from active_learning.choices import Strategy
-from active_learning.features import Matrix
-from active_learning.strategies import (
-    Scores,
-    batch_select,
-    can_train,
-    diverse_select,
-    hash_uniform,
-    learner_fit,
-    scores_compute,
-)
+from active_learning.strategies import batch_select, diverse_select, learner_fit, scores_compute
+from features.classifiers import Scores, can_train, hash_uniform, probabilities_full
+from features.vectors import Matrix
 
 METRICS = ("accuracy", "macro_f1")
 ERROR_METRIC = (
     "Unknown metric '{metric}': use accuracy, macro_f1 or f1:LABEL (a label of the project: {labels})."
 )
-
-
-def probabilities_full(model: Any, x: Matrix, k: int) -> npt.NDArray[np.float64]:
-    """predict_proba with one column per project class, zero for classes the model never saw."""
-    proba = np.zeros((x.shape[0], k), dtype=np.float64)
-    proba[:, np.asarray(model.classes_, dtype=np.int64)] = model.predict_proba(x)
-    return proba
 
 
 def metrics_compute(

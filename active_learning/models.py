@@ -4,16 +4,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from active_learning.choices import (
-    DEFAULT_STRATEGY,
-    FeatureKind,
-    ModelStatus,
-    SimulationStatus,
-    Strategy,
-    Trigger,
-)
+from active_learning.choices import DEFAULT_STRATEGY, ModelStatus, SimulationStatus, Strategy, Trigger
 from core.models import TimeStampedModel
-from labeling.models import Project
+from features.choices import FeatureKind
+from projects.models import Project
 
 
 class LearnerSettings(TimeStampedModel):
@@ -40,29 +34,6 @@ class LearnerSettings(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"learner settings of {self.project_id}"
-
-
-class FeatureBlock(models.Model):
-    """Cached features of a contiguous range of a project's items (by id), in one file: hashed term counts
-    as a sparse matrix (TF-IDF weighting is applied when read, from the blocks' document frequencies), or
-    dense sentence embeddings. Built once per item; new items get new blocks."""
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="feature_blocks")
-    kind = models.CharField(max_length=16, choices=FeatureKind.choices)
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
-    rows = models.PositiveIntegerField()
-    path = models.CharField(max_length=500)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["project_id", "kind", "first_id"]
-        constraints = [
-            models.UniqueConstraint(fields=["project", "kind", "first_id"], name="feature_block_unique_start")
-        ]
-
-    def __str__(self) -> str:
-        return f"features {self.kind} {self.first_id}-{self.last_id} of {self.project_id}"
 
 
 class LearnerModel(TimeStampedModel):

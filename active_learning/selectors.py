@@ -15,11 +15,11 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from active_learning.choices import ModelStatus
-from active_learning.evaluation import probabilities_full
-from active_learning.features import block_compute, weigh
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
 from core.exceptions import NotFoundError
-from labeling.models import Item, Project
+from features.classifiers import probabilities_full
+from features.vectors import block_compute, weigh
+from projects.models import Item, Project
 from weak_supervision.selectors import latest_run, run_probabilities_get
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,6 @@ one batch is not fifty near-duplicates.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +17,12 @@ import numpy.typing as npt
 from scipy import sparse
 from sklearn.base import ClassifierMixin
 from sklearn.cluster import MiniBatchKMeans
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import pairwise_distances_argmin
 from threadpoolctl import threadpool_limits
 
 from active_learning.choices import Strategy
-from active_learning.features import Matrix
+from features.classifiers import Scores, classifier_fit, classifier_new, hash_uniform
+from features.vectors import Matrix
 
 if TYPE_CHECKING:
     from modAL.models import Committee
@@ -33,7 +31,6 @@ if TYPE_CHECKING:
 # process that loads Django (the web server, each manage.py command, a worker building an export) would
 # otherwise pay for at start-up.
 
-Scores = npt.NDArray[np.float64]
 COMMITTEE_SIZE = 5
 # Candidates a diverse batch is drawn from, per item of the batch: wide enough to leave near-duplicates
 # out, narrow enough that every pick is still among the most informative items.
@@ -42,48 +39,6 @@ DIVERSE_CANDIDATES_PER_ITEM = 4
 COLD_START_SAMPLE = 20_000
 NEAR_DUPLICATE = 0.9  # cosine similarity above which two items teach the model the same thing
 DIVERSE_STRATEGIES = frozenset({Strategy.MARGIN_DIVERSE, Strategy.UNCERTAINTY_DIVERSE, Strategy.DIVERSE})
-
-
-class CompactLogisticRegression(LogisticRegression):
-    """Logistic regression fitted only on the hashed columns its training items use.
-
-    With L2 regularisation a column that is zero in every training row keeps a zero weight, so fitting on the
-    used columns and widening the weights afterwards gives the same model; with 262,144 hashed columns and a
-    few hundred labels it is many times faster.
-    """
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CompactLogisticRegression:
-        if not sparse.issparse(X):
-            super().fit(X, y, sample_weight=sample_weight)
-            return self
-        width = X.shape[1]
-        columns = np.unique(X.indices)
-        super().fit(X[:, columns], y, sample_weight=sample_weight)
-        fitted: npt.NDArray[np.float64] = getattr(self, "coef_")  # noqa: B009  (set by fit; untyped in sklearn)
-        coef = np.zeros((fitted.shape[0], width), dtype=fitted.dtype)
-        coef[:, columns] = fitted
-        self.coef_ = coef
-        self.n_features_in_ = width
-        return self
-
-
-def classifier_new(seed: int = 0) -> LogisticRegression:
-    """The project's classifier: logistic regression, classes weighted so a rare class is not drowned out."""
-    return CompactLogisticRegression(C=3.0, class_weight="balanced", max_iter=1000, random_state=seed)
-
-
-def classifier_fit(
-    x: Matrix, y: npt.NDArray[np.int64], weights: npt.NDArray[np.float64] | None = None, seed: int = 0
-) -> LogisticRegression:
-    model = classifier_new(seed)
-    with threadpool_limits(limits=1):  # L-BFGS on small sets is many times slower with BLAS threads
-        model.fit(x, y, sample_weight=weights)
-    return model
-
-
-def can_train(y: npt.NDArray[np.int64]) -> bool:
-    """A classifier needs two classes; until then every strategy samples diversely."""
-    return len(np.unique(y)) >= 2
 
 
 @dataclass
@@ -115,17 +70,6 @@ def _bootstrap_rows(y: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.N
     rows = rng.integers(0, len(y), size=len(y))
     firsts = np.asarray([np.flatnonzero(y == label)[0] for label in np.unique(y)])
     return np.concatenate([firsts, rows])
-
-
-def hash_uniform(ids: npt.NDArray[np.int64], seed: int | str) -> Scores:
-    """A uniform draw per item that depends only on the seed and the item: the same on every worker."""
-    key = hashlib.sha256(str(seed).encode()).digest()
-    salt = np.uint64(int.from_bytes(key[:8], "big"))
-    mixed = ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ salt
-    mixed ^= mixed >> np.uint64(31)
-    mixed *= np.uint64(0xBF58476D1CE4E5B9)
-    mixed ^= mixed >> np.uint64(29)
-    return (mixed >> np.uint64(11)).astype(np.float64) / float(2**53)
 
 
 def scores_compute(
@@ -247,9 +191,3 @@ def diverse_select(x: Matrix, n: int, seed: int = 0) -> npt.NDArray[np.int64]:
         rest = np.setdiff1d(np.arange(rows), np.asarray(chosen))
         chosen += rng.choice(rest, size=n - len(chosen), replace=False).tolist()
     return np.asarray(chosen, dtype=np.int64)
-
-
-def stack(parts: Sequence[Matrix]) -> Matrix:
-    if parts and isinstance(parts[0], np.ndarray):
-        return np.vstack(parts)
-    return sparse.vstack(parts, format="csr")

@@ -22,9 +22,9 @@ from active_learning.services.training import learner_retrain, learner_settings_
 from core.charts import line_chart
 from core.exceptions import ApplicationError, NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
-from labeling.models import Project
-from labeling.permissions import Action, role_allows
-from labeling.views.projects import add_error, project_view
+from projects.models import Project
+from projects.permissions import Action, role_allows
+from projects.web import add_error, project_view
 
 TEMPLATE = "active_learning/learner.html"
 NEXT_ITEMS = 10

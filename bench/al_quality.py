@@ -11,7 +11,7 @@ For each dataset the simulator (`active_learning.evaluation.simulate`) replays t
 with the gold labels as the oracle: label `step` items (a diverse cold start, or a seeded draw for random),
 retrain, score the model on the test split, pick the next `step` items with the strategy, until the budget.
 Curves are means over the seeds. No database is needed: features are the app's hashed unigram+bigram
-TF-IDF (`active_learning.features`), with IDF over the dataset's train and test texts.
+TF-IDF (`features.vectors`), with IDF over the dataset's train and test texts.
 
 - youtube: `../shared/data/wrench/youtube`, accuracy.
 - sms: `../shared/data/wrench/sms`, F1 of the spam class (the data README scores sms so: always answering
@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from active_learning.choices import DEFAULT_STRATEGY, Strategy  # noqa: E402  (after the path is set)
 from active_learning.evaluation import simulate  # noqa: E402
-from active_learning.features import document_frequency, idf_weights, term_counts, tfidf  # noqa: E402
+from features.vectors import document_frequency, idf_weights, term_counts, tfidf  # noqa: E402
 
 WRENCH = ROOT.parent / "shared" / "data" / "wrench"
 # Every strategy the simulator can replay without an LF run ("weak" needs a label model's answers).

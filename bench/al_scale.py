@@ -108,9 +108,10 @@ def child_build(spec: dict[str, Any]) -> None:
     import django
 
     django.setup()
-    from labeling.models import Annotation, Item
-    from labeling.services.imports import import_options_build, items_import
-    from labeling.services.projects import LabelSpec, project_create
+    from imports.services.jobs import import_options_build, items_import
+    from labeling.models import Annotation
+    from projects.models import Item
+    from projects.services.projects import LabelSpec, project_create
 
     project = project_create(
         name="Bench active learning",
@@ -160,13 +161,14 @@ def child_retrain(spec: dict[str, Any]) -> None:
     import django
 
     django.setup()
-    from active_learning.choices import FeatureKind
-    from active_learning.features import term_counts, weigh
-    from active_learning.models import FeatureBlock
-    from active_learning.services.features import block_load, features_refresh, idf_compute
     from active_learning.services.training import learner_settings_get, model_payload_load
-    from active_learning.strategies import scores_compute, stack
-    from labeling.models import Project
+    from active_learning.strategies import scores_compute
+    from features.choices import FeatureKind
+    from features.classifiers import stack
+    from features.models import FeatureBlock
+    from features.services.cache import block_load, features_refresh, idf_compute
+    from features.vectors import term_counts, weigh
+    from projects.models import Project
 
     project = Project.objects.get(slug=SLUG)
     kind = FeatureKind.HASHED_TFIDF

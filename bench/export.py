@@ -178,9 +178,10 @@ def child_build(spec: dict[str, Any]) -> None:
     import django
 
     django.setup()
-    from labeling.models import Annotation, Item
-    from labeling.services.imports import import_options_build, items_import
-    from labeling.services.projects import LabelSpec, project_create
+    from imports.services.jobs import import_options_build, items_import
+    from labeling.models import Annotation
+    from projects.models import Item
+    from projects.services.projects import LabelSpec, project_create
 
     project = project_create(
         name="Bench export",
@@ -211,8 +212,8 @@ def child_export(spec: dict[str, Any]) -> None:
     django.setup()
     from datasets.choices import LabelPolicy, SnapshotStatus, Trigger
     from datasets.services.snapshots import SnapshotRequest, snapshot_build, snapshot_create
-    from labeling.models import Item, Project
-    from labeling.selectors.agreement import agreement_compute
+    from oversight.selectors.agreement import agreement_compute
+    from projects.models import Item, Project
 
     project = Project.objects.get(slug="bench-export")
     request = SnapshotRequest(policy=LabelPolicy.GOLD, formats=spec["formats"], fewshot_k=[])
@@ -294,9 +295,10 @@ def child_ls_build(spec: dict[str, Any]) -> None:
     ls_setup()
     from django.core.management import call_command
     from organizations.models import Organization
-    from projects.models import Project
     from tasks.models import Annotation, Task
     from users.models import User
+
+    from projects.models import Project
 
     call_command("migrate", "--no-color", verbosity=0)
     user = User.objects.create_user(email="bench@example.com", password=BENCH_SECRET_KEY)

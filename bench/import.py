@@ -233,9 +233,10 @@ def child_import(spec: dict[str, Any]) -> None:
     from django.conf import settings
     from django.db import connection
 
-    from labeling.models import Annotation, Item
-    from labeling.services.imports import import_options_build, items_import
-    from labeling.services.projects import LabelSpec, project_create
+    from imports.services.jobs import import_options_build, items_import
+    from labeling.models import Annotation
+    from projects.models import Item
+    from projects.services.projects import LabelSpec, project_create
 
     dataset = Dataset(**spec["dataset"])
     project = project_create(
@@ -313,9 +314,9 @@ def child_copy(spec: dict[str, Any]) -> None:
 
 def parsed_rows(dataset: Dataset) -> list[tuple[str, str, str, str, str]]:
     """The import's own reader and row builder, so the raw COPY writes exactly the values an import writes."""
-    from labeling.importers import readers
-    from labeling.importers.rows import RowBuilder
-    from labeling.services.imports import import_options_build
+    from imports.parsing import readers
+    from imports.parsing.rows import RowBuilder
+    from imports.services.jobs import import_options_build
 
     options = import_options_build(**dataset.options)
     builder = RowBuilder(
@@ -418,10 +419,10 @@ def child_hostile(spec: dict[str, Any]) -> None:
     import django
 
     django.setup()
-    from labeling.importers.errors import ImportFileError
-    from labeling.models import Item
-    from labeling.services.imports import import_options_build, items_import
-    from labeling.services.projects import LabelSpec, project_create
+    from imports.parsing.errors import ImportFileError
+    from imports.services.jobs import import_options_build, items_import
+    from projects.models import Item
+    from projects.services.projects import LabelSpec, project_create
 
     case = HostileCase(**spec["case"])
     labels = [LabelSpec(key="ham"), LabelSpec(key="spam")]

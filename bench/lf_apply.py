@@ -102,9 +102,9 @@ def drop_database(args: argparse.Namespace, name: str) -> None:
 def import_items(count: int, scratch: Path) -> Any:
     import json
 
-    from labeling.demo_data import LABELS, demo_records
-    from labeling.services.imports import import_options_build, items_import
-    from labeling.services.projects import LabelSpec, project_create
+    from demo.data import LABELS, demo_records
+    from imports.services.jobs import import_options_build, items_import
+    from projects.services.projects import LabelSpec, project_create
 
     project = project_create(
         name="LF bench",
@@ -140,7 +140,7 @@ def applier_rate(
     import pandas as pd
     from snorkel.labeling import LabelingFunction, PandasLFApplier
 
-    from labeling.models import Item
+    from projects.models import Item
 
     rows = list(Item.objects.filter(project=project).order_by("id").values_list("text", "metadata")[:sample])
     texts, metadata = [r[0] for r in rows], [r[1] for r in rows]

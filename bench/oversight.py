@@ -52,9 +52,11 @@ def setup_django(db_url: str, scratch: Path) -> None:
 def build(items: int, annotators: int, per_item: int) -> Any:
     from django.contrib.auth import get_user_model
 
-    from labeling.choices import GoldSource, Role
-    from labeling.models import Annotation, GoldLabel, Item, Membership
-    from labeling.services.projects import label_specs_from_keys, project_create
+    from labeling.choices import GoldSource
+    from labeling.models import Annotation, GoldLabel
+    from projects.choices import Role
+    from projects.models import Item, Membership
+    from projects.services.projects import label_specs_from_keys, project_create
 
     rng = random.Random(SEED)
     project = project_create(
@@ -137,10 +139,10 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from labeling.selectors.agreement import agreement_compute, agreement_get
-    from labeling.selectors.dashboard import dashboard_get
-    from labeling.selectors.quality import annotator_quality_list
-    from labeling.services.review import review_decide, review_next, review_queue_refresh
+    from oversight.selectors.agreement import agreement_compute, agreement_get
+    from oversight.selectors.dashboard import dashboard_get
+    from oversight.selectors.quality import annotator_quality_list
+    from oversight.services.review import review_decide, review_next, review_queue_refresh
 
     started = time.perf_counter()
     project, users = build(args.items, args.annotators, args.per_item)

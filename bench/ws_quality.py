@@ -45,8 +45,8 @@ def setup_django(scratch: Path) -> None:
 
 
 def measure(name: str) -> dict[str, Any]:
-    from labeling.services.imports import import_options_build, items_import
-    from labeling.services.projects import label_specs_from_keys, project_create
+    from imports.services.jobs import import_options_build, items_import
+    from projects.services.projects import label_specs_from_keys, project_create
     from weak_supervision.services.runs import run_start
 
     folder = WRENCH / name

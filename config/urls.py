@@ -12,7 +12,10 @@ from core.views import healthz
 REDOC_CSP = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
 
 api_patterns: list[URLPattern | URLResolver] = [
+    path("", include("projects.api.urls")),
     path("", include("labeling.api.urls")),
+    path("", include("oversight.api.urls")),
+    path("", include("imports.api.urls")),
     path("", include("weak_supervision.api.urls")),
     path("", include("datasets.api.urls")),
     path("", include("active_learning.api.urls")),
@@ -26,14 +29,17 @@ api_patterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="labeling:project-list", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="projects:project-list", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("api/", include(api_patterns)),
+    path("projects/", include("projects.urls")),
     path("projects/", include("labeling.urls")),
+    path("projects/", include("oversight.urls")),
+    path("projects/", include("imports.urls")),
     path("projects/", include("weak_supervision.urls")),
     path("projects/", include("datasets.urls")),
     path("projects/", include("active_learning.urls")),

@@ -10,7 +10,7 @@ from datasets.choices import ExportFormat, LabelPolicy
 from datasets.models import ExportSchedule
 from datasets.services.snapshots import DEFAULT_FORMATS, ERROR_FEWSHOT, SnapshotRequest
 from datasets.services.splits import SPLIT_RATIOS
-from labeling.choices import Split
+from projects.choices import Split
 
 SPLIT_CHOICES = [(value, label) for value, label in Split.choices if value in SPLIT_RATIOS]
 

@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from core.models import TimeStampedModel
 from datasets.choices import LabelPolicy, SnapshotStatus, Trigger
-from labeling.models import Project
+from projects.models import Project
 
 
 class ExportSchedule(TimeStampedModel):

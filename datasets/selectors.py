@@ -21,7 +21,8 @@ from core.exceptions import NotFoundError
 from datasets.choices import ExportFormat, LabelPolicy, LabelSource, SnapshotStatus
 from datasets.models import ExportSchedule, Snapshot
 from labeling.choices import GoldSource
-from labeling.models import Annotation, GoldLabel, Item, Project
+from labeling.models import Annotation, GoldLabel
+from projects.models import Item, Project
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import end_model_probabilities_get, latest_run, run_probabilities_get
 

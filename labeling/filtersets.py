@@ -1,36 +1,8 @@
 import django_filters
-from django.db.models import Q, QuerySet
 
 from core.filtersets import FilterSet
-from labeling.choices import EventType, ImportStatus, Split
-from labeling.models import ImportJob, InteractionEvent, Item
-
-
-class ItemFilterSet(FilterSet):
-    """Shared by the item list page and the items endpoint."""
-
-    q = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label="Text contains")
-    external_id = django_filters.CharFilter()
-    split = django_filters.ChoiceFilter(choices=Split.choices, empty_label="Any split")
-    labeled = django_filters.BooleanFilter(method="filter_labeled", label="Has annotations")
-
-    class Meta:
-        model = Item
-        fields = ["q", "external_id", "split", "labeled"]
-
-    def filter_labeled(self, queryset: QuerySet[Item], name: str, value: bool | None) -> QuerySet[Item]:
-        if value is None:
-            return queryset
-        # `annotation_count` is annotated by selectors.item_list; Q keeps the type checker out of it.
-        return queryset.filter(Q(annotation_count__gt=0) if value else Q(annotation_count=0))
-
-
-class ImportJobFilterSet(FilterSet):
-    status = django_filters.ChoiceFilter(choices=ImportStatus.choices)
-
-    class Meta:
-        model = ImportJob
-        fields = ["status", "format"]
+from labeling.choices import EventType
+from labeling.models import InteractionEvent
 
 
 class InteractionEventFilterSet(FilterSet):

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.integration.conftest import CeleryWorker, worker_start, worker_stop
 from tests.labeling.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.plugins.real_services import RealServices

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from core.models import TimeStampedModel
-from labeling.models import Item, Label, Project
+from projects.models import Item, Label, Project
 from weak_supervision.choices import LabelingFunctionKind, RunStatus
 
 

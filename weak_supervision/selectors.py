@@ -17,8 +17,8 @@ from scipy import sparse
 
 from core.exceptions import NotFoundError
 from core.queries import filter_ids
-from labeling.models import Item, Project
 from labeling.selectors.gold import gold_labels
+from projects.models import Item, Project
 from weak_supervision.choices import DECLARATIVE_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, first_match, rule_compile, rules_votes
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk

@@ -14,12 +14,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from core.exceptions import ApplicationError, NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
-from labeling.models import Project
-from labeling.permissions import Action, role_allows
-from labeling.views.projects import add_error, project_view
+from projects.models import Project
+from projects.permissions import Action, role_allows
+from projects.web import add_error, project_view
 from weak_supervision import selectors
 from weak_supervision.charts import lf_bar_chart
 from weak_supervision.forms import LabelingFunctionForm
+from weak_supervision.lf_suggestions import labeling_function_suggestions as suggest
 from weak_supervision.sandbox import python_lfs_unavailable
 from weak_supervision.services.functions import (
     labeling_function_accept_suggestion,
@@ -27,7 +28,6 @@ from weak_supervision.services.functions import (
     labeling_function_update,
 )
 from weak_supervision.services.runs import run_start
-from weak_supervision.suggestions import labeling_function_suggestions as suggest
 
 SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
 

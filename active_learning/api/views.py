@@ -19,8 +19,8 @@ from active_learning.api import serializers as s
 from active_learning.models import LearnerModel, Simulation
 from active_learning.services.simulations import simulation_create
 from active_learning.services.training import learner_retrain, learner_settings_get, learner_settings_update
-from labeling.api.views import ProjectScopedMixin
-from labeling.permissions import Action
+from projects.permissions import Action
+from projects.web import ProjectScopedMixin
 
 
 class LearnerSettingsApi(ProjectScopedMixin, APIView):

@@ -18,12 +18,12 @@ from active_learning.choices import SimulationStatus, Strategy
 from active_learning.evaluation import metric_validate, simulate
 from active_learning.models import Simulation
 from active_learning.selectors import weak_doubt_get
-from active_learning.services.features import features_get, features_refresh, idf_compute
 from active_learning.services.training import HOLDOUT_SHARE, learner_settings_get
-from active_learning.strategies import can_train, hash_uniform
-from labeling.choices import Split
-from labeling.models import Item, Project
+from features.classifiers import can_train, hash_uniform
+from features.services.cache import features_get, features_refresh, idf_compute
 from labeling.selectors.gold import gold_labels
+from projects.choices import Split
+from projects.models import Item, Project
 
 MAX_SEEDS = 10
 MAX_STEPS = 200  # budget / step: points on a curve (each point retrains every strategy once per seed)

@@ -27,30 +27,19 @@ from django.utils import timezone
 
 from active_learning import tasks
 from active_learning.choices import ModelStatus, Strategy, Trigger
-from active_learning.evaluation import metrics_compute, probabilities_full
-from active_learning.features import Matrix, weigh
-from active_learning.models import FeatureBlock, LearnerModel, LearnerSettings, ScoreChunk
+from active_learning.evaluation import metrics_compute
+from active_learning.models import LearnerModel, LearnerSettings, ScoreChunk
 from active_learning.selectors import model_payload_load, weak_doubt_get
-from active_learning.services.features import (
-    block_load,
-    feature_block_build,
-    features_get,
-    features_plan,
-    idf_compute,
-)
-from active_learning.strategies import (
-    batch_select,
-    can_train,
-    diverse_select,
-    hash_uniform,
-    learner_fit,
-    scores_compute,
-    stack,
-)
+from active_learning.strategies import batch_select, diverse_select, learner_fit, scores_compute
 from core.storage import storage_write
-from labeling.choices import Split
-from labeling.models import Annotation, Item, Project
+from features.classifiers import can_train, hash_uniform, probabilities_full, stack
+from features.models import FeatureBlock
+from features.services.cache import block_load, feature_block_build, features_get, features_plan, idf_compute
+from features.vectors import Matrix, weigh
+from labeling.models import Annotation
 from labeling.selectors.gold import gold_labels
+from projects.choices import Split
+from projects.models import Item, Project
 from weak_supervision.selectors import latest_run, run_probabilities_get
 
 ERROR_MULTI_LABEL = "Active learning ranks items for single-label projects; this project is multi-label."

@@ -21,9 +21,9 @@ from datasets.services.schedules import (
     export_schedule_run_now,
     export_schedule_update,
 )
-from labeling.api.views import ProjectScopedMixin
-from labeling.models import Project
-from labeling.permissions import Action
+from projects.models import Project
+from projects.permissions import Action
+from projects.web import ProjectScopedMixin
 
 
 def _schedule_get(project: Project, schedule_id: int) -> ExportSchedule:

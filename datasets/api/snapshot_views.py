@@ -25,8 +25,8 @@ from datasets.api import serializers as s
 from datasets.choices import Trigger
 from datasets.models import Snapshot
 from datasets.services.snapshots import snapshot_create
-from labeling.api.views import ProjectScopedMixin
-from labeling.permissions import Action
+from projects.permissions import Action
+from projects.web import ProjectScopedMixin
 
 
 class SnapshotListCreateApi(ProjectScopedMixin, ListAPIView[Snapshot]):

@@ -34,7 +34,7 @@ from datasets.services.snapshots import (
     snapshot_request_validate,
     snapshot_retention_apply,
 )
-from labeling.models import Project
+from projects.models import Project
 
 MAX_EVERY = 10_000
 MAX_KEEP_LAST = 1000

@@ -52,9 +52,9 @@ from datasets.services.writers import (
     jsonl_lines,
     sink_for,
 )
-from labeling.choices import Split
-from labeling.models import Item, Project
-from labeling.selectors.agreement import agreement_get
+from oversight.selectors.agreement import agreement_get
+from projects.choices import Split
+from projects.models import Item, Project
 from weak_supervision.models import LabelModelRun
 
 logger = logging.getLogger("oversight.datasets")

@@ -16,8 +16,8 @@ from collections import Counter, defaultdict
 from django.db import connection, transaction
 
 from datasets.selectors import RowChunk
-from labeling.choices import Split
-from labeling.models import Item, Project
+from projects.choices import Split
+from projects.models import Item, Project
 
 SPLIT_RATIOS: dict[str, float] = {Split.TRAIN: 0.8, Split.VALID: 0.1, Split.TEST: 0.1}
 # Item ids per UPDATE: one statement per split per batch (on PostgreSQL, as one array parameter).

@@ -23,9 +23,9 @@ from datasets.services.schedules import (
     export_schedule_run_now,
     export_schedule_update,
 )
-from labeling.models import Project
-from labeling.permissions import Action, role_allows
-from labeling.views.projects import add_error, project_view
+from projects.models import Project
+from projects.permissions import Action, role_allows
+from projects.web import add_error, project_view
 
 LIST_TEMPLATE = "datasets/schedule_list.html"
 

@@ -25,9 +25,9 @@ from datasets.choices import SnapshotStatus, Trigger
 from datasets.forms import SnapshotCompareForm, SnapshotCreateForm
 from datasets.models import Snapshot
 from datasets.services.snapshots import snapshot_create
-from labeling.models import Project
-from labeling.permissions import Action, role_allows
-from labeling.views.projects import add_error, project_view
+from projects.models import Project
+from projects.permissions import Action, role_allows
+from projects.web import add_error, project_view
 
 LIST_TEMPLATE = "datasets/snapshot_list.html"
 ERROR_COMPARE = "Choose two versions to compare: ?old=1&new=2."

@@ -4,55 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
-from core.exceptions import NotFoundError, PermissionDeniedError
-from labeling.choices import ImportStatus, Role
-from labeling.models import Annotation, Flag, ImportJob, Item, Membership, Project
-from labeling.permissions import Action, role_allows
-from labeling.selectors.imports import import_progress_key
-
-AnyUser = AbstractBaseUser | AnonymousUser
-
-
-def _is_superuser(user: AnyUser) -> bool:
-    return bool(getattr(user, "is_superuser", False)) and bool(user.is_active)
-
-
-def project_list_for_user(*, user: AnyUser) -> QuerySet[Project]:
-    projects = Project.objects.all()
-    if not user.is_authenticated:
-        return projects.none()
-    if not _is_superuser(user):
-        projects = projects.filter(memberships__user_id=int(user.pk))
-    return projects.order_by("name")
-
-
-def project_role_for_user(*, project: Project, user: AnyUser) -> str | None:
-    if _is_superuser(user):
-        return Role.OWNER
-    if not user.is_authenticated:
-        return None
-    return Membership.objects.filter(project=project, user_id=user.pk).values_list("role", flat=True).first()
-
-
-def project_get_for_user(*, user: AnyUser, slug: str, action: Action = Action.VIEW) -> Project:
-    """The project, if the user may take `action` on it: 404 to non-members, 403 to members without the role."""
-    project = Project.objects.filter(slug=slug).first()
-    role = project_role_for_user(project=project, user=user) if project is not None else None
-    if project is None or role is None:
-        raise NotFoundError("Project not found.")
-    if not role_allows(role, action):
-        raise PermissionDeniedError()
-    project.user_role = role  # type: ignore[attr-defined]
-    return project
-
-
-def project_allows(project: Project, action: Action) -> bool:
-    """Whether the member the project was resolved for (project_get_for_user) may take `action` on it."""
-    return role_allows(getattr(project, "user_role", ""), action)
+from labeling.models import Annotation, Flag
+from projects.models import Item, Project
+from projects.permissions import Action
+from projects.selectors import AnyUser, project_allows
 
 
 def suggestions_shown(*, project: Project) -> bool:
@@ -92,17 +49,6 @@ def project_stats(*, project: Project, user: AnyUser | None = None) -> dict[str,
     }
 
 
-def item_list(*, project: Project) -> QuerySet[Item]:
-    return Item.objects.filter(project=project).annotate(annotation_count=Count("annotations")).order_by("id")
-
-
-def item_get(*, project: Project, item_id: int) -> Item:
-    item = Item.objects.filter(project=project, pk=item_id).first()
-    if item is None:
-        raise NotFoundError("Item not found.")
-    return item
-
-
 def item_annotations(*, item: Item) -> QuerySet[Annotation]:
     return (
         item.annotations.select_related("annotator")
@@ -125,45 +71,3 @@ def item_flags_for_user(*, project: Project, item: Item, user: AnyUser) -> Query
     if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
         flags = flags.filter(user_id=int(user.pk or 0))
     return flags
-
-
-def membership_list(*, project: Project) -> QuerySet[Membership]:
-    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
-
-
-def membership_list_for_user(*, project: Project, user: AnyUser) -> QuerySet[Membership]:
-    """The members this member may see: everyone, or for an analyst the owners, reviewers and data
-    scientists (whom she may ask) and herself, never another analyst."""
-    memberships = membership_list(project=project)
-    if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
-        memberships = memberships.exclude(Q(role=Role.ANALYST) & ~Q(user_id=int(user.pk or 0)))
-    return memberships
-
-
-def membership_get(*, project: Project, user_id: int) -> Membership:
-    membership = Membership.objects.filter(project=project, user_id=user_id).select_related("project").first()
-    if membership is None:
-        raise NotFoundError("Member not found.")
-    return membership
-
-
-def import_job_list(*, project: Project) -> QuerySet[ImportJob]:
-    return ImportJob.objects.filter(project=project).select_related("created_by").order_by("-created_at")
-
-
-def import_job_get(*, project: Project, job_id: int) -> ImportJob:
-    job = ImportJob.objects.filter(project=project, pk=job_id).first()
-    if job is None:
-        raise NotFoundError("Import not found.")
-    return job
-
-
-def import_job_progress(*, job: ImportJob) -> dict[str, Any]:
-    """Rows done and fraction of the source read: from the cache while running, from the row when done."""
-    if job.status == ImportStatus.SUCCEEDED:
-        return {"rows": job.rows_total, "fraction": 1.0, "percent": 100}
-    if job.status == ImportStatus.FAILED:
-        return {"rows": 0, "fraction": 0.0, "percent": 0}
-    value = cache.get(import_progress_key(job.pk))
-    rows, fraction = (value["rows"], value["fraction"]) if isinstance(value, dict) else (0, 0.0)
-    return {"rows": rows, "fraction": fraction, "percent": int(fraction * 100)}

@@ -22,8 +22,9 @@ from django.db.models import QuerySet
 
 from core.csv_safety import csv_row_safe
 from labeling.choices import AnnotationSource, EventType
-from labeling.models import Annotation, Assignment, InteractionEvent, Item, Project
-from labeling.permissions import Action, role_allows
+from labeling.models import Annotation, Assignment, InteractionEvent
+from projects.models import Item, Project
+from projects.permissions import Action, role_allows
 
 AnyUser = AbstractBaseUser | AnonymousUser
 # A pause longer than this between two of an analyst's events is a break, not labeling time.

@@ -9,7 +9,8 @@ from django.db.models import F, Max, Min, TextField
 from django.db.models.functions import Cast
 
 from core.queries import filter_ids
-from labeling.models import Annotation, GoldLabel, Project
+from labeling.models import Annotation, GoldLabel
+from projects.models import Project
 
 
 def gold_labels(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, str]:

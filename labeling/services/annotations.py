@@ -16,19 +16,11 @@ from django.utils import timezone
 
 from active_learning.services.training import learner_retrain_if_due
 from labeling.choices import AnnotationSource, EventType
-from labeling.models import (
-    Annotation,
-    AnnotationRevision,
-    Assignment,
-    InteractionEvent,
-    Item,
-    Membership,
-    Project,
-    Rationale,
-)
-from labeling.services.label_keys import ERROR_ONE_LABEL, annotation_labels_validate
+from labeling.models import Annotation, AnnotationRevision, Assignment, InteractionEvent, Rationale
 from labeling.services.queue import QueueItem, input_method_validate, project_item_get, queue_lease_take
-from labeling.services.review import review_on_submit
+from oversight.services.review import review_on_submit
+from projects.models import Item, Membership, Project
+from projects.services.label_keys import ERROR_ONE_LABEL, annotation_labels_validate
 
 __all__ = ["ERROR_ONE_LABEL", "annotation_labels_validate"]
 

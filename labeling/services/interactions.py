@@ -13,10 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.choices import EventType, ReviewReason
-from labeling.models import Flag, InteractionEvent, Item, Project
+from labeling.choices import EventType
+from labeling.models import Flag, InteractionEvent
 from labeling.services.queue import input_method_validate, project_item_get
-from labeling.services.review import review_requests_add
+from oversight.choices import ReviewReason
+from oversight.services.review import review_requests_add
+from projects.models import Item, Project
 
 MAX_COMMENT = 2000
 MAX_EVENTS = 500

@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from core.exceptions import NotFoundError
 from labeling.choices import EventType
-from labeling.models import Annotation, Assignment, GoldLabel, InteractionEvent, Item, Project
+from labeling.models import Annotation, Assignment, GoldLabel, InteractionEvent
+from projects.models import Item, Project
 
 # How many candidates one hand-out reads before locking them one by one. Under contention most are
 # skipped (locked by a colleague); 25 keeps the read cheap and makes running dry very unlikely.

@@ -17,18 +17,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from active_learning.services.suggestions import suggestion_show
+from active_learning.services.hints import suggestion_show
 from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest
 from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
-from labeling.models import Project
-from labeling.permissions import Action
 from labeling.selectors import suggestions_shown
 from labeling.selectors.activity import project_progress, queue_skipped_count
 from labeling.services.annotations import annotation_submit, annotation_undo_last
 from labeling.services.interactions import item_flag
 from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip, queue_skips_reset
-from labeling.views.projects import project_view
+from projects.models import Project
+from projects.permissions import Action
+from projects.web import project_view
 
 TEMPLATE = "labeling/label.html"
 

@@ -1,4 +1,4 @@
-"""The Members page (labeling.views.projects): owners create accounts with a set-password link, hand out a new
+"""The Members page (projects.views): owners create accounts with a set-password link, hand out a new
 link, and lift their members' login lockouts."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.services import ERROR_LINK_FOR_ACTIVE_ACCOUNT, ERROR_USERNAME_TAKEN, account_create
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from active_learning import selectors
 from active_learning.models import LearnerModel
 from active_learning.services.training import learner_retrain
-from labeling.models import Project
+from projects.models import Project
 from tests.active_learning.factories import corpus_project_build
 
 

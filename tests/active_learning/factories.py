@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 from django.contrib.auth.models import User
 
-from labeling.choices import Split
-from labeling.models import Annotation, GoldLabel, Item, Project
+from labeling.models import Annotation, GoldLabel
+from projects.choices import Split
+from projects.models import Item, Project
 from tests.labeling.factories import (
     AnnotationFactory,
     GoldLabelFactory,

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from active_learning.models import LearnerModel
-from labeling.models import Item, Project
+from projects.models import Item, Project
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the retrain is handed to Celery on commit
 

@@ -5,14 +5,8 @@ import numpy.typing as npt
 import pytest
 
 from active_learning.choices import Strategy
-from active_learning.evaluation import (
-    metric_validate,
-    metric_value,
-    metrics_compute,
-    probabilities_full,
-    simulate,
-)
-from active_learning.strategies import classifier_fit
+from active_learning.evaluation import metric_validate, metric_value, metrics_compute, simulate
+from features.classifiers import classifier_fit, probabilities_full
 
 
 def test_metrics_by_hand() -> None:

@@ -5,8 +5,8 @@ import pytest
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 
-from active_learning.choices import FeatureKind
-from active_learning.features import (
+from features.choices import FeatureKind
+from features.vectors import (
     EMBEDDING_DIM,
     N_FEATURES,
     block_bytes,

@@ -12,17 +12,15 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from active_learning.choices import Strategy
-from active_learning.features import N_FEATURES, document_frequency, idf_weights, term_counts, tfidf
 from active_learning.strategies import (
     COMMITTEE_SIZE,
-    CompactLogisticRegression,
     batch_select,
-    classifier_new,
     diverse_select,
-    hash_uniform,
     learner_fit,
     scores_compute,
 )
+from features.classifiers import CompactLogisticRegression, classifier_new, hash_uniform
+from features.vectors import N_FEATURES, document_frequency, idf_weights, term_counts, tfidf
 from tests.active_learning.factories import corpus, corpus_text
 
 Matrix: TypeAlias = sparse.csr_matrix

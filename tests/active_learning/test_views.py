@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
-from labeling.choices import Role
-from labeling.models import Item, Membership, Project
+from projects.choices import Role
+from projects.models import Item, Membership, Project
 
 
 def _url(name: str, project: Project, *args: Any) -> str:

@@ -14,8 +14,10 @@ from active_learning.services.training import (
     learner_retrain,
     learner_settings_update,
 )
-from labeling.choices import EventType, Role, Split
-from labeling.models import Annotation, InteractionEvent, Item, Membership, Project
+from labeling.choices import EventType
+from labeling.models import Annotation, InteractionEvent
+from projects.choices import Role, Split
+from projects.models import Item, Membership, Project
 from tests.integration.conftest import CeleryWorker
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 

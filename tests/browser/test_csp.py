@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from labeling.choices import Role
-from labeling.models import Membership
+from projects.choices import Role
+from projects.models import Membership
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

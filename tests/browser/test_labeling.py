@@ -9,8 +9,10 @@ import pytest
 from django.db import connection
 from playwright.sync_api import Page
 
-from labeling.choices import EventType, Role
-from labeling.models import Annotation, Assignment, Flag, InteractionEvent, Membership
+from labeling.choices import EventType
+from labeling.models import Annotation, Assignment, Flag, InteractionEvent
+from projects.choices import Role
+from projects.models import Membership
 from tests.labeling.factories import ItemFactory, ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

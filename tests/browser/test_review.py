@@ -8,9 +8,11 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page
 
-from labeling.choices import Role
-from labeling.models import GoldLabel, InteractionEvent, Membership, ReviewRequest
+from labeling.models import GoldLabel, InteractionEvent
 from labeling.services.annotations import annotation_submit
+from oversight.models import ReviewRequest
+from projects.choices import Role
+from projects.models import Membership
 from tests.labeling.factories import ItemFactory, ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

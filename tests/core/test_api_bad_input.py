@@ -10,8 +10,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.api.exception_handlers import OUT_OF_RANGE
-from labeling.choices import Role
-from labeling.models import Annotation, InteractionEvent, Membership, Project
+from labeling.models import Annotation, InteractionEvent
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.csv_safety import csv_cell_safe, csv_cells_safe, csv_row_safe
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import ItemFactory
 
 

@@ -32,7 +32,7 @@ ROUNDS = 8
 PASSWORD = "password123"
 SERVER_START_TIMEOUT_SECONDS = 60
 SETUP = f"""
-from labeling.choices import Role
+from projects.choices import Role
 from tests.labeling.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 project = ProjectFactory(slug="race")
 ItemFactory.create_batch({ANALYSTS * ROUNDS}, project=project)

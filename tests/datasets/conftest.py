@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 
 
 @pytest.fixture(autouse=True)

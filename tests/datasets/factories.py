@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from labeling.models import Item, Project
+from projects.models import Item, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory
 
 

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from datasets.choices import SnapshotStatus, Trigger
 from datasets.models import Snapshot
 from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_ROWS
-from labeling.models import Project
+from projects.models import Project
 from tests.datasets.factories import label_items
 from tests.labeling.factories import ItemFactory
 

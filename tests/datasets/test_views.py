@@ -12,9 +12,9 @@ from django.urls import reverse
 from datasets.choices import SnapshotStatus, Trigger
 from datasets.models import Snapshot
 from datasets.services.snapshots import ERROR_NO_ROWS
-from labeling.choices import Role
-from labeling.models import Membership, Project
-from labeling.services.review import review_decide
+from oversight.services.review import review_decide
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.datasets.factories import label_items
 from tests.labeling.factories import ItemFactory, ProjectFactory
 

@@ -9,11 +9,11 @@ import pytest
 
 from active_learning.choices import ModelStatus
 from active_learning.models import LearnerModel, ScoreChunk
-from active_learning.services.features import feature_block_build, features_plan
 from active_learning.services.training import learner_retrain, learner_settings_update
-from labeling.choices import Role, Split
-from labeling.models import Item, Project
+from features.services.cache import feature_block_build, features_plan
 from labeling.services.annotations import annotation_submit
+from projects.choices import Role, Split
+from projects.models import Item, Project
 from tests.integration.conftest import CeleryWorker
 from tests.labeling.factories import (
     AnnotationFactory,

@@ -27,8 +27,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 
 from datasets.services.schedules import export_schedule_create
 from datasets.services.snapshots import SnapshotRequest, snapshot_build, snapshot_create
-from labeling.choices import Role
-from labeling.models import Project
+from projects.choices import Role
+from projects.models import Project
 from tests.labeling.factories import (
     AnnotationFactory,
     GoldLabelFactory,

@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from labeling.choices import Role
-from labeling.models import Annotation, Membership, Project
+from labeling.models import Annotation
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import ItemFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

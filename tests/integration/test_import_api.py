@@ -19,10 +19,11 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from config import env
-from labeling.choices import ImportStatus, Role
-from labeling.models import Annotation, ImportJob, Item, Membership, Project
-from labeling.selectors.imports import import_progress_key
-from labeling.services.imports import import_jobs_recover
+from imports.selectors import import_progress_key
+from imports.services.jobs import import_jobs_recover
+from labeling.models import Annotation
+from projects.choices import ImportStatus, Role
+from projects.models import ImportJob, Item, Membership, Project
 from tests.integration.conftest import CeleryWorker
 from tests.plugins.real_services import RealServices
 from tests.security import hostile_files as hostile

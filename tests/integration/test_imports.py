@@ -11,19 +11,21 @@ import pytest
 import redis
 from django.db import connection
 
-from labeling.choices import AnnotationSource, ImportStatus, OnConflict
-from labeling.importers.errors import ImportFileError
-from labeling.importers.rows import FieldMapping
-from labeling.models import Annotation, Item, Project
-from labeling.selectors.imports import import_progress_key
-from labeling.services.import_writers import PostgresBatchWriter, batch_writer_for_connection
-from labeling.services.imports import (
+from imports.parsing.errors import ImportFileError
+from imports.parsing.rows import FieldMapping
+from imports.selectors import import_progress_key
+from imports.services.jobs import (
     ImportOptions,
     import_job_create,
     import_job_run,
     import_options_build,
     items_import,
 )
+from imports.services.writers import PostgresBatchWriter, batch_writer_for_connection
+from labeling.choices import AnnotationSource
+from labeling.models import Annotation
+from projects.choices import ImportStatus, OnConflict
+from projects.models import Item, Project
 from tests.labeling.factories import ProjectFactory
 from tests.plugins.real_services import RealServices
 from weak_supervision.models import ExternalVote, LabelingFunction

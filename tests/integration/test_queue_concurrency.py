@@ -13,9 +13,10 @@ from django.db import connection, connections
 
 from active_learning.models import LearnerModel
 from active_learning.services.training import learner_settings_update
-from labeling.models import Annotation, Project
+from labeling.models import Annotation
 from labeling.services.annotations import annotation_submit
 from labeling.services.queue import queue_item_next
+from projects.models import Project
 from tests.integration.conftest import CeleryWorker
 from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
 

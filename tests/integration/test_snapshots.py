@@ -20,7 +20,7 @@ from datasets.selectors import row_spec_build, snapshot_rows
 from datasets.services.schedules import export_schedule_create
 from datasets.services.snapshots import SnapshotRequest, snapshot_create
 from datasets.tasks import export_schedule_run_task
-from labeling.models import Item
+from projects.models import Item
 from tests.integration.conftest import CeleryWorker
 from tests.labeling.factories import AnnotationFactory, GoldLabelFactory, ItemFactory, ProjectFactory
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from labeling.models import Item
+from projects.models import Item
 from tests.labeling.factories import ItemFactory, ProjectFactory
 from weak_supervision.models import LabelModelRun
 from weak_supervision.services.functions import labeling_function_create

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from labeling.choices import Split
+from projects.choices import Split
 from tests.integration.conftest import CeleryWorker, worker_kill, worker_start
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.plugins.real_services import RealServices

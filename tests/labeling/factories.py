@@ -7,8 +7,10 @@ import factory
 from django.contrib.auth import get_user_model
 from django.db.models import F
 
-from labeling.choices import AnnotationSource, GoldSource, Role
-from labeling.models import Annotation, GoldLabel, Item, Label, Membership, Project
+from labeling.choices import AnnotationSource, GoldSource
+from labeling.models import Annotation, GoldLabel
+from projects.choices import Role
+from projects.models import Item, Label, Membership, Project
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from labeling.agreement import (
+from oversight.measures import (
     category_counts,
     cohen_kappa,
     fleiss_kappa,

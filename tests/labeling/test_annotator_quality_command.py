@@ -10,9 +10,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.choices import Role
-from labeling.models import GoldLabel, Membership, Project
-from labeling.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
+from labeling.models import GoldLabel
+from oversight.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.models import Annotation, GoldLabel, Item, Project
-from labeling.services.demo import DEMO_GOLD_CHECKS, DEMO_LABELED_ITEMS, DEMO_SLUG
+from demo.services.seed import DEMO_GOLD_CHECKS, DEMO_LABELED_ITEMS, DEMO_SLUG
+from labeling.models import Annotation, GoldLabel
 from labeling.services.interactions import item_flag
 from labeling.services.queue import queue_item_skip
+from projects.models import Item, Project
 from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from labeling.choices import Role
-from labeling.models import GoldLabel, Membership, Project
+from labeling.models import GoldLabel
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 from weak_supervision.models import LabelModelRun
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _url(project: Project) -> str:
-    return reverse("labeling:project-dashboard", args=[project.slug])
+    return reverse("oversight:project-dashboard", args=[project.slug])
 
 
 def _gold_checks(project: Project, answers: dict[Any, list[str]], n: int = 3) -> None:
@@ -74,7 +75,7 @@ def test_owner_sees_every_section_and_the_analyst_below_threshold(
     assert "Send their labels to review" in alert
     assert '<span class="badge danger" title="Below the gold-check threshold">' in html
     assert (
-        f'href="{reverse("labeling-api:annotator-export", args=[project.slug])}" download>Download CSV'
+        f'href="{reverse("oversight-api:annotator-export", args=[project.slug])}" download>Download CSV'
         in html
     )
     assert f'href="{reverse("weak_supervision:run-detail", args=[project.slug, 4])}">run #4</a>' in html

@@ -11,16 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from labeling.importers import readers
-from labeling.importers.archives import ZipLimits, zip_extract_checked
-from labeling.importers.errors import ImportFileError
-from labeling.importers.json_stream import (
-    JsonTooDeepError,
-    json_array_items,
-    json_document,
-    json_object_items,
-)
-from labeling.importers.rows import FieldMapping, RowBuilder
+from imports.parsing import readers
+from imports.parsing.archives import ZipLimits, zip_extract_checked
+from imports.parsing.errors import ImportFileError
+from imports.parsing.json_stream import JsonTooDeepError, json_array_items, json_document, json_object_items
+from imports.parsing.rows import FieldMapping, RowBuilder
 
 
 def _csv(text: str, **options: object) -> list[tuple[int, dict[str, object]]]:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from demo.data import demo_records
 from labeling.choices import EventType
-from labeling.demo_data import demo_records
-from labeling.models import InteractionEvent, Project
+from labeling.models import InteractionEvent
+from projects.models import Project
 from tests.labeling.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,10 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from labeling.choices import EventType, Role
-from labeling.models import Annotation, Assignment, Flag, InteractionEvent, Membership, Project
+from labeling.choices import EventType
+from labeling.models import Annotation, Assignment, Flag, InteractionEvent
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

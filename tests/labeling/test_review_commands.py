@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.models import Flag, GoldLabel, Project
+from labeling.models import Flag, GoldLabel
+from projects.models import Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,12 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from labeling.choices import Role
-from labeling.models import GoldLabel, Membership, Project, ReviewRequest
+from labeling.models import GoldLabel
 from labeling.services.interactions import item_flag
-from labeling.services.review import review_decide
+from oversight.models import ReviewRequest
+from oversight.services.review import review_decide
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

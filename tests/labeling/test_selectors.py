@@ -6,17 +6,15 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from core.exceptions import NotFoundError, PermissionDeniedError
-from labeling.choices import Role
-from labeling.models import Membership, Project
-from labeling.permissions import Action
-from labeling.selectors import (
-    item_annotations_for_user,
+from labeling.selectors import item_annotations_for_user, project_stats, suggestions_shown
+from projects.choices import Role
+from projects.models import Membership, Project
+from projects.permissions import Action
+from projects.selectors import (
     membership_list_for_user,
     project_allows,
     project_get_for_user,
     project_list_for_user,
-    project_stats,
-    suggestions_shown,
 )
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 

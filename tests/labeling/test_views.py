@@ -10,8 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from labeling.choices import ImportStatus, Role, Split
-from labeling.models import ImportJob, Item, Membership, Project
+from projects.choices import ImportStatus, Role, Split
+from projects.models import ImportJob, Item, Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.lockout import LOCKOUT_MESSAGE
 from accounts.models import ApiToken
 from accounts.services import api_token_create, lockout_lift
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

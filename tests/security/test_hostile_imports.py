@@ -22,10 +22,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from labeling.choices import ImportStatus, Role
-from labeling.importers.errors import ImportFileError
-from labeling.models import ImportJob, Item, Membership, Project
-from labeling.services.imports import import_options_build, items_import
+from imports.parsing.errors import ImportFileError
+from imports.services.jobs import import_options_build, items_import
+from projects.choices import ImportStatus, Role
+from projects.models import ImportJob, Item, Membership, Project
 from tests.security import hostile_files as hostile
 
 pytestmark = pytest.mark.django_db
@@ -370,7 +370,7 @@ def test_an_upload_over_the_limit_is_answered_413_on_the_import_page(
 
 
 def test_a_failed_hostile_import_job_is_failed_not_left_running(project: Project, tmp_path: Path) -> None:
-    from labeling.services.imports import import_job_create, import_job_run
+    from imports.services.jobs import import_job_create, import_job_run
 
     job = import_job_create(
         project=project, created_by=None, source_path=str(hostile.deep_json(tmp_path / "d.json", depth=50_000)),

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
 
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.security.test_sandbox_escapes import ISSUE_ESCAPE, _forging, _leaks
 from tests.weak_supervision.factories import keyword_lf

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labeling.choices import Split
-from labeling.models import Project
+from projects.choices import Split
+from projects.models import Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from weak_supervision.models import LabelingFunction
 from weak_supervision.services.functions import labeling_function_create

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from labeling.choices import Role
-from labeling.models import Membership, Project
 from labeling.services.annotations import RationaleSpec, annotation_submit
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 from tests.weak_supervision.factories import keyword_lf
+from weak_supervision.lf_suggestions import labeling_function_suggestions
 from weak_supervision.models import LabelingFunction
 from weak_supervision.services.functions import labeling_function_accept_suggestion
-from weak_supervision.suggestions import labeling_function_suggestions
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from labeling.choices import Role
-from labeling.models import Item, Membership, Project
+from projects.choices import Role
+from projects.models import Item, Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus

@@ -13,11 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.api.views import ProjectScopedMixin
-from labeling.models import Project
-from labeling.permissions import Action, role_allows
+from projects.models import Project
+from projects.permissions import Action, role_allows
+from projects.web import ProjectScopedMixin
 from weak_supervision import selectors
 from weak_supervision.api import serializers as s
+from weak_supervision.lf_suggestions import labeling_function_suggestions
 from weak_supervision.models import LabelingFunction, LabelModelRun
 from weak_supervision.services.external import PostedVote, external_votes_post
 from weak_supervision.services.functions import (
@@ -26,7 +27,6 @@ from weak_supervision.services.functions import (
     labeling_function_update,
 )
 from weak_supervision.services.runs import run_start
-from weak_supervision.suggestions import labeling_function_suggestions
 
 
 class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunction]):

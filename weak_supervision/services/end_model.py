@@ -27,13 +27,12 @@ import numpy as np
 import numpy.typing as npt
 from django.db import transaction
 
-from active_learning.choices import FeatureKind
-from active_learning.evaluation import probabilities_full
-from active_learning.features import weigh
-from active_learning.models import FeatureBlock
-from active_learning.services.features import block_load, features_get, features_refresh, idf_compute
-from active_learning.strategies import can_train, classifier_fit, hash_uniform
 from core.storage import storage_write
+from features.choices import FeatureKind
+from features.classifiers import can_train, classifier_fit, hash_uniform, probabilities_full
+from features.models import FeatureBlock
+from features.services.cache import block_load, features_get, features_refresh, idf_compute
+from features.vectors import weigh
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import run_probabilities_get

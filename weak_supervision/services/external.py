@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from labeling.models import Item, Label, Project
+from projects.models import Item, Label, Project
 from weak_supervision.choices import LabelingFunctionKind
 from weak_supervision.models import ExternalVote, LabelingFunction
 

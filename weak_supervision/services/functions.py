@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from labeling.models import Project
+from projects.models import Project
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind
 from weak_supervision.declarative import spec_normalise
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion

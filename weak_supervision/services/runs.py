@@ -28,8 +28,8 @@ from pyarrow import csv as pa_csv
 from scipy import sparse
 
 from core.storage import storage_write
-from labeling.models import Item, Label, Project
-from labeling.services.review import LABEL_MODEL_REVIEW_LIMIT, review_uncertain_add
+from oversight.services.review import LABEL_MODEL_REVIEW_LIMIT, review_uncertain_add
+from projects.models import Item, Label, Project
 from weak_supervision import tasks
 from weak_supervision.choices import WRITTEN_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, metadata_field_votes, rule_compile, text_rules_votes

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from active_learning.choices import ModelStatus, Trigger
 from active_learning.models import LearnerModel
 from active_learning.services.training import learner_retrain
-from labeling.models import Project
+from projects.models import Project
 
 POLL_SECONDS = 0.5
 

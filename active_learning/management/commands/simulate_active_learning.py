@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from active_learning.services.simulations import simulation_compute
-from labeling.models import Project
+from projects.models import Project
 
 
 class Command(BaseCommand):

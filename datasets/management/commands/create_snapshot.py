@@ -17,7 +17,7 @@ from datasets.services.snapshots import (
     snapshot_create,
 )
 from datasets.services.splits import SPLIT_RATIOS
-from labeling.models import Project
+from projects.models import Project
 
 SPLIT_ORDER = {str(split): index for index, split in enumerate(SPLIT_RATIOS)}
 

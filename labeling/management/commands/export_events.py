@@ -7,12 +7,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.models import Project
 from labeling.selectors.activity import (
     EXPORT_FORMATS,
     interaction_event_list_for_user,
     interaction_events_export_lines,
 )
+from projects.models import Project
 
 
 class Command(BaseCommand):

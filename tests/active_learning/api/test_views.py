@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 
 
 def _api(project: Project, path: str) -> str:

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
-from active_learning.choices import FeatureKind
-from active_learning.features import document_frequency, idf_weights, term_counts, tfidf
-from active_learning.models import FeatureBlock
-from active_learning.services.features import (
+from features.choices import FeatureKind
+from features.models import FeatureBlock
+from features.services.cache import (
     BlockPlan,
     block_load,
     feature_block_build,
@@ -19,7 +18,8 @@ from active_learning.services.features import (
     features_refresh,
     idf_compute,
 )
-from labeling.models import Item, Project
+from features.vectors import document_frequency, idf_weights, term_counts, tfidf
+from projects.models import Item, Project
 from tests.active_learning.factories import new_item, new_project
 
 pytestmark = pytest.mark.django_db

@@ -9,18 +9,13 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 
-from active_learning.choices import FeatureKind
-from active_learning.features import term_counts
-from active_learning.models import FeatureBlock
-from active_learning.services.features import (
-    block_load,
-    feature_block_build,
-    features_plan,
-    features_refresh,
-)
-from labeling.choices import OnConflict
-from labeling.models import Item, Project
-from labeling.services.imports import import_options_build, items_import
+from features.choices import FeatureKind
+from features.models import FeatureBlock
+from features.services.cache import block_load, feature_block_build, features_plan, features_refresh
+from features.vectors import term_counts
+from imports.services.jobs import import_options_build, items_import
+from projects.choices import OnConflict
+from projects.models import Item, Project
 
 pytestmark = pytest.mark.django_db
 KIND = FeatureKind.HASHED_TFIDF

@@ -7,10 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from active_learning.choices import SimulationStatus, Strategy
-from active_learning.models import FeatureBlock, Simulation
+from active_learning.models import Simulation
 from active_learning.services.simulations import simulation_compute, simulation_create, strategies_parse
 from active_learning.services.training import learner_settings_update
-from labeling.models import Project
+from features.models import FeatureBlock
+from projects.models import Project
 from tests.active_learning.factories import new_user
 
 pytestmark = pytest.mark.django_db

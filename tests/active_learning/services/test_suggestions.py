@@ -10,11 +10,12 @@ from django.core.exceptions import ValidationError
 from active_learning.choices import Strategy
 from active_learning.models import LearnerModel
 from active_learning.selectors import Suggestion
-from active_learning.services.suggestions import suggestion_show
+from active_learning.services.hints import suggestion_show
 from active_learning.services.training import learner_settings_update
 from labeling.choices import EventType
-from labeling.models import Annotation, InteractionEvent, Item, Project
+from labeling.models import Annotation, InteractionEvent
 from labeling.services.annotations import annotation_submit
+from projects.models import Item, Project
 from tests.active_learning.factories import corpus_text, new_item, new_user
 
 pytestmark = pytest.mark.django_db

@@ -11,13 +11,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from modAL.uncertainty import classifier_margin
 
-from active_learning import features
-from active_learning.choices import FeatureKind, ModelStatus, Strategy, Trigger
-from active_learning.features import ERROR_EMBEDDINGS_MISSING
-from active_learning.models import FeatureBlock, LearnerModel, LearnerSettings, ScoreChunk
+from active_learning.choices import ModelStatus, Strategy, Trigger
+from active_learning.models import LearnerModel, LearnerSettings, ScoreChunk
 from active_learning.selectors import learning_curve
 from active_learning.services import training
-from active_learning.services.features import features_get, features_plan
 from active_learning.services.training import (
     feature_range_build,
     features_missing,
@@ -33,9 +30,16 @@ from active_learning.services.training import (
     priorities_write,
     score_chunk_compute,
 )
-from active_learning.strategies import DIVERSE_CANDIDATES_PER_ITEM, hash_uniform
-from labeling.models import Annotation, Item, Project
+from active_learning.strategies import DIVERSE_CANDIDATES_PER_ITEM
+from features import vectors as features
+from features.choices import FeatureKind
+from features.classifiers import hash_uniform
+from features.models import FeatureBlock
+from features.services.cache import features_get, features_plan
+from features.vectors import ERROR_EMBEDDINGS_MISSING
+from labeling.models import Annotation
 from labeling.services.annotations import annotation_submit
+from projects.models import Item, Project
 from tests.active_learning.factories import VOCABULARIES, new_annotation, new_gold_label, new_item, new_user
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import RunStatus

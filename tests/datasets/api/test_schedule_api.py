@@ -15,8 +15,8 @@ from datasets.models import ExportSchedule, Snapshot
 from datasets.services import schedules
 from datasets.services.schedules import export_schedule_create, export_schedule_run, export_schedule_update
 from datasets.services.snapshots import SnapshotRequest
-from labeling.choices import Role
-from labeling.models import Membership, Project
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -24,8 +24,8 @@ from datasets.services.schedules import (
     export_schedule_update,
 )
 from datasets.services.snapshots import SnapshotRequest
-from labeling.models import Item, Project
-from labeling.services.review import review_decide
+from oversight.services.review import review_decide
+from projects.models import Item, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,9 +18,9 @@ from datasets.models import Snapshot
 from datasets.selectors import snapshot_diff, snapshot_file_open
 from datasets.services import snapshots as snapshot_services
 from datasets.services.snapshots import SnapshotRequest, snapshot_build, snapshot_create
-from labeling.choices import Split
-from labeling.models import Item, Project
-from labeling.services.review import review_decide
+from oversight.services.review import review_decide
+from projects.choices import Split
+from projects.models import Item, Project
 from tests.labeling.factories import (
     AnnotationFactory,
     GoldLabelFactory,

@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from labeling.choices import Role
-from labeling.models import Membership, Project
-from labeling.selectors.agreement import agreement_cache_key
+from oversight.selectors.agreement import agreement_cache_key
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_those_who_oversee_get_the_report(
     api = api_client_for(member_factory(project, role).user)
 
     # when
-    response = api.get(reverse("labeling-api:agreement", args=[project.slug]))
+    response = api.get(reverse("oversight-api:agreement", args=[project.slug]))
 
     # then: percent 2/3; Cohen p_o 2/3, p_e 4/9 -> 0.4; Fleiss P_bar 2/3, P_e 0.5 -> 1/3;
     # Krippendorff D_o 2/6, D_e 18/30 -> 4/9
@@ -65,7 +65,7 @@ def test_analysts_get_403_and_outsiders_404(
     api = api_client_for(user)
 
     # when
-    response = api.get(reverse("labeling-api:agreement", args=[project.slug]))
+    response = api.get(reverse("oversight-api:agreement", args=[project.slug]))
 
     # then: refused, and nothing was worked out or cached
     assert response.status_code == status

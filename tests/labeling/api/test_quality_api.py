@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from labeling.choices import Role
-from labeling.models import GoldLabel, Membership, Project
-from labeling.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
+from labeling.models import GoldLabel
+from oversight.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,10 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from labeling.choices import EventType, Role
-from labeling.models import Annotation, Flag, InteractionEvent, Membership, Project
+from labeling.choices import EventType
+from labeling.models import Annotation, Flag, InteractionEvent
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,12 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from labeling.choices import ReviewReason, Role
-from labeling.models import GoldLabel, Membership, Project, ReviewRequest
+from labeling.models import GoldLabel
 from labeling.services.interactions import item_flag
+from oversight.choices import ReviewReason
+from oversight.models import ReviewRequest
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

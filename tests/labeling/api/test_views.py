@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
-from labeling.choices import Role, Split
-from labeling.models import ImportJob, Item, Label, Membership, Project
+from projects.choices import Role, Split
+from projects.models import ImportJob, Item, Label, Membership, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,14 +5,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labeling.choices import EventType, Role
+from labeling.choices import EventType
 from labeling.models import InteractionEvent
-from labeling.selectors import project_get_for_user
 from labeling.selectors.activity import (
     analyst_summary_list,
     interaction_event_list_for_user,
     project_progress,
 )
+from projects.choices import Role
+from projects.selectors import project_get_for_user
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

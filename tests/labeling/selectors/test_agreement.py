@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from sklearn.metrics import cohen_kappa_score
 
 from labeling.choices import AnnotationSource
-from labeling.models import Annotation, Item, Project
-from labeling.selectors.agreement import (
+from labeling.models import Annotation
+from oversight.selectors.agreement import (
     AgreementReport,
     LabelAgreement,
     PairAgreement,
@@ -21,6 +21,7 @@ from labeling.selectors.agreement import (
     agreement_compute,
     agreement_get,
 )
+from projects.models import Item, Project
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

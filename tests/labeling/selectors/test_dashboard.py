@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from labeling.choices import Role
 from labeling.models import Annotation, GoldLabel
-from labeling.selectors import project_get_for_user
-from labeling.selectors.dashboard import dashboard_get, progress_over_time
+from oversight.selectors.dashboard import dashboard_get, progress_over_time
+from projects.choices import Role
+from projects.selectors import project_get_for_user
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from weak_supervision.models import LabelModelRun
 

@@ -9,10 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from labeling.choices import AnnotationSource, EventType, Role
-from labeling.models import Annotation, GoldLabel, InteractionEvent, Item, Membership, Project
-from labeling.selectors import project_get_for_user
-from labeling.selectors.quality import (
+from labeling.choices import AnnotationSource, EventType
+from labeling.models import Annotation, GoldLabel, InteractionEvent
+from oversight.selectors.quality import (
     ANNOTATOR_QUALITY_COLUMNS,
     AnnotatorQuality,
     annotator_quality_csv_lines,
@@ -20,6 +19,9 @@ from labeling.selectors.quality import (
     annotators_below_threshold,
     gold_check_interval,
 )
+from projects.choices import Role
+from projects.models import Item, Membership, Project
+from projects.selectors import project_get_for_user
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from labeling.choices import EventType
-from labeling.models import Annotation, AnnotationRevision, Assignment, InteractionEvent, Item, Rationale
+from labeling.models import Annotation, AnnotationRevision, Assignment, InteractionEvent, Rationale
 from labeling.services.annotations import (
     ERROR_NOTHING_TO_UNDO,
     ERROR_UUID_TAKEN,
@@ -15,6 +15,7 @@ from labeling.services.annotations import (
     annotation_undo_last,
 )
 from labeling.services.queue import queue_item_next
+from projects.models import Item
 from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

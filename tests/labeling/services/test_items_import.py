@@ -18,18 +18,21 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
-from labeling.choices import AnnotationSource, ImportStatus, OnConflict
-from labeling.importers.errors import ImportFileError
-from labeling.models import Annotation, ImportJob, Item, Project, ReviewRequest
-from labeling.selectors.imports import import_heartbeat_key
-from labeling.services.imports import (
+from imports.parsing.errors import ImportFileError
+from imports.selectors import import_heartbeat_key
+from imports.services.jobs import (
     import_job_create,
     import_job_run,
     import_jobs_recover,
     import_options_build,
     items_import,
 )
-from labeling.tasks import import_job_run_task
+from imports.tasks import import_job_run_task
+from labeling.choices import AnnotationSource
+from labeling.models import Annotation
+from oversight.models import ReviewRequest
+from projects.choices import ImportStatus, OnConflict
+from projects.models import ImportJob, Item, Project
 from tests.labeling.factories import ProjectFactory
 from weak_supervision.models import ExternalVote, LabelingFunction
 
@@ -483,7 +486,7 @@ def test_a_crashed_attempt_goes_back_to_pending_and_the_last_one_fails(
     def crash(**kwargs: Any) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr("labeling.services.imports.items_import", crash)
+    monkeypatch.setattr("imports.services.jobs.items_import", crash)
     job = _job(project, write)
 
     # when it is run three times (the task retries while the job is pending)
@@ -517,7 +520,7 @@ def test_a_timed_out_or_interrupted_import_is_failed_with_the_reason(
     def stop(**kwargs: Any) -> None:
         raise raised
 
-    monkeypatch.setattr("labeling.services.imports.items_import", stop)
+    monkeypatch.setattr("imports.services.jobs.items_import", stop)
     job = _job(project, write)
     with pytest.raises(type(raised)):
         import_job_run(job=job)
@@ -535,7 +538,7 @@ def test_the_task_retries_a_crashed_attempt_until_the_job_fails(
         calls.append(1)
         raise OperationalError("gone")
 
-    monkeypatch.setattr("labeling.services.imports.items_import", crash)
+    monkeypatch.setattr("imports.services.jobs.items_import", crash)
     job = _job(project, write)
 
     # when the task runs it (eagerly, as in embedded mode: the next attempt starts at once)

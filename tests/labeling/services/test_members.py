@@ -5,14 +5,9 @@ from collections.abc import Callable
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling.choices import Role
-from labeling.models import Membership, Project
-from labeling.services.members import (
-    ERROR_LAST_OWNER,
-    membership_add,
-    membership_remove,
-    membership_set_role,
-)
+from projects.choices import Role
+from projects.models import Membership, Project
+from projects.services.members import ERROR_LAST_OWNER, membership_add, membership_remove, membership_set_role
 from tests.labeling.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling.choices import Role
-from labeling.models import Label, Membership, Project
-from labeling.services.projects import (
+from projects.choices import Role
+from projects.models import Label, Membership, Project
+from projects.services.projects import (
     ERROR_NO_LABELS,
     ERROR_OVERLAP,
     LabelSpec,

@@ -6,16 +6,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labeling.choices import EventType, Role
-from labeling.models import Assignment, InteractionEvent, Item
+from labeling.choices import EventType
+from labeling.models import Assignment, InteractionEvent
 from labeling.services.annotations import annotation_submit
-from labeling.services.projects import project_update
 from labeling.services.queue import (
     gold_check_due,
     queue_item_next,
     queue_item_skip,
     queue_skips_reset,
 )
+from projects.choices import Role
+from projects.models import Item
+from projects.services.projects import project_update
 from tests.labeling.factories import (
     AnnotationFactory,
     GoldLabelFactory,

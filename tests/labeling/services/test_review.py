@@ -8,12 +8,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from core.exceptions import NotFoundError
-from labeling.choices import EventType, GoldSource, ReviewReason, Role
-from labeling.models import Flag, GoldLabel, InteractionEvent, Membership, Project, ReviewRequest
+from labeling.choices import EventType, GoldSource
+from labeling.models import Flag, GoldLabel, InteractionEvent
 from labeling.selectors.gold import gold_labels
 from labeling.services.annotations import annotation_submit
 from labeling.services.interactions import item_flag
-from labeling.services.review import (
+from oversight.choices import ReviewReason
+from oversight.models import ReviewRequest
+from oversight.services.review import (
     LABEL_MODEL_REVIEW_LIMIT,
     KnownAnswer,
     audit_drawn,
@@ -26,6 +28,8 @@ from labeling.services.review import (
     review_queue_refresh,
     review_uncertain_add,
 )
+from projects.choices import Role
+from projects.models import Membership, Project
 from tests.labeling.factories import (
     AnnotationFactory,
     GoldLabelFactory,

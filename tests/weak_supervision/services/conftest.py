@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from labeling.models import Project
+from projects.models import Project
 from weak_supervision.models import LabelModelRun
 from weak_supervision.services.runs import run_start
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labeling.services.imports import import_options_build, items_import
-from labeling.services.projects import label_specs_from_keys, project_create
+from imports.services.jobs import import_options_build, items_import
+from projects.services.projects import label_specs_from_keys, project_create
 from tests.labeling.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus

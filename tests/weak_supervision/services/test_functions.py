@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling.models import Project
+from projects.models import Project
 from tests.labeling.factories import UserFactory
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.models import LabelingFunctionVersion

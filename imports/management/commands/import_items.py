@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import sys
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from imports.parsing.errors import ImportFileError
+from imports.services.jobs import import_job_create, import_job_fail, import_job_run, import_options_build
+from projects.choices import ImportFormat, OnConflict
+from projects.models import Project
+
+
+def _label_map(value: str) -> dict[str, str]:
+    mapping = {}
+    for pair in filter(None, (part.strip() for part in value.split(","))):
+        raw, sep, label = pair.partition("=")
+        if not sep:
+            raise CommandError(f"--label-map: '{pair}' is not of the form value=label.")
+        mapping[raw.strip()] = label.strip()
+    return mapping
+
+
+class Command(BaseCommand):
+    help = "Import items into a project from CSV/TSV, JSONL, a JSON array, Parquet or a WRENCH folder."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("path")
+        parser.add_argument("--format", choices=ImportFormat.values, default="")
+        parser.add_argument("--text-field", default="text")
+        parser.add_argument("--id-field", default="", help="Default: the row number is the id")
+        parser.add_argument("--label-field", default="")
+        parser.add_argument("--split-field", default="")
+        parser.add_argument("--annotator-field", default="")
+        parser.add_argument(
+            "--metadata-fields", default="", help="Comma-separated; default: all other fields"
+        )
+        parser.add_argument("--label-map", default="", help="Raw value to label, e.g. 0=ham,1=spam")
+        parser.add_argument("--delimiter", default="", help="CSV delimiter; \\t or tab for tab")
+        parser.add_argument("--no-header", action="store_true", help="CSV has no header row")
+        parser.add_argument("--columns", default="", help="Column names for a CSV without header")
+        parser.add_argument("--on-conflict", choices=OnConflict.values, default=OnConflict.SKIP)
+        parser.add_argument("--json", action="store_true", help="Print a JSON summary as the last line")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = Project.objects.filter(slug=options["slug"]).first()
+        if project is None:
+            raise CommandError(f"There is no project '{options['slug']}'.")
+        path = Path(options["path"]).expanduser().resolve()
+        if not path.exists():
+            raise CommandError(f"{path} does not exist.")
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(options["delimiter"], options["delimiter"])
+        import_options = import_options_build(
+            format=options["format"], on_conflict=options["on_conflict"], text_field=options["text_field"],
+            id_field=options["id_field"], label_field=options["label_field"], split_field=options["split_field"],
+            annotator_field=options["annotator_field"],
+            metadata_fields=[f.strip() for f in options["metadata_fields"].split(",") if f.strip()],
+            label_map=_label_map(options["label_map"]), delimiter=delimiter, has_header=not options["no_header"],
+            columns=[c.strip() for c in options["columns"].split(",") if c.strip()],
+        )  # fmt: skip
+        bar = tqdm(total=100, unit="%", desc="import", file=sys.stderr, disable=None,
+                   bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")  # fmt: skip
+
+        def progress(rows: int, fraction: float) -> None:
+            bar.n = round(fraction * 100, 1)
+            bar.set_postfix_str(f"{rows} rows", refresh=True)
+
+        job = None
+        try:
+            job = import_job_create(project=project, created_by=None, options=import_options,
+                                    source_path=str(path), enqueue=False)  # fmt: skip
+            import_job_run(job=job, on_progress=progress)
+        except ImportFileError as exc:
+            raise CommandError(f"{path.name}: {exc.message} Nothing was imported.") from exc
+        except Exception as exc:
+            # No worker will retry a command's import: the job is failed with the reason, never left pending.
+            reason = f"The import crashed ({type(exc).__name__}: {exc}); nothing was imported."
+            if job is not None:
+                import_job_fail(job=job, reason=reason)
+            raise CommandError(f"{path.name}: {reason}") from exc
+        finally:
+            bar.close()
+        summary = {
+            "project_id": project.pk, "slug": project.slug, "import_job_id": job.pk, "rows": job.rows_total,
+            "items_created": job.items_created, "items_updated": job.items_updated,
+            "items_skipped": job.items_skipped, "annotations_imported": job.annotations_imported,
+            "votes_imported": job.votes_imported,
+            "items_total": project.items.count(),
+        }  # fmt: skip
+        if options["json"]:
+            self.stdout.write(json.dumps(summary))
+        else:
+            self.stdout.write(self.style.SUCCESS(
+                f"Imported {job.rows_total} rows into '{project.slug}': {job.items_created} created, "
+                f"{job.items_updated} updated, {job.items_skipped} skipped, "
+                f"{job.annotations_imported} annotations, {job.votes_imported} LF votes."
+            ))  # fmt: skip

@@ -1,0 +1,290 @@
+"""Batch writers behind the import service: one algorithm, two ways to insert rows.
+
+Per batch: find which external ids the project already has, insert the new items, update the known ones
+(when asked to), then write their imported annotations and external LF votes. The ORM writer works on any
+database; the PostgreSQL writer inserts with COPY, taking item ids from the table's sequence up front.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from features.services.cache import features_invalidate
+from imports.parsing.rows import ImportRow
+from labeling.choices import AnnotationSource
+from labeling.models import Annotation
+from projects.choices import OnConflict
+from projects.models import ImportJob, Item, Project
+from weak_supervision.models import ExternalVote
+
+
+@dataclass
+class WriteCounts:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    annotations: int = 0
+    votes: int = 0
+
+
+class OrmBatchWriter:
+    """Writes batches with the Django ORM (SQLite in embedded mode, or any backend)."""
+
+    def __init__(
+        self, *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None,
+        long_format: bool = False,
+    ) -> None:  # fmt: skip
+        self.project = project
+        # Long format: one row per item and annotator, so an item's rows may span batches; the ids of the items
+        # this import created are kept to find them again (only then: a million of them cost memory).
+        self.long_format = long_format
+        self.created: dict[str, int] = {}
+        self.update = on_conflict == OnConflict.UPDATE
+        self.label_ids = label_ids
+        self.import_job = import_job
+        self.lf_ids: list[int] = []
+        self.counts = WriteCounts()
+        self.now = timezone.now()
+        # Into an empty project every row is new (the row builder already refused duplicate ids), so the
+        # per-batch lookups of known items and annotations can be skipped: they are most of the cost.
+        self.project_had_items = Item.objects.filter(project=project).exists()
+
+    def write(self, batch: Sequence[ImportRow]) -> None:
+        if not batch:
+            return
+        existing = self._existing_item_ids(batch) if self.project_had_items else {}
+        earlier = {
+            row.external_id: self.created[row.external_id] for row in batch if row.external_id in self.created
+        }
+        firsts: dict[str, ImportRow] = {}  # the first row of each item to create
+        for row in batch:
+            if row.external_id not in existing and row.external_id not in earlier:
+                firsts.setdefault(row.external_id, row)
+        labeled = Counter(row.external_id for row in batch if row.labels and row.external_id in firsts)
+        item_ids = dict(zip(firsts, self.insert_items(list(firsts.values()), labeled), strict=True))
+        if self.long_format:
+            self.created.update(item_ids)
+        item_ids.update(earlier)
+        known = {row.external_id: row for row in reversed(batch) if row.external_id in existing}
+        self.counts.rows += len(batch)
+        self.counts.created += len(firsts)
+        if self.update:
+            self.update_items([(existing[external_id], row) for external_id, row in known.items()])
+            self.counts.updated += len(known)
+            item_ids.update((external_id, existing[external_id]) for external_id in known)
+            scope = list(batch)
+        else:
+            self.counts.skipped += len(known)
+            scope = [row for row in batch if row.external_id not in existing]
+        self._write_annotations(scope, item_ids, known_items=existing.keys(), counted=firsts.keys())
+        if self.lf_ids:
+            self._write_votes(scope, item_ids, replace=self.update and bool(known))
+
+    # --- items ---------------------------------------------------------------------------------------------
+    def _existing_item_ids(self, batch: Sequence[ImportRow]) -> dict[str, int]:
+        return dict(
+            Item.objects.filter(project=self.project, external_id__in=[row.external_id for row in batch])
+            .values_list("external_id", "id")
+            .iterator()
+        )
+
+    def insert_items(self, rows: Sequence[ImportRow], labeled: Counter[str]) -> list[int]:
+        created = Item.objects.bulk_create(
+            [
+                Item(
+                    project=self.project,
+                    external_id=row.external_id,
+                    text=row.text,
+                    metadata=json.loads(row.metadata_json),
+                    content_hash=row.content_hash,
+                    split=row.split,
+                    remaining=self.project.overlap - labeled[row.external_id],
+                    created_at=self.now,
+                )
+                for row in rows
+            ]
+        )
+        return [item.pk for item in created]
+
+    def update_items(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        if not pairs:
+            return
+        items = [
+            Item(
+                pk=item_id, text=row.text, metadata=json.loads(row.metadata_json),
+                content_hash=row.content_hash, split=row.split,
+            )
+            for item_id, row in pairs
+        ]  # fmt: skip
+        Item.objects.bulk_update(items, ["text", "metadata", "content_hash", "split"])
+        # Their cached features describe the old text: the blocks holding them are rebuilt at the next retrain.
+        features_invalidate(project=self.project, item_ids=[item_id for item_id, _ in pairs])
+
+    # --- annotations ---------------------------------------------------------------------------------------
+    def _write_annotations(
+        self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, known_items: Collection[str],
+        counted: Collection[str],
+    ) -> None:  # fmt: skip
+        labeled = [row for row in rows if row.labels and row.annotation_uuid]
+        if not labeled:
+            return
+        # An imported annotation's uuid derives from the project, the external id and the annotator, and
+        # annotations go with their item: only rows of items that existed before can have one already.
+        candidates = [
+            row.annotation_uuid for row in labeled if row.annotation_uuid and row.external_id in known_items
+        ]
+        known = (
+            set(Annotation.objects.filter(client_uuid__in=candidates).values_list("client_uuid", flat=True))
+            if candidates
+            else set()
+        )
+        fresh = [row for row in labeled if row.annotation_uuid not in known]
+        self.insert_annotations([(item_ids[row.external_id], row) for row in fresh])
+        self.counts.annotations += len(fresh)
+        # Items inserted in this batch counted their imported labels then; the others count them now.
+        filled = Counter(item_ids[row.external_id] for row in fresh if row.external_id not in counted)
+        by_count: dict[int, list[int]] = {}
+        for item_id, count in filled.items():
+            by_count.setdefault(count, []).append(item_id)
+        for count, ids in by_count.items():
+            Item.objects.filter(pk__in=ids).update(remaining=F("remaining") - count)
+        if self.update and known:
+            stale = [row for row in labeled if row.annotation_uuid in known]
+            by_uuid = {row.annotation_uuid: row for row in stale}
+            annotations = list(Annotation.objects.filter(client_uuid__in=list(by_uuid)))
+            for annotation in annotations:
+                annotation.labels = by_uuid[annotation.client_uuid].labels or []
+                annotation.updated_at = self.now
+            Annotation.objects.bulk_update(annotations, ["labels", "updated_at"])
+            self.counts.annotations += len(annotations)
+
+    def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        Annotation.objects.bulk_create(
+            [
+                Annotation(
+                    project=self.project,
+                    item_id=item_id,
+                    external_annotator=row.annotator,
+                    labels=row.labels or [],
+                    source=AnnotationSource.IMPORT,
+                    client_uuid=row.annotation_uuid or uuid.uuid4(),
+                    import_job=self.import_job,
+                )
+                for item_id, row in pairs
+            ]
+        )
+
+    # --- votes ---------------------------------------------------------------------------------------------
+    def _write_votes(self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, replace: bool) -> None:
+        rows = list(
+            {row.external_id: row for row in reversed(rows)}.values()
+        )  # an item's votes: its first row
+        if replace:
+            ExternalVote.objects.filter(
+                labeling_function_id__in=self.lf_ids, item_id__in=[item_ids[row.external_id] for row in rows]
+            ).delete()
+        votes = [
+            (self.lf_ids[index], item_ids[row.external_id], self.label_ids[label])
+            for row in rows
+            for index, label in enumerate(row.votes or [])
+            if label is not None
+        ]
+        self.insert_votes(votes)
+        self.counts.votes += len(votes)
+
+    def insert_votes(self, votes: Sequence[tuple[int, int, int]]) -> None:
+        ExternalVote.objects.bulk_create(
+            ExternalVote(labeling_function_id=lf_id, item_id=item_id, label_id=label_id)
+            for lf_id, item_id, label_id in votes
+        )
+
+
+class PostgresBatchWriter(OrmBatchWriter):
+    """Inserts with COPY (psycopg 3); ids for new items come from the table's sequence in one round trip."""
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _allocate_ids(self, table: str, count: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def insert_items(self, rows: Sequence[ImportRow], labeled: Counter[str]) -> list[int]:
+        if not rows:
+            return []
+        ids = self._allocate_ids(Item._meta.db_table, len(rows))
+        project_id, now = self.project.pk, self.now
+        self._copy(
+            Item._meta.db_table,
+            [
+                "id",
+                "project_id",
+                "external_id",
+                "text",
+                "metadata",
+                "content_hash",
+                "split",
+                "priority",
+                "remaining",
+                "created_at",
+            ],
+            (
+                (
+                    item_id,
+                    project_id,
+                    row.external_id,
+                    row.text,
+                    row.metadata_json,
+                    row.content_hash,
+                    row.split,
+                    0.0,
+                    self.project.overlap - labeled[row.external_id],
+                    now,
+                )
+                for item_id, row in zip(ids, rows, strict=True)
+            ),
+        )
+        return ids
+
+    def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        job_id = self.import_job.pk if self.import_job else None
+        now: datetime = self.now
+        self._copy(
+            Annotation._meta.db_table,
+            ["project_id", "item_id", "external_annotator", "labels", "source", "client_uuid", "import_job_id",
+             "created_at", "updated_at"],
+            (
+                (self.project.pk, item_id, row.annotator, json.dumps(row.labels), AnnotationSource.IMPORT.value,
+                 row.annotation_uuid or uuid.uuid4(), job_id, now, now)
+                for item_id, row in pairs
+            ),
+        )  # fmt: skip
+
+    def insert_votes(self, votes: Sequence[tuple[int, int, int]]) -> None:
+        self._copy(ExternalVote._meta.db_table, ["labeling_function_id", "item_id", "label_id"], votes)
+
+
+def batch_writer_for_connection(
+    *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None,
+    long_format: bool = False,
+) -> OrmBatchWriter:  # fmt: skip
+    writer_class = PostgresBatchWriter if connection.vendor == "postgresql" else OrmBatchWriter
+    return writer_class(project=project, on_conflict=on_conflict, label_ids=label_ids, import_job=import_job,
+                        long_format=long_format)  # fmt: skip

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from labeling.models import GoldLabel
+from oversight.models import ReviewRequest
+
+
+class ReviewDecideInputSerializer(serializers.Serializer[Any]):
+    item_id = serializers.IntegerField(min_value=1)
+    labels = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=4000)
+    use_as_check = serializers.BooleanField(required=False, default=False)
+    dwell_ms = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+
+
+class ReviewPassInputSerializer(serializers.Serializer[Any]):
+    item_id = serializers.IntegerField(min_value=1)
+
+
+class ReviewRequestInputSerializer(serializers.Serializer[Any]):
+    item_id = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=4000)
+
+
+class GoldLabelOutputSerializer(serializers.ModelSerializer[GoldLabel]):
+    external_id = serializers.CharField(source="item.external_id", read_only=True)
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = GoldLabel
+        fields = [
+            "item", "external_id", "labels", "source", "is_check", "decided_by", "note", "based_on",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class FeedbackOutputSerializer(serializers.Serializer[Any]):
+    """oversight.selectors.review.Feedback, as the feedback endpoint writes it."""
+
+    item_id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    text = serializers.CharField()
+    your_labels = serializers.ListField(child=serializers.CharField())
+    final_labels = serializers.ListField(child=serializers.CharField())
+    agreed = serializers.BooleanField()
+    note = serializers.CharField()
+    reviewer = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
+class ReviewRequestOutputSerializer(serializers.ModelSerializer[ReviewRequest]):
+    external_id = serializers.CharField(source="item.external_id", read_only=True)
+    claimed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    resolved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = ReviewRequest
+        fields = [
+            "id", "item", "external_id", "reasons", "detail", "priority", "status", "claimed_by", "claimed_until",
+            "resolved_by", "resolved_at", "created_at",
+        ]  # fmt: skip
+
+
+class KnownAnswerInputSerializer(serializers.Serializer[Any]):
+    external_id = serializers.CharField(max_length=255)
+    labels = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+
+
+class KnownAnswersInputSerializer(serializers.Serializer[Any]):
+    answers = KnownAnswerInputSerializer(many=True, allow_empty=False)
+    is_check = serializers.BooleanField(required=False, default=True)
+
+
+class ReviewAllInputSerializer(serializers.Serializer[Any]):
+    enabled = serializers.BooleanField()

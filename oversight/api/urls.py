@@ -1,0 +1,46 @@
+from django.urls import path
+
+from oversight.api import agreement_views, quality_views, review_views
+
+app_name = "oversight-api"
+
+urlpatterns = [
+    path("projects/<slug:slug>/agreement/", agreement_views.AgreementApi.as_view(), name="agreement"),
+    path(
+        "projects/<slug:slug>/annotators/",
+        quality_views.AnnotatorQualityListApi.as_view(),
+        name="annotator-list",
+    ),
+    path(
+        "projects/<slug:slug>/annotators/export.csv",
+        quality_views.AnnotatorQualityCsvApi.as_view(),
+        name="annotator-export",
+    ),
+    path("projects/<slug:slug>/review/next/", review_views.ReviewNextApi.as_view(), name="review-next"),
+    path(
+        "projects/<slug:slug>/review/decisions/",
+        review_views.ReviewDecisionApi.as_view(),
+        name="review-decide",
+    ),
+    path("projects/<slug:slug>/review/pass/", review_views.ReviewPassApi.as_view(), name="review-pass"),
+    path(
+        "projects/<slug:slug>/review/refresh/", review_views.ReviewRefreshApi.as_view(), name="review-refresh"
+    ),
+    path(
+        "projects/<slug:slug>/review/requests/",
+        review_views.ReviewRequestListCreateApi.as_view(),
+        name="review-request-list",
+    ),
+    path(
+        "projects/<slug:slug>/review/items/<int:item_id>/",
+        review_views.ReviewItemApi.as_view(),
+        name="review-item",
+    ),
+    path("projects/<slug:slug>/gold/", review_views.GoldLabelListCreateApi.as_view(), name="gold-list"),
+    path(
+        "projects/<slug:slug>/members/<int:user_id>/review-all/",
+        review_views.MemberReviewAllApi.as_view(),
+        name="member-review-all",
+    ),
+    path("projects/<slug:slug>/feedback/", review_views.FeedbackListApi.as_view(), name="feedback"),
+]

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from oversight.selectors.agreement import AgreementReport, LabelAgreement, agreement_get
+from projects.models import Project
+
+ERROR_UNKNOWN_PROJECT = "No project with the slug '{slug}'."
+FIGURES = ("n_items", "percent_agreement", "cohen_kappa_mean", "fleiss_kappa", "krippendorff_alpha")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    cells = [header, *[[_cell(value) for value in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+
+
+def _figures_row(name: str, figures: AgreementReport | LabelAgreement) -> list[object]:
+    return [name, *(getattr(figures, field) for field in FIGURES)]
+
+
+def _report_lines(project: Project, report: AgreementReport) -> list[str]:
+    header = ["", "items", "percent", "cohen (mean)", "fleiss", "krippendorff"]
+    lines = [
+        f"{project.name}: {report.n_items} items rated at least twice, by {report.n_annotators} annotators."
+    ]
+    if report.multi_label:
+        lines.append(
+            "Multi-label: percent is exact-set agreement; kappas and alpha are means over the labels."
+        )
+    lines.append("")
+    lines += _table(header, [_figures_row("overall", report)])
+    lines += ["", "Per label:"]
+    lines += _table(header, [_figures_row(key, figures) for key, figures in report.per_label.items()])
+    pair_rows: list[list[object]] = [
+        [pair.a, pair.b, pair.n_items, pair.percent_agreement, pair.cohen_kappa] for pair in report.pairs
+    ]
+    lines += ["", "Pairs:", *_table(["a", "b", "items", "percent", "cohen"], pair_rows)]
+    return lines
+
+
+class Command(BaseCommand):
+    help = "Print a project's inter-annotator agreement: overall, per label and per annotator pair."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("--json", action="store_true", help="Print the report as one line of JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = Project.objects.filter(slug=options["slug"]).first()
+        if project is None:
+            raise CommandError(ERROR_UNKNOWN_PROJECT.format(slug=options["slug"]))
+        report = agreement_get(project=project)
+        if options["json"]:
+            self.stdout.write(json.dumps(report.to_json()))
+            return
+        self.stdout.write("\n".join(_report_lines(project, report)))

@@ -1,0 +1,405 @@
+"""Review and adjudication: what goes into the reviewer queue, claiming an item, and deciding its gold label.
+
+Items enter the queue for a reason (ReviewReason): annotators disagree, an analyst flagged it, the label
+model is unsure, a random audit drew it, or its analyst's labels all go to review. Each item has at most one
+open request, which collects every reason. The services below are called explicitly by the writes that
+cause them (submit, flag, a finished label-model run), and `review_queue_refresh` rebuilds the queue from
+the data for imports and projects that predate it. A decision stores the item's gold label with its
+provenance, resolves the request and the item's flags, and is recorded as an interaction event.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.exceptions import NotFoundError
+from labeling.choices import EventType, GoldSource
+from labeling.models import Annotation, Flag, GoldLabel, InteractionEvent
+from oversight.choices import REVIEW_REASON_PRIORITY, ReviewReason
+from oversight.models import ReviewRequest
+from projects.models import Item, Membership, Project
+from projects.services.label_keys import annotation_labels_validate
+from weak_supervision.selectors import latest_run, weak_labels_get
+
+# A reviewer keeps the item they are deciding for this long; after it, another reviewer may take it.
+REVIEW_CLAIM = timedelta(minutes=15)
+# At most this many of the label model's least confident items enter the queue per run: a run over a
+# million items must not bury the disagreements under model doubts.
+LABEL_MODEL_REVIEW_LIMIT = 500
+MAX_NOTE = 4000
+ERROR_NOTE = f"A note may be at most {MAX_NOTE} characters."
+ERROR_NOT_MEMBER = "That user is not a member of this project."
+ERROR_GOLD_ROW = "Line {line}: {message}"
+ERROR_GOLD_UNKNOWN_ITEM = "no item with the external id '{external_id}'."
+ERROR_GOLD_COLUMNS = "The CSV needs the columns external_id and label (missing: {missing})."
+ERROR_GOLD_EMPTY = "No answers given."
+ERROR_GOLD_DUPLICATE = "the external id '{external_id}' appears twice."
+
+
+def _reason_order(reasons: Iterable[str]) -> list[str]:
+    return sorted(set(reasons), key=lambda reason: -REVIEW_REASON_PRIORITY.get(reason, 0))
+
+
+def review_requests_add(
+    *, project: Project, item_ids: Iterable[int], reason: str, detail: dict[int, Any] | None = None
+) -> int:
+    """Puts items into the review queue for `reason` (adding it to an open request); returns how many items
+    were new to the queue or got a new reason. Items that already have a gold label are left out."""
+    wanted = sorted(set(item_ids) - set(GoldLabel.objects.filter(item_id__in=list(item_ids)).values_list(
+        "item_id", flat=True)))  # fmt: skip
+    if not wanted:
+        return 0
+    changed: list[ReviewRequest] = []
+    now = timezone.now()
+    with transaction.atomic():
+        open_requests = {
+            request.item_id: request
+            for request in ReviewRequest.objects.select_for_update().filter(
+                item_id__in=wanted, status=ReviewRequest.Status.OPEN
+            )
+        }
+        new = []
+        for item_id in wanted:
+            note = (detail or {}).get(item_id)
+            request = open_requests.get(item_id)
+            if request is None:
+                new.append(
+                    ReviewRequest(project=project, item_id=item_id, reasons=[reason],
+                                  detail={reason: note} if note is not None else {},
+                                  priority=REVIEW_REASON_PRIORITY.get(reason, 0))
+                )  # fmt: skip
+                continue
+            if reason in request.reasons:
+                continue
+            request.reasons = _reason_order([*request.reasons, reason])
+            if note is not None:
+                request.detail = {**request.detail, reason: note}
+            request.priority = max(request.priority, REVIEW_REASON_PRIORITY.get(reason, 0))
+            request.updated_at = now
+            changed.append(request)
+        ReviewRequest.objects.bulk_update(
+            changed, ["reasons", "detail", "priority", "updated_at"], batch_size=1000
+        )
+        ReviewRequest.objects.bulk_create(new, batch_size=1000)
+    return len(changed) + len(new)
+
+
+def audit_drawn(*, project: Project, item_id: int) -> bool:
+    """Whether the random audit draws this item: a hash of the project and item, so the draw is the same
+    every time it is asked (a retry, a refresh) and cannot be steered by who labels when."""
+    if project.review_audit_rate <= 0:
+        return False
+    digest = hashlib.sha256(f"audit:{project.pk}:{item_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < project.review_audit_rate
+
+
+def _disagreeing(label_sets: Iterable[Iterable[str]]) -> bool:
+    return len({frozenset(labels) for labels in label_sets}) > 1
+
+
+def review_on_submit(*, project: Project, annotation: Annotation, membership: Membership | None) -> None:
+    """What a new or changed answer sends to review: a disagreement with the item's other answers, the
+    random audit, an analyst whose labels all go to review; and the gold-check accuracy of its analyst."""
+    item_id = annotation.item_id
+    others = (
+        Annotation.objects.filter(item_id=item_id).exclude(pk=annotation.pk).values_list("labels", flat=True)
+    )
+    label_sets = [annotation.labels, *others]
+    if len(label_sets) > 1 and _disagreeing(label_sets):
+        review_requests_add(project=project, item_ids=[item_id], reason=ReviewReason.DISAGREEMENT)
+    if audit_drawn(project=project, item_id=item_id):
+        review_requests_add(project=project, item_ids=[item_id], reason=ReviewReason.AUDIT)
+    if membership is not None and membership.review_all_labels:
+        review_requests_add(project=project, item_ids=[item_id], reason=ReviewReason.ANALYST)
+    if membership is not None and project.gold_auto_review and not membership.review_all_labels:
+        is_check = GoldLabel.objects.filter(item_id=item_id, is_check=True).exists()
+        if is_check and gold_check_below_threshold(project=project, user_id=membership.user_id):
+            membership_review_all_set(project=project, user_id=membership.user_id, enabled=True)
+
+
+def gold_check_counts(*, project: Project, user_id: int) -> tuple[int, int]:
+    """(answered, correct) gold checks of one analyst."""
+    golds = dict(GoldLabel.objects.filter(project=project, is_check=True).values_list("item_id", "labels"))
+    answered = correct = 0
+    for item_id, labels in Annotation.objects.filter(
+        project=project, annotator_id=user_id, item_id__in=list(golds)
+    ).values_list("item_id", "labels"):
+        answered += 1
+        correct += frozenset(labels) == frozenset(golds[item_id])
+    return answered, correct
+
+
+def gold_check_below_threshold(*, project: Project, user_id: int) -> bool:
+    answered, correct = gold_check_counts(project=project, user_id=user_id)
+    return answered >= project.gold_min_checks and correct / answered < project.gold_accuracy_threshold
+
+
+def membership_review_all_set(*, project: Project, user_id: int, enabled: bool) -> int:
+    """Sends every label of this member to review from now on (or stops it). Enabling it also queues the
+    items they have already labeled; returns how many items entered the queue."""
+    with transaction.atomic():
+        updated = Membership.objects.filter(project=project, user_id=user_id).update(
+            review_all_labels=enabled
+        )
+        if not updated:
+            raise NotFoundError(ERROR_NOT_MEMBER)
+        if not enabled:
+            return 0
+        item_ids = Annotation.objects.filter(project=project, annotator_id=user_id).values_list(
+            "item_id", flat=True
+        )
+        return review_requests_add(project=project, item_ids=list(item_ids), reason=ReviewReason.ANALYST)
+
+
+def review_queue_refresh(*, project: Project) -> dict[str, int]:
+    """Rebuilds the queue from the data (disagreements, open flags, the audit sample, the latest run's
+    least confident items). Idempotent: what is already queued is left as it is. Returns counts per reason."""
+    gold = set(GoldLabel.objects.filter(project=project).values_list("item_id", flat=True))
+    sets: dict[int, set[frozenset[str]]] = defaultdict(set)
+    for item_id, labels in (
+        Annotation.objects.filter(project=project).values_list("item_id", "labels").iterator(chunk_size=5000)
+    ):
+        sets[item_id].add(frozenset(labels))
+    disagreements = [item_id for item_id, seen in sets.items() if len(seen) > 1 and item_id not in gold]
+    flagged = Flag.objects.filter(project=project, resolved_at__isnull=True).values_list("item_id", flat=True)
+    audit = [item_id for item_id in sets if audit_drawn(project=project, item_id=item_id)]
+    reviewed = set(
+        Membership.objects.filter(project=project, review_all_labels=True).values_list("user_id", flat=True)
+    )
+    by_analyst = Annotation.objects.filter(project=project, annotator_id__in=reviewed).values_list(
+        "item_id", flat=True
+    )
+    counts = {
+        ReviewReason.DISAGREEMENT: review_requests_add(
+            project=project, item_ids=disagreements, reason=ReviewReason.DISAGREEMENT
+        ),
+        ReviewReason.FLAG: review_requests_add(
+            project=project, item_ids=list(flagged), reason=ReviewReason.FLAG
+        ),
+        ReviewReason.AUDIT: review_requests_add(project=project, item_ids=audit, reason=ReviewReason.AUDIT),
+        ReviewReason.ANALYST: review_requests_add(
+            project=project, item_ids=list(by_analyst), reason=ReviewReason.ANALYST
+        ),
+    }
+    run = latest_run(project=project)
+    answers = weak_labels_get(run=run) if run is not None else {}
+    confidences = {item_id: answer.confidence for item_id, answer in answers.items() if answer.label}
+    counts[ReviewReason.LABEL_MODEL] = review_uncertain_add(project=project, confidences=confidences)
+    return {str(reason): count for reason, count in counts.items()}
+
+
+def review_uncertain_add(*, project: Project, confidences: dict[int, float]) -> int:
+    """Queues the items whose label-model confidence is under the project's threshold, least sure first,
+    at most LABEL_MODEL_REVIEW_LIMIT of them."""
+    doubtful = sorted(
+        (confidence, item_id)
+        for item_id, confidence in confidences.items()
+        if confidence < project.review_confidence_threshold
+    )[:LABEL_MODEL_REVIEW_LIMIT]
+    return review_requests_add(
+        project=project,
+        item_ids=[item_id for _, item_id in doubtful],
+        reason=ReviewReason.LABEL_MODEL,
+        detail={item_id: {"confidence": confidence} for confidence, item_id in doubtful},
+    )
+
+
+@dataclass(frozen=True)
+class ReviewClaim:
+    request: ReviewRequest
+    item: Item
+
+
+def review_next(*, project: Project, reviewer: AbstractBaseUser) -> ReviewClaim | None:
+    """The item this reviewer should decide now: the one they hold, else the most urgent open request that
+    nobody holds and they have not passed on, claimed for REVIEW_CLAIM."""
+    now = timezone.now()
+    with transaction.atomic():
+        mine = (
+            ReviewRequest.objects.select_related("item")
+            .filter(project=project, status=ReviewRequest.Status.OPEN, claimed_by_id=reviewer.pk,
+                    claimed_until__gt=now)
+            .first()
+        )  # fmt: skip
+        if mine is not None:
+            return ReviewClaim(request=mine, item=mine.item)
+        free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by_id=reviewer.pk)
+        request = (
+            ReviewRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("item")
+            .filter(project=project, status=ReviewRequest.Status.OPEN)
+            .filter(free)
+            .exclude(passed_by=reviewer.pk)
+            .order_by("-priority", "id")
+            .first()
+        )
+        if request is None:
+            return None
+        request.claimed_by_id = reviewer.pk
+        request.claimed_until = now + REVIEW_CLAIM
+        request.save(update_fields=["claimed_by", "claimed_until", "updated_at"])
+    return ReviewClaim(request=request, item=request.item)
+
+
+def review_pass(*, project: Project, reviewer: AbstractBaseUser, item_id: int) -> None:
+    """Leaves an item to another reviewer: it stays in the queue, but not in this reviewer's."""
+    with transaction.atomic():
+        request = _open_request(project=project, item_id=item_id, lock=True)
+        request.passed_by.add(reviewer.pk)
+        request.claimed_by = None
+        request.claimed_until = None
+        request.save(update_fields=["claimed_by", "claimed_until", "updated_at"])
+
+
+def _open_request(*, project: Project, item_id: int, lock: bool = False) -> ReviewRequest:
+    requests = ReviewRequest.objects.select_for_update() if lock else ReviewRequest.objects.all()
+    request = requests.filter(project=project, item_id=item_id, status=ReviewRequest.Status.OPEN).first()
+    if request is None:
+        raise NotFoundError("This item is not in the review queue.")
+    return request
+
+
+def _provenance(item: Item) -> list[dict[str, Any]]:
+    return [
+        {"annotation_id": pk, "annotator_id": annotator_id,
+         "annotator": username or external or "import", "labels": labels, "source": source}
+        for pk, annotator_id, username, external, labels, source in Annotation.objects.filter(item=item)
+        .order_by("created_at", "id")
+        .values_list("id", "annotator_id", "annotator__username", "external_annotator", "labels", "source")
+    ]  # fmt: skip
+
+
+def review_decide(
+    *,
+    project: Project,
+    reviewer: User,
+    item_id: int,
+    labels: list[str],
+    note: str = "",
+    use_as_check: bool = False,
+    dwell_ms: int | None = None,
+) -> GoldLabel:
+    """Sets an item's gold label (adjudication), with who decided, when, the note and the annotations seen.
+
+    Deciding an item that is not in the queue is allowed (a reviewer may correct any item); deciding again
+    replaces the gold label, and the previous one stays on the review event.
+    """
+    keys = annotation_labels_validate(project=project, labels=labels)
+    if len(note) > MAX_NOTE:
+        raise ValidationError(ERROR_NOTE, code="note")
+    now = timezone.now()
+    with transaction.atomic():
+        item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
+        if item is None:
+            raise NotFoundError("Item not found in this project.")
+        previous = GoldLabel.objects.filter(item=item).first()
+        based_on = _provenance(item)
+        gold, _ = GoldLabel.objects.update_or_create(
+            item=item,
+            defaults={"project": project, "labels": keys, "source": GoldSource.ADJUDICATED,
+                      "is_check": use_as_check, "decided_by": reviewer, "note": note, "based_on": based_on},
+        )  # fmt: skip
+        request = ReviewRequest.objects.filter(item=item, status=ReviewRequest.Status.OPEN).first()
+        if request is not None:
+            request.status = ReviewRequest.Status.RESOLVED
+            request.resolved_by = reviewer
+            request.resolved_at = now
+            request.claimed_until = None
+            request.save(
+                update_fields=["status", "resolved_by", "resolved_at", "claimed_until", "updated_at"]
+            )
+        Flag.objects.filter(item=item, resolved_at__isnull=True).update(resolved_at=now, updated_at=now)
+        InteractionEvent.objects.create(
+            project=project, item=item, user=reviewer, type=EventType.REVIEW, server_ts=now,
+            payload={"labels": keys, "note": note[:500], "reasons": request.reasons if request else [],
+                     "previous": previous.labels if previous else None, "use_as_check": use_as_check,
+                     "annotations": [row["annotation_id"] for row in based_on], "dwell_ms": dwell_ms},
+        )  # fmt: skip
+    return gold
+
+
+def review_request_manual(*, project: Project, item_id: int, note: str = "") -> int:
+    """A reviewer or owner sends one item to review by hand."""
+    if not Item.objects.filter(project=project, pk=item_id).exists():
+        raise NotFoundError("Item not found in this project.")
+    return review_requests_add(
+        project=project, item_ids=[item_id], reason=ReviewReason.MANUAL, detail={item_id: {"note": note}}
+    )
+
+
+@dataclass(frozen=True)
+class KnownAnswer:
+    """A known answer for a gold check: the item by its external id, with the line it came from."""
+
+    line: int
+    external_id: str
+    labels: list[str]
+
+
+def known_answers_parse(text: str) -> list[KnownAnswer]:
+    """Reads CSV text with the columns external_id and label (several labels separated by |)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"external_id", "label"} - set(reader.fieldnames or [])
+    if missing:
+        raise ValidationError(ERROR_GOLD_COLUMNS.format(missing=", ".join(sorted(missing))), code="gold")
+    answers = []
+    for row in reader:
+        external_id, label = (row.get("external_id") or "").strip(), (row.get("label") or "").strip()
+        if not external_id or not label:
+            message = "external_id and label may not be empty."
+            raise ValidationError(ERROR_GOLD_ROW.format(line=reader.line_num, message=message), code="gold")
+        labels = [key.strip() for key in label.split("|") if key.strip()]
+        answers.append(KnownAnswer(line=reader.line_num, external_id=external_id, labels=labels))
+    if not answers:
+        raise ValidationError(ERROR_GOLD_EMPTY, code="gold")
+    return answers
+
+
+def gold_checks_set(
+    *, project: Project, answers: list[KnownAnswer], by: User | None, is_check: bool = True
+) -> int:
+    """Stores known answers (gold labels of source "known") for items, all or nothing: one bad line (an
+    unknown item or label, a repeated id) stores none and names the line. Returns how many were stored."""
+    seen: set[str] = set()
+    for answer in answers:
+        if answer.external_id in seen:
+            message = ERROR_GOLD_DUPLICATE.format(external_id=answer.external_id)
+            raise ValidationError(ERROR_GOLD_ROW.format(line=answer.line, message=message), code="gold")
+        seen.add(answer.external_id)
+    items = dict(Item.objects.filter(project=project, external_id__in=seen).values_list("external_id", "id"))
+    keyed = []
+    for answer in answers:
+        if answer.external_id not in items:
+            message = ERROR_GOLD_UNKNOWN_ITEM.format(external_id=answer.external_id)
+            raise ValidationError(ERROR_GOLD_ROW.format(line=answer.line, message=message), code="gold")
+        try:
+            keys = annotation_labels_validate(project=project, labels=answer.labels)
+        except ValidationError as exc:
+            raise ValidationError(
+                ERROR_GOLD_ROW.format(line=answer.line, message=exc.messages[0]), code="gold"
+            ) from exc
+        keyed.append((items[answer.external_id], keys))
+    with transaction.atomic():
+        for item_id, keys in keyed:
+            GoldLabel.objects.update_or_create(
+                item_id=item_id,
+                defaults={"project": project, "labels": keys, "source": GoldSource.KNOWN, "is_check": is_check,
+                          "decided_by": by, "note": "", "based_on": []},
+            )  # fmt: skip
+        ReviewRequest.objects.filter(
+            item_id__in=[item_id for item_id, _ in keyed], status=ReviewRequest.Status.OPEN
+        ).update(status=ReviewRequest.Status.RESOLVED, resolved_by=by, resolved_at=timezone.now())
+    return len(keyed)

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from oversight.views import dashboard, items, review
+
+app_name = "oversight"
+
+urlpatterns = [
+    path("<slug:slug>/dashboard/", dashboard.project_dashboard, name="project-dashboard"),
+    path("<slug:slug>/review/", review.review_page, name="review"),
+    path("<slug:slug>/review/decide/", review.review_decide_view, name="review-decide"),
+    path("<slug:slug>/review/pass/", review.review_pass_view, name="review-pass"),
+    path("<slug:slug>/review/refresh/", review.review_refresh_view, name="review-refresh"),
+    path("<slug:slug>/review/items/<int:item_id>/", review.review_item, name="review-item"),
+    path("<slug:slug>/gold/", review.gold_list, name="gold-list"),
+    path("<slug:slug>/feedback/", review.feedback_list, name="feedback"),
+    path("<slug:slug>/members/<int:user_id>/review-all/", review.member_review_all, name="member-review-all"),
+    path("<slug:slug>/items/<int:item_id>/", items.item_detail, name="item-detail"),
+]

@@ -1,0 +1,192 @@
+"""The reviewer queue (keyboard-first, like the labeling view), gold labels and known answers, and the
+feedback analysts get on their reviewed items.
+
+Like the labeling view, every action is a form that also works without JavaScript; review.js adds the keys
+and the dwell time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
+
+from core.exceptions import ApplicationError
+from core.htmx import HtmxHttpRequest, render_partial
+from oversight.forms import KnownAnswersForm, ReviewDecideForm, ReviewPassForm
+from oversight.selectors.review import (
+    gold_label_list,
+    review_context_get,
+    review_feedback_list,
+    review_queue_counts,
+)
+from oversight.services.review import (
+    ReviewClaim,
+    gold_checks_set,
+    known_answers_parse,
+    membership_review_all_set,
+    review_decide,
+    review_next,
+    review_pass,
+    review_queue_refresh,
+)
+from projects.models import Item, Project
+from projects.permissions import Action
+from projects.web import add_error, project_view
+
+TEMPLATE = "oversight/review.html"
+
+
+def _panel_context(project: Project, claim: ReviewClaim | None, **extra: Any) -> dict[str, Any]:
+    context = review_context_get(project=project, item=claim.item, request=claim.request) if claim else None
+    return {
+        "project": project,
+        "labels": list(project.labels.all()),
+        "review": context,
+        "counts": review_queue_counts(project=project),
+        **extra,
+    }
+
+
+def _flash(request: HtmxHttpRequest, message: str, *, error: bool, status: int = 200) -> HttpResponse:
+    response = render(request, f"{TEMPLATE}#flash", {"message": message, "error": error}, status=status)
+    return reswap(retarget(response, "#flash"), "innerHTML")
+
+
+def _error(request: HtmxHttpRequest, project: Project, message: str) -> HttpResponse:
+    if not request.htmx:
+        messages.error(request, message)
+        return redirect("oversight:review", slug=project.slug)
+    return _flash(request, message, error=True, status=422)
+
+
+def _next(request: HtmxHttpRequest, project: Project, **extra: Any) -> HttpResponse:
+    if not request.htmx:
+        return redirect("oversight:review", slug=project.slug)
+    claim = review_next(project=project, reviewer=request.user)  # type: ignore[arg-type]
+    return render(request, f"{TEMPLATE}#panel", _panel_context(project, claim, **extra))
+
+
+@require_GET
+@project_view(Action.REVIEW)
+def review_page(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    claim = review_next(project=project, reviewer=request.user)  # type: ignore[arg-type]
+    template = f"{TEMPLATE}#panel" if request.htmx and not request.htmx.boosted else TEMPLATE
+    return render(request, template, _panel_context(project, claim))
+
+
+@require_POST
+@project_view(Action.REVIEW)
+def review_decide_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = ReviewDecideForm(request.POST, label_keys=[label.key for label in project.labels.all()])
+    if not form.is_valid():
+        return _error(request, project, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+    data = form.cleaned_data
+    try:
+        review_decide(
+            project=project, reviewer=request.user, item_id=data["item_id"], labels=data["labels"],  # type: ignore[arg-type]
+            note=data["note"], use_as_check=data["use_as_check"], dwell_ms=data["dwell_ms"],
+        )  # fmt: skip
+    except (ValidationError, ApplicationError) as exc:
+        message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
+        return _error(request, project, message)
+    return _next(request, project, decided=data["labels"])
+
+
+@require_POST
+@project_view(Action.REVIEW)
+def review_pass_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    form = ReviewPassForm(request.POST)
+    if not form.is_valid():
+        return _error(request, project, "Which item?")
+    try:
+        review_pass(project=project, reviewer=request.user, item_id=form.cleaned_data["item_id"])  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        return _error(request, project, exc.message)
+    return _next(request, project)
+
+
+@require_POST
+@project_view(Action.REVIEW)
+def review_refresh_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    counts = review_queue_refresh(project=project)
+    added = sum(counts.values())
+    messages.success(
+        request, f"Review queue rebuilt: {added} item{'s' * (added != 1)} added or given a new reason."
+    )
+    return redirect("oversight:review", slug=project.slug)
+
+
+@require_GET
+@project_view(Action.REVIEW)
+def review_item(request: HtmxHttpRequest, project: Project, item_id: int) -> HttpResponse:
+    """Any item, for a reviewer to decide (or re-decide) outside the queue's order."""
+    item = Item.objects.filter(project=project, pk=item_id).first()
+    if item is None:
+        messages.error(request, "Item not found in this project.")
+        return redirect("oversight:review", slug=project.slug)
+    request_row = item.review_requests.filter(status="open").first()
+    context = review_context_get(project=project, item=item, request=request_row)
+    return render(
+        request, TEMPLATE,
+        {"project": project, "labels": list(project.labels.all()), "review": context,
+         "counts": review_queue_counts(project=project), "single": True},
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@project_view(Action.REVIEW)
+def gold_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    """Gold labels with their provenance; owners add known answers (gold checks) from CSV text."""
+    form = KnownAnswersForm(request.POST or None, initial={"is_check": True})
+    if request.method == "POST" and project.user_role == "owner" and form.is_valid():  # type: ignore[attr-defined]
+        try:
+            stored = gold_checks_set(
+                project=project, answers=known_answers_parse(form.cleaned_data["answers"]),
+                by=request.user, is_check=form.cleaned_data["is_check"],  # type: ignore[arg-type]
+            )  # fmt: skip
+        except ValidationError as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, f"{stored} known answer{'s' * (stored != 1)} stored.")
+            return redirect("oversight:gold-list", slug=project.slug)
+    page = Paginator(gold_label_list(project=project), 50).get_page(request.GET.get("page"))
+    status = 422 if request.method == "POST" else 200
+    context = {"project": project, "page": page, "form": form}
+    return render_partial(request, "oversight/gold_list.html", context, partial="rows", status=status)
+
+
+@require_POST
+@project_view(Action.MANAGE_MEMBERS)
+def member_review_all(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        queued = membership_review_all_set(project=project, user_id=user_id, enabled=enabled)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Their labels go to review now: {queued} item{'s' * (queued != 1)} queued."
+            if enabled
+            else "Their labels no longer all go to review.",
+        )
+    back = "oversight:project-dashboard" if request.POST.get("next") == "dashboard" else "projects:member-list"
+    return redirect(back, slug=project.slug)
+
+
+@require_GET
+@project_view(Action.LABEL)
+def feedback_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    """An analyst's reviewed items: their answer, the final one and the reviewer's note."""
+    rows = review_feedback_list(project=project, user=request.user)
+    agreed = sum(row.agreed for row in rows)
+    return render(
+        request, "oversight/feedback_list.html", {"project": project, "rows": rows, "agreed": agreed}
+    )

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from projects.choices import Role
+from projects.models import Item, Label, Membership, Project
+
+
+# --- output ----------------------------------------------------------------------------------------------
+class LabelOutputSerializer(serializers.ModelSerializer[Label]):
+    class Meta:
+        model = Label
+        fields = ["key", "name", "hotkey", "color", "order"]
+
+
+class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
+    labels = LabelOutputSerializer(many=True, read_only=True)
+    instructions_html = serializers.CharField(read_only=True)
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "slug", "description", "instructions", "instructions_html", "multi_label", "overlap",
+            "lease_seconds", "gold_check_rate", "gold_accuracy_threshold", "gold_min_checks", "gold_auto_review",
+            "review_audit_rate", "review_confidence_threshold", "analysts_see_suggestions", "labels", "role",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_role(self, project: Project) -> str | None:
+        roles: dict[int, str] = self.context.get("roles", {})
+        return getattr(project, "user_role", None) or roles.get(project.pk)
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
+    user_id = serializers.IntegerField(source="user.id")
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "username", "role", "created_at"]
+
+
+class ItemOutputSerializer(serializers.ModelSerializer[Item]):
+    annotation_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "external_id",
+            "text",
+            "metadata",
+            "content_hash",
+            "split",
+            "priority",
+            "remaining",
+            "annotation_count",
+            "created_at",
+        ]
+
+
+# --- input -----------------------------------------------------------------------------------------------
+class LabelInputSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, default="")
+    hotkey = serializers.CharField(max_length=1, required=False, default="", allow_blank=True)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default="")
+
+
+class ProjectCreateInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=100, required=False, default="")
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    instructions = serializers.CharField(required=False, default="", allow_blank=True)
+    multi_label = serializers.BooleanField(required=False, default=False)
+    overlap = serializers.IntegerField(required=False, default=1, min_value=1, max_value=20)
+    labels = LabelInputSerializer(many=True)
+
+
+class ProjectUpdateInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    instructions = serializers.CharField(required=False, allow_blank=True)
+    overlap = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    lease_seconds = serializers.IntegerField(required=False, min_value=10, max_value=86_400)
+    gold_check_rate = serializers.FloatField(required=False, min_value=0, max_value=0.5)
+    gold_accuracy_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+    gold_min_checks = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    gold_auto_review = serializers.BooleanField(required=False)
+    review_audit_rate = serializers.FloatField(required=False, min_value=0, max_value=1)
+    review_confidence_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+    analysts_see_suggestions = serializers.BooleanField(
+        required=False, help_text="Analysts see the active-learning model's suggestion while labeling."
+    )
+
+
+class MembershipCreateInputSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipUpdateInputSerializer(serializers.Serializer[Any]):
+    role = serializers.ChoiceField(choices=Role.choices)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.api.serializers import (
+    ItemOutputSerializer,
+    MembershipCreateInputSerializer,
+    MembershipOutputSerializer,
+    MembershipUpdateInputSerializer,
+    ProjectCreateInputSerializer,
+    ProjectOutputSerializer,
+    ProjectUpdateInputSerializer,
+)
+from projects.filtersets import ItemFilterSet
+from projects.models import Item, Project
+from projects.permissions import Action
+from projects.selectors import (
+    item_list,
+    membership_get,
+    membership_list_for_user,
+    project_get_for_user,
+    project_list_for_user,
+)
+from projects.services.members import membership_add, membership_remove, membership_set_role
+from projects.services.projects import LabelSpec, project_create, project_update
+from projects.web import ProjectScopedMixin
+
+
+class ProjectListCreateApi(ListAPIView[Project]):
+    serializer_class = ProjectOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return project_list_for_user(user=self.request.user).prefetch_related("labels")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        roles = dict(self.request.user.memberships.values_list("project_id", "role"))  # type: ignore[union-attr]
+        return {**super().get_serializer_context(), "roles": roles}
+
+    @extend_schema(request=ProjectCreateInputSerializer, responses={201: ProjectOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = ProjectCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        labels = [LabelSpec(**label) for label in fields.pop("labels")]
+        project = project_create(labels=labels, created_by=request.user, **fields)  # type: ignore[arg-type]
+        project = project_get_for_user(user=request.user, slug=project.slug)
+        return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(ProjectScopedMixin, APIView):
+    @extend_schema(responses=ProjectOutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(ProjectOutputSerializer(self.get_project()).data)
+
+    @extend_schema(request=ProjectUpdateInputSerializer, responses=ProjectOutputSerializer)
+    def patch(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.EDIT_PROJECT)
+        data = ProjectUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_update(project=project, **data.validated_data)
+        return Response(ProjectOutputSerializer(project).data)
+
+
+class MembershipListCreateApi(ProjectScopedMixin, APIView):
+    @extend_schema(
+        responses=MembershipOutputSerializer(many=True),
+        description="The project's members. Analysts get themselves and the owners, reviewers and data "
+        "scientists, never another analyst (blind labeling).",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        memberships = membership_list_for_user(project=self.get_project(), user=request.user)
+        return Response(MembershipOutputSerializer(memberships, many=True).data)
+
+    @extend_schema(request=MembershipCreateInputSerializer, responses={201: MembershipOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.get_project(Action.MANAGE_MEMBERS)
+        data = MembershipCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_add(project=project, **data.validated_data)
+        return Response(MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MembershipDetailApi(ProjectScopedMixin, APIView):
+    @extend_schema(request=MembershipUpdateInputSerializer, responses=MembershipOutputSerializer)
+    def patch(self, request: Request, slug: str, user_id: int) -> Response:
+        project = self.get_project(Action.MANAGE_MEMBERS)
+        data = MembershipUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_set_role(
+            membership=membership_get(project=project, user_id=user_id),
+            role=data.validated_data["role"],
+        )
+        return Response(MembershipOutputSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str, user_id: int) -> Response:
+        project = self.get_project(Action.MANAGE_MEMBERS)
+        membership_remove(membership=membership_get(project=project, user_id=user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ItemListApi(ProjectScopedMixin, ListAPIView[Item]):
+    serializer_class = ItemOutputSerializer
+    filterset_class = ItemFilterSet
+
+    def get_queryset(self) -> QuerySet[Item]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
+            return Item.objects.none()
+        return item_list(project=self.get_project())
