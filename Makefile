@@ -38,10 +38,7 @@ run: demo
 
 # Unit and service tests on SQLite (in parallel), then the integration and browser suites on throwaway
 # PostgreSQL, Redis and Celery worker processes that the test session starts itself.
-test: install
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) -m mypy .
+test: lint
 	$(PY) -m pytest -n 2 -m "not integration and not browser"
 	$(PY) -m pytest -m "integration or browser" --real-services
 
@@ -58,6 +55,8 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
+	# The apps' layers (pyproject.toml, [tool.importlinter]): no app imports one above it.
+	$(VENV)/bin/lint-imports
 
 # Production mode: DATABASE_URL=postgres://... REDIS_URL=redis://... SECRET_KEY=... ALLOWED_HOSTS=...
 worker: install

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +18,7 @@ from active_learning.models import LearnerModel, LearnerSettings, Simulation
 from core.exceptions import NotFoundError
 from features.classifiers import probabilities_full
 from features.vectors import block_compute, weigh
+from labeling.hooks import Suggestion
 from projects.models import Item, Project
 from weak_supervision.selectors import latest_run, run_probabilities_get
 
@@ -72,16 +72,6 @@ def simulation_get(*, project: Project, simulation_id: int) -> Simulation:
     if simulation is None:
         raise NotFoundError("Simulation not found in this project.")
     return simulation
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """The model's predicted label for an item, as shown to the analyst."""
-
-    label: str
-    name: str
-    confidence: float
-    model: int
 
 
 def model_payload_load(path: str) -> dict[str, Any]:

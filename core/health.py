@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from celery import current_app as celery_app  # config.celery, set as the current app when Django starts
 from django.conf import settings
 from django.db import connection
-
-from config.celery import app as celery_app
 
 
 def _check_database() -> dict[str, Any]:

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class OversightConfig(AppConfig):
     name = "oversight"
     verbose_name = "Oversight"
+
+    def ready(self) -> None:
+        from oversight.receivers import receivers_register
+
+        receivers_register()

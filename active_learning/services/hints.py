@@ -7,8 +7,9 @@ from dataclasses import asdict
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from active_learning.selectors import Suggestion, suggestion_get
+from active_learning.selectors import suggestion_get
 from labeling.choices import EventType
+from labeling.hooks import Suggestion
 from labeling.models import InteractionEvent
 from projects.models import Item, Project
 

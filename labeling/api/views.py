@@ -12,8 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from active_learning.selectors import Suggestion
-from active_learning.services.hints import suggestion_show
 from core.exceptions import NotFoundError
 from labeling.api.serializers import (
     AnalystSummaryOutputSerializer,
@@ -29,6 +27,7 @@ from labeling.api.serializers import (
     QueueUndoInputSerializer,
 )
 from labeling.filtersets import InteractionEventFilterSet
+from labeling.hooks import Suggestion, SuggestionWanted, suggestion_for
 from labeling.models import InteractionEvent
 from labeling.selectors import item_annotations_for_user, suggestions_shown
 from labeling.selectors.activity import (
@@ -76,7 +75,7 @@ class QueueNextApi(ProjectScopedMixin, APIView):
         if current is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         suggestion = (
-            suggestion_show(project=project, user=request.user, item=current.item)  # type: ignore[arg-type]
+            suggestion_for(SuggestionWanted(project=project, user=request.user, item=current.item))  # type: ignore[arg-type]
             if suggestions_shown(project=project)
             else None
         )

@@ -14,11 +14,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from active_learning.services.training import learner_retrain_if_due
 from labeling.choices import AnnotationSource, EventType
+from labeling.hooks import AnswerGiven, answer_given
 from labeling.models import Annotation, AnnotationRevision, Assignment, InteractionEvent, Rationale
 from labeling.services.queue import QueueItem, input_method_validate, project_item_get, queue_lease_take
-from oversight.services.review import review_on_submit
 from projects.models import Item, Membership, Project
 from projects.services.label_keys import ERROR_ONE_LABEL, annotation_labels_validate
 
@@ -162,7 +161,11 @@ def annotation_submit(
                 InteractionEvent.objects.bulk_create(
                     [_suggestion_event(project, item, user, suggested_label, keys, client_ts, now)]
                 )
-            review_on_submit(project=project, annotation=changed, membership=_membership(project, user))
+            answer_given(
+                AnswerGiven(
+                    project=project, annotation=changed, membership=_membership(project, user), created=False
+                )
+            )
             return SubmitResult(annotation=changed, created=False, changed=True)
         annotation = Annotation.objects.create(
             project=project, item=item, annotator=user, labels=keys, source=AnnotationSource.HUMAN,
@@ -184,8 +187,11 @@ def annotation_submit(
         if suggested_label:
             events.append(_suggestion_event(project, item, user, suggested_label, keys, client_ts, now))
         InteractionEvent.objects.bulk_create(events)
-        review_on_submit(project=project, annotation=annotation, membership=_membership(project, user))
-        learner_retrain_if_due(project=project)
+        answer_given(
+            AnswerGiven(
+                project=project, annotation=annotation, membership=_membership(project, user), created=True
+            )
+        )
     return SubmitResult(annotation=annotation, created=True)
 
 

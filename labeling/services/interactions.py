@@ -14,10 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.choices import EventType
+from labeling.hooks import ItemFlagged, item_flagged
 from labeling.models import Flag, InteractionEvent
 from labeling.services.queue import input_method_validate, project_item_get
-from oversight.choices import ReviewReason
-from oversight.services.review import review_requests_add
 from projects.models import Item, Project
 
 MAX_COMMENT = 2000
@@ -74,12 +73,7 @@ def item_flag(
             payload={"flag_id": flag.pk, "comment": comment, "input_method": input_method},
             client_ts=client_ts, server_ts=now,
         )  # fmt: skip
-        review_requests_add(
-            project=project,
-            item_ids=[item.pk],
-            reason=ReviewReason.FLAG,
-            detail={item.pk: {"comment": comment}},
-        )
+        item_flagged(ItemFlagged(project=project, flag=flag))
     return flag
 
 

@@ -17,10 +17,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from active_learning.services.hints import suggestion_show
 from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest
 from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
+from labeling.hooks import SuggestionWanted, suggestion_for
 from labeling.selectors import suggestions_shown
 from labeling.selectors.activity import project_progress, queue_skipped_count
 from labeling.services.annotations import annotation_submit, annotation_undo_last
@@ -38,7 +38,7 @@ def _panel_context(
 ) -> dict[str, Any]:
     user = cast(User, request.user)
     suggestion = (
-        suggestion_show(project=project, user=user, item=current.item)
+        suggestion_for(SuggestionWanted(project=project, user=user, item=current.item))
         if current is not None and suggestions_shown(project=project)
         else None
     )

@@ -32,13 +32,11 @@ from oversight.choices import REVIEW_REASON_PRIORITY, ReviewReason
 from oversight.models import ReviewRequest
 from projects.models import Item, Membership, Project
 from projects.services.label_keys import annotation_labels_validate
+from weak_supervision.hooks import LABEL_MODEL_REVIEW_LIMIT
 from weak_supervision.selectors import latest_run, weak_labels_get
 
 # A reviewer keeps the item they are deciding for this long; after it, another reviewer may take it.
 REVIEW_CLAIM = timedelta(minutes=15)
-# At most this many of the label model's least confident items enter the queue per run: a run over a
-# million items must not bury the disagreements under model doubts.
-LABEL_MODEL_REVIEW_LIMIT = 500
 MAX_NOTE = 4000
 ERROR_NOTE = f"A note may be at most {MAX_NOTE} characters."
 ERROR_NOT_MEMBER = "That user is not a member of this project."

@@ -177,7 +177,9 @@ def member_review_all(request: HtmxHttpRequest, project: Project, user_id: int) 
             if enabled
             else "Their labels no longer all go to review.",
         )
-    back = "oversight:project-dashboard" if request.POST.get("next") == "dashboard" else "projects:member-list"
+    back = (
+        "oversight:project-dashboard" if request.POST.get("next") == "dashboard" else "projects:member-list"
+    )
     return redirect(back, slug=project.slug)
 
 

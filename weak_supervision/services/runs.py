@@ -28,11 +28,11 @@ from pyarrow import csv as pa_csv
 from scipy import sparse
 
 from core.storage import storage_write
-from oversight.services.review import LABEL_MODEL_REVIEW_LIMIT, review_uncertain_add
 from projects.models import Item, Label, Project
 from weak_supervision import tasks
 from weak_supervision.choices import WRITTEN_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, metadata_field_votes, rule_compile, text_rules_votes
+from weak_supervision.hooks import LABEL_MODEL_REVIEW_LIMIT, RunDoubts, run_doubts
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import SandboxResult, python_votes
 from weak_supervision.selectors import chunk_load_coded
@@ -461,8 +461,10 @@ def _queue_doubtful(
     chosen = least_confident(
         confidence, covered, project.review_confidence_threshold, LABEL_MODEL_REVIEW_LIMIT
     )
-    review_uncertain_add(
-        project=project, confidences={int(ids[row]): round(float(confidence[row]), 4) for row in chosen}
+    run_doubts(
+        RunDoubts(
+            project=project, confidences={int(ids[row]): round(float(confidence[row]), 4) for row in chosen}
+        )
     )
 
 

@@ -1,0 +1,57 @@
+"""The labeling app's hook points (core.hooks): what the apps above it do when analysts answer and flag,
+and where the suggestion shown beside an item comes from. Receivers register in their AppConfig.ready():
+oversight (review) and active_learning (retraining, suggestions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from core.hooks import Hook, Provider
+from labeling.models import Annotation, Flag
+from projects.models import Item, Membership, Project
+
+
+@dataclass(frozen=True)
+class AnswerGiven:
+    """An analyst's answer was stored (created: a new annotation; else a changed one), inside its transaction."""
+
+    project: Project
+    annotation: Annotation
+    membership: Membership | None
+    created: bool
+
+
+@dataclass(frozen=True)
+class ItemFlagged:
+    project: Project
+    flag: Flag
+
+
+@dataclass(frozen=True)
+class SuggestionWanted:
+    """The item an analyst is about to see, where the project shows suggestions."""
+
+    project: Project
+    user: AbstractBaseUser
+    item: Item
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A model's predicted label for an item, as shown to the analyst."""
+
+    label: str
+    name: str
+    confidence: float
+    model: int
+
+
+answer_given: Hook[AnswerGiven] = Hook(
+    "labeling.answer_given", "An answer was stored: review rules (oversight), retraining (active_learning)."
+)
+item_flagged: Hook[ItemFlagged] = Hook("labeling.item_flagged", "An item was flagged: it goes to review.")
+suggestion_for: Provider[SuggestionWanted, Suggestion] = Provider(
+    "labeling.suggestion_for", "The suggestion shown beside an item (active_learning's model)."
+)

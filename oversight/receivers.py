@@ -1,0 +1,33 @@
+"""What oversight does on the lower apps' events (core.hooks), registered in OversightConfig.ready()."""
+
+from __future__ import annotations
+
+from labeling.hooks import AnswerGiven, ItemFlagged, answer_given, item_flagged
+from oversight.choices import ReviewReason
+from oversight.services.review import review_on_submit, review_requests_add, review_uncertain_add
+from weak_supervision.hooks import RunDoubts, run_doubts
+
+
+def on_answer_given(event: AnswerGiven) -> None:
+    """A new or changed answer: disagreement, audit, review-all analysts and gold-check accuracy."""
+    review_on_submit(project=event.project, annotation=event.annotation, membership=event.membership)
+
+
+def on_item_flagged(event: ItemFlagged) -> None:
+    flag = event.flag
+    review_requests_add(
+        project=event.project,
+        item_ids=[flag.item_id],
+        reason=ReviewReason.FLAG,
+        detail={flag.item_id: {"comment": flag.comment}},
+    )
+
+
+def on_run_doubts(event: RunDoubts) -> None:
+    review_uncertain_add(project=event.project, confidences=event.confidences)
+
+
+def receivers_register() -> None:
+    answer_given.register("oversight.review_on_submit", on_answer_given)
+    item_flagged.register("oversight.flag_to_review", on_item_flagged)
+    run_doubts.register("oversight.review_uncertain_add", on_run_doubts)
