@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from projects.choices import Role
 from projects.models import Membership, Project
 from tests.integration.conftest import CeleryWorker, worker_start, worker_stop
-from tests.labeling.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.plugins.real_services import RealServices
+from tests.projects.factories import MembershipFactory, ProjectFactory, UserFactory
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 

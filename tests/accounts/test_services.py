@@ -26,7 +26,7 @@ from accounts.services import (
     set_password_link_create,
 )
 from core.exceptions import NotFoundError
-from tests.labeling.factories import UserFactory
+from tests.projects.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import ApiToken
 from accounts.services import account_create, api_token_create, set_password_link_create
 from accounts.views import MESSAGE_PASSWORD_SET, MESSAGE_TOKEN_REVOKED
-from tests.labeling.factories import UserFactory
+from tests.projects.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

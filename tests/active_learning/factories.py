@@ -12,13 +12,8 @@ from django.contrib.auth.models import User
 from labeling.models import Annotation, GoldLabel
 from projects.choices import Split
 from projects.models import Item, Project
-from tests.labeling.factories import (
-    AnnotationFactory,
-    GoldLabelFactory,
-    ItemFactory,
-    ProjectFactory,
-    UserFactory,
-)
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 # factory_boy is untyped: these name what the labeling app's factories build, for mypy.
 new_project = cast(Callable[..., Project], ProjectFactory)

@@ -18,7 +18,7 @@ from projects.models import Membership
 from tests.plugins.real_services import in_ci
 
 CHROMIUM = Path(os.environ.get("OVERSIGHT_CHROMIUM", "/usr/bin/chromium"))
-PASSWORD = "password123"  # tests.labeling.factories.UserFactory's
+PASSWORD = "password123"  # tests.projects.factories.UserFactory's
 
 # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are plain sync code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -19,7 +19,8 @@ from labeling.models import Annotation, InteractionEvent
 from projects.choices import Role, Split
 from projects.models import Item, Membership, Project
 from tests.integration.conftest import CeleryWorker
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

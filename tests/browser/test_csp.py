@@ -10,7 +10,8 @@ from playwright.sync_api import ConsoleMessage, Page
 
 from projects.choices import Role
 from projects.models import Membership
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

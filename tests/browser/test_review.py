@@ -13,7 +13,7 @@ from labeling.services.annotations import annotation_submit
 from oversight.models import ReviewRequest
 from projects.choices import Role
 from projects.models import Membership
-from tests.labeling.factories import ItemFactory, ProjectFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

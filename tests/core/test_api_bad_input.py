@@ -13,7 +13,7 @@ from core.api.exception_handlers import OUT_OF_RANGE
 from labeling.models import Annotation, InteractionEvent
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import ItemFactory
+from tests.projects.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 

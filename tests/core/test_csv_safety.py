@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from core.csv_safety import csv_cell_safe, csv_cells_safe, csv_row_safe
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import ItemFactory
+from tests.projects.factories import ItemFactory
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ PASSWORD = "password123"
 SERVER_START_TIMEOUT_SECONDS = 60
 SETUP = f"""
 from projects.choices import Role
-from tests.labeling.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 project = ProjectFactory(slug="race")
 ItemFactory.create_batch({ANALYSTS * ROUNDS}, project=project)
 for n in range({ANALYSTS}):

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from projects.models import Item, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory
 
 
 def label_items(project: Project, labels: list[str]) -> list[Item]:

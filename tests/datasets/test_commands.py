@@ -14,7 +14,7 @@ from datasets.models import Snapshot
 from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_ROWS
 from projects.models import Project
 from tests.datasets.factories import label_items
-from tests.labeling.factories import ItemFactory
+from tests.projects.factories import ItemFactory
 
 
 def test_create_snapshot_json_prints_the_manifest_on_the_last_line(project: Project) -> None:

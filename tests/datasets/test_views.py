@@ -16,7 +16,7 @@ from oversight.services.review import review_decide
 from projects.choices import Role
 from projects.models import Membership, Project
 from tests.datasets.factories import label_items
-from tests.labeling.factories import ItemFactory, ProjectFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 FORM = {"policy": "gold", "min_confidence": "0.8", "formats": ["parquet", "jsonl"], "fewshot_k": "2"}
 

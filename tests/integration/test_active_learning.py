@@ -15,13 +15,8 @@ from labeling.services.annotations import annotation_submit
 from projects.choices import Role, Split
 from projects.models import Item, Project
 from tests.integration.conftest import CeleryWorker
-from tests.labeling.factories import (
-    AnnotationFactory,
-    ItemFactory,
-    MembershipFactory,
-    ProjectFactory,
-    UserFactory,
-)
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

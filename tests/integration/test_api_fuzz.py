@@ -29,14 +29,8 @@ from datasets.services.schedules import export_schedule_create
 from datasets.services.snapshots import SnapshotRequest, snapshot_build, snapshot_create
 from projects.choices import Role
 from projects.models import Project
-from tests.labeling.factories import (
-    AnnotationFactory,
-    GoldLabelFactory,
-    ItemFactory,
-    MembershipFactory,
-    ProjectFactory,
-    UserFactory,
-)
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory, UserFactory
 from tests.weak_supervision.factories import keyword_lf
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from labeling.models import Annotation
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import ItemFactory
+from tests.projects.factories import ItemFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -26,8 +26,8 @@ from labeling.choices import AnnotationSource
 from labeling.models import Annotation
 from projects.choices import ImportStatus, OnConflict
 from projects.models import Item, Project
-from tests.labeling.factories import ProjectFactory
 from tests.plugins.real_services import RealServices
+from tests.projects.factories import ProjectFactory
 from weak_supervision.models import ExternalVote, LabelingFunction
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from labeling.services.annotations import annotation_submit
 from labeling.services.queue import queue_item_next
 from projects.models import Project
 from tests.integration.conftest import CeleryWorker
-from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -22,7 +22,8 @@ from datasets.services.snapshots import SnapshotRequest, snapshot_create
 from datasets.tasks import export_schedule_run_task
 from projects.models import Item
 from tests.integration.conftest import CeleryWorker
-from tests.labeling.factories import AnnotationFactory, GoldLabelFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

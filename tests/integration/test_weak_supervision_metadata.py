@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from projects.models import Item
-from tests.labeling.factories import ItemFactory, ProjectFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from weak_supervision.models import LabelModelRun
 from weak_supervision.services.functions import labeling_function_create
 from weak_supervision.services.runs import ChunkItems, _chunk_bounds, _chunk_items, _columns, chunk_votes

@@ -11,8 +11,9 @@ from django.db import connection
 
 from projects.choices import Split
 from tests.integration.conftest import CeleryWorker, worker_kill, worker_start
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
 from tests.plugins.real_services import RealServices
+from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun, RunChunk

@@ -6,7 +6,7 @@ from demo.data import demo_records
 from labeling.choices import EventType
 from labeling.models import InteractionEvent
 from projects.models import Project
-from tests.labeling.factories import ItemFactory
+from tests.projects.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 

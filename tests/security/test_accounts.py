@@ -21,7 +21,7 @@ from accounts.models import ApiToken
 from accounts.services import api_token_create, lockout_lift
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import ItemFactory, UserFactory
+from tests.projects.factories import ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

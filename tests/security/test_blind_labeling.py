@@ -24,7 +24,8 @@ from labeling.choices import AnnotationSource, EventType, GoldSource
 from labeling.models import Annotation, Flag, InteractionEvent, Rationale
 from projects.choices import Role
 from projects.models import Item, Membership, Project
-from tests.labeling.factories import AnnotationFactory, GoldLabelFactory, ItemFactory
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory
 from tests.weak_supervision.factories import keyword_lf
 
 HTMX = {"HX-Request": "true"}

@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.security.test_sandbox_escapes import ISSUE_ESCAPE, _forging, _leaks
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import RunStatus

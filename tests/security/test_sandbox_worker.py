@@ -12,7 +12,8 @@ import pytest
 
 from config.celery import app as celery_app
 from tests.integration.conftest import CeleryWorker
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.security.test_sandbox_escapes import ISSUE_ESCAPE, OS, _forging, _lf
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import RunStatus

@@ -4,7 +4,8 @@ from typing import Any
 
 from projects.choices import Split
 from projects.models import Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from weak_supervision.models import LabelingFunction
 from weak_supervision.services.functions import labeling_function_create
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the run is handed to Celery on commit

@@ -11,7 +11,8 @@ from django.test import Client
 
 from projects.choices import Role
 from projects.models import Item, Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelingFunction, LabelModelRun

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.authentication import ERROR_EXPIRED_TOKEN, ERROR_INVALID_TOKEN
 from accounts.models import ApiToken
 from accounts.services import api_token_create
-from tests.labeling.factories import UserFactory
+from tests.projects.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from datasets.services.schedules import export_schedule_create, export_schedule_
 from datasets.services.snapshots import SnapshotRequest
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 Api = Callable[[object], APIClient]

@@ -23,7 +23,8 @@ from oversight.services.review import review_decide
 from projects.choices import Role
 from projects.models import Membership, Project
 from tests.datasets.factories import label_items
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 COLUMNS = {"external_id", "text", "label", "split"}
 

@@ -26,7 +26,8 @@ from datasets.services.schedules import (
 from datasets.services.snapshots import SnapshotRequest
 from oversight.services.review import review_decide
 from projects.models import Item, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 TASK = "datasets.tasks.export_schedule_run_task"

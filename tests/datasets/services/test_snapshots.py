@@ -21,13 +21,8 @@ from datasets.services.snapshots import SnapshotRequest, snapshot_build, snapsho
 from oversight.services.review import review_decide
 from projects.choices import Split
 from projects.models import Item, Project
-from tests.labeling.factories import (
-    AnnotationFactory,
-    GoldLabelFactory,
-    ItemFactory,
-    ProjectFactory,
-    UserFactory,
-)
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 from tests.weak_supervision.factories import project_with_uncovered_test_items
 from weak_supervision.services.runs import run_start
 

@@ -15,7 +15,7 @@ from labeling.choices import EventType
 from labeling.models import Annotation, Flag, InteractionEvent
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import ItemFactory, ProjectFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ import pytest
 
 from labeling.models import GoldLabel
 from labeling.selectors.gold import gold_labels
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 

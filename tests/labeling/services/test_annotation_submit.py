@@ -16,7 +16,7 @@ from labeling.services.annotations import (
 )
 from labeling.services.queue import queue_item_next
 from projects.models import Item
-from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

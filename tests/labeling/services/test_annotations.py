@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 
 from labeling.models import AnnotationRevision
 from labeling.services.annotations import ERROR_ONE_LABEL, annotation_update
-from tests.labeling.factories import AnnotationFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from labeling.choices import EventType
 from labeling.models import Flag, InteractionEvent
 from labeling.services.interactions import EventSpec, interaction_events_record, item_flag
-from tests.labeling.factories import ItemFactory, ProjectFactory, UserFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,13 +18,8 @@ from labeling.services.queue import (
 from projects.choices import Role
 from projects.models import Item
 from projects.services.projects import project_update
-from tests.labeling.factories import (
-    AnnotationFactory,
-    GoldLabelFactory,
-    ItemFactory,
-    ProjectFactory,
-    UserFactory,
-)
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

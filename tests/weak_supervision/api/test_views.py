@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.models import LabelingFunction, LabelModelRun
 

@@ -10,7 +10,7 @@ import pytest
 
 from imports.services.jobs import import_options_build, items_import
 from projects.services.projects import label_specs_from_keys, project_create
-from tests.labeling.factories import ItemFactory, ProjectFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.selectors import end_model_probabilities_get

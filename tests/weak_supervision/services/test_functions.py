@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from projects.models import Project
-from tests.labeling.factories import UserFactory
+from tests.projects.factories import UserFactory
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.models import LabelingFunctionVersion
 from weak_supervision.services.functions import labeling_function_create, labeling_function_update

@@ -14,7 +14,8 @@ from oversight.models import ReviewRequest
 from projects.choices import Split
 from projects.models import Item, Project
 from projects.services.projects import label_specs_from_keys, project_create
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, regex_lf
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun, RunChunk

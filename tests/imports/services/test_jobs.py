@@ -33,7 +33,7 @@ from labeling.models import Annotation
 from oversight.models import ReviewRequest
 from projects.choices import ImportStatus, OnConflict
 from projects.models import ImportJob, Item, Project
-from tests.labeling.factories import ProjectFactory
+from tests.projects.factories import ProjectFactory
 from weak_supervision.models import ExternalVote, LabelingFunction
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from projects.choices import Role
 from projects.models import Membership, Project
 from projects.services.members import ERROR_LAST_OWNER, membership_add, membership_remove, membership_set_role
-from tests.labeling.factories import UserFactory
+from tests.projects.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from labeling.models import Flag, GoldLabel
 from projects.models import Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from labeling.models import Annotation, GoldLabel
 from oversight.selectors.dashboard import dashboard_get, progress_over_time
 from projects.choices import Role
 from projects.selectors import project_get_for_user
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 from weak_supervision.models import LabelModelRun
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from projects.services.projects import (
     project_create,
     project_update,
 )
-from tests.labeling.factories import ProjectFactory, UserFactory
+from tests.projects.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -30,13 +30,8 @@ from oversight.services.review import (
 )
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import (
-    AnnotationFactory,
-    GoldLabelFactory,
-    ItemFactory,
-    ProjectFactory,
-    UserFactory,
-)
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from oversight.choices import ReviewReason
 from oversight.models import ReviewRequest
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 Api = Callable[[object], APIClient]

@@ -22,7 +22,8 @@ from oversight.selectors.agreement import (
     agreement_get,
 )
 from projects.models import Item, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

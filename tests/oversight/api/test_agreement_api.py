@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from oversight.selectors.agreement import agreement_cache_key
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

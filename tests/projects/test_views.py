@@ -12,7 +12,8 @@ from django.test import Client
 
 from projects.choices import ImportStatus, Role, Split
 from projects.models import ImportJob, Item, Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

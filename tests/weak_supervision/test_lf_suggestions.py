@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 from labeling.services.annotations import RationaleSpec, annotation_submit
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.lf_suggestions import labeling_function_suggestions
 from weak_supervision.models import LabelingFunction

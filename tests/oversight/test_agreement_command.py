@@ -9,7 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from projects.models import Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,8 @@ from oversight.selectors.quality import (
 from projects.choices import Role
 from projects.models import Item, Membership, Project
 from projects.selectors import project_get_for_user
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from labeling.models import GoldLabel
 from oversight.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 

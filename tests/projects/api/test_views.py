@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from projects.choices import Role, Split
 from projects.models import ImportJob, Item, Label, Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from labeling.models import GoldLabel
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.labeling.factories import AnnotationFactory, ItemFactory, ProjectFactory, UserFactory
+from tests.labeling.factories import AnnotationFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 from weak_supervision.models import LabelModelRun
 
 pytestmark = pytest.mark.django_db
