@@ -53,5 +53,6 @@ def test_import_items_refuses_a_bad_file_with_its_line(tmp_path: Path) -> None:
 
 
 def test_import_items_needs_an_existing_project(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="There is no project 'nope'."):
+    with pytest.raises(CommandError) as error:
         _run("import_items", "nope", str(tmp_path))
+    assert str(error.value) == "No project with the slug 'nope'."

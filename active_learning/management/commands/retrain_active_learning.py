@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from active_learning.choices import ModelStatus, Trigger
 from active_learning.models import LearnerModel
 from active_learning.services.training import learner_retrain
-from projects.models import Project
+from projects.commands import project_from_slug
 
 POLL_SECONDS = 0.5
 
@@ -28,9 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the model as JSON on the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         try:
             model = learner_retrain(project=project, trigger=Trigger.MANUAL)
         except ValidationError as exc:

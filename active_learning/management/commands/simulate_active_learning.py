@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from active_learning.services.simulations import simulation_compute
-from projects.models import Project
+from projects.commands import project_from_slug
 
 
 class Command(BaseCommand):
@@ -32,9 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the result as JSON on the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
 
         def progress(strategy: str, seed: int) -> None:
             print(f"{strategy}: seed {seed + 1} of {options['seeds']} done", file=sys.stderr)

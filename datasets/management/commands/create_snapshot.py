@@ -17,7 +17,7 @@ from datasets.services.snapshots import (
     snapshot_create,
 )
 from datasets.services.splits import SPLIT_RATIOS
-from projects.models import Project
+from projects.commands import project_from_slug
 
 SPLIT_ORDER = {str(split): index for index, split in enumerate(SPLIT_RATIOS)}
 
@@ -58,9 +58,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the manifest as JSON on the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         request = SnapshotRequest(
             policy=options["policy"], min_confidence=options["min_confidence"],
             formats=_words(options["formats"]), splits=_words(options["splits"]),

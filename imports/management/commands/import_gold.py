@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from oversight.services.review import gold_checks_set, known_answers_parse
-from projects.models import Project
+from projects.commands import project_from_slug
 
 
 class Command(BaseCommand):
@@ -24,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-check", action="store_true", help="Store them as gold labels only")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         path = Path(options["path"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")

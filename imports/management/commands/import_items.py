@@ -12,7 +12,7 @@ from tqdm import tqdm
 from imports.parsing.errors import ImportFileError
 from imports.services.jobs import import_job_create, import_job_fail, import_job_run, import_options_build
 from projects.choices import ImportFormat, OnConflict
-from projects.models import Project
+from projects.commands import project_from_slug
 
 
 def _label_map(value: str) -> dict[str, str]:
@@ -48,9 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print a JSON summary as the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"There is no project '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         path = Path(options["path"]).expanduser().resolve()
         if not path.exists():
             raise CommandError(f"{path} does not exist.")

@@ -5,14 +5,14 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labeling.selectors.activity import (
     EXPORT_FORMATS,
     interaction_event_list_for_user,
     interaction_events_export_lines,
 )
-from projects.models import Project
+from projects.commands import project_from_slug
 
 
 class Command(BaseCommand):
@@ -25,9 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--type", action="append", default=[], help="Only this event type (repeatable)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         project.user_role = "owner"  # type: ignore[attr-defined]  # the command line sees everyone's events
         events = interaction_event_list_for_user(project=project, user=None)  # type: ignore[arg-type]
         if options["type"]:

@@ -4,12 +4,12 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from oversight.selectors.agreement import AgreementReport, LabelAgreement, agreement_get
+from projects.commands import project_from_slug
 from projects.models import Project
 
-ERROR_UNKNOWN_PROJECT = "No project with the slug '{slug}'."
 FIGURES = ("n_items", "percent_agreement", "cohen_kappa_mean", "fleiss_kappa", "krippendorff_alpha")
 
 
@@ -57,9 +57,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the report as one line of JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(ERROR_UNKNOWN_PROJECT.format(slug=options["slug"]))
+        project = project_from_slug(options["slug"])
         report = agreement_get(project=project)
         if options["json"]:
             self.stdout.write(json.dumps(report.to_json()))

@@ -5,10 +5,10 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from oversight.selectors.quality import AnnotatorQuality, annotator_quality_csv_lines, annotator_quality_list
-from projects.models import Project
+from projects.commands import project_from_slug
 
 # (heading, how to show a row's figure): the table keeps to what fits a terminal; --csv and --json have all.
 TABLE_COLUMNS: list[tuple[str, Any]] = [
@@ -58,9 +58,7 @@ class Command(BaseCommand):
         output.add_argument("--csv", action="store_true", help="Write the rows as CSV, every column")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         # The command line reads with an owner's eyes: a project without a viewer's role sees everyone.
         rows = annotator_quality_list(project=project, viewer=AnonymousUser())
         if options["json"]:

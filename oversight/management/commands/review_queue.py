@@ -4,11 +4,11 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from oversight.selectors.review import review_queue_counts
 from oversight.services.review import review_queue_refresh
-from projects.models import Project
+from projects.commands import project_from_slug
 
 
 class Command(BaseCommand):
@@ -20,9 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the counts as JSON (last line)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         added = review_queue_refresh(project=project) if options["refresh"] else {}
         counts = review_queue_counts(project=project)
         if options["json"]:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from projects.models import Project
+from projects.commands import project_from_slug
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import run_progress
@@ -40,9 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the metrics as JSON on the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(slug=options["slug"]).first()
-        if project is None:
-            raise CommandError(f"No project with the slug '{options['slug']}'.")
+        project = project_from_slug(options["slug"])
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
         try:
