@@ -1,0 +1,176 @@
+"""How each snapshot row gets its label: gold first, then the annotators' answers, then the weak labels (the
+label model's, or the end model's where no LF voted), under the snapshot's label policy."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from datasets.choices import LabelPolicy, LabelSource
+from labeling.choices import GoldSource
+from weak_supervision.models import LabelModelRun
+from weak_supervision.selectors import end_model_probabilities_get, run_probabilities_get
+
+
+@dataclass(frozen=True)
+class WeakArrays:
+    ids: npt.NDArray[np.int64]
+    probabilities: npt.NDArray[np.float32]
+    covered: npt.NDArray[np.bool_]
+    labels: list[str]  # the run's label order
+    # The run's end model, for the items no LF covers (same rows as `ids`); None when it has none.
+    end_probabilities: npt.NDArray[np.float32] | None = None
+
+
+def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
+    loaded = run_probabilities_get(run=run) if run is not None else None
+    if run is None or loaded is None:
+        return None
+    ids, probabilities, covered = loaded
+    end = end_model_probabilities_get(run=run)
+    end_probabilities = None
+    if end is not None and len(end[0]) == len(ids) and np.array_equal(end[0], ids):
+        end_probabilities = end[1]
+    return WeakArrays(ids=ids, probabilities=probabilities, covered=covered, labels=list(run.labels),
+                      end_probabilities=end_probabilities)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """What a snapshot holds: the policy, its threshold, the schema's labels, the weak labels to use."""
+
+    policy: str
+    min_confidence: float
+    label_keys: list[str]
+    multi_label: bool
+    weak: WeakArrays | None
+
+
+# An item's weak label: its probabilities in the schema's label order, and where they come from.
+Weak = tuple[list[float], str]
+
+
+def weak_rows(weak: WeakArrays | None, label_keys: Sequence[str], ids: list[int]) -> dict[int, Weak]:
+    """Item id to its weak label for this chunk: the label model's where an LF voted, else the end model's
+    where the run has one."""
+    if weak is None or not ids or not len(weak.ids):
+        return {}
+    wanted = np.asarray(ids, dtype=np.int64)
+    positions = np.minimum(np.searchsorted(weak.ids, wanted), len(weak.ids) - 1)
+    present = weak.ids[positions] == wanted
+    order = [weak.labels.index(key) if key in weak.labels else -1 for key in label_keys]
+    result: dict[int, Weak] = {}
+    sources = [(weak.probabilities, weak.covered[positions], str(LabelSource.WEAK))]
+    if weak.end_probabilities is not None:
+        sources.append((weak.end_probabilities, ~weak.covered[positions], str(LabelSource.END_MODEL)))
+    for probabilities, chosen, source in sources:
+        found = present & chosen
+        for item_id, position in zip(wanted[found].tolist(), positions[found].tolist(), strict=True):
+            row = probabilities[position]
+            result[item_id] = ([float(round(float(row[j]), 6)) if j >= 0 else 0.0 for j in order], source)
+    return result
+
+
+def _votes(label_sets: list[tuple[str, ...]], label_keys: Sequence[str]) -> list[float]:
+    """Soft label from annotators' answers: the share of them who gave each label (vote shares that sum to 1 in
+    a single-label project; each label's own share in a multi-label one)."""
+    counts = Counter(key for labels in label_sets for key in labels)
+    return [round(counts[key] / len(label_sets), 6) for key in label_keys]
+
+
+def _decide(
+    spec: RowSpec,
+    gold: tuple[list[str], str] | None,
+    human: list[tuple[str, ...]],
+    weak_label: Weak | None,
+) -> tuple[list[str], str, list[float], float] | None:
+    """The final labels, their source, the soft label and the confidence of one item; None to leave it out."""
+    keys = spec.label_keys
+    if gold is not None:
+        labels, source = gold
+        soft = [1.0 if key in labels else 0.0 for key in keys]
+        origin = LabelSource.ADJUDICATED if source == GoldSource.ADJUDICATED else LabelSource.GOLD
+        return labels, origin, soft, 1.0
+    if human:
+        first = human[0]
+        if all(answer == first for answer in human):
+            labels = list(first)
+            return labels, LabelSource.GOLD, [1.0 if key in labels else 0.0 for key in keys], 1.0
+        if spec.policy == LabelPolicy.SOFT:
+            soft = _votes(human, keys)
+            top, count = Counter(human).most_common(1)[0]
+            return list(top), LabelSource.MAJORITY, soft, round(count / len(human), 6)
+    if weak_label is None or spec.policy == LabelPolicy.GOLD:
+        return None
+    weak, weak_source = weak_label
+    if spec.multi_label:
+        labels = [key for key, p in zip(keys, weak, strict=True) if p >= 0.5]
+        confidence = min((max(p, 1 - p) for p in weak), default=0.0)
+    else:
+        best = int(np.argmax(weak))
+        labels, confidence = [keys[best]], weak[best]
+    if spec.policy == LabelPolicy.GOLD_WEAK and confidence < spec.min_confidence:
+        return None
+    return labels, weak_source, weak, round(float(confidence), 6)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An item's final labels as a snapshot row holds them. Rows with the same answer share one."""
+
+    labels: list[str]
+    joined: str  # the labels joined by "|"
+    source: str
+    soft: list[float]
+    confidence: float
+
+
+# A row's decision (None: the row is left out) and its annotators' agreement with it (None: nobody answered).
+Judged = tuple[Decision | None, float | None]
+
+
+class Decider:
+    """Decides the rows of a snapshot, chunk by chunk. Labels come as JSON text and are parsed once per distinct
+    text, and the decision for a given (gold label, unanimous answer) is made once and shared by every row
+    that has it: a project has few of them, however many items."""
+
+    def __init__(self, spec: RowSpec) -> None:
+        self.spec = spec
+        self.order = {key: index for index, key in enumerate(spec.label_keys)}
+        self.parsed: dict[str, tuple[str, ...]] = {}
+        self.shared: dict[tuple[str | None, str | None, str | None], Judged] = {}
+
+    def answer(self, raw: str) -> tuple[str, ...]:
+        answer = self.parsed.get(raw)
+        if answer is None:
+            keys = json.loads(raw) or ()
+            answer = self.parsed[raw] = tuple(sorted(keys, key=lambda key: self.order.get(key, 99)))
+        return answer
+
+    def decide(
+        self, gold: tuple[list[str], str] | None, answers: list[tuple[str, ...]], weak: Weak | None
+    ) -> Judged:
+        """The decision and the annotators' agreement with it (None when nobody answered)."""
+        decided = _decide(self.spec, gold, answers, weak)
+        if decided is None:
+            return None, None
+        labels, source, soft, confidence = decided
+        decision = Decision(list(labels), "|".join(labels), str(source), soft, float(confidence))
+        if not answers:
+            return decision, None
+        agreeing = sum(1 for answer in answers if set(answer) == set(labels))
+        return decision, round(agreeing / len(answers), 6)
+
+    def decide_shared(self, gold_raw: str | None, gold_source: str | None, answer_raw: str | None) -> Judged:
+        key = (gold_raw, gold_source, answer_raw)
+        known = self.shared.get(key)
+        if known is None:
+            gold = (list(json.loads(gold_raw)), str(gold_source)) if gold_raw is not None else None
+            answers = [self.answer(answer_raw)] if answer_raw is not None else []
+            known = self.shared[key] = self.decide(gold, [answer for answer in answers if answer], None)
+        return known
