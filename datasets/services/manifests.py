@@ -1,0 +1,156 @@
+"""A snapshot's manifest: provenance, schema, counts, checksums and datasheet, beside its files."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.utils import timezone
+
+from active_learning.selectors import learner_model_latest
+from core.csv_safety import FORMULA_CELLS_NOTE
+from core.version import code_version
+from datasets.choices import LabelPolicy
+from datasets.models import Snapshot
+from datasets.selectors import RowChunk
+from datasets.services.snapshot_requests import SnapshotRequest
+from datasets.services.writers import SCHEMA, SCHEMA_DESCRIPTION, ContentHash
+from oversight.selectors.agreement import agreement_get
+from projects.models import Project
+from weak_supervision.models import LabelModelRun
+
+
+class Tally:
+    """Counts and the content hash, updated chunk by chunk."""
+
+    def __init__(self, header: str) -> None:
+        self.digest = ContentHash(header)
+        self.rows = 0
+        self.by_split: Counter[str] = Counter()
+        self.by_label: Counter[str] = Counter()
+        self.by_source: Counter[str] = Counter()
+        self.by_split_label: dict[str, Counter[str]] = {}
+
+    def add(self, chunk: RowChunk) -> None:
+        self.digest.update(chunk)
+        self.rows += len(chunk)
+        # Counted per distinct (split, labels, source) first: few of them, however many rows.
+        distinct = Counter(zip(chunk.split, chunk.label, chunk.label_source, strict=True))
+        for (split, labels, source), count in distinct.items():
+            self.by_split[split] += count
+            self.by_source[source] += count
+            for label in labels.split("|") if labels else ():
+                self.by_label[label] += count
+                self.by_split_label.setdefault(split, Counter())[label] += count
+
+
+def _datasheet(
+    project: Project, request: SnapshotRequest, tally: Tally, run_number: int | None
+) -> dict[str, Any]:
+    how = {
+        LabelPolicy.GOLD: "Only gold labels: items adjudicated by a reviewer, items with a known answer, and items "
+        "whose annotators all gave the same answer.",
+        LabelPolicy.GOLD_WEAK: "Gold labels first; other items carry the label model's answer where it is at "
+        f"least {request.min_confidence:.2f} sure (for items no LF covers, the end model's, trained on the label "
+        "model's answers).",
+        LabelPolicy.SOFT: "Every item with a label: gold labels, the annotators' vote shares where they disagree, "
+        "and the label model's probabilities elsewhere (the end model's for items no LF covers).",
+    }[LabelPolicy(request.policy)]
+    return {
+        "title": project.name,
+        "description": project.description,
+        "label_definitions": project.instructions,
+        "labels": [{"key": label.key, "name": label.name} for label in project.labels.all()],
+        "multi_label": project.multi_label,
+        "how_labels_were_made": how,
+        "annotations_per_item_wanted": project.overlap,
+        "label_sources": dict(tally.by_source),
+        "weak_supervision_run": run_number,
+        "splits": "An item keeps its split in every version: imported splits are kept, and other items get one the "
+        "first time a snapshot holds them (80/10/10, stratified by label, in the order of a hash of the project "
+        "and the external id).",
+    }
+
+
+def manifest_build(
+    snapshot: Snapshot,
+    request: SnapshotRequest,
+    label_keys: list[str],
+    tally: Tally,
+    run: LabelModelRun | None,
+    files: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Everything about the snapshot beside its files: provenance, schema, counts, checksums, datasheet."""
+    project = snapshot.project
+    agreement = agreement_get(project=project).to_json()
+    schema = [
+        {
+            "name": f.name,
+            "type": str(f.type),
+            "nullable": f.nullable,
+            "description": SCHEMA_DESCRIPTION[f.name],
+        }
+        for f in SCHEMA
+    ]
+    counts = {
+        "rows": tally.rows,
+        "splits": dict(tally.by_split),
+        "label_sources": dict(tally.by_source),
+        "labels_by_split": {split: dict(counter) for split, counter in tally.by_split_label.items()},
+    }
+    agreement_keys = (
+        "n_items",
+        "percent_agreement",
+        "cohen_kappa_mean",
+        "fleiss_kappa",
+        "krippendorff_alpha",
+    )
+    return {
+        "project": {"slug": project.slug, "name": project.name},
+        "created_at": timezone.now().isoformat(),
+        "created_by": snapshot.created_by.get_username() if snapshot.created_by else None,
+        "trigger": snapshot.trigger,
+        "schedule": snapshot.schedule.name if snapshot.schedule else None,
+        "policy": request.policy,
+        "min_confidence": request.min_confidence if request.policy == LabelPolicy.GOLD_WEAK else None,
+        "filters": snapshot.filters,
+        "labels": label_keys,
+        "schema": schema,
+        "counts": counts,
+        "label_distribution": dict(tally.by_label),
+        "agreement": {key: agreement[key] for key in agreement_keys},
+        "label_model_run": {"id": run.pk, "number": run.number} if run else None,
+        "end_model": _end_model(run),
+        "active_learning_model": _learner_model(project),
+        "code_version": code_version(),
+        "content_hash": tally.digest.hexdigest(),
+        "fewshot_k": request.fewshot_k,
+        "files": files,
+        "csv_formula_cells": FORMULA_CELLS_NOTE,
+        "datasheet": _datasheet(project, request, tally, run.number if run else None),
+    }
+
+
+def _end_model(run: LabelModelRun | None) -> dict[str, Any] | None:
+    """The run's end model, whose labels the snapshot holds for items no LF covers (when it has one)."""
+    entry = (run.metrics or {}).get("end_model") if run is not None else None
+    if not entry:
+        return None
+    return {key: entry[key] for key in ("status", "n_train", "features", "reason") if key in entry}
+
+
+def _learner_model(project: Project) -> dict[str, Any] | None:
+    """The active-learning model version current when the snapshot was made (its metrics on held-out gold)."""
+    model = learner_model_latest(project=project)
+    if model is None:
+        return None
+    return {
+        "number": model.number,
+        "strategy": model.strategy,
+        "n_labels": model.n_labels,
+        "metrics": model.metrics,
+    }
+
+
+def dataset_card(project: Project) -> str:
+    return f"# {project.name}\n\n{project.description}\n\nExported from Oversight. See manifest.json beside it.\n"
