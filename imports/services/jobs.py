@@ -1,20 +1,19 @@
-"""Imports: one service behind the UI upload, the REST API and the CLI. All or nothing."""
+"""Import jobs: the tracked, asynchronous form of an import used by the UI, the API and the CLI. A job is
+claimed by one worker, beats while it runs, and ends succeeded or failed (all or nothing); the periodic sweep
+requeues or fails the jobs whose worker died. The import itself is imports.services.pipeline.items_import."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import logging
-import shutil
-import tempfile
 import threading
 import time
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -25,25 +24,38 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.queries import statistics_refresh
-from imports.parsing import archives, readers
+from imports.parsing import readers
 from imports.parsing.errors import ImportFileError, ImportTooLargeError
-from imports.parsing.rows import FieldMapping, ImportRow, RowBuilder
 from imports.selectors import import_heartbeat_key, import_progress_key
-from imports.services.writers import WriteCounts, batch_writer_for_connection
+from imports.services.pipeline import (
+    ImportOptions,
+    ImportResult,
+    ProgressCallback,
+    import_format_validated,
+    import_options_build,
+    items_import,
+)
 from imports.tasks import import_job_run_task
-from labeling.models import Annotation
 from oversight.services.review import review_queue_refresh
-from projects.choices import ImportFormat, ImportStatus, OnConflict
-from projects.models import ImportJob, Item, Project
-from weak_supervision.models import ExternalVote
-from weak_supervision.services import external_labeling_functions_ensure
+from projects.choices import ImportStatus
+from projects.models import ImportJob, Project
+
+__all__ = [  # the pipeline's names are imported from here too, as before it had a module of its own
+    "ImportOptions",
+    "ImportResult",
+    "RecoverResult",
+    "import_job_create",
+    "import_job_fail",
+    "import_job_run",
+    "import_jobs_recover",
+    "import_options_build",
+    "import_request_size_check",
+    "import_upload_size_check",
+    "items_import",
+]
 
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, float], None]
-ERROR_EMPTY = "The file holds no rows to import."
-ERROR_BAD_FORMAT = "Unknown format '{format}'; formats are: {formats}."
 ERROR_TOO_LARGE = (
     "The file is {size:,} bytes; imports take files of up to {limit:,} bytes (OVERSIGHT_IMPORT_MAX_UPLOAD_BYTES)."
     " Split it, or import it with the import_items command."
@@ -59,200 +71,8 @@ ERROR_REASON_CHARS = 300
 # than the upload limit is refused from its Content-Length alone.
 REQUEST_ENVELOPE_BYTES = 64 * 1024
 PROGRESS_TTL_SECONDS = 24 * 3600
-# An import of at least this many rows refreshes the planner's statistics of the tables it wrote.
-STATISTICS_ROWS = 5000
-# The only members of a WRENCH .zip that are extracted; everything else in it stays packed.
-WRENCH_MEMBERS = frozenset(
-    {"label.json", "readme.txt", *(f"{split}.json" for split in readers.WRENCH_SPLITS)}
-)
 
 
-@dataclass
-class ImportOptions:
-    """How to read a source: its format, CSV dialect, field mapping and what to do with known ids."""
-
-    format: str = ""
-    mapping: FieldMapping = field(default_factory=FieldMapping)
-    on_conflict: str = OnConflict.SKIP
-    delimiter: str | None = None
-    has_header: bool = True
-    columns: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": self.format, "mapping": self.mapping.to_json(), "on_conflict": self.on_conflict,
-            "delimiter": self.delimiter, "has_header": self.has_header, "columns": self.columns,
-        }  # fmt: skip
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ImportOptions:
-        return cls(
-            format=data.get("format", ""),
-            mapping=FieldMapping(**data.get("mapping", {})),
-            on_conflict=data.get("on_conflict", OnConflict.SKIP),
-            delimiter=data.get("delimiter"),
-            has_header=data.get("has_header", True),
-            columns=list(data.get("columns", [])),
-        )
-
-
-@dataclass
-class ImportResult:
-    project_id: int
-    project_slug: str
-    rows: int
-    items_created: int
-    items_updated: int
-    items_skipped: int
-    annotations_imported: int
-    votes_imported: int
-    labeling_functions: int
-
-
-def _validated_format(options: ImportOptions, source: Path) -> str:
-    fmt = options.format or readers.infer_format(source)
-    if fmt not in ImportFormat.values:
-        raise ImportFileError(ERROR_BAD_FORMAT.format(format=fmt, formats=", ".join(ImportFormat.values)))
-    if options.on_conflict not in OnConflict.values:
-        raise ImportFileError(f"on_conflict must be one of: {', '.join(OnConflict.values)}.")
-    return fmt
-
-
-@contextlib.contextmanager
-def _wrench_root(source: Path) -> Iterator[Path]:
-    """A WRENCH dataset is a folder; an upload brings it as a zip, unpacked here for the import's lifetime."""
-    if source.is_dir():
-        yield source
-        return
-    if not zipfile.is_zipfile(source):
-        raise ImportFileError(archives.ERROR_NOT_ZIP)
-    scratch = Path(tempfile.mkdtemp(prefix="oversight-wrench-"))
-    limits = archives.ZipLimits(
-        max_entries=settings.IMPORT_ZIP_MAX_ENTRIES, max_bytes=settings.IMPORT_ZIP_MAX_BYTES,
-        max_ratio=settings.IMPORT_ZIP_MAX_RATIO,
-    )  # fmt: skip
-    try:
-        archives.zip_extract_checked(source, scratch, limits=limits, wanted=WRENCH_MEMBERS)
-        yield scratch
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-@dataclass
-class _Source:
-    records: Iterator[tuple[int, dict[str, Any]]]
-    progress: readers.Progress
-    where: str
-    mapping: FieldMapping
-    lf_names: list[str]
-
-
-@contextlib.contextmanager
-def _open_source(source: Path, fmt: str, options: ImportOptions) -> Iterator[_Source]:
-    progress = readers.Progress()
-    mapping = options.mapping
-    if fmt == ImportFormat.WRENCH:
-        with _wrench_root(source) as root:
-            folder = readers.open_wrench_folder(root)
-            wrench_mapping = FieldMapping(
-                text_field="text", id_field="id", label_field="label", split_field="split",
-                votes_field="weak_labels", label_map=mapping.label_map,
-            )  # fmt: skip
-            yield _Source(readers.read_wrench(folder, progress=progress), progress, "Record", wrench_mapping,
-                          folder.lf_names)  # fmt: skip
-        return
-    if not source.is_file():
-        raise ImportFileError(f"'{source}' is not a file.")
-    if fmt == ImportFormat.PARQUET:
-        yield _Source(readers.read_parquet(source, progress=progress), progress, "Row", mapping, [])
-        return
-    size = source.stat().st_size
-    with source.open("rb") as stream:
-        yield _Source(_text_records(stream, size, fmt, options, progress), progress,
-                      "Record" if fmt == ImportFormat.JSON else "Line", mapping, [])  # fmt: skip
-
-
-def _text_records(
-    stream: IO[bytes], size: int, fmt: str, options: ImportOptions, progress: readers.Progress
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    if fmt == ImportFormat.CSV:
-        delimiter = options.delimiter or ("\t" if getattr(stream, "name", "").endswith(".tsv") else ",")
-        reader_options = readers.ReaderOptions(delimiter=delimiter, has_header=options.has_header,
-                                               columns=options.columns)  # fmt: skip
-        return readers.read_csv(stream, size=size, options=reader_options, progress=progress)
-    if fmt == ImportFormat.JSONL:
-        return readers.read_jsonl(stream, size=size, progress=progress)
-    return readers.read_json_array(stream, size=size, progress=progress)
-
-
-def items_import(
-    *,
-    project: Project,
-    source: Path,
-    options: ImportOptions,
-    import_job: ImportJob | None = None,
-    batch_size: int = 5000,
-    on_progress: ProgressCallback | None = None,
-) -> ImportResult:
-    """Imports a file or WRENCH folder into a project inside one transaction: every row, or none."""
-    fmt = _validated_format(options, source)
-    labels = list(project.labels.all())
-    label_ids = {label.key: label.pk for label in labels}
-    with _open_source(source, fmt, options) as opened, transaction.atomic():
-        builder = RowBuilder(
-            project_id=project.pk, mapping=opened.mapping, label_keys=[label.key for label in labels],
-            label_names={label.key: label.name for label in labels}, multi_label=project.multi_label,
-            where=opened.where,
-        )  # fmt: skip
-        writer = batch_writer_for_connection(
-            project=project, on_conflict=options.on_conflict, label_ids=label_ids, import_job=import_job,
-            long_format=bool(opened.mapping.annotator_field),
-        )  # fmt: skip
-        batch: list[ImportRow] = []
-        for ordinal, (line, record) in enumerate(opened.records, start=1):
-            batch.append(builder.build(line, record, ordinal))
-            if len(batch) >= batch_size:
-                _flush(writer, batch, builder, opened, project)
-                if on_progress:
-                    on_progress(writer.counts.rows, opened.progress.fraction)
-        _flush(writer, batch, builder, opened, project)
-        if writer.counts.rows == 0:
-            raise ImportFileError(ERROR_EMPTY)
-        if on_progress:
-            on_progress(writer.counts.rows, 1.0)
-        if writer.counts.rows >= STATISTICS_ROWS:
-            # After the commit (statistics of rows not yet visible would be of the old table).
-            transaction.on_commit(lambda: statistics_refresh([Item, Annotation, ExternalVote]))
-        return _result(project, writer.counts, len(writer.lf_ids))
-
-
-def _flush(
-    writer: Any, batch: list[ImportRow], builder: RowBuilder, opened: _Source, project: Project
-) -> None:
-    if not batch:
-        return
-    if builder.vote_count and not writer.lf_ids:
-        names = (
-            opened.lf_names
-            if len(opened.lf_names) == builder.vote_count
-            else [f"lf_{index:02d}" for index in range(builder.vote_count)]
-        )
-        writer.lf_ids = external_labeling_functions_ensure(
-            project=project, names=names, description="Votes imported with the data."
-        )
-    writer.write(batch)
-    batch.clear()
-
-
-def _result(project: Project, counts: WriteCounts, lf_count: int) -> ImportResult:
-    return ImportResult(
-        project_id=project.pk, project_slug=project.slug, rows=counts.rows, items_created=counts.created,
-        items_updated=counts.updated, items_skipped=counts.skipped, annotations_imported=counts.annotations,
-        votes_imported=counts.votes, labeling_functions=lf_count,
-    )  # fmt: skip
-
-
-# --- Import jobs: the tracked, asynchronous form used by the UI and the API ---------------------------------
 def import_upload_size_check(*, size: int | None) -> None:
     """Refuses an upload larger than IMPORT_MAX_UPLOAD_BYTES (HTTP 413). Views call it with the request's
     Content-Length before reading the body; import_job_create calls it with the stored file's size."""
@@ -288,7 +108,7 @@ def import_job_create(
     name = upload.name if upload is not None else Path(source_path).name
     if not options.format:
         options.format = readers.infer_format(Path(source_path) if source_path else Path(name or ""))
-    _validated_format(options, Path(name or "upload"))
+    import_format_validated(options, Path(name or "upload"))
     with transaction.atomic():
         job = ImportJob(
             project=project, created_by=created_by, format=options.format, original_name=name or "",
@@ -496,37 +316,3 @@ def _finish(
         job.votes_imported = result.votes_imported
     job.save()
     cache.delete(import_progress_key(job.pk))
-
-
-def import_options_build(
-    *,
-    format: str = "",
-    on_conflict: str = OnConflict.SKIP,
-    text_field: str = "text",
-    id_field: str = "",
-    label_field: str = "",
-    split_field: str = "",
-    annotator_field: str = "",
-    metadata_fields: list[str] | None = None,
-    label_map: dict[str, str] | None = None,
-    delimiter: str = "",
-    has_header: bool = True,
-    columns: list[str] | None = None,
-) -> ImportOptions:
-    """The one place where the UI form, the API and the CLI turn their inputs into import options."""
-    return ImportOptions(
-        format=format,
-        on_conflict=on_conflict,
-        mapping=FieldMapping(
-            text_field=text_field or "text",
-            id_field=id_field or None,
-            label_field=label_field or None,
-            split_field=split_field or None,
-            annotator_field=annotator_field or None,
-            metadata_fields=metadata_fields or None,
-            label_map=dict(label_map or {}),
-        ),
-        delimiter=delimiter or None,
-        has_header=has_header,
-        columns=list(columns or []),
-    )
