@@ -21,6 +21,7 @@ from accounts import selectors
 from accounts.forms import ApiTokenForm, LockoutLiftForm
 from accounts.services import IssuedApiToken, api_token_create, api_token_revoke, lockout_lift
 from core.exceptions import NotFoundError
+from core.web import user_of
 
 MESSAGE_TOKEN_REVOKED = "Token revoked: it no longer works."
 MESSAGE_PASSWORD_CHANGED = "Your password has been changed."
@@ -36,13 +37,13 @@ def account_detail(request: HttpRequest) -> HttpResponse:
     issued: IssuedApiToken | None = None
     if request.method == "POST" and form.is_valid():
         try:
-            issued = api_token_create(user=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+            issued = api_token_create(user=user_of(request), name=form.cleaned_data["name"])
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             form = ApiTokenForm()
     context = {
-        "form": form, "issued": issued, "tokens": selectors.api_token_list(user=request.user),  # type: ignore[arg-type]
+        "form": form, "issued": issued, "tokens": selectors.api_token_list(user=user_of(request)),
         "ttl_days": settings.API_TOKEN_TTL.days,
     }  # fmt: skip
     return render(request, "accounts/account_detail.html", context, status=422 if form.errors else 200)
@@ -52,7 +53,7 @@ def account_detail(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
-        api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+        api_token_revoke(user=user_of(request), token_id=token_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
     messages.success(request, MESSAGE_TOKEN_REVOKED)

@@ -8,6 +8,7 @@ from django import forms
 
 from active_learning.choices import DEFAULT_STRATEGY, Strategy
 from active_learning.models import LearnerSettings
+from core.forms import choices_set
 
 
 class LearnerSettingsForm(forms.ModelForm):
@@ -52,4 +53,4 @@ class SimulationForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [("accuracy", "accuracy"), ("macro_f1", "macro F1")]
         choices += [(f"f1:{key}", f"F1 of {key}") for key in label_keys]
-        self.fields["metric"].choices = choices  # type: ignore[attr-defined]
+        choices_set(self, "metric", choices)

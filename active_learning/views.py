@@ -3,35 +3,31 @@ strategy simulator, on one page whose model and simulation rows poll until their
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from active_learning import selectors
 from active_learning.forms import LearnerSettingsForm, SimulationForm
 from active_learning.services.simulations import simulation_create
-from active_learning.services.training import learner_retrain, learner_settings_get
+from active_learning.services.training import learner_retrain, learner_settings_get, learner_settings_update
 from core.charts import line_chart
-from core.exceptions import ApplicationError, NotFoundError
+from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest, render_partial
+from core.web import form_ok, redirect_htmx
+from projects.access import ProjectAccess
 from projects.models import Project
-from projects.permissions import Action, role_allows
-from projects.web import add_error, project_view
+from projects.permissions import Action
+from projects.web import project_view
 
 TEMPLATE = "active_learning/learner.html"
 NEXT_ITEMS = 10
-
-
-def _can_train(project: Project) -> bool:
-    return role_allows(project.user_role, Action.TRAIN)  # type: ignore[attr-defined]
 
 
 def _label_keys(project: Project) -> list[str]:
@@ -55,11 +51,12 @@ def simulation_chart(result: dict[str, Any]) -> SafeString:
     return line_chart(series, title=f"{result.get('metric', '')} by labels", percent=True)
 
 
-def _context(request: HtmxHttpRequest, project: Project, **forms: Any) -> dict[str, Any]:
+def _context(access: ProjectAccess, **forms: Any) -> dict[str, Any]:
+    project = access.project
     settings = learner_settings_get(project=project)
     simulations = list(selectors.simulation_list(project=project)[:10])
     return {
-        "project": project, "can_train": _can_train(project),
+        "project": project, "can_train": access.allows(Action.TRAIN),
         "settings_form": forms.get("settings_form") or LearnerSettingsForm(instance=settings),
         "simulation_form": forms.get("simulation_form") or SimulationForm(label_keys=_label_keys(project)),
         "models": list(selectors.learner_model_list(project=project)[:20]),
@@ -71,36 +68,39 @@ def _context(request: HtmxHttpRequest, project: Project, **forms: Any) -> dict[s
 
 @require_GET
 @project_view(Action.OVERSEE)
-def learner_page(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    return render(request, TEMPLATE, _context(request, project))
+def learner_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    return render(request, TEMPLATE, _context(access))
 
 
 def _back(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    target = reverse("active_learning:learner", args=[project.slug])
-    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    return redirect_htmx(request, reverse("active_learning:learner", args=[project.slug]))
 
 
 @require_POST
 @project_view(Action.OVERSEE)
-def learner_settings_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    if not _can_train(project):
+def learner_settings_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    if not access.allows(Action.TRAIN):
         raise PermissionDenied("Only owners and data scientists change active-learning settings.")
     form = LearnerSettingsForm(request.POST, instance=learner_settings_get(project=project))
-    if form.is_valid():
-        form.save()
+    # The same service as the API: the form only validates the input.
+    if form.is_valid() and form_ok(
+        form, lambda: learner_settings_update(project=project, **form.cleaned_data)
+    ):
         messages.success(request, "Active-learning settings saved.")
         return _back(request, project)
-    context = _context(request, project, settings_form=form)
+    context = _context(access, settings_form=form)
     return render_partial(request, TEMPLATE, context, partial="settings-form", status=422)
 
 
 @require_POST
 @project_view(Action.OVERSEE)
-def learner_retrain_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    if not _can_train(project):
+def learner_retrain_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    if not access.allows(Action.TRAIN):
         raise PermissionDenied("Only owners and data scientists retrain the model.")
     try:
-        model = learner_retrain(project=project, user=cast(User, request.user))
+        model = learner_retrain(project=project, user=access.user)
     except (ValidationError, ApplicationError) as exc:
         messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else exc.message)
     else:
@@ -110,38 +110,32 @@ def learner_retrain_view(request: HtmxHttpRequest, project: Project) -> HttpResp
 
 @require_GET
 @project_view(Action.OVERSEE)
-def learner_model_row(request: HtmxHttpRequest, project: Project, number: int) -> HttpResponse:
-    try:
-        model = selectors.learner_model_get(project=project, number=number)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+def learner_model_row(request: HtmxHttpRequest, access: ProjectAccess, number: int) -> HttpResponse:
+    project = access.project
+    model = selectors.learner_model_get(project=project, number=number)
     return render(request, f"{TEMPLATE}#model-row", {"project": project, "model": model})
 
 
 @require_http_methods(["POST"])
 @project_view(Action.OVERSEE)
-def simulation_create_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    if not _can_train(project):
+def simulation_create_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    if not access.allows(Action.TRAIN):
         raise PermissionDenied("Only owners and data scientists run simulations.")
     form = SimulationForm(request.POST, label_keys=_label_keys(project))
-    if form.is_valid():
-        try:
-            simulation_create(project=project, user=cast(User, request.user), **form.cleaned_data)
-        except (ValidationError, ApplicationError) as exc:
-            add_error(form, exc)
-        else:
-            messages.info(request, "Simulation started; its curves appear below when it is done.")
-            return _back(request, project)
-    context = _context(request, project, simulation_form=form)
+    if form.is_valid() and form_ok(
+        form, lambda: simulation_create(project=project, user=access.user, **form.cleaned_data)
+    ):
+        messages.info(request, "Simulation started; its curves appear below when it is done.")
+        return _back(request, project)
+    context = _context(access, simulation_form=form)
     return render_partial(request, TEMPLATE, context, partial="simulation-form", status=422)
 
 
 @require_GET
 @project_view(Action.OVERSEE)
-def simulation_row(request: HtmxHttpRequest, project: Project, simulation_id: int) -> HttpResponse:
-    try:
-        simulation = selectors.simulation_get(project=project, simulation_id=simulation_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+def simulation_row(request: HtmxHttpRequest, access: ProjectAccess, simulation_id: int) -> HttpResponse:
+    project = access.project
+    simulation = selectors.simulation_get(project=project, simulation_id=simulation_id)
     context = {"project": project, "simulation": simulation, "chart": simulation_chart(simulation.result)}
     return render(request, f"{TEMPLATE}#simulation", context)

@@ -12,7 +12,7 @@ from django.db import close_old_connections
 logger = logging.getLogger("oversight.tasks")
 
 
-class OversightTask(Task):  # type: ignore[type-arg]
+class OversightTask(Task[..., Any]):
     """Base for every task: logs start, end and duration; retry policy stays on each task's decorator."""
 
     soft_time_limit = 55 * 60

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from core.forms import choices_set
 from datasets.choices import ExportFormat, LabelPolicy
 from datasets.models import ExportSchedule
 from datasets.services.snapshots import DEFAULT_FORMATS, ERROR_FEWSHOT, SnapshotRequest
@@ -49,7 +50,7 @@ class SnapshotCreateForm(forms.Form):
 
     def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["labels"].choices = [(key, key) for key in label_keys]  # type: ignore[attr-defined]
+        choices_set(self, "labels", [(key, key) for key in label_keys])
 
     def clean_fewshot_k(self) -> list[int]:
         return _sizes(self.cleaned_data["fewshot_k"])

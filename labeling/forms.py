@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from core.forms import choices_set
 from labeling.services.annotations import RationaleSpec
 
 # --- The labeling view ---------------------------------------------------------------------------------------
@@ -33,7 +34,7 @@ class AnnotationSubmitForm(_QueueActionForm):
 
     def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["labels"].choices = [(key, key) for key in label_keys]  # type: ignore[attr-defined]
+        choices_set(self, "labels", [(key, key) for key in label_keys])
 
     def clean_rationales(self) -> list[RationaleSpec]:
         raw = self.cleaned_data.get("rationales") or []

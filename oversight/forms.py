@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 
+from core.forms import choices_set
+
 
 class ReviewDecideForm(forms.Form):
     item_id = forms.IntegerField(min_value=1)
@@ -14,7 +16,7 @@ class ReviewDecideForm(forms.Form):
 
     def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["labels"].choices = [(key, key) for key in label_keys]  # type: ignore[attr-defined]
+        choices_set(self, "labels", [(key, key) for key in label_keys])
 
 
 class ReviewPassForm(forms.Form):

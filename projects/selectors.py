@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
-from core.exceptions import NotFoundError, PermissionDeniedError
+from core.exceptions import NotFoundError
+from projects.access import ProjectAccess
 from projects.choices import Role
 from projects.models import Item, Membership, Project
-from projects.permissions import Action, role_allows
+from projects.permissions import Action
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -33,21 +34,16 @@ def project_role_for_user(*, project: Project, user: AnyUser) -> str | None:
     return Membership.objects.filter(project=project, user_id=user.pk).values_list("role", flat=True).first()
 
 
-def project_get_for_user(*, user: AnyUser, slug: str, action: Action = Action.VIEW) -> Project:
-    """The project, if the user may take `action` on it: 404 to non-members, 403 to members without the role."""
+def project_get_for_user(*, user: AnyUser, slug: str, action: Action = Action.VIEW) -> ProjectAccess:
+    """The user's access to the project, if they may take `action` on it: 404 to non-members (and to
+    anonymous users), 403 to members whose role does not allow it (the Action table)."""
     project = Project.objects.filter(slug=slug).first()
     role = project_role_for_user(project=project, user=user) if project is not None else None
-    if project is None or role is None:
+    if project is None or role is None or not isinstance(user, User):
         raise NotFoundError("Project not found.")
-    if not role_allows(role, action):
-        raise PermissionDeniedError()
-    project.user_role = role  # type: ignore[attr-defined]
-    return project
-
-
-def project_allows(project: Project, action: Action) -> bool:
-    """Whether the member the project was resolved for (project_get_for_user) may take `action` on it."""
-    return role_allows(getattr(project, "user_role", ""), action)
+    access = ProjectAccess(project=project, user=user, role=role)
+    access.require(action)
+    return access
 
 
 def item_list(*, project: Project) -> QuerySet[Item]:
@@ -65,12 +61,12 @@ def membership_list(*, project: Project) -> QuerySet[Membership]:
     return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
 
 
-def membership_list_for_user(*, project: Project, user: AnyUser) -> QuerySet[Membership]:
+def membership_list_for_user(*, access: ProjectAccess) -> QuerySet[Membership]:
     """The members this member may see: everyone, or for an analyst the owners, reviewers and data
     scientists (whom she may ask) and herself, never another analyst."""
-    memberships = membership_list(project=project)
-    if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
-        memberships = memberships.exclude(Q(role=Role.ANALYST) & ~Q(user_id=int(user.pk or 0)))
+    memberships = membership_list(project=access.project)
+    if not access.allows(Action.SEE_OTHERS_ANSWERS):
+        memberships = memberships.exclude(Q(role=Role.ANALYST) & ~Q(user_id=access.user.pk))
     return memberships
 
 

@@ -7,16 +7,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.selectors import lockout_list
 from accounts.services import lockout_lift, set_password_link_create
-from core.exceptions import NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
+from core.web import form_ok, form_run, form_status, redirect_htmx, user_of
 from projects import selectors
+from projects.access import ProjectAccess
 from projects.filtersets import ItemFilterSet
 from projects.forms import (
     MemberAccountForm,
@@ -25,7 +24,6 @@ from projects.forms import (
     ProjectForm,
     ProjectSettingsForm,
 )
-from projects.models import Membership, Project
 from projects.permissions import Action
 from projects.selectors import membership_get, membership_list_for_user, project_list_for_user
 from projects.services.members import (
@@ -35,7 +33,7 @@ from projects.services.members import (
     membership_set_role,
 )
 from projects.services.projects import label_specs_from_keys, project_create, project_update
-from projects.web import _can, add_error, project_view
+from projects.web import project_view
 
 MESSAGE_LOCKOUT_LIFTED = "Lockout of {username} lifted: they can log in again."
 
@@ -46,46 +44,40 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            project = project_create(
-                name=data["name"], slug=data["slug"], labels=label_specs_from_keys(data["labels"]),
-                multi_label=data["multi_label"], overlap=data["overlap"], description=data["description"],
-                instructions=data["instructions"], created_by=request.user,  # type: ignore[arg-type]
-            )  # fmt: skip
-        except ValidationError as exc:
-            add_error(form, exc)
-        else:
-            return (
-                HttpResponseClientRedirect(project.get_absolute_url()) if request.htmx else redirect(project)
-            )
+        project = form_run(form, lambda: project_create(
+            name=data["name"], slug=data["slug"], labels=label_specs_from_keys(data["labels"]),
+            multi_label=data["multi_label"], overlap=data["overlap"], description=data["description"],
+            instructions=data["instructions"], created_by=user_of(request),
+        ))  # fmt: skip
+        if project is not None:
+            return redirect_htmx(request, project.get_absolute_url())
     projects = project_list_for_user(user=request.user).prefetch_related("labels")
-    status = 422 if request.method == "POST" else 200
     return render_partial(request, "projects/project_list.html", {"projects": projects, "form": form},
-                          partial="create-form", status=status)  # fmt: skip
+                          partial="create-form", status=form_status(request))  # fmt: skip
 
 
 @project_view(Action.EDIT_PROJECT)
 @require_http_methods(["GET", "POST"])
-def project_settings(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def project_settings(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     fields = list(ProjectSettingsForm.base_fields)
     form = ProjectSettingsForm(
         request.POST or None, initial={name: getattr(project, name) for name in fields}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            project_update(project=project, **form.cleaned_data)
-        except ValidationError as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, "Settings saved.")
-            return HttpResponseClientRedirect(request.path) if request.htmx else redirect(request.path)
-    status = 422 if request.method == "POST" else 200
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and form_ok(form, lambda: project_update(project=project, **form.cleaned_data))
+    ):
+        messages.success(request, "Settings saved.")
+        return redirect_htmx(request, request.path)
     return render_partial(request, "projects/project_settings.html", {"project": project, "form": form},
-                          partial="settings-form", status=status)  # fmt: skip
+                          partial="settings-form", status=form_status(request))  # fmt: skip
 
 
 @project_view()
-def item_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def item_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     filterset = ItemFilterSet(request.GET or None, queryset=selectors.item_list(project=project))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -95,13 +87,13 @@ def item_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
 
 
 def _members_page(
-    request: HtmxHttpRequest, project: Project, *, status: int = 200, **extra: Any
+    request: HtmxHttpRequest, access: ProjectAccess, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
     """The members region; for owners also whose logins are locked out and who has no password yet."""
-    can_manage = _can(project, Action.MANAGE_MEMBERS)
-    memberships = list(membership_list_for_user(project=project, user=request.user))
+    can_manage = access.allows(Action.MANAGE_MEMBERS)
+    memberships = list(membership_list_for_user(access=access))
     context = {
-        "project": project, "can_manage": can_manage, "memberships": memberships,
+        "project": access.project, "can_manage": can_manage, "memberships": memberships,
         "role_form": MembershipRoleForm(), "form": MembershipForm(),
         "account_form": MemberAccountForm(prefix="account"),
         "locked_out": set(), "pending": set(), "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600, **extra,
@@ -117,70 +109,59 @@ def _members_page(
 
 @project_view()
 @require_http_methods(["GET", "POST"])
-def member_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def member_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     form = MembershipForm(request.POST or None)
     if request.method == "POST":
-        if not _can(project, Action.MANAGE_MEMBERS):
+        if not access.allows(Action.MANAGE_MEMBERS):
             raise PermissionDenied
-        if form.is_valid():
-            try:
-                membership_add(project=project, **form.cleaned_data)
-            except ValidationError as exc:
-                add_error(form, exc)
-            else:
-                form = MembershipForm()
-    return _members_page(request, project, form=form, status=422 if form.errors else 200)
+        if form.is_valid() and form_ok(
+            form, lambda: membership_add(project=access.project, **form.cleaned_data)
+        ):
+            form = MembershipForm()
+    return _members_page(request, access, form=form, status=422 if form.errors else 200)
 
 
 @project_view(Action.MANAGE_MEMBERS)
 @require_POST
-def member_account_create(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def member_account_create(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     """An owner creates an account and is shown its one-time set-password link to hand over."""
     form = MemberAccountForm(request.POST, prefix="account")
     if form.is_valid():
-        try:
-            membership = membership_create_with_account(project=project, **form.cleaned_data)
-        except ValidationError as exc:
-            add_error(form, exc)
-        else:
+        membership = form_run(
+            form, lambda: membership_create_with_account(project=access.project, **form.cleaned_data)
+        )
+        if membership is not None:
             link = request.build_absolute_uri(set_password_link_create(user=membership.user))
-            return _members_page(request, project, set_password_link=link, link_user=membership.user)
-    return _members_page(request, project, account_form=form, status=422)
-
-
-def _membership_or_404(project: Project, user_id: int) -> Membership:
-    try:
-        return membership_get(project=project, user_id=user_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+            return _members_page(request, access, set_password_link=link, link_user=membership.user)
+    return _members_page(request, access, account_form=form, status=422)
 
 
 @project_view(Action.MANAGE_MEMBERS)
 @require_POST
-def member_set_password_link(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
+def member_set_password_link(request: HtmxHttpRequest, access: ProjectAccess, user_id: int) -> HttpResponse:
     """A new set-password link for a member who has not set a password yet (the old one stays valid)."""
-    membership = _membership_or_404(project, user_id)
+    membership = membership_get(project=access.project, user_id=user_id)
     try:
         link = request.build_absolute_uri(set_password_link_create(user=membership.user))
     except ValidationError as exc:
-        return _members_page(request, project, error=exc.messages[0], status=422)
-    return _members_page(request, project, set_password_link=link, link_user=membership.user)
+        return _members_page(request, access, error=exc.messages[0], status=422)
+    return _members_page(request, access, set_password_link=link, link_user=membership.user)
 
 
 @project_view(Action.MANAGE_MEMBERS)
 @require_POST
-def member_lockout_lift(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
+def member_lockout_lift(request: HtmxHttpRequest, access: ProjectAccess, user_id: int) -> HttpResponse:
     """Lifts the login lockout of a member's username (an address's lockout is lifted by an admin)."""
-    membership = _membership_or_404(project, user_id)
+    membership = membership_get(project=access.project, user_id=user_id)
     lockout_lift(username=membership.user.username)
     notice = MESSAGE_LOCKOUT_LIFTED.format(username=membership.user.username)
-    return _members_page(request, project, notice=notice)
+    return _members_page(request, access, notice=notice)
 
 
 @project_view(Action.MANAGE_MEMBERS)
 @require_POST
-def member_update(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
-    membership = _membership_or_404(project, user_id)
+def member_update(request: HtmxHttpRequest, access: ProjectAccess, user_id: int) -> HttpResponse:
+    membership = membership_get(project=access.project, user_id=user_id)
     form = MembershipRoleForm(request.POST)
     error = ""
     try:
@@ -190,4 +171,4 @@ def member_update(request: HtmxHttpRequest, project: Project, user_id: int) -> H
             membership_set_role(membership=membership, role=form.cleaned_data["role"])
     except ValidationError as exc:
         error = exc.messages[0]
-    return _members_page(request, project, error=error, status=422 if error else 200)
+    return _members_page(request, access, error=error, status=422 if error else 200)

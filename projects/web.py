@@ -1,56 +1,61 @@
+"""The door every project page and project API view comes through: `slug` in the URL resolves to a
+permission-checked `ProjectAccess` (project, user, role) by the same selector for HTML and REST."""
+
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from rest_framework.views import APIView
 
-from core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from core.htmx import HtmxHttpRequest
+from core.web import html_errors
+from projects.access import ProjectAccess
 from projects.models import Project
-from projects.permissions import Action, role_allows
+from projects.permissions import Action
 from projects.selectors import project_get_for_user
 
 
-class ProjectScopedMixin:
-    """Resolves `slug` from the URL to a permission-checked project (the selector the HTML views use too)."""
+class ProjectScopedMixin(APIView):
+    """Resolves `slug` from the URL to a permission-checked ProjectAccess (the selector the pages use too);
+    NotFoundError and PermissionDeniedError become 404 and 403 through core.api.exception_handlers."""
+
+    def get_access(self, action: Action = Action.VIEW) -> ProjectAccess:
+        return project_get_for_user(user=self.request.user, slug=self.kwargs["slug"], action=action)
 
     def get_project(self, action: Action = Action.VIEW) -> Project:
-        view: APIView = self  # type: ignore[assignment]
-        return project_get_for_user(user=view.request.user, slug=view.kwargs["slug"], action=action)
+        return self.get_access(action).project
 
 
-ProjectView = Callable[..., HttpResponse]
+ProjectView = Callable[..., HttpResponseBase]
+# The access each project page was resolved with, for its templates (access_context); weak keys: an entry
+# goes with its request.
+_ACCESS: weakref.WeakKeyDictionary[HttpRequest, ProjectAccess] = weakref.WeakKeyDictionary()
+
+
+def access_context(request: HttpRequest) -> dict[str, ProjectAccess | None]:
+    """Template context processor: `access` on project pages (None elsewhere)."""
+    return {"access": _ACCESS.get(request)}
 
 
 def project_view(action: Action = Action.VIEW) -> Callable[[ProjectView], ProjectView]:
-    """Resolves `slug` to a permission-checked project (the same selector as the API) and passes it on."""
+    """Resolves `slug` to a permission-checked ProjectAccess and passes it to the view as its second
+    argument; domain errors anywhere in the view map to 404/403 (core.web.html_errors)."""
 
     def decorator(view: ProjectView) -> ProjectView:
         @login_required
         @wraps(view)
-        def wrapper(request: HtmxHttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-            try:
-                project = project_get_for_user(user=request.user, slug=slug, action=action)
-            except NotFoundError as exc:
-                raise Http404(exc.message) from exc
-            except PermissionDeniedError as exc:
-                raise PermissionDenied(exc.message) from exc
-            return view(request, project, *args, **kwargs)
+        @html_errors
+        def wrapper(request: HtmxHttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            access = project_get_for_user(user=request.user, slug=slug, action=action)
+            _ACCESS[request] = access
+            return view(request, access, *args, **kwargs)
 
         return wrapper
 
     return decorator
-
-
-def add_error(form: forms.Form, exc: ValidationError | ApplicationError) -> None:
-    form.add_error(None, exc.message if isinstance(exc, ApplicationError) else exc)
-
-
-def _can(project: Project, action: Action) -> bool:
-    return role_allows(project.user_role, action)  # type: ignore[attr-defined]

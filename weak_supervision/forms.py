@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from core.forms import choices_set
 from weak_supervision.choices import KeywordMode, LabelingFunctionKind, MetadataOperator
 
 PYTHON_TEMPLATE = "\n".join([
@@ -61,7 +62,7 @@ class LabelingFunctionForm(forms.Form):
 
     def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["label"].choices = [(key, key) for key in label_keys]  # type: ignore[attr-defined]
+        choices_set(self, "label", [(key, key) for key in label_keys])
 
     def spec(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
-from core.exceptions import ApplicationError, NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
+from core.web import form_run, form_status, redirect_htmx
+from projects.access import ProjectAccess
 from projects.models import Project
-from projects.permissions import Action, role_allows
-from projects.web import add_error, project_view
+from projects.permissions import Action
+from projects.web import project_view
 from weak_supervision import selectors
 from weak_supervision.charts import lf_bar_chart
 from weak_supervision.forms import LabelingFunctionForm
@@ -32,9 +31,9 @@ from weak_supervision.services.runs import run_start
 SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
 
 
-def _require(project: Project, action: Action) -> None:
+def _require(access: ProjectAccess, action: Action) -> None:
     """The same role table as the page decorators and the API: 403 for a member whose role may not."""
-    if not role_allows(project.user_role, action):  # type: ignore[attr-defined]
+    if not access.allows(action):
         raise PermissionDenied("Only owners and data scientists write labeling functions and start runs.")
 
 
@@ -48,15 +47,16 @@ def _latest_analysis(project: Project) -> dict[int, dict[str, Any]]:
 
 
 @project_view(Action.SEE_MODEL_OUTPUTS)
-def labeling_function_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def labeling_function_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     analysis = _latest_analysis(project)
     lfs = [(lf, analysis.get(lf.pk)) for lf in selectors.labeling_function_list(project=project)]
     context = {"project": project, "lfs": lfs, "python_lfs_unavailable": python_lfs_unavailable()}
     return render(request, "weak_supervision/lf_list.html", context)
 
 
-def _save(request: HtmxHttpRequest, project: Project, form: LabelingFunctionForm, lf: Any) -> Any:
-    data, user = form.cleaned_data, cast(User, request.user)
+def _save(access: ProjectAccess, form: LabelingFunctionForm, lf: Any) -> Any:
+    project, data, user = access.project, form.cleaned_data, access.user
     if lf is None:
         return labeling_function_create(
             project=project,
@@ -72,20 +72,17 @@ def _save(request: HtmxHttpRequest, project: Project, form: LabelingFunctionForm
     )
 
 
-def _editor(request: HtmxHttpRequest, project: Project, lf: Any) -> HttpResponse:
+def _editor(request: HtmxHttpRequest, access: ProjectAccess, lf: Any) -> HttpResponse:
+    project = access.project
     initial = LabelingFunctionForm.initial_from(lf) if lf else None
     form = LabelingFunctionForm(request.POST or None, initial=initial, label_keys=_label_keys(project))
     if lf is not None:
         form.fields["name"].disabled = form.fields["kind"].disabled = True
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = _save(request, project, form, lf)
-        except (ValidationError, ApplicationError) as exc:
-            add_error(form, exc)
-        else:
+        saved = form_run(form, lambda: _save(access, form, lf))
+        if saved is not None:
             messages.success(request, f"Saved {saved.name} (version {saved.current_version.number}).")
-            target = f"/projects/{project.slug}/labeling-functions/{saved.pk}/"
-            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+            return redirect_htmx(request, f"/projects/{project.slug}/labeling-functions/{saved.pk}/")
     versions = lf.versions.select_related("created_by").order_by("-number") if lf else []
     context = {
         "project": project,
@@ -94,38 +91,34 @@ def _editor(request: HtmxHttpRequest, project: Project, lf: Any) -> HttpResponse
         "versions": versions,
         "python_lfs_unavailable": python_lfs_unavailable(),
     }
-    status = 422 if request.method == "POST" else 200
-    return render_partial(request, "weak_supervision/lf_edit.html", context, partial="editor", status=status)
+    return render_partial(
+        request, "weak_supervision/lf_edit.html", context, partial="editor", status=form_status(request)
+    )
 
 
 @project_view(Action.WRITE_LFS)
 @require_http_methods(["GET", "POST"])
-def labeling_function_new(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    return _editor(request, project, None)
+def labeling_function_new(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    return _editor(request, access, None)
 
 
 @project_view(Action.SEE_MODEL_OUTPUTS)
 @require_http_methods(["GET", "POST"])
-def labeling_function_detail(request: HtmxHttpRequest, project: Project, lf_id: int) -> HttpResponse:
-    try:
-        lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+def labeling_function_detail(request: HtmxHttpRequest, access: ProjectAccess, lf_id: int) -> HttpResponse:
+    project = access.project
+    lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
     if request.method == "POST":
-        _require(project, Action.WRITE_LFS)
-    return _editor(request, project, lf)
+        _require(access, Action.WRITE_LFS)
+    return _editor(request, access, lf)
 
 
 @require_POST
 @project_view(Action.WRITE_LFS)
-def labeling_function_toggle(request: HtmxHttpRequest, project: Project, lf_id: int) -> HttpResponse:
-    try:
-        lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
-    labeling_function_update(lf=lf, user=request.user, active=not lf.active)  # type: ignore[arg-type]
-    target = f"/projects/{project.slug}/labeling-functions/"
-    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+def labeling_function_toggle(request: HtmxHttpRequest, access: ProjectAccess, lf_id: int) -> HttpResponse:
+    project = access.project
+    lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
+    labeling_function_update(lf=lf, user=access.user, active=not lf.active)
+    return redirect_htmx(request, f"/projects/{project.slug}/labeling-functions/")
 
 
 def _highlighted(matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -139,7 +132,8 @@ def _highlighted(matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @require_POST
 @project_view(Action.WRITE_LFS)
-def labeling_function_preview(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def labeling_function_preview(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = LabelingFunctionForm(request.POST, label_keys=_label_keys(project))
     form.fields["name"].required = False
     context: dict[str, Any] = {"project": project}
@@ -163,17 +157,17 @@ def labeling_function_preview(request: HtmxHttpRequest, project: Project) -> Htt
 
 @project_view(Action.SEE_MODEL_OUTPUTS)
 @require_http_methods(["GET", "POST"])
-def run_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def run_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     error = ""
     if request.method == "POST":
-        _require(project, Action.WRITE_LFS)
+        _require(access, Action.WRITE_LFS)
         try:
-            run = run_start(project=project, user=request.user)  # type: ignore[arg-type]
+            run = run_start(project=project, user=access.user)
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            target = f"/projects/{project.slug}/runs/{run.number}/"
-            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+            return redirect_htmx(request, f"/projects/{project.slug}/runs/{run.number}/")
     runs = list(selectors.run_list(project=project).select_related("created_by")[:50])
     context = {"project": project, "runs": runs, "error": error}
     return render_partial(
@@ -182,11 +176,9 @@ def run_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
 
 
 @project_view(Action.SEE_MODEL_OUTPUTS)
-def run_detail(request: HtmxHttpRequest, project: Project, number: int) -> HttpResponse:
-    try:
-        run = selectors.run_get(project=project, number=number)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+def run_detail(request: HtmxHttpRequest, access: ProjectAccess, number: int) -> HttpResponse:
+    project = access.project
+    run = selectors.run_get(project=project, number=number)
     sort = request.GET.get("sort", "name")
     key = sort.lstrip("-") if sort.lstrip("-") in SORTABLE else "name"
     rows = sorted(
@@ -202,14 +194,15 @@ def run_detail(request: HtmxHttpRequest, project: Project, number: int) -> HttpR
         "sort": sort,
         "chart": lf_bar_chart(run.lf_analysis) if run.lf_analysis else "",
         # LF errors and tracebacks: only for those who may edit the LFs.
-        "may_see_errors": role_allows(project.user_role, Action.WRITE_LFS),  # type: ignore[attr-defined]
+        "may_see_errors": access.allows(Action.WRITE_LFS),
     }
     partial = "table" if request.GET.get("sort") else "status"
     return render_partial(request, "weak_supervision/run_detail.html", context, partial=partial)
 
 
 @project_view(Action.WRITE_LFS)
-def labeling_function_suggestions(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def labeling_function_suggestions(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     suggestions = suggest(project=project)
     return render(
         request, "weak_supervision/lf_list.html#suggestions", {"project": project, "suggestions": suggestions}
@@ -218,15 +211,15 @@ def labeling_function_suggestions(request: HtmxHttpRequest, project: Project) ->
 
 @require_POST
 @project_view(Action.WRITE_LFS)
-def labeling_function_suggestion_accept(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def labeling_function_suggestion_accept(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     phrase, label = request.POST.get("phrase", ""), request.POST.get("label", "")
     try:
         lf = labeling_function_accept_suggestion(
-            project=project, user=cast(User, request.user), phrase=phrase, label=label
+            project=project, user=access.user, phrase=phrase, label=label
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"Added {lf.name}: it votes {label} on items containing '{phrase}'.")
-    target = f"/projects/{project.slug}/labeling-functions/"
-    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    return redirect_htmx(request, f"/projects/{project.slug}/labeling-functions/")

@@ -15,6 +15,7 @@ from accounts import selectors
 from accounts.api import serializers as s
 from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
+from core.web import user_of
 
 ERROR_BAD_CREDENTIALS = "Unable to log in with provided credentials."
 
@@ -64,13 +65,13 @@ class ApiTokenListCreateApi(ListAPIView[ApiToken]):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
             return ApiToken.objects.none()
-        return selectors.api_token_list(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.api_token_list(user=user_of(self.request))
 
     @extend_schema(request=s.ApiTokenInputSerializer, responses={201: s.ApiTokenCreatedOutputSerializer})
     def post(self, request: Request) -> Response:
         data = s.ApiTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = api_token_create(user=request.user, name=data.validated_data.get("name", ""))  # type: ignore[arg-type]
+        issued = api_token_create(user=user_of(request), name=data.validated_data.get("name", ""))
         body = {**s.ApiTokenOutputSerializer(issued.token).data, "token": issued.key}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -78,5 +79,5 @@ class ApiTokenListCreateApi(ListAPIView[ApiToken]):
 class ApiTokenDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, token_id: int) -> Response:
-        api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+        api_token_revoke(user=user_of(request), token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

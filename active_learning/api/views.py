@@ -3,9 +3,6 @@ services and selectors as the page and the CLI."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -62,7 +59,8 @@ class LearnerRetrainApi(ProjectScopedMixin, APIView):
         description="Starts a retrain on the workers (at once in the embedded mode); 400 while one is under way.",
     )  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
-        model = learner_retrain(project=self.get_project(Action.TRAIN), user=cast(User, request.user))
+        access = self.get_access(Action.TRAIN)
+        model = learner_retrain(project=access.project, user=access.user)
         model.refresh_from_db()
         return Response(s.LearnerModelOutputSerializer(model).data, status=status.HTTP_202_ACCEPTED)
 
@@ -88,10 +86,11 @@ class SimulationListCreateApi(ProjectScopedMixin, ListAPIView[Simulation]):
         "simulations/{id}/. The result is shaped like `manage.py simulate_active_learning --json`.",
     )  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.TRAIN)
+        access = self.get_access(Action.TRAIN)
+        project = access.project
         data = s.SimulationCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        simulation = simulation_create(project=project, user=cast(User, request.user), **data.validated_data)
+        simulation = simulation_create(project=project, user=access.user, **data.validated_data)
         simulation.refresh_from_db()
         return Response(s.SimulationOutputSerializer(simulation).data, status=status.HTTP_202_ACCEPTED)
 

@@ -79,6 +79,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `access`: the viewer's ProjectAccess on project pages (projects.web.project_view).
+                "projects.web.access_context",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

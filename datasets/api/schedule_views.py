@@ -3,9 +3,6 @@ datasets.services.schedules, like the pages."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -43,10 +40,11 @@ class ExportScheduleListCreateApi(ProjectScopedMixin, APIView):
         "skipped when the data did not change; the schedule keeps its newest `keep_last` versions.",
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.EXPORT)
+        access = self.get_access(Action.EXPORT)
+        project = access.project
         data = s.ExportScheduleCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = cast(User, request.user)
+        user = access.user
         schedule = export_schedule_create(project=project, user=user, **data.service_kwargs())
         output = s.ExportScheduleOutputSerializer(_schedule_get(project, schedule.pk))
         return Response(output.data, status=status.HTTP_201_CREATED)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 from pathlib import PurePosixPath
-from typing import Any, cast
+from typing import Any
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -47,10 +46,11 @@ class SnapshotListCreateApi(ProjectScopedMixin, ListAPIView[Snapshot]):
         "at snapshots/jobs/{id}/. It gets a version number once every file is written and checksummed.",
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.EXPORT)
+        access = self.get_access(Action.EXPORT)
+        project = access.project
         data = s.SnapshotCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = cast(User, request.user)
+        user = access.user
         snapshot = snapshot_create(
             project=project, user=user, request=data.snapshot_request(), trigger=Trigger.API
         )

@@ -3,17 +3,16 @@ and data scientists create, edit, enable or disable, delete and run them now."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.exceptions import NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
+from core.web import form_ok, form_run, form_status
 from datasets.forms import ExportScheduleForm
 from datasets.models import ExportSchedule
 from datasets.selectors import export_schedule_get, export_schedule_list
@@ -23,26 +22,16 @@ from datasets.services.schedules import (
     export_schedule_run_now,
     export_schedule_update,
 )
+from projects.access import ProjectAccess
 from projects.models import Project
-from projects.permissions import Action, role_allows
-from projects.web import add_error, project_view
+from projects.permissions import Action
+from projects.web import project_view
 
 LIST_TEMPLATE = "datasets/schedule_list.html"
 
 
-def _can_export(project: Project) -> bool:
-    return role_allows(project.user_role, Action.EXPORT)  # type: ignore[attr-defined]
-
-
 def _schedules(project: Project) -> list[ExportSchedule]:
     return list(export_schedule_list(project=project))
-
-
-def _schedule_get(project: Project, schedule_id: int) -> ExportSchedule:
-    try:
-        return export_schedule_get(project=project, schedule_id=schedule_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
 
 
 def _edit_form(schedule: ExportSchedule, data: Any = None) -> ExportScheduleForm:
@@ -52,7 +41,7 @@ def _edit_form(schedule: ExportSchedule, data: Any = None) -> ExportScheduleForm
 
 def _page(
     request: HtmxHttpRequest,
-    project: Project,
+    access: ProjectAccess,
     *,
     form: ExportScheduleForm | None = None,
     editing: ExportScheduleForm | None = None,
@@ -61,75 +50,74 @@ def _page(
     notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    project = access.project
     rows = [
         (schedule, editing if schedule.pk == editing_id and editing else _edit_form(schedule))
         for schedule in _schedules(project)
     ]
     context = {
         "project": project, "rows": rows, "form": form or ExportScheduleForm(), "editing_id": editing_id,
-        "can_export": _can_export(project), "error": error, "notice": notice,
+        "can_export": access.allows(Action.EXPORT), "error": error, "notice": notice,
     }  # fmt: skip
     return render_partial(request, LIST_TEMPLATE, context, partial="schedules", status=status)
 
 
-def _done(request: HtmxHttpRequest, project: Project, notice: str) -> HttpResponse:
+def _done(request: HtmxHttpRequest, access: ProjectAccess, notice: str) -> HttpResponse:
     """htmx: the refreshed schedules region; otherwise back to the page (post/redirect/get)."""
     if request.htmx:
-        return _page(request, project, notice=notice)
+        return _page(request, access, notice=notice)
     messages.success(request, notice)
-    return redirect("datasets:schedule-list", slug=project.slug)
+    return redirect("datasets:schedule-list", slug=access.project.slug)
 
 
 @project_view(Action.OVERSEE)
 @require_http_methods(["GET", "POST"])
-def schedule_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def schedule_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = ExportScheduleForm(request.POST or None)
     if request.method == "POST":
-        if not _can_export(project):
+        if not access.allows(Action.EXPORT):
             raise PermissionDenied("Only owners and data scientists schedule exports.")
         if form.is_valid():
-            try:
-                schedule = export_schedule_create(
-                    project=project, user=cast(User, request.user), **form.schedule_fields()
-                )
-            except ValidationError as exc:
-                add_error(form, exc)
-            else:
-                return _done(request, project, f"Scheduled '{schedule.name}'.")
-    return _page(request, project, form=form, status=422 if request.method == "POST" else 200)
+            schedule = form_run(
+                form,
+                lambda: export_schedule_create(project=project, user=access.user, **form.schedule_fields()),
+            )
+            if schedule is not None:
+                return _done(request, access, f"Scheduled '{schedule.name}'.")
+    return _page(request, access, form=form, status=form_status(request))
 
 
 @project_view(Action.EXPORT)
 @require_POST
-def schedule_update(request: HtmxHttpRequest, project: Project, schedule_id: int) -> HttpResponse:
+def schedule_update(request: HtmxHttpRequest, access: ProjectAccess, schedule_id: int) -> HttpResponse:
     """One form per action: `action` is edit (with the schedule's fields), enable, disable or delete."""
-    schedule = _schedule_get(project, schedule_id)
+    project = access.project
+    schedule = export_schedule_get(project=project, schedule_id=schedule_id)
     action = request.POST.get("action", "edit")
     if action == "delete":
         export_schedule_delete(schedule=schedule)
-        return _done(request, project, f"Deleted '{schedule.name}'; the snapshots it made stay.")
+        return _done(request, access, f"Deleted '{schedule.name}'; the snapshots it made stay.")
     if action in ("enable", "disable"):
         export_schedule_update(schedule=schedule, enabled=action == "enable")
-        return _done(request, project, f"{action.title()}d '{schedule.name}'.")
+        return _done(request, access, f"{action.title()}d '{schedule.name}'.")
     if action != "edit":
         return HttpResponseBadRequest("Unknown action: edit, enable, disable or delete.")
     form = _edit_form(schedule, request.POST)
-    if form.is_valid():
-        try:
-            export_schedule_update(schedule=schedule, **form.schedule_fields())
-        except ValidationError as exc:
-            add_error(form, exc)
-        else:
-            return _done(request, project, f"Saved '{schedule.name}'.")
-    return _page(request, project, editing=form, editing_id=schedule.pk, status=422)
+    if form.is_valid() and form_ok(
+        form, lambda: export_schedule_update(schedule=schedule, **form.schedule_fields())
+    ):
+        return _done(request, access, f"Saved '{schedule.name}'.")
+    return _page(request, access, editing=form, editing_id=schedule.pk, status=422)
 
 
 @project_view(Action.EXPORT)
 @require_POST
-def schedule_run_now(request: HtmxHttpRequest, project: Project, schedule_id: int) -> HttpResponse:
-    schedule = _schedule_get(project, schedule_id)
+def schedule_run_now(request: HtmxHttpRequest, access: ProjectAccess, schedule_id: int) -> HttpResponse:
+    project = access.project
+    schedule = export_schedule_get(project=project, schedule_id=schedule_id)
     try:
         export_schedule_run_now(schedule=schedule)
     except ValidationError as exc:
-        return _page(request, project, error=" ".join(exc.messages), status=422)
-    return _done(request, project, f"Queued a run of '{schedule.name}'; it runs on a worker.")
+        return _page(request, access, error=" ".join(exc.messages), status=422)
+    return _done(request, access, f"Queued a run of '{schedule.name}'; it runs on a worker.")

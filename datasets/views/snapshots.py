@@ -4,30 +4,31 @@ downloads, the diff between two versions, and the row a pending snapshot polls u
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 
-from core.exceptions import ApplicationError, NotFoundError
+from core.exceptions import NotFoundError
 from core.htmx import HtmxHttpRequest, render_partial
 from core.markdown import render_markdown
+from core.web import form_run, form_status, redirect_htmx
 from datasets import selectors
 from datasets.choices import SnapshotStatus, Trigger
 from datasets.forms import SnapshotCompareForm, SnapshotCreateForm
 from datasets.models import Snapshot
 from datasets.services.snapshots import snapshot_create
+from projects.access import ProjectAccess
 from projects.models import Project
-from projects.permissions import Action, role_allows
-from projects.web import add_error, project_view
+from projects.permissions import Action
+from projects.web import project_view
 
 LIST_TEMPLATE = "datasets/snapshot_list.html"
 ERROR_COMPARE = "Choose two versions to compare: ?old=1&new=2."
@@ -39,10 +40,6 @@ def snapshot_file_response(*, snapshot: Snapshot, name: str) -> FileResponse:
     return FileResponse(handle, as_attachment=True, filename=PurePosixPath(name).name)
 
 
-def _can_export(project: Project) -> bool:
-    return role_allows(project.user_role, Action.EXPORT)  # type: ignore[attr-defined]
-
-
 def _label_keys(project: Project) -> list[str]:
     return list(project.labels.order_by("order", "id").values_list("key", flat=True))
 
@@ -51,7 +48,10 @@ def _versions(project: Project) -> list[int]:
     return [v for v in selectors.snapshot_versions(project=project).values_list("version", flat=True) if v]
 
 
-def _list_context(request: HtmxHttpRequest, project: Project, form: SnapshotCreateForm) -> dict[str, Any]:
+def _list_context(
+    request: HtmxHttpRequest, access: ProjectAccess, form: SnapshotCreateForm
+) -> dict[str, Any]:
+    project = access.project
     versions = _versions(project)
     compare = SnapshotCompareForm(
         initial={"old": versions[1] if len(versions) > 1 else None, "new": versions[0] if versions else None},
@@ -60,7 +60,7 @@ def _list_context(request: HtmxHttpRequest, project: Project, form: SnapshotCrea
     page = Paginator(selectors.snapshot_list(project=project).order_by("-created_at", "-id"), 50)
     return {
         "project": project, "form": form, "compare": compare, "versions": versions,
-        "page": page.get_page(request.GET.get("page")), "can_export": _can_export(project),
+        "page": page.get_page(request.GET.get("page")), "can_export": access.allows(Action.EXPORT),
     }  # fmt: skip
 
 
@@ -72,39 +72,32 @@ def _created(request: HtmxHttpRequest, project: Project, snapshot: Snapshot) -> 
         messages.error(request, f"Snapshot {snapshot.label} failed: {snapshot.error}")
     else:
         messages.info(request, f"Building snapshot {snapshot.label}; its row updates when it is done.")
-    target = reverse("datasets:snapshot-list", args=[project.slug])
-    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    return redirect_htmx(request, reverse("datasets:snapshot-list", args=[project.slug]))
 
 
 @project_view(Action.OVERSEE)
 @require_http_methods(["GET", "POST"])
-def snapshot_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def snapshot_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = SnapshotCreateForm(request.POST or None, label_keys=_label_keys(project))
     if request.method == "POST":
-        if not _can_export(project):
+        if not access.allows(Action.EXPORT):
             raise PermissionDenied("Only owners and data scientists make snapshots.")
         if form.is_valid():
-            try:
-                snapshot = snapshot_create(
-                    project=project, user=cast(User, request.user), request=form.snapshot_request(),
-                    trigger=Trigger.UI,
-                )  # fmt: skip
-            except (ValidationError, ApplicationError) as exc:
-                add_error(form, exc)
-            else:
+            snapshot = form_run(form, lambda: snapshot_create(
+                project=project, user=access.user, request=form.snapshot_request(), trigger=Trigger.UI,
+            ))  # fmt: skip
+            if snapshot is not None:
                 return _created(request, project, snapshot)
-    status = 422 if request.method == "POST" else 200
-    context = _list_context(request, project, form)
-    return render_partial(request, LIST_TEMPLATE, context, partial="create-form", status=status)
+    context = _list_context(request, access, form)
+    return render_partial(request, LIST_TEMPLATE, context, partial="create-form", status=form_status(request))
 
 
 @require_GET
 @project_view(Action.OVERSEE)
-def snapshot_status(request: HtmxHttpRequest, project: Project, snapshot_id: int) -> HttpResponse:
-    try:
-        snapshot = selectors.snapshot_job_get(project=project, snapshot_id=snapshot_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+def snapshot_status(request: HtmxHttpRequest, access: ProjectAccess, snapshot_id: int) -> HttpResponse:
+    project = access.project
+    snapshot = selectors.snapshot_job_get(project=project, snapshot_id=snapshot_id)
     return render(request, f"{LIST_TEMPLATE}#row", {"project": project, "snapshot": snapshot})
 
 
@@ -127,11 +120,9 @@ def _split_label_table(manifest: dict[str, Any]) -> dict[str, Any]:
 
 @require_GET
 @project_view(Action.OVERSEE)
-def snapshot_detail(request: HtmxHttpRequest, project: Project, version: int) -> HttpResponse:
-    try:
-        snapshot = selectors.snapshot_get(project=project, version=version)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+def snapshot_detail(request: HtmxHttpRequest, access: ProjectAccess, version: int) -> HttpResponse:
+    project = access.project
+    snapshot = selectors.snapshot_get(project=project, version=version)
     files = snapshot.manifest.get("files", [])
     table = _split_label_table(snapshot.manifest)
     split_counts = snapshot.manifest.get("counts", {}).get("splits", {})
@@ -152,20 +143,21 @@ def snapshot_detail(request: HtmxHttpRequest, project: Project, version: int) ->
 
 @require_GET
 @project_view(Action.OVERSEE)
-def snapshot_download(request: HtmxHttpRequest, project: Project, version: int, name: str) -> HttpResponse:
+def snapshot_download(
+    request: HtmxHttpRequest, access: ProjectAccess, version: int, name: str
+) -> HttpResponseBase:
+    project = access.project
+    snapshot = selectors.snapshot_get(project=project, version=version)
     try:
-        snapshot = selectors.snapshot_get(project=project, version=version)
-        # A streamed response: not an HttpResponse subclass, which is all project_view's typing knows.
-        return snapshot_file_response(snapshot=snapshot, name=name)  # type: ignore[return-value]
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+        return snapshot_file_response(snapshot=snapshot, name=name)
     except FileNotFoundError as exc:
         raise Http404(f"The file '{name}' is missing from storage.") from exc
 
 
 @require_GET
 @project_view(Action.OVERSEE)
-def snapshot_diff_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def snapshot_diff_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     versions = _versions(project)
     form = SnapshotCompareForm(request.GET or None, versions=versions)
     context: dict[str, Any] = {"project": project, "compare": form, "versions": versions}

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -102,12 +103,11 @@ def demo_team_seed(*, project: Project, password: str, topics: dict[str, str]) -
     if Annotation.objects.filter(project=project).exists():
         return False
     rng = random.Random(20261123)
-    user_model = get_user_model()
-    members = {}
+    members: dict[str, User] = {}
     for username, role, _ in DEMO_TEAM:
-        user = user_model.objects.filter(username=username).first()
+        user = User.objects.filter(username=username).first()
         if user is None:
-            user = user_model.objects.create_user(username=username, password=password)
+            user = User.objects.create_user(username=username, password=password)
         if not Membership.objects.filter(project=project, user=user).exists():
             membership_add(project=project, username=username, role=role)
         members[username] = user
@@ -137,12 +137,12 @@ def demo_team_seed(*, project: Project, password: str, topics: dict[str, str]) -
 
 
 def _demo_submit(
-    project: Project, user: object, item: Item, label: str, rng: random.Random, accuracy: float
+    project: Project, user: User, item: Item, label: str, rng: random.Random, accuracy: float
 ) -> None:
     # A careless analyst is also a fast one.
     lead_time = int(rng.lognormvariate(8.6 if accuracy > 0.8 else 7.2, 0.4))
     annotation_submit(
-        project=project, user=user, item_id=item.pk, labels=[label], client_uuid=uuid.UUID(int=rng.getrandbits(128)),  # type: ignore[arg-type]
+        project=project, user=user, item_id=item.pk, labels=[label], client_uuid=uuid.UUID(int=rng.getrandbits(128)),
         lead_time_ms=lead_time, input_method="hotkey",
     )  # fmt: skip
 

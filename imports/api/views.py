@@ -36,7 +36,8 @@ class ImportJobListCreateApi(ProjectScopedMixin, ListAPIView[ImportJob]):
         },
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.IMPORT)
+        access = self.get_access(Action.IMPORT)
+        project = access.project
         # 413 from the declared length, before the body is parsed; the file's own size is checked again.
         import_request_size_check(content_length=request.META.get("CONTENT_LENGTH"))
         data = ImportCreateInputSerializer(data=request.data)
@@ -44,7 +45,7 @@ class ImportJobListCreateApi(ProjectScopedMixin, ListAPIView[ImportJob]):
         fields = dict(data.validated_data)
         upload = fields.pop("file")
         job = import_job_create(
-            project=project, created_by=request.user, upload=upload,  # type: ignore[arg-type]
+            project=project, created_by=access.user, upload=upload,
             options=import_options_build(**fields),
         )  # fmt: skip
         job.refresh_from_db()

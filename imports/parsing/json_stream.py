@@ -65,7 +65,10 @@ def _values(
 
 
 def _events(stream: IO[bytes] | Any, *, multiple_values: bool = False) -> Iterator[tuple[str, Any]]:
-    return ijson.basic_parse(stream, use_float=True, multiple_values=multiple_values)  # type: ignore[no-any-return]
+    events: Iterator[tuple[str, Any]] = ijson.basic_parse(
+        stream, use_float=True, multiple_values=multiple_values
+    )
+    return events
 
 
 def _inside(events: Iterator[tuple[str, Any]], start: str) -> Iterator[tuple[str, Any]]:

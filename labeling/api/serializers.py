@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.serializers import Serializer
 from labeling.models import Annotation, AnnotationRevision, Flag, InteractionEvent
 from projects.api.serializers import ItemOutputSerializer
+from projects.models import Item
 
 
 class AnnotationRevisionOutputSerializer(serializers.ModelSerializer[AnnotationRevision]):
@@ -27,18 +30,24 @@ class AnnotationOutputSerializer(serializers.ModelSerializer[Annotation]):
 
 
 class ItemDetailOutputSerializer(ItemOutputSerializer):
-    annotations = AnnotationOutputSerializer(many=True, read_only=True)
+    """An item with the annotations its reader may see (context["annotations"]: the view's selector)."""
+
+    annotations = serializers.SerializerMethodField()
 
     class Meta(ItemOutputSerializer.Meta):
         fields = [*ItemOutputSerializer.Meta.fields, "annotations"]
+
+    @extend_schema_field(AnnotationOutputSerializer(many=True))
+    def get_annotations(self, item: Item) -> list[dict[str, Any]]:
+        return list(AnnotationOutputSerializer(self.context["annotations"], many=True).data)
 
 
 # --- the labeling queue ------------------------------------------------------------------------------------
 INPUT_METHODS = [("", "unknown"), ("hotkey", "hotkey"), ("click", "click"), ("api", "api")]
 
 
-class SuggestionOutputSerializer(serializers.Serializer[Any]):
-    label = serializers.CharField()  # type: ignore[assignment]
+class SuggestionOutputSerializer(Serializer):
+    label_ = serializers.CharField()
     name = serializers.CharField()
     confidence = serializers.FloatField()
     model = serializers.IntegerField(help_text="The model version that made it.")
@@ -53,11 +62,11 @@ class QueueItemOutputSerializer(serializers.Serializer[Any]):
     )
 
 
-class RationaleInputSerializer(serializers.Serializer[Any]):
+class RationaleInputSerializer(Serializer):
     start = serializers.IntegerField(min_value=0)
     end = serializers.IntegerField(min_value=1)
     quote = serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False)
-    label = serializers.CharField(required=False, default="", allow_blank=True)  # type: ignore[assignment]
+    label_ = serializers.CharField(required=False, default="", allow_blank=True)
 
 
 class _ClientActionInputSerializer(serializers.Serializer[Any]):

@@ -51,16 +51,14 @@ class ItemDetailApi(ProjectScopedMixin, APIView):
         "nobody else's, imported ones included); annotation_count counts everyone's.",
     )
     def get(self, request: Request, slug: str, item_id: int) -> Response:
-        project = self.get_project()
+        access = self.get_access()
+        project = access.project
         item = item_get(project=project, item_id=item_id)
-        item.annotation_count = item.annotations.count()  # type: ignore[attr-defined]
-        annotations = item_annotations_for_user(project=project, item=item, user=request.user)
-        item._prefetched_objects_cache = {"annotations": annotations}  # type: ignore[attr-defined]
-        return Response(ItemDetailOutputSerializer(item).data)
+        annotations = item_annotations_for_user(access=access, item=item)
+        return Response(ItemDetailOutputSerializer(item, context={"annotations": annotations}).data)
 
 
 def _queue_item_data(current: QueueItem, suggestion: Suggestion | None = None) -> dict[str, Any]:
-    current.item.annotation_count = current.item.annotations.count()  # type: ignore[attr-defined]
     return dict(QueueItemOutputSerializer({**current.__dict__, "suggestion": suggestion}).data)
 
 
@@ -70,13 +68,14 @@ class QueueNextApi(ProjectScopedMixin, APIView):
         description="The item to label now, reserved for you until lease_expires_at; 204 when none is left.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.LABEL)
-        current = queue_item_next(project=project, user=request.user)  # type: ignore[arg-type]
+        access = self.get_access(Action.LABEL)
+        project = access.project
+        current = queue_item_next(project=project, user=access.user)
         if current is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         suggestion = (
-            suggestion_for(SuggestionWanted(project=project, user=request.user, item=current.item))  # type: ignore[arg-type]
-            if suggestions_shown(project=project)
+            suggestion_for(SuggestionWanted(project=project, user=access.user, item=current.item))
+            if suggestions_shown(access=access)
             else None
         )
         return Response(_queue_item_data(current, suggestion))
@@ -90,12 +89,13 @@ class AnnotationSubmitApi(ProjectScopedMixin, APIView):
         "new is stored) or a changed earlier answer.",
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.LABEL)
+        access = self.get_access(Action.LABEL)
+        project = access.project
         data = AnnotationSubmitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         fields["rationales"] = [RationaleSpec(**span) for span in fields["rationales"]]
-        result = annotation_submit(project=project, user=request.user, **fields)  # type: ignore[arg-type]
+        result = annotation_submit(project=project, user=access.user, **fields)
         body = AnnotationSubmitOutputSerializer(
             {"annotation": result.annotation, "created": result.created, "changed": result.changed}
         ).data
@@ -105,10 +105,11 @@ class AnnotationSubmitApi(ProjectScopedMixin, APIView):
 class QueueSkipApi(ProjectScopedMixin, APIView):
     @extend_schema(request=QueueSkipInputSerializer, responses={204: None})
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.LABEL)
+        access = self.get_access(Action.LABEL)
+        project = access.project
         data = QueueSkipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        queue_item_skip(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        queue_item_skip(project=project, user=access.user, **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -119,20 +120,22 @@ class QueueUndoApi(ProjectScopedMixin, APIView):
         description="Takes back your latest answer in this project and hands its item back to you.",
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.LABEL)
+        access = self.get_access(Action.LABEL)
+        project = access.project
         data = QueueUndoInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        current = annotation_undo_last(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        current = annotation_undo_last(project=project, user=access.user, **data.validated_data)
         return Response(_queue_item_data(current))
 
 
 class FlagCreateApi(ProjectScopedMixin, APIView):
     @extend_schema(request=FlagInputSerializer, responses={201: FlagOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.LABEL)
+        access = self.get_access(Action.LABEL)
+        project = access.project
         data = FlagInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        flag = item_flag(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        flag = item_flag(project=project, user=access.user, **data.validated_data)
         return Response(FlagOutputSerializer(flag).data, status=status.HTTP_201_CREATED)
 
 
@@ -145,15 +148,17 @@ class InteractionEventListCreateApi(ProjectScopedMixin, ListAPIView[InteractionE
     def get_queryset(self) -> QuerySet[InteractionEvent]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
             return InteractionEvent.objects.none()
-        return interaction_event_list_for_user(project=self.get_project(), user=self.request.user)
+        access = self.get_access()
+        return interaction_event_list_for_user(project=access.project, viewer=access)
 
     @extend_schema(request=InteractionEventBatchInputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.LABEL)
+        access = self.get_access(Action.LABEL)
+        project = access.project
         data = InteractionEventBatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         events = [EventSpec(**event) for event in data.validated_data["events"]]
-        count = interaction_events_record(project=project, user=request.user, events=events)  # type: ignore[arg-type]
+        count = interaction_events_record(project=project, user=access.user, events=events)
         return Response({"recorded": count}, status=status.HTTP_201_CREATED)
 
 
@@ -166,9 +171,10 @@ class InteractionEventExportApi(ProjectScopedMixin, APIView):
     def get(self, request: Request, slug: str, fmt: str) -> StreamingHttpResponse:
         if fmt not in EXPORT_FORMATS:
             raise NotFoundError(f"Unknown export format '{fmt}': use csv or jsonl.")
-        project = self.get_project()
+        access = self.get_access()
+        project = access.project
         events = InteractionEventFilterSet(
-            request.query_params, queryset=interaction_event_list_for_user(project=project, user=request.user)
+            request.query_params, queryset=interaction_event_list_for_user(project=project, viewer=access)
         ).qs
         lines = interaction_events_export_lines(events=events, fmt=fmt)
         response = StreamingHttpResponse(lines, content_type=EXPORT_FORMATS[fmt])
@@ -183,5 +189,6 @@ class AnalystSummaryListApi(ProjectScopedMixin, APIView):
         "use. Analysts get only their own row.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        summaries = analyst_summary_list(project=self.get_project(), viewer=request.user)
+        access = self.get_access()
+        summaries = analyst_summary_list(project=access.project, viewer=access)
         return Response([summary.to_json() for summary in summaries])

@@ -7,21 +7,21 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from labeling.models import Annotation, Flag
+from projects.access import ProjectAccess
 from projects.models import Item, Project
 from projects.permissions import Action
-from projects.selectors import AnyUser, project_allows
 
 
-def suggestions_shown(*, project: Project) -> bool:
+def suggestions_shown(*, access: ProjectAccess) -> bool:
     """Whether the labeling view may show this member the model's suggestion (active learning decides
     whether there is one): analysts only where the project lets them, everyone else always."""
-    return project.analysts_see_suggestions or project_allows(project, Action.SEE_MODEL_OUTPUTS)
+    return access.project.analysts_see_suggestions or access.allows(Action.SEE_MODEL_OUTPUTS)
 
 
-def project_stats(*, project: Project, user: AnyUser | None = None) -> dict[str, Any]:
+def project_stats(*, project: Project, viewer: ProjectAccess | None = None) -> dict[str, Any]:
     """Counts for the project page: items per split, labeled items, annotations per label.
 
-    With a `user` who may not see others' answers, the annotations per label are only that user's own: on a
+    With a `viewer` who may not see others' answers, the annotations per label are only that user's own: on a
     small project the label counts of everyone would tell an analyst the answers she has not given yet.
     """
     items = Item.objects.filter(project=project)
@@ -31,8 +31,8 @@ def project_stats(*, project: Project, user: AnyUser | None = None) -> dict[str,
     labeled = annotations.values("item_id").distinct().count()
     per_label: dict[str, int] = {label.key: 0 for label in project.labels.all()}
     counted = annotations
-    if user is not None and not project_allows(project, Action.SEE_OTHERS_ANSWERS):
-        counted = annotations.filter(annotator_id=int(user.pk or 0))
+    if viewer is not None and not viewer.allows(Action.SEE_OTHERS_ANSWERS):
+        counted = annotations.filter(annotator_id=viewer.user.pk)
     # Grouped by the whole label list in the database: there are few distinct lists (one per label in a
     # single-label project), so counting stays cheap with a million annotations.
     for labels, count in (
@@ -57,17 +57,17 @@ def item_annotations(*, item: Item) -> QuerySet[Annotation]:
     )
 
 
-def item_annotations_for_user(*, project: Project, item: Item, user: AnyUser) -> QuerySet[Annotation]:
+def item_annotations_for_user(*, access: ProjectAccess, item: Item) -> QuerySet[Annotation]:
     """The item's annotations this member may see: all of them, or (blind labeling) only their own."""
     annotations = item_annotations(item=item)
-    if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
-        annotations = annotations.filter(annotator_id=int(user.pk or 0))
+    if not access.allows(Action.SEE_OTHERS_ANSWERS):
+        annotations = annotations.filter(annotator_id=access.user.pk)
     return annotations
 
 
-def item_flags_for_user(*, project: Project, item: Item, user: AnyUser) -> QuerySet[Flag]:
+def item_flags_for_user(*, access: ProjectAccess, item: Item) -> QuerySet[Flag]:
     """The item's flags this member may see, latest first: all of them, or only their own."""
     flags = item.flags.select_related("user").order_by("-created_at")
-    if not project_allows(project, Action.SEE_OTHERS_ANSWERS):
-        flags = flags.filter(user_id=int(user.pk or 0))
+    if not access.allows(Action.SEE_OTHERS_ANSWERS):
+        flags = flags.filter(user_id=access.user.pk)
     return flags

@@ -23,8 +23,9 @@ from django.db.models import QuerySet
 from core.csv_safety import csv_row_safe
 from labeling.choices import AnnotationSource, EventType
 from labeling.models import Annotation, Assignment, InteractionEvent
+from projects.access import ProjectAccess
 from projects.models import Item, Project
-from projects.permissions import Action, role_allows
+from projects.permissions import Action
 
 AnyUser = AbstractBaseUser | AnonymousUser
 # A pause longer than this between two of an analyst's events is a break, not labeling time.
@@ -34,17 +35,18 @@ PROGRESS_CACHE_SECONDS = 5
 ACTION_EVENTS = (EventType.SUBMIT, EventType.CHANGE, EventType.SKIP, EventType.UNDO, EventType.FLAG)
 
 
-def sees_everyone(project: Project) -> bool:
-    """Whether the member the project was resolved for sees everyone's events, figures and names
-    (Action.SEE_OTHERS_ANSWERS); a project read without a member (commands) sees everything."""
-    role = getattr(project, "user_role", None)
-    return role is None or role_allows(role, Action.SEE_OTHERS_ANSWERS)
+def sees_everyone(viewer: ProjectAccess | None) -> bool:
+    """Whether the viewer sees everyone's events, figures and names (Action.SEE_OTHERS_ANSWERS); a read
+    without a member (commands, the owners' alerts: viewer None) sees everything."""
+    return viewer is None or viewer.allows(Action.SEE_OTHERS_ANSWERS)
 
 
-def interaction_event_list_for_user(*, project: Project, user: AnyUser) -> QuerySet[InteractionEvent]:
+def interaction_event_list_for_user(
+    *, project: Project, viewer: ProjectAccess | None
+) -> QuerySet[InteractionEvent]:
     events = InteractionEvent.objects.filter(project=project).select_related("user")
-    if not sees_everyone(project):
-        events = events.filter(user_id=int(user.pk or 0))
+    if viewer is not None and not sees_everyone(viewer):
+        events = events.filter(user_id=viewer.user.pk)
     return events.order_by("server_ts", "id")
 
 
@@ -98,7 +100,7 @@ def _summary(
     )  # fmt: skip
 
 
-def analyst_summary_list(*, project: Project, viewer: AnyUser) -> list[AnalystSummary]:
+def analyst_summary_list(*, project: Project, viewer: ProjectAccess | None) -> list[AnalystSummary]:
     """Per analyst: items per active hour, median seconds per item, skip rate and share of hotkey use.
 
     Active time is the sum of the gaps between an analyst's consecutive events, each capped at five minutes.
@@ -108,9 +110,9 @@ def analyst_summary_list(*, project: Project, viewer: AnyUser) -> list[AnalystSu
     annotations = Annotation.objects.filter(
         project=project, source=AnnotationSource.HUMAN, annotator__isnull=False, lead_time_ms__isnull=False
     )
-    if not sees_everyone(project):
-        events = events.filter(user_id=int(viewer.pk or 0))
-        annotations = annotations.filter(annotator_id=viewer.pk)
+    if viewer is not None and not sees_everyone(viewer):
+        events = events.filter(user_id=viewer.user.pk)
+        annotations = annotations.filter(annotator_id=viewer.user.pk)
     rows: dict[int, list[tuple[str, datetime, Any]]] = defaultdict(list)
     for user_id, kind, stamp, method in events.order_by("user_id", "server_ts", "id").values_list(
         "user_id", "type", "server_ts", "payload__input_method"

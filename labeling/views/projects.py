@@ -9,21 +9,22 @@ from labeling.selectors.activity import (
     analyst_summary_list,
     project_progress,
 )
-from projects.models import Project
+from projects.access import ProjectAccess
 from projects.permissions import Action
-from projects.web import _can, project_view
+from projects.web import project_view
 
 
 @project_view()
-def project_detail(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    summaries = analyst_summary_list(project=project, viewer=request.user)
+def project_detail(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    summaries = analyst_summary_list(project=project, viewer=access)
     context = {
         "project": project,
-        "stats": project_stats(project=project, user=request.user),
-        "progress": project_progress(project=project, user=request.user),
-        "my_summary": next((row for row in summaries if row.user_id == request.user.pk), None),
-        "summaries": summaries if _can(project, Action.SEE_OTHERS_ANSWERS) else [],
-        "can_import": _can(project, Action.IMPORT),
-        "can_manage": _can(project, Action.MANAGE_MEMBERS),
+        "stats": project_stats(project=project, viewer=access),
+        "progress": project_progress(project=project, user=access.user),
+        "my_summary": next((row for row in summaries if row.user_id == access.user.pk), None),
+        "summaries": summaries if access.allows(Action.SEE_OTHERS_ANSWERS) else [],
+        "can_import": access.allows(Action.IMPORT),
+        "can_manage": access.allows(Action.MANAGE_MEMBERS),
     }
     return render(request, "labeling/project_detail.html", context)

@@ -7,10 +7,9 @@ labeling.js adds the hotkeys, the dwell time, the client's uuid and timestamps, 
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django import forms
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -26,6 +25,7 @@ from labeling.selectors.activity import project_progress, queue_skipped_count
 from labeling.services.annotations import annotation_submit, annotation_undo_last
 from labeling.services.interactions import item_flag
 from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip, queue_skips_reset
+from projects.access import ProjectAccess
 from projects.models import Project
 from projects.permissions import Action
 from projects.web import project_view
@@ -34,12 +34,12 @@ TEMPLATE = "labeling/label.html"
 
 
 def _panel_context(
-    request: HtmxHttpRequest, project: Project, current: QueueItem | None, **extra: Any
+    request: HtmxHttpRequest, access: ProjectAccess, current: QueueItem | None, **extra: Any
 ) -> dict[str, Any]:
-    user = cast(User, request.user)
+    project, user = access.project, access.user
     suggestion = (
         suggestion_for(SuggestionWanted(project=project, user=user, item=current.item))
-        if current is not None and suggestions_shown(project=project)
+        if current is not None and suggestions_shown(access=access)
         else None
     )
     return {
@@ -48,25 +48,25 @@ def _panel_context(
         "current": current,
         "suggestion": suggestion,
         "client_uuid": uuid.uuid4(),
-        "progress": project_progress(project=project, user=request.user),
-        "skipped_count": queue_skipped_count(project=project, user=request.user),
+        "progress": project_progress(project=project, user=user),
+        "skipped_count": queue_skipped_count(project=project, user=user),
         **extra,
     }
 
 
 def _panel(
-    request: HtmxHttpRequest, project: Project, current: QueueItem | None, **extra: Any
+    request: HtmxHttpRequest, access: ProjectAccess, current: QueueItem | None, **extra: Any
 ) -> HttpResponse:
     """The panel fragment for htmx; a redirect back to the page for a plain form post."""
     if not request.htmx:
-        return redirect("labeling:label", slug=project.slug)
-    return render(request, f"{TEMPLATE}#panel", _panel_context(request, project, current, **extra))
+        return redirect("labeling:label", slug=access.project.slug)
+    return render(request, f"{TEMPLATE}#panel", _panel_context(request, access, current, **extra))
 
 
-def _next_panel(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def _next_panel(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     if not request.htmx:
-        return redirect("labeling:label", slug=project.slug)
-    return _panel(request, project, queue_item_next(project=project, user=request.user))  # type: ignore[arg-type]
+        return redirect("labeling:label", slug=access.project.slug)
+    return _panel(request, access, queue_item_next(project=access.project, user=access.user))
 
 
 def _flash(request: HtmxHttpRequest, message: str, *, error: bool, status: int = 200) -> HttpResponse:
@@ -89,74 +89,79 @@ def _form_error(
 
 @require_GET
 @project_view(Action.LABEL)
-def label_page(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    current = queue_item_next(project=project, user=request.user)  # type: ignore[arg-type]
-    context = _panel_context(request, project, current)
+def label_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    current = queue_item_next(project=project, user=access.user)
+    context = _panel_context(request, access, current)
     template = f"{TEMPLATE}#panel" if request.htmx and not request.htmx.boosted else TEMPLATE
     return render(request, template, context)
 
 
 @require_POST
 @project_view(Action.LABEL)
-def label_submit(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def label_submit(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = AnnotationSubmitForm(request.POST, label_keys=[label.key for label in project.labels.all()])
     if not form.is_valid():
         return _form_error(request, project, form)
     data = form.cleaned_data
     try:
         annotation_submit(
-            project=project, user=request.user, item_id=data["item_id"], labels=data["labels"],  # type: ignore[arg-type]
+            project=project, user=access.user, item_id=data["item_id"], labels=data["labels"],
             client_uuid=data["client_uuid"], lead_time_ms=data["lead_time_ms"], rationales=data["rationales"],
             input_method=data["input_method"], client_ts=data["client_ts"], suggested_label=data["suggested_label"],
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         return _form_error(request, project, exc)
-    return _next_panel(request, project)
+    return _next_panel(request, access)
 
 
 @require_POST
 @project_view(Action.LABEL)
-def label_skip(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def label_skip(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = QueueSkipForm(request.POST)
     if not form.is_valid():
         return _form_error(request, project, form)
     data = form.cleaned_data
     try:
         queue_item_skip(
-            project=project, user=request.user, item_id=data["item_id"], dwell_ms=data["dwell_ms"],  # type: ignore[arg-type]
+            project=project, user=access.user, item_id=data["item_id"], dwell_ms=data["dwell_ms"],
             input_method=data["input_method"], client_ts=data["client_ts"],
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         return _form_error(request, project, exc)
-    return _next_panel(request, project)
+    return _next_panel(request, access)
 
 
 @require_POST
 @project_view(Action.LABEL)
-def label_undo(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def label_undo(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = QueueUndoForm(request.POST)
     if not form.is_valid():
         return _form_error(request, project, form)
     try:
         current = annotation_undo_last(
-            project=project, user=request.user, input_method=form.cleaned_data["input_method"],  # type: ignore[arg-type]
+            project=project, user=access.user, input_method=form.cleaned_data["input_method"],
             client_ts=form.cleaned_data["client_ts"],
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         return _form_error(request, project, exc)
-    return _panel(request, project, current, undone=True)
+    return _panel(request, access, current, undone=True)
 
 
 @require_POST
 @project_view(Action.LABEL)
-def label_flag(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def label_flag(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = FlagForm(request.POST)
     if not form.is_valid():
         return _form_error(request, project, form)
     data = form.cleaned_data
     try:
         item_flag(
-            project=project, user=request.user, item_id=data["item_id"], comment=data["comment"],  # type: ignore[arg-type]
+            project=project, user=access.user, item_id=data["item_id"], comment=data["comment"],
             input_method=data["input_method"], client_ts=data["client_ts"],
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
@@ -168,6 +173,7 @@ def label_flag(request: HtmxHttpRequest, project: Project) -> HttpResponse:
 
 @require_POST
 @project_view(Action.LABEL)
-def label_skips_reset(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    queue_skips_reset(project=project, user=request.user)  # type: ignore[arg-type]
-    return _next_panel(request, project)
+def label_skips_reset(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    queue_skips_reset(project=project, user=access.user)
+    return _next_panel(request, access)

@@ -52,7 +52,8 @@ class AnnotatorQualityListApi(ProjectScopedMixin, APIView):
         "with a 95% Wilson interval, fast answers and drift. Analysts get only their own row.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        rows = annotator_quality_list(project=self.get_project(), viewer=request.user)
+        access = self.get_access()
+        rows = annotator_quality_list(project=access.project, viewer=access)
         return Response([row.to_json() for row in rows])
 
 
@@ -63,8 +64,9 @@ class AnnotatorQualityCsvApi(ProjectScopedMixin, APIView):
         description="The annotator table as CSV, every column. Owners, reviewers and data scientists only.",
     )
     def get(self, request: Request, slug: str) -> StreamingHttpResponse:
-        project = self.get_project(Action.OVERSEE)
-        rows = annotator_quality_list(project=project, viewer=request.user)
+        access = self.get_access(Action.OVERSEE)
+        project = access.project
+        rows = annotator_quality_list(project=project, viewer=access)
         response = StreamingHttpResponse(annotator_quality_csv_lines(rows), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="annotators-{project.slug}.csv"'
         return response

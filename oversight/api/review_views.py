@@ -55,8 +55,9 @@ class ReviewNextApi(ProjectScopedMixin, APIView):
         "flags, LF votes and the label model's answer; 204 when the queue is empty.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.REVIEW)
-        claim = review_next(project=project, reviewer=request.user)  # type: ignore[arg-type]
+        access = self.get_access(Action.REVIEW)
+        project = access.project
+        claim = review_next(project=project, reviewer=access.user)
         if claim is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(review_context_get(project=project, item=claim.item, request=claim.request).to_json())
@@ -76,20 +77,22 @@ class ReviewItemApi(ProjectScopedMixin, APIView):
 class ReviewDecisionApi(ProjectScopedMixin, APIView):
     @extend_schema(request=ReviewDecideInputSerializer, responses={201: GoldLabelOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.REVIEW)
+        access = self.get_access(Action.REVIEW)
+        project = access.project
         data = ReviewDecideInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        gold = review_decide(project=project, reviewer=request.user, **data.validated_data)  # type: ignore[arg-type]
+        gold = review_decide(project=project, reviewer=access.user, **data.validated_data)
         return Response(GoldLabelOutputSerializer(gold).data, status=status.HTTP_201_CREATED)
 
 
 class ReviewPassApi(ProjectScopedMixin, APIView):
     @extend_schema(request=ReviewPassInputSerializer, responses={204: None})
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.REVIEW)
+        access = self.get_access(Action.REVIEW)
+        project = access.project
         data = ReviewPassInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        review_pass(project=project, reviewer=request.user, item_id=data.validated_data["item_id"])  # type: ignore[arg-type]
+        review_pass(project=project, reviewer=access.user, item_id=data.validated_data["item_id"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -145,7 +148,8 @@ class GoldLabelListCreateApi(ProjectScopedMixin, ListAPIView[GoldLabel]):
         description="Known answers (gold checks by default), all or none: a bad entry stores nothing.",
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.EDIT_PROJECT)
+        access = self.get_access(Action.EDIT_PROJECT)
+        project = access.project
         data = KnownAnswersInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         answers = [
@@ -155,7 +159,7 @@ class GoldLabelListCreateApi(ProjectScopedMixin, ListAPIView[GoldLabel]):
         stored = gold_checks_set(
             project=project,
             answers=answers,
-            by=request.user,  # type: ignore[arg-type]
+            by=access.user,
             is_check=data.validated_data["is_check"],
         )
         return Response({"stored": stored}, status=status.HTTP_201_CREATED)
@@ -183,5 +187,6 @@ class FeedbackListApi(ProjectScopedMixin, APIView):
         description="Your reviewed items: your answer, the final one.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.LABEL)
-        return Response([row.to_json() for row in review_feedback_list(project=project, user=request.user)])
+        access = self.get_access(Action.LABEL)
+        project = access.project
+        return Response([row.to_json() for row in review_feedback_list(project=project, user=access.user)])

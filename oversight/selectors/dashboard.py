@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
@@ -17,11 +16,10 @@ from labeling.selectors import project_stats
 from oversight.selectors.agreement import agreement_get
 from oversight.selectors.quality import annotator_quality_list
 from oversight.selectors.review import review_queue_counts
+from projects.access import ProjectAccess
 from projects.models import Item, Project
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import latest_run
-
-AnyUser = AbstractBaseUser | AnonymousUser
 
 
 def _count_by_day(rows: QuerySet[Any]) -> dict[dt.date, int]:
@@ -100,7 +98,7 @@ def run_summary(*, run: LabelModelRun) -> dict[str, Any]:
     }
 
 
-def dashboard_get(*, project: Project, viewer: AnyUser) -> dict[str, Any]:
+def dashboard_get(*, project: Project, viewer: ProjectAccess) -> dict[str, Any]:
     """Everything on the dashboard: counts, progress, labels, agreement, the annotator table, the latest run."""
     stats = project_stats(project=project)
     annotators = [row.to_json() for row in annotator_quality_list(project=project, viewer=viewer)]

@@ -6,7 +6,6 @@ One row per project member who has annotated or has interaction events. Analysts
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import io
@@ -19,15 +18,14 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Count, Max
 
 from core.csv_safety import csv_row_safe
 from labeling.choices import AnnotationSource, EventType
 from labeling.models import Annotation, GoldLabel, InteractionEvent
-from labeling.selectors.activity import AnalystSummary, AnyUser, analyst_summary_list, sees_everyone
-from projects.choices import Role
+from labeling.selectors.activity import AnalystSummary, analyst_summary_list, sees_everyone
+from projects.access import ProjectAccess
 from projects.models import Membership, Project
 
 # An answer is suspiciously fast when its lead time is under FAST_ANSWER_FLOOR_MS = max(FAST_ANSWER_MIN_MS,
@@ -317,13 +315,13 @@ def annotator_quality_cache_key(*, project: Project, only_user_id: int | None) -
     return f"labeling:quality:v{QUALITY_CACHE_VERSION}:{project.pk}:{only_user_id or 'all'}:{digest}"
 
 
-def annotator_quality_list(*, project: Project, viewer: AnyUser) -> list[AnnotatorQuality]:
+def annotator_quality_list(*, project: Project, viewer: ProjectAccess | None) -> list[AnnotatorQuality]:
     """Quality figures per member who has annotated or has events, by username; analysts get their own row.
 
     Cached until something it reads changes. A fixed number of queries whatever the number of members: the
     annotations stream past once.
     """
-    only_user_id = None if sees_everyone(project) else int(viewer.pk or 0)
+    only_user_id = None if viewer is None or sees_everyone(viewer) else viewer.user.pk
     key = annotator_quality_cache_key(project=project, only_user_id=only_user_id)
     cached = cache.get(key)
     if isinstance(cached, list):
@@ -334,7 +332,7 @@ def annotator_quality_list(*, project: Project, viewer: AnyUser) -> list[Annotat
 
 
 def _annotator_quality_compute(
-    *, project: Project, viewer: AnyUser, only_user_id: int | None
+    *, project: Project, viewer: ProjectAccess | None, only_user_id: int | None
 ) -> list[AnnotatorQuality]:
     memberships = Membership.objects.filter(project=project)
     if only_user_id is not None:
@@ -359,11 +357,8 @@ def _annotator_quality_compute(
 
 def annotators_below_threshold(*, project: Project) -> list[AnnotatorQuality]:
     """Everyone whose gold-check accuracy is under the project's threshold, for the owner's alert."""
-    if not sees_everyone(project):
-        # The alert is about every analyst, whoever resolved this project: read it with an owner's eyes.
-        project = copy.copy(project)
-        project.user_role = Role.OWNER  # type: ignore[attr-defined]
-    rows = annotator_quality_list(project=project, viewer=AnonymousUser())
+    # The alert is about every analyst, whoever asks: it is read without a viewer's scope.
+    rows = annotator_quality_list(project=project, viewer=None)
     return [row for row in rows if row.below_threshold]
 
 

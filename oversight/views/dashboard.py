@@ -14,9 +14,8 @@ from django.utils.safestring import SafeString
 from core.charts import bar_chart, line_chart
 from core.htmx import HtmxHttpRequest
 from oversight.selectors.dashboard import dashboard_get
-from projects.choices import Role
-from projects.models import Project
-from projects.permissions import Action, role_allows
+from projects.access import ProjectAccess
+from projects.permissions import Action
 from projects.web import project_view
 from weak_supervision.charts import lf_bar_chart
 
@@ -48,13 +47,15 @@ def _charts(data: dict[str, Any]) -> dict[str, SafeString]:
 
 
 @project_view(Action.OVERSEE)
-def project_dashboard(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    data = dashboard_get(project=project, viewer=request.user)
+def project_dashboard(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    data = dashboard_get(project=project, viewer=access)
     context = {
         "project": project,
         **data,
         "charts": _charts(data),
-        "is_owner": project.user_role == Role.OWNER,  # type: ignore[attr-defined]
-        "can_review": role_allows(project.user_role, Action.REVIEW),  # type: ignore[attr-defined]
+        # The alert about analysts under the gold threshold offers to send their labels to review.
+        "can_manage": access.allows(Action.MANAGE_MEMBERS),
+        "can_review": access.allows(Action.REVIEW),
     }
     return render(request, "oversight/project_dashboard.html", context)

@@ -19,6 +19,7 @@ from django_htmx.http import reswap, retarget
 
 from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest, render_partial
+from core.web import form_run, form_status
 from oversight.forms import KnownAnswersForm, ReviewDecideForm, ReviewPassForm
 from oversight.selectors.review import (
     gold_label_list,
@@ -36,9 +37,10 @@ from oversight.services.review import (
     review_pass,
     review_queue_refresh,
 )
+from projects.access import ProjectAccess
 from projects.models import Item, Project
 from projects.permissions import Action
-from projects.web import add_error, project_view
+from projects.web import project_view
 
 TEMPLATE = "oversight/review.html"
 
@@ -66,55 +68,60 @@ def _error(request: HtmxHttpRequest, project: Project, message: str) -> HttpResp
     return _flash(request, message, error=True, status=422)
 
 
-def _next(request: HtmxHttpRequest, project: Project, **extra: Any) -> HttpResponse:
+def _next(request: HtmxHttpRequest, access: ProjectAccess, **extra: Any) -> HttpResponse:
+    project = access.project
     if not request.htmx:
         return redirect("oversight:review", slug=project.slug)
-    claim = review_next(project=project, reviewer=request.user)  # type: ignore[arg-type]
+    claim = review_next(project=project, reviewer=access.user)
     return render(request, f"{TEMPLATE}#panel", _panel_context(project, claim, **extra))
 
 
 @require_GET
 @project_view(Action.REVIEW)
-def review_page(request: HtmxHttpRequest, project: Project) -> HttpResponse:
-    claim = review_next(project=project, reviewer=request.user)  # type: ignore[arg-type]
+def review_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    claim = review_next(project=project, reviewer=access.user)
     template = f"{TEMPLATE}#panel" if request.htmx and not request.htmx.boosted else TEMPLATE
     return render(request, template, _panel_context(project, claim))
 
 
 @require_POST
 @project_view(Action.REVIEW)
-def review_decide_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def review_decide_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = ReviewDecideForm(request.POST, label_keys=[label.key for label in project.labels.all()])
     if not form.is_valid():
         return _error(request, project, "; ".join(str(e) for errors in form.errors.values() for e in errors))
     data = form.cleaned_data
     try:
         review_decide(
-            project=project, reviewer=request.user, item_id=data["item_id"], labels=data["labels"],  # type: ignore[arg-type]
+            project=project, reviewer=access.user, item_id=data["item_id"], labels=data["labels"],
             note=data["note"], use_as_check=data["use_as_check"], dwell_ms=data["dwell_ms"],
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
         return _error(request, project, message)
-    return _next(request, project, decided=data["labels"])
+    return _next(request, access, decided=data["labels"])
 
 
 @require_POST
 @project_view(Action.REVIEW)
-def review_pass_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def review_pass_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     form = ReviewPassForm(request.POST)
     if not form.is_valid():
         return _error(request, project, "Which item?")
     try:
-        review_pass(project=project, reviewer=request.user, item_id=form.cleaned_data["item_id"])  # type: ignore[arg-type]
+        review_pass(project=project, reviewer=access.user, item_id=form.cleaned_data["item_id"])
     except ApplicationError as exc:
         return _error(request, project, exc.message)
-    return _next(request, project)
+    return _next(request, access)
 
 
 @require_POST
 @project_view(Action.REVIEW)
-def review_refresh_view(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def review_refresh_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
     counts = review_queue_refresh(project=project)
     added = sum(counts.values())
     messages.success(
@@ -125,8 +132,9 @@ def review_refresh_view(request: HtmxHttpRequest, project: Project) -> HttpRespo
 
 @require_GET
 @project_view(Action.REVIEW)
-def review_item(request: HtmxHttpRequest, project: Project, item_id: int) -> HttpResponse:
+def review_item(request: HtmxHttpRequest, access: ProjectAccess, item_id: int) -> HttpResponse:
     """Any item, for a reviewer to decide (or re-decide) outside the queue's order."""
+    project = access.project
     item = Item.objects.filter(project=project, pk=item_id).first()
     if item is None:
         messages.error(request, "Item not found in this project.")
@@ -142,29 +150,31 @@ def review_item(request: HtmxHttpRequest, project: Project, item_id: int) -> Htt
 
 @require_http_methods(["GET", "POST"])
 @project_view(Action.REVIEW)
-def gold_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def gold_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     """Gold labels with their provenance; owners add known answers (gold checks) from CSV text."""
+    project = access.project
     form = KnownAnswersForm(request.POST or None, initial={"is_check": True})
-    if request.method == "POST" and project.user_role == "owner" and form.is_valid():  # type: ignore[attr-defined]
-        try:
-            stored = gold_checks_set(
+    if request.method == "POST":
+        access.require(Action.EDIT_PROJECT)  # known answers are the owner's, as on the API
+        if form.is_valid():
+            stored = form_run(form, lambda: gold_checks_set(
                 project=project, answers=known_answers_parse(form.cleaned_data["answers"]),
-                by=request.user, is_check=form.cleaned_data["is_check"],  # type: ignore[arg-type]
-            )  # fmt: skip
-        except ValidationError as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, f"{stored} known answer{'s' * (stored != 1)} stored.")
-            return redirect("oversight:gold-list", slug=project.slug)
+                by=access.user, is_check=form.cleaned_data["is_check"],
+            ))  # fmt: skip
+            if stored is not None:
+                messages.success(request, f"{stored} known answer{'s' * (stored != 1)} stored.")
+                return redirect("oversight:gold-list", slug=project.slug)
     page = Paginator(gold_label_list(project=project), 50).get_page(request.GET.get("page"))
-    status = 422 if request.method == "POST" else 200
     context = {"project": project, "page": page, "form": form}
-    return render_partial(request, "oversight/gold_list.html", context, partial="rows", status=status)
+    return render_partial(
+        request, "oversight/gold_list.html", context, partial="rows", status=form_status(request)
+    )
 
 
 @require_POST
 @project_view(Action.MANAGE_MEMBERS)
-def member_review_all(request: HtmxHttpRequest, project: Project, user_id: int) -> HttpResponse:
+def member_review_all(request: HtmxHttpRequest, access: ProjectAccess, user_id: int) -> HttpResponse:
+    project = access.project
     enabled = request.POST.get("enabled") == "1"
     try:
         queued = membership_review_all_set(project=project, user_id=user_id, enabled=enabled)
@@ -185,9 +195,10 @@ def member_review_all(request: HtmxHttpRequest, project: Project, user_id: int) 
 
 @require_GET
 @project_view(Action.LABEL)
-def feedback_list(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+def feedback_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     """An analyst's reviewed items: their answer, the final one and the reviewer's note."""
-    rows = review_feedback_list(project=project, user=request.user)
+    project = access.project
+    rows = review_feedback_list(project=project, user=access.user)
     agreed = sum(row.agreed for row in rows)
     return render(
         request, "oversight/feedback_list.html", {"project": project, "rows": rows, "agreed": agreed}

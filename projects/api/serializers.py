@@ -31,7 +31,7 @@ class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
 
     def get_role(self, project: Project) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
-        return getattr(project, "user_role", None) or roles.get(project.pk)
+        return roles.get(project.pk)
 
 
 class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
@@ -44,7 +44,7 @@ class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
 
 
 class ItemOutputSerializer(serializers.ModelSerializer[Item]):
-    annotation_count = serializers.IntegerField(read_only=True)
+    annotation_count = serializers.SerializerMethodField(help_text="Everyone's annotations of the item.")
 
     class Meta:
         model = Item
@@ -60,6 +60,11 @@ class ItemOutputSerializer(serializers.ModelSerializer[Item]):
             "annotation_count",
             "created_at",
         ]
+
+    def get_annotation_count(self, item: Item) -> int:
+        # Lists annotate it in their one query (selectors.item_list); a single item counts them.
+        count: int | None = getattr(item, "annotation_count", None)
+        return item.annotations.count() if count is None else count
 
 
 # --- input -----------------------------------------------------------------------------------------------

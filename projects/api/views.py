@@ -10,6 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.web import user_of
+from projects.access import ProjectAccess
 from projects.api.serializers import (
     ItemOutputSerializer,
     MembershipCreateInputSerializer,
@@ -34,6 +36,13 @@ from projects.services.projects import LabelSpec, project_create, project_update
 from projects.web import ProjectScopedMixin
 
 
+def _project_body(access: ProjectAccess) -> dict[str, Any]:
+    """A project as its member sees it, with their role."""
+    return dict(
+        ProjectOutputSerializer(access.project, context={"roles": {access.project.pk: access.role}}).data
+    )
+
+
 class ProjectListCreateApi(ListAPIView[Project]):
     serializer_class = ProjectOutputSerializer
 
@@ -41,7 +50,7 @@ class ProjectListCreateApi(ListAPIView[Project]):
         return project_list_for_user(user=self.request.user).prefetch_related("labels")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        roles = dict(self.request.user.memberships.values_list("project_id", "role"))  # type: ignore[union-attr]
+        roles = dict(user_of(self.request).memberships.values_list("project_id", "role"))
         return {**super().get_serializer_context(), "roles": roles}
 
     @extend_schema(request=ProjectCreateInputSerializer, responses={201: ProjectOutputSerializer})
@@ -50,23 +59,23 @@ class ProjectListCreateApi(ListAPIView[Project]):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         labels = [LabelSpec(**label) for label in fields.pop("labels")]
-        project = project_create(labels=labels, created_by=request.user, **fields)  # type: ignore[arg-type]
-        project = project_get_for_user(user=request.user, slug=project.slug)
-        return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
+        project = project_create(labels=labels, created_by=user_of(request), **fields)
+        access = project_get_for_user(user=request.user, slug=project.slug)
+        return Response(_project_body(access), status=status.HTTP_201_CREATED)
 
 
 class ProjectDetailApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
-        return Response(ProjectOutputSerializer(self.get_project()).data)
+        return Response(_project_body(self.get_access()))
 
     @extend_schema(request=ProjectUpdateInputSerializer, responses=ProjectOutputSerializer)
     def patch(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.EDIT_PROJECT)
+        access = self.get_access(Action.EDIT_PROJECT)
         data = ProjectUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        project = project_update(project=project, **data.validated_data)
-        return Response(ProjectOutputSerializer(project).data)
+        project = project_update(project=access.project, **data.validated_data)
+        return Response(_project_body(ProjectAccess(project=project, user=access.user, role=access.role)))
 
 
 class MembershipListCreateApi(ProjectScopedMixin, APIView):
@@ -76,7 +85,7 @@ class MembershipListCreateApi(ProjectScopedMixin, APIView):
         "scientists, never another analyst (blind labeling).",
     )
     def get(self, request: Request, slug: str) -> Response:
-        memberships = membership_list_for_user(project=self.get_project(), user=request.user)
+        memberships = membership_list_for_user(access=self.get_access())
         return Response(MembershipOutputSerializer(memberships, many=True).data)
 
     @extend_schema(request=MembershipCreateInputSerializer, responses={201: MembershipOutputSerializer})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -9,10 +10,9 @@ from core.exceptions import NotFoundError, PermissionDeniedError
 from labeling.selectors import item_annotations_for_user, project_stats, suggestions_shown
 from projects.choices import Role
 from projects.models import Membership, Project
-from projects.permissions import Action
+from projects.permissions import Action, role_allows
 from projects.selectors import (
     membership_list_for_user,
-    project_allows,
     project_get_for_user,
     project_list_for_user,
 )
@@ -51,7 +51,8 @@ def test_roles_allow_exactly_their_actions(
 ) -> None:
     user = member_factory(project, role).user
     if allowed:
-        assert project_get_for_user(user=user, slug=project.slug, action=action) == project
+        access = project_get_for_user(user=user, slug=project.slug, action=action)
+        assert (access.project, access.user, access.role) == (project, user, role)
     else:
         with pytest.raises(PermissionDeniedError):
             project_get_for_user(user=user, slug=project.slug, action=action)
@@ -114,7 +115,7 @@ def test_item_annotations_for_user_are_blind_for_analysts(
     resolved = project_get_for_user(user=viewer, slug=project.slug)
 
     # when
-    annotations = item_annotations_for_user(project=resolved, item=item, user=viewer)
+    annotations = item_annotations_for_user(access=resolved, item=item)
 
     # then
     assert [a.annotator.username for a in annotations] == sees
@@ -131,7 +132,7 @@ def test_membership_list_for_user_hides_other_analysts_from_an_analyst(
 
     # when
     names = [m.user.username for m in membership_list_for_user(
-        project=project_get_for_user(user=analyst, slug=project.slug), user=analyst)]  # fmt: skip
+        access=project_get_for_user(user=analyst, slug=project.slug))]  # fmt: skip
 
     # then
     assert names == ["ann", "rev"]
@@ -150,9 +151,22 @@ def test_suggestions_shown_follows_the_project_setting_for_analysts_only(
     user = member_factory(project, role).user
 
     # when / then
-    assert suggestions_shown(project=project_get_for_user(user=user, slug=project.slug)) is shown
+    assert suggestions_shown(access=project_get_for_user(user=user, slug=project.slug)) is shown
 
 
-def test_a_project_read_without_a_member_allows_no_blind_action() -> None:
-    # a project not resolved through project_get_for_user has no role: the blind checks fail closed
-    assert project_allows(ProjectFactory(), Action.SEE_OTHERS_ANSWERS) is False
+@pytest.mark.parametrize("role", Role.values)
+def test_an_access_allows_exactly_what_the_action_table_gives_its_role(
+    project: Project, member_factory: Callable[..., Membership], role: str
+) -> None:
+    # given a member's access, resolved by the one selector pages and the API use
+    access = project_get_for_user(user=member_factory(project, role).user, slug=project.slug)
+
+    # when / then every decision comes from the Action table, for code and templates alike
+    for action in Action:
+        assert access.allows(action) is role_allows(role, action)
+    assert access.can == {action.value for action in Action if role_allows(role, action)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        access.role = Role.OWNER  # type: ignore[misc]
+    if not role_allows(role, Action.EDIT_PROJECT):
+        with pytest.raises(PermissionDeniedError):
+            access.require(Action.EDIT_PROJECT)

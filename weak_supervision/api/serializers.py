@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from core.api.serializers import Serializer
 from weak_supervision.choices import LabelingFunctionKind
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion, LabelModelRun
 from weak_supervision.selectors import run_progress
@@ -41,10 +42,10 @@ class LabelingFunctionOutputSerializer(serializers.ModelSerializer[LabelingFunct
         ]
 
 
-class LabelingFunctionCreateInputSerializer(serializers.Serializer[Any]):
+class LabelingFunctionCreateInputSerializer(Serializer):
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=DECLARATIVE_CHOICES)
-    label = serializers.CharField(  # type: ignore[assignment]
+    label_ = serializers.CharField(
         max_length=64,
         required=False,
         default="",
@@ -55,16 +56,16 @@ class LabelingFunctionCreateInputSerializer(serializers.Serializer[Any]):
     description = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class LabelingFunctionUpdateInputSerializer(serializers.Serializer[Any]):
-    label = serializers.CharField(max_length=64, required=False)  # type: ignore[assignment]
+class LabelingFunctionUpdateInputSerializer(Serializer):
+    label_ = serializers.CharField(max_length=64, required=False)
     spec = serializers.DictField(required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
 
 
-class LabelingFunctionPreviewInputSerializer(serializers.Serializer[Any]):
+class LabelingFunctionPreviewInputSerializer(Serializer):
     kind = serializers.ChoiceField(choices=DECLARATIVE_CHOICES)
-    label = serializers.CharField(  # type: ignore[assignment]
+    label_ = serializers.CharField(
         max_length=64,
         required=False,
         default="",
@@ -108,24 +109,24 @@ class RunCreateInputSerializer(serializers.Serializer[Any]):
 
 # The queue's model suggestion is "SuggestionOutput" too: one name per component in the schema.
 @extend_schema_serializer(component_name="LabelingFunctionSuggestionOutput")
-class SuggestionOutputSerializer(serializers.Serializer[Any]):
+class SuggestionOutputSerializer(Serializer):
     phrase = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]
-    source = serializers.ChoiceField(choices=["rationale", "n-gram"])  # type: ignore[assignment]
+    label_ = serializers.CharField()
+    source_ = serializers.ChoiceField(choices=["rationale", "n-gram"])
     support = serializers.IntegerField()
     coverage = serializers.FloatField()
     accuracy = serializers.FloatField(allow_null=True)
     gold_judged = serializers.IntegerField()
 
 
-class SuggestionAcceptInputSerializer(serializers.Serializer[Any]):
+class SuggestionAcceptInputSerializer(Serializer):
     phrase = serializers.CharField(max_length=200)
-    label = serializers.CharField(max_length=64)  # type: ignore[assignment]
+    label_ = serializers.CharField(max_length=64)
 
 
-class PostedVoteInputSerializer(serializers.Serializer[Any]):
+class PostedVoteInputSerializer(Serializer):
     external_id = serializers.CharField(max_length=255)
-    label = serializers.CharField(max_length=64, allow_null=True)  # type: ignore[assignment]
+    label_ = serializers.CharField(max_length=64, allow_null=True)
 
 
 class ExternalVotesInputSerializer(serializers.Serializer[Any]):

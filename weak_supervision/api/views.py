@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from projects.models import Project
-from projects.permissions import Action, role_allows
+from projects.access import ProjectAccess
+from projects.permissions import Action
 from projects.web import ProjectScopedMixin
 from weak_supervision import selectors
 from weak_supervision.api import serializers as s
@@ -41,10 +41,11 @@ class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunc
         request=s.LabelingFunctionCreateInputSerializer, responses={201: s.LabelingFunctionOutputSerializer}
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.WRITE_LFS)
+        access = self.get_access(Action.WRITE_LFS)
+        project = access.project
         data = s.LabelingFunctionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        lf = labeling_function_create(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        lf = labeling_function_create(project=project, user=access.user, **data.validated_data)
         lf = selectors.labeling_function_get(project=project, lf_id=lf.pk)
         return Response(s.LabelingFunctionOutputSerializer(lf).data, status=status.HTTP_201_CREATED)
 
@@ -61,11 +62,12 @@ class LabelingFunctionDetailApi(ProjectScopedMixin, APIView):
         description="A new label or spec saves a new version; description and active change in place.",
     )
     def patch(self, request: Request, slug: str, lf_id: int) -> Response:
-        project = self.get_project(Action.WRITE_LFS)
+        access = self.get_access(Action.WRITE_LFS)
+        project = access.project
         data = s.LabelingFunctionUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         lf = selectors.labeling_function_get(project=project, lf_id=lf_id)
-        labeling_function_update(lf=lf, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        labeling_function_update(lf=lf, user=access.user, **data.validated_data)
         return Response(
             s.LabelingFunctionOutputSerializer(
                 selectors.labeling_function_get(project=project, lf_id=lf_id)
@@ -91,9 +93,9 @@ class LabelingFunctionPreviewApi(ProjectScopedMixin, APIView):
         return Response(selectors.labeling_function_preview(project=project, **data.validated_data))
 
 
-def _may_see_errors(project: Project | None) -> bool:
+def _may_see_errors(access: ProjectAccess | None) -> bool:
     """LF errors and tracebacks are for those who may edit LFs."""
-    return project is not None and role_allows(project.user_role, Action.WRITE_LFS)  # type: ignore[attr-defined]
+    return access is not None and access.allows(Action.WRITE_LFS)
 
 
 class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
@@ -102,20 +104,21 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
     def get_queryset(self) -> QuerySet[LabelModelRun]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
             return LabelModelRun.objects.none()
-        self.project = self.get_project(Action.SEE_MODEL_OUTPUTS)  # read once, for the serializer too
-        return selectors.run_list(project=self.project).select_related("created_by")
+        self.access = self.get_access(Action.SEE_MODEL_OUTPUTS)  # read once, for the serializer too
+        return selectors.run_list(project=self.access.project).select_related("created_by")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        project = getattr(self, "project", None)
-        return {**super().get_serializer_context(), "may_see_errors": _may_see_errors(project)}
+        access: ProjectAccess | None = getattr(self, "access", None)
+        return {**super().get_serializer_context(), "may_see_errors": _may_see_errors(access)}
 
     @extend_schema(request=s.RunCreateInputSerializer, responses={202: s.RunOutputSerializer},
                    description="Starts a run on the workers; poll the run for its progress and results.")  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.WRITE_LFS)
+        access = self.get_access(Action.WRITE_LFS)
+        project = access.project
         data = s.RunCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = run_start(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        run = run_start(project=project, user=access.user, **data.validated_data)
         run.refresh_from_db()
         # they may edit LFs: they started it
         output = s.RunOutputSerializer(run, context={"may_see_errors": True})
@@ -125,9 +128,9 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
 class RunDetailApi(ProjectScopedMixin, APIView):
     @extend_schema(responses=s.RunOutputSerializer)
     def get(self, request: Request, slug: str, number: int) -> Response:
-        project = self.get_project(Action.SEE_MODEL_OUTPUTS)
-        run = selectors.run_get(project=project, number=number)
-        return Response(s.RunOutputSerializer(run, context={"may_see_errors": _may_see_errors(project)}).data)
+        access = self.get_access(Action.SEE_MODEL_OUTPUTS)
+        run = selectors.run_get(project=access.project, number=number)
+        return Response(s.RunOutputSerializer(run, context={"may_see_errors": _may_see_errors(access)}).data)
 
 
 class LabelingFunctionSuggestionListApi(ProjectScopedMixin, APIView):
@@ -146,10 +149,11 @@ class LabelingFunctionSuggestionAcceptApi(ProjectScopedMixin, APIView):
         request=s.SuggestionAcceptInputSerializer, responses={201: s.LabelingFunctionOutputSerializer}
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = self.get_project(Action.WRITE_LFS)
+        access = self.get_access(Action.WRITE_LFS)
+        project = access.project
         data = s.SuggestionAcceptInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        lf = labeling_function_accept_suggestion(project=project, user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        lf = labeling_function_accept_suggestion(project=project, user=access.user, **data.validated_data)
         lf = selectors.labeling_function_get(project=project, lf_id=lf.pk)
         return Response(s.LabelingFunctionOutputSerializer(lf).data, status=status.HTTP_201_CREATED)
 

@@ -8,7 +8,9 @@ from core.hooks import hooks_list
 
 
 class Command(BaseCommand):
-    help = "Lists the hook points by which lower apps let higher ones act (core.hooks), and who is registered."
+    help = (
+        "Lists the hook points by which lower apps let higher ones act (core.hooks), and who is registered."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name, doc, receivers in hooks_list():

@@ -4,7 +4,6 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.core.management.base import BaseCommand
 
 from oversight.selectors.quality import AnnotatorQuality, annotator_quality_csv_lines, annotator_quality_list
@@ -59,8 +58,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = project_from_slug(options["slug"])
-        # The command line reads with an owner's eyes: a project without a viewer's role sees everyone.
-        rows = annotator_quality_list(project=project, viewer=AnonymousUser())
+        # The command line reads without a member's scope: everyone's rows.
+        rows = annotator_quality_list(project=project, viewer=None)
         if options["json"]:
             self.stdout.write(json.dumps([row.to_json() for row in rows]))
         elif options["csv"]:

@@ -48,7 +48,7 @@ def test_the_summary_is_worked_out_from_events_and_lead_times(member_factory) ->
     viewer = project_get_for_user(user=analyst, slug=project.slug)
 
     # when
-    [summary] = analyst_summary_list(project=viewer, viewer=analyst)
+    [summary] = analyst_summary_list(project=viewer.project, viewer=viewer)
 
     # then: active time = 30 + 30 + 30 + 300 seconds = 6.5 minutes
     assert (summary.username, summary.submitted, summary.skipped) == ("ana", 3, 1)
@@ -73,10 +73,15 @@ def test_an_analyst_sees_only_their_own_events_and_row(member_factory) -> None: 
     as_owner = project_get_for_user(user=owner, slug=project.slug)
 
     # then
-    assert [row.username for row in analyst_summary_list(project=as_ana, viewer=ana)] == ["ana"]
-    assert [row.username for row in analyst_summary_list(project=as_owner, viewer=owner)] == ["ana", "bob"]
-    assert {e.user_id for e in interaction_event_list_for_user(project=as_ana, user=ana)} == {ana.pk}
-    assert interaction_event_list_for_user(project=as_owner, user=owner).count() == 2
+    assert [row.username for row in analyst_summary_list(project=as_ana.project, viewer=as_ana)] == ["ana"]
+    assert [row.username for row in analyst_summary_list(project=as_owner.project, viewer=as_owner)] == [
+        "ana",
+        "bob",
+    ]
+    assert {e.user_id for e in interaction_event_list_for_user(project=as_ana.project, viewer=as_ana)} == {
+        ana.pk
+    }
+    assert interaction_event_list_for_user(project=as_owner.project, viewer=as_owner).count() == 2
 
 
 def test_progress_counts_done_items_and_mine(member_factory) -> None:  # type: ignore[no-untyped-def]

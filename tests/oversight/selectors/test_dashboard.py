@@ -102,7 +102,7 @@ def test_dashboard_gathers_labels_agreement_annotators_flags_and_the_latest_run(
     viewer = project_get_for_user(user=owner, slug=project.slug)
 
     # when
-    data = dashboard_get(project=viewer, viewer=owner)
+    data = dashboard_get(project=viewer.project, viewer=viewer)
 
     # then
     assert data["stats"]["annotations"] == 6
@@ -133,7 +133,7 @@ def test_dashboard_without_runs_or_annotations(member_factory) -> None:  # type:
     viewer = project_get_for_user(user=owner, slug=project.slug)
 
     # when
-    data = dashboard_get(project=viewer, viewer=owner)
+    data = dashboard_get(project=viewer.project, viewer=viewer)
 
     # then
     assert data["run"] is None

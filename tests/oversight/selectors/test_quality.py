@@ -19,6 +19,7 @@ from oversight.selectors.quality import (
     annotators_below_threshold,
     gold_check_interval,
 )
+from projects.access import ProjectAccess
 from projects.choices import Role
 from projects.models import Item, Membership, Project
 from projects.selectors import project_get_for_user
@@ -51,7 +52,7 @@ TABLE = {
 KEYS = {"s": ["spam"], "h": ["ham"]}
 
 
-def _owner_view(project: Project, member_factory: MemberFactory) -> tuple[Project, AbstractBaseUser]:
+def _owner_view(project: Project, member_factory: MemberFactory) -> tuple[ProjectAccess, AbstractBaseUser]:
     owner = member_factory(project, Role.OWNER, username="olga").user
     return project_get_for_user(user=owner, slug=project.slug), owner
 
@@ -107,10 +108,10 @@ def test_agreement_with_consensus_gold_and_checks_is_exact(member_factory: Membe
     project = ProjectFactory(gold_min_checks=3, gold_accuracy_threshold=0.8)
     users = _build_table(project, member_factory)
     Membership.objects.filter(project=project, user=users["bob"]).update(review_all_labels=True)
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
 
     # when
-    rows = _by_name(annotator_quality_list(project=as_owner, viewer=owner))
+    rows = _by_name(annotator_quality_list(project=as_owner.project, viewer=as_owner))
 
     # then: olga has neither annotations nor events, so no row
     assert list(rows) == ["ana", "bob", "cy"]
@@ -140,15 +141,15 @@ def test_an_analyst_sees_only_their_own_row_with_the_same_figures(member_factory
     # given
     project = ProjectFactory(gold_min_checks=3)
     users = _build_table(project, member_factory)
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
     as_bob = project_get_for_user(user=users["bob"], slug=project.slug)
 
     # when
-    mine = annotator_quality_list(project=as_bob, viewer=users["bob"])
+    mine = annotator_quality_list(project=as_bob.project, viewer=as_bob)
 
     # then
-    assert mine == [_by_name(annotator_quality_list(project=as_owner, viewer=owner))["bob"]]
-    assert [row.username for row in annotators_below_threshold(project=as_bob)] == ["bob"]
+    assert mine == [_by_name(annotator_quality_list(project=as_owner.project, viewer=as_owner))["bob"]]
+    assert [row.username for row in annotators_below_threshold(project=as_bob.project)] == ["bob"]
 
 
 def test_a_member_without_annotations_or_events_has_no_row_and_a_non_member_neither(
@@ -160,10 +161,10 @@ def test_a_member_without_annotations_or_events_has_no_row_and_a_non_member_neit
     ana = member_factory(project, Role.ANALYST, username="ana").user
     member_factory(project, Role.ANALYST, username="idle")
     InteractionEvent.objects.create(project=project, user=ana, type=EventType.VIEW)
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
 
     # when
-    [row] = annotator_quality_list(project=as_owner, viewer=owner)
+    [row] = annotator_quality_list(project=as_owner.project, viewer=as_owner)
 
     # then
     assert (row.username, row.role, row.submitted, row.consensus_n, row.gold_n) == (
@@ -202,10 +203,10 @@ def test_fast_answers_are_those_under_a_quarter_of_the_median_or_a_second(
     AnnotationFactory.create_batch(
         5, item=ItemFactory(project=project), annotator=None, source=AnnotationSource.IMPORT, lead_time_ms=1
     )
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
 
     # when
-    rows = _by_name(annotator_quality_list(project=as_owner, viewer=owner))
+    rows = _by_name(annotator_quality_list(project=as_owner.project, viewer=as_owner))
 
     # then
     assert {name: (row.fast_answers, row.fast_share) for name, row in rows.items()} == expected
@@ -238,10 +239,10 @@ def test_speed_drift_compares_the_last_third_of_long_sessions_with_the_first(
         (100 + 31, [100, 100, 100]),
     ])  # fmt: skip
     _submits(project, bob, [(0, [4_000] * 9)])
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
 
     # when
-    rows = _by_name(annotator_quality_list(project=as_owner, viewer=owner))
+    rows = _by_name(annotator_quality_list(project=as_owner.project, viewer=as_owner))
 
     # then: the median of the two sessions' ratios
     assert rows["ana"].drift_speed == 0.75
@@ -254,10 +255,10 @@ def test_a_gap_of_thirty_minutes_or_less_does_not_end_a_session(member_factory: 
     project = ProjectFactory()
     ana = member_factory(project, Role.ANALYST, username="ana").user
     _submits(project, ana, [(0, [2_000] * 5), (4 + 30, [2_000] * 3 + [3_000] * 4)])
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
 
     # when
-    [row] = annotator_quality_list(project=as_owner, viewer=owner)
+    [row] = annotator_quality_list(project=as_owner.project, viewer=as_owner)
 
     # then
     assert row.drift_speed == 1.5
@@ -294,10 +295,10 @@ def test_consensus_drift_is_the_later_half_minus_the_earlier_half(
     ana = member_factory(project, Role.ANALYST, username="ana").user
     bob = member_factory(project, Role.ANALYST, username="bob").user
     _consensus_items(project, ana, bob, agreed)
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
 
     # when
-    rows = _by_name(annotator_quality_list(project=as_owner, viewer=owner))
+    rows = _by_name(annotator_quality_list(project=as_owner.project, viewer=as_owner))
 
     # then
     assert rows["ana"].consensus_n == len(agreed)
@@ -310,9 +311,9 @@ def test_the_number_of_queries_does_not_grow_with_members_or_items(member_factor
     users = _build_table(project, member_factory)
     _submits(project, users["ana"], [(0, [1_000] * 12)])
     Annotation.objects.filter(project=project).update(lead_time_ms=2000)
-    as_owner, owner = _owner_view(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
     with CaptureQueriesContext(connection) as small:
-        annotator_quality_list(project=as_owner, viewer=owner)
+        annotator_quality_list(project=as_owner.project, viewer=as_owner)
     for index in range(4):
         user = member_factory(project, Role.ANALYST, username=f"extra{index}").user
         _submits(project, user, [(0, [1_000] * 12)])
@@ -321,7 +322,7 @@ def test_the_number_of_queries_does_not_grow_with_members_or_items(member_factor
 
     # when
     with CaptureQueriesContext(connection) as large:
-        rows = annotator_quality_list(project=as_owner, viewer=owner)
+        rows = annotator_quality_list(project=as_owner.project, viewer=as_owner)
 
     # then
     assert len(rows) == 7
@@ -332,8 +333,8 @@ def test_the_csv_has_a_header_and_a_line_per_row(member_factory: MemberFactory) 
     # given
     project = ProjectFactory(gold_min_checks=3)
     _build_table(project, member_factory)
-    as_owner, owner = _owner_view(project, member_factory)
-    rows = annotator_quality_list(project=as_owner, viewer=owner)
+    as_owner, _owner = _owner_view(project, member_factory)
+    rows = annotator_quality_list(project=as_owner.project, viewer=as_owner)
 
     # when
     lines = list(annotator_quality_csv_lines(rows))
@@ -352,14 +353,14 @@ def test_the_table_is_cached_until_something_it_reads_changes(member_factory: Me
     ana = member_factory(project, Role.ANALYST, username="ana").user
     item = ItemFactory(project=project)
     AnnotationFactory(item=item, annotator=ana, labels=["spam"])
-    as_owner, owner = _owner_view(project, member_factory)
-    first = annotator_quality_list(project=as_owner, viewer=owner)
+    as_owner, _owner = _owner_view(project, member_factory)
+    first = annotator_quality_list(project=as_owner.project, viewer=as_owner)
 
     # when
     with CaptureQueriesContext(connection) as cached:
-        again = annotator_quality_list(project=as_owner, viewer=owner)
+        again = annotator_quality_list(project=as_owner.project, viewer=as_owner)
     GoldLabel.objects.create(project=project, item=item, labels=["ham"], is_check=True)
-    changed = annotator_quality_list(project=as_owner, viewer=owner)
+    changed = annotator_quality_list(project=as_owner.project, viewer=as_owner)
 
     # then
     assert again == first
