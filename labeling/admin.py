@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from labeling.models import Annotation, AnnotationRevision, InteractionEvent
+from core.admin import ModelAdmin, ReadOnlyModelAdmin
+from labeling.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Flag,
+    GoldLabel,
+    InteractionEvent,
+    Rationale,
+)
 
 
 class AnnotationRevisionInline(admin.TabularInline):
@@ -36,3 +45,31 @@ class InteractionEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # append-only
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "project", "item", "user", "status", "expires_at"]
+    list_filter = ["status"]
+
+
+@admin.register(Flag)
+class FlagAdmin(ModelAdmin):
+    list_display = ["id", "project", "item", "user", "comment", "resolved_at", "created_at"]
+    search_fields = ["comment"]
+
+
+@admin.register(Rationale)
+class RationaleAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "project", "item", "annotation", "label", "start", "end"]
+
+
+@admin.register(GoldLabel)
+class GoldLabelAdmin(ModelAdmin):
+    list_display = ["item", "project", "labels", "source", "is_check", "decided_by", "updated_at"]
+    list_filter = ["source", "is_check"]
+
+
+@admin.register(AnnotationRevision)
+class AnnotationRevisionAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "annotation", "labels", "edited_by", "created_at"]

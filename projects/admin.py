@@ -43,3 +43,10 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "format", "original_name", "status", "rows_total", "created_at"]
     list_filter = ["status", "format"]
     readonly_fields = ["created_at", "updated_at", "started_at", "finished_at"]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "project", "hotkey", "order"]
+    search_fields = ["key", "name"]
+    raw_id_fields = ["project"]

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from weak_supervision.models import ExternalVote, LabelingFunction
+from core.admin import ReadOnlyModelAdmin
+from weak_supervision.models import (
+    ExternalVote,
+    LabelingFunction,
+    LabelingFunctionVersion,
+    LabelModelRun,
+    RunChunk,
+)
 
 
 @admin.register(LabelingFunction)
@@ -15,3 +22,19 @@ class ExternalVoteAdmin(admin.ModelAdmin):
     list_display = ["id", "labeling_function", "item", "label"]
     raw_id_fields = ["item", "labeling_function", "label"]
     show_full_result_count = False
+
+
+@admin.register(LabelingFunctionVersion)
+class LabelingFunctionVersionAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "labeling_function", "number", "label", "created_by", "created_at"]
+
+
+@admin.register(LabelModelRun)
+class LabelModelRunAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "project", "number", "status", "item_count", "created_at", "finished_at"]
+    list_filter = ["status"]
+
+
+@admin.register(RunChunk)
+class RunChunkAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "run", "index", "rows", "seconds", "finished_at"]
