@@ -34,8 +34,10 @@ def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
     ids, probabilities, covered = loaded
     end = end_model_probabilities_get(run=run)
     end_probabilities = None
-    if end is not None and len(end[0]) == len(ids) and np.array_equal(end[0], ids):
-        end_probabilities = end[1]
+    if end is not None:
+        end_ids, end_values = end
+        if len(end_ids) == len(ids) and np.array_equal(end_ids, ids):
+            end_probabilities = end_values
     return WeakArrays(ids=ids, probabilities=probabilities, covered=covered, labels=list(run.labels),
                       end_probabilities=end_probabilities)  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from array import array
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,12 +18,21 @@ from projects.models import Item
 GOLD_SOURCES = frozenset({LabelSource.GOLD, LabelSource.ADJUDICATED})
 
 
+@dataclass
+class _Candidates:
+    """One label's gold training items, column by column."""
+
+    agreement: array[float] = field(default_factory=lambda: array("d"))
+    annotators: array[int] = field(default_factory=lambda: array("q"))
+    item_ids: array[int] = field(default_factory=lambda: array("q"))
+
+
 class FewshotPool:
     """Gold training items per label, for the few-shot support sets, as compact arrays (agreement, number of
     annotators, item id): a million rows cost a few MB, and only the chosen items' texts are read back."""
 
     def __init__(self) -> None:
-        self.by_label: dict[str, tuple[array[float], array[int], array[int]]] = {}
+        self.by_label: dict[str, _Candidates] = {}
 
     def add(self, chunk: RowChunk) -> None:
         wanted = [
@@ -39,10 +49,10 @@ class FewshotPool:
             counts = list(map(chunk.n_annotators.__getitem__, rows))
             ids = list(map(chunk.item_id.__getitem__, rows))
             for label in joined.split("|") if joined else ():
-                stored = self.by_label.setdefault(label, (array("d"), array("q"), array("q")))
-                stored[0].extend(agreements)
-                stored[1].extend(counts)
-                stored[2].extend(ids)
+                stored = self.by_label.setdefault(label, _Candidates())
+                stored.agreement.extend(agreements)
+                stored.annotators.extend(counts)
+                stored.item_ids.extend(ids)
 
     def support_set(self, k: int) -> list[tuple[str, int, float, int]]:
         """Per label, k items: those whose annotators agreed most (then the most annotators), spread across
@@ -50,12 +60,17 @@ class FewshotPool:
         Returns (label, item id, agreement, annotators)."""
         chosen: list[tuple[str, int, float, int]] = []
         for label in sorted(self.by_label):
-            agreement, annotators, ids = (np.asarray(column) for column in self.by_label[label])
+            candidates = self.by_label[label]
+            agreement = np.asarray(candidates.agreement)
+            annotators = np.asarray(candidates.annotators)
+            ids = np.asarray(candidates.item_ids)
             order = np.lexsort((ids, -annotators, -agreement))  # best first; item order among equals
             if len(order) > k:
-                cutoff = (agreement[order[k - 1]], annotators[order[k - 1]])
-                better = (agreement > cutoff[0]) | ((agreement == cutoff[0]) & (annotators > cutoff[1]))
-                tied = np.flatnonzero((agreement == cutoff[0]) & (annotators == cutoff[1]))
+                least_agreement, least_annotators = agreement[order[k - 1]], annotators[order[k - 1]]
+                better = (agreement > least_agreement) | (
+                    (agreement == least_agreement) & (annotators > least_annotators)
+                )
+                tied = np.flatnonzero((agreement == least_agreement) & (annotators == least_annotators))
                 tied = tied[np.argsort(ids[tied], kind="stable")]
                 room = k - int(better.sum())  # at least 1: the k-th candidate itself is tied
                 order = np.concatenate([order[better[order]], tied[(np.arange(room) * len(tied)) // room]])
@@ -67,13 +82,10 @@ def fewshot_rows(chosen: list[tuple[str, int, float, int]]) -> list[dict[str, An
     """The support set's rows, with the texts read back for just the chosen items."""
     wanted = {item_id for _, item_id, _, _ in chosen}
     found = {
-        pk: (external_id, text)
-        for pk, external_id, text in Item.objects.filter(pk__in=wanted).values_list(
-            "pk", "external_id", "text"
-        )
+        item["pk"]: item for item in Item.objects.filter(pk__in=wanted).values("pk", "external_id", "text")
     }
     return [
-        {"item_id": item_id, "external_id": found[item_id][0], "text": found[item_id][1], "support_label": label,
-         "agreement": agreement, "n_annotators": annotators}
+        {"item_id": item_id, "external_id": found[item_id]["external_id"], "text": found[item_id]["text"],
+         "support_label": label, "agreement": agreement, "n_annotators": annotators}
         for label, item_id, agreement, annotators in chosen
     ]  # fmt: skip

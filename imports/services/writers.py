@@ -224,7 +224,7 @@ class PostgresBatchWriter(OrmBatchWriter):
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
             )
-            return [row[0] for row in cursor.fetchall()]
+            return [item_id for (item_id,) in cursor.fetchall()]
 
     def insert_items(self, rows: Sequence[ImportRow], labeled: Counter[str]) -> list[int]:
         if not rows:
