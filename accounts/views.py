@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
@@ -20,8 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import selectors
 from accounts.forms import ApiTokenForm, LockoutLiftForm
 from accounts.services import IssuedApiToken, api_token_create, api_token_revoke, lockout_lift
-from core.exceptions import NotFoundError
-from core.web import user_of
+from core.web import html_errors, user_of
 
 MESSAGE_TOKEN_REVOKED = "Token revoked: it no longer works."
 MESSAGE_PASSWORD_CHANGED = "Your password has been changed."
@@ -51,11 +50,9 @@ def account_detail(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@html_errors
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    try:
-        api_token_revoke(user=user_of(request), token_id=token_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
+    api_token_revoke(user=user_of(request), token_id=token_id)
     messages.success(request, MESSAGE_TOKEN_REVOKED)
     return redirect("accounts:account-detail")
 
