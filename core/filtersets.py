@@ -5,6 +5,10 @@ raises OverflowError binding it; PostgreSQL compares it as numeric).
 django-filter's NumberFilter parses with a DecimalField whatever the column; here the filters on integer
 columns (declared or generated from Meta.fields, foreign keys included) parse with an IntegerField bounded
 by the column's range instead.
+
+One FilterSet per listable model serves its page and its API list alike, so that `?status=failed` means the
+same through both doors; a refused value is a 400 naming the filter on the API and, on the page, a 200 that
+shows the error on the filter form and lists no rows (`filterset_rows`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import QuerySet
 from django_filters.utils import get_model_field
 
 INTEGER_RANGES: dict[str, tuple[int, int]] = BaseDatabaseOperations.integer_field_ranges
@@ -42,6 +48,33 @@ def integer_filter(
     return bounded
 
 
+class StrictBooleanField(forms.Field):
+    """`true` or `false` (`1`/`0`, any case); another value is refused where Django's reads it as no answer."""
+
+    widget = forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
+    default_error_messages = {"invalid": "Enter true or false."}
+    TRUE = frozenset({"true", "1"})
+    FALSE = frozenset({"false", "0"})
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """A yes/no filter that refuses other values (a 400 on the API), where django-filter's ignores them."""
+
+    field_class = StrictBooleanField
+
+
 class FilterSet(django_filters.FilterSet):
     @classmethod
     def get_filters(cls) -> OrderedDict[str, django_filters.Filter]:
@@ -57,3 +90,12 @@ class FilterSet(django_filters.FilterSet):
             if bounds is not None:
                 filters[name] = integer_filter(number_filter, bounds)
         return filters
+
+
+def filterset_rows(filterset: django_filters.FilterSet) -> QuerySet[Any]:
+    """The rows a page lists: all of them unfiltered, the filtered ones, or none when a value is refused."""
+    if filterset.is_bound and not filterset.is_valid():
+        rows: QuerySet[Any] = filterset.queryset.none()
+        return rows
+    filtered: QuerySet[Any] = filterset.qs
+    return filtered

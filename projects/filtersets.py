@@ -1,9 +1,33 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
-from core.filtersets import FilterSet
-from projects.choices import Split
-from projects.models import Item
+from core.filtersets import BooleanFilter, FilterSet
+from projects.choices import Role, Split
+from projects.models import Item, Membership, Project
+
+
+class ProjectFilterSet(FilterSet):
+    """Shared by the project list page and the projects endpoint."""
+
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+    multi_label = BooleanFilter()
+
+    class Meta:
+        model = Project
+        fields = ["q", "multi_label"]
+
+
+class MembershipFilterSet(FilterSet):
+    """Shared by the members page and the members endpoint."""
+
+    role = django_filters.ChoiceFilter(choices=Role.choices, empty_label="Any role")
+    q = django_filters.CharFilter(
+        field_name="user__username", lookup_expr="icontains", label="Username contains"
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["role", "q"]
 
 
 class ItemFilterSet(FilterSet):

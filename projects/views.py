@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import lockout_list
 from accounts.services import lockout_lift, set_password_link_create
+from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_ok, form_run, form_status, redirect_htmx, user_of
 from projects import selectors
 from projects.access import ProjectAccess
-from projects.filtersets import ItemFilterSet
+from projects.filtersets import ItemFilterSet, MembershipFilterSet, ProjectFilterSet
 from projects.forms import (
     MemberAccountForm,
     MembershipForm,
@@ -51,8 +52,10 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
         ))  # fmt: skip
         if project is not None:
             return redirect_htmx(request, project.get_absolute_url())
-    projects = project_list_for_user(user=request.user).prefetch_related("labels")
-    return render_partial(request, "projects/project_list.html", {"projects": projects, "form": form},
+    filterset = ProjectFilterSet(request.GET or None, queryset=project_list_for_user(user=request.user))
+    projects = filterset_rows(filterset).prefetch_related("labels")
+    context = {"projects": projects, "form": form, "filter": filterset}
+    return render_partial(request, "projects/project_list.html", context,
                           partial="create-form", status=form_status(request))  # fmt: skip
 
 
@@ -79,7 +82,7 @@ def project_settings(request: HtmxHttpRequest, access: ProjectAccess) -> HttpRes
 def item_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     project = access.project
     filterset = ItemFilterSet(request.GET or None, queryset=selectors.item_list(project=project))
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    page = Paginator(filterset_rows(filterset), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"project": project, "filter": filterset, "page": page, "query": query.urlencode()}
@@ -91,9 +94,10 @@ def _members_page(
 ) -> HttpResponse:
     """The members region; for owners also whose logins are locked out and who has no password yet."""
     can_manage = access.allows(Action.MANAGE_MEMBERS)
-    memberships = list(membership_list_for_user(access=access))
+    filterset = MembershipFilterSet(request.GET or None, queryset=membership_list_for_user(access=access))
+    memberships = list(filterset_rows(filterset))
     context = {
-        "project": access.project, "can_manage": can_manage, "memberships": memberships,
+        "project": access.project, "can_manage": can_manage, "memberships": memberships, "filter": filterset,
         "role_form": MembershipRoleForm(), "form": MembershipForm(),
         "account_form": MemberAccountForm(prefix="account"),
         "locked_out": set(), "pending": set(), "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600, **extra,

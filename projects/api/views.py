@@ -21,8 +21,8 @@ from projects.api.serializers import (
     ProjectOutputSerializer,
     ProjectUpdateInputSerializer,
 )
-from projects.filtersets import ItemFilterSet
-from projects.models import Item, Project
+from projects.filtersets import ItemFilterSet, MembershipFilterSet, ProjectFilterSet
+from projects.models import Item, Membership, Project
 from projects.permissions import Action
 from projects.selectors import (
     item_list,
@@ -45,6 +45,7 @@ def _project_body(access: ProjectAccess) -> dict[str, Any]:
 
 class ProjectListCreateApi(ListAPIView[Project]):
     serializer_class = ProjectOutputSerializer
+    filterset_class = ProjectFilterSet
 
     def get_queryset(self) -> QuerySet[Project]:
         return project_list_for_user(user=self.request.user).prefetch_related("labels")
@@ -78,15 +79,22 @@ class ProjectDetailApi(ProjectScopedMixin, APIView):
         return Response(_project_body(ProjectAccess(project=project, user=access.user, role=access.role)))
 
 
-class MembershipListCreateApi(ProjectScopedMixin, APIView):
+class MembershipListCreateApi(ProjectScopedMixin, ListAPIView[Membership]):
+    serializer_class = MembershipOutputSerializer
+    filterset_class = MembershipFilterSet
+    pagination_class = None  # every member, in one list
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
+            return Membership.objects.none()
+        return membership_list_for_user(access=self.get_access())
+
     @extend_schema(
-        responses=MembershipOutputSerializer(many=True),
         description="The project's members. Analysts get themselves and the owners, reviewers and data "
         "scientists, never another analyst (blind labeling).",
     )
-    def get(self, request: Request, slug: str) -> Response:
-        memberships = membership_list_for_user(access=self.get_access())
-        return Response(MembershipOutputSerializer(memberships, many=True).data)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=MembershipCreateInputSerializer, responses={201: MembershipOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
