@@ -1,5 +1,5 @@
 """What the PostgreSQL benchmarks share: a throwaway database, the environment of a measuring child process,
-running a child and reading its result line, and the child's peak RSS.
+migrating it, running a child and reading its result line, the child's peak RSS and its optional profile.
 
 Each measurement runs in a fresh child process (`<script> --child MODE --spec JSON`), so that its peak RSS is
 its own and Django is set up for one database; the child prints one `BENCH-RESULT {json}` line.
@@ -8,8 +8,10 @@ its own and Django is set up for one database; the child prints one `BENCH-RESUL
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -61,6 +63,12 @@ def child_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
     return env
 
 
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )  # fmt: skip
+
+
 def child_run(
     script: Path, mode: str, spec: dict[str, Any], env: dict[str, str], python: str = sys.executable
 ) -> dict[str, Any]:
@@ -83,3 +91,25 @@ def peak_rss_mb() -> float:
 
 def report(result: dict[str, Any]) -> None:
     print(RESULT_MARKER + json.dumps(result), flush=True)
+
+
+def profiler_start(path: str) -> Any:
+    """A running cProfile profiler when `path` is given (where profiler_stop writes it), else None."""
+    if not path:
+        return None
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def profiler_stop(profiler: Any, path: str, *, what: str, own: int, cumulative: int) -> None:
+    """Writes the profile of `what` to `path` and prints its top functions by own and cumulative time."""
+    if profiler is None:
+        return
+    profiler.disable()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(path)
+    print(f"--- profile of the {what} ({path}), top functions by own time ---")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(own)
+    print("--- by cumulative time ---")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(cumulative)

@@ -17,32 +17,31 @@ the throwaway PostgreSQL databases and SQLite folders, and prints the table.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import cProfile
-import csv
 import json
 import os
 import platform
-import pstats
-import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from harness import (
+    RESULT_MARKER,
+    ROOT,
+    migrate,
+    peak_rss_mb,
+    pg_database,
+    profiler_start,
+    profiler_stop,
+    report,
+)
+from import_datasets import Dataset, datasets_build
 
-ROOT = Path(__file__).resolve().parent.parent
-SMS_PATH = ROOT.parent / "shared" / "data" / "sms_spam_uci" / "SMSSpamCollection"
-RESULT_MARKER = "BENCH-RESULT "
-SEED = 20261123
 # The issue's targets (they apply to the generated file; the SMS collection is too small to amortise setup).
 TARGET_ITEMS_PER_S = 100_000
 TARGET_COPY_RATIO = 0.5
@@ -50,101 +49,8 @@ TARGET_PEAK_RSS_MB = 500
 LABEL_STUDIO_REFERENCE = "Label Studio 1.23, default SQLite: about 3,000 items/s on this machine (issue)."
 BENCH_SECRET_KEY = "bench-import-not-a-secret"  # noqa: S105 - throwaway key so DEBUG can stay off
 
-GENERATED_LABELS = ["positive", "negative", "neutral"]
-SOURCES = ["web", "email", "chat", "review", "survey"]
-WORDS = (
-    "the a an this that our your their my order delivery package support team refund invoice account "
-    "password screen app update price service quality product store manager call email message reply "
-    "arrived late early broken perfect great terrible fine slow fast quick helpful rude friendly again "
-    "never always still only really very quite too much little more less today yesterday tomorrow week "
-    "month after before because although, however, but and or so if when while until since please thanks "
-    "thank you I we they it is was were be been have has had do does did can could would should will not "
-    'no yes okay sure maybe "great" (again) - ! ? 10 2 48h €20 $5 café naïve'
-)
-VOCABULARY = WORDS.split()
-
-
-@dataclass
-class Dataset:
-    """One source file and the import options and project labels that go with it."""
-
-    name: str
-    path: str
-    rows: int
-    labels: list[str]
-    options: dict[str, Any] = field(default_factory=dict)
-    copy_options: str = "FORMAT csv, HEADER true"
-    copy_columns: list[str] = field(default_factory=list)
-
-
-# --- Data ---------------------------------------------------------------------------------------------------
-def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
-    """Writes `rows` deterministic items: id, text of 60-200 characters, a label (80% of rows), a source."""
-    rng = random.Random(seed)
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["id", "text", "label", "source"])
-        for index in range(1, rows + 1):
-            length = rng.randint(60, 200)
-            text = " ".join(rng.choices(VOCABULARY, k=48))[:length].rstrip()
-            text = text[0].upper() + text[1:] + "."
-            label = rng.choice(GENERATED_LABELS) if rng.random() < 0.8 else ""
-            writer.writerow([f"doc-{index:07d}", text, label, rng.choice(SOURCES)])
-
-
-def generated_dataset(rows: int, scratch: Path) -> Dataset:
-    path = scratch / f"generated-{rows}.csv"
-    started = time.perf_counter()
-    generate_csv(path, rows)
-    size_mb = path.stat().st_size / 1e6
-    print(f"generated {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s: {path}")
-    return Dataset(
-        name="generated", path=str(path), rows=rows, labels=GENERATED_LABELS,
-        options={"format": "csv", "id_field": "id", "label_field": "label"},
-        copy_columns=["id", "text", "label", "source"],
-    )  # fmt: skip
-
-
-def sms_dataset() -> Dataset | None:
-    if not SMS_PATH.is_file():
-        print(f"SKIPPED the SMS collection: {SMS_PATH} is absent (it lives in ../shared/data).")
-        return None
-    with SMS_PATH.open("rb") as stream:
-        rows = sum(1 for line in stream if line.strip())
-    return Dataset(
-        name="sms_spam_uci", path=str(SMS_PATH), rows=rows, labels=["ham", "spam"],
-        options={"format": "csv", "delimiter": "\t", "has_header": False, "columns": ["label", "text"],
-                 "label_field": "label"},
-        # TSV has no quoting: a quote character that never occurs makes COPY read every byte literally.
-        copy_options="FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01'", copy_columns=["label", "text"],
-    )  # fmt: skip
-
-
-def datasets_build(wanted: set[str], rows: int, scratch: Path) -> list[Dataset]:
-    found = [generated_dataset(rows, scratch)] if "generated" in wanted else []
-    sms = sms_dataset() if "sms_spam_uci" in wanted else None
-    return [*found, sms] if sms else found
-
 
 # --- Parent: databases, child processes -------------------------------------------------------------------
-def database_url_for(admin_url: str, name: str) -> str:
-    parts = urlsplit(admin_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-@contextlib.contextmanager
-def pg_database(admin_url: str, name: str) -> Iterator[str]:
-    """A fresh, empty database on the server behind `admin_url`, dropped afterwards."""
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url_for(admin_url, name)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def pg_checkpoint(admin_url: str) -> None:
     """Flushes earlier runs' dirty pages so one measurement does not pay for the previous one's writes."""
     with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -162,12 +68,6 @@ def child_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
-
-
-def migrate(env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
 
 
 def run_child(mode: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
@@ -209,20 +109,12 @@ def measure_raw_copy(dataset: Dataset, args: argparse.Namespace, scratch: Path) 
 
 
 # --- Children: one measurement each -------------------------------------------------------------------------
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
-
-
 def process_peak_rss_mb() -> float:
     """This process image's own peak (VmHWM): unlike ru_maxrss, it does not start from the parent's peak, which
     Linux carries over exec (the hostile files' parent holds their generated contents for a while)."""
     status = Path("/proc/self/status").read_text()
     line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
     return int(line.split()[1]) * 1024 / 1e6
-
-
-def report(result: dict[str, Any]) -> None:
-    print(RESULT_MARKER + json.dumps(result), flush=True)
 
 
 def child_import(spec: dict[str, Any]) -> None:
@@ -246,11 +138,11 @@ def child_import(spec: dict[str, Any]) -> None:
     options = import_options_build(**dataset.options)
     batch_size = spec["batch_size"] or settings.IMPORT_BATCH_SIZE
     rss_before = peak_rss_mb()
-    profiler = _profiler_start(spec["profile"])
+    profiler = profiler_start(spec["profile"])
     started = time.perf_counter()
     result = items_import(project=project, source=Path(dataset.path), options=options, batch_size=batch_size)
     seconds = time.perf_counter() - started
-    _profiler_stop(profiler, spec["profile"])
+    profiler_stop(profiler, spec["profile"], what="import", own=18, cumulative=28)
     items = Item.objects.filter(project=project).count()
     if items != dataset.rows or result.items_created != dataset.rows:
         raise SystemExit(f"expected {dataset.rows} items, found {items} (result: {result})")
@@ -261,26 +153,6 @@ def child_import(spec: dict[str, Any]) -> None:
             "vendor": connection.vendor, "batch_size": batch_size,
         }
     )  # fmt: skip
-
-
-def _profiler_start(path: str) -> Any:
-    if not path:
-        return None
-    profiler = cProfile.Profile()
-    profiler.enable()
-    return profiler
-
-
-def _profiler_stop(profiler: Any, path: str) -> None:
-    if profiler is None:
-        return
-    profiler.disable()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(path)
-    print(f"--- profile of the import ({path}), top functions by own time ---")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
-    print("--- by cumulative time ---")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(28)
 
 
 def child_copy(spec: dict[str, Any]) -> None:
