@@ -12,7 +12,7 @@ import numpy.typing as npt
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from scipy import sparse
 
 from core.exceptions import NotFoundError
@@ -32,7 +32,11 @@ ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are:
 
 
 def labeling_function_list(*, project: Project) -> QuerySet[LabelingFunction]:
-    return LabelingFunction.objects.filter(project=project).select_related("current_version").order_by("name")
+    return (
+        LabelingFunction.objects.filter(project=project)
+        .select_related("current_version__created_by")
+        .order_by("name")
+    )
 
 
 def labeling_function_get(*, project: Project, lf_id: int) -> LabelingFunction:
@@ -43,12 +47,18 @@ def labeling_function_get(*, project: Project, lf_id: int) -> LabelingFunction:
 
 
 def run_list(*, project: Project) -> QuerySet[LabelModelRun]:
-    return LabelModelRun.objects.filter(project=project).order_by("-number")
+    """Newest first, each with its finished chunks counted in the same query (run_progress reads it)."""
+    return (
+        LabelModelRun.objects.filter(project=project)
+        .annotate(chunks_done=Count("done_chunks"))
+        .order_by("-number")
+    )
 
 
 def run_progress(*, run: LabelModelRun) -> dict[str, Any]:
     """Chunks done and the fraction of the run's work behind it, for the progress bars."""
-    done = RunChunk.objects.filter(run=run).count()
+    counted: int | None = getattr(run, "chunks_done", None)  # annotated by run_list
+    done = RunChunk.objects.filter(run=run).count() if counted is None else counted
     total = len(run.chunks) or 1
     # Applying the LFs is most of the work; fitting and writing the labels is counted as one more chunk.
     finished = run.status == RunStatus.SUCCEEDED

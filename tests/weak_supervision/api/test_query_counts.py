@@ -53,11 +53,6 @@ def _runs(project: Project, n: int) -> None:
         )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="N+1: each LF's current_version.created_by is read on its own (7 queries at 3 LFs, 27 at 23); "
-    "labeling_function_list select_related('current_version') lacks current_version__created_by",
-)
 def test_the_lf_list_does_not_grow_with_lfs(
     project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
 ) -> None:
@@ -102,11 +97,6 @@ def test_the_lf_version_list_does_not_grow_with_versions(
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="N+1: RunOutputSerializer.get_progress counts each run's chunks (run_progress) in a query of its "
-    "own (7 queries at 3 runs, 27 at 23)",
-)
 def test_the_run_list_does_not_grow_with_runs(
     project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
 ) -> None:
