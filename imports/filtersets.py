@@ -1,12 +1,15 @@
 import django_filters
 
 from core.filtersets import FilterSet
-from projects.choices import ImportStatus
+from projects.choices import ImportFormat, ImportStatus
 from projects.models import ImportJob
 
 
 class ImportJobFilterSet(FilterSet):
-    status = django_filters.ChoiceFilter(choices=ImportStatus.choices)
+    """Shared by the import page and the imports endpoint."""
+
+    status = django_filters.ChoiceFilter(choices=ImportStatus.choices, empty_label="Any status")
+    format = django_filters.ChoiceFilter(choices=ImportFormat.choices, empty_label="Any format")
 
     class Meta:
         model = ImportJob

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from core.exceptions import ApplicationError
+from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_error_add, form_status, redirect_htmx
+from imports.filtersets import ImportJobFilterSet
 from imports.forms import ImportForm
 from imports.parsing.errors import ImportTooLargeError
 from imports.selectors import import_job_get, import_job_list, import_job_progress
@@ -39,10 +43,22 @@ def import_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse
             form_error_add(form, exc)
         else:
             return redirect_htmx(request, f"{project.get_absolute_url()}imports/{job.pk}/")
-    context = {"project": project, "form": form, "jobs": import_job_list(project=project)[:50]}
+    context = {"project": project, "form": form, **_recent_imports(request, project)}
     return render_partial(
-        request, "imports/import_list.html", context, partial="upload-form", status=form_status(request)
-    )
+        request, "imports/import_list.html", context, partial=_import_list_partial(request),
+        status=form_status(request),
+    )  # fmt: skip
+
+
+def _recent_imports(request: HtmxHttpRequest, project: Project) -> dict[str, Any]:
+    """The newest 50 imports the query string asks for, and the filter that chose them."""
+    filterset = ImportJobFilterSet(request.GET or None, queryset=import_job_list(project=project))
+    return {"filter": filterset, "jobs": filterset_rows(filterset)[:50]}
+
+
+def _import_list_partial(request: HtmxHttpRequest) -> str:
+    """The filter form asks for the recent imports; the upload form is answered with itself."""
+    return "jobs" if request.method == "GET" else "upload-form"
 
 
 def _import_list_refused(
@@ -53,7 +69,7 @@ def _import_list_refused(
     form.full_clean()  # an unbound form: no field errors, only the one added below
     form.cleaned_data = {}
     form_error_add(form, exc)
-    context = {"project": project, "form": form, "jobs": import_job_list(project=project)[:50]}
+    context = {"project": project, "form": form, **_recent_imports(request, project)}
     return render_partial(request, "imports/import_list.html", context, partial="upload-form", status=413)
 
 
