@@ -153,13 +153,13 @@ def review_context_get(
 
 
 def review_request_list(
-    *, project: Project, status: str = ReviewRequest.Status.OPEN
+    *, project: Project, status: str | None = ReviewRequest.Status.OPEN
 ) -> QuerySet[ReviewRequest]:
-    return (
-        ReviewRequest.objects.filter(project=project, status=status)
-        .select_related("item", "claimed_by", "resolved_by")
-        .order_by("-priority", "id")
-    )
+    """The project's requests in the status asked for (None: every status), most urgent first."""
+    requests = ReviewRequest.objects.filter(project=project)
+    if status is not None:
+        requests = requests.filter(status=status)
+    return requests.select_related("item", "claimed_by", "resolved_by").order_by("-priority", "id")
 
 
 def review_queue_counts(*, project: Project) -> dict[str, int]:

@@ -18,8 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from core.exceptions import ApplicationError
+from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_run, form_status
+from oversight.filtersets import GoldLabelFilterSet
 from oversight.forms import KnownAnswersForm, ReviewDecideForm, ReviewPassForm
 from oversight.selectors.review import (
     gold_label_list,
@@ -164,8 +166,17 @@ def gold_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
             if stored is not None:
                 messages.success(request, f"{stored} known answer{'s' * (stored != 1)} stored.")
                 return redirect("oversight:gold-list", slug=project.slug)
-    page = Paginator(gold_label_list(project=project), 50).get_page(request.GET.get("page"))
-    context = {"project": project, "page": page, "form": form}
+    filterset = GoldLabelFilterSet(request.GET or None, queryset=gold_label_list(project=project))
+    page = Paginator(filterset_rows(filterset), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "project": project,
+        "page": page,
+        "form": form,
+        "filter": filterset,
+        "query": query.urlencode(),
+    }
     return render_partial(
         request, "oversight/gold_list.html", context, partial="rows", status=form_status(request)
     )
