@@ -19,7 +19,7 @@ from projects.models import Project
 from weak_supervision.choices import LabelingFunctionKind
 from weak_supervision.declarative import ABSTAIN, rule_compile
 from weak_supervision.models import LabelingFunction
-from weak_supervision.selectors import preview_sample
+from weak_supervision.selectors import SampleItem, preview_sample
 
 WORD = re.compile(r"\w+", re.UNICODE)
 MAX_PHRASE_WORDS = 4
@@ -114,16 +114,14 @@ def _grams(text: str) -> set[str]:
     return singles | pairs
 
 
-def _from_ngrams(
-    project: Project, sample: list[tuple[int, str, str, dict[str, Any]]]
-) -> Counter[tuple[str, str]]:
-    gold = gold_labels(project=project, item_ids=[row[0] for row in sample])
+def _from_ngrams(project: Project, sample: list[SampleItem]) -> Counter[tuple[str, str]]:
+    gold = gold_labels(project=project, item_ids=[row.item_id for row in sample])
     per_label: dict[str, Counter[str]] = defaultdict(Counter)
     overall: Counter[str] = Counter()
-    for item_id, _, text, _ in sample:
-        if item_id in gold:
-            grams = _grams(text)
-            per_label[gold[item_id]].update(grams)
+    for row in sample:
+        if row.item_id in gold:
+            grams = _grams(row.text)
+            per_label[gold[row.item_id]].update(grams)
             overall.update(grams)
     found: Counter[tuple[str, str]] = Counter()
     for label, counts in per_label.items():
@@ -145,10 +143,10 @@ def labeling_function_suggestions(*, project: Project, limit: int = 15) -> list[
         for keyword in lf.current_version.spec.get("keywords", [])
     }
     sample = preview_sample(project)
-    texts, metadata = [row[2] for row in sample], [row[3] or {} for row in sample]
-    gold = gold_labels(project=project, item_ids=[row[0] for row in sample])
+    texts, metadata = [row.text for row in sample], [row.metadata or {} for row in sample]
+    gold = gold_labels(project=project, item_ids=[row.item_id for row in sample])
     gold_index = np.array(
-        [labels.index(gold[row[0]]) if row[0] in gold else ABSTAIN for row in sample], dtype=np.int8
+        [labels.index(gold[row.item_id]) if row.item_id in gold else ABSTAIN for row in sample], dtype=np.int8
     )
     candidates = [(key, count, "rationale") for key, count in _from_rationales(project).most_common()]
     candidates += [

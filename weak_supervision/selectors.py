@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -87,7 +87,16 @@ class PreviewMatch:
     end: int | None
 
 
-def preview_sample(project: Project) -> list[tuple[int, str, str, dict[str, Any]]]:
+class SampleItem(NamedTuple):
+    """One item of the preview sample, read by name."""
+
+    item_id: int
+    external_id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+def preview_sample(project: Project) -> list[SampleItem]:
     """Up to PREVIEW_SAMPLE items spread over the whole project (every n-th id), the same every time.
 
     Picking them reads every item of the project, so the sample is cached for a few minutes, under the
@@ -95,14 +104,15 @@ def preview_sample(project: Project) -> list[tuple[int, str, str, dict[str, Any]
     """
     items = Item.objects.filter(project=project)
     count = items.count()
-    key = f"lf-preview-sample:{project.pk}:{project.created_at.timestamp()}:{count}"
-    cached: list[tuple[int, str, str, dict[str, Any]]] | None = cache.get(key)
+    key = f"lf-preview-sample:v2:{project.pk}:{project.created_at.timestamp()}:{count}"
+    cached: list[SampleItem] | None = cache.get(key)
     if cached is not None:
         return cached
     step = max(1, count // PREVIEW_SAMPLE)
     if step > 1:
         items = items.annotate(bucket=F("id") % step).filter(bucket=0)
-    sample = list(items.order_by("id").values_list("id", "external_id", "text", "metadata")[:PREVIEW_SAMPLE])
+    rows = items.order_by("id").values_list("id", "external_id", "text", "metadata")[:PREVIEW_SAMPLE]
+    sample = [SampleItem(*row) for row in rows]
     cache.set(key, sample, PREVIEW_SAMPLE_SECONDS)
     return sample
 
@@ -140,7 +150,8 @@ def labeling_function_preview(
     overlaps and conflicts with the other active LFs, and accuracy on the sample's gold items."""
     labels = list(project.labels.values_list("key", flat=True))
     sample = preview_sample(project)
-    ids, texts, metadata = [r[0] for r in sample], [r[2] for r in sample], [r[3] or {} for r in sample]
+    ids = [row.item_id for row in sample]
+    texts, metadata = [row.text for row in sample], [row.metadata or {} for row in sample]
     rule = None
     if kind == LabelingFunctionKind.PYTHON:
         result = python_votes(
@@ -168,7 +179,7 @@ def labeling_function_preview(
     others_fired = others != ABSTAIN
     overlaps = fired & others_fired.any(axis=1)
     conflicts = fired & (others_fired & (others != votes[:, None])).any(axis=1)
-    gold = gold_labels(project=project, item_ids=[row[0] for row in sample])
+    gold = gold_labels(project=project, item_ids=ids)
     judged = [
         (gold[item_id], vote)
         for item_id, vote in zip(ids, votes.tolist(), strict=True)
