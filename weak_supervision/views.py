@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_run, form_status, redirect_htmx
 from projects.access import ProjectAccess
@@ -18,6 +19,7 @@ from projects.permissions import Action
 from projects.web import project_view
 from weak_supervision import selectors
 from weak_supervision.charts import lf_bar_chart
+from weak_supervision.filtersets import LabelingFunctionFilterSet, LabelModelRunFilterSet
 from weak_supervision.forms import LabelingFunctionForm
 from weak_supervision.lf_suggestions import labeling_function_suggestions as suggest
 from weak_supervision.sandbox import python_lfs_unavailable
@@ -50,8 +52,13 @@ def _latest_analysis(project: Project) -> dict[int, dict[str, Any]]:
 def labeling_function_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     project = access.project
     analysis = _latest_analysis(project)
-    lfs = [(lf, analysis.get(lf.pk)) for lf in selectors.labeling_function_list(project=project)]
-    context = {"project": project, "lfs": lfs, "python_lfs_unavailable": python_lfs_unavailable()}
+    filterset = LabelingFunctionFilterSet(
+        request.GET or None, queryset=selectors.labeling_function_list(project=project)
+    )
+    lfs = [(lf, analysis.get(lf.pk)) for lf in filterset_rows(filterset)]
+    context = {
+        "project": project, "lfs": lfs, "filter": filterset, "python_lfs_unavailable": python_lfs_unavailable()
+    }  # fmt: skip
     return render(request, "weak_supervision/lf_list.html", context)
 
 
@@ -168,8 +175,9 @@ def run_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
             error = " ".join(exc.messages)
         else:
             return redirect_htmx(request, f"/projects/{project.slug}/runs/{run.number}/")
-    runs = list(selectors.run_list(project=project).select_related("created_by")[:50])
-    context = {"project": project, "runs": runs, "error": error}
+    filterset = LabelModelRunFilterSet(request.GET or None, queryset=selectors.run_list(project=project))
+    runs = list(filterset_rows(filterset).select_related("created_by")[:50])
+    context = {"project": project, "runs": runs, "error": error, "filter": filterset}
     return render_partial(
         request, "weak_supervision/run_list.html", context, partial="runs", status=422 if error else 200
     )

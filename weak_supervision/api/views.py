@@ -18,6 +18,7 @@ from projects.permissions import Action
 from projects.web import ProjectScopedMixin
 from weak_supervision import selectors
 from weak_supervision.api import serializers as s
+from weak_supervision.filtersets import LabelingFunctionFilterSet, LabelModelRunFilterSet
 from weak_supervision.lf_suggestions import labeling_function_suggestions
 from weak_supervision.models import LabelingFunction, LabelModelRun
 from weak_supervision.services.external import PostedVote, external_votes_post
@@ -31,6 +32,7 @@ from weak_supervision.services.runs import run_start
 
 class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunction]):
     serializer_class = s.LabelingFunctionOutputSerializer
+    filterset_class = LabelingFunctionFilterSet
 
     def get_queryset(self) -> QuerySet[LabelingFunction]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
@@ -100,6 +102,7 @@ def _may_see_errors(access: ProjectAccess | None) -> bool:
 
 class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
     serializer_class = s.RunOutputSerializer
+    filterset_class = LabelModelRunFilterSet
 
     def get_queryset(self) -> QuerySet[LabelModelRun]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
