@@ -7,18 +7,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from active_learning import selectors
+from active_learning.filtersets import LearnerModelFilterSet, SimulationFilterSet
 from active_learning.forms import LearnerSettingsForm, SimulationForm
 from active_learning.services.simulations import simulation_create
 from active_learning.services.training import learner_retrain, learner_settings_get, learner_settings_update
 from core.charts import line_chart
 from core.exceptions import ApplicationError
+from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_ok, redirect_htmx
 from projects.access import ProjectAccess
@@ -51,15 +53,19 @@ def simulation_chart(result: dict[str, Any]) -> SafeString:
     return line_chart(series, title=f"{result.get('metric', '')} by labels", percent=True)
 
 
-def _context(access: ProjectAccess, **forms: Any) -> dict[str, Any]:
+def _context(access: ProjectAccess, query: QueryDict | None = None, **forms: Any) -> dict[str, Any]:
+    """The page; the query string (of a GET) filters its model table and its simulations alike."""
     project = access.project
     settings = learner_settings_get(project=project)
-    simulations = list(selectors.simulation_list(project=project)[:10])
+    model_filter = LearnerModelFilterSet(query, queryset=selectors.learner_model_list(project=project))
+    simulation_filter = SimulationFilterSet(query, queryset=selectors.simulation_list(project=project))
+    simulations = list(filterset_rows(simulation_filter)[:10])
     return {
+        "model_filter": model_filter, "simulation_filter": simulation_filter,
         "project": project, "can_train": access.allows(Action.TRAIN),
         "settings_form": forms.get("settings_form") or LearnerSettingsForm(instance=settings),
         "simulation_form": forms.get("simulation_form") or SimulationForm(label_keys=_label_keys(project)),
-        "models": list(selectors.learner_model_list(project=project)[:20]),
+        "models": list(filterset_rows(model_filter)[:20]),
         "curve": _curve_chart(project),
         "next_items": selectors.queue_head(project=project, limit=NEXT_ITEMS),
         "simulations": [(simulation, simulation_chart(simulation.result)) for simulation in simulations],
@@ -69,7 +75,7 @@ def _context(access: ProjectAccess, **forms: Any) -> dict[str, Any]:
 @require_GET
 @project_view(Action.OVERSEE)
 def learner_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
-    return render(request, TEMPLATE, _context(access))
+    return render(request, TEMPLATE, _context(access, request.GET or None))
 
 
 def _back(request: HtmxHttpRequest, project: Project) -> HttpResponse:

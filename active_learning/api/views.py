@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from active_learning import selectors
 from active_learning.api import serializers as s
+from active_learning.filtersets import LearnerModelFilterSet, SimulationFilterSet
 from active_learning.models import LearnerModel, Simulation
 from active_learning.services.simulations import simulation_create
 from active_learning.services.training import learner_retrain, learner_settings_get, learner_settings_update
@@ -37,6 +38,7 @@ class LearnerSettingsApi(ProjectScopedMixin, APIView):
 
 class LearnerModelListApi(ProjectScopedMixin, ListAPIView[LearnerModel]):
     serializer_class = s.LearnerModelOutputSerializer
+    filterset_class = LearnerModelFilterSet
 
     def get_queryset(self) -> QuerySet[LearnerModel]:
         if getattr(self, "swagger_fake_view", False):
@@ -74,6 +76,7 @@ class LearningCurveApi(ProjectScopedMixin, APIView):
 
 class SimulationListCreateApi(ProjectScopedMixin, ListAPIView[Simulation]):
     serializer_class = s.SimulationOutputSerializer
+    filterset_class = SimulationFilterSet
 
     def get_queryset(self) -> QuerySet[Simulation]:
         if getattr(self, "swagger_fake_view", False):
