@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +13,22 @@ from active_learning.choices import Strategy
 from active_learning.strategies import batch_select, diverse_select, learner_fit, scores_compute
 from features.classifiers import Scores, can_train, hash_uniform, probabilities_full
 from features.vectors import Matrix
+
+
+class Pool(NamedTuple):
+    """The items a simulated analyst may be asked about: features, true label indices, item ids."""
+
+    x: Matrix
+    y: npt.NDArray[np.int64]
+    ids: npt.NDArray[np.int64]
+
+
+class TestSet(NamedTuple):
+    """The held-out items every curve point is scored on."""
+
+    x: Matrix
+    y: npt.NDArray[np.int64]
+
 
 METRICS = ("accuracy", "macro_f1")
 ERROR_METRIC = (
@@ -63,19 +79,18 @@ def _first_batch(
 
 
 def _replay(
-    strategy: str, pool: tuple[Matrix, npt.NDArray[np.int64], npt.NDArray[np.int64]],
-    test: tuple[Matrix, npt.NDArray[np.int64]], labels: Sequence[str], budget: int, step: int, seed: int,
+    strategy: str, pool: Pool, test: TestSet, labels: Sequence[str], budget: int, step: int, seed: int,
     metric: str, weak_doubt: Scores | None,
 ) -> list[tuple[int, float]]:  # fmt: skip
     """One seed of one strategy: label `step` items, retrain, score on the test items, until the budget."""
-    x, y, ids = pool
+    x, y, ids = pool.x, pool.y, pool.ids
     labeled = _first_batch(strategy, x, ids, step, seed)
     curve = []
     while True:
         learner = learner_fit(strategy, x[labeled], y[labeled], seed) if can_train(y[labeled]) else None
         if learner is not None:
-            proba = probabilities_full(learner.model, test[0], len(labels))
-            curve.append((len(labeled), metric_value(metric, metrics_compute(test[1], proba, labels))))
+            proba = probabilities_full(learner.model, test.x, len(labels))
+            curve.append((len(labeled), metric_value(metric, metrics_compute(test.y, proba, labels))))
         else:
             curve.append((len(labeled), 0.0))
         if len(labeled) + step > min(budget, len(y)):
@@ -95,15 +110,15 @@ def _replay(
 
 
 def simulate(
-    *, pool: tuple[Matrix, npt.NDArray[np.int64], npt.NDArray[np.int64]], test: tuple[Matrix, npt.NDArray[np.int64]],
+    *, pool: Pool, test: TestSet,
     labels: Sequence[str], strategies: Sequence[str], budget: int, step: int, seeds: int, metric: str,
     weak_doubt: Scores | None = None, progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Every strategy's learning curve (mean over seeds) and the labels it needs to reach 95% of the model
     trained on the whole pool."""
-    full = learner_fit(Strategy.RANDOM, pool[0], pool[1]) if can_train(pool[1]) else None
+    full = learner_fit(Strategy.RANDOM, pool.x, pool.y) if can_train(pool.y) else None
     full_metric = (
-        metric_value(metric, metrics_compute(test[1], probabilities_full(full.model, test[0], len(labels)), labels))
+        metric_value(metric, metrics_compute(test.y, probabilities_full(full.model, test.x, len(labels)), labels))
         if full is not None else 0.0
     )  # fmt: skip
     result: dict[str, Any] = {"metric": metric, "full_train": round(full_metric, 4), "strategies": {}}

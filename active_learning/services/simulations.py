@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from active_learning import tasks
 from active_learning.choices import SimulationStatus, Strategy
-from active_learning.evaluation import metric_validate, simulate
+from active_learning.evaluation import Pool, TestSet, metric_validate, simulate
 from active_learning.models import Simulation
 from active_learning.selectors import weak_doubt_get
 from active_learning.services.training import HOLDOUT_SHARE, learner_settings_get
@@ -97,7 +97,7 @@ def simulation_create(
     return simulation
 
 
-def _data(project: Project, kind: str) -> tuple[Any, Any, list[str]]:
+def _data(project: Project, kind: str) -> tuple[Pool, TestSet, list[str]]:
     labels = list(project.labels.order_by("order", "pk").values_list("key", flat=True))
     index = {key: position for position, key in enumerate(labels)}
     gold = {item: index[key] for item, key in gold_labels(project=project).items() if key in index}
@@ -117,7 +117,7 @@ def _data(project: Project, kind: str) -> tuple[Any, Any, list[str]]:
         raise ValidationError(ERROR_POOL.format(found=found), code="pool")
     if not test.any():
         raise ValidationError(ERROR_TEST, code="test")
-    return (x[pool], y[pool], ids[pool]), (x[test], y[test]), labels
+    return Pool(x[pool], y[pool], ids[pool]), TestSet(x[test], y[test]), labels
 
 
 def simulation_compute(
@@ -130,12 +130,12 @@ def simulation_compute(
     pool, test, labels = _data(project, settings.features)
     doubt = None
     if Strategy.WEAK in parsed:
-        doubt = weak_doubt_get(project, pool[2])
+        doubt = weak_doubt_get(project, pool.ids)
     result = simulate(pool=pool, test=test, labels=labels, strategies=parsed, budget=budget, step=step,
                       seeds=seeds, metric=metric, weak_doubt=doubt, progress=progress)  # fmt: skip
     result["default"] = settings.strategy
-    result["pool"] = len(pool[1])
-    result["test"] = len(test[1])
+    result["pool"] = len(pool.y)
+    result["test"] = len(test.y)
     return result
 
 

@@ -91,9 +91,9 @@ def feature_block_build(*, project: Project, kind: str, first_id: int, last_id: 
     )
     if not rows:
         return None
-    ids = np.asarray([row[0] for row in rows], dtype=np.int64)
+    ids = np.asarray([pk for pk, _ in rows], dtype=np.int64)
     path = block_path(project, kind, first_id, last_id)
-    storage_write(path, block_bytes(ids, block_compute(kind, [row[1] for row in rows])))
+    storage_write(path, block_bytes(ids, block_compute(kind, [text for _, text in rows])))
     try:
         with transaction.atomic():
             return FeatureBlock.objects.create(
