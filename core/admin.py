@@ -3,16 +3,15 @@ full count of big tables."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 
 
 class ModelAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
-    def get_raw_id_fields(self, request: Any) -> list[str]:
+    def get_raw_id_fields(self, request: HttpRequest) -> list[str]:
         """Every foreign key and one-to-one field of the model, unless the admin lists its own."""
         if self.raw_id_fields:
             return list(self.raw_id_fields)
@@ -26,8 +25,8 @@ class ModelAdmin(admin.ModelAdmin):
 class ReadOnlyModelAdmin(ModelAdmin):
     """Technical or append-only rows, written only by the services: shown, never edited here."""
 
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
