@@ -1,11 +1,11 @@
 from django.urls import path
 
-from labeling.views import projects, queue
+from labeling.views import overview, queue
 
 app_name = "labeling"
 
 urlpatterns = [
-    path("<slug:slug>/", projects.project_detail, name="project-detail"),
+    path("<slug:slug>/", overview.project_detail, name="project-detail"),
     path("<slug:slug>/label/", queue.label_page, name="label"),
     path("<slug:slug>/label/submit/", queue.label_submit, name="label-submit"),
     path("<slug:slug>/label/skip/", queue.label_skip, name="label-skip"),

@@ -1,3 +1,5 @@
+"""The project's overview page: progress, counts and (for those who may see them) every analyst's figures."""
+
 from __future__ import annotations
 
 from django.http import HttpResponse
