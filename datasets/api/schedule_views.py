@@ -3,13 +3,16 @@ datasets.services.schedules, like the pages."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets.api import schedule_serializers as s
+from datasets.filtersets import ExportScheduleFilterSet
 from datasets.models import ExportSchedule
 from datasets.selectors import export_schedule_get, export_schedule_list
 from datasets.services.schedules import (
@@ -27,11 +30,15 @@ def _schedule_get(project: Project, schedule_id: int) -> ExportSchedule:
     return export_schedule_get(project=project, schedule_id=schedule_id)
 
 
-class ExportScheduleListCreateApi(ProjectScopedMixin, APIView):
-    @extend_schema(responses=s.ExportScheduleOutputSerializer(many=True))
-    def get(self, request: Request, slug: str) -> Response:
-        schedules = export_schedule_list(project=self.get_project(Action.OVERSEE))
-        return Response(s.ExportScheduleOutputSerializer(schedules, many=True).data)
+class ExportScheduleListCreateApi(ProjectScopedMixin, ListAPIView[ExportSchedule]):
+    serializer_class = s.ExportScheduleOutputSerializer
+    filterset_class = ExportScheduleFilterSet
+    pagination_class = None  # every schedule, in one list
+
+    def get_queryset(self) -> QuerySet[ExportSchedule]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
+            return ExportSchedule.objects.none()
+        return export_schedule_list(project=self.get_project(Action.OVERSEE))
 
     @extend_schema(
         request=s.ExportScheduleCreateInputSerializer,

@@ -22,6 +22,7 @@ from core.exceptions import NotFoundError
 from datasets import selectors
 from datasets.api import serializers as s
 from datasets.choices import Trigger
+from datasets.filtersets import SnapshotFilterSet
 from datasets.models import Snapshot
 from datasets.services.snapshots import snapshot_create
 from projects.permissions import Action
@@ -30,6 +31,7 @@ from projects.web import ProjectScopedMixin
 
 class SnapshotListCreateApi(ProjectScopedMixin, ListAPIView[Snapshot]):
     serializer_class = s.SnapshotOutputSerializer
+    filterset_class = SnapshotFilterSet
 
     def get_queryset(self) -> QuerySet[Snapshot]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL

@@ -11,8 +11,10 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_ok, form_run, form_status
+from datasets.filtersets import ExportScheduleFilterSet
 from datasets.forms import ExportScheduleForm
 from datasets.models import ExportSchedule
 from datasets.selectors import export_schedule_get, export_schedule_list
@@ -23,15 +25,10 @@ from datasets.services.schedules import (
     export_schedule_update,
 )
 from projects.access import ProjectAccess
-from projects.models import Project
 from projects.permissions import Action
 from projects.web import project_view
 
 LIST_TEMPLATE = "datasets/schedule_list.html"
-
-
-def _schedules(project: Project) -> list[ExportSchedule]:
-    return list(export_schedule_list(project=project))
 
 
 def _edit_form(schedule: ExportSchedule, data: Any = None) -> ExportScheduleForm:
@@ -51,12 +48,14 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     project = access.project
+    filterset = ExportScheduleFilterSet(request.GET or None, queryset=export_schedule_list(project=project))
     rows = [
         (schedule, editing if schedule.pk == editing_id and editing else _edit_form(schedule))
-        for schedule in _schedules(project)
+        for schedule in filterset_rows(filterset)
     ]
     context = {
         "project": project, "rows": rows, "form": form or ExportScheduleForm(), "editing_id": editing_id,
+        "filter": filterset,
         "can_export": access.allows(Action.EXPORT), "error": error, "notice": notice,
     }  # fmt: skip
     return render_partial(request, LIST_TEMPLATE, context, partial="schedules", status=status)

@@ -17,11 +17,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.exceptions import NotFoundError
+from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.markdown import render_markdown
 from core.web import form_run, form_status, redirect_htmx
 from datasets import selectors
 from datasets.choices import SnapshotStatus, Trigger
+from datasets.filtersets import SnapshotFilterSet
 from datasets.forms import SnapshotCompareForm, SnapshotCreateForm
 from datasets.models import Snapshot
 from datasets.services.snapshots import snapshot_create
@@ -57,9 +59,13 @@ def _list_context(
         initial={"old": versions[1] if len(versions) > 1 else None, "new": versions[0] if versions else None},
         versions=versions,
     )
-    page = Paginator(selectors.snapshot_list(project=project).order_by("-created_at", "-id"), 50)
+    filterset = SnapshotFilterSet(request.GET or None, queryset=selectors.snapshot_list(project=project))
+    page = Paginator(filterset_rows(filterset).order_by("-created_at", "-id"), 50)
+    query = request.GET.copy()
+    query.pop("page", None)
     return {
         "project": project, "form": form, "compare": compare, "versions": versions,
+        "filter": filterset, "query": query.urlencode(),
         "page": page.get_page(request.GET.get("page")), "can_export": access.allows(Action.EXPORT),
     }  # fmt: skip
 
