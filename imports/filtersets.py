@@ -9,8 +9,11 @@ class ImportJobFilterSet(FilterSet):
     """Shared by the import page and the imports endpoint."""
 
     status = django_filters.ChoiceFilter(choices=ImportStatus.choices, empty_label="Any status")
-    format = django_filters.ChoiceFilter(choices=ImportFormat.choices, empty_label="Any format")
+    # Not `format`, which DRF reads as the renderer to answer with (`?format=csv` was a 404 on the API).
+    file_format = django_filters.ChoiceFilter(
+        field_name="format", choices=ImportFormat.choices, empty_label="Any format", label="Format"
+    )
 
     class Meta:
         model = ImportJob
-        fields = ["status", "format"]
+        fields = ["status", "file_format"]

@@ -20,18 +20,24 @@ def test_imports_same_rows_on_page_and_api() -> None:
         project=project, format="csv", status=ImportStatus.FAILED, original_name="broken.csv"
     )
     ImportJob.objects.create(
+        project=project, format="jsonl", status=ImportStatus.FAILED, original_name="broken.jsonl"
+    )
+    ImportJob.objects.create(
         project=project, format="csv", status=ImportStatus.SUCCEEDED, original_name="fine.csv"
     )
 
     # when
-    page = client.get(f"/projects/{project.slug}/imports/?status=failed")
-    fragment = client.get(f"/projects/{project.slug}/imports/?status=failed", headers={"HX-Request": "true"})
-    api = api_client.get(f"/api/projects/{project.slug}/imports/?status=failed")
+    page = client.get(f"/projects/{project.slug}/imports/?status=failed&file_format=csv")
+    fragment = client.get(
+        f"/projects/{project.slug}/imports/?status=failed&file_format=csv", headers={"HX-Request": "true"}
+    )
+    api = api_client.get(f"/api/projects/{project.slug}/imports/?status=failed&file_format=csv")
 
     # then
     assert page.status_code == 200
     assert "broken.csv" in page.content.decode()
     assert "fine.csv" not in page.content.decode()
+    assert "broken.jsonl" not in page.content.decode()
     assert 'id="jobs"' in fragment.content.decode()
     assert "broken.csv" in fragment.content.decode()
     assert "fine.csv" not in fragment.content.decode()
