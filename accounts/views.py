@@ -18,8 +18,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors
+from accounts.filtersets import ApiTokenFilterSet
 from accounts.forms import ApiTokenForm, LockoutLiftForm
 from accounts.services import IssuedApiToken, api_token_create, api_token_revoke, lockout_lift
+from core.filtersets import filterset_rows
 from core.web import html_errors, user_of
 
 MESSAGE_TOKEN_REVOKED = "Token revoked: it no longer works."
@@ -41,8 +43,11 @@ def account_detail(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             form = ApiTokenForm()
+    filterset = ApiTokenFilterSet(
+        request.GET or None, queryset=selectors.api_token_list(user=user_of(request))
+    )
     context = {
-        "form": form, "issued": issued, "tokens": selectors.api_token_list(user=user_of(request)),
+        "form": form, "issued": issued, "tokens": filterset_rows(filterset), "filter": filterset,
         "ttl_days": settings.API_TOKEN_TTL.days,
     }  # fmt: skip
     return render(request, "accounts/account_detail.html", context, status=422 if form.errors else 200)

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors
 from accounts.api import serializers as s
+from accounts.filtersets import ApiTokenFilterSet
 from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
 from core.web import user_of
@@ -59,6 +60,7 @@ class ApiTokenListCreateApi(ListAPIView[ApiToken]):
     """The caller's own tokens (never their keys); POST issues another one."""
 
     serializer_class = s.ApiTokenOutputSerializer
+    filterset_class = ApiTokenFilterSet
 
     queryset = ApiToken.objects.none()  # the schema's model; get_queryset is what is served
 
