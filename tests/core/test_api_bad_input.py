@@ -47,10 +47,17 @@ HUGE = "99999999999999999999"
                 ]
             },
         ),
-        ("snapshots/?label=spam", {"label": ["Unknown filter. This list takes: page, page_size, format."]}),
+        (
+            "snapshots/?label=spam",
+            {
+                "label": [
+                    "Unknown filter. This list takes: status, file_format, trigger, policy, page, page_size, format."
+                ]
+            },
+        ),
         (
             "review/requests/?state=open",
-            {"state": ["Unknown filter. This list takes: status, page, page_size, format."]},
+            {"state": ["Unknown filter. This list takes: status, item, page, page_size, format."]},
         ),
     ],
 )
