@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
@@ -70,6 +71,19 @@ def client_for() -> Callable[[object], Client]:
         return client
 
     return build
+
+
+@pytest.fixture
+def owner(project: Project, member_factory: Callable[..., Membership]) -> User:
+    """The owner of `project`."""
+    user: User = member_factory(project, Role.OWNER).user
+    return user
+
+
+@pytest.fixture
+def owner_client(owner: User, api_client_for: Callable[[object], APIClient]) -> APIClient:
+    """An API client logged in as the owner of `project`."""
+    return api_client_for(owner)
 
 
 # The session's real Celery worker, shared by the integration and browser tests (one process for both).

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+
+from projects.models import Project
 
 GROWN = 20  # rows added between the two measurements
 
@@ -50,3 +55,57 @@ def assert_queries_do_not_grow(
 def results(response: Any) -> int:
     """The rows of a paginated list response."""
     return len(response.data["results"])
+
+
+def listed(response: Any) -> int:
+    """The rows of an unpaginated list response."""
+    return len(response.data)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One endpoint of a parametrized query-count test (its id names the endpoint).
+
+    The endpoint's rows hang on a subject: the project, unless `given(project, owner)` makes the first rows
+    itself and returns another (an item, an LF, the owner's membership). By default the first rows are
+    `add_rows(project, first)`. `url(subject)` is the endpoint, `add_rows(subject, n)` adds n rows, and
+    `rows` (as in assert_queries_do_not_grow) counts a response's rows."""
+
+    id: str
+    url: Callable[[Any], str]
+    add_rows: Callable[[Any, int], object]
+    rows: Callable[[Any], int] | None = None
+    given: Callable[[Project, User], Any] | None = None
+    first: int = 3
+
+    def first_rows(self, project: Project, owner: User) -> Any:
+        """Makes the endpoint's first rows; returns their subject."""
+        if self.given is not None:
+            return self.given(project, owner)
+        self.add_rows(project, self.first)
+        return project
+
+
+def cases(*table: Case) -> pytest.MarkDecorator:
+    """Parametrizes a test's `case` over `table`, each named by its id."""
+    return pytest.mark.parametrize("case", table, ids=[case.id for case in table])
+
+
+def endpoint_test(*table: Case) -> Callable[..., None]:
+    """The query-count test of a table of endpoints, parametrized over its cases (each named by its id); a
+    test module collects it under a test_ name (test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(...))."""
+
+    @cases(*table)
+    def test(
+        case: Case, project: Project, owner: User, owner_client: APIClient, django_assert_max_num_queries: Any
+    ) -> None:
+        # given the endpoint's first rows (three unless the case says otherwise), and what they hang on
+        subject = case.first_rows(project, owner)
+
+        # when GROWN more are added, then the endpoint runs as many queries as with the first rows
+        assert_queries_do_not_grow(
+            owner_client, case.url(subject), lambda n: case.add_rows(subject, n), django_assert_max_num_queries,
+            rows=case.rows,
+        )  # fmt: skip
+
+    return test

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
+from django.contrib.auth.models import User
 from django.db.models import Max
-from rest_framework.test import APIClient
 
 from active_learning.choices import ModelStatus
 from active_learning.models import LearnerModel, Simulation
-from projects.choices import Role
-from projects.models import Membership, Project
+from projects.models import Project
 from tests.projects.factories import UserFactory
-from tests.query_counts import assert_queries_do_not_grow, results
+from tests.query_counts import Case, endpoint_test, results
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_client(
-    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
-) -> APIClient:
-    return api_client_for(member_factory(project, Role.OWNER).user)
 
 
 def _models(project: Project, n: int) -> None:
@@ -46,79 +35,26 @@ def _simulations(project: Project, n: int) -> list[Simulation]:
     ]
 
 
-def test_the_model_list_does_not_grow_with_models(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _models(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/active-learning/models/", lambda n: _models(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
+def _first_of_three_simulations(project: Project, owner: User) -> Simulation:
+    return _simulations(project, 3)[0]
 
 
-def test_the_model_detail_does_not_grow_with_the_projects_models(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _models(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/active-learning/models/2/", lambda n: _models(project, n),
-        django_assert_max_num_queries,
-    )  # fmt: skip
-
-
-def test_the_learning_curve_does_not_grow_with_models(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _models(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/active-learning/curve/", lambda n: _models(project, n),
-        django_assert_max_num_queries, rows=lambda response: len(response.data["points"]),
-    )  # fmt: skip
-
-
-def test_the_simulation_list_does_not_grow_with_simulations(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _simulations(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/active-learning/simulations/",
-        lambda n: _simulations(project, n), django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
-
-
-def test_the_simulation_detail_does_not_grow_with_the_projects_simulations(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    simulation = _simulations(project, 3)[0]
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/active-learning/simulations/{simulation.pk}/",
-        lambda n: _simulations(project, n), django_assert_max_num_queries,
-    )  # fmt: skip
-
-
-def test_the_settings_do_not_grow_with_models(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _models(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/active-learning/settings/", lambda n: _models(project, n),
-        django_assert_max_num_queries,
-    )  # fmt: skip
+# Each endpoint, given its first rows (three models or simulations)
+test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
+    Case("model-list", lambda project: f"/api/projects/{project.slug}/active-learning/models/", _models, rows=results),
+    Case("model-detail", lambda project: f"/api/projects/{project.slug}/active-learning/models/2/", _models),
+    Case(
+        "learning-curve", lambda project: f"/api/projects/{project.slug}/active-learning/curve/", _models,
+        rows=lambda response: len(response.data["points"]),
+    ),
+    Case(
+        "simulation-list", lambda project: f"/api/projects/{project.slug}/active-learning/simulations/", _simulations,
+        rows=results,
+    ),
+    Case(
+        "simulation-detail",
+        lambda simulation: f"/api/projects/{simulation.project.slug}/active-learning/simulations/{simulation.pk}/",
+        lambda simulation, n: _simulations(simulation.project, n), given=_first_of_three_simulations,
+    ),
+    Case("settings", lambda project: f"/api/projects/{project.slug}/active-learning/settings/", _models),
+)  # fmt: skip

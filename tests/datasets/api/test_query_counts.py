@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
+from django.contrib.auth.models import User
 from django.db.models import Max
-from rest_framework.test import APIClient
 
 from datasets.choices import ExportFormat, SnapshotStatus
 from datasets.models import ExportSchedule, Snapshot
 from datasets.services.schedules import export_schedule_create
 from datasets.services.snapshots import SnapshotRequest
-from projects.choices import Role
-from projects.models import Membership, Project
+from projects.models import Project
 from tests.projects.factories import UserFactory
-from tests.query_counts import assert_queries_do_not_grow, results
+from tests.query_counts import Case, endpoint_test, listed, results
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun
 
@@ -25,13 +21,6 @@ FILES = [
     {"format": fmt, "name": f"data.{fmt}", "bytes": 10, "sha256": "0" * 64, "storage_name": f"x/data.{fmt}"}
     for fmt in ("jsonl", "parquet")
 ]
-
-
-@pytest.fixture
-def owner_client(
-    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
-) -> APIClient:
-    return api_client_for(member_factory(project, Role.OWNER).user)
 
 
 def _schedule(project: Project, name: str) -> ExportSchedule:
@@ -62,54 +51,30 @@ def _schedules(project: Project, n: int) -> None:
         _snapshots(project, 2, _schedule(project, f"every day {index}"))
 
 
-def test_the_snapshot_list_does_not_grow_with_snapshots(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
+def _three_nightly_snapshots(project: Project, owner: User) -> Project:
     _snapshots(project, 3, _schedule(project, "nightly"))
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/snapshots/", lambda n: _snapshots(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
+    return project
 
 
-def test_the_snapshot_detail_does_not_grow_with_the_projects_snapshots(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _snapshots(project, 3, _schedule(project, "nightly"))
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/snapshots/2/", lambda n: _snapshots(project, n),
-        django_assert_max_num_queries,
-    )  # fmt: skip
-
-
-def test_the_schedule_list_does_not_grow_with_schedules(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _schedules(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/export-schedules/", lambda n: _schedules(project, n),
-        django_assert_max_num_queries, rows=lambda response: len(response.data),
-    )  # fmt: skip
-
-
-def test_the_schedule_detail_does_not_grow_with_its_snapshots(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
+def _nightly_with_three_snapshots(project: Project, owner: User) -> ExportSchedule:
     schedule = _schedule(project, "nightly")
     _snapshots(project, 3, schedule)
+    return schedule
 
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/export-schedules/{schedule.pk}/",
-        lambda n: _snapshots(project, n, schedule), django_assert_max_num_queries,
-    )  # fmt: skip
+
+# Each endpoint, given its first rows (three snapshots or schedules)
+test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
+    Case(
+        "snapshot-list", lambda project: f"/api/projects/{project.slug}/snapshots/", _snapshots, rows=results,
+        given=_three_nightly_snapshots,
+    ),
+    Case(
+        "snapshot-detail", lambda project: f"/api/projects/{project.slug}/snapshots/2/", _snapshots,
+        given=_three_nightly_snapshots,
+    ),
+    Case("schedule-list", lambda project: f"/api/projects/{project.slug}/export-schedules/", _schedules, rows=listed),
+    Case(
+        "schedule-detail", lambda schedule: f"/api/projects/{schedule.project.slug}/export-schedules/{schedule.pk}/",
+        lambda schedule, n: _snapshots(schedule.project, n, schedule), given=_nightly_with_three_snapshots,
+    ),
+)  # fmt: skip

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from rest_framework.test import APIClient
+from django.contrib.auth.models import User
 
-from projects.choices import ImportStatus, Role
-from projects.models import ImportJob, Membership, Project
+from projects.choices import ImportStatus
+from projects.models import ImportJob, Project
 from tests.projects.factories import UserFactory
-from tests.query_counts import assert_queries_do_not_grow, results
+from tests.query_counts import Case, endpoint_test, results
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_client(
-    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
-) -> APIClient:
-    return api_client_for(member_factory(project, Role.OWNER).user)
 
 
 def _jobs(project: Project, n: int) -> list[ImportJob]:
@@ -34,27 +24,15 @@ def _jobs(project: Project, n: int) -> list[ImportJob]:
     ]
 
 
-def test_the_import_list_does_not_grow_with_jobs(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _jobs(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/imports/", lambda n: _jobs(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
+def _second_of_three_jobs(project: Project, owner: User) -> ImportJob:
+    return _jobs(project, 3)[1]
 
 
-def test_the_import_detail_does_not_grow_with_the_projects_jobs(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    job = _jobs(project, 3)[1]
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/imports/{job.pk}/", lambda n: _jobs(project, n),
-        django_assert_max_num_queries,
-    )  # fmt: skip
+# Each endpoint, given its first rows (three jobs)
+test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
+    Case("import-list", lambda project: f"/api/projects/{project.slug}/imports/", _jobs, rows=results),
+    Case(
+        "import-detail", lambda job: f"/api/projects/{job.project.slug}/imports/{job.pk}/",
+        lambda job, n: _jobs(job.project, n), given=_second_of_three_jobs,
+    ),
+)  # fmt: skip

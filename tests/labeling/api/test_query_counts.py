@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from rest_framework.test import APIClient
+from django.contrib.auth.models import User
 
 from labeling.choices import EventType
 from labeling.models import Flag, InteractionEvent, Rationale
 from projects.choices import Role
-from projects.models import Item, Membership, Project
+from projects.models import Item, Project
 from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, MembershipFactory, UserFactory
-from tests.query_counts import assert_queries_do_not_grow, results
+from tests.query_counts import Case, endpoint_test, listed, results
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner_client(
-    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
-) -> APIClient:
-    return api_client_for(member_factory(project, Role.OWNER).user)
-
-
-def _answers(item: Item, n: int) -> None:
+def _answers(item: Item, n: int) -> Item:
     """n annotations by n analysts, each with a rationale and a flag."""
     for _ in range(n):
         annotation = AnnotationFactory(item=item, labels=["spam"])
@@ -34,6 +24,7 @@ def _answers(item: Item, n: int) -> None:
             project=item.project, annotation=annotation, item=item, label="spam", start=0, end=4, quote="Item"
         )
         Flag.objects.create(project=item.project, item=item, user=annotation.annotator, comment="why")
+    return item
 
 
 def _events(project: Project, n: int) -> None:
@@ -51,41 +42,16 @@ def _analysts(project: Project, n: int) -> None:
         AnnotationFactory(item=item, annotator=user)
 
 
-def test_the_item_detail_does_not_grow_with_its_answers_rationales_and_flags(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    item = ItemFactory(project=project)
-    _answers(item, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/items/{item.pk}/", lambda n: _answers(item, n),
-        django_assert_max_num_queries,
-    )  # fmt: skip
+def _item_with_three_answers(project: Project, owner: User) -> Item:
+    return _answers(ItemFactory(project=project), 3)
 
 
-def test_the_event_list_does_not_grow_with_events(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _events(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/events/", lambda n: _events(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
-
-
-def test_the_analyst_list_does_not_grow_with_analysts(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _analysts(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/analysts/", lambda n: _analysts(project, n),
-        django_assert_max_num_queries, rows=lambda response: len(response.data),
-    )  # fmt: skip
+# Each endpoint, given its first rows (an item's three answers, three events or analysts)
+test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
+    Case(
+        "item-detail", lambda item: f"/api/projects/{item.project.slug}/items/{item.pk}/", _answers,
+        given=_item_with_three_answers,
+    ),
+    Case("event-list", lambda project: f"/api/projects/{project.slug}/events/", _events, rows=results),
+    Case("analyst-list", lambda project: f"/api/projects/{project.slug}/analysts/", _analysts, rows=listed),
+)  # fmt: skip

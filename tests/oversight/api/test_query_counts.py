@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.test import APIClient
 
 from labeling.choices import GoldSource
 from labeling.models import Flag
@@ -17,20 +15,9 @@ from projects.choices import Role
 from projects.models import Item, Membership, Project
 from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
 from tests.projects.factories import ItemFactory, MembershipFactory, UserFactory
-from tests.query_counts import assert_queries_do_not_grow, results
+from tests.query_counts import Case, endpoint_test, listed, results
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner(project: Project, member_factory: Callable[..., Membership]) -> User:
-    user: User = member_factory(project, Role.OWNER).user
-    return user
-
-
-@pytest.fixture
-def owner_client(owner: User, api_client_for: Callable[..., APIClient]) -> APIClient:
-    return api_client_for(owner)
 
 
 def _requests(project: Project, n: int) -> None:
@@ -51,109 +38,74 @@ def _golds(project: Project, n: int) -> None:
         GoldLabelFactory(item=item, source=GoldSource.ADJUDICATED, decided_by=UserFactory())
 
 
-def _reviewed(project: Project, analyst: User, n: int) -> None:
+def _reviewed(analyst: Membership, n: int) -> Membership:
     """n items the analyst answered and a reviewer decided."""
     for _ in range(n):
-        item = ItemFactory(project=project)
-        AnnotationFactory(item=item, annotator=analyst, labels=["ham"])
+        item = ItemFactory(project=analyst.project)
+        AnnotationFactory(item=item, annotator=analyst.user, labels=["ham"])
         GoldLabelFactory(item=item, labels=["spam"], source=GoldSource.ADJUDICATED, decided_by=UserFactory())
+    return analyst
 
 
-def _annotators(project: Project, n: int, items: list[Item]) -> None:
+def _annotators(items: list[Item], n: int) -> None:
     """n analysts who each answered every one of `items` (so pairs agree and disagree)."""
     for index in range(n):
-        user = MembershipFactory(project=project, role=Role.ANALYST).user
+        user = MembershipFactory(project=items[0].project, role=Role.ANALYST).user
         for position, item in enumerate(items):
             AnnotationFactory(item=item, annotator=user, labels=["spam" if (index + position) % 3 else "ham"])
 
 
-def test_the_review_request_list_does_not_grow_with_requests(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _requests(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/review/requests/", lambda n: _requests(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
+def _flagged_answers(item: Item, n: int) -> Item:
+    for _ in range(n):
+        annotation = AnnotationFactory(item=item)
+        Flag.objects.create(project=item.project, item=item, user=annotation.annotator, comment="hm")
+    return item
 
 
-def test_the_gold_list_does_not_grow_with_gold_labels(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _golds(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/gold/", lambda n: _golds(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
+def _owner_reviewed_three(project: Project, owner: User) -> Membership:
+    return _reviewed(Membership.objects.get(project=project, user=owner), 3)
 
 
-def test_the_feedback_list_does_not_grow_with_reviewed_items(
-    project: Project, owner: User, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _reviewed(project, owner, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/feedback/", lambda n: _reviewed(project, owner, n),
-        django_assert_max_num_queries, rows=lambda response: len(response.data),
-    )  # fmt: skip
-
-
-def test_the_agreement_report_does_not_grow_with_annotators(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given three analysts who answered the same four items
+def _four_items_by_three_analysts(project: Project, owner: User) -> list[Item]:
+    """Three analysts who answered the same four items."""
     items = [ItemFactory(project=project) for _ in range(4)]
-    _annotators(project, 3, items)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/agreement/", lambda n: _annotators(project, n, items),
-        django_assert_max_num_queries,
-    )  # fmt: skip
+    _annotators(items, 3)
+    return items
 
 
-def test_the_annotator_list_does_not_grow_with_annotators(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
+def _four_items_one_gold_by_three_analysts(project: Project, owner: User) -> list[Item]:
     items = [ItemFactory(project=project) for _ in range(4)]
     GoldLabelFactory(item=items[0], labels=["spam"])
-    _annotators(project, 3, items)
-
-    # then
-    def rows(response: Any) -> int:
-        data = response.data
-        return len(data["annotators"] if isinstance(data, dict) and "annotators" in data else data)
-
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/annotators/", lambda n: _annotators(project, n, items),
-        django_assert_max_num_queries, rows=rows,
-    )  # fmt: skip
+    _annotators(items, 3)
+    return items
 
 
-def test_the_review_item_does_not_grow_with_its_answers_and_flags(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    item = ItemFactory(project=project)
+def _annotator_rows(response: Any) -> int:
+    data = response.data
+    return len(data["annotators"] if isinstance(data, dict) and "annotators" in data else data)
 
-    def answers(n: int) -> None:
-        for _ in range(n):
-            annotation = AnnotationFactory(item=item)
-            Flag.objects.create(project=project, item=item, user=annotation.annotator, comment="hm")
 
-    answers(3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/review/items/{item.pk}/", answers,
-        django_assert_max_num_queries,
-    )  # fmt: skip
+# Each endpoint, given its first rows (three requests, gold labels, reviewed items, analysts or answers)
+test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
+    Case(
+        "review-request-list", lambda project: f"/api/projects/{project.slug}/review/requests/", _requests,
+        rows=results,
+    ),
+    Case("gold-list", lambda project: f"/api/projects/{project.slug}/gold/", _golds, rows=results),
+    Case(
+        "feedback-list", lambda owner: f"/api/projects/{owner.project.slug}/feedback/", _reviewed, rows=listed,
+        given=_owner_reviewed_three,
+    ),
+    Case(
+        "agreement-report", lambda items: f"/api/projects/{items[0].project.slug}/agreement/", _annotators,
+        given=_four_items_by_three_analysts,
+    ),
+    Case(
+        "annotator-list", lambda items: f"/api/projects/{items[0].project.slug}/annotators/", _annotators,
+        rows=_annotator_rows, given=_four_items_one_gold_by_three_analysts,
+    ),
+    Case(
+        "review-item", lambda item: f"/api/projects/{item.project.slug}/review/items/{item.pk}/", _flagged_answers,
+        given=lambda project, owner: _flagged_answers(ItemFactory(project=project), 3),
+    ),
+)  # fmt: skip

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from rest_framework.test import APIClient
+from django.contrib.auth.models import User
 
 from projects.choices import Role
-from projects.models import Membership, Project
+from projects.models import Project
 from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory
-from tests.query_counts import assert_queries_do_not_grow, results
+from tests.query_counts import Case, endpoint_test, listed, results
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_client(
-    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
-) -> APIClient:
-    return api_client_for(member_factory(project, Role.OWNER).user)
 
 
 def _members(project: Project, n: int) -> None:
@@ -34,63 +24,26 @@ def _annotated_items(project: Project, n: int) -> None:
         AnnotationFactory(item=ItemFactory(project=project), labels=["spam"])
 
 
-def test_the_project_list_does_not_grow_with_projects(
-    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient],
-    django_assert_max_num_queries: Any,
-) -> None:  # fmt: skip
-    # given an owner of three projects
-    user = member_factory(project, Role.OWNER).user
-    for _ in range(2):
-        MembershipFactory(project=ProjectFactory(), user=user, role=Role.ANALYST)
-
-    def more(n: int) -> None:
-        for _ in range(n):
-            MembershipFactory(project=ProjectFactory(), user=user, role=Role.REVIEWER)
-
-    # then
-    assert_queries_do_not_grow(
-        api_client_for(user), "/api/projects/", more, django_assert_max_num_queries, rows=results
-    )
+def _annotated_items_and_members(project: Project, n: int) -> None:
+    _annotated_items(project, n)
+    _members(project, n)
 
 
-def test_the_project_detail_does_not_grow_with_items_members_or_answers(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _annotated_items(project, 3)
-    _members(project, 3)
-
-    def more(n: int) -> None:
-        _annotated_items(project, n)
-        _members(project, n)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/", more, django_assert_max_num_queries
-    )
+def _projects(user: User, n: int, role: str = Role.REVIEWER) -> User:
+    """n more projects the user is a member of."""
+    for _ in range(n):
+        MembershipFactory(project=ProjectFactory(), user=user, role=role)
+    return user
 
 
-def test_the_member_list_does_not_grow_with_members(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _members(project, 2)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/members/", lambda n: _members(project, n),
-        django_assert_max_num_queries, rows=lambda response: len(response.data),
-    )  # fmt: skip
+def _owner_of_three_projects(project: Project, owner: User) -> User:
+    return _projects(owner, 2, Role.ANALYST)
 
 
-def test_the_item_list_does_not_grow_with_items(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _annotated_items(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/items/", lambda n: _annotated_items(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
+# Each endpoint, given its first rows (the owner's projects, the project's items, members and answers)
+test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
+    Case("project-list", lambda owner: "/api/projects/", _projects, rows=results, given=_owner_of_three_projects),
+    Case("project-detail", lambda project: f"/api/projects/{project.slug}/", _annotated_items_and_members),
+    Case("member-list", lambda project: f"/api/projects/{project.slug}/members/", _members, rows=listed, first=2),
+    Case("item-list", lambda project: f"/api/projects/{project.slug}/items/", _annotated_items, rows=results),
+)  # fmt: skip

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from itertools import count
 
 import pytest
+from django.contrib.auth.models import User
 from django.db.models import Max
-from rest_framework.test import APIClient
 
-from projects.choices import Role
-from projects.models import Membership, Project
+from projects.models import Project
 from tests.projects.factories import UserFactory
-from tests.query_counts import assert_queries_do_not_grow, results
+from tests.query_counts import Case, endpoint_test, listed, results
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelingFunction, LabelModelRun
 from weak_supervision.services.functions import labeling_function_create, labeling_function_update
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_client(
-    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
-) -> APIClient:
-    return api_client_for(member_factory(project, Role.OWNER).user)
+SPECS = count()  # each new version's keyword is new: an unchanged rule saves no version
 
 
 def _lfs(project: Project, n: int) -> list[LabelingFunction]:
@@ -42,6 +34,13 @@ def _lfs(project: Project, n: int) -> list[LabelingFunction]:
     return made
 
 
+def _versions(lf: LabelingFunction, n: int) -> LabelingFunction:
+    """n more versions of the LF, each by its own user."""
+    for _ in range(n):
+        labeling_function_update(lf=lf, user=UserFactory(), spec={"keywords": [f"v{next(SPECS)}"]})
+    return lf
+
+
 def _runs(project: Project, n: int) -> None:
     """n runs by n users, in every status, each with chunks."""
     last = LabelModelRun.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0
@@ -53,71 +52,25 @@ def _runs(project: Project, n: int) -> None:
         )  # fmt: skip
 
 
-def test_the_lf_list_does_not_grow_with_lfs(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _lfs(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/labeling-functions/", lambda n: _lfs(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
+def _first_of_three_lfs(project: Project, owner: User) -> LabelingFunction:
+    return _lfs(project, 3)[0]
 
 
-def test_the_lf_detail_does_not_grow_with_the_projects_lfs(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    lf = _lfs(project, 3)[0]
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/labeling-functions/{lf.pk}/", lambda n: _lfs(project, n),
-        django_assert_max_num_queries,
-    )  # fmt: skip
+def _lf_with_three_versions(project: Project, owner: User) -> LabelingFunction:
+    return _versions(_lfs(project, 1)[0], 1)
 
 
-def test_the_lf_version_list_does_not_grow_with_versions(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given an LF with three versions
-    lf = _lfs(project, 1)[0]
-    labeling_function_update(lf=lf, user=UserFactory(), spec={"keywords": ["third"]})
-
-    def more(n: int) -> None:
-        for index in range(n):
-            labeling_function_update(lf=lf, user=UserFactory(), spec={"keywords": [f"v{index}"]})
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/labeling-functions/{lf.pk}/versions/", more,
-        django_assert_max_num_queries, rows=lambda response: len(response.data),
-    )  # fmt: skip
-
-
-def test_the_run_list_does_not_grow_with_runs(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _runs(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/runs/", lambda n: _runs(project, n),
-        django_assert_max_num_queries, rows=results,
-    )  # fmt: skip
-
-
-def test_the_run_detail_does_not_grow_with_the_projects_runs(
-    project: Project, owner_client: APIClient, django_assert_max_num_queries: Any
-) -> None:
-    # given
-    _runs(project, 3)
-
-    # then
-    assert_queries_do_not_grow(
-        owner_client, f"/api/projects/{project.slug}/runs/2/", lambda n: _runs(project, n),
-        django_assert_max_num_queries,
-    )  # fmt: skip
+# Each endpoint, given its first rows (three LFs, versions or runs)
+test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
+    Case("lf-list", lambda project: f"/api/projects/{project.slug}/labeling-functions/", _lfs, rows=results),
+    Case(
+        "lf-detail", lambda lf: f"/api/projects/{lf.project.slug}/labeling-functions/{lf.pk}/",
+        lambda lf, n: _lfs(lf.project, n), given=_first_of_three_lfs,
+    ),
+    Case(
+        "lf-version-list", lambda lf: f"/api/projects/{lf.project.slug}/labeling-functions/{lf.pk}/versions/",
+        _versions, rows=listed, given=_lf_with_three_versions,
+    ),
+    Case("run-list", lambda project: f"/api/projects/{project.slug}/runs/", _runs, rows=results),
+    Case("run-detail", lambda project: f"/api/projects/{project.slug}/runs/2/", _runs),
+)  # fmt: skip
