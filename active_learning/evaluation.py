@@ -23,7 +23,7 @@ class Pool(NamedTuple):
     ids: npt.NDArray[np.int64]
 
 
-class TestSet(NamedTuple):
+class HeldOut(NamedTuple):
     """The held-out items every curve point is scored on."""
 
     x: Matrix
@@ -79,7 +79,7 @@ def _first_batch(
 
 
 def _replay(
-    strategy: str, pool: Pool, test: TestSet, labels: Sequence[str], budget: int, step: int, seed: int,
+    strategy: str, pool: Pool, test: HeldOut, labels: Sequence[str], budget: int, step: int, seed: int,
     metric: str, weak_doubt: Scores | None,
 ) -> list[tuple[int, float]]:  # fmt: skip
     """One seed of one strategy: label `step` items, retrain, score on the test items, until the budget."""
@@ -110,7 +110,7 @@ def _replay(
 
 
 def simulate(
-    *, pool: Pool, test: TestSet,
+    *, pool: Pool, test: HeldOut,
     labels: Sequence[str], strategies: Sequence[str], budget: int, step: int, seeds: int, metric: str,
     weak_doubt: Scores | None = None, progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from active_learning.choices import DEFAULT_STRATEGY, Strategy  # noqa: E402  (after the path is set)
-from active_learning.evaluation import Pool, TestSet, simulate  # noqa: E402
+from active_learning.evaluation import HeldOut, Pool, simulate  # noqa: E402
 from features.vectors import document_frequency, idf_weights, term_counts, tfidf  # noqa: E402
 
 WRENCH = ROOT.parent / "shared" / "data" / "wrench"
@@ -185,7 +185,7 @@ def dataset_run(name: str, args: argparse.Namespace, strategies: list[str]) -> d
 
     result = simulate(
         pool=Pool(x_train, data.train_y, np.arange(len(data.train_y), dtype=np.int64)),
-        test=TestSet(x_test, data.test_y),
+        test=HeldOut(x_test, data.test_y),
         labels=data.labels, strategies=strategies, budget=budget, step=args.step, seeds=args.seeds,
         metric=DATASETS[name][1], progress=progress,
     )  # fmt: skip

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from active_learning import tasks
 from active_learning.choices import SimulationStatus, Strategy
-from active_learning.evaluation import Pool, TestSet, metric_validate, simulate
+from active_learning.evaluation import HeldOut, Pool, metric_validate, simulate
 from active_learning.models import Simulation
 from active_learning.selectors import weak_doubt_get
 from active_learning.services.training import HOLDOUT_SHARE, learner_settings_get
@@ -97,7 +97,7 @@ def simulation_create(
     return simulation
 
 
-def _data(project: Project, kind: str) -> tuple[Pool, TestSet, list[str]]:
+def _data(project: Project, kind: str) -> tuple[Pool, HeldOut, list[str]]:
     labels = list(project.labels.order_by("order", "pk").values_list("key", flat=True))
     index = {key: position for position, key in enumerate(labels)}
     gold = {item: index[key] for item, key in gold_labels(project=project).items() if key in index}
@@ -117,7 +117,7 @@ def _data(project: Project, kind: str) -> tuple[Pool, TestSet, list[str]]:
         raise ValidationError(ERROR_POOL.format(found=found), code="pool")
     if not test.any():
         raise ValidationError(ERROR_TEST, code="test")
-    return Pool(x[pool], y[pool], ids[pool]), TestSet(x[test], y[test]), labels
+    return Pool(x[pool], y[pool], ids[pool]), HeldOut(x[test], y[test]), labels
 
 
 def simulation_compute(

@@ -5,7 +5,7 @@ import numpy.typing as npt
 import pytest
 
 from active_learning.choices import Strategy
-from active_learning.evaluation import Pool, TestSet, metric_validate, metric_value, metrics_compute, simulate
+from active_learning.evaluation import HeldOut, Pool, metric_validate, metric_value, metrics_compute, simulate
 from features.classifiers import classifier_fit, probabilities_full
 
 
@@ -96,7 +96,7 @@ def test_simulate_gives_every_strategy_a_learning_curve() -> None:
 
     # when
     result = simulate(
-        pool=Pool(x, y, ids), test=TestSet(x_test, y_test), labels=["ham", "spam"],
+        pool=Pool(x, y, ids), test=HeldOut(x_test, y_test), labels=["ham", "spam"],
         strategies=[Strategy.RANDOM, Strategy.MARGIN_DIVERSE], budget=20, step=5, seeds=2,
         metric="accuracy", progress=lambda strategy, seed: calls.append((strategy, seed)),
     )  # fmt: skip
@@ -118,7 +118,7 @@ def test_simulate_gives_every_strategy_a_learning_curve() -> None:
 def test_a_simulation_is_the_same_when_run_again() -> None:
     x, y = _blobs(30, seed=2)
     x_test, y_test = _blobs(10, seed=3)
-    options = {"pool": Pool(x, y, np.arange(30, dtype=np.int64)), "test": TestSet(x_test, y_test), "labels": ["a", "b"],
+    options = {"pool": Pool(x, y, np.arange(30, dtype=np.int64)), "test": HeldOut(x_test, y_test), "labels": ["a", "b"],
                "strategies": [Strategy.RANDOM, Strategy.ENTROPY], "budget": 12, "step": 4, "seeds": 1,
                "metric": "macro_f1"}  # fmt: skip
 
@@ -131,7 +131,7 @@ def test_a_strategy_that_never_trains_within_the_budget_never_reaches_95_percent
     x_test, y_test = _blobs(10, seed=5)
 
     # when
-    result = simulate(pool=Pool(x, y, np.arange(20, dtype=np.int64)), test=TestSet(x_test, y_test), labels=["a", "b"],
+    result = simulate(pool=Pool(x, y, np.arange(20, dtype=np.int64)), test=HeldOut(x_test, y_test), labels=["a", "b"],
                       strategies=[Strategy.RANDOM], budget=1, step=1, seeds=1, metric="f1:b")  # fmt: skip
 
     # then
