@@ -67,15 +67,13 @@ def form_run(form: forms.BaseForm, action: Callable[[], T]) -> T | None:
 
 
 def form_ok(form: forms.BaseForm, action: Callable[[], object]) -> bool:
-    """form_run for a service whose result the view does not need: whether it succeeded."""
-    try:
+    """form_run for a service whose result the view does not need (None included): whether it succeeded."""
+
+    def done() -> bool:
         action()
-    except (NotFoundError, PermissionDeniedError):
-        raise
-    except (ValidationError, ApplicationError) as exc:
-        form_error_add(form, exc)
-        return False
-    return True
+        return True
+
+    return form_run(form, done) is not None
 
 
 def form_status(request: HtmxHttpRequest) -> int:

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db.models import QuerySet
 
@@ -26,8 +25,8 @@ from labeling.models import Annotation, Assignment, InteractionEvent
 from projects.access import ProjectAccess
 from projects.models import Item, Project
 from projects.permissions import Action
+from projects.selectors import AnyUser
 
-AnyUser = AbstractBaseUser | AnonymousUser
 # A pause longer than this between two of an analyst's events is a break, not labeling time.
 ACTIVE_GAP_CAP = timedelta(minutes=5)
 PROGRESS_CACHE_SECONDS = 5

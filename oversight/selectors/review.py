@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, QuerySet
 
 from labeling.choices import GoldSource
@@ -15,9 +14,9 @@ from labeling.models import Annotation, Flag, GoldLabel, Rationale
 from oversight.choices import ReviewReason
 from oversight.models import ReviewRequest
 from projects.models import Item, Project
+from projects.selectors import AnyUser
 from weak_supervision.selectors import LfVote, item_lf_votes_get, latest_run, weak_labels_get
 
-AnyUser = AbstractBaseUser | AnonymousUser
 REASON_NAMES = dict(ReviewReason.choices)
 
 
