@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from imports.services.pipeline import eval_only_splits_parse
 from projects.choices import ImportFormat, OnConflict
 
 
@@ -29,6 +31,11 @@ class ImportForm(forms.Form):
         required=False, help_text="Column names when there is no header, comma-separated."
     )
     on_conflict = forms.ChoiceField(choices=OnConflict.choices, initial=OnConflict.SKIP)
+    eval_only_splits = forms.CharField(
+        required=False, label="Evaluation-only splits",
+        help_text="Splits whose labels only score, never train or choose anything: comma-separated train, valid, "
+        "test, or none. Empty: the format's default (a WRENCH folder: train,test; other formats: none).",
+    )  # fmt: skip
 
     def clean_delimiter(self) -> str:
         raw = str(self.cleaned_data["delimiter"])
@@ -51,6 +58,12 @@ class ImportForm(forms.Form):
 
     def clean_columns(self) -> list[str]:
         return _csv_list(self.cleaned_data["columns"])
+
+    def clean_eval_only_splits(self) -> list[str] | None:
+        try:
+            return eval_only_splits_parse(self.cleaned_data["eval_only_splits"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0], code="eval_only_splits") from exc
 
     def import_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

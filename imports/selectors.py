@@ -41,3 +41,10 @@ def import_job_progress(*, job: ImportJob) -> dict[str, Any]:
     value = cache.get(import_progress_key(job.pk))
     rows, fraction = (value["rows"], value["fraction"]) if isinstance(value, dict) else (0, 0.0)
     return {"rows": rows, "fraction": fraction, "percent": int(fraction * 100)}
+
+
+def import_job_evaluation_labels(*, job: ImportJob) -> int:
+    """How many evaluation-only labels the job wrote (created or updated); 0 until it succeeded."""
+    result = job.options.get("result") if isinstance(job.options, dict) else None
+    count = result.get("evaluation_labels_imported", 0) if isinstance(result, dict) else 0
+    return int(count)

@@ -13,7 +13,12 @@ from core.web import form_error_add, form_status, redirect_htmx
 from imports.filtersets import ImportJobFilterSet
 from imports.forms import ImportForm
 from imports.parsing.errors import ImportTooLargeError
-from imports.selectors import import_job_get, import_job_list, import_job_progress
+from imports.selectors import (
+    import_job_evaluation_labels,
+    import_job_get,
+    import_job_list,
+    import_job_progress,
+)
 from imports.services.jobs import import_job_create, import_options_build, import_request_size_check
 from projects.access import ProjectAccess
 from projects.models import Project
@@ -77,5 +82,8 @@ def _import_list_refused(
 def import_detail(request: HtmxHttpRequest, access: ProjectAccess, job_id: int) -> HttpResponse:
     project = access.project
     job = import_job_get(project=project, job_id=job_id)
-    context = {"project": project, "job": job, "progress": import_job_progress(job=job)}
+    context = {
+        "project": project, "job": job, "progress": import_job_progress(job=job),
+        "evaluation_labels": import_job_evaluation_labels(job=job),
+    }  # fmt: skip
     return render_partial(request, "imports/import_detail.html", context, partial="progress")

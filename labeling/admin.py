@@ -6,6 +6,7 @@ from labeling.models import (
     AnnotationRevision,
     Assignment,
     Flag,
+    EvaluationLabel,
     GoldLabel,
     InteractionEvent,
     Rationale,
@@ -68,6 +69,11 @@ class RationaleAdmin(ReadOnlyModelAdmin):
 class GoldLabelAdmin(ModelAdmin):
     list_display = ["item", "project", "labels", "source", "is_check", "decided_by", "updated_at"]
     list_filter = ["source", "is_check"]
+
+
+@admin.register(EvaluationLabel)
+class EvaluationLabelAdmin(ReadOnlyModelAdmin):
+    list_display = ["item", "project", "labels", "import_job", "created_at"]
 
 
 @admin.register(AnnotationRevision)

@@ -176,3 +176,23 @@ class GoldLabel(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"gold {self.item_id}: {','.join(self.labels)}"
+
+
+class EvaluationLabel(models.Model):
+    """An item's known answer that only scores: a benchmark's train and test labels, or any split an import
+    marked evaluation-only. It is shown in scores (a run's, the end model's, the learning curve's) and never
+    used to fit, weight, select, calibrate or stop anything; it is not an annotation, so the item still
+    wants its annotations."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="evaluation_labels")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="evaluation_label")
+    labels = models.JSONField(default=list, help_text="Label keys, in schema order.")
+    import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project_id", "item_id"]
+        indexes = [models.Index(fields=["project", "item"], name="evaluation_label_project_item")]
+
+    def __str__(self) -> str:
+        return f"evaluation {self.item_id}: {','.join(self.labels)}"

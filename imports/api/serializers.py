@@ -3,27 +3,35 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
+from imports.selectors import import_job_evaluation_labels, import_job_progress
+from imports.services.pipeline import eval_only_splits_parse
 from projects.choices import ImportFormat, OnConflict
 from projects.models import ImportJob
 
 
 class ImportJobOutputSerializer(serializers.ModelSerializer[ImportJob]):
     progress = serializers.SerializerMethodField()
+    evaluation_labels_imported = serializers.SerializerMethodField()
 
     class Meta:
         model = ImportJob
         fields = [
             "id", "status", "format", "original_name", "options", "on_conflict", "rows_total", "items_created",
-            "items_updated", "items_skipped", "annotations_imported", "votes_imported", "error", "error_line",
-            "progress", "created_at", "started_at", "finished_at",
+            "items_updated", "items_skipped", "annotations_imported", "votes_imported",
+            "evaluation_labels_imported", "error", "error_line", "progress", "created_at", "started_at",
+            "finished_at",
         ]  # fmt: skip
 
     def get_progress(self, job: ImportJob) -> dict[str, Any]:
-        from imports.selectors import import_job_progress
-
         return import_job_progress(job=job)
+
+    def get_evaluation_labels_imported(self, job: ImportJob) -> int:
+        return import_job_evaluation_labels(job=job)
 
 
 class _JsonObjectField(serializers.JSONField):
@@ -38,6 +46,31 @@ class _JsonObjectField(serializers.JSONField):
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise serializers.ValidationError("Expected an object mapping raw values to label keys.")
         return data
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}], "nullable": True}
+)
+class _SplitListField(serializers.Field[list[str] | None, Any, Any, Any]):
+    """Evaluation-only splits: a list of split names (in a multipart form: the field once per split), or a
+    comma-separated string."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            values = dictionary.getlist(self.field_name)
+            return values[0] if len(values) == 1 else values
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> list[str] | None:
+        if not isinstance(data, str | list) or not all(isinstance(name, str) for name in data):
+            raise serializers.ValidationError("Expected split names: a list, or a comma-separated string.")
+        try:
+            return eval_only_splits_parse(data)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0], code="eval_only_splits") from exc
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 def _csv_list(value: str) -> list[str]:
@@ -67,6 +100,12 @@ class ImportCreateInputSerializer(serializers.Serializer[Any]):
     columns = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="Comma-separated."
     )
+    eval_only_splits = _SplitListField(
+        required=False, default=None, allow_null=True,
+        help_text="Splits whose labels only score, never train or choose anything: a list (or comma-separated) "
+        "of train, valid, test, or 'none' (or []). Left out or empty: the format's default (a WRENCH folder: "
+        "train and test; other formats: none).",
+    )  # fmt: skip
 
     def validate_delimiter(self, value: str) -> str:
         value = {"\\t": "\t", "tab": "\t"}.get(value, value)

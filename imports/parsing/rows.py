@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, NoReturn
 
 from imports.parsing.errors import ImportFileError
+from projects.services.label_keys import LabelKeys
 
 MAX_EXTERNAL_ID_LENGTH = 255
 ERROR_WRONG_TYPE = "the {role} field '{name}' holds {kind} {value}; it must be a string or an integer."
@@ -83,11 +84,10 @@ class RowBuilder:
         self.multi_label = multi_label
         self.where = where
         self._label_keys = label_keys
-        # Accept a label's key, or its display name in any case.
-        self._lookup: dict[str, str] = {key: key for key in label_keys}
-        for key, name in label_names.items():
-            self._lookup.setdefault(name.casefold(), key)
-            self._lookup.setdefault(key.casefold(), key)
+        # A label is named by its key (read by the rule every door follows: in any case, with spaces or hyphens
+        # for underscores) or by its display name in any case.
+        self._keys = LabelKeys(label_keys)
+        self._names = {name.casefold(): key for key, name in reversed(label_names.items())}
         self._seen_ids: dict[str, int] = {}
         self._seen_pairs: dict[tuple[str, str], int] = {}
         self._texts: dict[str, tuple[int, int]] = {}
@@ -234,7 +234,7 @@ class RowBuilder:
     def _label_key(self, line: int, raw: Any) -> str:
         value = str(raw).strip()
         value = self.mapping.label_map.get(value, value)
-        key = self._lookup.get(value) or self._lookup.get(value.casefold())
+        key = self._keys.find(value) or self._names.get(value.casefold())
         if key is None:
             self._fail(
                 line, f"unknown label '{value}'; the project's labels are: {', '.join(self._label_keys)}."

@@ -31,6 +31,7 @@ from imports.services.pipeline import (
     ImportOptions,
     ImportResult,
     ProgressCallback,
+    eval_only_splits_of,
     import_format_validated,
     import_options_build,
     items_import,
@@ -109,6 +110,8 @@ def import_job_create(
     if not options.format:
         options.format = readers.infer_format(Path(source_path) if source_path else Path(name or ""))
     import_format_validated(options, Path(name or "upload"))
+    # The job records what the import will do: the format's default evaluation-only splits, spelled out.
+    options.eval_only_splits = eval_only_splits_of(options, options.format)
     with transaction.atomic():
         job = ImportJob(
             project=project, created_by=created_by, format=options.format, original_name=name or "",
@@ -314,5 +317,7 @@ def _finish(
         )
         job.items_skipped, job.annotations_imported = result.items_skipped, result.annotations_imported
         job.votes_imported = result.votes_imported
+        # No column of its own (ImportJob lives in projects): the count sits beside the options that chose it.
+        job.options = {**job.options, "result": {"evaluation_labels_imported": result.evaluation_labels}}
     job.save()
     cache.delete(import_progress_key(job.pk))

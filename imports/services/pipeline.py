@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.queries import statistics_refresh
 from imports.parsing import archives, readers
 from imports.parsing.errors import ImportFileError
-from imports.parsing.rows import FieldMapping, ImportRow, RowBuilder
+from imports.parsing.rows import SPLIT_ALIASES, FieldMapping, ImportRow, RowBuilder
 from imports.services.writers import WriteCounts, batch_writer_for_connection
-from labeling.models import Annotation
-from projects.choices import ImportFormat, OnConflict
+from labeling.models import Annotation, EvaluationLabel
+from projects.choices import ImportFormat, OnConflict, Split
 from projects.models import ImportJob, Item, Project
 from weak_supervision.models import ExternalVote
 from weak_supervision.services import external_labeling_functions_ensure
@@ -31,6 +32,22 @@ ERROR_EMPTY = "The file holds no rows to import."
 ERROR_BAD_FORMAT = "Unknown format '{format}'; formats are: {formats}."
 # An import of at least this many rows refreshes the planner's statistics of the tables it wrote.
 STATISTICS_ROWS = 5000
+# Evaluation-only splits: their labels only score (EvaluationLabel), never train or choose anything. A WRENCH
+# folder is a benchmark: its train and test labels are truth to score against, its valid labels the usable
+# gold (WRENCH's own protocol). `none` keeps every split's labels as imported annotations.
+WRENCH_EVAL_ONLY_SPLITS = (Split.TRAIN.value, Split.TEST.value)
+EVAL_ONLY_NONE = "none"
+SPLIT_ORDER = (Split.TRAIN.value, Split.VALID.value, Split.TEST.value)
+ERROR_EVAL_ONLY_SPLIT = (
+    "Unknown split '{split}' in the evaluation-only splits; give train, valid, test, or none."
+)
+ERROR_EVAL_ONLY_LONG_FORMAT = (
+    "Evaluation-only labels are one per item, and a file with an annotator field has one row per item and "
+    "annotator: leave out the annotator field or the evaluation-only splits."
+)
+ERROR_EVAL_ONLY_FIELDS = (
+    "Evaluation-only splits need the field of each row's split and of its label: map the {missing} field."
+)
 # The only members of a WRENCH .zip that are extracted; everything else in it stays packed.
 WRENCH_MEMBERS = frozenset(
     {"label.json", "readme.txt", *(f"{split}.json" for split in readers.WRENCH_SPLITS)}
@@ -39,7 +56,8 @@ WRENCH_MEMBERS = frozenset(
 
 @dataclass
 class ImportOptions:
-    """How to read a source: its format, CSV dialect, field mapping and what to do with known ids."""
+    """How to read a source: its format, CSV dialect, field mapping, what to do with known ids, and which
+    splits' labels only score (`eval_only_splits`: None is the format's default, see `eval_only_splits_of`)."""
 
     format: str = ""
     mapping: FieldMapping = field(default_factory=FieldMapping)
@@ -47,11 +65,13 @@ class ImportOptions:
     delimiter: str | None = None
     has_header: bool = True
     columns: list[str] = field(default_factory=list)
+    eval_only_splits: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": self.format, "mapping": self.mapping.to_json(), "on_conflict": self.on_conflict,
             "delimiter": self.delimiter, "has_header": self.has_header, "columns": self.columns,
+            "eval_only_splits": self.eval_only_splits,
         }  # fmt: skip
 
     @classmethod
@@ -63,6 +83,7 @@ class ImportOptions:
             delimiter=data.get("delimiter"),
             has_header=data.get("has_header", True),
             columns=list(data.get("columns", [])),
+            eval_only_splits=data.get("eval_only_splits"),
         )
 
 
@@ -77,15 +98,65 @@ class ImportResult:
     annotations_imported: int
     votes_imported: int
     labeling_functions: int
+    evaluation_labels: int = 0
+
+
+def eval_only_splits_parse(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
+    """The evaluation-only splits as a door gives them: None when left out or empty (the format's default),
+    [] for `none`, else split names (comma-separated in a string; `dev` or `validation` read as valid),
+    deduplicated in train, valid, test order. An unknown name is a ValidationError naming it."""
+    if value is None:
+        return None
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(part).strip().lower() for part in parts if str(part).strip()]
+    if isinstance(value, str) and not names:
+        return None
+    if names == [EVAL_ONLY_NONE]:
+        return []
+    splits: set[str] = set()
+    for name in names:
+        split = SPLIT_ALIASES.get(name)
+        if not split:
+            raise ValidationError(ERROR_EVAL_ONLY_SPLIT.format(split=name), code="eval_only_splits")
+        splits.add(split)
+    return [split for split in SPLIT_ORDER if split in splits]
+
+
+def eval_only_splits_of(options: ImportOptions, fmt: str) -> list[str]:
+    """The splits whose labels only score: those the options name, else the format's default (a WRENCH
+    folder's train and test, no split of any other format)."""
+    named = eval_only_splits_parse(options.eval_only_splits)
+    if named is not None:
+        return named
+    return list(WRENCH_EVAL_ONLY_SPLITS) if fmt == ImportFormat.WRENCH else []
 
 
 def import_format_validated(options: ImportOptions, source: Path) -> str:
+    """The source's format (given, or from its name), once the options are known to make sense for it."""
     fmt = options.format or readers.infer_format(source)
     if fmt not in ImportFormat.values:
         raise ImportFileError(ERROR_BAD_FORMAT.format(format=fmt, formats=", ".join(ImportFormat.values)))
     if options.on_conflict not in OnConflict.values:
         raise ImportFileError(f"on_conflict must be one of: {', '.join(OnConflict.values)}.")
+    _eval_only_splits_check(options, fmt)
     return fmt
+
+
+def _eval_only_splits_check(options: ImportOptions, fmt: str) -> None:
+    try:
+        splits = eval_only_splits_parse(options.eval_only_splits)
+    except ValidationError as exc:
+        raise ImportFileError(exc.messages[0]) from exc
+    if not splits or fmt == ImportFormat.WRENCH:  # a WRENCH folder always has its splits and labels
+        return
+    mapping = options.mapping
+    if mapping.annotator_field:
+        raise ImportFileError(ERROR_EVAL_ONLY_LONG_FORMAT)
+    missing = [
+        role for role, name in (("split", mapping.split_field), ("label", mapping.label_field)) if not name
+    ]
+    if missing:
+        raise ImportFileError(ERROR_EVAL_ONLY_FIELDS.format(missing=" and the ".join(missing)))
 
 
 @contextlib.contextmanager
@@ -177,6 +248,7 @@ def items_import(
         writer = batch_writer_for_connection(
             project=project, on_conflict=options.on_conflict, label_ids=label_ids, import_job=import_job,
             long_format=bool(opened.mapping.annotator_field),
+            eval_only_splits=frozenset(eval_only_splits_of(options, fmt)),
         )  # fmt: skip
         batch: list[ImportRow] = []
         for ordinal, (line, record) in enumerate(opened.records, start=1):
@@ -192,7 +264,9 @@ def items_import(
             on_progress(writer.counts.rows, 1.0)
         if writer.counts.rows >= STATISTICS_ROWS:
             # After the commit (statistics of rows not yet visible would be of the old table).
-            transaction.on_commit(lambda: statistics_refresh([Item, Annotation, ExternalVote]))
+            transaction.on_commit(
+                lambda: statistics_refresh([Item, Annotation, ExternalVote, EvaluationLabel])
+            )
         return _result(project, writer.counts, len(writer.lf_ids))
 
 
@@ -218,7 +292,7 @@ def _result(project: Project, counts: WriteCounts, lf_count: int) -> ImportResul
     return ImportResult(
         project_id=project.pk, project_slug=project.slug, rows=counts.rows, items_created=counts.created,
         items_updated=counts.updated, items_skipped=counts.skipped, annotations_imported=counts.annotations,
-        votes_imported=counts.votes, labeling_functions=lf_count,
+        votes_imported=counts.votes, labeling_functions=lf_count, evaluation_labels=counts.evaluation_labels,
     )  # fmt: skip
 
 
@@ -236,8 +310,11 @@ def import_options_build(
     delimiter: str = "",
     has_header: bool = True,
     columns: list[str] | None = None,
+    eval_only_splits: list[str] | None = None,
 ) -> ImportOptions:
-    """The one place where the UI form, the API and the CLI turn their inputs into import options."""
+    """The one place where the UI form, the API and the CLI turn their inputs into import options.
+
+    `eval_only_splits`: as `eval_only_splits_parse` gives it (None: the format's default; []: none)."""
     return ImportOptions(
         format=format,
         on_conflict=on_conflict,
@@ -253,4 +330,5 @@ def import_options_build(
         delimiter=delimiter or None,
         has_header=has_header,
         columns=list(columns or []),
+        eval_only_splits=None if eval_only_splits is None else list(eval_only_splits),
     )

@@ -1,8 +1,9 @@
 """Batch writers behind the import service: one algorithm, two ways to insert rows.
 
 Per batch: find which external ids the project already has, insert the new items, update the known ones
-(when asked to), then write their imported annotations and external LF votes. The ORM writer works on any
-database; the PostgreSQL writer inserts with COPY, taking item ids from the table's sequence up front.
+(when asked to), then write their imported annotations (or, for a row of an evaluation-only split, its
+evaluation-only label) and external LF votes. The ORM writer works on any database; the PostgreSQL writer
+inserts with COPY, taking item ids from the table's sequence up front.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.utils import timezone
 from features.services.cache import features_invalidate
 from imports.parsing.rows import ImportRow
 from labeling.choices import AnnotationSource
-from labeling.models import Annotation
+from labeling.models import Annotation, EvaluationLabel
 from projects.choices import OnConflict
 from projects.models import ImportJob, Item, Project
 from weak_supervision.models import ExternalVote
@@ -36,6 +37,7 @@ class WriteCounts:
     skipped: int = 0
     annotations: int = 0
     votes: int = 0
+    evaluation_labels: int = 0
 
 
 class OrmBatchWriter:
@@ -43,9 +45,11 @@ class OrmBatchWriter:
 
     def __init__(
         self, *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None,
-        long_format: bool = False,
+        long_format: bool = False, eval_only_splits: frozenset[str] = frozenset(),
     ) -> None:  # fmt: skip
         self.project = project
+        # The labels of rows in these splits only score: they become EvaluationLabels, never annotations.
+        self.eval_only_splits = eval_only_splits
         # Long format: one row per item and annotator, so an item's rows may span batches; the ids of the items
         # this import created are kept to find them again (only then: a million of them cost memory).
         self.long_format = long_format
@@ -59,6 +63,10 @@ class OrmBatchWriter:
         # Into an empty project every row is new (the row builder already refused duplicate ids), so the
         # per-batch lookups of known items and annotations can be skipped: they are most of the cost.
         self.project_had_items = Item.objects.filter(project=project).exists()
+        # Only then can an updated item have an evaluation-only label to drop (its label became an answer).
+        self.project_had_evaluation_labels = (
+            self.update and EvaluationLabel.objects.filter(project=project).exists()
+        )
 
     def write(self, batch: Sequence[ImportRow]) -> None:
         if not batch:
@@ -71,7 +79,11 @@ class OrmBatchWriter:
         for row in batch:
             if row.external_id not in existing and row.external_id not in earlier:
                 firsts.setdefault(row.external_id, row)
-        labeled = Counter(row.external_id for row in batch if row.labels and row.external_id in firsts)
+        labeled = Counter(
+            row.external_id
+            for row in batch
+            if row.labels and row.external_id in firsts and row.split not in self.eval_only_splits
+        )
         item_ids = dict(zip(firsts, self.insert_items(list(firsts.values()), labeled), strict=True))
         if self.long_format:
             self.created.update(item_ids)
@@ -87,7 +99,7 @@ class OrmBatchWriter:
         else:
             self.counts.skipped += len(known)
             scope = [row for row in batch if row.external_id not in existing]
-        self._write_annotations(scope, item_ids, known_items=existing.keys(), counted=firsts.keys())
+        self._write_labels(scope, item_ids, known_items=existing.keys(), counted=firsts.keys())
         if self.lf_ids:
             self._write_votes(scope, item_ids, replace=self.update and bool(known))
 
@@ -130,6 +142,27 @@ class OrmBatchWriter:
         Item.objects.bulk_update(items, ["text", "metadata", "content_hash", "split"])
         # Their cached features describe the old text: the blocks holding them are rebuilt at the next retrain.
         features_invalidate(project=self.project, item_ids=[item_id for item_id, _ in pairs])
+
+    def _write_labels(
+        self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, known_items: Collection[str],
+        counted: Collection[str],
+    ) -> None:  # fmt: skip
+        """Each row's label: an imported annotation, or, in an evaluation-only split, its item's evaluation-only
+        label (which fills no queue slot and is nobody's answer)."""
+        answers: list[ImportRow] = []
+        scores: list[ImportRow] = []
+        for row in rows:
+            (scores if row.labels and row.split in self.eval_only_splits else answers).append(row)
+        self._write_annotations(answers, item_ids, known_items=known_items, counted=counted)
+        self._write_evaluation_labels(scores, item_ids, known_items=known_items)
+        if self.project_had_evaluation_labels:
+            self._evaluation_labels_drop(
+                [
+                    item_ids[row.external_id]
+                    for row in answers
+                    if row.labels and row.external_id in known_items
+                ]
+            )
 
     # --- annotations ---------------------------------------------------------------------------------------
     def _write_annotations(
@@ -184,6 +217,62 @@ class OrmBatchWriter:
                 for item_id, row in pairs
             ]
         )
+
+    # --- evaluation-only labels ----------------------------------------------------------------------------
+    def _write_evaluation_labels(
+        self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, known_items: Collection[str]
+    ) -> None:
+        """One label per item that only scores: created, or (updating) replaced. Its item's queue slots stay
+        open, and an imported annotation the item had from an earlier import of it is taken back."""
+        if not rows:
+            return
+        pairs = {item_ids[row.external_id]: row for row in rows}
+        # Skipping, known items are out of scope: only an update reaches items that may hold one already.
+        known = [item_ids[row.external_id] for row in rows if row.external_id in known_items]
+        held = (
+            set(EvaluationLabel.objects.filter(item_id__in=known).values_list("item_id", flat=True))
+            if known
+            else set()
+        )
+        self.insert_evaluation_labels(
+            [(item_id, row) for item_id, row in pairs.items() if item_id not in held]
+        )
+        if held:
+            stale = list(EvaluationLabel.objects.filter(item_id__in=held))
+            for label in stale:
+                label.labels = pairs[label.item_id].labels or []
+                label.import_job = self.import_job
+            EvaluationLabel.objects.bulk_update(stale, ["labels", "import_job"])
+        self.counts.evaluation_labels += len(pairs)
+        if known:
+            self._imported_answers_take_back([row for row in rows if row.external_id in known_items])
+
+    def _imported_answers_take_back(self, rows: Sequence[ImportRow]) -> None:
+        """An earlier import stored these rows' labels as annotations; now they only score: the annotations
+        go, and the queue slots they filled open again."""
+        uuids = [row.annotation_uuid for row in rows if row.annotation_uuid]
+        answers = Annotation.objects.filter(
+            project=self.project, client_uuid__in=uuids, source=AnnotationSource.IMPORT
+        )
+        item_ids = list(answers.values_list("item_id", flat=True))
+        if not item_ids:
+            return
+        answers.delete()
+        Item.objects.filter(pk__in=item_ids).update(remaining=F("remaining") + 1)
+
+    def _evaluation_labels_drop(self, item_ids: list[int]) -> None:
+        """Updating, an item whose row now gives an answer keeps no evaluation-only label."""
+        if item_ids:
+            EvaluationLabel.objects.filter(item_id__in=item_ids).delete()
+
+    def insert_evaluation_labels(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        EvaluationLabel.objects.bulk_create(
+            EvaluationLabel(
+                project=self.project, item_id=item_id, labels=row.labels or [], import_job=self.import_job,
+                created_at=self.now,
+            )
+            for item_id, row in pairs
+        )  # fmt: skip
 
     # --- votes ---------------------------------------------------------------------------------------------
     def _write_votes(self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, replace: bool) -> None:
@@ -277,14 +366,25 @@ class PostgresBatchWriter(OrmBatchWriter):
             ),
         )  # fmt: skip
 
+    def insert_evaluation_labels(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        job_id = self.import_job.pk if self.import_job else None
+        self._copy(
+            EvaluationLabel._meta.db_table,
+            ["project_id", "item_id", "labels", "import_job_id", "created_at"],
+            (
+                (self.project.pk, item_id, json.dumps(row.labels or []), job_id, self.now)
+                for item_id, row in pairs
+            ),
+        )
+
     def insert_votes(self, votes: Sequence[tuple[int, int, int]]) -> None:
         self._copy(ExternalVote._meta.db_table, ["labeling_function_id", "item_id", "label_id"], votes)
 
 
 def batch_writer_for_connection(
     *, project: Project, on_conflict: str, label_ids: dict[str, int], import_job: ImportJob | None,
-    long_format: bool = False,
+    long_format: bool = False, eval_only_splits: frozenset[str] = frozenset(),
 ) -> OrmBatchWriter:  # fmt: skip
     writer_class = PostgresBatchWriter if connection.vendor == "postgresql" else OrmBatchWriter
     return writer_class(project=project, on_conflict=on_conflict, label_ids=label_ids, import_job=import_job,
-                        long_format=long_format)  # fmt: skip
+                        long_format=long_format, eval_only_splits=eval_only_splits)  # fmt: skip

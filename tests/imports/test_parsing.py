@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -310,3 +311,35 @@ def test_a_file_that_is_not_a_zip_is_refused_as_damaged(tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="the archive is damaged"):
         zip_extract_checked(source, tmp_path / "out", limits=ZipLimits(max_entries=10, max_bytes=10, max_ratio=1),
                             wanted=frozenset())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("mapping", "raw", "labels"),
+    [
+        ({}, "SPAM", ["spam"]),
+        ({}, "Not Spam", ["not_spam"]),
+        ({}, "not-spam", ["not_spam"]),
+        ({}, "Clearly Spam", ["spam"]),  # the display name, in any case
+        ({"label_map": {"0": "NOT SPAM", "1": "Spam"}}, 0, ["not_spam"]),
+    ],
+)
+def test_labels_in_files_and_label_maps_follow_the_one_rule_for_keys(
+    mapping: dict[str, Any], raw: object, labels: list[str]
+) -> None:
+    # given a project whose keys creation made from "Not Spam" and "Spam"
+    builder = RowBuilder(
+        project_id=1, mapping=FieldMapping(label_field="label", **mapping), label_keys=["not_spam", "spam"],
+        label_names={"not_spam": "Not spam", "spam": "Clearly spam"}, multi_label=False,
+    )  # fmt: skip
+
+    # when
+    row = builder.build(2, {"text": "a", "label": raw}, 1)
+
+    # then
+    assert row.labels == labels
+
+
+def test_an_unknown_label_in_a_file_still_lists_the_labels() -> None:
+    with pytest.raises(ImportFileError) as error:
+        _builder(label_field="label").build(4, {"text": "a", "label": "Spam!?x"}, 1)
+    assert error.value.message == "Line 4: unknown label 'Spam!?x'; the project's labels are: ham, spam."

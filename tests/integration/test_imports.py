@@ -23,7 +23,7 @@ from imports.services.jobs import (
 )
 from imports.services.writers import PostgresBatchWriter, batch_writer_for_connection
 from labeling.choices import AnnotationSource
-from labeling.models import Annotation
+from labeling.models import Annotation, EvaluationLabel
 from projects.choices import ImportStatus, OnConflict
 from projects.models import Item, Project
 from tests.plugins.real_services import RealServices
@@ -39,6 +39,14 @@ ITEMS_CSV = (
     "a3,Meeting moved to Friday,\n"
     "a4,You won a prize,spam\n"
     "a5,Notes from the call,\n"
+)
+SPLIT_CSV = (
+    "id,text,label,split\n"
+    "a1,Buy cheap watches now,spam,train\n"
+    "a2,See you at lunch,ham,valid\n"
+    "a3,Meeting moved to Friday,ham,test\n"
+    "a4,You won a prize,spam,test\n"
+    "a5,Notes from the call,,test\n"
 )
 WRENCH_SPLITS = {"train": 1586, "valid": 120, "test": 250}
 YOUTUBE_LFS = [
@@ -69,6 +77,14 @@ def project_items(project: Project) -> list[tuple[str, str]]:
 
 def project_remaining(project: Project) -> dict[str, int]:
     return dict(Item.objects.filter(project=project).values_list("external_id", "remaining"))
+
+
+def project_evaluation_labels(project: Project) -> list[tuple[str, list[str]]]:
+    return list(
+        EvaluationLabel.objects.filter(project=project)
+        .order_by("item__external_id")
+        .values_list("item__external_id", "labels")
+    )
 
 
 def project_annotations(project: Project) -> list[tuple[str, list[str], str]]:
@@ -207,10 +223,53 @@ def test_wrench_youtube_import_brings_splits_gold_labels_and_lf_votes(
     assert dict(splits) == WRENCH_SPLITS
     lf_names = LabelingFunction.objects.filter(project=project).order_by("id").values_list("name", flat=True)
     assert list(lf_names) == YOUTUBE_LFS
-    assert result.annotations_imported == gold
-    assert Annotation.objects.filter(project=project, source=AnnotationSource.IMPORT).count() == gold
+    # the valid split's labels are imported annotations (the usable gold); train and test labels only score
+    valid_gold = sum(
+        1
+        for record in json.loads((folder / "valid.json").read_text()).values()
+        if record["label"] not in (None, -1)
+    )
+    assert result.annotations_imported == valid_gold
+    assert Annotation.objects.filter(project=project, source=AnnotationSource.IMPORT).count() == valid_gold
+    assert (
+        result.evaluation_labels
+        == EvaluationLabel.objects.filter(project=project).count()
+        == gold - valid_gold
+    )
     assert result.votes_imported == votes
     assert ExternalVote.objects.filter(item__project=project).count() == votes
+
+
+@pytest.mark.django_db
+def test_evaluation_only_labels_go_in_with_copy_and_an_update_rewrites_them(
+    project: Project, write_file: Callable[[str, str], Path]
+) -> None:
+    # given a CSV whose test rows are evaluation-only, imported in batches of two by the COPY writer
+    source = write_file("items.csv", SPLIT_CSV)
+    options = import_options_build(
+        id_field="id", label_field="label", split_field="split", eval_only_splits=["test"]
+    )
+
+    # when it is imported, then imported again with one test label changed, updating
+    first = items_import(project=project, source=source, options=options, batch_size=2)
+    stored = project_evaluation_labels(project)
+    options.on_conflict = OnConflict.UPDATE
+    changed = write_file(
+        "changed.csv", SPLIT_CSV.replace("a4,You won a prize,spam", "a4,You won a prize,ham")
+    )
+    second = items_import(project=project, source=changed, options=options, batch_size=2)
+
+    # then test labels are evaluation-only labels, not annotations, and fill no queue slot
+    assert (first.annotations_imported, first.evaluation_labels) == (2, 2)
+    assert stored == [("a3", ["ham"]), ("a4", ["spam"])]
+    assert project_annotations(project) == [
+        ("a1", ["spam"], AnnotationSource.IMPORT),
+        ("a2", ["ham"], AnnotationSource.IMPORT),
+    ]
+    assert project_remaining(project) == {"a1": 0, "a2": 0, "a3": 1, "a4": 1, "a5": 1}
+    # and the update replaced the changed one in place
+    assert second.evaluation_labels == 2
+    assert project_evaluation_labels(project) == [("a3", ["ham"]), ("a4", ["ham"])]
 
 
 @pytest.mark.django_db

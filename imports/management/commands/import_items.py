@@ -6,13 +6,21 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from imports.parsing.errors import ImportFileError
+from imports.selectors import import_job_evaluation_labels
 from imports.services.jobs import import_job_create, import_job_fail, import_job_run, import_options_build
+from imports.services.pipeline import eval_only_splits_parse
 from projects.choices import ImportFormat, OnConflict
 from projects.commands import project_from_slug
+
+ERROR_EVAL_ONLY_BLANK = (
+    "--eval-only-splits: give split names (train, valid, test) or none; leave the option out for the format's "
+    "default."
+)
 
 
 def _label_map(value: str) -> dict[str, str]:
@@ -45,6 +53,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-header", action="store_true", help="CSV has no header row")
         parser.add_argument("--columns", default="", help="Column names for a CSV without header")
         parser.add_argument("--on-conflict", choices=OnConflict.values, default=OnConflict.SKIP)
+        parser.add_argument(
+            "--eval-only-splits", default=None, metavar="SPLITS",
+            help="Splits whose labels only score, never train: e.g. test or train,test, or none. "
+            "Default: train,test for a WRENCH folder, none otherwise",
+        )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="Print a JSON summary as the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -53,6 +66,12 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(f"{path} does not exist.")
         delimiter = {"\\t": "\t", "tab": "\t"}.get(options["delimiter"], options["delimiter"])
+        if options["eval_only_splits"] is not None and not options["eval_only_splits"].strip():
+            raise CommandError(ERROR_EVAL_ONLY_BLANK)
+        try:
+            eval_only_splits = eval_only_splits_parse(options["eval_only_splits"])
+        except ValidationError as exc:
+            raise CommandError(f"--eval-only-splits: {exc.messages[0]}") from exc
         import_options = import_options_build(
             format=options["format"], on_conflict=options["on_conflict"], text_field=options["text_field"],
             id_field=options["id_field"], label_field=options["label_field"], split_field=options["split_field"],
@@ -60,6 +79,7 @@ class Command(BaseCommand):
             metadata_fields=[f.strip() for f in options["metadata_fields"].split(",") if f.strip()],
             label_map=_label_map(options["label_map"]), delimiter=delimiter, has_header=not options["no_header"],
             columns=[c.strip() for c in options["columns"].split(",") if c.strip()],
+            eval_only_splits=eval_only_splits,
         )  # fmt: skip
         bar = tqdm(total=100, unit="%", desc="import", file=sys.stderr, disable=None,
                    bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")  # fmt: skip
@@ -83,11 +103,13 @@ class Command(BaseCommand):
             raise CommandError(f"{path.name}: {reason}") from exc
         finally:
             bar.close()
+        evaluation_labels = import_job_evaluation_labels(job=job)
         summary = {
             "project_id": project.pk, "slug": project.slug, "import_job_id": job.pk, "rows": job.rows_total,
             "items_created": job.items_created, "items_updated": job.items_updated,
             "items_skipped": job.items_skipped, "annotations_imported": job.annotations_imported,
-            "votes_imported": job.votes_imported,
+            "votes_imported": job.votes_imported, "evaluation_labels_imported": evaluation_labels,
+            "eval_only_splits": job.options.get("eval_only_splits") or [],
             "items_total": project.items.count(),
         }  # fmt: skip
         if options["json"]:
@@ -96,5 +118,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"Imported {job.rows_total} rows into '{project.slug}': {job.items_created} created, "
                 f"{job.items_updated} updated, {job.items_skipped} skipped, "
-                f"{job.annotations_imported} annotations, {job.votes_imported} LF votes."
+                f"{job.annotations_imported} annotations, {evaluation_labels} evaluation-only labels, "
+                f"{job.votes_imported} LF votes."
             ))  # fmt: skip

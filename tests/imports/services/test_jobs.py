@@ -29,7 +29,7 @@ from imports.services.jobs import (
 )
 from imports.tasks import import_job_run_task
 from labeling.choices import AnnotationSource
-from labeling.models import Annotation
+from labeling.models import Annotation, EvaluationLabel
 from oversight.models import ReviewRequest
 from projects.choices import ImportStatus, OnConflict
 from projects.models import ImportJob, Item, Project
@@ -234,7 +234,15 @@ def test_wrench_folder_imports_splits_gold_labels_and_lf_votes(shared_data: Path
     assert (
         ExternalVote.objects.filter(item__project=project).count() == expected_votes == result.votes_imported
     )
-    assert Annotation.objects.filter(project=project).count() == 1956
+    # the valid split's labels are the usable gold; train and test labels only score, and fill no queue slot
+    assert Annotation.objects.filter(project=project).count() == 120
+    assert set(Annotation.objects.filter(project=project).values_list("item__split", flat=True)) == {"valid"}
+    assert result.evaluation_labels == EvaluationLabel.objects.filter(project=project).count() == 1836
+    assert set(EvaluationLabel.objects.filter(project=project).values_list("item__split", flat=True)) == {
+        "train",
+        "test",
+    }
+    assert not Item.objects.filter(project=project, split__in=["train", "test"], remaining=0).exists()
 
 
 def test_wrench_zip_upload_is_unpacked(shared_data: Path, tmp_path: Path) -> None:

@@ -1,0 +1,113 @@
+"""The import endpoint's evaluation-only splits: accepted as a list or a comma-separated string, refused by
+name, counted on the job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from labeling.models import Annotation, EvaluationLabel
+from projects.models import ImportJob, Item, Project
+
+pytestmark = pytest.mark.django_db
+
+SPLIT_CSV = b"id,text,label,split\na1,Hello there,ham,train\na2,Buy cheap pills now,spam,test\n"
+MAPPING = {"text_field": "text", "id_field": "id", "label_field": "label", "split_field": "split"}
+
+
+def _upload() -> SimpleUploadedFile:
+    return SimpleUploadedFile("items.csv", SPLIT_CSV, content_type="text/csv")
+
+
+@pytest.mark.parametrize(
+    ("value", "splits"),
+    [
+        ("test", ["test"]),
+        ("Test, test", ["test"]),
+        (["test"], ["test"]),
+        (["dev", "test"], ["valid", "test"]),
+    ],
+)
+def test_an_import_names_its_evaluation_only_splits(
+    project: Project, owner_client: APIClient, media_root: Path, django_capture_on_commit_callbacks: Any,
+    value: str | list[str], splits: list[str],
+) -> None:  # fmt: skip
+    # given a multipart upload naming the splits in one comma-separated field, or once per split
+    url = f"/api/projects/{project.slug}/imports/"
+    data = {"file": _upload(), **MAPPING, "eval_only_splits": value}
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url, data, format="multipart")
+    detail = owner_client.get(f"{url}{response.data['id']}/")
+
+    # then
+    assert response.status_code == 202
+    assert response.data["options"]["eval_only_splits"] == splits
+    assert (detail.data["status"], detail.data["annotations_imported"], detail.data["evaluation_labels_imported"]) == (
+        "succeeded", 1, 1,
+    )  # fmt: skip
+    assert list(EvaluationLabel.objects.values_list("item__external_id", flat=True)) == ["a2"]
+    assert list(Annotation.objects.values_list("item__external_id", flat=True)) == ["a1"]
+
+
+def test_left_out_the_evaluation_only_splits_are_the_formats_default(
+    project: Project, owner_client: APIClient, media_root: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    # when a CSV import names none
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            f"/api/projects/{project.slug}/imports/", {"file": _upload(), **MAPPING, "eval_only_splits": ""},
+            format="multipart",
+        )  # fmt: skip
+
+    # then (no split of a CSV is evaluation-only by default)
+    assert response.data["options"]["eval_only_splits"] == []
+    assert Annotation.objects.count() == 2
+    assert not EvaluationLabel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        ("holdout", {"eval_only_splits": ["Unknown split 'holdout' in the evaluation-only splits; give train, "
+                                          "valid, test, or none."]}),
+        ("test,eval", {"eval_only_splits": ["Unknown split 'eval' in the evaluation-only splits; give train, "
+                                            "valid, test, or none."]}),
+    ],
+)  # fmt: skip
+def test_an_unknown_evaluation_only_split_is_a_400_naming_it(
+    project: Project, owner_client: APIClient, media_root: Path, value: str, errors: dict[str, list[str]]
+) -> None:
+    # when
+    response = owner_client.post(
+        f"/api/projects/{project.slug}/imports/", {"file": _upload(), **MAPPING, "eval_only_splits": value},
+        format="multipart",
+    )  # fmt: skip
+
+    # then
+    assert (response.status_code, response.json()) == (400, errors)
+    assert not ImportJob.objects.exists()
+
+
+def test_evaluation_only_splits_without_a_split_field_are_a_400(
+    project: Project, owner_client: APIClient, media_root: Path
+) -> None:
+    # when
+    response = owner_client.post(
+        f"/api/projects/{project.slug}/imports/",
+        {"file": _upload(), "text_field": "text", "label_field": "label", "eval_only_splits": "test"},
+        format="multipart",
+    )
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "Evaluation-only splits need the field of each row's split and of its label: map the split field."
+    )
+    assert not ImportJob.objects.exists()
+    assert not Item.objects.exists()
