@@ -19,7 +19,7 @@ from labeling.hooks import AnswerGiven, answer_given
 from labeling.models import Annotation, AnnotationRevision, Assignment, InteractionEvent, Rationale
 from labeling.services.queue import QueueItem, input_method_validate, project_item_get, queue_lease_take
 from projects.models import Item, Membership, Project
-from projects.services.label_keys import ERROR_ONE_LABEL, annotation_labels_validate
+from projects.services.label_keys import ERROR_ONE_LABEL, LabelKeys, annotation_labels_validate, label_keys_of
 
 __all__ = ["ERROR_ONE_LABEL", "annotation_labels_validate"]
 
@@ -95,6 +95,7 @@ def _rationales_build(
         raise ValidationError(ERROR_TOO_MANY_RATIONALES, code="rationale")
     built = []
     shown, to_text = _as_displayed(item.text)
+    submitted = LabelKeys(labels)
     for index, spec in enumerate(specs, start=1):
         values = {"index": index, "start": spec.start, "end": spec.end, "label": spec.label}
         if not 0 <= spec.start < spec.end <= len(shown):
@@ -103,9 +104,9 @@ def _rationales_build(
             raise ValidationError(ERROR_RATIONALE_QUOTE.format(**values), code="rationale")
         start, end = to_text[spec.start], to_text[spec.end]
         quote = item.text[start:end]
-        if spec.label and spec.label not in labels:
+        label = submitted.find(spec.label) if spec.label else (labels[0] if len(labels) == 1 else "")
+        if label is None:
             raise ValidationError(ERROR_RATIONALE_LABEL.format(**values), code="rationale")
-        label = spec.label or (labels[0] if len(labels) == 1 else "")
         built.append(
             Rationale(project_id=annotation.project_id, annotation=annotation, item=item, label=label,
                       start=start, end=end, quote=quote)
@@ -136,8 +137,7 @@ def annotation_submit(
     """
     keys = annotation_labels_validate(project=project, labels=labels)
     input_method_validate(input_method)
-    if suggested_label and not project.labels.filter(key=suggested_label).exists():
-        raise ValidationError(ERROR_SUGGESTED_LABEL.format(label=suggested_label), code="suggested_label")
+    suggested_label = _suggested_label_resolve(project, suggested_label)
     now = timezone.now()
     with transaction.atomic():
         # Locking the item first serialises submissions for it: a double click waits here, then finds the
@@ -193,6 +193,16 @@ def annotation_submit(
             )
         )
     return SubmitResult(annotation=annotation, created=True)
+
+
+def _suggested_label_resolve(project: Project, suggested_label: str) -> str:
+    """The key of the suggestion that was shown, read by the same rule as the answer's keys."""
+    if not suggested_label:
+        return ""
+    key = label_keys_of(project=project).find(suggested_label)
+    if key is None:
+        raise ValidationError(ERROR_SUGGESTED_LABEL.format(label=suggested_label), code="suggested_label")
+    return key
 
 
 def _suggestion_event(

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from projects.choices import Role
 from projects.models import Item, Label, Membership, Project
+from projects.services.label_keys import label_key_normalise
 
 # Tailwind-like palette: distinct at a glance, readable with white text.
 LABEL_COLORS = [
@@ -65,7 +66,7 @@ def _normalise_labels(specs: list[LabelSpec], *, multi_label: bool) -> list[Labe
     keys: set[str] = set()
     hotkeys: set[str] = set()
     for index, spec in enumerate(specs):
-        key = slugify(spec.key).replace("-", "_")
+        key = label_key_normalise(spec.key)
         if not key:
             raise ValidationError(f"Label '{spec.key}' has no usable key.", code="labels")
         if key in keys:

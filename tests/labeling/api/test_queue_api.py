@@ -109,7 +109,7 @@ def test_service_errors_come_back_as_detail_and_code(
 
     assert (unknown.status_code, unknown.json()) == (
         400,
-        {"detail": "Unknown label(s): eggs.", "code": "unknown_label"},
+        {"detail": "Unknown label(s): eggs. The project's labels are: ham, spam.", "code": "unknown_label"},
     )
     assert (missing.status_code, missing.json()["detail"]) == (404, "Item not found in this project.")
     assert (nothing.status_code, nothing.json()["code"]) == (400, "nothing_to_undo")
@@ -199,3 +199,21 @@ def test_a_non_member_gets_404_and_nothing_is_written(
     assert [response.status_code for response in responses] == [404, 404, 404, 404]
     assert Annotation.objects.count() == 0
     assert InteractionEvent.objects.count() == 0
+
+
+def test_the_api_takes_a_label_key_in_any_case(
+    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
+) -> None:
+    # given
+    item = ItemFactory(project=project)
+    api = api_client_for(_analyst(project, member_factory).user)
+
+    # when
+    response = api.post(f"/api/projects/{project.slug}/annotations/",
+                        {"item_id": item.pk, "labels": ["Spam"], "client_uuid": str(uuid.uuid4())},
+                        format="json")  # fmt: skip
+
+    # then
+    assert response.status_code == 201
+    assert response.json()["annotation"]["labels"] == ["spam"]
+    assert list(Annotation.objects.values_list("labels", flat=True)) == [["spam"]]

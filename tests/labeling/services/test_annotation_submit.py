@@ -188,3 +188,35 @@ def test_undo_with_nothing_to_undo_is_refused() -> None:
     with pytest.raises(ValidationError, match=ERROR_NOTHING_TO_UNDO):
         annotation_undo_last(project=project, user=UserFactory())
     assert InteractionEvent.objects.count() == 0
+
+
+def test_a_submission_names_labels_in_any_case_by_the_one_rule_for_keys() -> None:
+    # given
+    project = ProjectFactory(labels=["ham", "spam", "not_sure"], multi_label=True)
+    item = ItemFactory(project=project, text="Win cash")
+
+    # when the answer, its rationale's label and the suggestion shown are given in other spellings
+    annotation_submit(
+        project=project, user=UserFactory(), item_id=item.pk, labels=["SPAM", "Not Sure", "spam"],
+        client_uuid=uuid.uuid4(), rationales=[RationaleSpec(start=0, end=3, label="Spam")], suggested_label="SPAM",
+    )  # fmt: skip
+
+    # then each names its label's key
+    assert Annotation.objects.get().labels == ["spam", "not_sure"]
+    assert Rationale.objects.get().label == "spam"
+    suggestion = InteractionEvent.objects.get(type=EventType.SUGGESTION_REJECTED)
+    assert suggestion.payload == {"suggested": "spam", "labels": ["spam", "not_sure"]}
+
+
+def test_an_unknown_suggested_label_is_refused_and_nothing_is_stored() -> None:
+    # given
+    project = ProjectFactory()
+    item = ItemFactory(project=project)
+
+    # when
+    with pytest.raises(ValidationError, match="suggested_label 'eggs' is not a label of this project."):
+        annotation_submit(project=project, user=UserFactory(), item_id=item.pk, labels=["spam"],
+                          client_uuid=uuid.uuid4(), suggested_label="eggs")  # fmt: skip
+
+    # then
+    assert (Annotation.objects.count(), InteractionEvent.objects.count()) == (0, 0)

@@ -35,7 +35,7 @@ def test_saving_the_same_labels_writes_no_revision() -> None:
     ("labels", "message"),
     [
         (["ham", "spam"], ERROR_ONE_LABEL),
-        (["eggs"], "Unknown label(s): eggs."),
+        (["eggs"], "Unknown label(s): eggs. The project's labels are: ham, spam."),
         ([], "Choose at least one label."),
     ],
 )
@@ -56,3 +56,16 @@ def test_multi_label_answers_are_stored_in_schema_order() -> None:
         "a",
         "c",
     ]
+
+
+def test_an_edit_names_its_labels_in_any_case() -> None:
+    # given
+    annotation = AnnotationFactory(labels=["spam"])
+
+    # when
+    updated = annotation_update(annotation=annotation, labels=["HAM"], edited_by=None)
+
+    # then
+    assert updated.labels == ["ham"]
+    annotation.refresh_from_db()
+    assert annotation.labels == ["ham"]
