@@ -251,13 +251,26 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _present(value: Any) -> bool:
+    """Whether a field holds a value, for `exists`: a missing key (never reaches here), None, a blank string,
+    an empty list or an empty object hold none. (Exported tables write an absent value as "" or null: a rule
+    on "the field exists" that matched those would vote on every item.)"""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | dict):
+        return bool(value)
+    return True
+
+
 def _metadata_test(spec: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
     path, operator, expected = spec["field"].split("."), spec["operator"], spec["value"]
     wanted = _number(expected)
 
     def compare(found: Any) -> bool:
         if operator == MetadataOperator.EXISTS:
-            return True
+            return _present(found)
         if operator == MetadataOperator.EQ:
             return bool(found == expected or str(found) == str(expected))
         if operator == MetadataOperator.NE:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from django.core.exceptions import ValidationError
 from snorkel.labeling import LabelingFunction as SnorkelLF
@@ -17,7 +18,9 @@ from weak_supervision.declarative import (
     ABSTAIN,
     first_match,
     keyword_rules_votes,
+    metadata_field_votes,
     rule_compile,
+    rules_votes,
     spec_normalise,
 )
 
@@ -53,6 +56,54 @@ def test_rules_vote_for_their_label_or_abstain(kind: str, spec: dict[str, Any], 
 
     assert votes.tolist() == expected
     assert [rule.vote(t, m) for t, m in zip(TEXTS, META, strict=True)] == expected
+
+
+_MISSING = object()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (_MISSING, ABSTAIN),
+        (None, ABSTAIN),
+        ("", ABSTAIN),
+        ("  \t\n", ABSTAIN),
+        ([], ABSTAIN),
+        ({}, ABSTAIN),
+        ("2014-01-19T12:00:00", 1),
+        (" x ", 1),
+        (0, 1),
+        (0.0, 1),
+        (False, 1),
+        ([""], 1),
+        ({"a": None}, 1),
+    ],
+)  # fmt: skip
+def test_exists_holds_only_for_a_field_with_a_value(value: Any, expected: int) -> None:
+    # given a rule "DATE exists", and one item whose DATE is the value (or has no DATE at all)
+    rule = rule_compile("metadata", {"field": "DATE", "operator": "exists"}, 1)
+    metadata: dict[str, Any] = {} if value is _MISSING else {"DATE": value}
+    column = pa.array([None if value is _MISSING else json.dumps(value)], type=pa.string())
+
+    # when it votes: one item, a slice of items (the preview's path), and the field as the database reads it
+    one = rule.vote("text", metadata)
+    preview = rules_votes([rule], ["text"], [metadata])[:, 0].tolist()
+    run = metadata_field_votes(rule, column).tolist()
+
+    # then every path gives the same vote: empty values do not exist
+    assert (one, preview, run) == (expected, [expected], [expected])
+
+
+def test_exists_on_a_nested_field_skips_an_empty_one() -> None:
+    # given
+    rule = rule_compile("metadata", {"field": "meta.date", "operator": "exists"}, 0)
+    rows: list[dict[str, Any]] = [{"meta": {"date": ""}}, {"meta": {"date": "2015"}}, {"meta": None}, {}]
+
+    # when
+    votes = rule.votes(["t"] * len(rows), rows)
+
+    # then
+    assert votes.tolist() == [ABSTAIN, 0, ABSTAIN, ABSTAIN]
 
 
 @pytest.mark.parametrize(
