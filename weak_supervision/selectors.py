@@ -324,6 +324,16 @@ def item_lf_votes_get(*, run: LabelModelRun, item_id: int) -> list[LfVote]:
     ]  # fmt: skip
 
 
+def end_model_takes(*, run: LabelModelRun) -> tuple[bool, bool]:
+    """Whether the run's delivered weak labels take the end model's answers for the items no LF covers, and
+    for the covered ones (each where held-out gold showed that it beats the aggregator there; see
+    weak_supervision.services.end_model)."""
+    entry = (run.metrics or {}).get("end_model") or {}
+    if entry.get("status") != EndModelStatus.SUCCEEDED:
+        return False, False
+    return bool(entry.get("fills_uncovered")), bool(entry.get("overrides_covered"))
+
+
 def end_model_probabilities_get(
     *, run: LabelModelRun
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:

@@ -296,6 +296,7 @@ LOGGING = {
 # Python LFs run under bubblewrap and seccomp (weak_supervision/isolation.py); where that cannot be had, they
 # are refused with the reason (also on /healthz), never run unisolated.
 SANDBOX_BWRAP = env.SANDBOX_BWRAP
+ENCODER_CACHE_DIR = env.ENCODER_CACHE_DIR
 SANDBOX_ROOT_DIR = env.SANDBOX_ROOT_DIR
 # Rows parsed, validated and written per batch during an import: ~5k rows keep a batch under ~10 MB of
 # Python objects while amortising one COPY/INSERT round trip.

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from datasets.choices import LabelPolicy, LabelSource
 from labeling.choices import GoldSource
 from weak_supervision.models import LabelModelRun
-from weak_supervision.selectors import end_model_probabilities_get, run_probabilities_get
+from weak_supervision.selectors import end_model_probabilities_get, end_model_takes, run_probabilities_get
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,11 @@ class WeakArrays:
     probabilities: npt.NDArray[np.float32]
     covered: npt.NDArray[np.bool_]
     labels: list[str]  # the run's label order
-    # The run's end model, for the items no LF covers (same rows as `ids`); None when it has none.
+    # The run's end model, for the items no LF covers (same rows as `ids`); None when it has none or held-out
+    # gold did not show that it beats the aggregator on such items.
     end_probabilities: npt.NDArray[np.float32] | None = None
+    end_fills: bool = True  # the end model answers for the uncovered items
+    end_overrides: bool = False  # ... and for the covered ones
 
 
 def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
@@ -32,14 +35,16 @@ def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
     if run is None or loaded is None:
         return None
     ids, probabilities, covered = loaded
-    end = end_model_probabilities_get(run=run)
+    # The end model's answers only where the run decided it beats the aggregator.
+    fills, overrides = end_model_takes(run=run)
+    end = end_model_probabilities_get(run=run) if fills or overrides else None
     end_probabilities = None
     if end is not None:
         end_ids, end_values = end
         if len(end_ids) == len(ids) and np.array_equal(end_ids, ids):
             end_probabilities = end_values
     return WeakArrays(ids=ids, probabilities=probabilities, covered=covered, labels=list(run.labels),
-                      end_probabilities=end_probabilities)  # fmt: skip
+                      end_probabilities=end_probabilities, end_fills=fills, end_overrides=overrides)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,13 @@ def weak_rows(weak: WeakArrays | None, label_keys: Sequence[str], ids: list[int]
     present = weak.ids[positions] == wanted
     order = [weak.labels.index(key) if key in weak.labels else -1 for key in label_keys]
     result: dict[int, Weak] = {}
-    sources = [(weak.probabilities, weak.covered[positions], str(LabelSource.WEAK))]
+    covered = weak.covered[positions]
+    end_rows = (covered & weak.end_overrides) | (~covered & weak.end_fills)
+    if weak.end_probabilities is None:
+        end_rows = np.zeros_like(covered)
+    sources = [(weak.probabilities, covered & ~end_rows, str(LabelSource.WEAK))]
     if weak.end_probabilities is not None:
-        sources.append((weak.end_probabilities, ~weak.covered[positions], str(LabelSource.END_MODEL)))
+        sources.append((weak.end_probabilities, end_rows, str(LabelSource.END_MODEL)))
     for probabilities, chosen, source in sources:
         found = present & chosen
         for item_id, position in zip(wanted[found].tolist(), positions[found].tolist(), strict=True):

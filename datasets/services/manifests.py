@@ -119,8 +119,10 @@ def manifest_build(
         "counts": counts,
         "label_distribution": dict(tally.by_label),
         "agreement": {key: agreement[key] for key in agreement_keys},
-        "label_model_run": {"id": run.pk, "number": run.number} if run else None,
+        "label_model_run": _run(run),
         "end_model": _end_model(run),
+        # The run's guardrails (weak_supervision.services.guardrails): what a user of these labels should know.
+        "warnings": list((run.metrics or {}).get("warnings", [])) if run is not None else [],
         "active_learning_model": _learner_model(project),
         "code_version": code_version(),
         "content_hash": tally.digest.hexdigest(),
@@ -131,12 +133,23 @@ def manifest_build(
     }
 
 
+def _run(run: LabelModelRun | None) -> dict[str, Any] | None:
+    """The run whose weak labels the snapshot holds, and the aggregator that delivered them."""
+    if run is None:
+        return None
+    aggregator = (run.metrics or {}).get("aggregator")
+    return {"id": run.pk, "number": run.number,
+            "aggregator": aggregator if isinstance(aggregator, dict) else None}  # fmt: skip
+
+
 def _end_model(run: LabelModelRun | None) -> dict[str, Any] | None:
-    """The run's end model, whose labels the snapshot holds for items no LF covers (when it has one)."""
+    """The run's end model, whose labels the snapshot holds for items no LF covers where held-out gold showed
+    that it beats the aggregator there (`fills_uncovered`)."""
     entry = (run.metrics or {}).get("end_model") if run is not None else None
     if not entry:
         return None
-    return {key: entry[key] for key in ("status", "n_train", "features", "reason") if key in entry}
+    keys = ("status", "n_train", "features", "C", "selected_on", "fills_uncovered", "fill", "reason")
+    return {key: entry[key] for key in keys if key in entry}
 
 
 def _learner_model(project: Project) -> dict[str, Any] | None:

@@ -1,18 +1,28 @@
-"""The end model: a text classifier trained on the label model's answers, which reaches the items no LF covers.
+"""The end model: a text classifier trained on the delivered weak labels, which generalises past the LFs.
 
-Snorkel's own workflow: the label model only knows what the LFs vote, so an item no LF covers gets the class
-balance and nothing more; a classifier trained on the label model's confident answers learns from the texts
-themselves and generalises past the LFs (on WRENCH sms, whose spam LFs barely fire on the test split, it
-is what beats majority vote). It runs after a run succeeds, as its own task, so a run's labels never wait
-for it:
+It runs after a run succeeds, as its own task, so a run's labels never wait for it:
 
-- features: the project's cached hashed TF-IDF blocks (the ones the active learner uses; built here where
-  missing, once per item), IDF over every item;
-- training: the covered items of the train split (every covered item when the project has no splits), each
-  with the label model's answer, weighted by its confidence; at most END_MODEL_TRAIN_LIMIT of them, an even
-  draw by a hash of the item;
-- the project's classifier (logistic regression, classes balanced), scored on each split's gold items beside
-  the label model and majority vote, and its probabilities for every item stored in a file of their own.
+- **features**: the project's cached feature blocks (`features.services.cache`: built once per item, in
+  blocks any worker can build, shared with active learning): hashed TF-IDF and static embeddings distilled
+  from all-MiniLM-L6-v2 (`features.encoders`), TF-IDF alone when the encoder is not installed;
+- **training**: the covered items outside the test split (the train split where the project has one), each
+  with the chosen aggregator's probabilities as a soft label (an item counts once per class, weighted by that
+  class's probability), and usable gold items with their gold label; at most END_MODEL_TRAIN_LIMIT of them,
+  an even draw by a hash of the item;
+- **model selection on held-out usable gold**, as the aggregators are chosen: on the valid split's gold
+  where it has at least MIN_HELDOUT items (left out of the selection fits), else out of fold over CV_FOLDS
+  folds of the usable gold; candidates are logistic regressions for each soft-label source (the chosen
+  aggregator's, and majority vote's where another aggregator was chosen: an aggregator fitted to gold whose
+  LFs behave otherwise than on the training items can teach a text model less than plain votes do), feature
+  set and strength (FEATURE_GRID x C_GRID), the simpler winning ties within one held-out item's worth of
+  score; selection fits use at most SELECTION_TRAIN_LIMIT training items. The chosen configuration is then
+  refitted on the training items and the held-out gold;
+- **filling uncovered items**: the end model labels the items no LF covers only where held-out gold says it
+  beats the aggregator on such items (the selection metric, at least MIN_FILL_EVIDENCE uncovered held-out
+  items); the decision and its figures are reported (`metrics.end_model.fill`), and the delivered weak labels
+  (`splits.<split>.weak_label`, snapshots) follow it.
+
+Its probabilities for every item are stored in a file of their own and scored on each split's truth labels.
 """
 
 from __future__ import annotations
@@ -21,29 +31,58 @@ import io
 import logging
 import time
 import traceback
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from django.db import transaction
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from core.storage import storage_write
 from features.choices import FeatureKind
-from features.classifiers import can_train, classifier_fit, hash_uniform, probabilities_full
-from features.models import FeatureBlock
-from features.services.cache import block_load, features_get, features_refresh, idf_compute
-from features.vectors import weigh
+from features.classifiers import CompactLogisticRegression, hash_uniform
+from features.encoders import encoder_available
+from features.services.cache import (
+    block_features,
+    features_get,
+    features_refresh,
+    idf_compute,
+    primary_blocks,
+)
+from features.vectors import Matrix
+from weak_supervision.aggregators import (
+    CV_FOLDS,
+    MIN_CV_GOLD,
+    MIN_HELDOUT,
+    SELECTION_METRIC,
+    TIE_ITEMS,
+    fold_of,
+    predictions,
+    scores,
+    vote_counts,
+)
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import run_probabilities_get
-from weak_supervision.services.label_model import gold_column, scores, split_labels_reported
+from weak_supervision.services.guardrails import run_warnings
+from weak_supervision.services.label_model import gold_column, split_labels_reported, truth_column
 from weak_supervision.services.runs import run_matrix_coded
 
 logger = logging.getLogger("oversight.weak_supervision")
 
 END_MODEL_TRAIN_LIMIT = 100_000
+SELECTION_TRAIN_LIMIT = 20_000
 MIN_TRAIN = 10
-FEATURES = FeatureKind.HASHED_TFIDF
+MIN_FILL_EVIDENCE = 10
+SOFT_LABEL_FLOOR = 0.01  # class probabilities below this are not trained on
+C_GRID = (0.1, 1.0, 10.0, 100.0)
+# Simplest first: a tie goes to the earlier one.
+FEATURE_GRID = (FeatureKind.STATIC, FeatureKind.HYBRID)
+AGGREGATOR = "aggregator"
+MAJORITY_VOTE = "majority_vote"
 SKIP_NO_PROBABILITIES = "the run stored no probabilistic labels"
 SKIP_MULTI_LABEL = "multi-label projects have no end model yet"
 SKIP_TOO_FEW = f"fewer than {MIN_TRAIN} covered training items with at least two classes"
@@ -53,8 +92,30 @@ def end_model_path(run: LabelModelRun) -> str:
     return f"weak_supervision/runs/{run.project_id}/{run.pk}/end_model.npz"
 
 
-def _record(run: LabelModelRun, entry: dict[str, Any], split_scores: dict[str, Any] | None = None) -> None:
-    """Stores the end model's status (and its scores per split) in the run's metrics, under a row lock."""
+def _feature_grid() -> tuple[str, ...]:
+    return FEATURE_GRID if encoder_available() else (FeatureKind.HASHED_TFIDF,)
+
+
+@dataclass
+class _Data:
+    """Everything the end model reads, row-aligned with the run's item ids."""
+
+    ids: npt.NDArray[np.int64]
+    probabilities: npt.NDArray[np.float32]  # the chosen aggregator's
+    aggregator: str  # its name
+    vote_shares: npt.NDArray[np.float64]  # majority vote's soft labels: each class's share of the votes
+    covered: npt.NDArray[np.bool_]
+    splits: npt.NDArray[np.str_]
+    usable: npt.NDArray[np.int64]  # usable gold class or -1
+    truth: npt.NDArray[np.int64]  # truth class or -1 (scores only)
+
+
+def _record(
+    run: LabelModelRun, entry: dict[str, Any], split_scores: dict[str, Any] | None = None,
+    delivered: npt.NDArray[np.int64] | None = None, data: _Data | None = None,
+) -> None:  # fmt: skip
+    """Stores the end model's status, its scores per split and, where it fills uncovered items, the delivered
+    weak labels' new scores, distribution and warnings, under a row lock."""
     with transaction.atomic():
         locked = LabelModelRun.objects.select_for_update().get(pk=run.pk)
         metrics = dict(locked.metrics or {})
@@ -63,37 +124,216 @@ def _record(run: LabelModelRun, entry: dict[str, Any], split_scores: dict[str, A
         for name, found in (split_scores or {}).items():
             if name in splits:
                 splits[name]["end_model"] = found
+        if delivered is not None and data is not None:
+            for name, entry_ in splits.items():
+                scored = (data.splits == name) & (data.truth >= 0)
+                if scored.any():
+                    entry_["weak_label"] = scores(data.truth[scored], delivered[scored], run.labels)
+            counts = np.bincount(delivered, minlength=len(run.labels))
+            metrics["label_distribution"] = {
+                label: int(count) for label, count in zip(run.labels, counts, strict=True) if count
+            }
+        metrics["warnings"] = run_warnings(metrics=metrics, labels=run.labels, lf_analysis=locked.lf_analysis)
         LabelModelRun.objects.filter(pk=run.pk).update(metrics=metrics)
     run.refresh_from_db()
 
 
-def _training_rows(
-    ids: npt.NDArray[np.int64], covered: npt.NDArray[np.bool_], splits: npt.NDArray[np.str_], seed: str
-) -> npt.NDArray[np.int64]:
-    in_train = splits == "train" if (splits == "train").any() else np.ones(len(ids), dtype=bool)
-    rows = np.flatnonzero(covered & in_train)
-    if len(rows) > END_MODEL_TRAIN_LIMIT:  # an even draw, the same every time
-        rows = np.sort(rows[np.argsort(hash_uniform(ids[rows], seed))[:END_MODEL_TRAIN_LIMIT]])
-    return rows
+def _soft_rows(
+    x: Matrix, targets: npt.NDArray[np.float64]
+) -> tuple[Matrix, npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Soft labels as weighted rows: each item once per class it has at least SOFT_LABEL_FLOOR of."""
+    rows, classes = np.nonzero(targets >= SOFT_LABEL_FLOOR)
+    return x[rows], classes.astype(np.int64), targets[rows, classes].astype(np.float64)
 
 
-def _predict_all(
-    run: LabelModelRun, model: Any, idf: npt.NDArray[np.float32] | None, ids: npt.NDArray[np.int64], k: int
-) -> npt.NDArray[np.float32]:
-    """The classifier's probabilities for every item of the run, a feature block at a time."""
-    result = np.zeros((len(ids), k), dtype=np.float32)
-    for block in FeatureBlock.objects.filter(project_id=run.project_id, kind=FEATURES).order_by("first_id"):
-        block_ids, features, _ = block_load(block)
-        positions = np.searchsorted(ids, block_ids)
-        inside = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == block_ids)
-        if inside.any():
-            x = weigh(features[np.flatnonzero(inside)], idf)
-            result[positions[inside]] = probabilities_full(model, x, k)
+def _fit(x: Matrix, targets: npt.NDArray[np.float64], c: float) -> LogisticRegression | None:
+    xs, ys, weights = _soft_rows(x, targets)
+    if len(np.unique(ys)) < 2:
+        return None
+    model = CompactLogisticRegression(C=c, max_iter=1000)
+    with threadpool_limits(limits=1), warnings.catch_warnings():  # L-BFGS on one thread is faster here
+        warnings.simplefilter("ignore")
+        model.fit(xs, ys, sample_weight=weights)
+    return model
+
+
+def _proba(model: LogisticRegression, x: Matrix, k: int) -> npt.NDArray[np.float64]:
+    result = np.zeros((x.shape[0], k), dtype=np.float64)
+    result[:, np.asarray(model.classes_, dtype=np.int64)] = model.predict_proba(x)
     return result
 
 
+def _metric(truth: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64], labels: list[str]) -> float:
+    return float(scores(truth, predicted, labels)[SELECTION_METRIC])
+
+
+def _draw(
+    rows: npt.NDArray[np.int64], ids: npt.NDArray[np.int64], limit: int, seed: str
+) -> npt.NDArray[np.int64]:
+    if len(rows) <= limit:
+        return rows
+    return np.sort(rows[np.argsort(hash_uniform(ids[rows], seed))[:limit]])
+
+
+@dataclass
+class _Choice:
+    source: str  # whose soft labels it trains on: "aggregator" or "majority_vote"
+    features: str
+    c: float
+    selected_on: str
+    scores: dict[str, float]
+    heldout_rows: npt.NDArray[np.int64]  # rows of the held-out gold items
+    heldout_pred: npt.NDArray[np.int64]  # the chosen config's held-out (out-of-fold) answers on them
+
+    @property
+    def key(self) -> str:
+        return _config_name((self.source, self.features, self.c))
+
+
+Config = tuple[str, str, float]
+
+
+def _config_name(config: Config) -> str:
+    source, kind, c = config
+    return f"{source}:{kind}:C={c:g}"
+
+
+def _targets(data: _Data, rows: npt.NDArray[np.int64], k: int, source: str) -> npt.NDArray[np.float64]:
+    """Gold items: their gold label; the others: the chosen aggregator's probabilities (or majority vote's)."""
+    probabilities = data.probabilities if source == AGGREGATOR else data.vote_shares
+    targets = probabilities[rows].astype(np.float64)
+    gold = data.usable[rows] >= 0
+    targets[gold] = np.eye(k)[data.usable[rows][gold]]
+    return targets
+
+
+def _grid(data: _Data) -> list[Config]:
+    """Simplest first: the chosen aggregator's labels before majority vote's (when they differ), static
+    features before hybrid, the strongest regularisation (smallest C) first."""
+    sources = [AGGREGATOR] + ([MAJORITY_VOTE] if data.aggregator != MAJORITY_VOTE else [])
+    return [(source, kind, c) for source in sources for kind in _feature_grid() for c in sorted(C_GRID)]
+
+
+def _select(
+    run: LabelModelRun, data: _Data, train: npt.NDArray[np.bool_], present: npt.NDArray[np.bool_],
+    x_of: dict[str, Any], k: int,
+) -> _Choice:  # fmt: skip
+    """The label source, feature set and strength that score best on held-out usable gold (see the module's
+    docstring)."""
+    labels = run.labels
+    gold = (data.usable >= 0) & present
+    valid_gold = np.flatnonzero(gold & (data.splits == "valid"))
+    grid = _grid(data)
+    seed = f"end-model-select:{run.project_id}"
+    answers: dict[Config, npt.NDArray[np.int64]] = {}
+    everything = np.arange(len(data.ids))
+    if len(valid_gold) >= MIN_HELDOUT:
+        selected_on, held = "valid", valid_gold
+        rows = _draw(
+            np.flatnonzero(train & ~np.isin(everything, held)), data.ids, SELECTION_TRAIN_LIMIT, seed
+        )
+        for config in grid:
+            source, kind, c = config
+            model = _fit(x_of[kind](rows), _targets(data, rows, k, source), c)
+            if model is not None:
+                answers[config] = predictions(_proba(model, x_of[kind](held), k), data.ids[held])
+    elif int(gold.sum()) >= MIN_CV_GOLD:
+        selected_on, held = "cross_validation", np.flatnonzero(gold)
+        folds = fold_of(data.ids[held], CV_FOLDS)
+        for config in grid:
+            source, kind, c = config
+            predicted = np.full(len(held), -1, dtype=np.int64)
+            for fold in range(CV_FOLDS):
+                out = held[folds == fold]
+                if not len(out):
+                    continue
+                rows = _draw(np.flatnonzero(train & ~np.isin(everything, out)), data.ids, SELECTION_TRAIN_LIMIT,
+                             seed)  # fmt: skip
+                model = _fit(x_of[kind](rows), _targets(data, rows, k, source), c)
+                if model is not None:
+                    predicted[folds == fold] = predictions(_proba(model, x_of[kind](out), k), data.ids[out])
+            answers[config] = predicted
+    else:
+        selected_on, held = "default", np.zeros(0, np.int64)
+    found = {
+        _config_name(config): round(_metric(data.usable[held], pred, labels), 4)
+        for config, pred in answers.items()
+    }
+    if not answers:
+        return _Choice(AGGREGATOR, _feature_grid()[-1], 1.0, selected_on, found, np.zeros(0, np.int64),
+                       np.zeros(0, np.int64))  # fmt: skip
+    best = max(found.values())
+    tolerance = TIE_ITEMS / max(len(held), 1)
+    config = next(key for key in grid if key in answers and found[_config_name(key)] >= best - tolerance)
+    return _Choice(*config, selected_on, found, held, answers[config])
+
+
+def _region_decision(
+    data: _Data, choice: _Choice, aggregator_pred: npt.NDArray[np.int64], labels: list[str], covered: bool
+) -> dict[str, Any]:
+    """Whether the end model answers for the uncovered (or the covered) items: only where held-out gold says
+    it beats the aggregator on such items. The aggregator's answers on the held-out items may have seen their
+    gold (it is refitted on all usable gold), which can only favour it: the decision errs towards the
+    aggregator."""
+    held = choice.heldout_rows
+    region = data.covered[held] == covered
+    n = int(region.sum())
+    decision: dict[str, Any] = {"n_heldout": n, "metric": SELECTION_METRIC}
+    where = "covered" if covered else "uncovered"
+    if n < MIN_FILL_EVIDENCE:
+        decision.update(takes=False, reason=(
+            f"{n} held-out gold item(s) are {where}; at least {MIN_FILL_EVIDENCE} are needed to show that the "
+            "end model beats the aggregator there"
+        ))  # fmt: skip
+        return decision
+    truth = data.usable[held][region]
+    end_score = _metric(truth, choice.heldout_pred[region], labels)
+    aggregator_score = _metric(truth, aggregator_pred[held][region], labels)
+    takes = end_score > aggregator_score + TIE_ITEMS / n
+    verdict = "beats" if takes else "does not beat"
+    decision.update(takes=bool(takes), end_model=round(end_score, 4), aggregator=round(aggregator_score, 4),
+                    reason=f"the end model {verdict} the aggregator on held-out {where} gold")  # fmt: skip
+    return decision
+
+
+def _predict_all(
+    run: LabelModelRun, model: LogisticRegression, kind: str, idf: npt.NDArray[np.float32] | None,
+    ids: npt.NDArray[np.int64], k: int,
+) -> npt.NDArray[np.float32]:  # fmt: skip
+    """The classifier's probabilities for every item of the run, a feature block at a time."""
+    result = np.zeros((len(ids), k), dtype=np.float32)
+    for block in primary_blocks(project=run.project, kind=kind):
+        block_ids, x = block_features(project=run.project, kind=kind, block=block, idf=idf)
+        positions = np.searchsorted(ids, block_ids)
+        inside = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == block_ids)
+        if inside.any():
+            result[positions[inside]] = _proba(model, x[np.flatnonzero(inside)], k)
+    return result
+
+
+def _load(run: LabelModelRun) -> _Data | None:
+    loaded = run_probabilities_get(run=run)
+    if loaded is None:
+        return None
+    ids, probabilities, covered = loaded
+    # The chunk files carry the votes and the splits, in the same rows as `ids`.
+    _, matrix, split_codes, split_labels = run_matrix_coded(run)
+    splits = np.asarray(split_labels_reported(split_labels), dtype="U8")[split_codes]
+    errors = (run.metrics or {}).get("lf_errors") or {}
+    for column, lf in enumerate(run.lf_versions):  # a failed LF abstained in the run: here too
+        if str(lf["lf"]) in errors:
+            matrix[:, column] = -1
+    counts = vote_counts(matrix, len(run.labels))
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    aggregator = str(((run.metrics or {}).get("aggregator") or {}).get("name", MAJORITY_VOTE))
+    return _Data(ids=ids, probabilities=probabilities, aggregator=aggregator, vote_shares=shares, covered=covered,
+                 splits=splits, usable=gold_column(run, ids), truth=truth_column(run, ids))  # fmt: skip
+
+
 def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
-    """Trains the end model on a finished run's labels, scores it and stores its probabilities."""
+    """Trains the end model on a finished run's delivered labels, chooses it on held-out gold, scores it,
+    decides whether it fills the uncovered items, and stores its probabilities."""
     if run.status != RunStatus.SUCCEEDED:
         return run
     if run.project.multi_label:
@@ -101,43 +341,82 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
         return run
     started = time.perf_counter()
     try:
-        loaded = run_probabilities_get(run=run)
-        if loaded is None:
+        data = _load(run)
+        if data is None:
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_NO_PROBABILITIES})
             return run
-        ids, probabilities, covered = loaded
-        # The chunk files carry the splits, in the same rows as `ids`.
-        _, _, split_codes, split_labels = run_matrix_coded(run)
-        splits = np.asarray(split_labels_reported(split_labels), dtype="U8")[split_codes]
-        rows = _training_rows(ids, covered, splits, f"end-model:{run.project_id}")
-        y = probabilities[rows].argmax(axis=1).astype(np.int64)
-        if len(rows) < MIN_TRAIN or not can_train(y):
-            _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
-            return run
-        features_refresh(project=run.project, kind=FEATURES)
-        idf = idf_compute(project=run.project, kind=FEATURES)
-        found, x = features_get(project=run.project, kind=FEATURES, item_ids=ids[rows].tolist(), idf=idf)
-        keep = np.searchsorted(ids[rows], found)  # features_get returns the ids it found, sorted
-        if x is None or not can_train(y[keep]):
-            _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
-            return run
-        weights = probabilities[rows].max(axis=1).astype(np.float64)[keep]
-        model = classifier_fit(x, y[keep], weights)
         k = len(run.labels)
-        predicted = _predict_all(run, model, idf, ids, k)
+        # The test split only scores; the train split trains where the project has one.
+        has_train = bool((data.splits == "train").any())
+        pool = (data.splits == "train") if has_train else (data.splits != "test")
+        train = pool & (data.covered | (data.usable >= 0))
+        if (
+            int(train.sum()) < MIN_TRAIN
+            or len(np.unique(predictions(data.probabilities[train], data.ids[train]))) < 2
+        ):
+            _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
+            return run
+        kinds = _feature_grid()
+        idf: dict[str, npt.NDArray[np.float32] | None] = {}
+        for kind in kinds:
+            features_refresh(project=run.project, kind=kind)
+            idf[kind] = idf_compute(project=run.project, kind=kind)
+        featured = time.perf_counter()
+        wanted = np.flatnonzero(train | (data.usable >= 0))
+        cache: dict[str, tuple[npt.NDArray[np.int64], Matrix | None]] = {
+            kind: features_get(
+                project=run.project, kind=kind, item_ids=data.ids[wanted].tolist(), idf=idf[kind]
+            )
+            for kind in kinds
+        }
+        # Items the cache does not hold (none, unless one was added meanwhile) are left out.
+        held_ids = cache[kinds[0]][0]
+        for kind in kinds[1:]:
+            held_ids = np.intersect1d(held_ids, cache[kind][0])
+        present = np.isin(data.ids, held_ids)
+        train &= present
+
+        def rows_of(kind: str) -> Any:
+            ids_, x = cache[kind]
+            return lambda rows: x[np.searchsorted(ids_, data.ids[rows])] if x is not None else None
+
+        x_of = {kind: rows_of(kind) for kind in kinds}
+        choice = _select(run, data, train, present, x_of, k)
+        # Once chosen, the model is refitted with the held-out gold too (their figures above were out of sample).
+        rows = _draw(np.flatnonzero(train), data.ids, END_MODEL_TRAIN_LIMIT, f"end-model:{run.project_id}")
+        rows = np.union1d(rows, choice.heldout_rows)
+        model = _fit(x_of[choice.features](rows), _targets(data, rows, k, choice.source), choice.c)
+        if model is None:
+            _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
+            return run
+        trained = time.perf_counter()
+        predicted = _predict_all(run, model, choice.features, idf[choice.features], data.ids, k)
         path = end_model_path(run)
         buffer = io.BytesIO()
-        np.savez(buffer, ids=ids, probabilities=predicted)
+        np.savez(buffer, ids=data.ids, probabilities=predicted)
         storage_write(path, buffer.getvalue())
-        gold, preds = gold_column(run, ids), predicted.argmax(axis=1).astype(np.int64)
+        end_pred = predictions(predicted.astype(np.float64), data.ids)
+        aggregator_pred = predictions(data.probabilities.astype(np.float64), data.ids)
         split_scores = {}
-        for name in sorted(set(splits.tolist())):
-            scored = (splits == name) & (gold >= 0)
+        for name in sorted(set(data.splits.tolist())):
+            scored = (data.splits == name) & (data.truth >= 0)
             if scored.any():
-                split_scores[name] = scores(gold[scored], preds[scored], run.labels)
-        entry = {"status": EndModelStatus.SUCCEEDED, "path": path, "n_train": len(found), "features": FEATURES,
-                 "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
-        _record(run, entry, split_scores)
+                split_scores[name] = scores(data.truth[scored], end_pred[scored], run.labels)
+        fill = _region_decision(data, choice, aggregator_pred, run.labels, covered=False)
+        override = _region_decision(data, choice, aggregator_pred, run.labels, covered=True)
+        delivered = None
+        if fill["takes"] or override["takes"]:
+            takes = np.where(data.covered, override["takes"], fill["takes"])
+            delivered = np.where(takes, end_pred, aggregator_pred)
+        entry = {
+            "status": EndModelStatus.SUCCEEDED, "path": path, "n_train": len(rows), "features": choice.features,
+            "C": choice.c, "labels_from": choice.source, "selected_on": choice.selected_on, "scores": choice.scores,
+            "fills_uncovered": fill["takes"], "overrides_covered": override["takes"], "fill": fill,
+            "override": override, "seconds": round(time.perf_counter() - started, 2),
+            "seconds_by_step": {"features": round(featured - started, 2), "train": round(trained - featured, 2),
+                                "predict": round(time.perf_counter() - trained, 2)},
+        }  # fmt: skip
+        _record(run, entry, split_scores, delivered, data)
     except Exception:
         _record(run, {"status": EndModelStatus.FAILED, "error": traceback.format_exc()[-4000:]})
         raise

@@ -1,4 +1,10 @@
-"""Snorkel's label model, the majority-vote baseline and the LF analytics for one run's label matrix."""
+"""One run's results from its label matrix: the aggregators (weak_supervision.aggregators) chosen on held-out
+usable gold, the WRENCH-style majority-vote baseline, the scores per split on the truth labels, the
+guardrail warnings, and the LF analytics.
+
+Which labels do what (the honest-evaluation rule): usable gold (`gold_labels_usable`: never the test split,
+never an evaluation-only label) fits, weights and chooses; truth (`truth_labels`: gold plus evaluation-only
+labels) only scores."""
 
 from __future__ import annotations
 
@@ -8,21 +14,38 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import torch
-from sklearn.metrics import accuracy_score, f1_score
 from snorkel.labeling import LFAnalysis
 from snorkel.labeling.model import LabelModel, MajorityLabelVoter
 
-from labeling.selectors.gold import gold_labels
+from labeling.selectors.gold import gold_labels_usable, truth_labels
+from weak_supervision.aggregators import (
+    DistinctRowsLabelModel,
+    aggregator_select,
+    distinct_rows,
+    predictions,
+    scores,
+)
 from weak_supervision.models import LabelModelRun
+from weak_supervision.services.guardrails import run_warnings
 from weak_supervision.services.multi_label import multi_label_results
+
+__all__ = [
+    "DistinctRowsLabelModel",
+    "RunResults",
+    "analysis_merge",
+    "chunk_analysis",
+    "distinct_rows",
+    "gold_column",
+    "label_model_warm_up",
+    "run_results_compute",
+    "scores",
+    "split_labels_reported",
+    "truth_column",
+]
 
 ABSTAIN = -1
 NO_SPLIT = "all"
-# Snorkel's defaults for the tutorials and WRENCH; the seed makes a run reproducible.
-FIT_EPOCHS = 500
-FIT_LR = 0.01
 FIT_SEED = 123
 
 
@@ -37,82 +60,6 @@ class RunResults:
     run: LabelModelRun
 
 
-class DistinctRowsLabelModel(LabelModel):
-    """Snorkel's label model, fitted on a label matrix's distinct rows and how often each occurs.
-
-    What the fit reads from the matrix (the number of rows, each LF's coverage and the overlap matrix O) are
-    sums over rows, so weighting each distinct row by its count gives exactly the whole matrix's figures, and
-    the cost no longer grows with the number of items: a million items with ten LFs have a few hundred
-    distinct vote patterns. Everything else is Snorkel's own `fit`.
-    """
-
-    row_counts: npt.NDArray[np.int64] | None = None
-
-    def _generate_O(self, L: npt.NDArray[Any], higher_order: bool = False) -> None:
-        counts = self.row_counts
-        if counts is None or len(counts) != len(L):
-            super()._generate_O(L, higher_order=higher_order)
-            return
-        augmented = self._get_augmented_label_matrix(L, higher_order=higher_order)
-        total = float(counts.sum())
-        self.d = augmented.shape[1]
-        self.O = (
-            torch.from_numpy(augmented.T @ (augmented * counts[:, None]) / total)
-            .float()
-            .to(self.config.device)
-        )
-        # Set by fit from the distinct rows just before this step: weighted here as the rest.
-        self.coverage = ((L != 0) * counts[:, None]).sum(axis=0) / total  # L is shifted: 0 abstains
-        self.n = int(total)
-
-
-def distinct_rows(
-    matrix: npt.NDArray[np.int8],
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64], npt.NDArray[np.intp]]:
-    """The matrix's distinct rows (in order of first appearance), how often each occurs, and for each row of
-    the matrix its distinct row."""
-    if not len(matrix):
-        return matrix, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.intp)
-    # Each row as one integer (votes -1..k-1 as digits of base k+1) where it fits, which a hash table
-    # groups far faster than rows compared column by column (or sorted: 0.11 s against 0.03 s at 1M rows).
-    base = int(matrix.max()) + 2
-    if matrix.shape[1] * np.log2(base) < 62:
-        weights = base ** np.arange(matrix.shape[1], dtype=np.int64)
-        keys = (matrix.astype(np.int64) + 1) @ weights
-        codes, uniques = pd.factorize(keys)
-        digits = (np.asarray(uniques, dtype=np.int64)[:, None] // weights[None, :]) % base
-        counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
-        return (digits - 1).astype(np.int8), counts, codes.astype(np.intp)
-    rows, inverse, counts = np.unique(matrix, axis=0, return_inverse=True, return_counts=True)
-    return rows, counts.astype(np.int64), inverse.reshape(-1).astype(np.intp)
-
-
-def _class_balance(
-    gold: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_], k: int
-) -> npt.NDArray[np.float64] | None:
-    """From the gold labels of the valid split where there are any, else from all gold labels."""
-    has_gold = gold >= 0
-    source = gold[has_gold & valid]
-    if not len(source):
-        source = gold[has_gold]
-    if not len(source):
-        return None
-    counts = np.bincount(source, minlength=k).astype(np.float64) + 1.0  # smoothed: no class gets 0
-    return np.asarray(counts / counts.sum(), dtype=np.float64)
-
-
-def scores(y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[np.int64], labels: list[str]) -> dict[str, Any]:
-    classes = list(range(len(labels)))
-    per_class = f1_score(y_true, y_pred, labels=classes, average=None, zero_division=0)
-    return {
-        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
-        "macro_f1": round(
-            float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)), 4
-        ),
-        "f1": {label: round(float(score), 4) for label, score in zip(labels, per_class, strict=True)},
-    }
-
-
 def _majority_vote(matrix: npt.NDArray[np.int8], k: int) -> npt.NDArray[np.int64]:
     # Snorkel breaks ties by a deterministic function of the row's position, so each split is voted on as
     # its own matrix (rows in import order), as WRENCH and the Snorkel tutorials do.
@@ -121,27 +68,38 @@ def _majority_vote(matrix: npt.NDArray[np.int8], k: int) -> npt.NDArray[np.int64
 
 
 def _split_metrics(
-    labels: list[str], gold: npt.NDArray[np.int64], split_codes: npt.NDArray[np.uint8], split_labels: list[str],
-    covered: npt.NDArray[np.bool_], model_pred: npt.NDArray[np.int64], matrix: npt.NDArray[np.int8],
+    labels: list[str], truth: npt.NDArray[np.int64], split_codes: npt.NDArray[np.uint8], split_labels: list[str],
+    covered: npt.NDArray[np.bool_], delivered: npt.NDArray[np.int64], matrix: npt.NDArray[np.int8],
+    candidates: dict[str, npt.NDArray[np.int64]], usable: npt.NDArray[np.int64],
 ) -> dict[str, Any]:  # fmt: skip
+    """Per split: sizes, coverage, and on the split's truth labels the delivered weak labels, every candidate
+    aggregator, and WRENCH's majority-vote baseline (Snorkel's voter, ties broken as WRENCH does, each split
+    voted on as its own matrix in import order: the figure the published tables give)."""
     result: dict[str, Any] = {}
     sizes = np.bincount(split_codes, minlength=len(split_labels))
     covered_sizes = np.bincount(split_codes[covered], minlength=len(split_labels))
-    gold_rows = np.flatnonzero(gold >= 0)
+    truth_rows = np.flatnonzero(truth >= 0)
     for code, name in sorted(enumerate(split_labels), key=lambda pair: pair[1]):
         if not sizes[code]:
             continue
-        scored = gold_rows[split_codes[gold_rows] == code]
-        # Only the gold items are scored, so only they are voted on (Snorkel's voter is a Python loop per row).
+        scored = truth_rows[split_codes[truth_rows] == code]
+        in_split = split_codes == code
         entry: dict[str, Any] = {
             "n_items": int(sizes[code]),
             "n_gold": len(scored),
+            "n_usable_gold": int(np.sum(in_split & (usable >= 0))),
             "coverage": round(float(covered_sizes[code] / sizes[code]), 4),
         }
         if len(scored):
-            vote_pred = _majority_vote(matrix[scored], len(labels))
-            entry["label_model"] = scores(gold[scored], model_pred[scored], labels)
-            entry["majority_vote"] = scores(gold[scored], vote_pred, labels)
+            y = truth[scored]
+            entry["weak_label"] = scores(y, delivered[scored], labels)
+            entry["aggregators"] = {
+                name_: scores(y, pred[scored], labels) for name_, pred in candidates.items()
+            }
+            if "label_model" in candidates:  # Snorkel's LabelModel, as the page has always shown it
+                entry["label_model"] = entry["aggregators"]["label_model"]
+            # Only the scored items are voted on (Snorkel's voter is a Python loop per row).
+            entry["majority_vote"] = scores(y, _majority_vote(matrix[scored], len(labels)), labels)
         result[name] = entry
     return result
 
@@ -228,19 +186,28 @@ def split_labels_reported(names: list[str]) -> list[str]:
     return [NO_SPLIT for _ in names]
 
 
-def gold_column(run: LabelModelRun, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Each item's gold label index, or -1 (ids sorted, as runs keep them)."""
-    index = {key: position for position, key in enumerate(run.labels)}
-    gold = np.full(len(ids), ABSTAIN, dtype=np.int64)
-    found = [
-        (item_id, index[key]) for item_id, key in gold_labels(project=run.project).items() if key in index
-    ]
-    if found and len(ids):
-        item_ids = np.array([item_id for item_id, _ in found], dtype=np.int64)
+def _label_column(
+    found: dict[int, str], labels: list[str], ids: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    index = {key: position for position, key in enumerate(labels)}
+    column = np.full(len(ids), ABSTAIN, dtype=np.int64)
+    pairs = [(item_id, index[key]) for item_id, key in found.items() if key in index]
+    if pairs and len(ids):
+        item_ids = np.array([item_id for item_id, _ in pairs], dtype=np.int64)
         positions = np.searchsorted(ids, item_ids)
         inside = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == item_ids)
-        gold[positions[inside]] = np.array([label for _, label in found], dtype=np.int64)[inside]
-    return gold
+        column[positions[inside]] = np.array([label for _, label in pairs], dtype=np.int64)[inside]
+    return column
+
+
+def gold_column(run: LabelModelRun, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Each item's usable gold label index, or -1 (ids sorted, as runs keep them): what may fit and choose."""
+    return _label_column(gold_labels_usable(project=run.project), run.labels, ids)
+
+
+def truth_column(run: LabelModelRun, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Each item's truth label index (gold, or its evaluation-only label), or -1: what scores."""
+    return _label_column(truth_labels(project=run.project), run.labels, ids)
 
 
 def run_results_compute(
@@ -252,11 +219,11 @@ def run_results_compute(
     split_labels: list[str],
     analysis: dict[str, list[Any]] | None = None,
 ) -> RunResults:
-    """Fits the label model (on the train split when there is one), predicts every item, and scores both
-    the model and majority vote on the gold labels of each split. Items' splits come as codes into
-    `split_labels` (a million strings cost more to compare than the rest of this step). `analysis`: the
-    LFAnalysis figures merged from the chunks, where the chunks computed them (else computed here on the whole
-    matrix)."""
+    """Fits every aggregator, chooses one on held-out usable gold (`aggregator_select`), delivers its
+    probabilities as the run's weak labels, and scores the delivered labels, every candidate and majority vote
+    on the truth labels of each split. Items' splits come as codes into `split_labels` (a million strings cost
+    more to compare than the rest of this step). `analysis`: the LFAnalysis figures merged from the chunks,
+    where the chunks computed them (else computed here on the whole matrix)."""
     split_labels = split_labels_reported(split_labels)
     if run.project.multi_label:
         splits = (
@@ -265,52 +232,44 @@ def run_results_compute(
         probabilities, covered, metrics, per_lf = multi_label_results(
             run=run, ids=ids, matrix=matrix, splits=splits
         )
+        metrics["warnings"] = run_warnings(metrics=metrics, labels=run.labels, lf_analysis=per_lf)
         return RunResults(ids=ids, labels=run.labels, probabilities=probabilities, covered=covered, metrics=metrics,
                           lf_analysis=per_lf, run=run)  # fmt: skip
     k = len(run.labels)
-    # The model is tiny (LFs x labels): torch's thread pool only adds synchronisation. Measured on 1M items
-    # and 10 LFs: fit 3.5 s with 2 threads, 0.65 s with 1; predict 1.2 s against 0.4 s.
-    torch.set_num_threads(1)
-    gold = gold_column(run, ids)
+    usable, truth = gold_column(run, ids), truth_column(run, ids)
 
     def in_split(name: str) -> npt.NDArray[np.bool_]:
         return split_codes == split_labels.index(name) if name in split_labels else np.zeros(len(ids), bool)
 
-    train = in_split("train")
-    fit_rows = train if train.any() else np.ones(len(ids), dtype=bool)
-    # The distinct vote patterns, once: the fit weighs those of the fitting rows by their counts, and each
-    # item's probabilities, coverage and prediction (which depend on its row alone) are computed once per
-    # pattern.
-    patterns, _, pattern_of = distinct_rows(matrix)
-    fit_counts = np.bincount(pattern_of[fit_rows], minlength=len(patterns))
-    model = DistinctRowsLabelModel(cardinality=k, verbose=False)
-    model.row_counts = fit_counts[fit_counts > 0].astype(np.int64)
-    model.fit(patterns[fit_counts > 0], class_balance=_class_balance(gold, in_split("valid"), k),
-              n_epochs=FIT_EPOCHS, lr=FIT_LR, seed=FIT_SEED, progress_bar=False)  # fmt: skip
-    pattern_probabilities = model.predict_proba(patterns) if len(matrix) else np.zeros((0, k))
-    probabilities = pattern_probabilities[pattern_of]
-    covered = (patterns != ABSTAIN).any(axis=1)[pattern_of]
-    model_pred = np.argmax(pattern_probabilities, axis=1).astype(np.int64)[pattern_of]
+    selection = aggregator_select(matrix=matrix, k=k, gold=usable, valid=in_split("valid"), ids=ids)
+    probabilities = selection.probabilities[selection.name]
+    covered = selection.covered
+    candidates = {name: predictions(values, ids) for name, values in selection.probabilities.items()}
+    delivered = candidates[selection.name]
+    usable_known = usable[usable >= 0]
     metrics = {
-        "splits": _split_metrics(run.labels, gold, split_codes, split_labels, covered, model_pred, matrix),
+        "splits": _split_metrics(
+            run.labels, truth, split_codes, split_labels, covered, delivered, matrix, candidates, usable
+        ),
+        "aggregator": selection.to_json(),
         "coverage": round(float(covered.mean()), 4) if len(covered) else 0.0,
         "n_items": len(ids),
-        "class_balance": dict(zip(run.labels, (round(float(p), 4) for p in _prior(model, k)), strict=True)),
+        "n_usable_gold": len(usable_known),
+        "class_balance": dict(zip(run.labels, (round(float(p), 4) for p in selection.prior), strict=True)),
+        "gold_distribution": {
+            label: int(count)
+            for label, count in zip(run.labels, np.bincount(usable_known, minlength=k), strict=True)
+        },
         "label_distribution": {
             label: int(count)
-            for label, count in zip(run.labels, np.bincount(model_pred[covered], minlength=k), strict=True)
+            for label, count in zip(run.labels, np.bincount(delivered, minlength=k), strict=True)
             if count
         },
     }
+    per_lf = _lf_analysis(run, matrix, usable, analysis)
+    metrics["warnings"] = run_warnings(metrics=metrics, labels=run.labels, lf_analysis=per_lf)
     return RunResults(ids=ids, labels=run.labels, probabilities=probabilities, covered=covered, metrics=metrics,
-                      lf_analysis=_lf_analysis(run, matrix, gold, analysis), run=run)  # fmt: skip
-
-
-def _prior(model: LabelModel, k: int) -> npt.NDArray[np.float64]:
-    prior = getattr(model, "p", None)
-    return (
-        np.asarray(prior, dtype=np.float64) if prior is not None and len(prior) == k else np.full(k, 1.0 / k)
-    )
+                      lf_analysis=per_lf, run=run)  # fmt: skip
 
 
 def label_model_warm_up() -> None:

@@ -14,14 +14,14 @@ and, where no LF voted for the label, the label's share among gold items that go
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import f1_score
 
-from labeling.selectors.gold import gold_label_sets
+from labeling.selectors.gold import gold_label_sets_usable, truth_label_sets
 from weak_supervision.models import LabelModelRun
 
 ABSTAIN = -1
@@ -31,8 +31,10 @@ THRESHOLD = 0.5
 Bool2D = npt.NDArray[np.bool_]
 
 
-def _gold(run: LabelModelRun, ids: npt.NDArray[np.int64]) -> tuple[Bool2D, npt.NDArray[np.bool_]]:
-    sets = gold_label_sets(project=run.project)
+def _gold(
+    run: LabelModelRun, ids: npt.NDArray[np.int64], reader: Callable[..., dict[int, frozenset[str]]]
+) -> tuple[Bool2D, npt.NDArray[np.bool_]]:
+    sets = reader(project=run.project)
     k = len(run.labels)
     gold = np.zeros((len(ids), k), dtype=bool)
     has_gold = np.zeros(len(ids), dtype=bool)
@@ -103,7 +105,9 @@ def multi_label_results(
     splits: npt.NDArray[np.str_],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], dict[str, Any], list[dict[str, Any]]]:
     """Probabilities (items x labels, independent), coverage, metrics per split and per-LF analytics."""
-    gold, has_gold = _gold(run, ids)
+    # Usable gold (never the test split's, never evaluation-only labels) fits; truth scores.
+    gold, has_gold = _gold(run, ids, gold_label_sets_usable)
+    truth, has_truth = _gold(run, ids, truth_label_sets)
     stats = _precisions(matrix, gold, has_gold)
     probabilities = _probabilities(matrix, [s["precision"] for s in stats], gold, has_gold)
     covered = (matrix != ABSTAIN).any(axis=1)
@@ -115,15 +119,18 @@ def multi_label_results(
     split_metrics: dict[str, Any] = {}
     for name in sorted(set(splits.tolist())):
         in_split = splits == name
-        scored = in_split & has_gold
+        scored = in_split & has_truth
         entry: dict[str, Any] = {
             "n_items": int(in_split.sum()),
             "n_gold": int(scored.sum()),
+            "n_usable_gold": int((in_split & has_gold).sum()),
             "coverage": round(float(covered[in_split].mean()), 4),
         }
         if scored.any():
-            entry["label_model"] = _scores(gold[scored], predicted[scored], run.labels)
-            entry["majority_vote"] = _scores(gold[scored], any_vote[scored], run.labels)
+            entry["label_model"] = _scores(truth[scored], predicted[scored], run.labels)
+            entry["majority_vote"] = _scores(truth[scored], any_vote[scored], run.labels)
+            entry["weak_label"] = entry["label_model"]
+            entry["aggregators"] = {"noisy_or": entry["label_model"], "any_vote": entry["majority_vote"]}
         split_metrics[name] = entry
     analysis = []
     for column, lf in enumerate(run.lf_versions):
@@ -156,7 +163,15 @@ def multi_label_results(
         "splits": split_metrics,
         "coverage": round(float(covered.mean()), 4) if len(ids) else 0.0,
         "n_items": len(ids),
-        "aggregator": "noisy-or (multi-label)",
+        "aggregator": {
+            "name": "noisy_or",
+            "selected_on": "default",
+            "metric": "macro_f1",
+            "scores": {},
+            "n_heldout": 0,
+            "params": {"threshold": THRESHOLD},
+            "skipped": {},
+        },
         "threshold": THRESHOLD,
         "label_distribution": {label: int(predicted[:, i].sum()) for i, label in enumerate(run.labels)},
     }

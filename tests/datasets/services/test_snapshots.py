@@ -364,8 +364,15 @@ def test_items_no_lf_covers_carry_the_end_models_label_in_a_soft_snapshot(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given a run whose LFs cover the 40 train items, and whose end model labels the 4 test items (they also
-    # have gold labels, so they carry those), plus an uncovered item without any answer
+    # have gold labels, so they carry those), plus an uncovered item without any answer; 24 uncovered valid
+    # items with gold show that the end model beats the aggregator on uncovered items
     project = project_with_uncovered_test_items()
+    words = {"spam": ["cash", "claim", "urgent", "today"], "ham": ["mum", "dinner", "later", "with"]}
+    for index in range(24):
+        label = "spam" if index % 2 else "ham"
+        text = " ".join(words[label][(index + shift) % 4] for shift in range(3))
+        valid = ItemFactory(project=project, text=f"{text} {index}", external_id=f"v{index}", split=Split.VALID)
+        AnnotationFactory(item=valid, labels=[label])
     ItemFactory(project=project, text="cash claim urgent", external_id="stray", split=Split.TEST)
     with django_capture_on_commit_callbacks(execute=True):
         run_start(project=project, user=None)
@@ -375,11 +382,12 @@ def test_items_no_lf_covers_carry_the_end_models_label_in_a_soft_snapshot(
 
     # then
     rows = {row["external_id"]: row for row in _rows(snapshot)}
-    assert len(rows) == 45
+    assert len(rows) == 69
     assert (rows["stray"]["label_source"], rows["stray"]["label"]) == (LabelSource.END_MODEL, "spam")
     assert rows["t0"]["label_source"] == LabelSource.GOLD
-    assert {row["label_source"] for key, row in rows.items() if key[0] not in "ts"} == {LabelSource.WEAK}
+    assert {row["label_source"] for key, row in rows.items() if key[0] not in "tsv"} == {LabelSource.WEAK}
     assert snapshot.manifest["end_model"]["status"] == "succeeded"
+    assert snapshot.manifest["end_model"]["fills_uncovered"] is True
     assert snapshot.manifest["counts"]["label_sources"][LabelSource.END_MODEL] == 1
 
 

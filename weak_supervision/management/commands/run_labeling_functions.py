@@ -55,8 +55,8 @@ class Command(BaseCommand):
         self._print(run)
         if options["json"]:
             summary = {"project": project.slug, "run": run.number, "coverage": run.metrics["coverage"],
-                       "end_model": run.metrics.get("end_model"),
-                       "splits": run.metrics["splits"]}  # fmt: skip
+                       "aggregator": run.metrics.get("aggregator"), "end_model": run.metrics.get("end_model"),
+                       "splits": run.metrics["splits"], "warnings": run.metrics.get("warnings", [])}  # fmt: skip
             self.stdout.write(json.dumps(summary))
 
     def _wait(self, run: LabelModelRun, timeout: float) -> LabelModelRun:
@@ -79,11 +79,18 @@ class Command(BaseCommand):
                           f"coverage {run.metrics['coverage']:.1%}")  # fmt: skip
         for split, entry in run.metrics["splits"].items():
             line = f"  {split}: {entry['n_items']} items, {entry['n_gold']} with gold, coverage {entry['coverage']:.1%}"
-            for source in ("label_model", "majority_vote", "end_model"):
+            for source in ("weak_label", "majority_vote", "end_model"):
                 if source in entry:
                     scores, name = entry[source], source.replace("_", " ")
                     line += f"; {name} accuracy {scores['accuracy']:.3f} macro F1 {scores['macro_f1']:.3f}"
             self.stdout.write(line)
+        aggregator = run.metrics.get("aggregator") or {}
+        if isinstance(aggregator, dict) and aggregator.get("name"):
+            self.stdout.write(
+                f"  aggregator: {aggregator['name']} (chosen on {aggregator.get('selected_on')})"
+            )
+        for warning in run.metrics.get("warnings", []):
+            self.stdout.write(f"  warning [{warning['code']}]: {warning['message']}")
         end = run.metrics.get("end_model") or {}
         if end:
             detail = f"trained on {end['n_train']} items in {end['seconds']} s" if "n_train" in end else ""
