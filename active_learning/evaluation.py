@@ -9,10 +9,26 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import accuracy_score, f1_score
 
+from active_learning.audit import (
+    AUDIT_STRATUM,
+    Evidence,
+    audit_draw,
+    batch_compose,
+    batch_sizes,
+    evidence_compute,
+)
 from active_learning.choices import Strategy
-from active_learning.strategies import batch_select, diverse_select, learner_fit, scores_compute
+from active_learning.strategies import (
+    Learner,
+    batch_select,
+    cluster_select,
+    diverse_select,
+    learner_fit,
+    scores_compute,
+)
 from features.classifiers import Scores, can_train, hash_uniform, probabilities_full
 from features.vectors import Matrix
+from projects.services.label_keys import LabelKeys
 
 
 class Pool(NamedTuple):
@@ -58,8 +74,12 @@ def metrics_compute(
 
 
 def metric_validate(metric: str, labels: Sequence[str]) -> str:
-    if metric in METRICS or (metric.startswith("f1:") and metric[3:] in labels):
+    """The metric, its label (f1:LABEL) found by the one key rule (projects.services.label_keys)."""
+    if metric in METRICS:
         return metric
+    key = LabelKeys(labels).find(metric[3:]) if metric.startswith("f1:") else None
+    if key is not None:
+        return f"f1:{key}"
     raise ValueError(ERROR_METRIC.format(metric=metric, labels=", ".join(labels)))
 
 
@@ -78,13 +98,40 @@ def _first_batch(
     return diverse_select(x, n, seed)
 
 
+def _adaptive_batch(
+    learner: Learner | None, pool: Pool, labeled: npt.NDArray[np.int64], n: int, seed: int
+) -> npt.NDArray[np.int64]:
+    """The adaptive strategy's next rows (active_learning.audit): the audit draw's next open items and the
+    chosen ones, in the shares the evidence of the labeled rows sets."""
+    draw = audit_draw(pool.ids, f"sim:{seed}")
+    stratum = draw < AUDIT_STRATUM
+    evidence = Evidence()
+    if learner is not None:
+        evidence = evidence_compute(pool.x[labeled], pool.y[labeled], stratum[labeled], seed + len(labeled))
+    rest = np.setdiff1d(np.arange(len(pool.y)), labeled)
+    audit = rest[stratum[rest]]
+    audit = audit[np.argsort(draw[audit], kind="stable")]
+    others = rest[~stratum[rest]]
+    n_audit, n_chosen = batch_sizes(n, evidence.exploit_share, len(audit), len(others))
+    if learner is None:
+        chosen = others[diverse_select(pool.x[others], n_chosen, seed)]
+    else:
+        scores = scores_compute(Strategy.ADAPTIVE, learner, pool.x[others], pool.ids[others])
+        chosen = others[cluster_select(scores, pool.x[others], n_chosen, seed)]
+    return batch_compose(chosen, audit[:n_audit])
+
+
 def _replay(
     strategy: str, pool: Pool, test: HeldOut, labels: Sequence[str], budget: int, step: int, seed: int,
     metric: str, weak_doubt: Scores | None,
 ) -> list[tuple[int, float]]:  # fmt: skip
     """One seed of one strategy: label `step` items, retrain, score on the test items, until the budget."""
     x, y, ids = pool.x, pool.y, pool.ids
-    labeled = _first_batch(strategy, x, ids, step, seed)
+    empty = np.zeros(0, dtype=np.int64)
+    if strategy == Strategy.ADAPTIVE:
+        labeled = _adaptive_batch(None, pool, empty, step, seed)
+    else:
+        labeled = _first_batch(strategy, x, ids, step, seed)
     curve = []
     while True:
         learner = learner_fit(strategy, x[labeled], y[labeled], seed) if can_train(y[labeled]) else None
@@ -96,7 +143,9 @@ def _replay(
         if len(labeled) + step > min(budget, len(y)):
             return curve
         rest = np.setdiff1d(np.arange(len(y)), labeled)
-        if learner is None:
+        if strategy == Strategy.ADAPTIVE:
+            picked = _adaptive_batch(learner, pool, labeled, step, seed)
+        elif learner is None:
             picked = rest[_first_batch(strategy, x[rest], ids[rest], step, seed + len(labeled))]
         else:
             doubt = weak_doubt[rest] if weak_doubt is not None else None

@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from active_learning.choices import DEFAULT_STRATEGY, ModelStatus, SimulationStatus, Strategy, Trigger
 from core.models import TimeStampedModel
-from features.choices import FeatureKind
+from features.choices import DEFAULT_FEATURES, FeatureKind
 from projects.models import Project
 
 
@@ -19,7 +19,7 @@ class LearnerSettings(TimeStampedModel):
         default=True, help_text="Retrain after new annotations and drive the queue."
     )
     strategy = models.CharField(max_length=24, choices=Strategy.choices, default=DEFAULT_STRATEGY)
-    features = models.CharField(max_length=16, choices=FeatureKind.choices, default=FeatureKind.HASHED_TFIDF)
+    features = models.CharField(max_length=16, choices=FeatureKind.choices, default=DEFAULT_FEATURES)
     retrain_every = models.PositiveIntegerField(
         default=50, help_text="Retrain after this many new annotations."
     )
@@ -60,6 +60,10 @@ class LearnerModel(TimeStampedModel):
         null=True, blank=True, help_text="The LF run the weak labels came from."
     )
     metrics = models.JSONField(default=dict, blank=True, help_text="On held-out gold items.")
+    evidence = models.JSONField(
+        default=dict, blank=True,
+        help_text="The adaptive strategy's audit evidence: the share of the batch chosen, z, items weighed.",
+    )  # fmt: skip
     chunks = models.JSONField(default=list, help_text="Feature blocks scored, one chunk each.")
     path = models.CharField(max_length=500, blank=True, help_text="The fitted model (storage).")
     pool_size = models.PositiveIntegerField(default=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -16,15 +17,23 @@ from django.db.models import QuerySet
 from active_learning.choices import ModelStatus
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
 from core.exceptions import NotFoundError
-from features.classifiers import probabilities_full
-from features.vectors import block_compute, weigh
+from features.choices import FeatureKind
+from features.classifiers import hash_uniform, probabilities_full
+from features.services.cache import features_get, hstack_features, stored_kinds
+from features.vectors import Matrix, block_compute, weigh
 from labeling.hooks import Suggestion
+from labeling.selectors.gold import gold_labels_usable, truth_labels
+from projects.choices import Split
 from projects.models import Item, Project
 from weak_supervision.selectors import latest_run, run_probabilities_get
 
 logger = logging.getLogger(__name__)
 
 CURVE_METRICS = ("accuracy", "macro_f1", "brier")
+# Weak labels trained on at most: more adds seconds to every retrain and little to a linear model.
+WEAK_SAMPLE = 20_000
+HOLDOUT_SHARE = 0.2  # of gold items held out for metrics when the project has no test or validation split
+MIN_HELDOUT = 10
 
 
 def learner_model_list(*, project: Project) -> QuerySet[LearnerModel]:
@@ -103,12 +112,21 @@ def suggestion_get(*, project: Project, item: Item) -> Suggestion | None:
     learner = payload["learner"]
     if learner is None:
         return None
-    x = weigh(block_compute(model.features, [item.text]), payload["idf"])
+    x = text_features(model.features, item.text, payload["idf"])
     proba = probabilities_full(learner.model, x, len(model.labels))[0]
     best = int(np.argmax(proba))
     key = model.labels[best]
     name = dict(project.labels.values_list("key", "name")).get(key, key)
     return Suggestion(label=key, name=name, confidence=round(float(proba[best]), 4), model=model.number)
+
+
+def text_features(kind: str, text: str, idf: npt.NDArray[np.float32] | None) -> Matrix:
+    """One text's features of `kind`, as the classifier saw them (a hybrid kind's parts side by side)."""
+    parts = [
+        weigh(block_compute(part, [text]), idf if part == FeatureKind.HASHED_TFIDF else None)
+        for part in stored_kinds(kind)
+    ]
+    return hstack_features(parts)
 
 
 def weak_doubt_get(project: Project, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64] | None:
@@ -125,3 +143,92 @@ def weak_doubt_get(project: Project, ids: npt.NDArray[np.int64]) -> npt.NDArray[
         np.float64
     )
     return result
+
+
+# --- what a retrain fits on ------------------------------------------------------------------------------------
+@dataclass
+class TrainingSet:
+    """What a retrain fits on (usable gold labels, and weak labels if chosen) and what it is measured on."""
+
+    ids: npt.NDArray[np.int64]
+    x: Matrix | None
+    y: npt.NDArray[np.int64]
+    weights: npt.NDArray[np.float64]
+    human: npt.NDArray[np.bool_]  # rows of gold labels (the others are weak)
+    n_weak: int
+    weak_run: int | None
+    labeled_ids: npt.NDArray[np.int64]  # every item with a usable gold label: they leave the pool
+    scoring: tuple[npt.NDArray[np.int64], Matrix | None, npt.NDArray[np.int64]]  # ids, x, y held out
+
+
+def _scored_items(project: Project) -> list[int]:
+    """The project's test and validation items (their known answers measure a retrain)."""
+    items = Item.objects.filter(project=project, split__in=[Split.TEST, Split.VALID])
+    return list(items.values_list("pk", flat=True).iterator(chunk_size=20_000))
+
+
+def _heldout(project: Project, usable: dict[int, str]) -> tuple[set[int], dict[int, str]]:
+    """(usable gold items kept out of training, the held-out items' answers to score on).
+
+    Where the project has test or validation items with a known answer (gold, or evaluation-only), those
+    are scored on, and its validation items' gold labels do not train; else a fixed fifth of the usable gold
+    items (by a hash of their id) is held out and scored on its gold labels. Scores are only shown: nothing
+    is chosen from them."""
+    truth = truth_labels(project=project, item_ids=_scored_items(project))
+    if truth:
+        return set(usable).intersection(truth), truth
+    if len(usable) < MIN_HELDOUT / HOLDOUT_SHARE:
+        return set(), {}
+    ids = np.asarray(sorted(usable), dtype=np.int64)
+    held = set(ids[hash_uniform(ids, f"holdout:{project.pk}") < HOLDOUT_SHARE].tolist())
+    return held, {item: usable[item] for item in held}
+
+
+def _weak_labels(
+    project: Project, settings: LearnerSettings, labels: list[str], exclude: set[int]
+) -> tuple[dict[int, tuple[int, float]], int | None]:
+    """Confident label-model answers (item id -> class index, confidence) from the latest run."""
+    run = latest_run(project=project)
+    loaded = run_probabilities_get(run=run) if run is not None else None
+    if run is None or loaded is None:
+        return {}, None
+    ids, probabilities, covered = loaded
+    confidence = probabilities.max(axis=1)
+    keep = covered & (confidence >= settings.weak_min_confidence) & ~np.isin(ids, list(exclude))
+    rows = np.flatnonzero(keep)
+    if len(rows) > WEAK_SAMPLE:  # an even draw across the pool, the same at every retrain
+        rows = rows[np.argsort(hash_uniform(ids[rows], f"weak:{project.pk}"))[:WEAK_SAMPLE]]
+    index = {key: position for position, key in enumerate(labels)}
+    answers = {}
+    for row in rows.tolist():
+        key = run.labels[int(np.argmax(probabilities[row]))]
+        if key in index:
+            answers[int(ids[row])] = (index[key], float(confidence[row]))
+    return answers, run.number
+
+
+def training_set_get(
+    *, model: LearnerModel, settings: LearnerSettings, idf: npt.NDArray[np.float32] | None
+) -> TrainingSet:
+    """What a retrain of `model` fits on and is measured on, its features loaded (the cache complete)."""
+    project = model.project
+    index = {key: position for position, key in enumerate(model.labels)}
+    usable = {item: key for item, key in gold_labels_usable(project=project).items() if key in index}
+    held, answers = _heldout(project, usable)
+    gold = {item: key for item, key in usable.items() if item not in held}
+    weak: dict[int, tuple[int, float]] = {}
+    weak_run = None
+    if settings.use_weak_labels:  # never for an item with a known answer (held-out ones included)
+        weak, weak_run = _weak_labels(project, settings, model.labels, set(usable) | set(answers))
+    ids, x = features_get(project=project, kind=model.features, item_ids=[*gold, *weak], idf=idf)
+    human = np.asarray([i in gold for i in ids.tolist()], dtype=bool)
+    y = np.asarray([index[gold[i]] if i in gold else weak[i][0] for i in ids.tolist()], dtype=np.int64)
+    weights = np.asarray([1.0 if i in gold else weak[i][1] for i in ids.tolist()], dtype=np.float64)
+    scored = {item: index[key] for item, key in answers.items() if key in index}
+    score_ids, score_x = features_get(project=project, kind=model.features, item_ids=scored, idf=idf)
+    score_y = np.asarray([scored[i] for i in score_ids.tolist()], dtype=np.int64)
+    return TrainingSet(
+        ids=ids, x=x, y=y, weights=weights, human=human, n_weak=int(np.sum(~human)), weak_run=weak_run,
+        labeled_ids=np.fromiter(usable, dtype=np.int64, count=len(usable)),
+        scoring=(score_ids, score_x, score_y),
+    )  # fmt: skip

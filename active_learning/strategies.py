@@ -5,6 +5,10 @@ The uncertainty measures and the committee's disagreement are modAL's; a score i
 project should label sooner. Diverse batches re-rank the best candidates with modAL's ranked batch mode
 (Cardoso et al.), which trades uncertainty against distance to what is labeled and already picked, so that
 one batch is not fifty near-duplicates.
+
+The adaptive strategy (the default) hedges: see `active_learning.audit`. Distances (cold starts, diverse
+picks) are measured on the embedding part of hybrid features, where nearby texts mean similar things; on
+hashed TF-IDF two texts are near only when they share words.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from active_learning.choices import Strategy
 from features.classifiers import Scores, classifier_fit, classifier_new, hash_uniform
-from features.vectors import Matrix
+from features.vectors import N_FEATURES, Matrix
 
 if TYPE_CHECKING:
     from modAL.models import Committee
@@ -97,14 +101,38 @@ def scores_compute(
     return margin
 
 
+def distance_space(x: Matrix) -> Matrix:
+    """The columns distances are measured on: the embedding part of hybrid features (the dense columns after
+    the hashed TF-IDF ones), else every column."""
+    if sparse.issparse(x) and x.shape[1] > N_FEATURES:
+        matrix: Any = x
+        return np.asarray(matrix[:, N_FEATURES:].toarray(), dtype=np.float32)
+    return x
+
+
+def cluster_select(scores: Scores, x: Matrix, n: int, seed: int = 0) -> npt.NDArray[np.int64]:
+    """A diverse batch of the best-scored rows: the DIVERSE_CANDIDATES_PER_ITEM * n best, cut into n clusters
+    (k-means, in `distance_space`), and the candidate nearest each cluster's centre (best first)."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    ranked = _top(scores, min(len(scores), n * DIVERSE_CANDIDATES_PER_ITEM))
+    if len(ranked) <= n:
+        return ranked
+    picked = ranked[diverse_select(x[ranked], n, seed=seed)]
+    return picked[np.argsort(-scores[picked], kind="stable")].astype(np.int64)
+
+
 def batch_select(
-    strategy: str, scores: Scores, x: Matrix, n: int, labeled_x: Matrix | None, seed: int | str = 0
+    strategy: str, scores: Scores, x: Matrix, n: int, labeled_x: Matrix | None, seed: int = 0
 ) -> npt.NDArray[np.int64]:
     """The rows of the next batch, best first: the top scores, or for diverse strategies modAL's ranked
     batch over the best candidates."""
     n = min(n, len(scores))
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
+    if strategy == Strategy.ADAPTIVE:
+        return cluster_select(scores, x, n, seed)
     if strategy not in DIVERSE_STRATEGIES or labeled_x is None or labeled_x.shape[0] == 0:
         return _top(scores, n)
     ranked = _top(scores, min(len(scores), n * DIVERSE_CANDIDATES_PER_ITEM))
@@ -173,14 +201,15 @@ class _Labeled:
 
 
 def diverse_select(x: Matrix, n: int, seed: int = 0) -> npt.NDArray[np.int64]:
-    """A cold start: the items nearest to the centres of n clusters of (a sample of) the pool."""
+    """A cold start: the items nearest to the centres of n clusters of (a sample of) the pool, in
+    `distance_space`."""
     rows = x.shape[0]
     n = min(n, rows)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(rows, size=min(rows, COLD_START_SAMPLE), replace=False))
-    data = x[sample]
+    data: Any = distance_space(x[sample])
     if sparse.issparse(data):  # dense centres over 262,144 hashed columns would take GBs: keep the used ones
         data = data[:, np.unique(data.indices)]
     with threadpool_limits(limits=1):  # k-means' small BLAS calls only contend for the cores when threaded

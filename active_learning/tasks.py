@@ -27,13 +27,13 @@ def learner_model_train_task(model_id: int) -> None:
     try:
         missing = features_missing(model=model)
         if len(missing) > 1:
-            header = [feature_block_task.si(model_id, first, last) for first, last in missing]
+            header = [feature_block_task.si(model_id, first, last, kind) for kind, first, last in missing]
             chord(header)(
                 learner_model_train_task.si(model_id).on_error(learner_model_fail_task.si(model_id))
             )
             return
-        for first, last in missing:
-            feature_range_build(model=model, first_id=first, last_id=last)
+        for kind, first, last in missing:
+            feature_range_build(model=model, kind=kind, first_id=first, last_id=last)
         if model.status != ModelStatus.SCORING:
             model = learner_model_train(model=model)
     except Exception as exc:
@@ -49,14 +49,16 @@ def learner_model_train_task(model_id: int) -> None:
 
 @shared_task(base=OversightTask, acks_late=True, reject_on_worker_lost=True, max_retries=3,
              default_retry_delay=5)  # fmt: skip
-def feature_block_task(model_id: int, first_id: int, last_id: int) -> None:
+def feature_block_task(model_id: int, first_id: int, last_id: int, kind: str = "") -> None:
+    """Builds one planned range of a stored feature kind (messages queued before kinds were sent name none:
+    they were of the model's own kind)."""
     from active_learning.models import LearnerModel
     from active_learning.services.training import feature_range_build
 
     model = LearnerModel.objects.filter(pk=model_id).select_related("project").first()
     if model is None or model.is_finished:
         return
-    feature_range_build(model=model, first_id=first_id, last_id=last_id)
+    feature_range_build(model=model, kind=kind or model.features, first_id=first_id, last_id=last_id)
 
 
 @shared_task(base=OversightTask, acks_late=True, reject_on_worker_lost=True, max_retries=3,

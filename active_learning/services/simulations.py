@@ -1,5 +1,7 @@
-"""The strategy simulator: replays the active-learning loop on a project's gold labels (the oracle), on its
-train split, scored on its test split (or a held-out fifth where the project has no splits)."""
+"""The strategy simulator: replays the active-learning loop on a project's known answers (the oracle: gold
+labels, and evaluation-only labels in their items' place), on its train split, scored on its test split (or
+a held-out fifth where the project has no splits). A replay stands in for analysts' answers, so it may read
+answers that nothing else may train on; it only shows curves."""
 
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ from active_learning import tasks
 from active_learning.choices import SimulationStatus, Strategy
 from active_learning.evaluation import HeldOut, Pool, metric_validate, simulate
 from active_learning.models import Simulation
-from active_learning.selectors import weak_doubt_get
-from active_learning.services.training import HOLDOUT_SHARE, learner_settings_get
+from active_learning.selectors import HOLDOUT_SHARE, weak_doubt_get
+from active_learning.services.training import learner_settings_get
 from features.classifiers import can_train, hash_uniform
 from features.services.cache import features_get, features_refresh, idf_compute
-from labeling.selectors.gold import gold_labels
+from labeling.selectors.gold import truth_labels
 from projects.choices import Split
 from projects.models import Item, Project
 
@@ -31,9 +33,11 @@ ERROR_STRATEGY = "Unknown strategy '{name}'; choose from: default, {choices}."
 ERROR_BUDGET = "The budget and the step must be positive, with the step at most the budget."
 ERROR_STEPS = f"At most {MAX_STEPS} points per curve: raise the step or lower the budget."
 ERROR_SEEDS = f"Seeds must be between 1 and {MAX_SEEDS}."
-ERROR_POOL = "The simulation needs gold-labeled items of at least two classes in its pool (found {found})."
+ERROR_POOL = (
+    "The simulation needs items with known answers of at least two classes in its pool (found {found})."
+)
 ERROR_TEST = (
-    "The simulation needs gold-labeled items to score on (the test split, or enough items to hold out)."
+    "The simulation needs items with known answers to score on (the test split, or enough items to hold out)."
 )
 
 
@@ -100,7 +104,7 @@ def simulation_create(
 def _data(project: Project, kind: str) -> tuple[Pool, HeldOut, list[str]]:
     labels = list(project.labels.order_by("order", "pk").values_list("key", flat=True))
     index = {key: position for position, key in enumerate(labels)}
-    gold = {item: index[key] for item, key in gold_labels(project=project).items() if key in index}
+    gold = {item: index[key] for item, key in truth_labels(project=project).items() if key in index}
     features_refresh(project=project, kind=kind)
     idf = idf_compute(project=project, kind=kind)
     splits = dict(Item.objects.filter(project=project, pk__in=list(gold)).values_list("pk", "split"))

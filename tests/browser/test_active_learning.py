@@ -112,7 +112,7 @@ def test_a_data_scientist_sees_the_model_and_runs_a_simulation(
 
     # when a simulation of two strategies is started from the form
     form = page.locator("#simulation-form")
-    expect(form.locator("input[value=uncertainty_diverse]")).to_be_checked()  # the default and the baseline
+    expect(form.locator("input[value=adaptive]")).to_be_checked()  # the default and the baseline
     expect(form.locator("input[value=random]")).to_be_checked()
     form.locator("input[value=margin]").check()
     form.locator("input[name=budget]").fill("10")
@@ -129,6 +129,6 @@ def test_a_data_scientist_sees_the_model_and_runs_a_simulation(
         simulation.refresh_from_db()
     assert simulation.status == "succeeded", simulation.error or celery_worker_process.log_tail()
     expect(page.locator(".simulation").first).to_contain_text("Succeeded")
-    assert set(simulation.result["strategies"]) == {"uncertainty_diverse", "random", "margin"}
+    assert set(simulation.result["strategies"]) == {"adaptive", "random", "margin"}
     expect(page.locator(".simulation").first).to_contain_text("project default")
     assert LearnerModel.objects.filter(project=project).count() == 1

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
+from features.encoders import ERROR_ENCODER_MISSING
 from projects.choices import Role
 from projects.models import Membership, Project
 
@@ -32,7 +33,7 @@ def test_settings_read_and_patch(
     # then
     assert before.status_code == 200
     assert before.json() == {
-        "enabled": True, "strategy": "uncertainty_diverse", "features": "hashed_tfidf", "retrain_every": 50,
+        "enabled": True, "strategy": "adaptive", "features": "hybrid", "retrain_every": 50,
         "batch_size": 50, "use_weak_labels": False, "weak_min_confidence": 0.7, "show_suggestions": False,
     }  # fmt: skip
     assert patched.status_code == 200
@@ -43,6 +44,28 @@ def test_settings_read_and_patch(
         "batch_size": ["Ensure this value is greater than or equal to 1."],
     }
     assert LearnerSettings.objects.get(project=project).strategy == "committee"
+
+
+def test_features_whose_encoder_is_not_installed_answer_400_and_nothing_changes(
+    corpus_project: Callable[..., Project], member_factory: Callable[..., Membership], api_client_for: Any,
+    encoder_missing: None,
+) -> None:  # fmt: skip
+    # given a project on TF-IDF features, on a machine without the text encoder
+    project = corpus_project(items=10, gold=4)
+    client = api_client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+    LearnerSettings.objects.create(project=project, features="hashed_tfidf")
+
+    # when
+    patched = client.patch(_api(project, "settings/"), {"features": "static"}, format="json")
+    LearnerSettings.objects.filter(project=project).update(features="hybrid")  # chosen before it was removed
+    retrained = client.post(_api(project, "retrain/"))
+
+    # then
+    assert patched.status_code == 400
+    assert patched.json() == {"features": [ERROR_ENCODER_MISSING]}
+    assert retrained.status_code == 400
+    assert retrained.json() == {"detail": ERROR_ENCODER_MISSING, "code": "encoder_missing"}
+    assert not LearnerModel.objects.exists()
 
 
 def test_an_analyst_reads_nothing_and_a_reviewer_changes_nothing(
@@ -134,8 +157,8 @@ def test_simulation_create_and_read(
     result = read.json()["result"]
     assert read.json()["status"] == "succeeded"
     assert result["metric"] == "macro_f1"
-    assert result["default"] == "uncertainty_diverse"
-    assert list(result["strategies"]) == ["uncertainty_diverse", "random"]
+    assert result["default"] == "adaptive"
+    assert list(result["strategies"]) == ["adaptive", "random"]
     assert [point[0] for point in result["strategies"]["random"]["curve"]] == [10, 20]
     assert bad.status_code == 400
     assert "Unknown strategy 'psychic'" in str(bad.json())

