@@ -7,6 +7,7 @@ from django import forms
 
 from core.forms import choices_set
 from labeling.services.annotations import RationaleSpec
+from projects.forms import LabelKeysField
 
 # --- The labeling view ---------------------------------------------------------------------------------------
 
@@ -26,7 +27,7 @@ class _QueueActionForm(forms.Form):
 
 class AnnotationSubmitForm(_QueueActionForm):
     item_id = forms.IntegerField(min_value=1)
-    labels = forms.MultipleChoiceField(choices=[], error_messages={"required": "Choose at least one label."})
+    labels = LabelKeysField(choices=[], error_messages={"required": "Choose at least one label."})
     client_uuid = forms.UUIDField()
     lead_time_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)
     rationales = forms.JSONField(required=False)

@@ -5,11 +5,12 @@ from typing import Any
 from django import forms
 
 from core.forms import choices_set
+from projects.forms import LabelKeysField
 
 
 class ReviewDecideForm(forms.Form):
     item_id = forms.IntegerField(min_value=1)
-    labels = forms.MultipleChoiceField(choices=[], error_messages={"required": "Choose at least one label."})
+    labels = LabelKeysField(choices=[], error_messages={"required": "Choose at least one label."})
     note = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
     use_as_check = forms.BooleanField(required=False)
     dwell_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)

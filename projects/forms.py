@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from accounts.forms import AccountCreateForm
 from projects.choices import Role
+from projects.services.label_keys import LabelKeys
 
 
 class ProjectForm(forms.Form):
@@ -77,3 +80,14 @@ class ProjectSettingsForm(forms.Form):
         help_text="Where active learning shows suggestions. Off: analysts label blind to every model; they "
         "never see others' answers, LF votes or the label model's answer either way.",
     )  # fmt: skip
+
+
+class LabelKeysField(forms.MultipleChoiceField):
+    """A choice of the project's label keys that follows the one key rule (projects.services.label_keys): a
+    key given in another case or spelling is taken as the key it names; one that names none is refused."""
+
+    def to_python(self, value: Any) -> list[str]:
+        given = super().to_python(value)
+        choices: Any = self.choices  # set at run time to the project's (key, name) pairs
+        keys = LabelKeys(str(key) for key, _ in choices)
+        return [keys.find(raw) or raw for raw in given]

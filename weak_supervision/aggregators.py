@@ -35,9 +35,10 @@ On purpose, for every candidate:
   usable gold, smoothed; else uniform), for every candidate alike;
 - **ties** (two classes with the same top probability) are broken towards the class with the higher prior,
   then the lower class index (`predictions`), the same rule everywhere;
-- **classes no LF votes for** get no probability on covered items from the vote-based candidates (the
-  supervised one may give them some through its intercept); they appear among uncovered items only through
-  the prior, and the run warns about them.
+- **classes no LF votes for** get no probability on covered items from majority vote; weighted majority
+  vote (through the prior), the models of abstains (Dawid-Skene, the label model) and the supervised one
+  (its intercept) may still give them some, as the evidence says; uncovered items get them through the
+  prior, and the run warns about them.
 """
 
 from __future__ import annotations

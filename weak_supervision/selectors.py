@@ -343,3 +343,41 @@ def end_model_probabilities_get(
         return None
     with default_storage.open(entry["path"], "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         return stored["ids"], stored["probabilities"]
+
+
+@dataclass(frozen=True)
+class AggregatorRow:
+    """One candidate aggregator of a run, as the run page lists it."""
+
+    name: str
+    chosen: bool
+    heldout: float | None  # its held-out score, the one the choice read
+    splits: dict[str, dict[str, Any]]  # split -> its scores on that split's truth labels
+    skipped: str  # why it was not fitted ("" when it was)
+
+
+def run_aggregator_rows(*, run: LabelModelRun) -> list[AggregatorRow]:
+    """Every candidate aggregator with its held-out score and its scores per split (simplest first)."""
+    from weak_supervision.aggregators import CANDIDATE_NAMES
+
+    aggregator = (run.metrics or {}).get("aggregator")
+    if not isinstance(aggregator, dict):
+        return []
+    splits = (run.metrics or {}).get("splits") or {}
+    names = list(CANDIDATE_NAMES) + [
+        name
+        for split in splits.values()
+        for name in (split.get("aggregators") or {})
+        if name not in CANDIDATE_NAMES
+    ]
+    rows = []
+    for name in dict.fromkeys(names):
+        per_split = {split: entry["aggregators"][name] for split, entry in splits.items()
+                     if name in (entry.get("aggregators") or {})}  # fmt: skip
+        skipped = (aggregator.get("skipped") or {}).get(name, "")
+        if not per_split and not skipped and name not in (aggregator.get("scores") or {}):
+            continue
+        rows.append(AggregatorRow(name=name, chosen=name == aggregator.get("name"),
+                                  heldout=(aggregator.get("scores") or {}).get(name), splits=per_split,
+                                  skipped=skipped))  # fmt: skip
+    return rows

@@ -55,12 +55,22 @@ def run_fail_task(run_id: int, *args: object) -> None:
 
 @shared_task(base=OversightTask, acks_late=True, reject_on_worker_lost=True)
 def end_model_task(run_id: int) -> None:
-    """Trains the end model of a finished run (once: a run whose end model is no longer pending is left)."""
+    """Trains the end model of a finished run (once: a run whose end model is no longer pending is left).
+    Where several feature blocks are missing, they are built first, one task each (any worker takes any),
+    and this task runs again after them."""
+    from features.tasks import feature_block_task
     from weak_supervision.choices import EndModelStatus
     from weak_supervision.models import LabelModelRun
-    from weak_supervision.services.end_model import end_model_fit
+    from weak_supervision.services.end_model import end_model_features_missing, end_model_fit
 
-    run = LabelModelRun.objects.filter(pk=run_id).first()
+    run = LabelModelRun.objects.filter(pk=run_id).select_related("project").first()
     if run is None or ((run.metrics or {}).get("end_model") or {}).get("status") != EndModelStatus.PENDING:
+        return
+    missing = end_model_features_missing(run=run)
+    if len(missing) > 1:
+        header = [
+            feature_block_task.si(run.project_id, plan.kind, plan.first_id, plan.last_id) for plan in missing
+        ]
+        chord(header)(end_model_task.si(run_id))
         return
     end_model_fit(run=run)

@@ -201,6 +201,7 @@ def run_detail(request: HtmxHttpRequest, access: ProjectAccess, number: int) -> 
         "rows": rows,
         "sort": sort,
         "chart": lf_bar_chart(run.lf_analysis) if run.lf_analysis else "",
+        "aggregators": selectors.run_aggregator_rows(run=run),
         # LF errors and tracebacks: only for those who may edit the LFs.
         "may_see_errors": access.allows(Action.WRITE_LFS),
     }

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from datasets.choices import ExportFormat, LabelPolicy
 from datasets.services.splits import SPLIT_RATIOS
 from projects.models import Project
+from projects.services.label_keys import label_keys_of
 
 MAX_FEWSHOT_K = 1000
 DEFAULT_FORMATS = [ExportFormat.PARQUET, ExportFormat.JSONL, ExportFormat.CSV, ExportFormat.HF]
@@ -17,7 +18,7 @@ ERROR_POLICY = "The label policy must be one of {allowed}."
 ERROR_CONFIDENCE = "min_confidence must be between 0 and 1."
 ERROR_FEWSHOT = f"Few-shot sizes must be whole numbers from 1 to {MAX_FEWSHOT_K}."
 ERROR_FILTER_SPLITS = "Unknown split(s) in the filter: {unknown} (train, valid, test)."
-ERROR_FILTER_LABELS = "Unknown label(s) in the filter: {unknown}."
+ERROR_FILTER_LABELS = "Unknown label(s) in the filter: {unknown}. The project's labels are: {keys}."
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,16 @@ def snapshot_request_validate(*, project: Project, request: SnapshotRequest) -> 
     bad_splits = sorted(set(request.splits) - set(SPLIT_RATIOS))
     if bad_splits:
         raise ValidationError(ERROR_FILTER_SPLITS.format(unknown=", ".join(bad_splits)), code="filters")
-    keys = set(project.labels.values_list("key", flat=True))
-    bad_labels = sorted(set(request.labels) - keys)
+    keys = label_keys_of(project=project)
+    bad_labels = sorted(label for label in set(request.labels) if keys.find(label) is None)
     if bad_labels:
-        raise ValidationError(ERROR_FILTER_LABELS.format(unknown=", ".join(bad_labels)), code="filters")
+        raise ValidationError(
+            ERROR_FILTER_LABELS.format(unknown=", ".join(bad_labels), keys=", ".join(keys.keys)),
+            code="filters",
+        )
     ordered = [fmt for fmt in allowed if fmt in request.formats]
     return SnapshotRequest(
         policy=request.policy, min_confidence=float(request.min_confidence), formats=ordered,
-        splits=sorted(set(request.splits)), labels=sorted(set(request.labels)),
+        splits=sorted(set(request.splits)), labels=sorted({str(keys.find(label)) for label in request.labels}),
         fewshot_k=sorted(set(request.fewshot_k)),
     )  # fmt: skip

@@ -6,26 +6,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0008_models_to_projects_and_oversight'),
-        ('projects', '0001_models_from_labeling'),
+        ("labeling", "0008_models_to_projects_and_oversight"),
+        ("projects", "0001_models_from_labeling"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EvaluationLabel',
+            name="EvaluationLabel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('labels', models.JSONField(default=list, help_text='Label keys, in schema order.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('import_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='projects.importjob')),
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='evaluation_label', to='projects.item')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evaluation_labels', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("labels", models.JSONField(default=list, help_text="Label keys, in schema order.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "import_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="projects.importjob",
+                    ),
+                ),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="evaluation_label",
+                        to="projects.item",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="evaluation_labels",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project_id', 'item_id'],
-                'indexes': [models.Index(fields=['project', 'item'], name='evaluation_label_project_item')],
+                "ordering": ["project_id", "item_id"],
+                "indexes": [models.Index(fields=["project", "item"], name="evaluation_label_project_item")],
             },
         ),
     ]

@@ -73,7 +73,7 @@ def test_create_snapshot_prints_a_summary(project: Project) -> None:
         (["--fewshot", "0"], "Few-shot sizes must be whole numbers from 1 to 1000."),
         (["--formats", "xml"], "Choose at least one format among parquet, jsonl, csv, hf; unknown: xml."),
         (["--policy", "best"], "The label policy must be one of gold, gold+weak, soft."),
-        (["--labels", "eggs"], ERROR_FILTER_LABELS.format(unknown="eggs")),
+        (["--labels", "eggs"], ERROR_FILTER_LABELS.format(unknown="eggs", keys="ham, spam")),
         (["--splits", "dev"], "Unknown split(s) in the filter: dev (train, valid, test)."),
         (["--min-confidence", "3"], "min_confidence must be between 0 and 1."),
         (["--fewshot", "8,x"], "Few-shot sizes must be whole numbers from 1 to 1000."),

@@ -55,3 +55,29 @@ def test_run_labeling_functions_explains_what_is_wrong(args: list[str], message:
     ProjectFactory(slug="few")
     with pytest.raises(CommandError, match=message):
         call_command("run_labeling_functions", *args)
+
+
+def test_run_labeling_functions_json_names_the_aggregator_and_the_warnings() -> None:
+    # given LFs that vote spam on every item alike, and gold where half the items are ham
+    project = ProjectFactory(slug="lopsided")
+    for index in range(30):
+        spam = index % 2 == 0
+        AnnotationFactory(item=ItemFactory(project=project, text=f"free prize home {index}"),
+                          labels=["spam" if spam else "ham"])  # fmt: skip
+    keyword_lf(project, "free", "spam", "free")
+    keyword_lf(project, "prize", "spam", "prize")
+    keyword_lf(project, "home", "spam", "home")
+    out = StringIO()
+
+    # when
+    call_command("run_labeling_functions", "lopsided", "--json", stdout=out)
+
+    # then
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert summary["aggregator"]["name"] in summary["aggregator"]["scores"] or summary["aggregator"]["scores"] == {}
+    assert summary["aggregator"]["selected_on"] in {"valid", "cross_validation", "default"}
+    codes = {warning["code"] for warning in summary["warnings"]}
+    assert {"labels_without_lfs", "distribution_shift"} <= codes
+    assert all(set(warning) == {"code", "message"} for warning in summary["warnings"])
+    assert "ham" in next(w["message"] for w in summary["warnings"] if w["code"] == "labels_without_lfs")
+    assert "warning [labels_without_lfs]" in out.getvalue()

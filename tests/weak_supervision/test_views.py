@@ -102,6 +102,10 @@ def test_runs_page_starts_a_run_and_shows_its_analysis(
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
     assert sorted_table.content.decode().lstrip().startswith('<table class="table" id="analysis-table">')
     assert "#1" in history.content.decode()
+    # the aggregator that delivered the labels, and every candidate with its scores
+    assert 'id="aggregator-choice"' in html
+    assert 'id="aggregator-table"' in html
+    assert "majority_vote (delivered)" in html  # six gold items: too few to choose on, the default
     # six items are too few for the end model: the page says so, and stops polling
     assert 'id="end-model-status"' in html
     assert "fewer than 10 covered training items" in html

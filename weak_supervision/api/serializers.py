@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.serializers import Serializer
@@ -78,17 +78,37 @@ class LabelingFunctionPreviewInputSerializer(Serializer):
     )
 
 
+class RunWarningSerializer(Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class RunOutputSerializer(serializers.ModelSerializer[LabelModelRun]):
     progress = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    aggregator = serializers.SerializerMethodField(
+        help_text="The aggregator that delivered the weak labels: name, selected_on (valid, cross_validation "
+        "or default), metric, scores (each candidate's held-out score), n_heldout, params, skipped."
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text="Guardrails: what a user of these labels should know."
+    )
 
     class Meta:
         model = LabelModelRun
-        fields = ["number", "status", "created_by", "item_count", "labels", "lf_versions", "progress", "metrics",
-                  "lf_analysis", "error", "created_at", "started_at", "finished_at"]  # fmt: skip
+        fields = ["number", "status", "created_by", "item_count", "labels", "lf_versions", "progress", "aggregator",
+                  "warnings", "metrics", "lf_analysis", "error", "created_at", "started_at", "finished_at"]  # fmt: skip
 
     def get_progress(self, run: LabelModelRun) -> dict[str, Any]:
         return run_progress(run=run)
+
+    def get_aggregator(self, run: LabelModelRun) -> dict[str, Any] | None:
+        found = (run.metrics or {}).get("aggregator")
+        return found if isinstance(found, dict) else None
+
+    @extend_schema_field(RunWarningSerializer(many=True))
+    def get_warnings(self, run: LabelModelRun) -> list[dict[str, str]]:
+        return list((run.metrics or {}).get("warnings", []))
 
     def to_representation(self, instance: LabelModelRun) -> dict[str, Any]:
         """LF errors and tracebacks only for those who may edit LFs (context "may_see_errors")."""

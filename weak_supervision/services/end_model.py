@@ -46,11 +46,14 @@ from features.choices import FeatureKind
 from features.classifiers import CompactLogisticRegression, hash_uniform
 from features.encoders import encoder_available
 from features.services.cache import (
+    BlockPlan,
     block_features,
     features_get,
+    features_plan,
     features_refresh,
     idf_compute,
     primary_blocks,
+    stored_kinds,
 )
 from features.vectors import Matrix
 from weak_supervision.aggregators import (
@@ -86,6 +89,14 @@ MAJORITY_VOTE = "majority_vote"
 SKIP_NO_PROBABILITIES = "the run stored no probabilistic labels"
 SKIP_MULTI_LABEL = "multi-label projects have no end model yet"
 SKIP_TOO_FEW = f"fewer than {MIN_TRAIN} covered training items with at least two classes"
+
+
+def end_model_features_missing(*, run: LabelModelRun) -> list[BlockPlan]:
+    """The feature blocks the end model needs that no worker has built yet (each a task of its own)."""
+    if run.project.multi_label or run.status != RunStatus.SUCCEEDED:
+        return []
+    parts = dict.fromkeys(part for kind in _feature_grid() for part in stored_kinds(kind))
+    return [plan for part in parts for plan in features_plan(project=run.project, kind=part)]
 
 
 def end_model_path(run: LabelModelRun) -> str:

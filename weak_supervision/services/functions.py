@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from projects.models import Project
+from projects.services.label_keys import label_keys_of
 from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind
 from weak_supervision.declarative import spec_normalise
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion
@@ -35,10 +36,14 @@ def _definition(project: Project, kind: str, label: str, spec: dict[str, Any]) -
 
 
 def _label_validate(project: Project, label: str) -> str:
-    keys = list(project.labels.values_list("key", flat=True))
-    if label not in keys:
-        raise ValidationError(ERROR_UNKNOWN_LABEL.format(label=label, labels=", ".join(keys)), code="label")
-    return label
+    """The label key `label` names, by the one rule every door follows (projects.services.label_keys)."""
+    keys = label_keys_of(project=project)
+    found = keys.find(label)
+    if found is None:
+        raise ValidationError(
+            ERROR_UNKNOWN_LABEL.format(label=label, labels=", ".join(keys.keys)), code="label"
+        )
+    return found
 
 
 def _version_add(lf: LabelingFunction, *, label: str, spec: dict[str, Any], user: User | None) -> None:

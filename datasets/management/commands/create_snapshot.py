@@ -77,6 +77,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(snapshot.manifest))
         else:
             self._print(snapshot)
+            for warning in snapshot.manifest.get("warnings", []):
+                self.stderr.write(f"warning [{warning['code']}]: {warning['message']}")
 
     def _print(self, snapshot: Snapshot) -> None:
         manifest = snapshot.manifest
