@@ -74,7 +74,10 @@ def test_run_labeling_functions_json_names_the_aggregator_and_the_warnings() -> 
 
     # then
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
-    assert summary["aggregator"]["name"] in summary["aggregator"]["scores"] or summary["aggregator"]["scores"] == {}
+    assert (
+        summary["aggregator"]["name"] in summary["aggregator"]["scores"]
+        or summary["aggregator"]["scores"] == {}
+    )
     assert summary["aggregator"]["selected_on"] in {"valid", "cross_validation", "default"}
     codes = {warning["code"] for warning in summary["warnings"]}
     assert {"labels_without_lfs", "distribution_shift"} <= codes

@@ -288,7 +288,10 @@ def test_snapshot_create_rejects_an_unknown_label_filter_with_the_service_messag
 
     # then
     assert response.status_code == 400
-    assert response.data == {"detail": ERROR_FILTER_LABELS.format(unknown="eggs", keys="ham, spam"), "code": "filters"}
+    assert response.data == {
+        "detail": ERROR_FILTER_LABELS.format(unknown="eggs", keys="ham, spam"),
+        "code": "filters",
+    }
     assert not Snapshot.objects.exists()
 
 

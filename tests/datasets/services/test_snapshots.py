@@ -371,7 +371,9 @@ def test_items_no_lf_covers_carry_the_end_models_label_in_a_soft_snapshot(
     for index in range(24):
         label = "spam" if index % 2 else "ham"
         text = " ".join(words[label][(index + shift) % 4] for shift in range(3))
-        valid = ItemFactory(project=project, text=f"{text} {index}", external_id=f"v{index}", split=Split.VALID)
+        valid = ItemFactory(
+            project=project, text=f"{text} {index}", external_id=f"v{index}", split=Split.VALID
+        )
         AnnotationFactory(item=valid, labels=[label])
     ItemFactory(project=project, text="cash claim urgent", external_id="stray", split=Split.TEST)
     with django_capture_on_commit_callbacks(execute=True):

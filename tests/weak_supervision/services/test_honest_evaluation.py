@@ -61,14 +61,20 @@ def _flip_scoring_labels(project: Project) -> None:
 def _outputs(run: LabelModelRun) -> dict[str, Any]:
     loaded = run_probabilities_get(run=run)
     end = end_model_probabilities_get(run=run)
-    assert loaded is not None and end is not None
+    assert loaded is not None
+    assert end is not None
     aggregator = run.metrics["aggregator"]
     end_model = run.metrics["end_model"]
     return {
         "weak": loaded[1],
         "end": end[1],
         "choice": (aggregator["name"], aggregator["selected_on"], aggregator["scores"]),
-        "end_choice": (end_model["features"], end_model["C"], end_model["scores"], end_model["fills_uncovered"]),
+        "end_choice": (
+            end_model["features"],
+            end_model["C"],
+            end_model["scores"],
+            end_model["fills_uncovered"],
+        ),
     }
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-
 import random
 from pathlib import Path
 from typing import Any
@@ -173,7 +172,9 @@ def test_wrench_youtube_reaches_the_published_label_model_accuracy(shared_data: 
     assert run.metrics["aggregator"]["selected_on"] == "cross_validation"
 
 
-def test_wrench_semeval_delivers_weak_labels_not_below_majority_vote(shared_data: Path, start_run: Any) -> None:
+def test_wrench_semeval_delivers_weak_labels_not_below_majority_vote(
+    shared_data: Path, start_run: Any
+) -> None:
     # given WRENCH semeval: 9 relation classes, 164 LFs, 178 valid gold labels (train and test only score)
     folder = shared_data / "wrench" / "semeval"
     names = json.loads((folder / "label.json").read_text())
