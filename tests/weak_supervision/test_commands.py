@@ -58,12 +58,12 @@ def test_run_labeling_functions_explains_what_is_wrong(args: list[str], message:
 
 
 def test_run_labeling_functions_json_names_the_aggregator_and_the_warnings() -> None:
-    # given LFs that vote spam on every item alike, and gold where half the items are ham
+    # given LFs that only vote spam, on 60 items without gold, and 20 gold items (ham) that no LF covers
     project = ProjectFactory(slug="lopsided")
-    for index in range(30):
-        spam = index % 2 == 0
-        AnnotationFactory(item=ItemFactory(project=project, text=f"free prize home {index}"),
-                          labels=["spam" if spam else "ham"])  # fmt: skip
+    for index in range(60):
+        ItemFactory(project=project, text=f"free prize home {index}")
+    for index in range(20):
+        AnnotationFactory(item=ItemFactory(project=project, text=f"hello there {index}"), labels=["ham"])
     keyword_lf(project, "free", "spam", "free")
     keyword_lf(project, "prize", "spam", "prize")
     keyword_lf(project, "home", "spam", "home")

@@ -373,7 +373,13 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
             features_refresh(project=run.project, kind=kind)
             idf[kind] = idf_compute(project=run.project, kind=kind)
         featured = time.perf_counter()
-        wanted = np.flatnonzero(train | (data.usable >= 0))
+        # At most END_MODEL_TRAIN_LIMIT training items (an even draw, the same every time), and the usable
+        # gold (held out for the choice): only their features are read into memory.
+        drawn = _draw(np.flatnonzero(train), data.ids, END_MODEL_TRAIN_LIMIT, f"end-model:{run.project_id}")
+        train = np.zeros(len(data.ids), dtype=bool)
+        train[drawn] = True
+        gold_rows = _draw(np.flatnonzero(data.usable >= 0), data.ids, END_MODEL_TRAIN_LIMIT, "end-model-gold")
+        wanted = np.union1d(drawn, gold_rows)
         cache: dict[str, tuple[npt.NDArray[np.int64], Matrix | None]] = {
             kind: features_get(
                 project=run.project, kind=kind, item_ids=data.ids[wanted].tolist(), idf=idf[kind]
@@ -394,8 +400,7 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
         x_of = {kind: rows_of(kind) for kind in kinds}
         choice = _select(run, data, train, present, x_of, k)
         # Once chosen, the model is refitted with the held-out gold too (their figures above were out of sample).
-        rows = _draw(np.flatnonzero(train), data.ids, END_MODEL_TRAIN_LIMIT, f"end-model:{run.project_id}")
-        rows = np.union1d(rows, choice.heldout_rows)
+        rows = np.union1d(np.flatnonzero(train), choice.heldout_rows)
         model = _fit(x_of[choice.features](rows), _targets(data, rows, k, choice.source), choice.c)
         if model is None:
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
