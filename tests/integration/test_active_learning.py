@@ -55,20 +55,23 @@ def test_the_worker_scores_every_feature_block_then_writes_priorities(
         feature_block_build(
             project=project, kind="hashed_tfidf", first_id=plan.first_id, last_id=plan.last_id
         )
-    learner_settings_update(project=project, batch_size=10)
+    learner_settings_update(project=project, batch_size=10, features="hashed_tfidf")
 
     # when a retrain is started (handed to the worker on commit)
     model = _wait(learner_retrain(project=project), celery_worker_process)
 
-    # then every block was scored as its own chunk and the open items carry the model's priorities
+    # then every block was scored as its own chunk and the open items carry the model's priorities (the
+    # adaptive default ranks every open item but the audit stratum's, of which the batch takes its draw)
     assert ScoreChunk.objects.filter(model=model).count() == 4
     assert model.pool_size == 140
     assert model.metrics["n_heldout"] == 12
     assert model.metrics["accuracy"] == 1.0
     prioritized = Item.objects.filter(project=project, priority__gt=0)
-    assert prioritized.count() == 140 == model.prioritized
+    assert 120 <= prioritized.count() == model.prioritized <= 140
     assert not prioritized.filter(remaining=0).exists()
-    assert sorted(prioritized.values_list("priority", flat=True)) == [float(n) for n in range(1, 141)]
+    assert sorted(prioritized.values_list("priority", flat=True)) == [
+        float(n) for n in range(1, model.prioritized + 1)
+    ]
 
 
 def test_new_annotations_start_a_retrain_on_the_worker(celery_worker_process: CeleryWorker) -> None:

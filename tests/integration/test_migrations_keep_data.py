@@ -39,6 +39,18 @@ OLD_LEAVES = [
     ("active_learning", "0001_initial"),
     ("datasets", "0002_schedule_filters"),
 ]
+# The leaf migrations at ac5667a, the state the split ended in: later migrations change schemas on purpose
+# (new tables and columns), so the split is checked up to here.
+SPLIT_LEAVES = [
+    ("accounts", "0001_initial"),
+    ("labeling", "0008_models_to_projects_and_oversight"),
+    ("weak_supervision", "0004_models_from_projects"),
+    ("active_learning", "0002_feature_block_to_features"),
+    ("datasets", "0003_project_from_projects"),
+    ("projects", "0001_models_from_labeling"),
+    ("oversight", "0001_review_request_from_labeling"),
+    ("features", "0001_feature_block_from_active_learning"),
+]
 NEW_APPS = ["projects", "oversight", "features", "imports", "demo"]
 PROJECT_APPS = [app for app, _ in OLD_LEAVES] + NEW_APPS
 TABLE_PREFIXES = tuple(f"{app}_" for app in PROJECT_APPS)
@@ -240,8 +252,9 @@ def test_migrate_from_the_state_before_the_split_keeps_every_table_row_and_conte
         "the old state names the moved models' content types by their old app"
     )
 
-    # when the database is migrated to the latest state, as an operator would
-    call_command("migrate", verbosity=0)
+    # when the database is migrated to the state the split ended in, as an operator would
+    executor = MigrationExecutor(connection)
+    executor.migrate(SPLIT_LEAVES)
 
     # then the same tables have the same columns, constraints and rows
     assert _project_tables() == tables
