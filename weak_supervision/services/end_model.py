@@ -56,6 +56,7 @@ from features.services.cache import (
     stored_kinds,
 )
 from features.vectors import Matrix
+from labeling.selectors.gold import gold_label_sets_usable, truth_label_sets
 from weak_supervision.aggregators import (
     CV_FOLDS,
     MIN_CV_GOLD,
@@ -72,6 +73,8 @@ from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import run_probabilities_get
 from weak_supervision.services.guardrails import run_warnings
 from weak_supervision.services.label_model import gold_column, split_labels_reported, truth_column
+from weak_supervision.services.multi_label import THRESHOLD as MULTI_LABEL_THRESHOLD
+from weak_supervision.services.multi_label import label_sets_column, multi_label_scores
 from weak_supervision.services.runs import run_matrix_coded
 
 logger = logging.getLogger("oversight.weak_supervision")
@@ -87,13 +90,12 @@ FEATURE_GRID = (FeatureKind.STATIC, FeatureKind.HYBRID)
 AGGREGATOR = "aggregator"
 MAJORITY_VOTE = "majority_vote"
 SKIP_NO_PROBABILITIES = "the run stored no probabilistic labels"
-SKIP_MULTI_LABEL = "multi-label projects have no end model yet"
 SKIP_TOO_FEW = f"fewer than {MIN_TRAIN} covered training items with at least two classes"
 
 
 def end_model_features_missing(*, run: LabelModelRun) -> list[BlockPlan]:
     """The feature blocks the end model needs that no worker has built yet (each a task of its own)."""
-    if run.project.multi_label or run.status != RunStatus.SUCCEEDED:
+    if run.status != RunStatus.SUCCEEDED:
         return []
     parts = dict.fromkeys(part for kind in _feature_grid() for part in stored_kinds(kind))
     return [plan for part in parts for plan in features_plan(project=run.project, kind=part)]
@@ -117,13 +119,39 @@ class _Data:
     vote_shares: npt.NDArray[np.float64]  # majority vote's soft labels: each class's share of the votes
     covered: npt.NDArray[np.bool_]
     splits: npt.NDArray[np.str_]
-    usable: npt.NDArray[np.int64]  # usable gold class or -1
-    truth: npt.NDArray[np.int64]  # truth class or -1 (scores only)
+    usable: npt.NDArray[np.int64]  # usable gold class or -1 (multi-label: 0 where the item has usable gold)
+    truth: npt.NDArray[np.int64]  # truth class or -1, scores only (multi-label: 0 where it has truth)
+    multi_label: bool = False
+    usable_sets: npt.NDArray[np.bool_] | None = None  # multi-label: items x labels
+    truth_sets: npt.NDArray[np.bool_] | None = None
+
+
+# An answer per item: a class index (single-label) or a row of yes/no per label (multi-label).
+Answers = npt.NDArray[Any]
+
+
+def _gold_of(data: _Data, rows: npt.NDArray[np.int64], *, truth: bool = False) -> Answers:
+    if data.multi_label:
+        sets = data.truth_sets if truth else data.usable_sets
+        assert sets is not None
+        return sets[rows]
+    return (data.truth if truth else data.usable)[rows]
+
+
+def _answers(data: _Data, probabilities: npt.NDArray[Any], rows: npt.NDArray[np.int64]) -> Answers:
+    """The answers probabilities give: the top class (ties by the items' coin), or each label at 0.5 or more."""
+    if data.multi_label:
+        return np.asarray(probabilities >= MULTI_LABEL_THRESHOLD, dtype=bool)
+    return predictions(np.asarray(probabilities, dtype=np.float64), data.ids[rows])
+
+
+def _score(data: _Data, truth: Answers, answers: Answers, labels: list[str]) -> dict[str, Any]:
+    return multi_label_scores(truth, answers, labels) if data.multi_label else scores(truth, answers, labels)
 
 
 def _record(
     run: LabelModelRun, entry: dict[str, Any], split_scores: dict[str, Any] | None = None,
-    delivered: npt.NDArray[np.int64] | None = None, data: _Data | None = None,
+    delivered: Answers | None = None, data: _Data | None = None,
 ) -> None:  # fmt: skip
     """Stores the end model's status, its scores per split and, where it fills uncovered items, the delivered
     weak labels' new scores, distribution and warnings, under a row lock."""
@@ -137,10 +165,15 @@ def _record(
                 splits[name]["end_model"] = found
         if delivered is not None and data is not None:
             for name, entry_ in splits.items():
-                scored = (data.splits == name) & (data.truth >= 0)
-                if scored.any():
-                    entry_["weak_label"] = scores(data.truth[scored], delivered[scored], run.labels)
-            counts = np.bincount(delivered, minlength=len(run.labels))
+                scored = np.flatnonzero((data.splits == name) & (data.truth >= 0))
+                if len(scored):
+                    truth = _gold_of(data, scored, truth=True)
+                    entry_["weak_label"] = _score(data, truth, delivered[scored], run.labels)
+            counts = (
+                delivered.sum(axis=0)
+                if data.multi_label
+                else np.bincount(delivered, minlength=len(run.labels))
+            )
             metrics["label_distribution"] = {
                 label: int(count) for label, count in zip(run.labels, counts, strict=True) if count
             }
@@ -168,14 +201,42 @@ def _fit(x: Matrix, targets: npt.NDArray[np.float64], c: float) -> LogisticRegre
     return model
 
 
-def _proba(model: LogisticRegression, x: Matrix, k: int) -> npt.NDArray[np.float64]:
+class _PerLabel:
+    """Multi-label: one yes/no classifier per label (a constant where the training labels are all one way)."""
+
+    def __init__(self, models: list[LogisticRegression | float]) -> None:
+        self.models = models
+
+    def predict_proba(self, x: Matrix) -> npt.NDArray[np.float64]:
+        result = np.zeros((x.shape[0], len(self.models)), dtype=np.float64)
+        for label, model in enumerate(self.models):
+            result[:, label] = model if isinstance(model, float) else _proba(model, x, 2)[:, 1]
+        return result
+
+
+def _fit_model(
+    data: _Data, x: Matrix, targets: npt.NDArray[np.float64], c: float
+) -> LogisticRegression | _PerLabel | None:
+    if not data.multi_label:
+        return _fit(x, targets, c)
+    models: list[LogisticRegression | float] = []
+    for label in range(targets.shape[1]):
+        present = targets[:, label]
+        model = _fit(x, np.column_stack([1.0 - present, present]), c)
+        models.append(model if model is not None else float(np.mean(present)))
+    return _PerLabel(models)
+
+
+def _proba(model: LogisticRegression | _PerLabel, x: Matrix, k: int) -> npt.NDArray[np.float64]:
+    if isinstance(model, _PerLabel):
+        return model.predict_proba(x)
     result = np.zeros((x.shape[0], k), dtype=np.float64)
     result[:, np.asarray(model.classes_, dtype=np.int64)] = model.predict_proba(x)
     return result
 
 
-def _metric(truth: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64], labels: list[str]) -> float:
-    return float(scores(truth, predicted, labels)[SELECTION_METRIC])
+def _metric(data: _Data, truth: Answers, answers: Answers, labels: list[str]) -> float:
+    return float(_score(data, truth, answers, labels)[SELECTION_METRIC])
 
 
 def _draw(
@@ -194,7 +255,7 @@ class _Choice:
     selected_on: str
     scores: dict[str, float]
     heldout_rows: npt.NDArray[np.int64]  # rows of the held-out gold items
-    heldout_pred: npt.NDArray[np.int64]  # the chosen config's held-out (out-of-fold) answers on them
+    heldout_pred: Answers  # the chosen config's held-out (out-of-fold) answers on them
 
     @property
     def key(self) -> str:
@@ -214,14 +275,18 @@ def _targets(data: _Data, rows: npt.NDArray[np.int64], k: int, source: str) -> n
     probabilities = data.probabilities if source == AGGREGATOR else data.vote_shares
     targets = probabilities[rows].astype(np.float64)
     gold = data.usable[rows] >= 0
-    targets[gold] = np.eye(k)[data.usable[rows][gold]]
+    if data.multi_label:
+        targets[gold] = _gold_of(data, rows[gold]).astype(np.float64)
+    else:
+        targets[gold] = np.eye(k)[data.usable[rows][gold]]
     return targets
 
 
 def _grid(data: _Data) -> list[Config]:
     """Simplest first: the chosen aggregator's labels before majority vote's (when they differ), static
     features before hybrid, the strongest regularisation (smallest C) first."""
-    sources = [AGGREGATOR] + ([MAJORITY_VOTE] if data.aggregator != MAJORITY_VOTE else [])
+    other = data.aggregator != MAJORITY_VOTE and not data.multi_label
+    sources = [AGGREGATOR] + ([MAJORITY_VOTE] if other else [])
     return [(source, kind, c) for source in sources for kind in _feature_grid() for c in sorted(C_GRID)]
 
 
@@ -236,7 +301,7 @@ def _select(
     valid_gold = np.flatnonzero(gold & (data.splits == "valid"))
     grid = _grid(data)
     seed = f"end-model-select:{run.project_id}"
-    answers: dict[Config, npt.NDArray[np.int64]] = {}
+    answers: dict[Config, Answers] = {}
     everything = np.arange(len(data.ids))
     if len(valid_gold) >= MIN_HELDOUT:
         selected_on, held = "valid", valid_gold
@@ -245,29 +310,33 @@ def _select(
         )
         for config in grid:
             source, kind, c = config
-            model = _fit(x_of[kind](rows), _targets(data, rows, k, source), c)
+            model = _fit_model(data, x_of[kind](rows), _targets(data, rows, k, source), c)
             if model is not None:
-                answers[config] = predictions(_proba(model, x_of[kind](held), k), data.ids[held])
+                answers[config] = _answers(data, _proba(model, x_of[kind](held), k), held)
     elif int(gold.sum()) >= MIN_CV_GOLD:
         selected_on, held = "cross_validation", np.flatnonzero(gold)
         folds = fold_of(data.ids[held], CV_FOLDS)
         for config in grid:
             source, kind, c = config
-            predicted = np.full(len(held), -1, dtype=np.int64)
+            predicted = (
+                np.zeros((len(held), k), dtype=bool)
+                if data.multi_label
+                else np.full(len(held), -1, dtype=np.int64)
+            )
             for fold in range(CV_FOLDS):
                 out = held[folds == fold]
                 if not len(out):
                     continue
                 rows = _draw(np.flatnonzero(train & ~np.isin(everything, out)), data.ids, SELECTION_TRAIN_LIMIT,
                              seed)  # fmt: skip
-                model = _fit(x_of[kind](rows), _targets(data, rows, k, source), c)
+                model = _fit_model(data, x_of[kind](rows), _targets(data, rows, k, source), c)
                 if model is not None:
-                    predicted[folds == fold] = predictions(_proba(model, x_of[kind](out), k), data.ids[out])
+                    predicted[folds == fold] = _answers(data, _proba(model, x_of[kind](out), k), out)
             answers[config] = predicted
     else:
         selected_on, held = "default", np.zeros(0, np.int64)
     found = {
-        _config_name(config): round(_metric(data.usable[held], pred, labels), 4)
+        _config_name(config): round(_metric(data, _gold_of(data, held), pred, labels), 4)
         for config, pred in answers.items()
     }
     if not answers:
@@ -280,7 +349,7 @@ def _select(
 
 
 def _region_decision(
-    data: _Data, choice: _Choice, aggregator_pred: npt.NDArray[np.int64], labels: list[str], covered: bool
+    data: _Data, choice: _Choice, aggregator_pred: Answers, labels: list[str], covered: bool
 ) -> dict[str, Any]:
     """Whether the end model answers for the uncovered (or the covered) items: only where held-out gold says
     it beats the aggregator on such items. The aggregator's answers on the held-out items may have seen their
@@ -297,9 +366,9 @@ def _region_decision(
             "end model beats the aggregator there"
         ))  # fmt: skip
         return decision
-    truth = data.usable[held][region]
-    end_score = _metric(truth, choice.heldout_pred[region], labels)
-    aggregator_score = _metric(truth, aggregator_pred[held][region], labels)
+    truth = _gold_of(data, held[region])
+    end_score = _metric(data, truth, choice.heldout_pred[region], labels)
+    aggregator_score = _metric(data, truth, aggregator_pred[held][region], labels)
     takes = end_score > aggregator_score + TIE_ITEMS / n
     verdict = "beats" if takes else "does not beat"
     decision.update(takes=bool(takes), end_model=round(end_score, 4), aggregator=round(aggregator_score, 4),
@@ -308,7 +377,7 @@ def _region_decision(
 
 
 def _predict_all(
-    run: LabelModelRun, model: LogisticRegression, kind: str, idf: npt.NDArray[np.float32] | None,
+    run: LabelModelRun, model: LogisticRegression | _PerLabel, kind: str, idf: npt.NDArray[np.float32] | None,
     ids: npt.NDArray[np.int64], k: int,
 ) -> npt.NDArray[np.float32]:  # fmt: skip
     """The classifier's probabilities for every item of the run, a feature block at a time."""
@@ -338,6 +407,13 @@ def _load(run: LabelModelRun) -> _Data | None:
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     aggregator = str(((run.metrics or {}).get("aggregator") or {}).get("name", MAJORITY_VOTE))
+    if run.project.multi_label:
+        usable_sets, has_usable = label_sets_column(run, ids, gold_label_sets_usable)
+        truth_sets, has_truth = label_sets_column(run, ids, truth_label_sets)
+        return _Data(ids=ids, probabilities=probabilities, aggregator=aggregator, vote_shares=shares,
+                     covered=covered, splits=splits, usable=np.where(has_usable, 0, -1),
+                     truth=np.where(has_truth, 0, -1), multi_label=True, usable_sets=usable_sets,
+                     truth_sets=truth_sets)  # fmt: skip
     return _Data(ids=ids, probabilities=probabilities, aggregator=aggregator, vote_shares=shares, covered=covered,
                  splits=splits, usable=gold_column(run, ids), truth=truth_column(run, ids))  # fmt: skip
 
@@ -346,9 +422,6 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
     """Trains the end model on a finished run's delivered labels, chooses it on held-out gold, scores it,
     decides whether it fills the uncovered items, and stores its probabilities."""
     if run.status != RunStatus.SUCCEEDED:
-        return run
-    if run.project.multi_label:
-        _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_MULTI_LABEL})
         return run
     started = time.perf_counter()
     try:
@@ -361,9 +434,11 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
         has_train = bool((data.splits == "train").any())
         pool = (data.splits == "train") if has_train else (data.splits != "test")
         train = pool & (data.covered | (data.usable >= 0))
+        trainable = np.flatnonzero(train)
+        answers = _answers(data, data.probabilities[trainable], trainable)
         if (
-            int(train.sum()) < MIN_TRAIN
-            or len(np.unique(predictions(data.probabilities[train], data.ids[train]))) < 2
+            len(trainable) < MIN_TRAIN
+            or len(np.unique(answers if not data.multi_label else answers.sum(0))) < 2
         ):
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
             return run
@@ -401,7 +476,9 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
         choice = _select(run, data, train, present, x_of, k)
         # Once chosen, the model is refitted with the held-out gold too (their figures above were out of sample).
         rows = np.union1d(np.flatnonzero(train), choice.heldout_rows)
-        model = _fit(x_of[choice.features](rows), _targets(data, rows, k, choice.source), choice.c)
+        model = _fit_model(
+            data, x_of[choice.features](rows), _targets(data, rows, k, choice.source), choice.c
+        )
         if model is None:
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
             return run
@@ -411,19 +488,21 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
         buffer = io.BytesIO()
         np.savez(buffer, ids=data.ids, probabilities=predicted)
         storage_write(path, buffer.getvalue())
-        end_pred = predictions(predicted.astype(np.float64), data.ids)
-        aggregator_pred = predictions(data.probabilities.astype(np.float64), data.ids)
+        everything = np.arange(len(data.ids))
+        end_pred = _answers(data, predicted, everything)
+        aggregator_pred = _answers(data, data.probabilities, everything)
         split_scores = {}
         for name in sorted(set(data.splits.tolist())):
-            scored = (data.splits == name) & (data.truth >= 0)
-            if scored.any():
-                split_scores[name] = scores(data.truth[scored], end_pred[scored], run.labels)
+            scored = np.flatnonzero((data.splits == name) & (data.truth >= 0))
+            if len(scored):
+                truth = _gold_of(data, scored, truth=True)
+                split_scores[name] = _score(data, truth, end_pred[scored], run.labels)
         fill = _region_decision(data, choice, aggregator_pred, run.labels, covered=False)
         override = _region_decision(data, choice, aggregator_pred, run.labels, covered=True)
         delivered = None
         if fill["takes"] or override["takes"]:
             takes = np.where(data.covered, override["takes"], fill["takes"])
-            delivered = np.where(takes, end_pred, aggregator_pred)
+            delivered = np.where(takes[:, None] if data.multi_label else takes, end_pred, aggregator_pred)
         entry = {
             "status": EndModelStatus.SUCCEEDED, "path": path, "n_train": len(rows), "features": choice.features,
             "C": choice.c, "labels_from": choice.source, "selected_on": choice.selected_on, "scores": choice.scores,

@@ -31,9 +31,11 @@ THRESHOLD = 0.5
 Bool2D = npt.NDArray[np.bool_]
 
 
-def _gold(
+def label_sets_column(
     run: LabelModelRun, ids: npt.NDArray[np.int64], reader: Callable[..., dict[int, frozenset[str]]]
 ) -> tuple[Bool2D, npt.NDArray[np.bool_]]:
+    """Each item's label set as a row of yes/no per label, and whether it has one (ids sorted, as runs keep
+    them), from `reader` (usable gold to fit and choose, truth to score)."""
     sets = reader(project=run.project)
     k = len(run.labels)
     gold = np.zeros((len(ids), k), dtype=bool)
@@ -88,7 +90,7 @@ def _probabilities(
     return np.where(voted, 1.0 - miss, prior[None, :])
 
 
-def _scores(gold: Bool2D, predicted: Bool2D, labels: list[str]) -> dict[str, Any]:
+def multi_label_scores(gold: Bool2D, predicted: Bool2D, labels: list[str]) -> dict[str, Any]:
     per_label = f1_score(gold, predicted, average=None, zero_division=0)
     return {
         "accuracy": round(float((gold == predicted).all(axis=1).mean()), 4),  # exact set match
@@ -106,8 +108,8 @@ def multi_label_results(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], dict[str, Any], list[dict[str, Any]]]:
     """Probabilities (items x labels, independent), coverage, metrics per split and per-LF analytics."""
     # Usable gold (never the test split's, never evaluation-only labels) fits; truth scores.
-    gold, has_gold = _gold(run, ids, gold_label_sets_usable)
-    truth, has_truth = _gold(run, ids, truth_label_sets)
+    gold, has_gold = label_sets_column(run, ids, gold_label_sets_usable)
+    truth, has_truth = label_sets_column(run, ids, truth_label_sets)
     stats = _precisions(matrix, gold, has_gold)
     probabilities = _probabilities(matrix, [s["precision"] for s in stats], gold, has_gold)
     covered = (matrix != ABSTAIN).any(axis=1)
@@ -127,8 +129,8 @@ def multi_label_results(
             "coverage": round(float(covered[in_split].mean()), 4),
         }
         if scored.any():
-            entry["label_model"] = _scores(truth[scored], predicted[scored], run.labels)
-            entry["majority_vote"] = _scores(truth[scored], any_vote[scored], run.labels)
+            entry["label_model"] = multi_label_scores(truth[scored], predicted[scored], run.labels)
+            entry["majority_vote"] = multi_label_scores(truth[scored], any_vote[scored], run.labels)
             entry["weak_label"] = entry["label_model"]
             entry["aggregators"] = {"noisy_or": entry["label_model"], "any_vote": entry["majority_vote"]}
         split_metrics[name] = entry

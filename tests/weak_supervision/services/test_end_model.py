@@ -10,6 +10,7 @@ import pytest
 
 from imports.services.jobs import import_options_build, items_import
 from projects.services.projects import label_specs_from_keys, project_create
+from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
@@ -99,3 +100,39 @@ def test_on_wrench_sms_the_end_model_beats_majority_vote_on_spam_f1(
     assert test["end_model"]["f1"]["spam"] > 0.8
     assert run.metrics["end_model"]["fills_uncovered"] is True
     assert test["weak_label"]["f1"]["spam"] > test["majority_vote"]["f1"]["spam"]
+
+
+def test_a_multi_label_project_gets_an_end_model_that_answers_per_label(start_run: Any) -> None:
+    # given a multi-label project whose LFs never vote "other", with 40 gold items (a fifth uncovered)
+    project = ProjectFactory(multi_label=True, labels=["billing", "urgent", "other"])
+    texts = {
+        "refund my invoice please": ["billing"],
+        "urgent outage right now": ["urgent"],
+        "urgent refund of invoice": ["billing", "urgent"],
+        "thanks for the lovely help": ["other"],
+        "lovely thanks again friend": ["other"],
+    }
+    for round_ in range(8):
+        for text, labels in texts.items():
+            AnnotationFactory(item=ItemFactory(project=project, text=f"{text} {round_}"), labels=labels)
+    for round_ in range(12):
+        ItemFactory(project=project, text=f"refund invoice urgent {round_}")
+    keyword_lf(project, "money", "billing", "refund", "invoice")
+    keyword_lf(project, "hurry", "urgent", "urgent")
+
+    # when
+    run = start_run(project)
+
+    # then the end model is trained and chosen out of fold, answers yes/no per label for every item, and is
+    # scored per label; it learned "other", which no LF votes for, from the gold items
+    end = run.metrics["end_model"]
+    assert end["status"] == EndModelStatus.SUCCEEDED, end.get("error")
+    assert end["selected_on"] == "cross_validation"
+    loaded = end_model_probabilities_get(run=run)
+    assert loaded is not None
+    ids, probabilities = loaded
+    assert probabilities.shape == (len(ids), 3)
+    scored = run.metrics["splits"]["all"]["end_model"]
+    assert set(scored["f1"]) == {"billing", "urgent", "other"}
+    assert scored["f1"]["other"] > 0.8
+    assert "labels_without_lfs" in {warning["code"] for warning in run.metrics["warnings"]}
