@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from labeling.models import Rationale
-from labeling.selectors.gold import gold_labels
+from labeling.selectors.gold import gold_labels_usable
 from projects.models import Project
 from weak_supervision.choices import LabelingFunctionKind
 from weak_supervision.declarative import ABSTAIN, rule_compile
@@ -115,7 +115,7 @@ def _grams(text: str) -> set[str]:
 
 
 def _from_ngrams(project: Project, sample: list[SampleItem]) -> Counter[tuple[str, str]]:
-    gold = gold_labels(project=project, item_ids=[row.item_id for row in sample])
+    gold = gold_labels_usable(project=project, item_ids=[row.item_id for row in sample])
     per_label: dict[str, Counter[str]] = defaultdict(Counter)
     overall: Counter[str] = Counter()
     for row in sample:
@@ -144,7 +144,7 @@ def labeling_function_suggestions(*, project: Project, limit: int = 15) -> list[
     }
     sample = preview_sample(project)
     texts, metadata = [row.text for row in sample], [row.metadata or {} for row in sample]
-    gold = gold_labels(project=project, item_ids=[row.item_id for row in sample])
+    gold = gold_labels_usable(project=project, item_ids=[row.item_id for row in sample])
     gold_index = np.array(
         [labels.index(gold[row.item_id]) if row.item_id in gold else ABSTAIN for row in sample], dtype=np.int8
     )

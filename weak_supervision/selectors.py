@@ -17,7 +17,7 @@ from scipy import sparse
 
 from core.exceptions import NotFoundError
 from core.queries import filter_ids
-from labeling.selectors.gold import gold_labels
+from labeling.selectors.gold import gold_labels_usable
 from projects.models import Item, Project
 from weak_supervision.choices import DECLARATIVE_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
 from weak_supervision.declarative import ABSTAIN, first_match, rule_compile, rules_votes
@@ -179,7 +179,7 @@ def labeling_function_preview(
     others_fired = others != ABSTAIN
     overlaps = fired & others_fired.any(axis=1)
     conflicts = fired & (others_fired & (others != votes[:, None])).any(axis=1)
-    gold = gold_labels(project=project, item_ids=ids)
+    gold = gold_labels_usable(project=project, item_ids=ids)  # LF development reads usable gold only
     judged = [
         (gold[item_id], vote)
         for item_id, vote in zip(ids, votes.tolist(), strict=True)
