@@ -28,7 +28,6 @@ from active_learning.strategies import (
 )
 from features.classifiers import Scores, can_train, hash_uniform, probabilities_full
 from features.vectors import Matrix
-from projects.services.label_keys import LabelKeys
 
 
 class Pool(NamedTuple):
@@ -77,6 +76,9 @@ def metric_validate(metric: str, labels: Sequence[str]) -> str:
     """The metric, its label (f1:LABEL) found by the one key rule (projects.services.label_keys)."""
     if metric in METRICS:
         return metric
+    # Here, not at the top: the simulator's module is read without Django's settings (bench/al_quality.py).
+    from projects.services.label_keys import LabelKeys
+
     key = LabelKeys(labels).find(metric[3:]) if metric.startswith("f1:") else None
     if key is not None:
         return f"f1:{key}"

@@ -58,6 +58,9 @@ from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import embedded_django_setup  # noqa: E402  (bench/ is not a package)
 
 from active_learning.choices import DEFAULT_STRATEGY, Strategy  # noqa: E402  (after the path is set)
 from active_learning.evaluation import HeldOut, Pool, simulate  # noqa: E402
@@ -127,15 +130,7 @@ def dataset_load(name: str) -> Dataset:
 
 def setup_django(scratch: Path) -> None:
     """Django settings for the encoder's storage (its distilled table), in a throwaway folder; no database."""
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings.base", "OVERSIGHT_VAR_DIR": str(scratch),
-        "MEDIA_ROOT": str(scratch / "media"), "SECRET_KEY": "bench-only", "OVERSIGHT_DEBUG": "0",
-    })  # fmt: skip
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    import django
-
-    django.setup()
+    embedded_django_setup(scratch)
 
 
 def features_build(data: Dataset, kind: str) -> tuple[Any, Any]:

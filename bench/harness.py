@@ -113,3 +113,23 @@ def profiler_stop(profiler: Any, path: str, *, what: str, own: int, cumulative: 
     pstats.Stats(profiler).sort_stats("tottime").print_stats(own)
     print("--- by cumulative time ---")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(cumulative)
+
+
+def embedded_django_setup(scratch: Path, *, migrate_database: bool = False) -> None:
+    """Django in the embedded default (SQLite and media under `scratch`, tasks in-process), for the benchmarks
+    that run the platform in their own process; migrated when asked."""
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings.base", "OVERSIGHT_VAR_DIR": str(scratch),
+        "MEDIA_ROOT": str(scratch / "media"), "SECRET_KEY": BENCH_SECRET_KEY, "OVERSIGHT_DEBUG": "0",
+    })  # fmt: skip
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    if migrate_database:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)

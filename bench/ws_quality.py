@@ -18,12 +18,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import embedded_django_setup
 
 ROOT = Path(__file__).resolve().parent.parent
 WRENCH = ROOT.parent / "shared" / "data" / "wrench"
@@ -47,18 +50,7 @@ AGGREGATORS = ["majority_vote", "weighted_majority_vote", "dawid_skene", "label_
 
 
 def setup_django(scratch: Path) -> None:
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings.base", "OVERSIGHT_VAR_DIR": str(scratch),
-        "MEDIA_ROOT": str(scratch / "media"), "SECRET_KEY": "bench-only", "OVERSIGHT_DEBUG": "0",
-    })  # fmt: skip
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    sys.path.insert(0, str(ROOT))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    embedded_django_setup(scratch, migrate_database=True)
 
 
 def measure(name: str) -> dict[str, Any]:
