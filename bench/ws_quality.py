@@ -105,15 +105,18 @@ def report(results: list[dict[str, Any]]) -> None:
     )
     for result in results:
         aggregator, end = result["aggregator"], result.get("end_model") or {}
-        fill = end.get("fill") or {}
+        decisions = []
+        for key, where in (("fill", "uncovered"), ("override", "covered")):
+            entry = end.get(key) or {}
+            decisions.append(
+                f"takes {where}: {entry.get('takes')} ({entry.get('end_model', '-')} vs aggregator "
+                f"{entry.get('aggregator', '-')} on {entry.get('n_heldout', 0)} held-out items)"
+            )
         print(f"- {result['name']}: aggregator {aggregator['name']} on {aggregator['selected_on']} "
               f"({aggregator['n_heldout']} items; {aggregator['metric']} {aggregator['scores']}; skipped "
               f"{list(aggregator.get('skipped', {})) or 'none'}); end model on {end.get('labels_from')} labels, "
-              f"{end.get('features')} C={end.get('C')} "
-              f"on {end.get('selected_on')}, fills uncovered: {end.get('fills_uncovered')} ({fill.get('reason', '')}; "
-              f"end model {fill.get('end_model', '-')} vs aggregator {fill.get('aggregator', '-')} on "
-              f"{fill.get('n_heldout_uncovered', 0)} uncovered held-out items); "
-              f"warnings {[w['code'] for w in result.get('warnings', [])]}")  # fmt: skip
+              f"{end.get('features')} C={end.get('C')} on {end.get('selected_on')}; " + "; ".join(decisions)
+              + f"; warnings {[w['code'] for w in result.get('warnings', [])]}")  # fmt: skip
     print("\nTimes:\n")
     for result in results:
         end = result.get("end_model") or {}
