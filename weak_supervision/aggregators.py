@@ -59,6 +59,8 @@ from snorkel.labeling.model import LabelModel
 from threadpoolctl import threadpool_limits
 
 from features.classifiers import hash_uniform
+from weak_supervision.choices import AGGREGATOR_NAMES
+from weak_supervision.ties import predictions
 
 Matrix = npt.NDArray[np.int8]
 Probabilities = npt.NDArray[np.float64]
@@ -131,18 +133,6 @@ def class_prior(gold: Labels, k: int) -> Probabilities:
     known = gold[gold >= 0]
     counts = np.bincount(known, minlength=k).astype(np.float64) + 1.0
     return np.asarray(counts / counts.sum(), dtype=np.float64)
-
-
-def predictions(probabilities: Probabilities, keys: npt.NDArray[np.int64]) -> Labels:
-    """The top class of each row; a tie between classes goes to one of them by a fair coin seeded by the row's
-    key (the item's id), so the same item always gets the same answer and no class is favoured."""
-    if not len(probabilities):
-        return np.zeros(0, dtype=np.int64)
-    rounded = np.round(probabilities, 9)
-    k = rounded.shape[1]
-    cells = keys.astype(np.int64)[:, None] * k + np.arange(k, dtype=np.int64)[None, :]
-    coin = hash_uniform(cells.reshape(-1), "tie").reshape(cells.shape)
-    return np.asarray(np.argmax(rounded + 1e-12 * coin, axis=1), dtype=np.int64)
 
 
 # --- the candidates -----------------------------------------------------------------------------------------
@@ -336,6 +326,8 @@ def label_model_candidates(params: dict[str, float]) -> Callable[[Problem, Gold,
 def supervised_candidate(c: float) -> Callable[[Problem, Gold, Probabilities], Fitted]:
     def fit(problem: Problem, gold: Gold, prior: Probabilities) -> Fitted:
         rows, labels = gold
+        if len(np.unique(labels)) < 2:  # nothing to tell apart: every item gets the prior
+            return Fitted(np.tile(prior, (len(problem.patterns), 1)), {"C": c})
         features = one_hot(problem.patterns, problem.k)
         model = LogisticRegression(C=c, max_iter=2000)
         with threadpool_limits(limits=1), warnings.catch_warnings():
@@ -369,6 +361,7 @@ CANDIDATES: tuple[Candidate, ...] = (
     ),
 )
 CANDIDATE_NAMES = tuple(candidate.name for candidate in CANDIDATES)
+assert CANDIDATE_NAMES == AGGREGATOR_NAMES
 
 
 # --- scoring and choosing -----------------------------------------------------------------------------------

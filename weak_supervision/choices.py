@@ -16,6 +16,11 @@ DECLARATIVE_KINDS = frozenset(
 WRITTEN_KINDS = DECLARATIVE_KINDS | {LabelingFunctionKind.PYTHON}
 
 
+# The aggregators a run fits, simplest first (weak_supervision.aggregators defines them; pages read the names
+# here without importing Snorkel and torch).
+AGGREGATOR_NAMES = ("majority_vote", "weighted_majority_vote", "dawid_skene", "label_model", "supervised")
+
+
 class KeywordMode(models.TextChoices):
     ANY = "any", "Any keyword"
     ALL = "all", "All keywords"

@@ -19,10 +19,17 @@ from core.exceptions import NotFoundError
 from core.queries import filter_ids
 from labeling.selectors.gold import gold_labels_usable
 from projects.models import Item, Project
-from weak_supervision.choices import DECLARATIVE_KINDS, EndModelStatus, LabelingFunctionKind, RunStatus
+from weak_supervision.choices import (
+    AGGREGATOR_NAMES,
+    DECLARATIVE_KINDS,
+    EndModelStatus,
+    LabelingFunctionKind,
+    RunStatus,
+)
 from weak_supervision.declarative import ABSTAIN, first_match, rule_compile, rules_votes
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
 from weak_supervision.sandbox import python_code_validate, python_votes
+from weak_supervision.ties import predictions
 
 PREVIEW_SAMPLE = 10_000
 PREVIEW_SAMPLE_SECONDS = 300  # how long a preview sample is reused (an import that adds items changes it)
@@ -253,9 +260,10 @@ def weak_labels_get(
     end_rows = end[1] if end is not None and np.array_equal(end[0], ids) else None
     answers = {}
     multi_label = run.project.multi_label
-    for row in rows.tolist():
+    bests = predictions(probabilities[rows], ids[rows]) if not multi_label else np.zeros(len(rows), np.int64)
+    for row, top in zip(rows.tolist(), bests.tolist(), strict=True):
         probs = probabilities[row]
-        best = int(np.argmax(probs))
+        best = int(top) if not multi_label else int(np.argmax(probs))
         label = run.labels[best] if covered[row] else ""
         chosen = [key for key, p in zip(run.labels, probs, strict=True) if p >= MULTI_LABEL_THRESHOLD]
         end_best = int(np.argmax(end_rows[row])) if end_rows is not None else -1
@@ -358,17 +366,15 @@ class AggregatorRow:
 
 def run_aggregator_rows(*, run: LabelModelRun) -> list[AggregatorRow]:
     """Every candidate aggregator with its held-out score and its scores per split (simplest first)."""
-    from weak_supervision.aggregators import CANDIDATE_NAMES
-
     aggregator = (run.metrics or {}).get("aggregator")
     if not isinstance(aggregator, dict):
         return []
     splits = (run.metrics or {}).get("splits") or {}
-    names = list(CANDIDATE_NAMES) + [
+    names = list(AGGREGATOR_NAMES) + [
         name
         for split in splits.values()
         for name in (split.get("aggregators") or {})
-        if name not in CANDIDATE_NAMES
+        if name not in AGGREGATOR_NAMES
     ]
     rows = []
     for name in dict.fromkeys(names):

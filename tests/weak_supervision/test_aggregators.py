@@ -16,9 +16,9 @@ from weak_supervision.aggregators import (
     dawid_skene,
     distinct_rows,
     majority_vote,
-    predictions,
     weighted_majority_vote,
 )
+from weak_supervision.ties import predictions
 
 
 def _synthetic(
@@ -184,3 +184,18 @@ def test_a_wide_label_matrix_leaves_snorkels_label_model_out_and_says_why() -> N
     # then
     assert "label_model" not in selection.probabilities
     assert "900 columns" in selection.skipped["label_model"]
+
+
+def test_gold_of_one_class_only_gives_every_candidate_something_to_say() -> None:
+    # given 80 gold items that are all of class 0 (too few classes for a supervised fit)
+    matrix, truth = _synthetic(n=400)
+    gold = np.where(np.arange(len(truth)) < 80, 0, -1).astype(np.int64)
+
+    # when
+    selection = aggregator_select(
+        matrix=matrix, k=3, gold=gold, valid=np.zeros(len(truth), bool), ids=np.arange(len(truth))
+    )
+
+    # then the choice is made, and the supervised aggregator falls back to the prior instead of failing
+    assert selection.selected_on == "cross_validation"
+    assert np.allclose(selection.probabilities["supervised"], class_prior(gold, 3))

@@ -64,7 +64,6 @@ from weak_supervision.aggregators import (
     SELECTION_METRIC,
     TIE_ITEMS,
     fold_of,
-    predictions,
     scores,
     vote_counts,
 )
@@ -76,6 +75,7 @@ from weak_supervision.services.label_model import gold_column, split_labels_repo
 from weak_supervision.services.multi_label import THRESHOLD as MULTI_LABEL_THRESHOLD
 from weak_supervision.services.multi_label import label_sets_column, multi_label_scores
 from weak_supervision.services.runs import run_matrix_coded
+from weak_supervision.ties import predictions
 
 logger = logging.getLogger("oversight.weak_supervision")
 

@@ -23,12 +23,12 @@ from weak_supervision.aggregators import (
     DistinctRowsLabelModel,
     aggregator_select,
     distinct_rows,
-    predictions,
     scores,
 )
 from weak_supervision.models import LabelModelRun
 from weak_supervision.services.guardrails import run_warnings
 from weak_supervision.services.multi_label import multi_label_results
+from weak_supervision.ties import predictions
 
 __all__ = [
     "DistinctRowsLabelModel",
