@@ -122,8 +122,9 @@ def main() -> None:
                 migrate(env)
                 results.append(child_run(Path(__file__), "measure", {"items": n, "path": str(path)}, env))
     print(
-        "\n| items | import s | run s (its own labels) | end model s | features s | train s | predict s "
-        "| trained on | chosen | fills uncovered | test acc: weak labels | end model | peak RSS MB | target |"
+        "\n| items | import s | run s (its own labels) | features + end model s | of which: blocks s | fit s "
+        "| predict s | trained on | chosen | fills uncovered | test acc: weak labels | end model | peak RSS MB "
+        "| target |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
