@@ -109,8 +109,9 @@ def report(results: list[dict[str, Any]]) -> None:
         for key, where in (("fill", "uncovered"), ("override", "covered")):
             entry = end.get(key) or {}
             decisions.append(
-                f"takes {where}: {entry.get('takes')} ({entry.get('end_model', '-')} vs aggregator "
-                f"{entry.get('aggregator', '-')} on {entry.get('n_heldout', 0)} held-out items)"
+                f"{where} answered by {entry.get('answered_by', 'aggregator')} (end model "
+                f"{entry.get('end_model', '-')}, aggregator {entry.get('aggregator', '-')}, together "
+                f"{entry.get('combined', '-')} on {entry.get('n_heldout', 0)} held-out items)"
             )
         print(f"- {result['name']}: aggregator {aggregator['name']} on {aggregator['selected_on']} "
               f"({aggregator['n_heldout']} items; {aggregator['metric']} {aggregator['scores']}; skipped "

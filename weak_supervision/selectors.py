@@ -343,14 +343,17 @@ def end_model_takes(*, run: LabelModelRun) -> tuple[bool, bool]:
 
 
 def end_model_probabilities_get(
-    *, run: LabelModelRun
+    *, run: LabelModelRun, delivered: bool = False
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:
-    """The end model's probabilities for every item of the run (ids sorted), or None when it has none."""
+    """The end model's probabilities for every item of the run (ids sorted), or None when it has none. With
+    `delivered`, those the delivered weak labels take where the end model answers: its own, or its product
+    with the aggregator's where the two answer together (see weak_supervision.services.end_model)."""
     entry = (run.metrics or {}).get("end_model") or {}
     if entry.get("status") != EndModelStatus.SUCCEEDED:
         return None
     with default_storage.open(entry["path"], "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
-        return stored["ids"], stored["probabilities"]
+        key = "delivered" if delivered and "delivered" in stored.files else "probabilities"
+        return stored["ids"], stored[key]
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ class WeakArrays:
     probabilities: npt.NDArray[np.float32]
     covered: npt.NDArray[np.bool_]
     labels: list[str]  # the run's label order
-    # The run's end model, for the items no LF covers (same rows as `ids`); None when it has none or held-out
-    # gold did not show that it beats the aggregator on such items.
+    # What the run delivers where its end model answers (alone or with the aggregator; same rows as `ids`);
+    # None when it has none or held-out gold did not show that it beats the aggregator anywhere.
     end_probabilities: npt.NDArray[np.float32] | None = None
     end_fills: bool = True  # the end model answers for the uncovered items
     end_overrides: bool = False  # ... and for the covered ones
@@ -37,7 +37,7 @@ def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
     ids, probabilities, covered = loaded
     # The end model's answers only where the run decided it beats the aggregator.
     fills, overrides = end_model_takes(run=run)
-    end = end_model_probabilities_get(run=run) if fills or overrides else None
+    end = end_model_probabilities_get(run=run, delivered=True) if fills or overrides else None
     end_probabilities = None
     if end is not None:
         end_ids, end_values = end

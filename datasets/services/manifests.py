@@ -143,12 +143,14 @@ def _run(run: LabelModelRun | None) -> dict[str, Any] | None:
 
 
 def _end_model(run: LabelModelRun | None) -> dict[str, Any] | None:
-    """The run's end model, whose labels the snapshot holds for items no LF covers where held-out gold showed
-    that it beats the aggregator there (`fills_uncovered`)."""
+    """The run's end model, whose labels (alone or with the aggregator's) the snapshot holds for the items no
+    LF covers and for the covered ones where held-out gold showed that it beats the aggregator there
+    (`fills_uncovered`, `overrides_covered`; `fill` and `override` say who answers and on what evidence)."""
     entry = (run.metrics or {}).get("end_model") if run is not None else None
     if not entry:
         return None
-    keys = ("status", "n_train", "features", "C", "selected_on", "fills_uncovered", "fill", "reason")
+    keys = ("status", "n_train", "features", "C", "selected_on", "fills_uncovered", "overrides_covered", "fill",
+            "override", "reason")  # fmt: skip
     return {key: entry[key] for key in keys if key in entry}
 
 

@@ -17,12 +17,18 @@ It runs after a run succeeds, as its own task, so a run's labels never wait for 
   set and strength (FEATURE_GRID x C_GRID), the simpler winning ties within one held-out item's worth of
   score; selection fits use at most SELECTION_TRAIN_LIMIT training items. The chosen configuration is then
   refitted on the training items and the held-out gold;
-- **filling uncovered items**: the end model labels the items no LF covers only where held-out gold says it
-  beats the aggregator on such items (the selection metric, at least MIN_FILL_EVIDENCE uncovered held-out
-  items); the decision and its figures are reported (`metrics.end_model.fill`), and the delivered weak labels
-  (`splits.<split>.weak_label`, snapshots) follow it.
+- **who answers, per region** (the items no LF covers, and the covered ones): the aggregator, the end model,
+  or both together (their product of experts: each class's probability under the one times under the other,
+  normalised; the aggregator's votes and the text classifier are two views of an item, and where each is
+  right more often than not, the classes they agree on gain). Held-out gold decides, on the selection
+  metric, among the region's held-out items (at least MIN_FILL_EVIDENCE of them), the simpler answer
+  winning unless a more complex one beats it by more than one held-out item's worth of score, in the order
+  aggregator, end model, both. The decisions and their figures are reported (`metrics.end_model.fill` and
+  `.override`), and the delivered weak labels (`splits.<split>.weak_label`, snapshots) follow them.
 
-Its probabilities for every item are stored in a file of their own and scored on each split's truth labels.
+Its probabilities for every item are stored in a file of their own (with the probabilities the delivered weak
+labels take where the end model answers, alone or with the aggregator) and scored on each split's truth
+labels.
 """
 
 from __future__ import annotations
@@ -255,7 +261,7 @@ class _Choice:
     selected_on: str
     scores: dict[str, float]
     heldout_rows: npt.NDArray[np.int64]  # rows of the held-out gold items
-    heldout_pred: Answers  # the chosen config's held-out (out-of-fold) answers on them
+    heldout_proba: npt.NDArray[np.float64]  # the chosen config's held-out (out-of-fold) probabilities on them
 
     @property
     def key(self) -> str:
@@ -302,6 +308,7 @@ def _select(
     grid = _grid(data)
     seed = f"end-model-select:{run.project_id}"
     answers: dict[Config, Answers] = {}
+    probabilities: dict[Config, npt.NDArray[np.float64]] = {}
     everything = np.arange(len(data.ids))
     if len(valid_gold) >= MIN_HELDOUT:
         selected_on, held = "valid", valid_gold
@@ -312,17 +319,13 @@ def _select(
             source, kind, c = config
             model = _fit_model(data, x_of[kind](rows), _targets(data, rows, k, source), c)
             if model is not None:
-                answers[config] = _answers(data, _proba(model, x_of[kind](held), k), held)
+                probabilities[config] = _proba(model, x_of[kind](held), k)
     elif int(gold.sum()) >= MIN_CV_GOLD:
         selected_on, held = "cross_validation", np.flatnonzero(gold)
         folds = fold_of(data.ids[held], CV_FOLDS)
         for config in grid:
             source, kind, c = config
-            predicted = (
-                np.zeros((len(held), k), dtype=bool)
-                if data.multi_label
-                else np.full(len(held), -1, dtype=np.int64)
-            )
+            predicted = np.zeros((len(held), k), dtype=np.float64)
             for fold in range(CV_FOLDS):
                 out = held[folds == fold]
                 if not len(out):
@@ -331,48 +334,88 @@ def _select(
                              seed)  # fmt: skip
                 model = _fit_model(data, x_of[kind](rows), _targets(data, rows, k, source), c)
                 if model is not None:
-                    predicted[folds == fold] = _answers(data, _proba(model, x_of[kind](out), k), out)
-            answers[config] = predicted
+                    predicted[folds == fold] = _proba(model, x_of[kind](out), k)
+            probabilities[config] = predicted
     else:
         selected_on, held = "default", np.zeros(0, np.int64)
+    answers = {config: _answers(data, predicted, held) for config, predicted in probabilities.items()}
     found = {
         _config_name(config): round(_metric(data, _gold_of(data, held), pred, labels), 4)
         for config, pred in answers.items()
     }
     if not answers:
         return _Choice(AGGREGATOR, _feature_grid()[-1], 1.0, selected_on, found, np.zeros(0, np.int64),
-                       np.zeros(0, np.int64))  # fmt: skip
+                       np.zeros((0, k), np.float64))  # fmt: skip
     best = max(found.values())
     tolerance = TIE_ITEMS / max(len(held), 1)
     config = next(key for key in grid if key in answers and found[_config_name(key)] >= best - tolerance)
-    return _Choice(*config, selected_on, found, held, answers[config])
+    return _Choice(*config, selected_on, found, held, probabilities[config])
 
 
-def _region_decision(
-    data: _Data, choice: _Choice, aggregator_pred: Answers, labels: list[str], covered: bool
-) -> dict[str, Any]:
-    """Whether the end model answers for the uncovered (or the covered) items: only where held-out gold says
-    it beats the aggregator on such items. The aggregator's answers on the held-out items may have seen their
-    gold (it is refitted on all usable gold), which can only favour it: the decision errs towards the
-    aggregator."""
+def combined(
+    end: npt.NDArray[Any], aggregator: npt.NDArray[Any], *, multi_label: bool
+) -> npt.NDArray[np.float64]:
+    """The end model and the aggregator together: the product of their probabilities, normalised per class
+    (single-label) or per label's yes and no (multi-label)."""
+    end = np.clip(np.asarray(end, dtype=np.float64), 1e-6, 1.0)
+    aggregator = np.clip(np.asarray(aggregator, dtype=np.float64), 1e-6, 1.0)
+    if multi_label:
+        yes = end * aggregator
+        no = np.clip(1.0 - end, 1e-6, 1.0) * np.clip(1.0 - aggregator, 1e-6, 1.0)
+        return np.asarray(yes / (yes + no), dtype=np.float64)
+    product = end * aggregator
+    return np.asarray(product / product.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+# Who may answer for a region, simplest first.
+ANSWERED_BY = (AGGREGATOR, "end_model", "combined")
+
+
+def _region_decision(data: _Data, choice: _Choice, labels: list[str], covered: bool) -> dict[str, Any]:
+    """Who answers for the uncovered (or the covered) items: the aggregator, the end model or both together,
+    as held-out gold on such items says (see the module's docstring). The aggregator's probabilities on the
+    held-out items may have seen their gold (it is refitted on all usable gold), which can only favour it and
+    the combination over the end model alone."""
     held = choice.heldout_rows
     region = data.covered[held] == covered
     n = int(region.sum())
-    decision: dict[str, Any] = {"n_heldout": n, "metric": SELECTION_METRIC}
+    decision: dict[str, Any] = {"n_heldout": n, "metric": SELECTION_METRIC, "answered_by": AGGREGATOR}
     where = "covered" if covered else "uncovered"
     if n < MIN_FILL_EVIDENCE:
-        decision.update(takes=False, reason=(
+        decision.update(takes=False, combines=False, reason=(
             f"{n} held-out gold item(s) are {where}; at least {MIN_FILL_EVIDENCE} are needed to show that the "
             "end model beats the aggregator there"
         ))  # fmt: skip
         return decision
-    truth = _gold_of(data, held[region])
-    end_score = _metric(data, truth, choice.heldout_pred[region], labels)
-    aggregator_score = _metric(data, truth, aggregator_pred[held][region], labels)
-    takes = end_score > aggregator_score + TIE_ITEMS / n
-    verdict = "beats" if takes else "does not beat"
-    decision.update(takes=bool(takes), end_model=round(end_score, 4), aggregator=round(aggregator_score, 4),
-                    reason=f"the end model {verdict} the aggregator on held-out {where} gold")  # fmt: skip
+    rows = held[region]
+    truth = _gold_of(data, rows)
+    end_proba = choice.heldout_proba[region]
+    aggregator_proba = data.probabilities[rows]
+    found = {
+        AGGREGATOR: _metric(data, truth, _answers(data, aggregator_proba, rows), labels),
+        "end_model": _metric(data, truth, _answers(data, end_proba, rows), labels),
+        "combined": _metric(
+            data,
+            truth,
+            _answers(data, combined(end_proba, aggregator_proba, multi_label=data.multi_label), rows),
+            labels,
+        ),
+    }
+    chosen = AGGREGATOR
+    for name in ANSWERED_BY[1:]:
+        if found[name] > found[chosen] + TIE_ITEMS / n:
+            chosen = name
+    answer = {AGGREGATOR: "the aggregator answers alone", "end_model": "the end model answers",
+              "combined": "the end model and the aggregator answer together"}[chosen]  # fmt: skip
+    decision.update(
+        takes=chosen != AGGREGATOR,
+        combines=chosen == "combined",
+        answered_by=chosen,
+        end_model=round(found["end_model"], 4),
+        aggregator=round(found[AGGREGATOR], 4),
+        combined=round(found["combined"], 4),
+        reason=f"on held-out {where} gold, {answer}",
+    )
     return decision
 
 
@@ -484,10 +527,6 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
             return run
         trained = time.perf_counter()
         predicted = _predict_all(run, model, choice.features, idf[choice.features], data.ids, k)
-        path = end_model_path(run)
-        buffer = io.BytesIO()
-        np.savez(buffer, ids=data.ids, probabilities=predicted)
-        storage_write(path, buffer.getvalue())
         everything = np.arange(len(data.ids))
         end_pred = _answers(data, predicted, everything)
         aggregator_pred = _answers(data, data.probabilities, everything)
@@ -497,12 +536,25 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
             if len(scored):
                 truth = _gold_of(data, scored, truth=True)
                 split_scores[name] = _score(data, truth, end_pred[scored], run.labels)
-        fill = _region_decision(data, choice, aggregator_pred, run.labels, covered=False)
-        override = _region_decision(data, choice, aggregator_pred, run.labels, covered=True)
+        fill = _region_decision(data, choice, run.labels, covered=False)
+        override = _region_decision(data, choice, run.labels, covered=True)
         delivered = None
+        # What the delivered weak labels read where the end model answers, alone or with the aggregator.
+        taken = np.asarray(data.probabilities, dtype=np.float32).copy()
         if fill["takes"] or override["takes"]:
             takes = np.where(data.covered, override["takes"], fill["takes"])
-            delivered = np.where(takes[:, None] if data.multi_label else takes, end_pred, aggregator_pred)
+            combines = np.where(data.covered, override["combines"], fill["combines"])
+            both = combined(predicted, data.probabilities, multi_label=data.multi_label).astype(np.float32)
+            taken = np.where(combines[:, None], both, np.where(takes[:, None], predicted, taken))
+            delivered = np.where(
+                takes[:, None] if data.multi_label else takes,
+                _answers(data, taken, everything),
+                aggregator_pred,
+            )
+        path = end_model_path(run)
+        buffer = io.BytesIO()
+        np.savez(buffer, ids=data.ids, probabilities=predicted, delivered=taken)
+        storage_write(path, buffer.getvalue())
         entry = {
             "status": EndModelStatus.SUCCEEDED, "path": path, "n_train": len(rows), "features": choice.features,
             "C": choice.c, "labels_from": choice.source, "selected_on": choice.selected_on, "scores": choice.scores,

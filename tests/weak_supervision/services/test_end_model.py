@@ -14,8 +14,8 @@ from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
-from weak_supervision.selectors import end_model_probabilities_get
-from weak_supervision.services.end_model import end_model_fit
+from weak_supervision.selectors import end_model_probabilities_get, run_probabilities_get
+from weak_supervision.services.end_model import _Choice, _Data, _region_decision, combined, end_model_fit
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,13 @@ def test_after_a_run_the_end_model_labels_items_no_lf_covers(start_run: Any) -> 
     assert len(ids) == 44
     assert probabilities.shape == (44, 2)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # where the end model does not answer, the delivered probabilities are the aggregator's
+    delivered = end_model_probabilities_get(run=run, delivered=True)
+    assert delivered is not None
+    assert np.array_equal(delivered[0], ids)
+    aggregator = run_probabilities_get(run=run)
+    assert aggregator is not None
+    assert np.allclose(delivered[1], aggregator[1])
 
 
 def test_the_end_model_is_skipped_with_a_reason_when_too_few_items_are_covered(start_run: Any) -> None:
@@ -136,3 +143,80 @@ def test_a_multi_label_project_gets_an_end_model_that_answers_per_label(start_ru
     assert set(scored["f1"]) == {"billing", "urgent", "other"}
     assert scored["f1"]["other"] > 0.8
     assert "labels_without_lfs" in {warning["code"] for warning in run.metrics["warnings"]}
+
+
+def test_together_the_end_model_and_the_aggregator_multiply_their_probabilities() -> None:
+    # given an end model and an aggregator that each lean one way on two items
+    end = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+    aggregator = np.array([[0.2, 0.7, 0.1], [0.0, 0.5, 0.5]])
+
+    # when
+    both = combined(end, aggregator, multi_label=False)
+    per_label = combined(np.array([[0.9, 0.2]]), np.array([[0.5, 0.2]]), multi_label=True)
+
+    # then each class's probabilities multiply and are normalised; a zero from one side stays (nearly) zero;
+    # per label, yes and no multiply alike (0.5 is no evidence either way)
+    assert np.allclose(both.sum(axis=1), 1.0)
+    assert both[0].argmax() == 1
+    assert both[0][1] == pytest.approx(0.21 / (0.12 + 0.21 + 0.01))
+    assert both[1][0] < 1e-4
+    assert both[1].argmax() == 2
+    assert per_label[0] == pytest.approx([0.9, 0.04 / (0.04 + 0.64)])
+
+
+def _decision_data(truth: list[int], aggregator: list[list[float]]) -> _Data:
+    n = len(truth)
+    return _Data(
+        ids=np.arange(1, n + 1, dtype=np.int64), probabilities=np.asarray(aggregator, dtype=np.float32),
+        aggregator="weighted_majority_vote", vote_shares=np.asarray(aggregator, dtype=np.float64),
+        covered=np.ones(n, dtype=bool), splits=np.full(n, "valid", dtype="U8"),
+        usable=np.asarray(truth, dtype=np.int64), truth=np.asarray(truth, dtype=np.int64),
+    )  # fmt: skip
+
+
+def _choice(data: _Data, end: list[list[float]]) -> _Choice:
+    rows = np.arange(len(data.ids), dtype=np.int64)
+    return _Choice("aggregator", "static", 1.0, "valid", {}, rows, np.asarray(end, dtype=np.float64))
+
+
+@pytest.mark.parametrize(
+    ("aggregator", "end", "answered_by"),
+    [
+        # the aggregator is right on all 20, the end model on 10: the aggregator answers alone
+        ([[0.9, 0.1]] * 20, [[0.6, 0.4]] * 10 + [[0.4, 0.6]] * 10, "aggregator"),
+        # the end model is right on all, the aggregator on half, sure where it is wrong: the end model alone
+        ([[0.6, 0.4]] * 10 + [[0.1, 0.9]] * 10, [[0.9, 0.1]] * 20, "end_model"),
+        # each is wrong on a different quarter, unsure there; sure where right: together they are right on all
+        (
+            [[0.45, 0.55]] * 5 + [[0.9, 0.1]] * 15,
+            [[0.9, 0.1]] * 5 + [[0.4, 0.6]] * 5 + [[0.9, 0.1]] * 10,
+            "combined",
+        ),
+    ],
+)
+def test_held_out_gold_decides_who_answers_for_a_region(
+    aggregator: list[list[float]], end: list[list[float]], answered_by: str
+) -> None:
+    # given 20 covered held-out gold items, all of class 0
+    data = _decision_data([0] * 20, aggregator)
+
+    # when
+    decision = _region_decision(data, _choice(data, end), ["a", "b"], covered=True)
+
+    # then
+    assert decision["answered_by"] == answered_by
+    assert decision["takes"] is (answered_by != "aggregator")
+    assert decision["combines"] is (answered_by == "combined")
+    assert decision["n_heldout"] == 20
+
+
+def test_a_region_with_too_few_held_out_items_stays_with_the_aggregator() -> None:
+    # given 5 held-out items on which the end model is right and the aggregator wrong
+    data = _decision_data([0] * 5, [[0.1, 0.9]] * 5)
+
+    # when
+    decision = _region_decision(data, _choice(data, [[0.9, 0.1]] * 5), ["a", "b"], covered=True)
+
+    # then 5 items are too few evidence to let the end model answer
+    assert (decision["answered_by"], decision["takes"]) == ("aggregator", False)
+    assert "at least 10" in decision["reason"]
