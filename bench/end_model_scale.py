@@ -41,6 +41,7 @@ CUES = {
     "delivery": ["package", "arrived", "courier", "parcel"],
     "account": ["password", "login", "profile", "locked"],
 }
+CHANNELS = ["email", "chat", "phone", "web form"]
 TARGETS = {100_000: 600.0, 1_000_000: 3600.0}
 
 
@@ -48,7 +49,8 @@ def write_items(path: Path, n: int) -> None:
     rng = random.Random(SEED)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "text", "label", "split"])
+        # Two metadata text fields, as support tickets carry (the end model may read them beside the text).
+        writer.writerow(["id", "text", "label", "split", "channel", "customer"])
         for index in range(n):
             label = rng.choice(LABELS)
             words = rng.choices(VOCABULARY, k=rng.randint(8, 30))
@@ -57,7 +59,9 @@ def write_items(path: Path, n: int) -> None:
                 words.insert(rng.randrange(len(words) + 1), rng.choice(CUES[cue_label]))
             draw = rng.random()
             split = "train" if draw < 0.9 else "valid" if draw < 0.95 else "test"
-            writer.writerow([f"doc-{index:07d}", " ".join(words), label if split != "train" else "", split])
+            customer = " ".join(rng.choices(VOCABULARY, k=2))
+            writer.writerow([f"doc-{index:07d}", " ".join(words), label if split != "train" else "", split,
+                             rng.choice(CHANNELS), customer])  # fmt: skip
 
 
 def child(spec: dict[str, Any]) -> None:

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from django.db import models
 
-from features.choices import FeatureKind
+from features.choices import BlockKind
 from projects.models import Project
 
 
 class FeatureBlock(models.Model):
     """Cached features of a contiguous range of a project's items (by id), in one file: hashed term counts
     as a sparse matrix (TF-IDF weighting is applied when read, from the blocks' document frequencies), or
-    dense sentence embeddings. Built once per item; new items get new blocks."""
+    dense embeddings (of the text, or of its metadata text fields). Built once per item; new items get new
+    blocks."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="feature_blocks")
-    kind = models.CharField(max_length=16, choices=FeatureKind.choices)
+    kind = models.CharField(max_length=16, choices=BlockKind.choices)
     first_id = models.BigIntegerField()
     last_id = models.BigIntegerField()
     rows = models.PositiveIntegerField()

@@ -24,7 +24,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from features.choices import FeatureKind
+from features.choices import BlockKind, FeatureKind
 
 N_FEATURES = 2**18  # collisions stay rare for vocabularies up to a few 100,000 terms; 1 MB of idf weights
 EMBEDDING_DIM = 384
@@ -34,6 +34,19 @@ ERROR_EMBEDDINGS_MISSING = (
 )
 
 Matrix: TypeAlias = sparse.csr_matrix | npt.NDArray[np.float32]
+FIELD_CHARS = 200  # of each metadata value: names, titles, entities, categories; not documents
+
+
+def fields_text(metadata: Any) -> str:
+    """The text of an item's metadata fields that a fields block embeds: its top-level string values, in key
+    order, each cut to FIELD_CHARS (numbers, lists and nested values are left out; a value such as a date or
+    an id that teaches nothing is left to held-out gold, which decides whether the fields are read at all)."""
+    if not isinstance(metadata, dict):
+        return ""
+    values = (metadata[key] for key in sorted(metadata, key=str))
+    return " ; ".join(
+        value.strip()[:FIELD_CHARS] for value in values if isinstance(value, str) and value.strip()
+    )
 
 
 def _vectorizer() -> HashingVectorizer:
@@ -111,10 +124,11 @@ def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
 
 
 def block_compute(kind: str, texts: Sequence[str]) -> Matrix:
-    """One stored kind's features of these texts (the hybrid kind is stored as its two parts)."""
+    """One stored kind's features of these texts (the hybrid kind is stored as its two parts; a fields block's
+    texts are the items' `fields_text`)."""
     if kind == FeatureKind.EMBEDDINGS:
         return embed(texts)
-    if kind == FeatureKind.STATIC:
+    if kind in (FeatureKind.STATIC, BlockKind.FIELDS):
         from features.encoders import static_embed
 
         return static_embed(list(texts))

@@ -19,10 +19,10 @@ from django.db.models import Count, Max, Q
 from scipy import sparse
 
 from core.storage import storage_write
-from features.choices import STORED_KINDS, FeatureKind
+from features.choices import STORED_KINDS, BlockKind, FeatureKind
 from features.classifiers import stack
 from features.models import FeatureBlock
-from features.vectors import Matrix, block_bytes, block_compute, block_parse, idf_weights, weigh
+from features.vectors import Matrix, block_bytes, block_compute, block_parse, fields_text, idf_weights, weigh
 from projects.models import Item, Project
 
 # Items per block: hashing 50,000 texts takes about half a second, and a block's file (about 15 MB for short
@@ -103,16 +103,18 @@ def feature_block_build(*, project: Project, kind: str, first_id: int, last_id: 
     done = FeatureBlock.objects.filter(project=project, kind=kind, first_id=first_id).first()
     if done is not None:
         return done
+    column = "metadata" if kind == BlockKind.FIELDS else "text"
     rows = list(
         Item.objects.filter(project=project, pk__gte=first_id, pk__lte=last_id)
         .order_by("pk")
-        .values_list("pk", "text")
+        .values_list("pk", column)
     )
     if not rows:
         return None
     ids = np.asarray([pk for pk, _ in rows], dtype=np.int64)
+    texts = [fields_text(value) if kind == BlockKind.FIELDS else value for _, value in rows]
     path = block_path(project, kind, first_id, last_id)
-    storage_write(path, block_bytes(ids, block_compute(kind, [text for _, text in rows])))
+    storage_write(path, block_bytes(ids, block_compute(kind, texts)))
     try:
         with transaction.atomic():
             return FeatureBlock.objects.create(
@@ -155,7 +157,7 @@ def block_load(block: FeatureBlock) -> tuple[npt.NDArray[np.int64], Matrix, npt.
 def idf_compute(*, project: Project, kind: str) -> npt.NDArray[np.float32] | None:
     """Inverse document frequencies over every cached item (None for embeddings, which are used as they are;
     a hybrid kind's are those of its TF-IDF part)."""
-    if kind not in (FeatureKind.HASHED_TFIDF, FeatureKind.EMBEDDINGS, FeatureKind.STATIC):
+    if kind not in (FeatureKind.HASHED_TFIDF, FeatureKind.EMBEDDINGS, FeatureKind.STATIC, BlockKind.FIELDS):
         if FeatureKind.HASHED_TFIDF not in stored_kinds(kind):
             return None
         kind = FeatureKind.HASHED_TFIDF

@@ -10,12 +10,14 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 from features.choices import FeatureKind
 from features.vectors import (
     EMBEDDING_DIM,
+    FIELD_CHARS,
     N_FEATURES,
     block_bytes,
     block_compute,
     block_parse,
     document_frequency,
     embeddings_available,
+    fields_text,
     idf_weights,
     term_counts,
     tfidf,
@@ -165,3 +167,20 @@ def test_embeddings_are_unit_vectors_of_384_dimensions() -> None:
     assert isinstance(vectors, np.ndarray)
     assert (vectors.shape, vectors.dtype) == ((2, EMBEDDING_DIM), np.float32)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_fields_text_joins_an_items_string_metadata_in_key_order() -> None:
+    # given metadata with strings, blanks, numbers, lists, nested values and a long value
+    metadata = {"entity2": "chapter", "entity1": " canons ", "span1": [95, 101], "score": 3, "blank": "  ",
+                "nested": {"a": "b"}, "notes": "x" * 500}  # fmt: skip
+
+    # when
+    text = fields_text(metadata)
+
+    # then only the strings are kept, stripped, in key order, each cut to FIELD_CHARS
+    assert text == "canons ; chapter ; " + "x" * FIELD_CHARS
+
+
+@pytest.mark.parametrize("metadata", [{}, None, [], "text", {"n": 1, "on": True}])
+def test_fields_text_is_empty_without_string_fields(metadata: object) -> None:
+    assert fields_text(metadata) == ""

@@ -4,7 +4,9 @@ It runs after a run succeeds, as its own task, so a run's labels never wait for 
 
 - **features**: the project's cached feature blocks (`features.services.cache`: built once per item, in
   blocks any worker can build, shared with active learning): hashed TF-IDF and static embeddings distilled
-  from all-MiniLM-L6-v2 (`features.encoders`), TF-IDF alone when the encoder is not installed;
+  from all-MiniLM-L6-v2 (`features.encoders`), and, where the project's items carry metadata text fields
+  (names, entities, categories: `features.vectors.fields_text`), the static embedding of those fields beside
+  them (`hybrid+fields`); TF-IDF alone when the encoder is not installed;
 - **training**: the covered items outside the test split (the train split where the project has one), each
   with the chosen aggregator's probabilities as a soft label (an item counts once per class, weighted by that
   class's probability), and usable gold items with their gold label; at most END_MODEL_TRAIN_LIMIT of them,
@@ -48,21 +50,24 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from core.storage import storage_write
-from features.choices import FeatureKind
+from features.choices import HYBRID_FIELDS, FeatureKind
 from features.classifiers import CompactLogisticRegression, hash_uniform
 from features.encoders import encoder_available
+from features.selectors import project_has_text_fields
 from features.services.cache import (
     BlockPlan,
     block_features,
     features_get,
     features_plan,
     features_refresh,
+    hstack_features,
     idf_compute,
     primary_blocks,
     stored_kinds,
 )
 from features.vectors import Matrix
 from labeling.selectors.gold import gold_label_sets_usable, truth_label_sets
+from projects.models import Project
 from weak_supervision.aggregators import (
     CV_FOLDS,
     MIN_CV_GOLD,
@@ -93,6 +98,8 @@ SOFT_LABEL_FLOOR = 0.01  # class probabilities below this are not trained on
 C_GRID = (0.1, 1.0, 10.0, 100.0)
 # Simplest first: a tie goes to the earlier one.
 FEATURE_GRID = (FeatureKind.STATIC, FeatureKind.HYBRID)
+# Where the project's items carry metadata text fields: the hybrid features with their static embedding too.
+FIELDS_GRID = (HYBRID_FIELDS,)
 AGGREGATOR = "aggregator"
 MAJORITY_VOTE = "majority_vote"
 SKIP_NO_PROBABILITIES = "the run stored no probabilistic labels"
@@ -103,7 +110,7 @@ def end_model_features_missing(*, run: LabelModelRun) -> list[BlockPlan]:
     """The feature blocks the end model needs that no worker has built yet (each a task of its own)."""
     if run.status != RunStatus.SUCCEEDED:
         return []
-    parts = dict.fromkeys(part for kind in _feature_grid() for part in stored_kinds(kind))
+    parts = dict.fromkeys(part for kind in _feature_grid(run.project) for part in stored_kinds(kind))
     return [plan for part in parts for plan in features_plan(project=run.project, kind=part)]
 
 
@@ -111,8 +118,11 @@ def end_model_path(run: LabelModelRun) -> str:
     return f"weak_supervision/runs/{run.project_id}/{run.pk}/end_model.npz"
 
 
-def _feature_grid() -> tuple[str, ...]:
-    return FEATURE_GRID if encoder_available() else (FeatureKind.HASHED_TFIDF,)
+def _feature_grid(project: Project) -> tuple[str, ...]:
+    """The feature sets the end model's selection compares, simplest first."""
+    if not encoder_available():
+        return (FeatureKind.HASHED_TFIDF,)
+    return FEATURE_GRID + (FIELDS_GRID if project_has_text_fields(project=project) else ())
 
 
 @dataclass
@@ -288,12 +298,13 @@ def _targets(data: _Data, rows: npt.NDArray[np.int64], k: int, source: str) -> n
     return targets
 
 
-def _grid(data: _Data) -> list[Config]:
+def _grid(data: _Data, kinds: tuple[str, ...]) -> list[Config]:
     """Simplest first: the chosen aggregator's labels before majority vote's (when they differ), static
-    features before hybrid, the strongest regularisation (smallest C) first."""
+    features before hybrid (before hybrid with the metadata fields), the strongest regularisation (smallest
+    C) first."""
     other = data.aggregator != MAJORITY_VOTE and not data.multi_label
     sources = [AGGREGATOR] + ([MAJORITY_VOTE] if other else [])
-    return [(source, kind, c) for source in sources for kind in _feature_grid() for c in sorted(C_GRID)]
+    return [(source, kind, c) for source in sources for kind in kinds for c in sorted(C_GRID)]
 
 
 def _select(
@@ -305,7 +316,7 @@ def _select(
     labels = run.labels
     gold = (data.usable >= 0) & present
     valid_gold = np.flatnonzero(gold & (data.splits == "valid"))
-    grid = _grid(data)
+    grid = _grid(data, tuple(x_of))
     seed = f"end-model-select:{run.project_id}"
     answers: dict[Config, Answers] = {}
     probabilities: dict[Config, npt.NDArray[np.float64]] = {}
@@ -344,7 +355,7 @@ def _select(
         for config, pred in answers.items()
     }
     if not answers:
-        return _Choice(AGGREGATOR, _feature_grid()[-1], 1.0, selected_on, found, np.zeros(0, np.int64),
+        return _Choice(AGGREGATOR, tuple(x_of)[-1], 1.0, selected_on, found, np.zeros(0, np.int64),
                        np.zeros((0, k), np.float64))  # fmt: skip
     best = max(found.values())
     tolerance = TIE_ITEMS / max(len(held), 1)
@@ -485,35 +496,45 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
         ):
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
             return run
-        kinds = _feature_grid()
+        kinds = _feature_grid(run.project)
+        parts = tuple(dict.fromkeys(part for kind in kinds for part in stored_kinds(kind)))
         idf: dict[str, npt.NDArray[np.float32] | None] = {}
-        for kind in kinds:
-            features_refresh(project=run.project, kind=kind)
-            idf[kind] = idf_compute(project=run.project, kind=kind)
+        for part in parts:
+            features_refresh(project=run.project, kind=part)
+            idf[part] = idf_compute(project=run.project, kind=part)
         featured = time.perf_counter()
         # At most END_MODEL_TRAIN_LIMIT training items (an even draw, the same every time), and the usable
-        # gold (held out for the choice): only their features are read into memory.
+        # gold (held out for the choice): only their features are read into memory, each stored part once
+        # (a feature set's parts are put side by side for the rows a fit reads).
         drawn = _draw(np.flatnonzero(train), data.ids, END_MODEL_TRAIN_LIMIT, f"end-model:{run.project_id}")
         train = np.zeros(len(data.ids), dtype=bool)
         train[drawn] = True
         gold_rows = _draw(np.flatnonzero(data.usable >= 0), data.ids, END_MODEL_TRAIN_LIMIT, "end-model-gold")
         wanted = np.union1d(drawn, gold_rows)
         cache: dict[str, tuple[npt.NDArray[np.int64], Matrix | None]] = {
-            kind: features_get(
-                project=run.project, kind=kind, item_ids=data.ids[wanted].tolist(), idf=idf[kind]
+            part: features_get(
+                project=run.project, kind=part, item_ids=data.ids[wanted].tolist(), idf=idf[part]
             )
-            for kind in kinds
+            for part in parts
         }
         # Items the cache does not hold (none, unless one was added meanwhile) are left out.
-        held_ids = cache[kinds[0]][0]
-        for kind in kinds[1:]:
-            held_ids = np.intersect1d(held_ids, cache[kind][0])
+        held_ids = cache[parts[0]][0]
+        for part in parts[1:]:
+            held_ids = np.intersect1d(held_ids, cache[part][0])
         present = np.isin(data.ids, held_ids)
         train &= present
 
         def rows_of(kind: str) -> Any:
-            ids_, x = cache[kind]
-            return lambda rows: x[np.searchsorted(ids_, data.ids[rows])] if x is not None else None
+            def read(rows: npt.NDArray[np.int64]) -> Matrix | None:
+                found = []
+                for part in stored_kinds(kind):
+                    ids_, x = cache[part]
+                    if x is None:
+                        return None
+                    found.append(x[np.searchsorted(ids_, data.ids[rows])])
+                return hstack_features(found)
+
+            return read
 
         x_of = {kind: rows_of(kind) for kind in kinds}
         choice = _select(run, data, train, present, x_of, k)
@@ -526,7 +547,7 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
             _record(run, {"status": EndModelStatus.SKIPPED, "reason": SKIP_TOO_FEW})
             return run
         trained = time.perf_counter()
-        predicted = _predict_all(run, model, choice.features, idf[choice.features], data.ids, k)
+        predicted = _predict_all(run, model, choice.features, idf.get(FeatureKind.HASHED_TFIDF), data.ids, k)
         everything = np.arange(len(data.ids))
         end_pred = _answers(data, predicted, everything)
         aggregator_pred = _answers(data, data.probabilities, everything)

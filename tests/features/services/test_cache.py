@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
-from features.choices import FeatureKind
+from features.choices import HYBRID_FIELDS, BlockKind, FeatureKind
+from features.encoders import STATIC_DIM, static_embed
 from features.models import FeatureBlock
 from features.services.cache import (
     BlockPlan,
@@ -17,10 +18,12 @@ from features.services.cache import (
     features_plan,
     features_refresh,
     idf_compute,
+    stored_kinds,
 )
-from features.vectors import document_frequency, idf_weights, term_counts, tfidf
+from features.vectors import N_FEATURES, document_frequency, idf_weights, term_counts, tfidf
 from projects.models import Item, Project
 from tests.active_learning.factories import new_item, new_project
+from tests.projects.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 KIND = FeatureKind.HASHED_TFIDF
@@ -285,3 +288,45 @@ def test_idf_sums_document_frequencies_over_every_block(project: Project) -> Non
 
 def test_idf_of_a_project_without_features_is_none(project: Project) -> None:
     assert idf_compute(project=project, kind=KIND) is None
+
+
+def test_a_fields_block_holds_the_static_embedding_of_each_items_metadata_text(project: Project) -> None:
+    # given two items with metadata text fields and one with none
+    with_fields = ItemFactory(project=project, text="a", metadata={"entity1": "canons", "entity2": "chapter"})
+    same_fields = ItemFactory(project=project, text="b", metadata={"entity2": "chapter", "entity1": "canons"})
+    without = ItemFactory(project=project, text="c", metadata={"span": [1, 2]})
+
+    # when
+    features_refresh(project=project, kind=BlockKind.FIELDS)
+
+    # then the block embeds the fields (not the text): equal fields, equal rows; no fields, a zero row
+    ids, x = features_get(
+        project=project,
+        kind=BlockKind.FIELDS,
+        item_ids=[with_fields.pk, same_fields.pk, without.pk],
+        idf=None,
+    )
+    assert list(ids) == [with_fields.pk, same_fields.pk, without.pk]
+    assert isinstance(x, np.ndarray)
+    assert np.allclose(x[0], static_embed(["canons ; chapter"])[0])
+    assert np.allclose(x[0], x[1])
+    assert not x[2].any()
+    assert idf_compute(project=project, kind=BlockKind.FIELDS) is None
+
+
+def test_the_hybrid_and_fields_kind_puts_three_stored_parts_side_by_side(project: Project) -> None:
+    # given
+    item = ItemFactory(project=project, text="refund my invoice", metadata={"channel": "email"})
+
+    # when
+    for part in stored_kinds(HYBRID_FIELDS):
+        features_refresh(project=project, kind=part)
+    ids, x = features_get(project=project, kind=HYBRID_FIELDS, item_ids=[item.pk], idf=None)
+
+    # then TF-IDF columns, then the text's static embedding, then the fields'
+    assert list(ids) == [item.pk]
+    assert x is not None
+    assert x.shape == (1, N_FEATURES + 2 * STATIC_DIM)
+    dense = x.toarray() if hasattr(x, "toarray") else x
+    assert np.allclose(dense[0, N_FEATURES : N_FEATURES + STATIC_DIM], static_embed(["refund my invoice"])[0])
+    assert np.allclose(dense[0, N_FEATURES + STATIC_DIM :], static_embed(["email"])[0])

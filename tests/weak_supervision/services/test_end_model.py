@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from features.choices import BlockKind
+from features.models import FeatureBlock
 from imports.services.jobs import import_options_build, items_import
 from projects.services.projects import label_specs_from_keys, project_create
 from tests.labeling.factories import AnnotationFactory
@@ -220,3 +222,20 @@ def test_a_region_with_too_few_held_out_items_stays_with_the_aggregator() -> Non
     # then 5 items are too few evidence to let the end model answer
     assert (decision["answered_by"], decision["takes"]) == ("aggregator", False)
     assert "at least 10" in decision["reason"]
+
+
+def test_the_end_model_reads_the_items_metadata_fields_only_where_they_carry_text(start_run: Any) -> None:
+    # given two projects alike, the items of one carrying a metadata text field
+    bare = project_with_uncovered_test_items()
+    fielded = project_with_uncovered_test_items()
+    for item in fielded.items.all():
+        item.metadata = {"channel": "sms" if item.pk % 2 else "email"}
+        item.save(update_fields=["metadata"])
+
+    # when a run and its end model finish in each
+    runs = [start_run(project) for project in (bare, fielded)]
+
+    # then only the fielded project's end model built (and could choose) the fields' features
+    assert all(run.metrics["end_model"]["status"] == EndModelStatus.SUCCEEDED for run in runs)
+    assert not FeatureBlock.objects.filter(project=bare, kind=BlockKind.FIELDS).exists()
+    assert FeatureBlock.objects.get(project=fielded, kind=BlockKind.FIELDS).rows == 44
