@@ -19,6 +19,8 @@ WRITTEN_KINDS = DECLARATIVE_KINDS | {LabelingFunctionKind.PYTHON}
 # The aggregators a run fits, simplest first (weak_supervision.aggregators defines them; pages read the names
 # here without importing Snorkel and torch).
 AGGREGATOR_NAMES = ("majority_vote", "weighted_majority_vote", "dawid_skene", "label_model", "supervised")
+# A multi-label run's candidates, simplest first (weak_supervision.services.multi_label).
+MULTI_LABEL_AGGREGATOR_NAMES = ("any_vote", "noisy_or", "supervised")
 
 
 class KeywordMode(models.TextChoices):

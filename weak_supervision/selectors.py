@@ -22,6 +22,7 @@ from projects.models import Item, Project
 from weak_supervision.choices import (
     AGGREGATOR_NAMES,
     DECLARATIVE_KINDS,
+    MULTI_LABEL_AGGREGATOR_NAMES,
     EndModelStatus,
     LabelingFunctionKind,
     RunStatus,
@@ -373,11 +374,9 @@ def run_aggregator_rows(*, run: LabelModelRun) -> list[AggregatorRow]:
     if not isinstance(aggregator, dict):
         return []
     splits = (run.metrics or {}).get("splits") or {}
-    names = list(AGGREGATOR_NAMES) + [
-        name
-        for split in splits.values()
-        for name in (split.get("aggregators") or {})
-        if name not in AGGREGATOR_NAMES
+    known = MULTI_LABEL_AGGREGATOR_NAMES if run.project.multi_label else AGGREGATOR_NAMES
+    names = list(known) + [
+        name for split in splits.values() for name in (split.get("aggregators") or {}) if name not in known
     ]
     rows = []
     for name in dict.fromkeys(names):

@@ -8,8 +8,16 @@ when it votes (its precision on gold items, smoothed; 0.7 when it has voted on n
     P(label present) = 1 - prod over voting LFs of (1 - precision)
 
 and, where no LF voted for the label, the label's share among gold items that got no vote for it either
-(0 without gold). The baseline
-("majority vote") counts a label present when any LF voted for it. A label is predicted at P >= 0.5.
+(0 without gold). A label is predicted at P >= 0.5.
+
+Like single-label runs, a multi-label run fits several aggregators and chooses one on held-out usable gold
+(`multi_label_select`): `any_vote` (a label is present where any LF voted for it: the majority-vote
+baseline), `noisy_or` (above) and, with at least SUPERVISED_MIN_GOLD fitting gold items, `supervised` (per
+label, a logistic regression over the one-hot votes of every LF). They are scored by macro F1 over labels on
+covered gold items not used to fit them: the valid split's (at least MIN_HELDOUT, with MIN_FIT_GOLD others
+to fit on), else out of fold over CV_FOLDS folds (at least MIN_CV_GOLD covered gold items), else the default,
+`noisy_or` (without gold every LF's precision is the same 0.7, so it answers exactly as `any_vote` does).
+A more complex candidate must beat a simpler one by more than TIE_ITEMS held-out items' worth of score.
 """
 
 from __future__ import annotations
@@ -19,14 +27,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from labeling.selectors.gold import gold_label_sets_usable, truth_label_sets
+from weak_supervision.aggregators import CV_FOLDS, MIN_CV_GOLD, MIN_FIT_GOLD, MIN_HELDOUT, TIE_ITEMS, fold_of
+from weak_supervision.choices import MULTI_LABEL_AGGREGATOR_NAMES
 from weak_supervision.models import LabelModelRun
 
 ABSTAIN = -1
 DEFAULT_PRECISION = 0.7
 THRESHOLD = 0.5
+SUPERVISED_MIN_GOLD = 50
+SUPERVISED_C = 1.0
+DEFAULT_AGGREGATOR = "noisy_or"
 
 Bool2D = npt.NDArray[np.bool_]
 
@@ -90,6 +105,139 @@ def _probabilities(
     return np.where(voted, 1.0 - miss, prior[None, :])
 
 
+def _any_vote(matrix: npt.NDArray[np.int8], k: int) -> Bool2D:
+    voted = np.zeros((matrix.shape[0], k), dtype=bool)
+    for column in range(matrix.shape[1]):
+        rows = np.flatnonzero(matrix[:, column] != ABSTAIN)
+        voted[rows, matrix[rows, column]] = True
+    return voted
+
+
+def _unvoted_prior(voted: Bool2D, gold: Bool2D, fit: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    return np.array([
+        gold[~voted[:, label] & fit, label].mean() if (~voted[:, label] & fit).any() else 0.0
+        for label in range(gold.shape[1])
+    ])  # fmt: skip
+
+
+def _fit_any_vote(
+    matrix: npt.NDArray[np.int8], gold: Bool2D, fit: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    voted = _any_vote(matrix, gold.shape[1])
+    return np.where(voted, 1.0, _unvoted_prior(voted, gold, fit)[None, :])
+
+
+def _fit_noisy_or(
+    matrix: npt.NDArray[np.int8], gold: Bool2D, fit: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    precisions = [stat["precision"] for stat in _precisions(matrix, gold, fit)]
+    return _probabilities(matrix, precisions, gold, fit)
+
+
+def _vote_features(matrix: npt.NDArray[np.int8], k: int) -> sparse.csr_matrix:
+    """Each item's votes as one-hot columns: column j*k + l says LF j voted for label l."""
+    rows, columns = np.nonzero(matrix != ABSTAIN)
+    return sparse.csr_matrix(
+        (np.ones(len(rows)), (rows, columns * k + matrix[rows, columns].astype(np.int64))),
+        shape=(matrix.shape[0], matrix.shape[1] * k),
+    )
+
+
+def _fit_supervised(
+    matrix: npt.NDArray[np.int8], gold: Bool2D, fit: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    k = gold.shape[1]
+    x = _vote_features(matrix, k)
+    result = np.zeros((matrix.shape[0], k), dtype=np.float64)
+    for label in range(k):
+        y = gold[fit, label]
+        if y.all() or not y.any():  # one answer among the fitting items: that answer's share
+            result[:, label] = float(y.mean()) if len(y) else 0.0
+            continue
+        model = LogisticRegression(C=SUPERVISED_C, max_iter=1000).fit(x[fit], y)
+        result[:, label] = model.predict_proba(x)[:, 1]
+    return result
+
+
+# name -> (fit, fitting gold items it needs), simplest first
+CANDIDATES: dict[str, tuple[Callable[..., npt.NDArray[np.float64]], int]] = {
+    "any_vote": (_fit_any_vote, 0),
+    "noisy_or": (_fit_noisy_or, 0),
+    "supervised": (_fit_supervised, SUPERVISED_MIN_GOLD),
+}
+
+
+assert tuple(CANDIDATES) == MULTI_LABEL_AGGREGATOR_NAMES
+
+
+def _macro_f1(gold: Bool2D, predicted: Bool2D) -> float:
+    """Macro F1 over labels; a label that neither the held-out items have nor the candidate predicts counts as
+    right (1), so a candidate is not marked down for a label the held-out items happen to lack."""
+    return float(f1_score(gold, predicted, average="macro", zero_division=1.0)) if len(gold) else 0.0
+
+
+def multi_label_select(
+    *, matrix: npt.NDArray[np.int8], gold: Bool2D, has_gold: npt.NDArray[np.bool_], valid: npt.NDArray[np.bool_],
+    ids: npt.NDArray[np.int64],
+) -> tuple[str, dict[str, Any], dict[str, npt.NDArray[np.float64]]]:  # fmt: skip
+    """The chosen aggregator's name, how it was chosen (the run's `aggregator` entry), and every candidate's
+    probabilities refitted on all usable gold (see the module's docstring)."""
+    covered = (matrix != ABSTAIN).any(axis=1)
+    valid_gold = has_gold & valid & covered
+    other_gold = has_gold & ~valid
+    n_gold = int(has_gold.sum())
+    held_scores: dict[str, float] = {}
+    if valid_gold.sum() >= MIN_HELDOUT and other_gold.sum() >= MIN_FIT_GOLD:
+        selected_on, n_heldout = "valid", int(valid_gold.sum())
+        for name, (fit, needs) in CANDIDATES.items():
+            if other_gold.sum() >= needs:
+                fitted = fit(matrix, gold, other_gold)
+                held_scores[name] = _macro_f1(gold[valid_gold], fitted[valid_gold] >= THRESHOLD)
+    elif n_gold >= MIN_CV_GOLD and int((has_gold & covered).sum()) >= MIN_CV_GOLD:
+        selected_on = "cross_validation"
+        gold_rows = np.flatnonzero(has_gold)
+        folds = fold_of(ids[gold_rows], CV_FOLDS)
+        scored = covered[gold_rows]
+        n_heldout = int(scored.sum())
+        for name, (fit, needs) in CANDIDATES.items():
+            if n_gold * (CV_FOLDS - 1) / CV_FOLDS < needs:
+                continue
+            predicted = np.zeros((len(gold_rows), gold.shape[1]), dtype=bool)
+            for fold in range(CV_FOLDS):
+                out = folds == fold
+                if not out.any():
+                    continue
+                fitting = has_gold.copy()
+                fitting[gold_rows[out]] = False
+                predicted[out] = fit(matrix, gold, fitting)[gold_rows[out]] >= THRESHOLD
+            held_scores[name] = _macro_f1(gold[gold_rows][scored], predicted[scored])
+    else:
+        selected_on, n_heldout = "default", 0
+    chosen = DEFAULT_AGGREGATOR
+    if held_scores:
+        tolerance = TIE_ITEMS / max(n_heldout, 1)
+        best = max(held_scores.values())
+        chosen = next(
+            name for name in CANDIDATES if name in held_scores and held_scores[name] >= best - tolerance
+        )
+    probabilities = {
+        name: fit(matrix, gold, has_gold) for name, (fit, needs) in CANDIDATES.items() if n_gold >= needs
+    }
+    skipped = {
+        name: f"{n_gold} usable gold item(s); it needs at least {needs}"
+        for name, (_, needs) in CANDIDATES.items()
+        if n_gold < needs
+    }
+    entry: dict[str, Any] = {
+        "name": chosen, "selected_on": selected_on, "metric": "macro_f1",
+        "scores": {name: round(score, 4) for name, score in held_scores.items()}, "n_heldout": n_heldout,
+        "params": {"threshold": THRESHOLD}, "skipped": skipped,
+        "tie_rule": f"a more complex aggregator must beat a simpler one by more than {TIE_ITEMS:g} held-out "
+                    "item(s)' worth of score",
+    }  # fmt: skip
+    return chosen, entry, probabilities
+
+
 def multi_label_scores(gold: Bool2D, predicted: Bool2D, labels: list[str]) -> dict[str, Any]:
     per_label = f1_score(gold, predicted, average=None, zero_division=0)
     return {
@@ -111,13 +259,13 @@ def multi_label_results(
     gold, has_gold = label_sets_column(run, ids, gold_label_sets_usable)
     truth, has_truth = label_sets_column(run, ids, truth_label_sets)
     stats = _precisions(matrix, gold, has_gold)
-    probabilities = _probabilities(matrix, [s["precision"] for s in stats], gold, has_gold)
+    chosen, aggregator, candidates = multi_label_select(
+        matrix=matrix, gold=gold, has_gold=has_gold, valid=splits == "valid", ids=ids
+    )
+    probabilities = candidates[chosen]
     covered = (matrix != ABSTAIN).any(axis=1)
     predicted = probabilities >= THRESHOLD
-    any_vote = np.zeros_like(predicted)
-    for column in range(matrix.shape[1]):
-        rows = np.flatnonzero(matrix[:, column] != ABSTAIN)
-        any_vote[rows, matrix[rows, column]] = True
+    answers = {name: values >= THRESHOLD for name, values in candidates.items()}
     split_metrics: dict[str, Any] = {}
     for name in sorted(set(splits.tolist())):
         in_split = splits == name
@@ -129,10 +277,13 @@ def multi_label_results(
             "coverage": round(float(covered[in_split].mean()), 4),
         }
         if scored.any():
-            entry["label_model"] = multi_label_scores(truth[scored], predicted[scored], run.labels)
-            entry["majority_vote"] = multi_label_scores(truth[scored], any_vote[scored], run.labels)
-            entry["weak_label"] = entry["label_model"]
-            entry["aggregators"] = {"noisy_or": entry["label_model"], "any_vote": entry["majority_vote"]}
+            entry["aggregators"] = {
+                name: multi_label_scores(truth[scored], values[scored], run.labels)
+                for name, values in answers.items()
+            }
+            entry["label_model"] = entry["aggregators"]["noisy_or"]
+            entry["majority_vote"] = entry["aggregators"]["any_vote"]
+            entry["weak_label"] = multi_label_scores(truth[scored], predicted[scored], run.labels)
         split_metrics[name] = entry
     analysis = []
     for column, lf in enumerate(run.lf_versions):
@@ -165,15 +316,7 @@ def multi_label_results(
         "splits": split_metrics,
         "coverage": round(float(covered.mean()), 4) if len(ids) else 0.0,
         "n_items": len(ids),
-        "aggregator": {
-            "name": "noisy_or",
-            "selected_on": "default",
-            "metric": "macro_f1",
-            "scores": {},
-            "n_heldout": 0,
-            "params": {"threshold": THRESHOLD},
-            "skipped": {},
-        },
+        "aggregator": aggregator,
         "threshold": THRESHOLD,
         "label_distribution": {label: int(predicted[:, i].sum()) for i, label in enumerate(run.labels)},
     }

@@ -20,7 +20,7 @@ from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, regex_lf
 from weak_supervision.choices import RunStatus
 from weak_supervision.models import LabelModelRun, RunChunk
-from weak_supervision.selectors import chunk_load, item_lf_votes_get, weak_labels_get
+from weak_supervision.selectors import chunk_load, item_lf_votes_get, run_aggregator_rows, weak_labels_get
 from weak_supervision.services.functions import labeling_function_create
 from weak_supervision.services.runs import (
     _chunk_bounds,
@@ -252,6 +252,19 @@ def test_a_multi_label_run_gives_each_label_its_own_probability(start_run: Any) 
     assert everything["label_model"]["f1"]["billing"] == 1.0
     assert everything["label_model"]["f1"]["urgent"] == 1.0
     assert everything["majority_vote"]["accuracy"] == 0.75  # "other" is never voted for
+    # 15 covered gold items are too few to choose on: the default aggregator, noisy-OR, delivers
+    assert {key: run.metrics["aggregator"][key] for key in ("name", "selected_on")} == {
+        "name": "noisy_or",
+        "selected_on": "default",
+    }
+    assert set(everything["aggregators"]) == {"any_vote", "noisy_or"}
+    assert "supervised" in run.metrics["aggregator"]["skipped"]
+    rows = run_aggregator_rows(run=run)
+    assert [(row.name, row.chosen, bool(row.skipped)) for row in rows] == [
+        ("any_vote", False, False),
+        ("noisy_or", True, False),
+        ("supervised", False, True),
+    ]
     assert {row["name"]: row["empirical_accuracy"] for row in run.lf_analysis} == {"hurry": 1.0, "money": 1.0}
 
 
