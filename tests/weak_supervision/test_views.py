@@ -128,6 +128,54 @@ def test_the_run_page_polls_while_the_end_model_is_pending(
     assert "pending" in html
 
 
+def test_the_run_page_says_who_answers_for_each_region(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given a run whose end model answers alone for uncovered items and with the aggregator for covered ones
+    fill = {
+        "takes": True,
+        "combines": False,
+        "answered_by": "end_model",
+        "n_heldout": 15,
+        "end_model": 0.64,
+        "aggregator": 0.29,
+        "combined": 0.6,
+        "reason": "on held-out uncovered gold, the end model answers",
+    }
+    override = {
+        "takes": True,
+        "combines": True,
+        "answered_by": "combined",
+        "n_heldout": 105,
+        "end_model": 0.9,
+        "aggregator": 0.88,
+        "combined": 0.95,
+        "reason": "on held-out covered gold, the end model and the aggregator answer together",
+    }
+    end_model = {
+        "status": EndModelStatus.SUCCEEDED,
+        "fills_uncovered": True,
+        "overrides_covered": True,
+        "fill": fill,
+        "override": override,
+        "features": "hybrid",
+        "C": 1.0,
+        "selected_on": "valid",
+    }
+    run = LabelModelRun.objects.create(project=project, number=1, status=RunStatus.SUCCEEDED,
+                                       metrics={"splits": {}, "end_model": end_model})  # fmt: skip
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+
+    # when
+    html = client.get(f"/projects/{project.slug}/runs/{run.number}/").content.decode()
+
+    # then
+    assert "Uncovered items: the end model labels them" in html
+    assert "end model 0.64, aggregator 0.29, together 0.6 on 15 items" in html
+    assert "Covered items: the end model and the aggregator label them together" in html
+    assert "together 0.95 on 105 items" in html
+
+
 def test_a_run_that_cannot_start_says_why(
     project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
 ) -> None:
