@@ -186,6 +186,21 @@ def test_a_wide_label_matrix_leaves_snorkels_label_model_out_and_says_why() -> N
     assert "900 columns" in selection.skipped["label_model"]
 
 
+def test_a_label_matrix_within_the_budget_gets_snorkels_label_model() -> None:
+    # given 68 LFs and 6 classes (408 columns, a question-classification set's size)
+    rng = np.random.default_rng(2)
+    matrix = np.where(rng.random((300, 68)) < 0.05, rng.integers(0, 6, (300, 68)), -1).astype(np.int8)
+
+    # when
+    selection = aggregator_select(
+        matrix=matrix, k=6, gold=np.full(300, -1, np.int64), valid=np.zeros(300, bool), ids=np.arange(300)
+    )
+
+    # then
+    assert "label_model" not in selection.skipped
+    assert selection.probabilities["label_model"].shape == (300, 6)
+
+
 def test_gold_of_one_class_only_gives_every_candidate_something_to_say() -> None:
     # given 80 gold items that are all of class 0 (too few classes for a supervised fit)
     matrix, truth = _synthetic(n=400)
