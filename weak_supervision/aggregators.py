@@ -44,9 +44,9 @@ On purpose, for every candidate:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +73,11 @@ MIN_CV_GOLD = 20
 MIN_SUPERVISED_GOLD = 50
 CV_FOLDS = 5
 TIE_ITEMS = 1.0
+Key = TypeVar("Key")
+TIE_RULE = (
+    f"a more complex aggregator must beat a simpler one by more than {TIE_ITEMS:g} held-out item(s)' worth of "
+    "score"
+)
 SELECTION_METRIC = "macro_f1"
 DEFAULT_AGGREGATOR = "majority_vote"
 SEED = 123
@@ -409,8 +414,7 @@ class Selection:
         return {
             "name": self.name, "selected_on": self.selected_on, "metric": SELECTION_METRIC,
             "scores": self.scores, "n_heldout": self.n_heldout, "params": self.params, "skipped": self.skipped,
-            "tie_rule": f"a more complex aggregator must beat a simpler one by more than {TIE_ITEMS:g} held-out "
-                        "item(s)' worth of score",
+            "tie_rule": TIE_RULE,
         }  # fmt: skip
 
 
@@ -528,11 +532,16 @@ def aggregator_select(
     )  # fmt: skip
 
 
+def simplest_within_tie(scores: Mapping[Key, float], order: Iterable[Key], n_heldout: int) -> Key | None:
+    """The first of `order` (simplest first) that scores within TIE_ITEMS held-out items' worth of the best
+    score (None without scores): the tie rule of every choice made on held-out gold."""
+    if not scores:
+        return None
+    tolerance = TIE_ITEMS / max(n_heldout, 1)
+    best = max(scores.values())
+    return next((key for key in order if key in scores and scores[key] >= best - tolerance), None)
+
+
 def _choose(held_scores: dict[str, float], n_heldout: int) -> str:
     """The best score wins unless a simpler candidate is within TIE_ITEMS held-out items' worth of it."""
-    tolerance = TIE_ITEMS / max(n_heldout, 1)
-    best = max(held_scores.values())
-    for candidate in CANDIDATES:  # simplest first
-        if candidate.name in held_scores and held_scores[candidate.name] >= best - tolerance:
-            return candidate.name
-    return DEFAULT_AGGREGATOR
+    return simplest_within_tie(held_scores, CANDIDATE_NAMES, n_heldout) or DEFAULT_AGGREGATOR

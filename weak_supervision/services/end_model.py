@@ -76,6 +76,7 @@ from weak_supervision.aggregators import (
     TIE_ITEMS,
     fold_of,
     scores,
+    simplest_within_tie,
     vote_counts,
 )
 from weak_supervision.choices import EndModelStatus, RunStatus
@@ -318,7 +319,6 @@ def _select(
     valid_gold = np.flatnonzero(gold & (data.splits == "valid"))
     grid = _grid(data, tuple(x_of))
     seed = f"end-model-select:{run.project_id}"
-    answers: dict[Config, Answers] = {}
     probabilities: dict[Config, npt.NDArray[np.float64]] = {}
     everything = np.arange(len(data.ids))
     if len(valid_gold) >= MIN_HELDOUT:
@@ -357,10 +357,9 @@ def _select(
     if not answers:
         return _Choice(AGGREGATOR, tuple(x_of)[-1], 1.0, selected_on, found, np.zeros(0, np.int64),
                        np.zeros((0, k), np.float64))  # fmt: skip
-    best = max(found.values())
-    tolerance = TIE_ITEMS / max(len(held), 1)
-    config = next(key for key in grid if key in answers and found[_config_name(key)] >= best - tolerance)
-    return _Choice(*config, selected_on, found, held, probabilities[config])
+    chosen = simplest_within_tie({key: found[_config_name(key)] for key in answers}, grid, len(held))
+    assert chosen is not None  # some configuration answered
+    return _Choice(*chosen, selected_on, found, held, probabilities[chosen])
 
 
 def combined(

@@ -17,7 +17,7 @@ label, a logistic regression over the one-hot votes of every LF). They are score
 covered gold items not used to fit them: the valid split's (at least MIN_HELDOUT, with MIN_FIT_GOLD others
 to fit on), else out of fold over CV_FOLDS folds (at least MIN_CV_GOLD covered gold items), else the default,
 `noisy_or` (without gold every LF's precision is the same 0.7, so it answers exactly as `any_vote` does).
-A more complex candidate must beat a simpler one by more than TIE_ITEMS held-out items' worth of score.
+A more complex candidate must beat a simpler one by more than one held-out item's worth of score (TIE_RULE).
 """
 
 from __future__ import annotations
@@ -27,12 +27,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from labeling.selectors.gold import gold_label_sets_usable, truth_label_sets
-from weak_supervision.aggregators import CV_FOLDS, MIN_CV_GOLD, MIN_FIT_GOLD, MIN_HELDOUT, TIE_ITEMS, fold_of
+from weak_supervision.aggregators import (
+    CV_FOLDS,
+    MIN_CV_GOLD,
+    MIN_FIT_GOLD,
+    MIN_HELDOUT,
+    TIE_RULE,
+    fold_of,
+    one_hot,
+    simplest_within_tie,
+    vote_counts,
+)
 from weak_supervision.choices import MULTI_LABEL_AGGREGATOR_NAMES
 from weak_supervision.models import LabelModelRun
 
@@ -105,14 +114,6 @@ def _probabilities(
     return np.where(voted, 1.0 - miss, prior[None, :])
 
 
-def _any_vote(matrix: npt.NDArray[np.int8], k: int) -> Bool2D:
-    voted = np.zeros((matrix.shape[0], k), dtype=bool)
-    for column in range(matrix.shape[1]):
-        rows = np.flatnonzero(matrix[:, column] != ABSTAIN)
-        voted[rows, matrix[rows, column]] = True
-    return voted
-
-
 def _unvoted_prior(voted: Bool2D, gold: Bool2D, fit: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     return np.array([
         gold[~voted[:, label] & fit, label].mean() if (~voted[:, label] & fit).any() else 0.0
@@ -123,7 +124,7 @@ def _unvoted_prior(voted: Bool2D, gold: Bool2D, fit: npt.NDArray[np.bool_]) -> n
 def _fit_any_vote(
     matrix: npt.NDArray[np.int8], gold: Bool2D, fit: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float64]:
-    voted = _any_vote(matrix, gold.shape[1])
+    voted = vote_counts(matrix, gold.shape[1]) > 0
     return np.where(voted, 1.0, _unvoted_prior(voted, gold, fit)[None, :])
 
 
@@ -134,20 +135,11 @@ def _fit_noisy_or(
     return _probabilities(matrix, precisions, gold, fit)
 
 
-def _vote_features(matrix: npt.NDArray[np.int8], k: int) -> sparse.csr_matrix:
-    """Each item's votes as one-hot columns: column j*k + l says LF j voted for label l."""
-    rows, columns = np.nonzero(matrix != ABSTAIN)
-    return sparse.csr_matrix(
-        (np.ones(len(rows)), (rows, columns * k + matrix[rows, columns].astype(np.int64))),
-        shape=(matrix.shape[0], matrix.shape[1] * k),
-    )
-
-
 def _fit_supervised(
     matrix: npt.NDArray[np.int8], gold: Bool2D, fit: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float64]:
     k = gold.shape[1]
-    x = _vote_features(matrix, k)
+    x = one_hot(matrix, k)
     result = np.zeros((matrix.shape[0], k), dtype=np.float64)
     for label in range(k):
         y = gold[fit, label]
@@ -213,13 +205,7 @@ def multi_label_select(
             held_scores[name] = _macro_f1(gold[gold_rows][scored], predicted[scored])
     else:
         selected_on, n_heldout = "default", 0
-    chosen = DEFAULT_AGGREGATOR
-    if held_scores:
-        tolerance = TIE_ITEMS / max(n_heldout, 1)
-        best = max(held_scores.values())
-        chosen = next(
-            name for name in CANDIDATES if name in held_scores and held_scores[name] >= best - tolerance
-        )
+    chosen = simplest_within_tie(held_scores, CANDIDATES, n_heldout) or DEFAULT_AGGREGATOR
     probabilities = {
         name: fit(matrix, gold, has_gold) for name, (fit, needs) in CANDIDATES.items() if n_gold >= needs
     }
@@ -232,8 +218,7 @@ def multi_label_select(
         "name": chosen, "selected_on": selected_on, "metric": "macro_f1",
         "scores": {name: round(score, 4) for name, score in held_scores.items()}, "n_heldout": n_heldout,
         "params": {"threshold": THRESHOLD}, "skipped": skipped,
-        "tie_rule": f"a more complex aggregator must beat a simpler one by more than {TIE_ITEMS:g} held-out "
-                    "item(s)' worth of score",
+        "tie_rule": TIE_RULE,
     }  # fmt: skip
     return chosen, entry, probabilities
 
