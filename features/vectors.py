@@ -35,18 +35,26 @@ ERROR_EMBEDDINGS_MISSING = (
 
 Matrix: TypeAlias = sparse.csr_matrix | npt.NDArray[np.float32]
 FIELD_CHARS = 200  # of each metadata value: names, titles, entities, categories; not documents
+FIELDS_CHARS = 2_000  # of all of them: an item with thousands of fields costs no more than a paragraph
 
 
 def fields_text(metadata: Any) -> str:
     """The text of an item's metadata fields that a fields block embeds: its top-level string values, in key
     order, each cut to FIELD_CHARS (numbers, lists and nested values are left out; a value such as a date or
-    an id that teaches nothing is left to held-out gold, which decides whether the fields are read at all)."""
+    an id that teaches nothing is left to held-out gold, which decides whether the fields are read at all),
+    FIELDS_CHARS in all."""
     if not isinstance(metadata, dict):
         return ""
-    values = (metadata[key] for key in sorted(metadata, key=str))
-    return " ; ".join(
-        value.strip()[:FIELD_CHARS] for value in values if isinstance(value, str) and value.strip()
-    )
+    parts: list[str] = []
+    length = 0
+    for key in sorted(metadata, key=str):
+        value = metadata[key]
+        if isinstance(value, str) and value.strip():
+            parts.append(value.strip()[:FIELD_CHARS])
+            length += len(parts[-1]) + 3
+            if length >= FIELDS_CHARS:
+                break
+    return " ; ".join(parts)[:FIELDS_CHARS]
 
 
 def _vectorizer() -> HashingVectorizer:

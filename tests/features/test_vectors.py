@@ -11,6 +11,7 @@ from features.choices import FeatureKind
 from features.vectors import (
     EMBEDDING_DIM,
     FIELD_CHARS,
+    FIELDS_CHARS,
     N_FEATURES,
     block_bytes,
     block_compute,
@@ -184,3 +185,15 @@ def test_fields_text_joins_an_items_string_metadata_in_key_order() -> None:
 @pytest.mark.parametrize("metadata", [{}, None, [], "text", {"n": 1, "on": True}])
 def test_fields_text_is_empty_without_string_fields(metadata: object) -> None:
     assert fields_text(metadata) == ""
+
+
+def test_fields_text_is_bounded_however_many_fields_an_item_has() -> None:
+    # given a hostile item with 100,000 long string fields
+    metadata = {f"f{index:06d}": "y" * 1000 for index in range(100_000)}
+
+    # when
+    text = fields_text(metadata)
+
+    # then only the first fields are read, FIELDS_CHARS in all
+    assert len(text) == FIELDS_CHARS
+    assert text.startswith("y" * FIELD_CHARS + " ; ")
