@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from active_learning import selectors
 from active_learning.filtersets import LearnerModelFilterSet, SimulationFilterSet
 from active_learning.forms import LearnerSettingsForm, SimulationForm
+from active_learning.services.retrain_start import learner_retrain_or_join
 from active_learning.services.simulations import simulation_create
-from active_learning.services.training import learner_retrain, learner_settings_get, learner_settings_update
+from active_learning.services.training import learner_settings_get, learner_settings_update
 from core.charts import line_chart
 from core.exceptions import ApplicationError
 from core.filtersets import filterset_rows
@@ -30,6 +31,8 @@ from projects.web import project_view
 
 TEMPLATE = "active_learning/learner.html"
 NEXT_ITEMS = 10
+MESSAGE_RETRAINING = "Retraining: model {number} is on its way."
+MESSAGE_RETRAIN_UNDER_WAY = "Model {number} is already retraining: its row follows it."
 
 
 def _label_keys(project: Project) -> list[str]:
@@ -106,11 +109,12 @@ def learner_retrain_view(request: HtmxHttpRequest, access: ProjectAccess) -> Htt
     if not access.allows(Action.TRAIN):
         raise PermissionDenied("Only owners and data scientists retrain the model.")
     try:
-        model = learner_retrain(project=project, user=access.user)
+        started = learner_retrain_or_join(project=project, user=access.user)
     except (ValidationError, ApplicationError) as exc:
         messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else exc.message)
     else:
-        messages.info(request, f"Retraining: model {model.number} is on its way.")
+        message = MESSAGE_RETRAINING if started.created else MESSAGE_RETRAIN_UNDER_WAY
+        messages.info(request, message.format(number=started.job.number))
     return _back(request, project)
 
 

@@ -29,6 +29,9 @@ CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 # Redis for the Celery broker, results and the cache; when unset, tasks run in-process (embedded mode).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# 1: in embedded mode, run a task inside the request that enqueued it, when its transaction commits (as before
+# tasks ran after the response, on a background thread). The tests set it; nobody else needs it.
+TASKS_INLINE = _bool("OVERSIGHT_TASKS_INLINE", False)
 # Seconds after which Redis hands a task that no worker acknowledged (its worker died) to another worker.
 BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("OVERSIGHT_BROKER_VISIBILITY_TIMEOUT", "900"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))

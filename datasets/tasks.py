@@ -13,7 +13,7 @@ logger = logging.getLogger("oversight.datasets")
 
 
 # Storage and database hiccups are retried on a worker (the build starts again from nothing); a snapshot with
-# nothing to export fails at once with its message. In the embedded mode (tasks run in the request) a failure
+# nothing to export fails at once with its message. In the embedded mode (tasks run in-process) a failure
 # is not raised into the page: the snapshot shows it as failed, and the user can try again.
 @shared_task(base=OversightTask, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3)
 def snapshot_build_task(self: OversightTask, snapshot_id: int) -> None:

@@ -28,8 +28,9 @@ from weak_supervision.services.functions import (
     labeling_function_create,
     labeling_function_update,
 )
-from weak_supervision.services.runs import run_start
+from weak_supervision.services.runs import run_start_or_join
 
+MESSAGE_RUN_UNDER_WAY = "Run #{number} is already under way: here it is."
 SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
 
 
@@ -170,11 +171,13 @@ def run_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     if request.method == "POST":
         _require(access, Action.WRITE_LFS)
         try:
-            run = run_start(project=project, user=access.user)
+            started = run_start_or_join(project=project, user=access.user)
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            return redirect_htmx(request, f"/projects/{project.slug}/runs/{run.number}/")
+            if not started.created:
+                messages.info(request, MESSAGE_RUN_UNDER_WAY.format(number=started.job.number))
+            return redirect_htmx(request, f"/projects/{project.slug}/runs/{started.job.number}/")
     filterset = LabelModelRunFilterSet(request.GET or None, queryset=selectors.run_list(project=project))
     runs = list(filterset_rows(filterset).select_related("created_by")[:50])
     context = {"project": project, "runs": runs, "error": error, "filter": filterset}

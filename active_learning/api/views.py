@@ -15,8 +15,9 @@ from active_learning import selectors
 from active_learning.api import serializers as s
 from active_learning.filtersets import LearnerModelFilterSet, SimulationFilterSet
 from active_learning.models import LearnerModel, Simulation
+from active_learning.services.retrain_start import learner_retrain_or_join
 from active_learning.services.simulations import simulation_create
-from active_learning.services.training import learner_retrain, learner_settings_get, learner_settings_update
+from active_learning.services.training import learner_settings_get, learner_settings_update
 from projects.permissions import Action
 from projects.web import ProjectScopedMixin
 
@@ -57,14 +58,16 @@ class LearnerModelDetailApi(ProjectScopedMixin, APIView):
 
 class LearnerRetrainApi(ProjectScopedMixin, APIView):
     @extend_schema(
-        request=None, responses={202: s.LearnerModelOutputSerializer},
-        description="Starts a retrain on the workers (at once in the embedded mode); 400 while one is under way.",
+        request=None, responses={202: s.LearnerModelOutputSerializer, 200: s.LearnerModelOutputSerializer},
+        description="Starts a retrain on the workers (202; in the embedded mode, in the server's background "
+        "thread); while one is under way, answers with that one (200). Poll the model for its status.",
     )  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
         access = self.get_access(Action.TRAIN)
-        model = learner_retrain(project=access.project, user=access.user)
-        model.refresh_from_db()
-        return Response(s.LearnerModelOutputSerializer(model).data, status=status.HTTP_202_ACCEPTED)
+        started = learner_retrain_or_join(project=access.project, user=access.user)
+        started.job.refresh_from_db()
+        code = status.HTTP_202_ACCEPTED if started.created else status.HTTP_200_OK
+        return Response(s.LearnerModelOutputSerializer(started.job).data, status=code)
 
 
 class LearningCurveApi(ProjectScopedMixin, APIView):
@@ -85,7 +88,7 @@ class SimulationListCreateApi(ProjectScopedMixin, ListAPIView[Simulation]):
 
     @extend_schema(
         request=s.SimulationCreateInputSerializer, responses={202: s.SimulationOutputSerializer},
-        description="Replays the loop on the workers (at once in the embedded mode); follow it at "
+        description="Replays the loop on the workers (in-process in the embedded mode); follow it at "
         "simulations/{id}/. The result is shaped like `manage.py simulate_active_learning --json`.",
     )  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from active_learning import tasks
@@ -21,6 +20,7 @@ from active_learning.evaluation import HeldOut, Pool, metric_validate, simulate
 from active_learning.models import Simulation
 from active_learning.selectors import HOLDOUT_SHARE, weak_doubt_get
 from active_learning.services.training import learner_settings_get
+from core.jobs import enqueue_on_commit
 from features.classifiers import can_train, hash_uniform
 from features.services.cache import features_get, features_refresh, idf_compute
 from labeling.selectors.gold import truth_labels
@@ -97,7 +97,7 @@ def simulation_create(
     )
     if run_now:
         return simulation_run(simulation=simulation)
-    transaction.on_commit(lambda: tasks.simulation_run_task.delay(simulation.pk))
+    enqueue_on_commit(tasks.simulation_run_task, simulation.pk)
     return simulation
 
 

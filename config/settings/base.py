@@ -130,9 +130,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
-    # Embedded mode: tasks run in-process, at the moment the enqueuing transaction commits.
+    # Embedded mode: tasks run in-process. A process that serves requests runs them after the enqueuing
+    # transaction commits on a background thread, so that the request answers at once; other processes
+    # (commands, the shell), and all of them with OVERSIGHT_TASKS_INLINE, run them at the commit (core.jobs).
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
+OVERSIGHT_TASKS_INLINE = env.TASKS_INLINE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves its message for another worker

@@ -1,4 +1,4 @@
-"""Test overrides: fast hashing, in-process Celery that propagates errors, locmem cache.
+"""Test overrides: fast hashing, in-process Celery that propagates errors (run inline), locmem cache.
 
 The integration run (tests/plugins/real_services.py) sets DATABASE_URL and REDIS_URL to throwaway
 PostgreSQL and Redis servers before this module loads; then the broker is real and tasks go to a worker.
@@ -19,6 +19,9 @@ if EMBEDDED_MODE:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
+# Tasks run at the commit, in the test's thread, even in a test that serves requests (core.jobs): the tests
+# stay deterministic. tests/core/test_jobs.py turns it off to check the background thread.
+OVERSIGHT_TASKS_INLINE = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -83,7 +83,7 @@ class ExportScheduleRunApi(ProjectScopedMixin, APIView):
     @extend_schema(
         request=None,
         responses={202: s.ExportScheduleOutputSerializer},
-        description="Queues one run on a worker (at once in the embedded mode); 400 for a disabled schedule.",
+        description="Queues one run on a worker (in-process in the embedded mode); 400 for a disabled schedule.",
     )
     def post(self, request: Request, slug: str, schedule_id: int) -> Response:
         project = self.get_project(Action.EXPORT)

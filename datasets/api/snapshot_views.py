@@ -24,7 +24,7 @@ from datasets.api import serializers as s
 from datasets.choices import Trigger
 from datasets.filtersets import SnapshotFilterSet
 from datasets.models import Snapshot
-from datasets.services.snapshots import snapshot_create
+from datasets.services.snapshots import snapshot_create_or_join
 from projects.permissions import Action
 from projects.web import ProjectScopedMixin
 
@@ -43,22 +43,24 @@ class SnapshotListCreateApi(ProjectScopedMixin, ListAPIView[Snapshot]):
 
     @extend_schema(
         request=s.SnapshotCreateInputSerializer,
-        responses={202: s.SnapshotOutputSerializer},
-        description="Records a snapshot and builds it on the workers (at once in the embedded mode); follow it "
-        "at snapshots/jobs/{id}/. It gets a version number once every file is written and checksummed.",
+        responses={202: s.SnapshotOutputSerializer, 200: s.SnapshotOutputSerializer},
+        description="Records a snapshot and builds it on the workers (202; in the embedded mode, in the server's "
+        "background thread); while a snapshot of the same request is pending or being built, answers with that "
+        "one (200). Follow it at snapshots/jobs/{id}/. It gets a version number once every file is written and "
+        "checksummed.",
     )
     def post(self, request: Request, slug: str) -> Response:
         access = self.get_access(Action.EXPORT)
-        project = access.project
         data = s.SnapshotCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = access.user
-        snapshot = snapshot_create(
-            project=project, user=user, request=data.snapshot_request(), trigger=Trigger.API
+        started = snapshot_create_or_join(
+            project=access.project, user=access.user, request=data.snapshot_request(), trigger=Trigger.API
         )
-        snapshot.refresh_from_db()
-        output = s.SnapshotOutputSerializer(snapshot, context={"request": request})
-        return Response(output.data, status=status.HTTP_202_ACCEPTED)
+        started.job.refresh_from_db()
+        output = s.SnapshotOutputSerializer(started.job, context={"request": request})
+        return Response(
+            output.data, status=status.HTTP_202_ACCEPTED if started.created else status.HTTP_200_OK
+        )
 
 
 class SnapshotDetailApi(ProjectScopedMixin, APIView):

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from core.jobs import enqueue_on_commit
 from datasets import tasks
 from datasets.choices import SnapshotStatus, Trigger
 from datasets.models import ExportSchedule, Snapshot
@@ -181,7 +182,7 @@ def export_schedule_run_now(*, schedule: ExportSchedule) -> None:
     schedule_id = schedule.pk
     with transaction.atomic():
         ExportSchedule.objects.filter(pk=schedule_id).update(last_status=SnapshotStatus.PENDING)
-        transaction.on_commit(lambda: tasks.export_schedule_run_task.delay(schedule_id))
+        enqueue_on_commit(tasks.export_schedule_run_task, schedule_id)
     schedule.last_status = SnapshotStatus.PENDING
 
 

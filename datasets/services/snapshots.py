@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.jobs import Started, enqueue_on_commit, join_since
 from datasets import tasks
 from datasets.choices import ExportFormat, LabelPolicy, SnapshotStatus, Trigger
 from datasets.models import ExportSchedule, Snapshot
@@ -72,6 +73,7 @@ __all__ = [  # the request's names live in snapshot_requests, and are imported f
     "SnapshotRequest",
     "snapshot_build",
     "snapshot_create",
+    "snapshot_create_or_join",
     "snapshot_delete",
     "snapshot_request_validate",
     "snapshot_retention_apply",
@@ -79,6 +81,8 @@ __all__ = [  # the request's names live in snapshot_requests, and are imported f
 
 logger = logging.getLogger("oversight.datasets")
 
+# A snapshot in these is under way: the same request again answers with it.
+ACTIVE_STATUSES = (SnapshotStatus.PENDING, SnapshotStatus.RUNNING)
 ERROR_NO_ROWS = "Nothing to export: no item of the project has a label under this policy and these filters."
 
 
@@ -100,8 +104,43 @@ def snapshot_create(
             filters={"splits": checked.splits, "labels": checked.labels}, fewshot_k=checked.fewshot_k,
         )  # fmt: skip
         if enqueue:
-            transaction.on_commit(lambda: tasks.snapshot_build_task.delay(snapshot.pk))
+            enqueue_on_commit(tasks.snapshot_build_task, snapshot.pk)
     return snapshot
+
+
+def snapshot_create_or_join(
+    *, project: Project, user: User | None, request: SnapshotRequest, trigger: str = Trigger.UI
+) -> Started[Snapshot]:
+    """snapshot_create for the page and the API: while a snapshot of the same request is pending or being
+    built (a second click, a second request), answers with that one. The project's row lock makes two
+    starts take turns; a different request is a different snapshot, and is made."""
+    checked = snapshot_request_validate(project=project, request=request)
+    # Looked up before the transaction too: on SQLite a transaction takes the write lock as it begins, and a
+    # job in progress may hold it (an import), so the answer to a second click would wait for it.
+    if (twin := _snapshot_under_way(project, checked)) is not None:
+        return Started(job=twin, created=False)
+    with transaction.atomic():
+        # NO KEY: an import's long transaction holds a key-share lock on the row (its items point at it).
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+        twin = _snapshot_under_way(project, checked)
+        if twin is not None:
+            return Started(job=twin, created=False)
+        snapshot = snapshot_create(project=project, user=user, request=checked, trigger=trigger)
+    return Started(job=snapshot, created=True)
+
+
+def _snapshot_under_way(project: Project, checked: SnapshotRequest) -> Snapshot | None:
+    """The project's pending or building snapshot of this very request, started from a page or the API."""
+    wanted = (checked.policy, checked.min_confidence, checked.formats,
+              {"splits": checked.splits, "labels": checked.labels}, checked.fewshot_k)  # fmt: skip
+    candidates = Snapshot.objects.filter(
+        project=project, status__in=ACTIVE_STATUSES, schedule__isnull=True, created_at__gte=join_since()
+    ).order_by("-created_at", "-id")
+    for snapshot in candidates:
+        if (snapshot.policy, snapshot.min_confidence, snapshot.formats, snapshot.filters,
+                snapshot.fewshot_k) == wanted:  # fmt: skip
+            return snapshot
+    return None
 
 
 def _keep(chunk: RowChunk, splits: list[str], labels: list[str]) -> RowChunk:

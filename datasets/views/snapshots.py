@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.exceptions import NotFoundError
 from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
+from core.jobs import Started
 from core.markdown import render_markdown
 from core.web import form_run, form_status, redirect_htmx
 from datasets import selectors
@@ -26,13 +27,16 @@ from datasets.choices import SnapshotStatus, Trigger
 from datasets.filtersets import SnapshotFilterSet
 from datasets.forms import SnapshotCompareForm, SnapshotCreateForm
 from datasets.models import Snapshot
-from datasets.services.snapshots import snapshot_create
+from datasets.services.snapshots import snapshot_create_or_join
 from projects.access import ProjectAccess
 from projects.models import Project
 from projects.permissions import Action
 from projects.web import project_view
 
 LIST_TEMPLATE = "datasets/snapshot_list.html"
+MESSAGE_UNDER_WAY = (
+    "Snapshot {label} of the same data is already being built; its row updates when it is done."
+)
 ERROR_COMPARE = "Choose two versions to compare: ?old=1&new=2."
 
 
@@ -70,9 +74,12 @@ def _list_context(
     }  # fmt: skip
 
 
-def _created(request: HtmxHttpRequest, project: Project, snapshot: Snapshot) -> HttpResponse:
+def _created(request: HtmxHttpRequest, project: Project, started: Started[Snapshot]) -> HttpResponse:
+    snapshot = started.job
     snapshot.refresh_from_db()
-    if snapshot.status == SnapshotStatus.SUCCEEDED:
+    if not started.created:
+        messages.info(request, MESSAGE_UNDER_WAY.format(label=snapshot.label))
+    elif snapshot.status == SnapshotStatus.SUCCEEDED:
         messages.success(request, f"Made {snapshot.label}: {snapshot.row_count} rows.")
     elif snapshot.status == SnapshotStatus.FAILED:
         messages.error(request, f"Snapshot {snapshot.label} failed: {snapshot.error}")
@@ -90,11 +97,11 @@ def snapshot_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpRespon
         if not access.allows(Action.EXPORT):
             raise PermissionDenied("Only owners and data scientists make snapshots.")
         if form.is_valid():
-            snapshot = form_run(form, lambda: snapshot_create(
+            started = form_run(form, lambda: snapshot_create_or_join(
                 project=project, user=access.user, request=form.snapshot_request(), trigger=Trigger.UI,
             ))  # fmt: skip
-            if snapshot is not None:
-                return _created(request, project, snapshot)
+            if started is not None:
+                return _created(request, project, started)
     context = _list_context(request, access, form)
     return render_partial(request, LIST_TEMPLATE, context, partial="create-form", status=form_status(request))
 

@@ -62,7 +62,7 @@ def test_a_model_row_shows_what_the_audit_draw_said(
 
     # then
     assert row.status_code == 200
-    assert "audit 12, z -2.50, chose 0%" in row.content.decode()
+    assert "audit 12, z \u22122.50, chose 0.0%" in row.content.decode()
 
 
 def test_an_analyst_may_not_see_the_page(
@@ -217,3 +217,25 @@ def test_a_simulation_from_the_page_shows_its_curves(
     html = row.content.decode()
     assert "project default" in html
     assert "<svg" in html
+
+
+def test_retrain_now_twice_starts_one_retrain_and_says_it_is_under_way(
+    corpus_project: Callable[..., Project], member_factory: Callable[..., Membership], client_for: Any
+) -> None:
+    # given a data scientist on the page, and a first press whose retrain no worker took yet
+    project = corpus_project(items=20, gold=10)
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+    page = client.get(_url("learner", project)).content.decode()
+    client.post(_url("retrain", project), headers={"HX-Request": "true"})
+
+    # when it is pressed again
+    second = client.post(_url("retrain", project), headers={"HX-Request": "true"})
+    after = client.get(_url("learner", project)).content.decode()
+
+    # then the button disables itself while it works; one model, whose row polls, and the page says so
+    assert 'hx-disabled-elt="find button[type=submit]"' in page
+    assert "Starting…" in page
+    assert second["HX-Redirect"] == _url("learner", project)
+    assert LearnerModel.objects.filter(project=project).count() == 1
+    assert "Model 1 is already retraining: its row follows it." in after
+    assert 'id="model-1" hx-get=' in after

@@ -310,7 +310,7 @@ def test_the_page_reads_a_fixed_number_of_queries_however_many_schedules(
     client = client_for(member_factory(project, Role.OWNER).user)
 
     # when / then: session, user, project, role, schedules, their newest snapshots (one query for all)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(_url(project))
     assert response.status_code == 200
     html = response.content.decode()

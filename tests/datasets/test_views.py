@@ -358,6 +358,29 @@ def test_snapshot_list_query_count_does_not_grow_with_snapshots(
     Snapshot.objects.create(project=project, created_by=owner)
 
     # when / then: session, user, project, role, labels, versions, count, page
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("datasets:snapshot-list", args=[project.slug]))
     assert response.status_code == 200
+
+
+def test_make_snapshot_twice_makes_one_and_says_it_is_being_built(
+    project: Project, owner: Any, client_for: Any
+) -> None:
+    # given a first press whose snapshot no worker built yet (the test never commits, so its task waits)
+    label_items(project, ["spam", "ham"])
+    client = client_for(owner)
+    url = reverse("datasets:snapshot-list", args=[project.slug])
+    page = client.get(url).content.decode()
+    client.post(url, FORM, headers={"HX-Request": "true"})
+
+    # when the button is pressed again
+    second = client.post(url, FORM, headers={"HX-Request": "true"})
+    after = client.get(url).content.decode()
+
+    # then the button disables itself while it works; one snapshot, whose row polls, and the page says so
+    snapshot = Snapshot.objects.get(project=project)
+    assert 'hx-disabled-elt="find button[type=submit]"' in page
+    assert "Starting…" in page
+    assert second["HX-Redirect"] == url
+    assert f"Snapshot #{snapshot.pk} of the same data is already being built" in after
+    assert f'id="snapshot-{snapshot.pk}" hx-get=' in after

@@ -27,7 +27,7 @@ from weak_supervision.services.functions import (
     labeling_function_create,
     labeling_function_update,
 )
-from weak_supervision.services.runs import run_start
+from weak_supervision.services.runs import run_start_or_join
 
 
 class LabelingFunctionListCreateApi(ProjectScopedMixin, ListAPIView[LabelingFunction]):
@@ -114,18 +114,21 @@ class RunListCreateApi(ProjectScopedMixin, ListAPIView[LabelModelRun]):
         access: ProjectAccess | None = getattr(self, "access", None)
         return {**super().get_serializer_context(), "may_see_errors": _may_see_errors(access)}
 
-    @extend_schema(request=s.RunCreateInputSerializer, responses={202: s.RunOutputSerializer},
-                   description="Starts a run on the workers; poll the run for its progress and results.")  # fmt: skip
+    @extend_schema(request=s.RunCreateInputSerializer,
+                   responses={202: s.RunOutputSerializer, 200: s.RunOutputSerializer},
+                   description="Starts a run on the workers (202); while one is pending or running, answers with "
+                   "that one (200). Poll the run for its progress and results.")  # fmt: skip
     def post(self, request: Request, slug: str) -> Response:
         access = self.get_access(Action.WRITE_LFS)
-        project = access.project
         data = s.RunCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = run_start(project=project, user=access.user, **data.validated_data)
-        run.refresh_from_db()
+        started = run_start_or_join(project=access.project, user=access.user, **data.validated_data)
+        started.job.refresh_from_db()
         # they may edit LFs: they started it
-        output = s.RunOutputSerializer(run, context={"may_see_errors": True})
-        return Response(output.data, status=status.HTTP_202_ACCEPTED)
+        output = s.RunOutputSerializer(started.job, context={"may_see_errors": True})
+        return Response(
+            output.data, status=status.HTTP_202_ACCEPTED if started.created else status.HTTP_200_OK
+        )
 
 
 class RunDetailApi(ProjectScopedMixin, APIView):

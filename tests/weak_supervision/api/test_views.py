@@ -145,3 +145,22 @@ def test_external_votes_are_posted_all_or_none(
     assert bad.json()["detail"] == "Vote 2: no item with external id 'zzz' in this project."
     lf = LabelingFunction.objects.get(name="vendor-model")
     assert list(lf.votes.values_list("item__external_id", "label__key")) == [("a", "spam")]
+
+
+def test_a_second_run_start_while_one_is_under_way_answers_200_with_it(
+    project: Project, member_factory: Callable[..., Membership], api_client_for: Callable[..., APIClient]
+) -> None:
+    # given a run that no worker took yet (the test never commits, so its task waits)
+    ItemFactory.create_batch(3, project=project)
+    for name in ("a", "b", "c"):
+        keyword_lf(project, name, "spam", name)
+    api = api_client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+    first = api.post(f"/api/projects/{project.slug}/runs/", {}, format="json")
+
+    # when
+    second = api.post(f"/api/projects/{project.slug}/runs/", {}, format="json")
+
+    # then
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert (first.json()["number"], second.json()["number"], second.json()["status"]) == (1, 1, "pending")
+    assert LabelModelRun.objects.filter(project=project).count() == 1

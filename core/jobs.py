@@ -1,0 +1,122 @@
+"""The one way services hand work to a Celery task: `enqueue_on_commit(task, *ids)`, once the transaction
+that recorded the work commits (STYLE.md §6). Where the task runs depends on the mode:
+
+- with a broker (REDIS_URL): `task.delay(*ids)`, and a worker takes it;
+- embedded mode (no broker), in a process that serves requests (config/wsgi.py and config/asgi.py call
+  `background_jobs_enable()`): the task runs after the commit on this process's one background thread, so
+  the request that started it answers at once and its page polls the job's progress. One thread, one job at
+  a time: SQLite takes one writer at a time anyway (WAL lets the pages read meanwhile; BEGIN IMMEDIATE and
+  the 30 s busy timeout make a writer wait for the lock instead of failing). The thread closes its database
+  connections after each job. Jobs still queued when the process exits are run before it exits;
+- everywhere else (commands, the shell, `settings.OVERSIGHT_TASKS_INLINE`, which the tests set): the task
+  runs at the commit, in the committing thread (Celery's eager mode), as a worker would run it.
+
+`Started` is what a door's idempotent start returns: the job, and whether this call created it or found the
+same job already queued or running (a double click, a second request: answered with the running one).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from celery import Task
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+from django.utils import timezone
+
+logger = logging.getLogger("oversight.jobs")
+
+J = TypeVar("J")
+
+
+@dataclass(frozen=True)
+class Started(Generic[J]):
+    """A start's answer: the job, and True when this call created it (False: it was already under way)."""
+
+    job: J
+    created: bool
+
+
+def join_since() -> datetime:
+    """Jobs queued or running since then may be joined by a second start. An older one outlived every time
+    limit a task has (CELERY_TASK_TIME_LIMIT): its worker, or the process that held it, is gone, so it
+    must not keep new starts away."""
+    return timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
+class _Background:
+    """One worker thread with a queue (a one-thread pool, created on first use). At exit the interpreter lets
+    it finish the jobs queued so far, as concurrent.futures does for every pool."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: set[Future[None]] = set()
+
+    def submit(self, task: Task[..., Any], args: tuple[Any, ...]) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oversight-jobs")
+            future = self._pool.submit(_job_run, task, args)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait(self, timeout: float | None) -> bool:
+        """Waits until every job submitted so far has ended; False when `timeout` seconds passed first."""
+        with self._lock:
+            pending = set(self._pending)
+        _, not_done = wait(pending, timeout=timeout)
+        return not not_done
+
+
+_background = _Background()
+
+
+def _job_run(task: Task[..., Any], args: tuple[Any, ...]) -> None:
+    """A job on the background thread: run eagerly (tasks it starts in turn run inline, or queue behind it)
+    with fresh database connections, which it closes after (the thread lives as long as the process)."""
+    close_old_connections()
+    try:
+        task.apply(args=args, throw=True)
+    except Exception:
+        # The job records its own failure where it can (failed status, error text); the log has the rest.
+        logger.exception("background job %s%s failed", task.name, args)
+    finally:
+        connections.close_all()
+
+
+def background_jobs_enable() -> None:
+    """Declares that this process serves requests: in embedded mode, tasks run after the response."""
+    _background.enabled = True
+
+
+def background_jobs_wait(timeout: float | None = None) -> bool:
+    """Waits for the background thread's queue to empty (tests, and a command that must see the result)."""
+    return _background.wait(timeout)
+
+
+def tasks_run_in_background() -> bool:
+    """Whether an enqueued task runs on this process's background thread (embedded mode, serving)."""
+    eager = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+    inline = bool(getattr(settings, "OVERSIGHT_TASKS_INLINE", False))
+    return eager and not inline and _background.enabled
+
+
+def enqueue_on_commit(task: Task[..., Any], *args: Any, using: str | None = None) -> None:
+    """Hands `task(*args)` (ids: tasks load what they need) to the workers once the current transaction
+    commits; at once where there is none. See the module's docstring for where it runs."""
+    if tasks_run_in_background():
+        transaction.on_commit(partial(_background.submit, task, args), using=using)
+    else:
+        transaction.on_commit(partial(task.delay, *args), using=using)

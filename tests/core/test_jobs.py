@@ -1,0 +1,174 @@
+"""core.jobs: where an enqueued task runs. Inline at the commit in the tests; on the background thread after
+the commit in an embedded-mode process that serves requests, so that the request answers before the job ends."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+from django.db import transaction
+from rest_framework.test import APIClient
+
+from active_learning import tasks as active_learning_tasks
+from active_learning.models import LearnerModel
+from core import jobs
+from core.jobs import background_jobs_wait, enqueue_on_commit, tasks_run_in_background
+from projects.choices import Role
+from projects.models import Membership, Project
+from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory
+
+WAIT_SECONDS = 10
+
+
+class ProbeTask:
+    """Stands in for a Celery task: records where and when it ran; `apply` waits for `release` when told."""
+
+    name = "tests.probe_task"
+
+    def __init__(self, *, block: bool = False, fail: bool = False) -> None:
+        self.calls: list[tuple[tuple[Any, ...], str]] = []
+        self.started, self.finished, self.release = threading.Event(), threading.Event(), threading.Event()
+        self.block, self.fail = block, fail
+        if not block:
+            self.release.set()
+
+    def _run(self, args: tuple[Any, ...]) -> None:
+        self.started.set()
+        self.release.wait(WAIT_SECONDS)
+        self.calls.append((args, threading.current_thread().name))
+        self.finished.set()
+        if self.fail:
+            raise RuntimeError("the probe failed")
+
+    def delay(self, *args: Any) -> None:  # inline: Celery's eager mode runs the task here
+        self._run(args)
+
+    def apply(self, args: tuple[Any, ...], throw: bool = False) -> None:  # the background thread's call
+        self._run(args)
+
+
+@pytest.fixture
+def background(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Embedded mode in a process that serves requests, with the tests' inline switch off."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.OVERSIGHT_TASKS_INLINE = False
+    monkeypatch.setattr(jobs._background, "enabled", True)
+    yield
+    assert background_jobs_wait(WAIT_SECONDS), "the background thread did not finish its jobs"
+
+
+def test_the_tests_run_tasks_inline_at_the_commit(db: None, django_capture_on_commit_callbacks: Any) -> None:
+    # given the test settings (OVERSIGHT_TASKS_INLINE)
+    probe = ProbeTask()
+
+    # when a task is enqueued in a transaction
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        enqueue_on_commit(cast(Any, probe), 7, 8)
+        ran_before_commit = probe.finished.is_set()
+
+    # then it ran at the commit, in this thread
+    assert tasks_run_in_background() is False
+    assert ran_before_commit is False
+    assert probe.calls == [((7, 8), threading.current_thread().name)]
+
+
+def test_a_process_that_does_not_serve_requests_runs_tasks_inline(
+    settings: Any, db: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given embedded mode with the inline switch off, in a command (nothing called background_jobs_enable)
+    settings.OVERSIGHT_TASKS_INLINE = False
+    probe = ProbeTask()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(cast(Any, probe), 1)
+
+    # then
+    assert tasks_run_in_background() is False
+    assert probe.calls == [((1,), threading.current_thread().name)]
+
+
+def test_in_embedded_mode_a_serving_process_runs_the_task_after_the_commit_on_its_background_thread(
+    background: None, db: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a task that takes until it is released
+    probe = ProbeTask(block=True)
+
+    # when it is enqueued and the transaction commits
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(cast(Any, probe), 5)
+    returned_after = time.monotonic() - started
+
+    # then the commit returned at once, while the job had not finished; it ends on the background thread
+    assert tasks_run_in_background() is True
+    assert probe.finished.is_set() is False
+    assert returned_after < 1.0
+    probe.release.set()
+    assert background_jobs_wait(WAIT_SECONDS)
+    assert [(args, name.startswith("oversight-jobs")) for args, name in probe.calls] == [((5,), True)]
+
+
+def test_a_failed_background_job_is_logged_and_the_next_one_runs(
+    background: None, db: None, django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a job that fails, then another
+    failing, next_one = ProbeTask(fail=True), ProbeTask()
+
+    # when both are enqueued
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(cast(Any, failing), 1)
+        enqueue_on_commit(cast(Any, next_one), 2)
+    assert background_jobs_wait(WAIT_SECONDS)
+
+    # then the failure is in the log and the second job ran, after the first
+    assert "background job tests.probe_task(1,) failed" in caplog.text
+    assert [args for args, _ in failing.calls + next_one.calls] == [(1,), (2,)]
+
+
+def test_nothing_is_enqueued_when_the_transaction_rolls_back(
+    background: None, db: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    probe = ProbeTask()
+
+    # when the transaction that enqueued the task fails
+    def enqueue_then_fail() -> None:
+        with transaction.atomic():
+            enqueue_on_commit(cast(Any, probe), 1)
+            raise ZeroDivisionError
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ZeroDivisionError):
+        enqueue_then_fail()
+
+    # then
+    assert background_jobs_wait(WAIT_SECONDS)
+    assert probe.calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_embedded_mode_the_retrain_request_answers_before_the_retrain_ends(
+    background: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a project to retrain, whose training task takes until it is released
+    project: Project = ProjectFactory()
+    ItemFactory.create_batch(3, project=project)
+    owner: Membership = MembershipFactory(project=project, role=Role.OWNER)
+    probe = ProbeTask(block=True)
+    monkeypatch.setattr(active_learning_tasks, "learner_model_train_task", probe)
+    client = APIClient()
+    client.force_authenticate(owner.user)
+
+    # when the retrain is started (the request's transaction commits for real)
+    response = client.post(f"/api/projects/{project.slug}/active-learning/retrain/")
+
+    # then the answer came while the job was still running, and the job ran after it, with the model's id
+    assert response.status_code == 202
+    assert probe.finished.is_set() is False
+    probe.release.set()
+    assert background_jobs_wait(WAIT_SECONDS)
+    model = LearnerModel.objects.get(project=project)
+    assert [args for args, _ in probe.calls] == [(model.pk,)]
