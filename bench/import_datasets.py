@@ -27,15 +27,19 @@ class Dataset:
     options: dict[str, Any] = field(default_factory=dict)
     copy_options: str = "FORMAT csv, HEADER true"
     copy_columns: list[str] = field(default_factory=list)
+    # A file imported (untimed) into the project before this one: the "into a project already holding N
+    # items" measurement. Its ids differ from this file's.
+    preload: str = ""
 
 
-def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
-    """Writes `rows` deterministic items: id, text of 60-200 characters, a label (80% of rows), a source."""
+def generate_csv(path: Path, rows: int, seed: int = SEED, first_id: int = 1) -> None:
+    """Writes `rows` deterministic items: id (from `first_id`), text of 60-200 characters, a label (80% of
+    rows), a source."""
     rng = random.Random(seed)
     with path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(["id", "text", "label", "source"])
-        for index in range(1, rows + 1):
+        for index in range(first_id, first_id + rows):
             text = generated_text(rng)
             label = rng.choice(GENERATED_LABELS) if rng.random() < 0.8 else ""
             writer.writerow([f"doc-{index:07d}", text, label, rng.choice(SOURCES)])
@@ -51,6 +55,18 @@ def generated_dataset(rows: int, scratch: Path) -> Dataset:
         name="generated", path=str(path), rows=rows, labels=GENERATED_LABELS,
         options={"format": "csv", "id_field": "id", "label_field": "label"},
         copy_columns=["id", "text", "label", "source"],
+    )  # fmt: skip
+
+
+def existing_dataset(generated: Dataset, scratch: Path) -> Dataset:
+    """N more generated rows (ids after the first file's), imported into a project that holds the first file."""
+    path = scratch / f"generated-more-{generated.rows}.csv"
+    started = time.perf_counter()
+    generate_csv(path, generated.rows, seed=SEED + 1, first_id=generated.rows + 1)
+    print(f"generated {generated.rows:,} more rows in {time.perf_counter() - started:.1f} s: {path}")
+    return Dataset(
+        name="generated_into_existing", path=str(path), rows=generated.rows, labels=generated.labels,
+        options=dict(generated.options), copy_columns=generated.copy_columns, preload=generated.path,
     )  # fmt: skip
 
 
@@ -70,6 +86,10 @@ def sms_dataset() -> Dataset | None:
 
 
 def datasets_build(wanted: set[str], rows: int, scratch: Path) -> list[Dataset]:
-    found = [generated_dataset(rows, scratch)] if "generated" in wanted else []
+    found = [generated_dataset(rows, scratch)] if wanted & {"generated", "generated_into_existing"} else []
+    if "generated_into_existing" in wanted:
+        found.append(existing_dataset(found[0], scratch))
+    if "generated" not in wanted:
+        found = found[1:]
     sms = sms_dataset() if "sms_spam_uci" in wanted else None
     return [*found, sms] if sms else found

@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from imports.services.pipeline import eval_only_splits_parse
+from imports.parsing.rows import ON_DUPLICATE_CHOICES, ON_DUPLICATE_FAIL
+from imports.services.pipeline import delimiter_parse, eval_only_splits_parse
 from projects.choices import ImportFormat, OnConflict
 
 
@@ -25,12 +26,20 @@ class ImportForm(forms.Form):
         required=False, help_text="Comma-separated; empty keeps all other fields."
     )
     label_map = forms.CharField(required=False, help_text="e.g. 0=ham, 1=spam")
-    delimiter = forms.CharField(required=False, max_length=3, help_text="CSV only; \\t for tab.")
+    delimiter = forms.CharField(
+        required=False, max_length=16, strip=False,
+        help_text="CSV only: one character, or tab, comma, semicolon, pipe or space.",
+    )  # fmt: skip
     has_header = forms.BooleanField(required=False, initial=True, label="First row is a header")
     columns = forms.CharField(
         required=False, help_text="Column names when there is no header, comma-separated."
     )
     on_conflict = forms.ChoiceField(choices=OnConflict.choices, initial=OnConflict.SKIP)
+    on_duplicate = forms.ChoiceField(
+        choices=[(choice, choice) for choice in ON_DUPLICATE_CHOICES], initial=ON_DUPLICATE_FAIL,
+        required=False, label="Ids repeated in the file",
+        help_text="fail: refuse the file at the repeated id's line; skip: keep the first row with each id.",
+    )  # fmt: skip
     eval_only_splits = forms.CharField(
         required=False, label="Evaluation-only splits",
         help_text="Splits whose labels only score, never train or choose anything: comma-separated train, valid, "
@@ -38,11 +47,13 @@ class ImportForm(forms.Form):
     )  # fmt: skip
 
     def clean_delimiter(self) -> str:
-        raw = str(self.cleaned_data["delimiter"])
-        value = {"\\t": "\t", "tab": "\t"}.get(raw, raw)
-        if len(value) > 1:
-            raise forms.ValidationError("A delimiter is one character (use \\t for tab).")
-        return value
+        try:
+            return delimiter_parse(str(self.cleaned_data["delimiter"]))
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0], code="delimiter") from exc
+
+    def clean_on_duplicate(self) -> str:
+        return str(self.cleaned_data["on_duplicate"] or ON_DUPLICATE_FAIL)
 
     def clean_label_map(self) -> dict[str, str]:
         mapping: dict[str, str] = {}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods
@@ -19,11 +20,13 @@ from imports.selectors import (
     import_job_list,
     import_job_progress,
 )
-from imports.services.jobs import import_job_create, import_options_build, import_request_size_check
+from imports.services.jobs import import_job_create_or_join, import_options_build, import_request_size_check
 from projects.access import ProjectAccess
 from projects.models import Project
 from projects.permissions import Action
 from projects.web import project_view
+
+MESSAGE_UNDER_WAY = "The same file is already being imported, as import #{id}: here it is."
 
 
 @project_view(Action.IMPORT)
@@ -38,7 +41,7 @@ def import_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = import_job_create(
+            started = import_job_create_or_join(
                 project=project, created_by=access.user, upload=form.cleaned_data["file"],
                 options=import_options_build(**form.import_fields()),
             )  # fmt: skip
@@ -47,7 +50,9 @@ def import_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse
         except (ValidationError, ApplicationError) as exc:
             form_error_add(form, exc)
         else:
-            return redirect_htmx(request, f"{project.get_absolute_url()}imports/{job.pk}/")
+            if not started.created:
+                messages.info(request, MESSAGE_UNDER_WAY.format(id=started.job.pk))
+            return redirect_htmx(request, f"{project.get_absolute_url()}imports/{started.job.pk}/")
     context = {"project": project, "form": form, **_recent_imports(request, project)}
     return render_partial(
         request, "imports/import_list.html", context, partial=_import_list_partial(request),

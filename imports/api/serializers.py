@@ -8,8 +8,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from imports.parsing.rows import ON_DUPLICATE_CHOICES, ON_DUPLICATE_FAIL
 from imports.selectors import import_job_evaluation_labels, import_job_progress
-from imports.services.pipeline import eval_only_splits_parse
+from imports.services.pipeline import delimiter_parse, eval_only_splits_parse
 from projects.choices import ImportFormat, OnConflict
 from projects.models import ImportJob
 
@@ -95,7 +96,15 @@ class ImportCreateInputSerializer(serializers.Serializer[Any]):
         help_text="Comma-separated; empty keeps all other fields.",
     )
     label_map = _JsonObjectField(required=False, default=dict)
-    delimiter = serializers.CharField(required=False, allow_blank=True, default="", max_length=2)
+    delimiter = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=16, trim_whitespace=False,
+        help_text="One character, or tab, comma, semicolon, pipe or space (also \\t). Empty: from the file.",
+    )  # fmt: skip
+    on_duplicate = serializers.ChoiceField(
+        choices=ON_DUPLICATE_CHOICES, required=False, default=ON_DUPLICATE_FAIL,
+        help_text="A row repeating an earlier row's id: fail the import at its line, or skip it (counted, with "
+        "its line, in the job's options.result).",
+    )  # fmt: skip
     has_header = serializers.BooleanField(required=False, default=True)
     columns = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="Comma-separated."
@@ -108,10 +117,10 @@ class ImportCreateInputSerializer(serializers.Serializer[Any]):
     )  # fmt: skip
 
     def validate_delimiter(self, value: str) -> str:
-        value = {"\\t": "\t", "tab": "\t"}.get(value, value)
-        if len(value) > 1:
-            raise serializers.ValidationError("A delimiter is one character (use \\t for tab).")
-        return value
+        try:
+            return delimiter_parse(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0], code="delimiter") from exc
 
     def validate_metadata_fields(self, value: str) -> list[str] | None:
         return _csv_list(value) or None

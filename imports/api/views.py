@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from imports.api.serializers import ImportCreateInputSerializer, ImportJobOutputSerializer
 from imports.filtersets import ImportJobFilterSet
 from imports.selectors import import_job_get, import_job_list
-from imports.services.jobs import import_job_create, import_options_build, import_request_size_check
+from imports.services.jobs import import_job_create_or_join, import_options_build, import_request_size_check
 from projects.models import ImportJob
 from projects.permissions import Action
 from projects.web import ProjectScopedMixin
@@ -32,6 +32,10 @@ class ImportJobListCreateApi(ProjectScopedMixin, ListAPIView[ImportJob]):
         request=ImportCreateInputSerializer,
         responses={
             202: ImportJobOutputSerializer,
+            200: OpenApiResponse(
+                ImportJobOutputSerializer,
+                description="The same file with the same options is already pending or running: that import.",
+            ),
             413: OpenApiResponse(description="The upload is larger than OVERSIGHT_IMPORT_MAX_UPLOAD_BYTES."),
         },
     )
@@ -44,12 +48,13 @@ class ImportJobListCreateApi(ProjectScopedMixin, ListAPIView[ImportJob]):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         upload = fields.pop("file")
-        job = import_job_create(
+        started = import_job_create_or_join(
             project=project, created_by=access.user, upload=upload,
             options=import_options_build(**fields),
         )  # fmt: skip
-        job.refresh_from_db()
-        return Response(ImportJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        started.job.refresh_from_db()
+        code = status.HTTP_202_ACCEPTED if started.created else status.HTTP_200_OK
+        return Response(ImportJobOutputSerializer(started.job).data, status=code)
 
 
 class ImportJobDetailApi(ProjectScopedMixin, APIView):

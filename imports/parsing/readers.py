@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -19,6 +20,9 @@ from imports.parsing.errors import ImportFileError
 from imports.parsing.json_stream import JsonTooDeepError, json_array_items, json_document, json_object_items
 from projects.choices import ImportFormat
 
+# Bytes a CSV is read by: its lines are checked and decoded a chunk at a time (one bytes.count, one decode),
+# and only a chunk that holds a problem is walked line by line, to name the line.
+CSV_CHUNK_BYTES = 1 << 20
 # Records per Parquet batch: 10k rows of short text is a few MB of Python objects.
 PARQUET_BATCH_ROWS = 10_000
 _EXTENSIONS = {
@@ -90,27 +94,88 @@ def _decoded_lines(stream: IO[bytes], size: int, progress: Progress) -> Iterator
         yield number, line
 
 
+def _decoded_chunks(stream: IO[bytes], size: int, progress: Progress) -> Iterator[str]:
+    """The file's complete lines, decoded, a chunk of them at a time; the same checks as _decoded_lines (a line
+    longer than the limit, not UTF-8 or holding NUL is refused, with its number), in the same order."""
+    limit = settings.IMPORT_MAX_LINE_BYTES
+    read, carry, lines_before, done, first = stream.read, b"", 0, 0, True
+    while True:
+        data = read(CSV_CHUNK_BYTES)
+        done += len(data)
+        buffer = carry + data if carry else data
+        if data:
+            cut = buffer.rfind(b"\n") + 1
+            if cut == 0:  # no line ends yet: the line so far is carried, as long as it may be
+                if len(buffer) > limit:
+                    raise ImportFileError(ERROR_LINE_TOO_LONG.format(limit=limit), line=lines_before + 1)
+                carry = buffer
+                continue
+            complete, carry = buffer[:cut], buffer[cut:]
+            if len(carry) > limit:
+                complete += carry[: limit + 1]  # the too-long line is found (and named) below
+        else:
+            complete, carry = buffer, b""
+            if not complete:
+                return
+        text = _chunk_decoded(complete, limit, lines_before, first)
+        lines_before += complete.count(b"\n")
+        first = False
+        if size:
+            progress.fraction = done / size
+        yield text
+
+
+def _chunk_decoded(complete: bytes, limit: int, lines_before: int, first: bool) -> str:
+    if b"\x00" not in complete and (len(complete) <= limit or _longest_line(complete) <= limit):
+        try:
+            return complete.decode("utf-8-sig" if first else "utf-8")
+        except UnicodeDecodeError:
+            pass
+    # Something in this chunk is refused: the line-by-line reader names the first line at fault.
+    for _ in _decoded_lines(_Renumbered(complete, lines_before), 0, Progress()):
+        pass
+    raise AssertionError("a chunk refused as a whole passed line by line")  # pragma: no cover
+
+
+def _longest_line(chunk: bytes) -> int:
+    return max(map(len, chunk.split(b"\n"))) + 1
+
+
+class _Renumbered(io.BytesIO):
+    """A chunk's lines, read after `skipped` empty lines so that _decoded_lines numbers them as in the file
+    (and decodes the first with utf-8-sig only where it is the file's first)."""
+
+    def __init__(self, chunk: bytes, skipped: int) -> None:
+        super().__init__(chunk)
+        self._skipped = skipped
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if self._skipped:
+            self._skipped -= 1
+            return b"\n"
+        return super().readline(size)
+
+
+def _chunk_lines(chunks: Iterator[str]) -> Iterator[str]:
+    for text in chunks:
+        yield from io.StringIO(text)  # lines end at "\n" only, as the bytes' lines did
+
+
 def read_csv(
     stream: IO[bytes], *, size: int, options: ReaderOptions, progress: Progress
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     delimiter = options.delimiter or ","
-    line_numbers: list[int] = []
-
-    def numbered() -> Iterator[str]:
-        for number, line in _decoded_lines(stream, size, progress):
-            line_numbers.append(number)
-            yield line
-
+    lines = _chunk_lines(_decoded_chunks(stream, size, progress))
     # A tab-separated file follows the TSV convention: no quoting, a quote is an ordinary character.
     if delimiter == "\t":
-        reader = csv.reader(numbered(), delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
+        reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
     else:
-        reader = csv.reader(numbered(), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, strict=True)
+        reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, strict=True)
     header: list[str] | None = list(options.columns) or None
+    consumed = 0  # lines the reader had taken before this record: the record starts on the next one
     try:
         for row in reader:
-            start = line_numbers[0] if line_numbers else reader.line_num
-            line_numbers.clear()
+            start, consumed = consumed + 1, reader.line_num
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if header is None and options.has_header:
@@ -121,7 +186,7 @@ def read_csv(
                 header = [f"column_{i}" for i in range(1, len(row) + 1)]
             if len(row) != len(header):
                 raise ImportFileError(f"expected {len(header)} fields, found {len(row)}.", line=start)
-            yield start, dict(zip(header, row, strict=True))
+            yield start, dict(zip(header, row))  # noqa: B905 - the lengths are equal, checked above
     except csv.Error as exc:
         raise ImportFileError(f"malformed CSV ({exc}).", line=reader.line_num) from exc
 

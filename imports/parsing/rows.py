@@ -8,6 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from json.encoder import encode_basestring
 from typing import Any, NoReturn
 
 from imports.parsing.errors import ImportFileError
@@ -21,6 +22,17 @@ _KIND = {float: "a number", bool: "a boolean", bytes: "bytes", list: "a list", d
 # Namespace for the ids of imported annotations: the same project, item and annotator give the same id,
 # which is what makes re-importing a file idempotent.
 IMPORTED_ANNOTATION_NAMESPACE = uuid.UUID("6f1b2c52-4f55-4f0b-9a43-0b6e8a3c1d10")
+# What a duplicate id in a file does (not in long format, where an id repeats once per annotator): fail the
+# import at its line, or skip the row (the first row with the id is kept) and report how many and where.
+ON_DUPLICATE_FAIL = "fail"
+ON_DUPLICATE_SKIP = "skip"
+ON_DUPLICATE_CHOICES = (ON_DUPLICATE_FAIL, ON_DUPLICATE_SKIP)
+# The lines of skipped duplicates that a result lists (the count has them all).
+DUPLICATE_LINES_KEPT = 1000
+# Raw label values remembered with the labels they read as: a file repeats a few values a million times, and
+# a hostile one cannot grow the memory without bound.
+LABEL_CACHE_SIZE = 4096
+METADATA_KEY_CACHE_SIZE = 4096
 SPLIT_ALIASES = {
     "train": "train",
     "training": "train",
@@ -62,8 +74,33 @@ class ImportRow:
     split: str
     labels: list[str] | None
     annotator: str
-    annotation_uuid: uuid.UUID | None
+    # The canonical text form of uuid5(IMPORTED_ANNOTATION_NAMESPACE, ...): see annotation_uuid_of.
+    annotation_uuid: str | None
     votes: list[str | None] | None
+
+
+def annotation_uuid_of(project_id: int, external_id: str, annotator: str) -> str:
+    """uuid5(IMPORTED_ANNOTATION_NAMESPACE, f"{project_id}\\x1f{external_id}\\x1f{annotator}"), as text: the
+    same value as uuid.uuid5 (so re-importing a file imported before finds its annotations), computed from
+    the SHA-1 digest directly, without building UUID objects."""
+    return _annotation_uuid(
+        hashlib.sha1(_NAMESPACE_BYTES + f"{project_id}\x1f".encode(), usedforsecurity=False),
+        external_id,
+        annotator,
+    )
+
+
+_NAMESPACE_BYTES = IMPORTED_ANNOTATION_NAMESPACE.bytes
+
+
+def _annotation_uuid(prefix: Any, external_id: str, annotator: str) -> str:
+    digest = prefix.copy()
+    digest.update(f"{external_id}\x1f{annotator}".encode())
+    raw = bytearray(digest.digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class RowBuilder:
@@ -78,8 +115,18 @@ class RowBuilder:
         label_names: dict[str, str],
         multi_label: bool,
         where: str = "Line",
+        on_duplicate: str = ON_DUPLICATE_FAIL,
     ) -> None:
         self.project_id = project_id
+        self.on_duplicate = on_duplicate
+        self.duplicates_skipped = 0
+        self.duplicate_lines: list[int] = []
+        self._uuid_prefix = hashlib.sha1(
+            _NAMESPACE_BYTES + f"{project_id}\x1f".encode(), usedforsecurity=False
+        )
+        self._label_cache: dict[str, list[str] | None] = {}
+        self._label_order = {key: index for index, key in enumerate(label_keys)}
+        self._metadata_keys: dict[str, str] = {}
         self.mapping = mapping
         self.multi_label = multi_label
         self.where = where
@@ -106,7 +153,8 @@ class RowBuilder:
         self.vote_count: int | None = None
         self.checked_fields = False
 
-    def build(self, line: int, record: dict[str, Any], ordinal: int) -> ImportRow:
+    def build(self, line: int, record: dict[str, Any], ordinal: int) -> ImportRow | None:
+        """The record's row, or None for a duplicate id skipped under `on_duplicate=skip`."""
         if not self.checked_fields:
             self._check_fields(line, record)
         mapping = self.mapping
@@ -116,6 +164,8 @@ class RowBuilder:
         if type(text) is not str or "\x00" in text:  # the common case costs two checks, no call
             text = self._scalar_text(line, "text", mapping.text_field, text)
         external_id = self._external_id(line, record, ordinal)
+        if external_id is None:
+            return None
         labels = self._labels(line, record.get(mapping.label_field)) if mapping.label_field else None
         annotator = (
             self._scalar_text(
@@ -144,13 +194,7 @@ class RowBuilder:
             split=self._split(line, record.get(mapping.split_field)) if mapping.split_field else "",
             labels=labels,
             annotator=annotator,
-            annotation_uuid=(
-                uuid.uuid5(
-                    IMPORTED_ANNOTATION_NAMESPACE, f"{self.project_id}\x1f{external_id}\x1f{annotator}"
-                )
-                if labels
-                else None
-            ),
+            annotation_uuid=_annotation_uuid(self._uuid_prefix, external_id, annotator) if labels else None,
             votes=self._votes(line, record.get(mapping.votes_field)) if mapping.votes_field else None,
         )
 
@@ -196,7 +240,7 @@ class RowBuilder:
                     f"the {role} field '{name}' is not in the data; fields are: {', '.join(map(str, record))}.",
                 )
 
-    def _external_id(self, line: int, record: dict[str, Any], ordinal: int) -> str:
+    def _external_id(self, line: int, record: dict[str, Any], ordinal: int) -> str | None:
         if not self.mapping.id_field:
             return str(ordinal)
         raw = record.get(self.mapping.id_field)
@@ -213,6 +257,11 @@ class RowBuilder:
             return external_id
         first = self._seen_ids.setdefault(external_id, line)
         if first != line:
+            if self.on_duplicate == ON_DUPLICATE_SKIP:
+                self.duplicates_skipped += 1
+                if len(self.duplicate_lines) < DUPLICATE_LINES_KEPT:
+                    self.duplicate_lines.append(line)
+                return None
             self._fail(line, f"duplicate id '{external_id}' (first seen at {self.where.lower()} {first}).")
         return external_id
 
@@ -242,6 +291,18 @@ class RowBuilder:
         return key
 
     def _labels(self, line: int, raw: Any) -> list[str] | None:
+        if type(raw) is str:
+            # Rows share the list of a value already read: nothing downstream changes a row's labels.
+            try:
+                return self._label_cache[raw]
+            except KeyError:
+                labels = self._labels_read(line, raw)
+                if len(self._label_cache) < LABEL_CACHE_SIZE:
+                    self._label_cache[raw] = labels
+                return labels
+        return self._labels_read(line, raw)
+
+    def _labels_read(self, line: int, raw: Any) -> list[str] | None:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None
         if isinstance(raw, list):
@@ -253,8 +314,7 @@ class RowBuilder:
         keys = list(dict.fromkeys(self._label_key(line, value) for value in values))
         if len(keys) > 1 and not self.multi_label:
             self._fail(line, f"{len(keys)} labels given, but the project is single-label.")
-        order = {key: index for index, key in enumerate(self._label_keys)}
-        return sorted(keys, key=order.__getitem__) or None
+        return sorted(keys, key=self._label_order.__getitem__) or None
 
     def _split(self, line: int, raw: Any) -> str:
         value = str(raw or "").strip().lower()
@@ -277,7 +337,19 @@ class RowBuilder:
             metadata = {key: value for key, value in record.items() if key not in self._excluded}
         else:
             metadata = {key: record.get(key) for key in wanted}
-        return json.dumps(metadata, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+        # Text values (all of a CSV's) are written here, by the encoder json.dumps itself uses for strings: the
+        # same text as json.dumps(ensure_ascii=False, separators=(",", ":")) without its per-call set-up.
+        keys, parts = self._metadata_keys, []
+        for key, value in metadata.items():
+            if type(value) is not str or type(key) is not str:
+                return json.dumps(metadata, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+            encoded = keys.get(key)
+            if encoded is None:
+                encoded = encode_basestring(key) + ":"
+                if len(keys) < METADATA_KEY_CACHE_SIZE:
+                    keys[key] = encoded
+            parts.append(encoded + encode_basestring(value))
+        return "{" + ",".join(parts) + "}"
 
 
 # A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".

@@ -5,7 +5,7 @@ requeues or fails the jobs whose worker died. The import itself is imports.servi
 from __future__ import annotations
 
 import contextlib
-import functools
+import json
 import logging
 import threading
 import time
@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.jobs import Started, enqueue_on_commit, join_since
 from imports.parsing import readers
 from imports.parsing.errors import ImportFileError, ImportTooLargeError
 from imports.selectors import import_heartbeat_key, import_progress_key
@@ -46,6 +47,7 @@ __all__ = [  # the pipeline's names are imported from here too, as before it had
     "ImportResult",
     "RecoverResult",
     "import_job_create",
+    "import_job_create_or_join",
     "import_job_fail",
     "import_job_run",
     "import_jobs_recover",
@@ -102,6 +104,47 @@ def import_job_create(
     enqueue: bool = True,
 ) -> ImportJob:
     """Records an import of an uploaded file (or a local path) and, with `enqueue`, runs it on a worker."""
+    name = _import_request_prepare(options=options, upload=upload, source_path=source_path)
+    return _import_job_save(project, created_by, options, name, upload, source_path, enqueue=enqueue)
+
+
+def import_job_create_or_join(
+    *, project: Project, created_by: User | None, options: ImportOptions, upload: UploadedFile[bytes]
+) -> Started[ImportJob]:
+    """import_job_create for the page and the API: while an import of the same file (name and size) with the
+    same options is pending or running in the project (a second click, a second request), answers with it."""
+    name = _import_request_prepare(options=options, upload=upload, source_path="")
+    # Looked up before the transaction too: on SQLite a transaction takes the write lock as it begins, which
+    # the running import holds until it ends, so the answer to a second click would wait for it.
+    if (twin := _import_job_under_way(project, name, options, upload)) is not None:
+        return Started(job=twin, created=False)
+    with transaction.atomic():
+        # NO KEY: a running import's transaction holds a key-share lock on the row (its items point at it).
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+        if (twin := _import_job_under_way(project, name, options, upload)) is not None:
+            return Started(job=twin, created=False)
+        return Started(job=_import_job_save(project, created_by, options, name, upload, ""), created=True)
+
+
+def _import_job_under_way(
+    project: Project, name: str, options: ImportOptions, upload: UploadedFile[bytes]
+) -> ImportJob | None:
+    """The project's pending or running import of a file of this name and size, with these options."""
+    wanted = json.loads(json.dumps(options.to_json()))  # as the job's JSON field gives it back
+    twins = ImportJob.objects.filter(
+        project=project, status__in=(ImportStatus.PENDING, ImportStatus.RUNNING), original_name=name,
+        source_path="", created_at__gte=join_since(),
+    ).order_by("-id")  # fmt: skip
+    for twin in twins:
+        if twin.options == wanted and twin.file and twin.file.size == upload.size:
+            return twin
+    return None
+
+
+def _import_request_prepare(
+    *, options: ImportOptions, upload: UploadedFile[bytes] | None, source_path: str
+) -> str:
+    """Checks the request and completes its options (format, evaluation-only splits); the file's name."""
     if upload is None and not source_path:
         raise ImportFileError("Give a file to import.")
     if upload is not None:
@@ -112,16 +155,23 @@ def import_job_create(
     import_format_validated(options, Path(name or "upload"))
     # The job records what the import will do: the format's default evaluation-only splits, spelled out.
     options.eval_only_splits = eval_only_splits_of(options, options.format)
+    return name or ""
+
+
+def _import_job_save(
+    project: Project, created_by: User | None, options: ImportOptions, name: str,
+    upload: UploadedFile[bytes] | None, source_path: str, *, enqueue: bool = True,
+) -> ImportJob:  # fmt: skip
     with transaction.atomic():
         job = ImportJob(
-            project=project, created_by=created_by, format=options.format, original_name=name or "",
+            project=project, created_by=created_by, format=options.format, original_name=name,
             source_path=source_path, options=options.to_json(), on_conflict=options.on_conflict,
         )  # fmt: skip
         if upload is not None:
             job.file.save(Path(name or "upload").name, upload, save=False)
         job.save()
         if enqueue:
-            transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+            enqueue_on_commit(import_job_run_task, job.pk)
     return job
 
 
@@ -286,7 +336,7 @@ def import_jobs_recover(*, stale_seconds: int | None = None) -> RecoverResult:
         elif _import_job_move(job, ImportStatus.PENDING, error=job.error):
             result.requeued.append(job.pk)
     for job_id in result.requeued:
-        transaction.on_commit(functools.partial(import_job_run_task.delay, job_id))
+        enqueue_on_commit(import_job_run_task, job_id)
     return result
 
 
@@ -318,6 +368,10 @@ def _finish(
         job.items_skipped, job.annotations_imported = result.items_skipped, result.annotations_imported
         job.votes_imported = result.votes_imported
         # No column of its own (ImportJob lives in projects): the count sits beside the options that chose it.
-        job.options = {**job.options, "result": {"evaluation_labels_imported": result.evaluation_labels}}
+        job.options = {**job.options, "result": {
+            "evaluation_labels_imported": result.evaluation_labels,
+            "duplicates_skipped": result.duplicates_skipped, "duplicate_lines": result.duplicate_lines,
+            "seconds": round(result.seconds, 3),
+        }}  # fmt: skip
     job.save()
     cache.delete(import_progress_key(job.pk))

@@ -4,8 +4,11 @@ all inside one transaction (every row, or none). The job lifecycle around it is 
 from __future__ import annotations
 
 import contextlib
+import queue
 import shutil
 import tempfile
+import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +22,14 @@ from django.db import transaction
 from core.queries import statistics_refresh
 from imports.parsing import archives, readers
 from imports.parsing.errors import ImportFileError
-from imports.parsing.rows import SPLIT_ALIASES, FieldMapping, ImportRow, RowBuilder
+from imports.parsing.rows import (
+    ON_DUPLICATE_CHOICES,
+    ON_DUPLICATE_FAIL,
+    SPLIT_ALIASES,
+    FieldMapping,
+    ImportRow,
+    RowBuilder,
+)
 from imports.services.writers import WriteCounts, batch_writer_for_connection
 from labeling.models import Annotation, EvaluationLabel
 from projects.choices import ImportFormat, OnConflict, Split
@@ -48,6 +58,19 @@ ERROR_EVAL_ONLY_LONG_FORMAT = (
 ERROR_EVAL_ONLY_FIELDS = (
     "Evaluation-only splits need the field of each row's split and of its label: map the {missing} field."
 )
+ERROR_ON_DUPLICATE = "on_duplicate must be one of: {choices}."
+ERROR_DELIMITER = "A delimiter is one character, or one of: {names} (got '{value}')."
+# Delimiters by name, for the doors: a tab is hard to type in a form, a URL or a shell.
+DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+# Batches built ahead of the writer: the reader runs in a thread of its own while the database writes the
+# batch before (two cores: one parses, one writes), and at most this many wait in memory.
+BATCHES_AHEAD = 2
+# Rows per batch: each batch costs a few round trips (ids, one COPY per table), during which the database
+# waits on the reader's thread for Python's lock; 10,000 rows of short text are about 8 MB of rows in memory.
+BATCH_ROWS = 10_000
+# The reader's thread lets go of Python's lock every this many records, so that the writer, back from the
+# database, does not wait for the interpreter's switch interval (5 ms) to take its turn.
+YIELD_EVERY_RECORDS = 256
 # The only members of a WRENCH .zip that are extracted; everything else in it stays packed.
 WRENCH_MEMBERS = frozenset(
     {"label.json", "readme.txt", *(f"{split}.json" for split in readers.WRENCH_SPLITS)}
@@ -66,12 +89,13 @@ class ImportOptions:
     has_header: bool = True
     columns: list[str] = field(default_factory=list)
     eval_only_splits: list[str] | None = None
+    on_duplicate: str = ON_DUPLICATE_FAIL
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": self.format, "mapping": self.mapping.to_json(), "on_conflict": self.on_conflict,
             "delimiter": self.delimiter, "has_header": self.has_header, "columns": self.columns,
-            "eval_only_splits": self.eval_only_splits,
+            "eval_only_splits": self.eval_only_splits, "on_duplicate": self.on_duplicate,
         }  # fmt: skip
 
     @classmethod
@@ -84,6 +108,7 @@ class ImportOptions:
             has_header=data.get("has_header", True),
             columns=list(data.get("columns", [])),
             eval_only_splits=data.get("eval_only_splits"),
+            on_duplicate=data.get("on_duplicate", ON_DUPLICATE_FAIL),
         )
 
 
@@ -99,6 +124,22 @@ class ImportResult:
     votes_imported: int
     labeling_functions: int
     evaluation_labels: int = 0
+    # Rows skipped for repeating an earlier row's id (on_duplicate=skip): how many, and the first lines.
+    duplicates_skipped: int = 0
+    duplicate_lines: list[int] = field(default_factory=list)
+    # The import's own wall-clock time: read, check, write and commit.
+    seconds: float = 0.0
+
+
+def delimiter_parse(value: str | None) -> str:
+    """A door's delimiter: one character, or a name (tab, comma, semicolon, pipe, space; also a typed \\t),
+    in any case; empty for the format's default. Anything else is a ValidationError."""
+    raw = value or ""
+    resolved = DELIMITER_ALIASES.get(raw.strip().lower(), raw) if len(raw) > 1 else raw
+    if len(resolved) > 1:
+        names = ", ".join(name for name in DELIMITER_ALIASES if name != "\\t")
+        raise ValidationError(ERROR_DELIMITER.format(names=names, value=raw), code="delimiter")
+    return resolved
 
 
 def eval_only_splits_parse(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
@@ -138,6 +179,8 @@ def import_format_validated(options: ImportOptions, source: Path) -> str:
         raise ImportFileError(ERROR_BAD_FORMAT.format(format=fmt, formats=", ".join(ImportFormat.values)))
     if options.on_conflict not in OnConflict.values:
         raise ImportFileError(f"on_conflict must be one of: {', '.join(OnConflict.values)}.")
+    if options.on_duplicate not in ON_DUPLICATE_CHOICES:
+        raise ImportFileError(ERROR_ON_DUPLICATE.format(choices=", ".join(ON_DUPLICATE_CHOICES)))
     _eval_only_splits_check(options, fmt)
     return fmt
 
@@ -232,10 +275,11 @@ def items_import(
     source: Path,
     options: ImportOptions,
     import_job: ImportJob | None = None,
-    batch_size: int = 5000,
+    batch_size: int = BATCH_ROWS,
     on_progress: ProgressCallback | None = None,
 ) -> ImportResult:
     """Imports a file or WRENCH folder into a project inside one transaction: every row, or none."""
+    started = time.perf_counter()
     fmt = import_format_validated(options, source)
     labels = list(project.labels.all())
     label_ids = {label.key: label.pk for label in labels}
@@ -243,31 +287,93 @@ def items_import(
         builder = RowBuilder(
             project_id=project.pk, mapping=opened.mapping, label_keys=[label.key for label in labels],
             label_names={label.key: label.name for label in labels}, multi_label=project.multi_label,
-            where=opened.where,
+            where=opened.where, on_duplicate=options.on_duplicate,
         )  # fmt: skip
         writer = batch_writer_for_connection(
             project=project, on_conflict=options.on_conflict, label_ids=label_ids, import_job=import_job,
             long_format=bool(opened.mapping.annotator_field),
             eval_only_splits=frozenset(eval_only_splits_of(options, fmt)),
         )  # fmt: skip
-        batch: list[ImportRow] = []
-        for ordinal, (line, record) in enumerate(opened.records, start=1):
-            batch.append(builder.build(line, record, ordinal))
-            if len(batch) >= batch_size:
+        with _batches_built(opened.records, builder, batch_size) as batches:
+            for batch in batches:
+                full = len(batch) >= batch_size  # the last, partial batch is reported as the end, below
                 _flush(writer, batch, builder, opened, project)
-                if on_progress:
+                if on_progress and full:
                     on_progress(writer.counts.rows, opened.progress.fraction)
-        _flush(writer, batch, builder, opened, project)
         if writer.counts.rows == 0:
             raise ImportFileError(ERROR_EMPTY)
         if on_progress:
             on_progress(writer.counts.rows, 1.0)
         if writer.counts.rows >= STATISTICS_ROWS:
-            # After the commit (statistics of rows not yet visible would be of the old table).
-            transaction.on_commit(
-                lambda: statistics_refresh([Item, Annotation, ExternalVote, EvaluationLabel])
-            )
-        return _result(project, writer.counts, len(writer.lf_ids))
+            # After the commit (statistics of rows not yet visible would be of the old table), of the tables
+            # written to.
+            written = [Item, Annotation, *_written_extras(writer.counts)]
+            transaction.on_commit(lambda: statistics_refresh(written))
+        result = _result(project, writer.counts, len(writer.lf_ids), builder)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+@contextlib.contextmanager
+def _batches_built(
+    records: Iterator[tuple[int, dict[str, Any]]], builder: RowBuilder, batch_size: int
+) -> Iterator[Iterator[list[ImportRow]]]:
+    """The records' rows in batches, read and checked by a thread of its own while the caller writes the batch
+    before. The thread touches no database; its error (a bad line) is raised here, in the caller, after the
+    batches before it. Leaving early (the writer failed) stops the thread before the source is closed."""
+    ready: queue.Queue[list[ImportRow] | BaseException | None] = queue.Queue(maxsize=BATCHES_AHEAD)
+    stop = threading.Event()
+
+    def hand_over(item: list[ImportRow] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def build() -> None:
+        try:
+            batch: list[ImportRow] = []
+            for ordinal, (line, record) in enumerate(records, start=1):
+                row = builder.build(line, record, ordinal)
+                if row is not None:
+                    batch.append(row)
+                if not ordinal % YIELD_EVERY_RECORDS:
+                    time.sleep(0)
+                if len(batch) >= batch_size:
+                    if not hand_over(batch):
+                        return
+                    batch = []
+            if batch and not hand_over(batch):
+                return
+            hand_over(None)
+        except BaseException as exc:
+            hand_over(exc)
+
+    def batches() -> Iterator[list[ImportRow]]:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    thread = threading.Thread(target=build, name="import-rows", daemon=True)
+    thread.start()
+    try:
+        yield batches()
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _written_extras(counts: WriteCounts) -> list[type[ExternalVote] | type[EvaluationLabel]]:
+    extras: list[type[ExternalVote] | type[EvaluationLabel]] = []
+    if counts.votes:
+        extras.append(ExternalVote)
+    if counts.evaluation_labels:
+        extras.append(EvaluationLabel)
+    return extras
 
 
 def _flush(
@@ -288,11 +394,12 @@ def _flush(
     batch.clear()
 
 
-def _result(project: Project, counts: WriteCounts, lf_count: int) -> ImportResult:
+def _result(project: Project, counts: WriteCounts, lf_count: int, builder: RowBuilder) -> ImportResult:
     return ImportResult(
         project_id=project.pk, project_slug=project.slug, rows=counts.rows, items_created=counts.created,
         items_updated=counts.updated, items_skipped=counts.skipped, annotations_imported=counts.annotations,
         votes_imported=counts.votes, labeling_functions=lf_count, evaluation_labels=counts.evaluation_labels,
+        duplicates_skipped=builder.duplicates_skipped, duplicate_lines=list(builder.duplicate_lines),
     )  # fmt: skip
 
 
@@ -311,6 +418,7 @@ def import_options_build(
     has_header: bool = True,
     columns: list[str] | None = None,
     eval_only_splits: list[str] | None = None,
+    on_duplicate: str = ON_DUPLICATE_FAIL,
 ) -> ImportOptions:
     """The one place where the UI form, the API and the CLI turn their inputs into import options.
 
@@ -331,4 +439,5 @@ def import_options_build(
         has_header=has_header,
         columns=list(columns or []),
         eval_only_splits=None if eval_only_splits is None else list(eval_only_splits),
+        on_duplicate=on_duplicate or ON_DUPLICATE_FAIL,
     )

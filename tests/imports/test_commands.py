@@ -153,3 +153,106 @@ def test_import_gold_refuses_an_unknown_label_listing_the_labels(tmp_path: Path)
     # then
     assert str(error.value) == f"{path}: Line 2: Unknown label(s): eggs. The project's labels are: ham, spam."
     assert not GoldLabel.objects.exists()
+
+
+DUPLICATES_CSV = "id,text\na,first\nb,second\na,again\nc,third\nb,and again\n"
+
+
+def test_import_items_refuses_a_repeated_id_by_default_with_its_line(tmp_path: Path) -> None:
+    # given
+    _run("create_project", "p", "--labels", "ham,spam")
+    path = tmp_path / "dups.csv"
+    path.write_text(DUPLICATES_CSV)
+
+    # when
+    with pytest.raises(CommandError) as error:
+        _run("import_items", "p", str(path), "--id-field", "id")
+
+    # then
+    assert (
+        str(error.value) == "dups.csv: Line 4: duplicate id 'a' (first seen at line 2). Nothing was imported."
+    )
+    assert Item.objects.count() == 0
+
+
+def test_import_items_skips_repeated_ids_when_asked_and_reports_their_lines(tmp_path: Path) -> None:
+    # given
+    _run("create_project", "p", "--labels", "ham,spam")
+    path = tmp_path / "dups.csv"
+    path.write_text(DUPLICATES_CSV)
+
+    # when
+    output = _run("import_items", "p", str(path), "--id-field", "id", "--on-duplicate", "skip", "--json")
+
+    # then the first row of each id is kept
+    summary = json.loads(output.strip().splitlines()[-1])
+    assert (summary["rows"], summary["items_created"]) == (3, 3)
+    assert (summary["duplicates_skipped"], summary["duplicate_lines"]) == (2, [4, 6])
+    assert dict(Item.objects.values_list("external_id", "text")) == {
+        "a": "first",
+        "b": "second",
+        "c": "third",
+    }
+    job = ImportJob.objects.get()
+    assert job.options["on_duplicate"] == "skip"
+    assert job.options["result"]["duplicates_skipped"] == 2
+
+
+def test_import_items_says_how_many_rows_it_skipped_without_json(tmp_path: Path) -> None:
+    _run("create_project", "p", "--labels", "ham,spam")
+    path = tmp_path / "dups.csv"
+    path.write_text(DUPLICATES_CSV)
+    output = _run("import_items", "p", str(path), "--id-field", "id", "--on-duplicate", "skip")
+    assert "2 rows with a repeated id skipped (lines 4, 6)" in output
+
+
+def test_import_items_json_reports_the_imports_own_time_and_rate(tmp_path: Path) -> None:
+    # given
+    _run("create_project", "p", "--labels", "ham,spam")
+    path = tmp_path / "items.csv"
+    path.write_text("text\n" + "".join(f"item {index}\n" for index in range(50)))
+
+    # when
+    summary = json.loads(_run("import_items", "p", str(path), "--json").strip().splitlines()[-1])
+
+    # then
+    assert summary["rows"] == 50
+    assert 0 < summary["seconds"] < 60
+    assert summary["items_per_second"] == pytest.approx(50 / summary["seconds"], rel=0.01)
+    assert summary["duplicates_skipped"] == 0
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "separator"),
+    [
+        ("tab", "\t"),
+        ("TAB", "\t"),
+        ("\\t", "\t"),
+        ("semicolon", ";"),
+        ("pipe", "|"),
+        ("comma", ","),
+        (";", ";"),
+    ],
+)
+def test_import_items_reads_delimiters_by_name(tmp_path: Path, delimiter: str, separator: str) -> None:
+    # given
+    _run("create_project", "p", "--labels", "ham,spam")
+    path = tmp_path / "items.txt"
+    path.write_text(f"id{separator}text\n1{separator}hello\n2{separator}world\n")
+
+    # when
+    _run("import_items", "p", str(path), "--format", "csv", "--id-field", "id", "--delimiter", delimiter)
+
+    # then
+    assert dict(Item.objects.values_list("external_id", "text")) == {"1": "hello", "2": "world"}
+
+
+def test_import_items_refuses_an_unknown_delimiter_name(tmp_path: Path) -> None:
+    _run("create_project", "p", "--labels", "ham,spam")
+    path = tmp_path / "items.csv"
+    path.write_text("text\nhello\n")
+    with pytest.raises(CommandError) as error:
+        _run("import_items", "p", str(path), "--delimiter", "colon")
+    assert str(error.value) == (
+        "--delimiter: A delimiter is one character, or one of: tab, comma, semicolon, pipe, space (got 'colon')."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ from imports.parsing import readers
 from imports.parsing.archives import ZipLimits, zip_extract_checked
 from imports.parsing.errors import ImportFileError
 from imports.parsing.json_stream import JsonTooDeepError, json_array_items, json_document, json_object_items
-from imports.parsing.rows import FieldMapping, RowBuilder
+from imports.parsing.rows import (
+    IMPORTED_ANNOTATION_NAMESPACE,
+    ON_DUPLICATE_SKIP,
+    FieldMapping,
+    RowBuilder,
+    annotation_uuid_of,
+)
 
 
 def _csv(text: str, **options: object) -> list[tuple[int, dict[str, object]]]:
@@ -343,3 +350,106 @@ def test_an_unknown_label_in_a_file_still_lists_the_labels() -> None:
     with pytest.raises(ImportFileError) as error:
         _builder(label_field="label").build(4, {"text": "a", "label": "Spam!?x"}, 1)
     assert error.value.message == "Line 4: unknown label 'Spam!?x'; the project's labels are: ham, spam."
+
+
+def test_the_annotation_id_is_uuid5_of_project_item_and_annotator() -> None:
+    # given the names earlier imports hashed with uuid.uuid5
+    cases = [(1, "doc-1", ""), (42, "é 😀 x", "annotator 7")]
+
+    # when / then: the same ids, so re-importing a file imported before finds its annotations
+    for project_id, external_id, annotator in cases:
+        expected = uuid.uuid5(IMPORTED_ANNOTATION_NAMESPACE, f"{project_id}\x1f{external_id}\x1f{annotator}")
+        assert annotation_uuid_of(project_id, external_id, annotator) == str(expected)
+    row = _builder(label_field="label").build(2, {"text": "a", "label": "ham"}, 1)
+    assert row is not None
+    assert row.annotation_uuid == str(uuid.uuid5(IMPORTED_ANNOTATION_NAMESPACE, "1\x1f1\x1f"))
+
+
+def test_a_repeated_id_is_skipped_and_counted_when_asked() -> None:
+    # given
+    builder = RowBuilder(
+        project_id=1, mapping=FieldMapping(id_field="id"), label_keys=["ham"], label_names={"ham": "Ham"},
+        multi_label=False, on_duplicate=ON_DUPLICATE_SKIP,
+    )  # fmt: skip
+
+    # when
+    rows = [
+        builder.build(line, {"id": id_, "text": "t"}, line)
+        for line, id_ in [(2, "a"), (3, "a"), (4, "b"), (5, "a")]
+    ]
+
+    # then
+    assert [row.external_id if row else None for row in rows] == ["a", None, "b", None]
+    assert (builder.duplicates_skipped, builder.duplicate_lines) == (2, [3, 5])
+
+
+def test_metadata_of_text_values_is_written_as_json_dumps_writes_it() -> None:
+    # given text values with quotes, backslashes, control and non-ASCII characters, and a non-text value
+    record = {"text": "t", "a": 'say "hi"\\ \t\x01 é 😀', "b\n": "", "c": "x"}
+
+    # when
+    texts = _builder().build(2, record, 1)
+    mixed = _builder().build(2, {**record, "n": 3}, 1)
+
+    # then
+    assert texts is not None
+    assert mixed is not None
+    expected = {key: value for key, value in record.items() if key != "text"}
+    assert texts.metadata_json == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(mixed.metadata_json) == {**expected, "n": 3}
+
+
+@pytest.mark.parametrize("chunk", [7, 16, 64, 1 << 20])
+def test_csv_read_in_small_chunks_keeps_every_record_and_line(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # given a CSV with a BOM, a record over three lines, a blank line and CRLF endings, read in chunks that cut
+    # its lines and records anywhere
+    monkeypatch.setattr(readers, "CSV_CHUNK_BYTES", chunk)
+    text = '\ufeffid,text\r\n1,héllo\r\n2,"one\ntwo\nthree"\r\n\r\n3,"a ""quote"""\r\n4,end'
+
+    # when
+    records = _csv(text)
+
+    # then
+    assert records == [
+        (2, {"id": "1", "text": "héllo"}),
+        (3, {"id": "2", "text": "one\ntwo\nthree"}),
+        (7, {"id": "3", "text": 'a "quote"'}),
+        (8, {"id": "4", "text": "end"}),
+    ]
+
+
+@pytest.mark.parametrize("chunk", [5, 13, 1 << 20])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"id,text\n1,ok\n2,fine\n3,bad\xff\n4,ok\n", "Line 4: not valid UTF-8 (byte 6 of the line)"),
+        (b"id,text\n1,ok\n2,fi\x00ne\n3,bad\xff\n", "Line 3: holds a NUL byte"),
+        (b"\xef\xbb\xbfid,te\xffxt\n1,ok\n", "Line 1: not valid UTF-8 (byte 6 of the line)"),
+    ],
+)
+def test_csv_read_in_chunks_names_the_first_bad_line(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, data: bytes, message: str
+) -> None:
+    monkeypatch.setattr(readers, "CSV_CHUNK_BYTES", chunk)
+    with pytest.raises(ImportFileError) as error:
+        _csv(data)  # type: ignore[arg-type]
+    assert error.value.message.startswith(message)
+
+
+@pytest.mark.parametrize("chunk", [4, 10, 1 << 20])
+def test_csv_read_in_chunks_refuses_a_line_over_the_limit(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, chunk: int
+) -> None:
+    # given lines of at most 12 bytes, and a third line of 20
+    settings.IMPORT_MAX_LINE_BYTES = 12
+    monkeypatch.setattr(readers, "CSV_CHUNK_BYTES", chunk)
+    data = b"id,text\n1,short\n2,much too long a line\n3,ok\n"
+
+    # when
+    with pytest.raises(ImportFileError) as error:
+        _csv(data)  # type: ignore[arg-type]
+
+    # then
+    assert error.value.message.startswith("Line 3: longer than 12 bytes")

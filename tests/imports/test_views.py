@@ -78,3 +78,23 @@ def test_an_unknown_evaluation_only_split_is_shown_on_the_form(project: Project,
         in html
     )
     assert not ImportJob.objects.exists()
+
+
+def test_the_same_upload_twice_leads_to_the_import_under_way(
+    project: Project, client: Client, media_root: Path
+) -> None:
+    # given a first submit whose import no worker took yet (the test never commits, so its task waits)
+    page = client.get(f"/projects/{project.slug}/imports/").content.decode()
+    client.post(f"/projects/{project.slug}/imports/", _form("test"), headers=HTMX)
+
+    # when the form is sent again
+    second = client.post(f"/projects/{project.slug}/imports/", _form("test"), headers=HTMX)
+    job = ImportJob.objects.get(project=project)
+    detail = client.get(second["HX-Redirect"]).content.decode()
+
+    # then the button disables itself while it works; one import, whose progress polls, and the page says so
+    assert 'hx-disabled-elt="find button[type=submit]"' in page
+    assert "Uploading…" in page
+    assert second["HX-Redirect"] == f"/projects/{project.slug}/imports/{job.pk}/"
+    assert f"The same file is already being imported, as import #{job.pk}: here it is." in detail
+    assert 'hx-trigger="every 1s"' in detail

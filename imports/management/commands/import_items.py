@@ -11,9 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from imports.parsing.errors import ImportFileError
+from imports.parsing.rows import ON_DUPLICATE_CHOICES, ON_DUPLICATE_FAIL
 from imports.selectors import import_job_evaluation_labels
 from imports.services.jobs import import_job_create, import_job_fail, import_job_run, import_options_build
-from imports.services.pipeline import eval_only_splits_parse
+from imports.services.pipeline import delimiter_parse, eval_only_splits_parse
 from projects.choices import ImportFormat, OnConflict
 from projects.commands import project_from_slug
 
@@ -33,6 +34,11 @@ def _label_map(value: str) -> dict[str, str]:
     return mapping
 
 
+def _lines(summary: dict[str, Any]) -> str:
+    lines = [str(line) for line in summary["duplicate_lines"]]
+    return ", ".join(lines[:20]) + (", ..." if summary["duplicates_skipped"] > 20 else "")
+
+
 class Command(BaseCommand):
     help = "Import items into a project from CSV/TSV, JSONL, a JSON array, Parquet or a WRENCH folder."
 
@@ -49,10 +55,18 @@ class Command(BaseCommand):
             "--metadata-fields", default="", help="Comma-separated; default: all other fields"
         )
         parser.add_argument("--label-map", default="", help="Raw value to label, e.g. 0=ham,1=spam")
-        parser.add_argument("--delimiter", default="", help="CSV delimiter; \\t or tab for tab")
+        parser.add_argument(
+            "--delimiter",
+            default="",
+            help="CSV delimiter: one character, or tab, comma, semicolon, pipe, space",
+        )
         parser.add_argument("--no-header", action="store_true", help="CSV has no header row")
         parser.add_argument("--columns", default="", help="Column names for a CSV without header")
         parser.add_argument("--on-conflict", choices=OnConflict.values, default=OnConflict.SKIP)
+        parser.add_argument(
+            "--on-duplicate", choices=ON_DUPLICATE_CHOICES, default=ON_DUPLICATE_FAIL,
+            help="An id repeated in the file: fail at its line (default), or skip the row and report it",
+        )  # fmt: skip
         parser.add_argument(
             "--eval-only-splits", default=None, metavar="SPLITS",
             help="Splits whose labels only score, never train: e.g. test or train,test, or none. "
@@ -65,7 +79,10 @@ class Command(BaseCommand):
         path = Path(options["path"]).expanduser().resolve()
         if not path.exists():
             raise CommandError(f"{path} does not exist.")
-        delimiter = {"\\t": "\t", "tab": "\t"}.get(options["delimiter"], options["delimiter"])
+        try:
+            delimiter = delimiter_parse(options["delimiter"])
+        except ValidationError as exc:
+            raise CommandError(f"--delimiter: {exc.messages[0]}") from exc
         if options["eval_only_splits"] is not None and not options["eval_only_splits"].strip():
             raise CommandError(ERROR_EVAL_ONLY_BLANK)
         try:
@@ -79,7 +96,7 @@ class Command(BaseCommand):
             metadata_fields=[f.strip() for f in options["metadata_fields"].split(",") if f.strip()],
             label_map=_label_map(options["label_map"]), delimiter=delimiter, has_header=not options["no_header"],
             columns=[c.strip() for c in options["columns"].split(",") if c.strip()],
-            eval_only_splits=eval_only_splits,
+            eval_only_splits=eval_only_splits, on_duplicate=options["on_duplicate"],
         )  # fmt: skip
         bar = tqdm(total=100, unit="%", desc="import", file=sys.stderr, disable=None,
                    bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")  # fmt: skip
@@ -104,13 +121,19 @@ class Command(BaseCommand):
         finally:
             bar.close()
         evaluation_labels = import_job_evaluation_labels(job=job)
+        result = job.options.get("result") or {}
+        # The import's own time (read, check, write, commit), as items_import measured it: not Django's start-up.
+        seconds = float(result.get("seconds") or 0.0)
+        duplicates = int(result.get("duplicates_skipped") or 0)
         summary = {
             "project_id": project.pk, "slug": project.slug, "import_job_id": job.pk, "rows": job.rows_total,
             "items_created": job.items_created, "items_updated": job.items_updated,
             "items_skipped": job.items_skipped, "annotations_imported": job.annotations_imported,
             "votes_imported": job.votes_imported, "evaluation_labels_imported": evaluation_labels,
             "eval_only_splits": job.options.get("eval_only_splits") or [],
-            "items_total": project.items.count(),
+            "items_total": project.items.count(), "duplicates_skipped": duplicates,
+            "duplicate_lines": result.get("duplicate_lines") or [], "seconds": round(seconds, 3),
+            "items_per_second": round(job.rows_total / seconds, 1) if seconds > 0 else None,
         }  # fmt: skip
         if options["json"]:
             self.stdout.write(json.dumps(summary))
@@ -119,5 +142,7 @@ class Command(BaseCommand):
                 f"Imported {job.rows_total} rows into '{project.slug}': {job.items_created} created, "
                 f"{job.items_updated} updated, {job.items_skipped} skipped, "
                 f"{job.annotations_imported} annotations, {evaluation_labels} evaluation-only labels, "
-                f"{job.votes_imported} LF votes."
+                f"{job.votes_imported} LF votes"
+                + (f", {duplicates} rows with a repeated id skipped (lines {_lines(summary)})" if duplicates else "")
+                + f", in {seconds:.2f} s."
             ))  # fmt: skip

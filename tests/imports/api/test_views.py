@@ -111,3 +111,70 @@ def test_evaluation_only_splits_without_a_split_field_are_a_400(
     )
     assert not ImportJob.objects.exists()
     assert not Item.objects.exists()
+
+
+def test_the_same_upload_twice_makes_one_import_and_answers_200_the_second_time(
+    project: Project, owner_client: APIClient, media_root: Path
+) -> None:
+    # given an import that no worker took yet (the test never commits, so its task waits)
+    url = f"/api/projects/{project.slug}/imports/"
+    first = owner_client.post(url, {"file": _upload(), **MAPPING}, format="multipart")
+
+    # when the same file is sent again
+    second = owner_client.post(url, {"file": _upload(), **MAPPING}, format="multipart")
+
+    # then
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert (second.data["id"], second.data["status"]) == (first.data["id"], "pending")
+    assert ImportJob.objects.filter(project=project).count() == 1
+
+
+@pytest.mark.parametrize(("value", "stored"), [("tab", "\t"), ("\\t", "\t"), ("\t", "\t"), ("pipe", "|")])
+def test_an_import_takes_its_delimiter_by_name(
+    project: Project, owner_client: APIClient, media_root: Path, django_capture_on_commit_callbacks: Any,
+    value: str, stored: str,
+) -> None:  # fmt: skip
+    # given a tab- or pipe-separated file
+    body = "id\ttext\na1\tHello there\n" if stored == "\t" else "id|text\na1|Hello there\n"
+    upload = SimpleUploadedFile("items.txt", body.encode(), content_type="text/plain")
+    url = f"/api/projects/{project.slug}/imports/"
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            url, {"file": upload, "format": "csv", "id_field": "id", "delimiter": value}, format="multipart"
+        )
+
+    # then
+    assert response.status_code == 202, response.data
+    assert response.data["options"]["delimiter"] == stored
+    assert list(Item.objects.values_list("external_id", "text")) == [("a1", "Hello there")]
+
+
+def test_an_import_refuses_an_unknown_delimiter_name(project: Project, owner_client: APIClient) -> None:
+    upload = SimpleUploadedFile("items.csv", b"text\nhi\n", content_type="text/csv")
+    response = owner_client.post(
+        f"/api/projects/{project.slug}/imports/", {"file": upload, "delimiter": "colon"}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert ImportJob.objects.count() == 0
+
+
+def test_an_import_skips_repeated_ids_when_asked(
+    project: Project, owner_client: APIClient, media_root: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    upload = SimpleUploadedFile("items.csv", b"id,text\na,one\na,two\nb,three\n", content_type="text/csv")
+    url = f"/api/projects/{project.slug}/imports/"
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            url, {"file": upload, "id_field": "id", "on_duplicate": "skip"}, format="multipart"
+        )
+    detail = owner_client.get(f"{url}{response.data['id']}/")
+
+    # then
+    assert (detail.data["status"], detail.data["items_created"]) == ("succeeded", 2)
+    assert detail.data["options"]["result"]["duplicates_skipped"] == 1
+    assert detail.data["options"]["result"]["duplicate_lines"] == [3]
