@@ -7,6 +7,15 @@ from django import forms
 from core.forms import choices_set
 from projects.forms import LabelKeysField
 
+BULK_REVIEW = "review"
+BULK_GOLD_CHECK = "gold_check"
+BULK_DELETE = "delete"
+BULK_ACTIONS = [
+    (BULK_REVIEW, "Send to review"),
+    (BULK_GOLD_CHECK, "Set as gold checks"),
+    (BULK_DELETE, "Delete"),
+]
+
 
 class ReviewDecideForm(forms.Form):
     item_id = forms.IntegerField(min_value=1)
@@ -30,3 +39,13 @@ class KnownAnswersForm(forms.Form):
         help_text="CSV with the columns external_id and label (several labels separated by |).",
     )
     is_check = forms.BooleanField(required=False, initial=True, label="Use them as gold checks")
+
+
+class ItemBulkForm(forms.Form):
+    """A bulk action on the item browser's selection (the filters travel in the query string)."""
+
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    note = forms.CharField(required=False, max_length=4000, label="Note for the reviewers")
+    confirm = forms.IntegerField(
+        required=False, min_value=0, help_text="Deleting: how many items it deletes."
+    )

@@ -14,5 +14,7 @@ urlpatterns = [
     path("<slug:slug>/gold/", review.gold_list, name="gold-list"),
     path("<slug:slug>/feedback/", review.feedback_list, name="feedback"),
     path("<slug:slug>/members/<int:user_id>/review-all/", review.member_review_all, name="member-review-all"),
+    path("<slug:slug>/items/", items.item_list, name="item-list"),
+    path("<slug:slug>/items/bulk/", items.item_bulk, name="item-bulk"),
     path("<slug:slug>/items/<int:item_id>/", items.item_detail, name="item-detail"),
 ]

@@ -7,7 +7,6 @@ app_name = "projects"
 urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("<slug:slug>/settings/", views.project_settings, name="project-settings"),
-    path("<slug:slug>/items/", views.item_list, name="item-list"),
     path("<slug:slug>/members/", views.member_list, name="member-list"),
     path("<slug:slug>/members/<int:user_id>/", views.member_update, name="member-update"),
     path("<slug:slug>/members/new-account/", views.member_account_create, name="member-account-create"),

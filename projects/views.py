@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,9 +14,8 @@ from accounts.services import lockout_lift, set_password_link_create
 from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_ok, form_run, form_status, redirect_htmx, user_of
-from projects import selectors
 from projects.access import ProjectAccess
-from projects.filtersets import ItemFilterSet, MembershipFilterSet, ProjectFilterSet
+from projects.filtersets import MembershipFilterSet, ProjectFilterSet
 from projects.forms import (
     MemberAccountForm,
     MembershipForm,
@@ -76,17 +74,6 @@ def project_settings(request: HtmxHttpRequest, access: ProjectAccess) -> HttpRes
         return redirect_htmx(request, request.path)
     return render_partial(request, "projects/project_settings.html", {"project": project, "form": form},
                           partial="settings-form", status=form_status(request))  # fmt: skip
-
-
-@project_view()
-def item_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
-    project = access.project
-    filterset = ItemFilterSet(request.GET or None, queryset=selectors.item_list(project=project))
-    page = Paginator(filterset_rows(filterset), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"project": project, "filter": filterset, "page": page, "query": query.urlencode()}
-    return render_partial(request, "projects/item_list.html", context, partial="rows")
 
 
 def _members_page(

@@ -3,6 +3,9 @@ from django.contrib import admin
 from core.admin import ReadOnlyModelAdmin
 from weak_supervision.models import (
     ExternalVote,
+    ItemEndModelLabel,
+    ItemLfVote,
+    ItemWeakLabel,
     LabelingFunction,
     LabelingFunctionVersion,
     LabelModelRun,
@@ -38,3 +41,25 @@ class LabelModelRunAdmin(ReadOnlyModelAdmin):
 @admin.register(RunChunk)
 class RunChunkAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "run", "index", "rows", "seconds", "finished_at"]
+
+
+# The latest run's outputs per item, as the item browser filters them: written by runs, read-only here.
+@admin.register(ItemWeakLabel)
+class ItemWeakLabelAdmin(ReadOnlyModelAdmin):
+    list_display = ["item", "project", "run", "label", "confidence"]
+    raw_id_fields = ["item"]
+    show_full_result_count = False
+
+
+@admin.register(ItemEndModelLabel)
+class ItemEndModelLabelAdmin(ReadOnlyModelAdmin):
+    list_display = ["item", "project", "run", "label"]
+    raw_id_fields = ["item"]
+    show_full_result_count = False
+
+
+@admin.register(ItemLfVote)
+class ItemLfVoteAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "item", "labeling_function", "label"]
+    raw_id_fields = ["item", "labeling_function"]
+    show_full_result_count = False

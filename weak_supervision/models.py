@@ -137,3 +137,75 @@ class RunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of run {self.run_id}"
+
+
+class ItemWeakLabel(models.Model):
+    """The latest succeeded run's answer for one item, as a row the item browser filters and sorts on.
+
+    The run's probabilities file stays the record (weak_labels_get reads it); these rows repeat the top label
+    and its confidence so that a million items filter in SQL. A finished run replaces its project's rows
+    (weak_supervision.services.outputs).
+    """
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, primary_key=True, related_name="weak_label")
+    # Indexed through the indexes below, which lead with it.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    run = models.ForeignKey(LabelModelRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    label = models.CharField(max_length=64, blank=True, help_text="The top label; blank where no LF voted.")
+    confidence = models.FloatField(
+        default=0.0, help_text="The top label's probability (0 where no LF voted)."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "label"], name="weak_label_project_label"),
+            # Confidence ranges and the sort by confidence (ties in id order).
+            models.Index(fields=["project", "confidence", "item"], name="weak_label_project_confidence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"weak {self.item_id}: {self.label or '-'} ({self.confidence:.2f})"
+
+
+class ItemEndModelLabel(models.Model):
+    """The end model's label for one item, from the latest succeeded run whose end model finished: a row the
+    item browser filters on (the end model's file stays the record)."""
+
+    item = models.OneToOneField(
+        Item, on_delete=models.CASCADE, primary_key=True, related_name="end_model_label"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    run = models.ForeignKey(LabelModelRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    label = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "label"], name="end_model_label_project_label")]
+
+    def __str__(self) -> str:
+        return f"end model {self.item_id}: {self.label}"
+
+
+class ItemLfVote(models.Model):
+    """A non-abstaining vote of an LF on one item in the latest succeeded run (abstentions are not stored):
+    what the item browser's LF-vote filter reads. The run's chunk files stay the record."""
+
+    # Indexed through item_lf_vote_unique, which leads with it (and serves the cascade of an item's delete).
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
+    labeling_function = models.ForeignKey(
+        LabelingFunction, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    label = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # In a multi-label project an LF may vote for several labels of one item (a column per label).
+            models.UniqueConstraint(
+                fields=["item", "labeling_function", "label"], name="item_lf_vote_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["labeling_function", "label", "item"], name="item_lf_vote_lf_label"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labeling_function_id} votes {self.label} on {self.item_id}"

@@ -74,3 +74,15 @@ def end_model_task(run_id: int) -> None:
         chord(header)(end_model_task.si(run_id))
         return
     end_model_fit(run=run)
+
+
+@shared_task(base=OversightTask, acks_late=True, reject_on_worker_lost=True)
+def run_outputs_store_task(run_id: int) -> None:
+    """Stores a succeeded run's weak labels and LF votes as rows for the item browser (idempotent)."""
+    from weak_supervision.models import LabelModelRun
+    from weak_supervision.services.outputs import run_outputs_store
+
+    run = LabelModelRun.objects.filter(pk=run_id).select_related("project").first()
+    if run is None:
+        return
+    run_outputs_store(run=run)

@@ -82,3 +82,23 @@ class KnownAnswersInputSerializer(serializers.Serializer[Any]):
 
 class ReviewAllInputSerializer(serializers.Serializer[Any]):
     enabled = serializers.BooleanField()
+
+
+class ItemReviewSendInputSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=4000)
+
+
+class ItemDeleteInputSerializer(serializers.Serializer[Any]):
+    confirm = serializers.IntegerField(
+        min_value=0, required=False, allow_null=True, default=None,
+        help_text="How many items the filters select: without it (or with another count) nothing is deleted, "
+        "and the answer says the count.",
+    )  # fmt: skip
+
+
+class BulkResultOutputSerializer(serializers.Serializer[Any]):
+    selected = serializers.IntegerField(help_text="Items the filters selected.")
+    changed = serializers.IntegerField(help_text="Items the action changed (sent, made checks, deleted).")
+    skipped = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Items left as they were, per reason."
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oversight.api import agreement_views, quality_views, review_views
+from oversight.api import agreement_views, item_views, quality_views, review_views
 
 app_name = "oversight-api"
 
@@ -43,4 +43,12 @@ urlpatterns = [
         name="member-review-all",
     ),
     path("projects/<slug:slug>/feedback/", review_views.FeedbackListApi.as_view(), name="feedback"),
+    path("projects/<slug:slug>/items/", item_views.ItemListApi.as_view(), name="item-list"),
+    path("projects/<slug:slug>/items/review/", item_views.ItemReviewSendApi.as_view(), name="item-review"),
+    path(
+        "projects/<slug:slug>/items/gold-checks/",
+        item_views.ItemGoldCheckSetApi.as_view(),
+        name="item-gold-checks",
+    ),
+    path("projects/<slug:slug>/items/delete/", item_views.ItemDeleteApi.as_view(), name="item-delete"),
 ]

@@ -13,5 +13,4 @@ urlpatterns = [
         views.MembershipDetailApi.as_view(),
         name="member-detail",
     ),
-    path("projects/<slug:slug>/items/", views.ItemListApi.as_view(), name="item-list"),
 ]

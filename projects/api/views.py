@@ -13,7 +13,6 @@ from rest_framework.views import APIView
 from core.web import user_of
 from projects.access import ProjectAccess
 from projects.api.serializers import (
-    ItemOutputSerializer,
     MembershipCreateInputSerializer,
     MembershipOutputSerializer,
     MembershipUpdateInputSerializer,
@@ -21,11 +20,10 @@ from projects.api.serializers import (
     ProjectOutputSerializer,
     ProjectUpdateInputSerializer,
 )
-from projects.filtersets import ItemFilterSet, MembershipFilterSet, ProjectFilterSet
-from projects.models import Item, Membership, Project
+from projects.filtersets import MembershipFilterSet, ProjectFilterSet
+from projects.models import Membership, Project
 from projects.permissions import Action
 from projects.selectors import (
-    item_list,
     membership_get,
     membership_list_for_user,
     project_get_for_user,
@@ -122,13 +120,3 @@ class MembershipDetailApi(ProjectScopedMixin, APIView):
         project = self.get_project(Action.MANAGE_MEMBERS)
         membership_remove(membership=membership_get(project=project, user_id=user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ItemListApi(ProjectScopedMixin, ListAPIView[Item]):
-    serializer_class = ItemOutputSerializer
-    filterset_class = ItemFilterSet
-
-    def get_queryset(self) -> QuerySet[Item]:
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no project in the URL
-            return Item.objects.none()
-        return item_list(project=self.get_project())

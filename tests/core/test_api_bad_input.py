@@ -43,7 +43,9 @@ HUGE = "99999999999999999999"
             "items/?itme=5",
             {
                 "itme": [
-                    "Unknown filter. This list takes: q, external_id, split, labeled, page, page_size, format."
+                    "Unknown filter. This list takes: q, external_id, split, labeled, label, annotator, "
+                    "disagreement, gold, flagged, in_review, lf, lf_vote, weak_label, confidence_min, "
+                    "confidence_max, end_model_label, ordering, page, page_size, format."
                 ]
             },
         ),

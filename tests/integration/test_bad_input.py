@@ -16,7 +16,10 @@ from tests.projects.factories import ItemFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-ITEM_FILTERS = "q, external_id, split, labeled"
+ITEM_FILTERS = (
+    "q, external_id, split, labeled, label, annotator, disagreement, gold, flagged, in_review, lf, lf_vote, "
+    "weak_label, confidence_min, confidence_max, end_model_label, ordering"
+)
 
 
 def test_an_answer_with_a_number_beyond_the_column_is_a_400_and_stores_nothing(

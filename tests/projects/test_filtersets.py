@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from projects.choices import Role, Split
+from projects.choices import Role
 from projects.models import Membership
 from tests.doors import doors_of
-from tests.projects.factories import ItemFactory, ProjectFactory
+from tests.projects.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,39 +86,3 @@ def test_members_bad_value_refused_on_page_and_api(member_factory: Callable[...,
     assert page.status_code == 200
     assert "role:" in page.content.decode()
     assert "andy-analyst" not in page.content.decode()
-
-
-def test_items_same_rows_on_page_and_api() -> None:
-    # given
-    project = ProjectFactory()
-    client, api_client = doors_of(project)
-    ItemFactory(project=project, external_id="train-1", split=Split.TRAIN)
-    ItemFactory(project=project, external_id="test-1", split=Split.TEST)
-
-    # when
-    page = client.get(f"/projects/{project.slug}/items/?split=test")
-    api = api_client.get(f"/api/projects/{project.slug}/items/?split=test")
-
-    # then
-    assert page.status_code == 200
-    assert "test-1" in page.content.decode()
-    assert "train-1" not in page.content.decode()
-    assert [row["external_id"] for row in api.json()["results"]] == ["test-1"]
-
-
-def test_items_bad_value_refused_on_page_and_api() -> None:
-    # given
-    project = ProjectFactory()
-    client, api_client = doors_of(project)
-    ItemFactory(project=project, external_id="train-1", split=Split.TRAIN)
-
-    # when
-    page = client.get(f"/projects/{project.slug}/items/?split=holdout")
-    api = api_client.get(f"/api/projects/{project.slug}/items/?split=holdout")
-
-    # then
-    assert api.status_code == 400
-    assert "split" in api.json()
-    assert page.status_code == 200
-    assert "has-error" in page.content.decode()
-    assert "train-1" not in page.content.decode()

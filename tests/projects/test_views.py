@@ -227,57 +227,6 @@ def test_project_detail_shows_counts(
 
 
 # --- items --------------------------------------------------------------------------------------------------
-def test_items_page_full_and_htmx_partial(
-    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
-) -> None:
-    # given
-    ItemFactory(project=project, external_id="keep", text="cheap pills")
-    ItemFactory(project=project, external_id="drop", text="hello")
-    client = client_for(member_factory(project, Role.ANALYST).user)
-    url = f"/projects/{project.slug}/items/"
-
-    # when
-    full = client.get(url, {"q": "pills"})
-    partial = client.get(url, {"q": "pills"}, headers=HTMX)
-
-    # then
-    assert (full.status_code, partial.status_code) == (200, 200)
-    full_html, partial_html = full.content.decode(), partial.content.decode()
-    assert "<html" in full_html
-    assert '<form class="filters"' in full_html
-    assert '<div id="rows">' in full_html
-    assert "<html" not in partial_html
-    assert '<form class="filters"' not in partial_html
-    assert partial_html.strip().startswith('<div id="rows">')
-    assert ">keep</a>" in partial_html
-    assert ">drop</a>" not in partial_html
-    assert "1 item</p>" in partial_html
-    assert partial["Vary"] == "HX-Request, Cookie"
-
-
-@pytest.mark.parametrize("item_count", [1, 10])
-def test_items_page_query_count_does_not_grow_with_items(
-    item_count: int,
-    project: Project,
-    client_for: Callable[..., Client],
-    member_factory: Callable[..., Membership],
-    django_assert_num_queries: Any,
-) -> None:
-    # given
-    for item in ItemFactory.create_batch(item_count, project=project):
-        AnnotationFactory(item=item)
-    client = client_for(member_factory(project, Role.ANALYST).user)
-
-    # when
-    # session, user, project, role, count, page
-    with django_assert_num_queries(6):
-        response = client.get(f"/projects/{project.slug}/items/")
-
-    # then
-    assert response.status_code == 200
-    assert response.context["page"].paginator.count == item_count
-
-
 def test_item_text_is_escaped(
     project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
 ) -> None:

@@ -171,9 +171,9 @@ def test_the_run_page_says_who_answers_for_each_region(
 
     # then
     assert "Uncovered items: the end model labels them" in html
-    assert "end model 0.64, aggregator 0.29, together 0.6 on 15 items" in html
+    assert "end model 64.0%, aggregator 29.0%, together 60.0% on 15 items" in html
     assert "Covered items: the end model and the aggregator label them together" in html
-    assert "together 0.95 on 105 items" in html
+    assert "together 95.0% on 105 items" in html
 
 
 def test_a_run_that_cannot_start_says_why(
@@ -243,3 +243,28 @@ def test_toggling_an_unknown_lf_is_a_404(
     client = client_for(member_factory(project, Role.OWNER).user)
     response = client.post(f"/projects/{project.slug}/labeling-functions/999/toggle/", headers=HTMX)
     assert response.status_code == 404
+
+
+def test_the_start_button_disables_itself_and_a_second_start_shows_the_run_under_way(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given a run that no worker took yet (the test never commits, so its task waits)
+    ItemFactory.create_batch(3, project=project)
+    for name in ("a", "b", "c"):
+        keyword_lf(project, name, "spam", name)
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+    page = client.get(f"/projects/{project.slug}/runs/").content.decode()
+    client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
+
+    # when the button is pressed again
+    second = client.post(f"/projects/{project.slug}/runs/", {}, headers=HTMX)
+    detail = client.get(f"/projects/{project.slug}/runs/1/").content.decode()
+
+    # then the button disables itself and shows that it works; the second press leads to the run under way,
+    # whose page polls and says so
+    assert 'hx-disabled-elt="find button[type=submit]"' in page
+    assert "Starting…" in page
+    assert second["HX-Redirect"] == f"/projects/{project.slug}/runs/1/"
+    assert LabelModelRun.objects.filter(project=project).count() == 1
+    assert "Run #1 is already under way: here it is." in detail
+    assert 'hx-trigger="every 1s"' in detail

@@ -86,6 +86,7 @@ from weak_supervision.services.guardrails import run_warnings
 from weak_supervision.services.label_model import gold_column, split_labels_reported, truth_column
 from weak_supervision.services.multi_label import THRESHOLD as MULTI_LABEL_THRESHOLD
 from weak_supervision.services.multi_label import label_sets_column, multi_label_scores
+from weak_supervision.services.outputs import end_model_labels_store
 from weak_supervision.services.runs import run_matrix_coded
 from weak_supervision.ties import predictions
 
@@ -587,4 +588,5 @@ def end_model_fit(*, run: LabelModelRun) -> LabelModelRun:
     except Exception:
         _record(run, {"status": EndModelStatus.FAILED, "error": traceback.format_exc()[-4000:]})
         raise
+    end_model_labels_store(run=run)
     return run

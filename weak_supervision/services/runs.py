@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from core.jobs import Started, enqueue_on_commit, join_since
 from core.storage import storage_write
 from projects.models import Item, Project
 from weak_supervision import tasks
@@ -58,6 +59,7 @@ __all__ = [
     "run_matrix",
     "run_matrix_coded",
     "run_start",
+    "run_start_or_join",
 ]
 
 # Items per chunk. A chunk of 50k items and 10 LFs is about 15 MB in memory and a third of a second of work,
@@ -67,6 +69,8 @@ CHUNK_SIZE = 50_000
 MIN_LFS = 3
 ERROR_TOO_FEW_LFS = "A run needs at least {n} active labeling function(s); this project has {have}."
 ERROR_NO_ITEMS = "The project has no items to label."
+# A run in these is under way: a second start answers with it.
+ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 ERROR_CHUNKS_MISSING = "Chunks {missing} of the run have no votes; run it again."
 
 
@@ -133,16 +137,32 @@ def _chunk_bounds(project: Project, chunk_size: int) -> tuple[list[list[int]], i
 
 
 def run_start(*, project: Project, user: User | None, chunk_size: int = CHUNK_SIZE) -> LabelModelRun:
-    """Freezes the active LF versions and the chunks, then hands the run to the workers on commit."""
-    columns = _columns(project)
-    needed = 1 if project.multi_label else MIN_LFS  # the multi-label aggregator has no minimum
-    if len(columns) < needed:
-        raise ValidationError(ERROR_TOO_FEW_LFS.format(n=needed, have=len(columns)), code="too_few_lfs")
-    chunks, count = _chunk_bounds(project, chunk_size)
-    if not count:
-        raise ValidationError(ERROR_NO_ITEMS, code="no_items")
+    """Freezes the active LF versions and the chunks, then hands the run to the workers on commit; while a
+    run of the project is pending or running, returns that one instead (run_start_or_join)."""
+    return run_start_or_join(project=project, user=user, chunk_size=chunk_size).job
+
+
+def run_start_or_join(
+    *, project: Project, user: User | None, chunk_size: int = CHUNK_SIZE
+) -> Started[LabelModelRun]:
+    """Starts a run, or answers with the project's run already pending or running (a second click, a second
+    request): one run at a time per project. The project's row lock makes two starts take turns."""
+    # Looked up before the transaction too: on SQLite a transaction takes the write lock as it begins, and a
+    # job in progress may hold it (an import), so the answer to a second click would wait for it.
+    if (running := _run_under_way(project)) is not None:
+        return Started(job=running, created=False)
     with transaction.atomic():
-        Project.objects.select_for_update().filter(pk=project.pk).first()
+        # NO KEY: an import's long transaction holds a key-share lock on the row (its items point at it).
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+        if (running := _run_under_way(project)) is not None:
+            return Started(job=running, created=False)
+        columns = _columns(project)
+        needed = 1 if project.multi_label else MIN_LFS  # the multi-label aggregator has no minimum
+        if len(columns) < needed:
+            raise ValidationError(ERROR_TOO_FEW_LFS.format(n=needed, have=len(columns)), code="too_few_lfs")
+        chunks, count = _chunk_bounds(project, chunk_size)
+        if not count:
+            raise ValidationError(ERROR_NO_ITEMS, code="no_items")
         number = (LabelModelRun.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         run = LabelModelRun.objects.create(
             project=project,
@@ -153,8 +173,15 @@ def run_start(*, project: Project, user: User | None, chunk_size: int = CHUNK_SI
             item_count=count,
             labels=list(project.labels.values_list("key", flat=True)),
         )
-        transaction.on_commit(lambda: tasks.run_dispatch_task.delay(run.pk))
-    return run
+        enqueue_on_commit(tasks.run_dispatch_task, run.pk)
+    return Started(job=run, created=True)
+
+
+def _run_under_way(project: Project) -> LabelModelRun | None:
+    active = LabelModelRun.objects.filter(
+        project=project, status__in=ACTIVE_STATUSES, created_at__gte=join_since()
+    )
+    return active.order_by("-number").first()
 
 
 def run_mark_running(*, run: LabelModelRun) -> None:
@@ -308,7 +335,9 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
                 finished_at=timezone.now(),
             )
             _queue_doubtful(run, results.ids, results.probabilities, results.covered)
-            transaction.on_commit(lambda: tasks.end_model_task.delay(run.pk))
+            # The rows the item browser filters on first: the end model's task replaces its own after them.
+            enqueue_on_commit(tasks.run_outputs_store_task, run.pk)
+            enqueue_on_commit(tasks.end_model_task, run.pk)
     except Exception:
         run_fail(run_id=run.pk, error=traceback.format_exc())
         raise

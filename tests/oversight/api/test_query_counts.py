@@ -16,6 +16,7 @@ from projects.models import Item, Membership, Project
 from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
 from tests.projects.factories import ItemFactory, MembershipFactory, UserFactory
 from tests.query_counts import Case, endpoint_test, listed, results
+from weak_supervision.models import ItemWeakLabel, LabelModelRun
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,26 @@ def _four_items_one_gold_by_three_analysts(project: Project, owner: User) -> lis
     return items
 
 
+def _browsed_items(project: Project, n: int) -> None:
+    """n items with two disagreeing answers, a gold label, an open flag, a review request and a weak label."""
+    run = LabelModelRun.objects.filter(project=project).first() or LabelModelRun.objects.create(
+        project=project, number=1, status="succeeded", labels=["ham", "spam"]
+    )
+    for index in range(n):
+        item = ItemFactory(project=project)
+        AnnotationFactory(item=item, labels=["spam"])
+        AnnotationFactory(item=item, labels=["ham"])
+        GoldLabelFactory(item=item, labels=["spam"])
+        Flag.objects.create(project=project, item=item, comment="hm")
+        ReviewRequest.objects.create(project=project, item=item, reasons=[ReviewReason.FLAG])
+        ItemWeakLabel.objects.create(
+            item=item, project=project, run=run, label="spam", confidence=index / 100
+        )
+
+
+ITEMS_FILTERED = "?labeled=true&gold=any&flagged=true&in_review=true&label=spam&ordering=-confidence"
+
+
 def _annotator_rows(response: Any) -> int:
     data = response.data
     return len(data["annotators"] if isinstance(data, dict) and "annotators" in data else data)
@@ -103,6 +124,11 @@ test_the_endpoint_does_not_grow_with_its_rows = endpoint_test(
     Case(
         "annotator-list", lambda items: f"/api/projects/{items[0].project.slug}/annotators/", _annotators,
         rows=_annotator_rows, given=_four_items_one_gold_by_three_analysts,
+    ),
+    Case("item-list", lambda project: f"/api/projects/{project.slug}/items/", _browsed_items, rows=results),
+    Case(
+        "item-list-filtered-sorted", lambda project: f"/api/projects/{project.slug}/items/{ITEMS_FILTERED}",
+        _browsed_items, rows=results,
     ),
     Case(
         "review-item", lambda item: f"/api/projects/{item.project.slug}/review/items/{item.pk}/", _flagged_answers,

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
-from projects.choices import Role, Split
+from projects.choices import Role
 from projects.models import ImportJob, Item, Label, Membership, Project
 from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
@@ -419,135 +419,7 @@ def test_change_role_of_non_member_is_404(
     assert not Membership.objects.filter(user=stranger).exists()
 
 
-# --- items --------------------------------------------------------------------------------------------------
-@pytest.fixture
-def items(project: Project) -> dict[str, Item]:
-    """Four items: two labeled, across splits, one mentioning 'pills'."""
-    built = {
-        "a": ItemFactory(project=project, external_id="a", text="Hello there", split=Split.TRAIN),
-        "b": ItemFactory(project=project, external_id="b", text="Buy cheap PILLS now", split=Split.TRAIN),
-        "c": ItemFactory(project=project, external_id="c", text="Lunch at noon?", split=Split.TEST),
-        "d": ItemFactory(project=project, external_id="d", text="More pills, more fun", split=Split.NONE),
-    }
-    AnnotationFactory(item=built["a"], labels=["ham"])
-    AnnotationFactory(item=built["b"], labels=["spam"])
-    AnnotationFactory(item=built["b"], labels=["spam"])
-    return built
-
-
-@pytest.mark.parametrize(
-    ("query", "expected_ids"),
-    [
-        pytest.param("", ["a", "b", "c", "d"], id="all"),
-        pytest.param("?split=train", ["a", "b"], id="split"),
-        pytest.param("?q=pills", ["b", "d"], id="text-search-case-insensitive"),
-        pytest.param("?labeled=true", ["a", "b"], id="labeled"),
-        pytest.param("?labeled=false", ["c", "d"], id="unlabeled"),
-        pytest.param("?split=train&q=pills&labeled=true", ["b"], id="combined"),
-        pytest.param("?external_id=c", ["c"], id="external-id"),
-    ],
-)
-def test_item_list_filters(
-    query: str,
-    expected_ids: list[str],
-    project: Project,
-    items: dict[str, Item],
-    member_factory: Callable[..., Membership],
-    api_client_for: Callable[..., APIClient],
-    django_assert_num_queries: Any,
-) -> None:
-    # given
-    client = api_client_for(member_factory(project, Role.ANALYST).user)
-
-    # when
-    # project, role, count, page
-    with django_assert_num_queries(4):
-        response = client.get(f"/api/projects/{project.slug}/items/{query}")
-
-    # then
-    assert response.status_code == 200
-    assert response.data["count"] == len(expected_ids)
-    assert [item["external_id"] for item in response.data["results"]] == expected_ids
-
-
-def test_item_list_rows_and_annotation_counts(
-    project: Project,
-    items: dict[str, Item],
-    member_factory: Callable[..., Membership],
-    api_client_for: Callable[..., APIClient],
-) -> None:
-    # given
-    client = api_client_for(member_factory(project, Role.ANALYST).user)
-
-    # when
-    response = client.get(f"/api/projects/{project.slug}/items/")
-
-    # then
-    assert response.status_code == 200
-    assert [(i["external_id"], i["split"], i["annotation_count"]) for i in response.data["results"]] == [
-        ("a", "train", 1),
-        ("b", "train", 2),
-        ("c", "test", 0),
-        ("d", "", 0),
-    ]
-    first = response.data["results"][0]
-    assert set(first) == {
-        "id", "external_id", "text", "metadata", "content_hash", "split", "priority", "remaining",
-        "annotation_count", "created_at",
-    }  # fmt: skip
-    assert (first["id"], first["text"], first["content_hash"]) == (
-        items["a"].pk,
-        "Hello there",
-        items["a"].content_hash,
-    )
-
-
-def test_item_list_is_paginated(
-    project: Project,
-    items: dict[str, Item],
-    member_factory: Callable[..., Membership],
-    api_client_for: Callable[..., APIClient],
-) -> None:
-    # given
-    client = api_client_for(member_factory(project, Role.ANALYST).user)
-    url = f"/api/projects/{project.slug}/items/"
-
-    # when
-    first = client.get(url, {"page_size": 3})
-    second = client.get(url, {"page_size": 3, "page": 2})
-
-    # then
-    assert (first.status_code, second.status_code) == (200, 200)
-    assert first.data["count"] == 4
-    assert [i["external_id"] for i in first.data["results"]] == ["a", "b", "c"]
-    assert first.data["previous"] is None
-    assert first.data["next"] == f"http://testserver{url}?page=2&page_size=3"
-    assert [i["external_id"] for i in second.data["results"]] == ["d"]
-    assert second.data["next"] is None
-
-
-@pytest.mark.parametrize("item_count", [1, 10])
-def test_item_list_query_count_does_not_grow_with_items(
-    item_count: int,
-    project: Project,
-    member_factory: Callable[..., Membership],
-    api_client_for: Callable[..., APIClient],
-    django_assert_num_queries: Any,
-) -> None:
-    # given
-    for item in ItemFactory.create_batch(item_count, project=project):
-        AnnotationFactory(item=item)
-    client = api_client_for(member_factory(project, Role.ANALYST).user)
-
-    # when
-    with django_assert_num_queries(4):
-        response = client.get(f"/api/projects/{project.slug}/items/")
-
-    # then
-    assert response.status_code == 200
-    assert response.data["count"] == item_count
-
-
+# --- items (the list is the item browser's: tests/oversight/api/test_item_api.py) -----------------------------
 def test_item_detail_includes_annotations(
     project: Project,
     member_factory: Callable[..., Membership],
