@@ -167,3 +167,27 @@ def test_a_rationale_selected_with_the_mouse_is_stored_with_its_offsets(
     assert (rationale.quote, rationale.label) == ("WON a free cruise", "spam")
     assert item.text[rationale.start : rationale.end] == "WON a free cruise"
     assert rationale.start == 12
+
+
+def test_the_flagged_banner_shows_on_the_flagged_item_only(
+    member_factory: Callable[..., Membership],
+    logged_in_page: Callable[[Membership], Page],
+    live_server: object,
+) -> None:
+    # given an analyst who flags the first of three items
+    project = ProjectFactory()
+    items = ItemFactory.create_batch(3, project=project)
+    page = logged_in_page(member_factory(project, Role.ANALYST))
+    page.goto(f"{live_server.url}/projects/{project.slug}/label/")  # type: ignore[attr-defined]
+    page.keyboard.press("f")
+    page.keyboard.type("Not English")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#flash >> text=Flagged for review")
+
+    # when she answers it and goes on to the next item
+    assert _press_and_wait_for_next(page, "1") == items[1].pk
+
+    # then the banner is gone, and stays gone on the item after
+    assert page.locator("#flash").inner_text() == ""
+    assert _press_and_wait_for_next(page, "1") == items[2].pk
+    assert page.locator("#flash .flash").count() == 0

@@ -255,3 +255,59 @@ def test_the_settings_page_decides_whether_analysts_see_suggestions(
     assert re.search(r'<input type="checkbox" name="analysts_see_suggestions"[^>]* checked>', page)
     assert (off.status_code, on.status_code) == (200, 200)
     assert (was_off, project.analysts_see_suggestions) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("role", "may_import"),
+    [(Role.OWNER, True), (Role.DATA_SCIENTIST, True), (Role.REVIEWER, False), (Role.ANALYST, False)],
+)
+def test_the_label_tab_of_a_project_without_items_points_to_the_import(
+    role: str, may_import: bool, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given a new project with no items
+    project = ProjectFactory()
+    client = client_for(member_factory(project, role).user)
+
+    # when
+    html = client.get(f"/projects/{project.slug}/label/").content.decode()
+
+    # then it says so, with the import page's link for those who may import
+    assert "This project has no items yet" in html
+    assert "Nothing left for you here" not in html
+    assert (f'href="/projects/{project.slug}/imports/"' in html) is may_import
+    assert ("until the project's owner or a data scientist imports items" in html) is not may_import
+
+
+def test_the_label_tab_of_a_project_whose_items_are_all_done_says_nothing_is_left(
+    client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given a project whose only item is done
+    project = ProjectFactory()
+    ItemFactory(project=project, remaining=0)
+    client = client_for(member_factory(project, Role.OWNER).user)
+
+    # when
+    html = client.get(f"/projects/{project.slug}/label/").content.decode()
+
+    # then
+    assert "Nothing left for you here" in html
+    assert "This project has no items yet" not in html
+
+
+def test_the_panel_after_an_answer_clears_the_flash_out_of_band(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given an analyst who flagged the item she sees
+    first, second = ItemFactory.create_batch(2, project=project)
+    client = client_for(member_factory(project, Role.ANALYST).user)
+    flagged = client.post(f"/projects/{project.slug}/label/flag/", {"item_id": first.pk}, headers=HTMX)
+    assert "Flagged for review" in flagged.content.decode()
+
+    # when she answers it
+    data = {"item_id": first.pk, "labels": "spam", "client_uuid": str(uuid.uuid4())}
+    response = client.post(f"/projects/{project.slug}/label/submit/", data, headers=HTMX)
+
+    # then the next item's panel comes with an empty flash, swapped out of band
+    html = response.content.decode()
+    assert f'data-item-id="{second.pk}"' in html
+    assert '<div id="flash" hx-swap-oob="innerHTML"></div>' in html

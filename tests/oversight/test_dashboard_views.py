@@ -71,7 +71,7 @@ def test_owner_sees_every_section_and_the_analyst_below_threshold(
     for section in ("below-threshold", "progress", "label-distribution", "agreement", "annotators"):
         assert f'id="{section}"' in html
     alert = html[html.index('id="below-threshold"') : html.index('id="headline"')]
-    assert "<b>bo</b>: 33% correct (1 of 3 checks; 95% interval 6\u201379%)" in alert
+    assert "<b>bo</b>: 33.3% correct (1 of 3 checks; 95% interval 6.2%\u201379.2%)" in alert
     assert "<b>ann</b>" not in alert
     assert "Send their labels to review" in alert
     assert '<span class="badge danger" title="Below the gold-check threshold">' in html
@@ -81,7 +81,7 @@ def test_owner_sees_every_section_and_the_analyst_below_threshold(
     )
     assert f'href="{reverse("weak_supervision:run-detail", args=[project.slug, 4])}">run #4</a>' in html
     assert "has_&lt;link&gt;" in html
-    assert '<td class="num">0.912</td>' in html
+    assert '<td class="num">91.2%</td>' in html
     assert 'aria-label="Annotations per label"' in html
     assert 'class="active">Dashboard</a>' in html
 
