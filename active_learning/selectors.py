@@ -18,10 +18,9 @@ from active_learning.choices import ModelStatus
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
 from core.exceptions import NotFoundError
 from features.choices import FeatureKind
-from features.classifiers import hash_uniform, probabilities_full
+from features.classifiers import hash_uniform
 from features.services.cache import features_get, hstack_features, stored_kinds
 from features.vectors import Matrix, block_compute, weigh
-from labeling.hooks import Suggestion
 from labeling.selectors.gold import gold_labels_usable, truth_labels
 from projects.choices import Split
 from projects.models import Item, Project
@@ -94,30 +93,6 @@ def model_payload_load(path: str) -> dict[str, Any]:
 def _payload(path: str) -> dict[str, Any]:
     # Models never change once written (a retrain writes a new file), so caching by path is safe.
     return model_payload_load(path)
-
-
-def suggestion_get(*, project: Project, item: Item) -> Suggestion | None:
-    """The latest model's answer for an item, when the project shows suggestions and has a trained model."""
-    settings = LearnerSettings.objects.filter(project=project).first()
-    if settings is None or not settings.show_suggestions:
-        return None
-    model = learner_model_latest(project=project)
-    if model is None or not model.path:
-        return None
-    try:
-        payload = _payload(model.path)
-    except FileNotFoundError:  # its file was removed (or not yet stored where this process reads): no hint
-        logger.warning("The file of model %s of project %s is missing.", model.number, project.slug)
-        return None
-    learner = payload["learner"]
-    if learner is None:
-        return None
-    x = text_features(model.features, item.text, payload["idf"])
-    proba = probabilities_full(learner.model, x, len(model.labels))[0]
-    best = int(np.argmax(proba))
-    key = model.labels[best]
-    name = dict(project.labels.values_list("key", "name")).get(key, key)
-    return Suggestion(label=key, name=name, confidence=round(float(proba[best]), 4), model=model.number)
 
 
 def text_features(kind: str, text: str, idf: npt.NDArray[np.float32] | None) -> Matrix:

@@ -102,3 +102,25 @@ def simulation_run_task(simulation_id: int) -> None:
     if simulation is None or simulation.status in {"succeeded", "failed"}:
         return
     simulation_run(simulation=simulation)
+
+
+@shared_task(base=OversightTask, acks_late=True, max_retries=3, default_retry_delay=5)
+def learner_retrain_if_due_task(project_id: int) -> None:
+    """Enough new answers arrived (learner_retrain_signal): starts a retrain if one is due."""
+    from active_learning.services.training import learner_retrain_if_due
+    from projects.models import Project
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        learner_retrain_if_due(project=project)
+
+
+@shared_task(base=OversightTask, acks_late=True, max_retries=3, default_retry_delay=5)
+def suggestions_refresh_task(model_id: int) -> None:
+    """Suggestions were turned on: the latest model writes them for the queue's front."""
+    from active_learning.models import LearnerModel
+    from active_learning.services.training import suggestions_refresh
+
+    model = LearnerModel.objects.filter(pk=model_id).select_related("project").first()
+    if model is not None:
+        suggestions_refresh(model=model)

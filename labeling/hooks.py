@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.base_user import AbstractBaseUser
-
-from core.hooks import Hook, Provider
+from core.hooks import Hook
 from labeling.models import Annotation, Flag
-from projects.models import Item, Membership, Project
+from projects.models import Membership, Project
 
 
 @dataclass(frozen=True)
@@ -21,21 +19,16 @@ class AnswerGiven:
     annotation: Annotation
     membership: Membership | None
     created: bool
+    # What the submit read under the item's lock, so that receivers need not read it again (None: unknown).
+    other_labels: tuple[tuple[str, ...], ...] | None = None  # the item's other annotations' labels
+    is_gold_check: bool | None = None
+    has_gold: bool | None = None  # any gold label, a check or not
 
 
 @dataclass(frozen=True)
 class ItemFlagged:
     project: Project
     flag: Flag
-
-
-@dataclass(frozen=True)
-class SuggestionWanted:
-    """The item an analyst is about to see, where the project shows suggestions."""
-
-    project: Project
-    user: AbstractBaseUser
-    item: Item
 
 
 @dataclass(frozen=True)
@@ -52,6 +45,3 @@ answer_given: Hook[AnswerGiven] = Hook(
     "labeling.answer_given", "An answer was stored: review rules (oversight), retraining (active_learning)."
 )
 item_flagged: Hook[ItemFlagged] = Hook("labeling.item_flagged", "An item was flagged: it goes to review.")
-suggestion_for: Provider[SuggestionWanted, Suggestion] = Provider(
-    "labeling.suggestion_for", "The suggestion shown beside an item (active_learning's model)."
-)

@@ -10,7 +10,10 @@ from weak_supervision.hooks import RunDoubts, run_doubts
 
 def on_answer_given(event: AnswerGiven) -> None:
     """A new or changed answer: disagreement, audit, review-all analysts and gold-check accuracy."""
-    review_on_submit(project=event.project, annotation=event.annotation, membership=event.membership)
+    review_on_submit(
+        project=event.project, annotation=event.annotation, membership=event.membership, created=event.created,
+        other_labels=event.other_labels, is_check=event.is_gold_check, has_gold=event.has_gold,
+    )  # fmt: skip
 
 
 def on_item_flagged(event: ItemFlagged) -> None:

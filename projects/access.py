@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 
 from core.exceptions import PermissionDeniedError
-from projects.models import Project
+from projects.models import Membership, Project
 from projects.permissions import Action, role_allows
 
 
@@ -21,6 +21,8 @@ class ProjectAccess:
     project: Project
     user: User
     role: str  # a projects.choices.Role value; a superuser acts as an owner
+    # The member's row, read with the project in one query (None for a superuser who is not a member).
+    membership: Membership | None = None
 
     def allows(self, action: Action) -> bool:
         return role_allows(self.role, action)

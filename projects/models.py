@@ -137,6 +137,12 @@ class Item(models.Model):
         default=1, help_text="Annotations still wanted: the project's overlap minus the annotations so far."
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The active-learning model's answer, written when a retrain ranks the queue (for the items it puts first)
+    # and shown beside the item where the project shows suggestions: read with the item, never computed on
+    # the labeling hot path. Empty when there is none.
+    suggested_label = models.CharField(max_length=64, blank=True, default="", db_default="")
+    suggested_confidence = models.FloatField(null=True, blank=True)
+    suggested_by = models.PositiveIntegerField(null=True, blank=True, help_text="The model number.")
 
     class Meta:
         db_table = "labeling_item"  # kept from the app it lived in before (no table moves)
@@ -149,7 +155,6 @@ class Item(models.Model):
             # its range; pages and exports walk them in this order (the model's ordering).
             models.Index(fields=["project", "id"], name="item_project_id"),
             models.Index(fields=["project", "split"], name="item_project_split"),
-            models.Index(fields=["project", "content_hash"], name="item_project_hash"),
             # The queue walks this: open items only, best first, then import order.
             models.Index(
                 "project", models.F("priority").desc(), "id", name="item_queue", condition=Q(remaining__gt=0)

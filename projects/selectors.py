@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from core.exceptions import NotFoundError
 from projects.access import ProjectAccess
 from projects.choices import Role
-from projects.models import Item, Membership, Project
+from projects.models import Item, Label, Membership, Project
 from projects.permissions import Action
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -36,18 +38,53 @@ def project_role_for_user(*, project: Project, user: AnyUser) -> str | None:
 
 def project_get_for_user(*, user: AnyUser, slug: str, action: Action = Action.VIEW) -> ProjectAccess:
     """The user's access to the project, if they may take `action` on it: 404 to non-members (and to
-    anonymous users), 403 to members whose role does not allow it (the Action table)."""
-    project = Project.objects.filter(slug=slug).first()
-    role = project_role_for_user(project=project, user=user) if project is not None else None
-    if project is None or role is None or not isinstance(user, User):
+    anonymous users), 403 to members whose role does not allow it (the Action table).
+
+    One query for a member: the membership row with its project (every request of the labeling hot path
+    comes through here); a superuser who is not a member costs a second one."""
+    if not isinstance(user, User) or not user.is_authenticated:
         raise NotFoundError("Project not found.")
-    access = ProjectAccess(project=project, user=user, role=role)
+    membership = (
+        Membership.objects.select_related("project")
+        .filter(project__slug=slug, user_id=user.pk)
+        .order_by()
+        .first()
+    )
+    if membership is not None:
+        role = Role.OWNER if _is_superuser(user) else membership.role
+        project = membership.project
+    else:
+        found = Project.objects.filter(slug=slug).first() if _is_superuser(user) else None
+        if found is None:
+            raise NotFoundError("Project not found.")
+        project, role = found, Role.OWNER
+    access = ProjectAccess(project=project, user=user, role=role, membership=membership)
     access.require(action)
     return access
 
 
-def item_list(*, project: Project) -> QuerySet[Item]:
-    return Item.objects.filter(project=project).annotate(annotation_count=Count("annotations")).order_by("id")
+# A project's label schema, per process, keyed by the project's id and updated_at: the schema is written when
+# the project is made (and in the admin, whose save touches the project), so a changed project is a new key.
+# The labeling hot path reads it on every submit; this saves it a query.
+_LABELS: dict[tuple[int, datetime], tuple[Label, ...]] = {}
+LABELS_CACHED = 512
+
+
+def project_labels(*, project: Project) -> tuple[Label, ...]:
+    """The project's labels in schema order (cached per process, see _LABELS)."""
+    key = (project.pk, project.updated_at)
+    labels = _LABELS.get(key)
+    if labels is None:
+        labels = tuple(Label.objects.filter(project_id=project.pk).order_by("order", "id"))
+        if len(_LABELS) >= LABELS_CACHED:
+            _LABELS.clear()
+        _LABELS[key] = labels
+    return labels
+
+
+def project_labels_forget() -> None:
+    """Empties the per-process label cache (tests that reuse ids and clocks)."""
+    _LABELS.clear()
 
 
 def item_get(*, project: Project, item_id: int) -> Item:

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from projects.choices import Role
 from projects.models import Membership, Project
+from projects.selectors import project_labels_forget
 from tests.integration.conftest import CeleryWorker, worker_start, worker_stop
 from tests.plugins.real_services import RealServices
 from tests.projects.factories import MembershipFactory, ProjectFactory, UserFactory
@@ -33,6 +34,7 @@ def shared_data() -> Path:
 def _fresh_cache() -> None:
     """Safety: ids repeat across rolled-back tests, so nothing cached by one test may reach the next."""
     cache.clear()
+    project_labels_forget()
 
 
 @pytest.fixture

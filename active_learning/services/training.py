@@ -19,6 +19,7 @@ import joblib
 import numpy as np
 import numpy.typing as npt
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -37,7 +38,14 @@ from active_learning.audit import (
 from active_learning.choices import ModelStatus, Strategy, Trigger
 from active_learning.evaluation import metrics_compute
 from active_learning.models import LearnerModel, LearnerSettings, ScoreChunk
-from active_learning.selectors import TrainingSet, model_payload_load, training_set_get, weak_doubt_get
+from active_learning.selectors import (
+    TrainingSet,
+    learner_model_latest,
+    model_payload_load,
+    text_features,
+    training_set_get,
+    weak_doubt_get,
+)
 from active_learning.strategies import (
     batch_select,
     cluster_select,
@@ -45,6 +53,7 @@ from active_learning.strategies import (
     learner_fit,
     scores_compute,
 )
+from core.jobs import enqueue_on_commit
 from core.storage import storage_write
 from features.choices import ENCODER_KINDS
 from features.classifiers import can_train, probabilities_full, stack
@@ -94,8 +103,27 @@ def learner_settings_update(*, project: Project, **values: Any) -> LearnerSettin
             raise ValidationError({"features": error})
         setattr(settings, name, value)
     settings.full_clean()
+    was_shown = (
+        LearnerSettings.objects.filter(pk=settings.pk).values_list("show_suggestions", flat=True).first()
+    )
     settings.save()
+    cache.delete(_TRIGGER_KEY.format(project=project.pk))
+    if was_shown and not settings.show_suggestions:
+        suggestions_clear(project=project)
+    elif settings.show_suggestions and not was_shown:
+        latest = learner_model_latest(project=project)
+        if latest is not None:
+            enqueue_on_commit(tasks.suggestions_refresh_task, latest.pk)
     return settings
+
+
+def suggestions_clear(*, project: Project) -> int:
+    """Takes the stored suggestions off the project's items (suggestions were turned off)."""
+    return (
+        Item.objects.filter(project=project)
+        .exclude(suggested_label="")
+        .update(suggested_label="", suggested_confidence=None, suggested_by=None)
+    )
 
 
 # --- triggering --------------------------------------------------------------------------------------------
@@ -125,13 +153,56 @@ def learner_retrain(
     except IntegrityError:
         busy = LearnerModel.objects.filter(project=project, status__in=_ACTIVE).first()
         raise ValidationError(ERROR_BUSY.format(number=busy.number if busy else "?"), code="busy") from None
-    transaction.on_commit(lambda: tasks.learner_model_train_task.delay(model.pk))
+    enqueue_on_commit(tasks.learner_model_train_task, model.pk)
     return model
 
 
+# The hot path's side of the trigger: every new annotation counts in the cache (Redis in production, one
+# round trip, no SQL), and each `retrain_every`-th one enqueues the check below on a worker. The check reads
+# the database, so a lost counter only delays a retrain; it never starts one that is not due.
+_NEW_ANSWERS_KEY = "al:new-answers:{project}"
+_TRIGGER_KEY = "al:trigger:{project}"
+_TRIGGER_SECONDS = 3600
+
+
+def learner_retrain_signal(*, project: Project) -> bool:
+    """Called on every new annotation, inside its transaction: counts it and, when as many as the project's
+    `retrain_every` arrived since the last check, enqueues `learner_retrain_if_due` on a worker once the
+    transaction commits (never run inside the web request). Returns whether it enqueued the check."""
+    if project.multi_label:
+        return False
+    every = _retrain_every(project)
+    if every <= 0:
+        return False
+    key = _NEW_ANSWERS_KEY.format(project=project.pk)
+    cache.add(key, 0, timeout=None)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=None)
+        count = 1
+    if count % every:
+        return False
+    enqueue_on_commit(tasks.learner_retrain_if_due_task, project.pk)
+    return True
+
+
+def _retrain_every(project: Project) -> int:
+    """The project's `retrain_every`, or 0 when retraining on annotations is off: cached until the settings
+    change (learner_settings_update forgets it)."""
+    key = _TRIGGER_KEY.format(project=project.pk)
+    every = cache.get(key)
+    if every is None:
+        settings = LearnerSettings.objects.filter(project=project).first() or LearnerSettings(project=project)
+        every = settings.retrain_every if settings.enabled else 0
+        cache.set(key, every, timeout=_TRIGGER_SECONDS)
+    return int(every)
+
+
 def learner_retrain_if_due(*, project: Project) -> LearnerModel | None:
-    """Called after every new annotation: starts a retrain once `retrain_every` annotations arrived since the
-    last one. Reads one settings row and counts at most `retrain_every` new annotations by primary key."""
+    """Starts a retrain once `retrain_every` annotations arrived since the last one (on a worker: the task
+    learner_retrain_signal enqueues). Reads one settings row and counts at most `retrain_every` new
+    annotations by primary key."""
     # A project nobody has configured yet follows the defaults (on, every 50 annotations).
     settings = LearnerSettings.objects.filter(project=project).first() or LearnerSettings(project=project)
     if not settings.enabled or project.multi_label:
@@ -341,6 +412,47 @@ def _chunks_load(model: LearnerModel) -> tuple[Candidates, int]:
 PRIORITY_BATCH = 100
 
 
+def suggestions_write(*, model: LearnerModel, learner: Any, ids: npt.NDArray[np.int64], x: Matrix) -> int:
+    """Stores the model's answer on each of these items (the queue's front), so that the labeling hot path
+    reads the suggestion with the item instead of computing it per request. In small batches, like the
+    priorities."""
+    if not len(ids):
+        return 0
+    proba = probabilities_full(learner.model, x, len(model.labels))
+    best = proba.argmax(axis=1)
+    items = [
+        Item(pk=int(item), suggested_label=model.labels[int(label)], suggested_confidence=round(float(p), 4),
+             suggested_by=model.number)
+        for item, label, p in zip(ids.tolist(), best.tolist(), proba.max(axis=1).tolist(), strict=True)
+    ]  # fmt: skip
+    for start in range(0, len(items), PRIORITY_BATCH):
+        Item.objects.bulk_update(
+            items[start : start + PRIORITY_BATCH], ["suggested_label", "suggested_confidence", "suggested_by"]
+        )
+    return len(items)
+
+
+def suggestions_refresh(*, model: LearnerModel) -> int:
+    """Suggestions were turned on: the latest model answers for the items at the queue's front now, rather
+    than at the next retrain."""
+    if not model.path:
+        return 0
+    payload = model_payload_load(model.path)
+    learner = payload["learner"]
+    if learner is None:
+        return 0
+    front = list(
+        Item.objects.filter(project=model.project, remaining__gt=0, priority__gt=0)
+        .order_by("-priority", "id")
+        .values_list("pk", "text")[: window_size(learner_settings_get(project=model.project))]
+    )
+    if not front:
+        return 0
+    ids = np.array([pk for pk, _ in front], dtype=np.int64)
+    x = stack([text_features(model.features, text, payload["idf"]) for _, text in front])
+    return suggestions_write(model=model, learner=learner, ids=ids, x=x)
+
+
 def priorities_write(*, project: Project, ordered_ids: npt.NDArray[np.int64]) -> int:
     """The queue follows these items first, in this order; every other open item goes back to priority 0.
 
@@ -406,7 +518,10 @@ def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
             # The audit draws after the batch's: next in the queue once the window is done, in draw order.
             draws = np.flatnonzero(found.audit & ~np.isin(np.arange(len(found.ids)), batch))
             draws = draws[np.argsort(-found.scores[draws], kind="stable")][: settings.batch_size]
-            ordered = found.ids[np.concatenate([batch, rest, draws])]
+            rows = np.concatenate([batch, rest, draws])
+            ordered = found.ids[rows]
+            if settings.show_suggestions and payload["learner"] is not None:
+                suggestions_write(model=model, learner=payload["learner"], ids=ordered, x=found.x[rows])
         written = priorities_write(project=model.project, ordered_ids=ordered)
         seconds = {**model.seconds, "score_chunks": round(sum(
             ScoreChunk.objects.filter(model=model).values_list("seconds", flat=True)), 3),

@@ -27,9 +27,9 @@ from labeling.api.serializers import (
     QueueUndoInputSerializer,
 )
 from labeling.filtersets import InteractionEventFilterSet
-from labeling.hooks import Suggestion, SuggestionWanted, suggestion_for
+from labeling.hooks import Suggestion
 from labeling.models import InteractionEvent
-from labeling.selectors import item_annotations_for_user, suggestions_shown
+from labeling.selectors import item_annotations_for_user, item_suggestion, suggestions_shown
 from labeling.selectors.activity import (
     EXPORT_FORMATS,
     analyst_summary_list,
@@ -70,14 +70,11 @@ class QueueNextApi(ProjectScopedMixin, APIView):
     def get(self, request: Request, slug: str) -> Response:
         access = self.get_access(Action.LABEL)
         project = access.project
-        current = queue_item_next(project=project, user=access.user)
+        shown = suggestions_shown(access=access)
+        current = queue_item_next(project=project, user=access.user, suggest=shown)
         if current is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        suggestion = (
-            suggestion_for(SuggestionWanted(project=project, user=access.user, item=current.item))
-            if suggestions_shown(access=access)
-            else None
-        )
+        suggestion = item_suggestion(project=project, item=current.item) if shown else None
         return Response(_queue_item_data(current, suggestion))
 
 
@@ -95,7 +92,7 @@ class AnnotationSubmitApi(ProjectScopedMixin, APIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         fields["rationales"] = [RationaleSpec(**span) for span in fields["rationales"]]
-        result = annotation_submit(project=project, user=access.user, **fields)
+        result = annotation_submit(project=project, user=access.user, membership=access.membership, **fields)
         body = AnnotationSubmitOutputSerializer(
             {"annotation": result.annotation, "created": result.created, "changed": result.changed}
         ).data

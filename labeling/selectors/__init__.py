@@ -6,10 +6,24 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from labeling.hooks import Suggestion
 from labeling.models import Annotation, Flag
 from projects.access import ProjectAccess
 from projects.models import Item, Project
 from projects.permissions import Action
+from projects.selectors import project_labels
+
+
+def item_suggestion(*, project: Project, item: Item) -> Suggestion | None:
+    """The model's suggestion stored on the item by the latest retrain that ranked it (no query: the label's
+    name comes from the per-process schema), or None."""
+    if not item.suggested_label:
+        return None
+    names = {label.key: label.name for label in project_labels(project=project)}
+    return Suggestion(
+        label=item.suggested_label, name=names.get(item.suggested_label, item.suggested_label),
+        confidence=round(float(item.suggested_confidence or 0.0), 4), model=int(item.suggested_by or 0),
+    )  # fmt: skip
 
 
 def suggestions_shown(*, access: ProjectAccess) -> bool:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from core.exceptions import NotFoundError
 from labeling.choices import AnnotationSource, EventType
 from labeling.hooks import AnswerGiven, answer_given
-from labeling.models import Annotation, AnnotationRevision, Assignment, InteractionEvent, Rationale
-from labeling.services.queue import QueueItem, input_method_validate, project_item_get, queue_lease_take
+from labeling.models import Annotation, AnnotationRevision, Assignment, GoldLabel, InteractionEvent, Rationale
+from labeling.services.queue import (
+    ERROR_ITEM,
+    QueueItem,
+    input_method_validate,
+    project_item_get,
+    queue_lease_take,
+)
 from projects.models import Item, Membership, Project
 from projects.services.label_keys import ERROR_ONE_LABEL, LabelKeys, annotation_labels_validate, label_keys_of
 
@@ -114,6 +122,13 @@ def _rationales_build(
     return built
 
 
+class Unknown:
+    """`membership` not given: annotation_submit reads it."""
+
+
+UNKNOWN = Unknown()
+
+
 def annotation_submit(
     *,
     project: Project,
@@ -126,6 +141,7 @@ def annotation_submit(
     input_method: str = "",
     client_ts: datetime | None = None,
     suggested_label: str = "",
+    membership: Membership | Unknown | None = UNKNOWN,
 ) -> SubmitResult:
     """Stores an analyst's answer for an item, once per client_uuid, in one transaction.
 
@@ -133,22 +149,43 @@ def annotation_submit(
     already answered changes that annotation (the old labels become a revision). The item's open slots, the
     analyst's lease, the rationales and the submit event are written in the same transaction. With the
     model's suggestion that was shown (suggested_label), its acceptance or rejection is recorded too; a new
-    annotation may start the project's retrain (on a worker, after commit).
+    annotation counts towards the project's retrain (checked on a worker, after commit). `membership`: the
+    analyst's row where the door already read it (ProjectAccess.membership), else it is read here.
+
+    The hot path (a new answer) costs four statements between BEGIN and COMMIT on PostgreSQL: the item
+    locked, its annotations read (a retry's, the analyst's earlier one, the others' for review), and one
+    statement that writes the annotation, the slot, the lease and the events (see _SUBMIT).
     """
     keys = annotation_labels_validate(project=project, labels=labels)
     input_method_validate(input_method)
     suggested_label = _suggested_label_resolve(project, suggested_label)
+    if isinstance(membership, Unknown):
+        membership = _membership(project, user)
     now = timezone.now()
     with transaction.atomic():
         # Locking the item first serialises submissions for it: a double click waits here, then finds the
         # first click's annotation by its uuid below.
-        item = project_item_get(project=project, item_id=item_id, lock=True)
-        replay = Annotation.objects.filter(client_uuid=client_uuid).first()
+        checks = GoldLabel.objects.filter(item=OuterRef("pk"), is_check=True)
+        item = (
+            Item.objects.select_for_update()
+            .filter(project=project, pk=item_id)
+            .annotate(
+                is_gold_check=Exists(checks), has_gold=Exists(GoldLabel.objects.filter(item=OuterRef("pk")))
+            )
+            .first()
+        )
+        if item is None:
+            raise NotFoundError(ERROR_ITEM)
+        found = list(
+            Annotation.objects.filter(Q(client_uuid=client_uuid) | Q(item_id=item.pk)).order_by("pk")
+        )
+        replay = next((row for row in found if row.client_uuid == client_uuid), None)
         if replay is not None:
             if replay.annotator_id != user.pk or replay.item_id != item.pk:
                 raise ValidationError(ERROR_UUID_TAKEN, code="client_uuid_taken")
             return SubmitResult(annotation=replay, created=False)
-        mine = Annotation.objects.filter(item=item, annotator=user).first()
+        mine = next((row for row in found if row.item_id == item.pk and row.annotator_id == user.pk), None)
+        others = tuple(tuple(row.labels) for row in found if row.item_id == item.pk and row is not mine)
         payload = {"labels": keys, "input_method": input_method, "dwell_ms": lead_time_ms,
                    "client_uuid": str(client_uuid)}  # fmt: skip
         if mine is not None:
@@ -162,37 +199,105 @@ def annotation_submit(
                     [_suggestion_event(project, item, user, suggested_label, keys, client_ts, now)]
                 )
             answer_given(
-                AnswerGiven(
-                    project=project, annotation=changed, membership=_membership(project, user), created=False
-                )
-            )
+                AnswerGiven(project=project, annotation=changed, membership=membership, created=False,
+                            other_labels=others)
+            )  # fmt: skip
             return SubmitResult(annotation=changed, created=False, changed=True)
-        annotation = Annotation.objects.create(
+        annotation = Annotation(
             project=project, item=item, annotator=user, labels=keys, source=AnnotationSource.HUMAN,
-            client_uuid=client_uuid, lead_time_ms=lead_time_ms,
+            client_uuid=client_uuid, lead_time_ms=lead_time_ms, created_at=now, updated_at=now,
         )  # fmt: skip
-        spans = _rationales_build(annotation=annotation, item=item, specs=rationales, labels=keys)
-        Rationale.objects.bulk_create(spans)
-        Item.objects.filter(pk=item.pk).update(remaining=F("remaining") - 1)
-        Assignment.objects.update_or_create(
-            item=item, user=user,
-            defaults={"project": project, "status": Assignment.Status.SUBMITTED, "expires_at": now},
-        )  # fmt: skip
-        payload["annotation_id"] = annotation.pk
-        events = [_event_row(project, item, user, EventType.SUBMIT, payload, client_ts, now)]
-        events += [
-            _event_row(project, item, user, EventType.RATIONALE, _rationale_payload(span), client_ts, now)
-            for span in spans
-        ]
-        if suggested_label:
-            events.append(_suggestion_event(project, item, user, suggested_label, keys, client_ts, now))
-        InteractionEvent.objects.bulk_create(events)
-        answer_given(
-            AnswerGiven(
-                project=project, annotation=annotation, membership=_membership(project, user), created=True
-            )
+        extra = (
+            [_suggestion_event(project, item, user, suggested_label, keys, client_ts, now)]
+            if suggested_label
+            else []
         )
+        if connection.vendor == "postgresql" and not rationales:
+            _submit_in_one_statement(annotation, payload, extra, client_ts, now)
+        else:
+            _submit_step_by_step(annotation, payload, extra, rationales, client_ts, now)
+        # A new annotation has no revisions: its serializer need not ask the database.
+        cast(Any, annotation)._prefetched_objects_cache = {"revisions": AnnotationRevision.objects.none()}
+        answer_given(
+            AnswerGiven(project=project, annotation=annotation, membership=membership, created=True,
+                        other_labels=others, is_gold_check=bool(getattr(item, "is_gold_check", False)),
+                        has_gold=bool(getattr(item, "has_gold", False)))
+        )  # fmt: skip
     return SubmitResult(annotation=annotation, created=True)
+
+
+# The new answer's writes as one PostgreSQL statement (data-modifying WITH): the annotation, one slot fewer
+# on the item, the analyst's lease marked submitted (or made, for a client that never asked `next`), and the
+# events, the submit's carrying the new annotation's id.
+_SUBMIT = """
+WITH ann AS (
+    INSERT INTO labeling_annotation (created_at, updated_at, project_id, item_id, annotator_id,
+                                     external_annotator, labels, source, client_uuid, lead_time_ms)
+    VALUES (%(now)s, %(now)s, %(project)s, %(item)s, %(user)s, '', %(labels)s::jsonb, %(source)s, %(uuid)s,
+            %(lead)s)
+    RETURNING id
+), slot AS (
+    UPDATE labeling_item SET remaining = remaining - 1 WHERE id = %(item)s
+), lease AS (
+    INSERT INTO labeling_assignment (created_at, updated_at, project_id, item_id, user_id, status, expires_at)
+    VALUES (%(now)s, %(now)s, %(project)s, %(item)s, %(user)s, 'submitted', %(now)s)
+    ON CONFLICT (item_id, user_id) DO UPDATE
+      SET status = 'submitted', expires_at = excluded.expires_at, updated_at = excluded.updated_at
+), events AS (
+    INSERT INTO labeling_interactionevent (project_id, item_id, user_id, type, payload, client_ts, server_ts)
+    SELECT %(project)s, %(item)s, %(user)s, e.type,
+           CASE WHEN e.type = 'submit' THEN e.payload || jsonb_build_object('annotation_id', ann.id)
+                ELSE e.payload END,
+           %(client_ts)s::timestamptz, %(now)s
+    FROM ann, (VALUES {events}) AS e(type, payload)
+)
+SELECT id FROM ann"""
+
+
+def _submit_in_one_statement(
+    annotation: Annotation, payload: dict[str, Any], extra: list[InteractionEvent], client_ts: datetime | None,
+    now: datetime,
+) -> None:  # fmt: skip
+    events = [(EventType.SUBMIT.value, payload), *((row.type, row.payload) for row in extra)]
+    params: dict[str, Any] = {
+        "now": now, "project": annotation.project_id, "item": annotation.item_id, "user": annotation.annotator_id,
+        "labels": json.dumps(annotation.labels), "source": annotation.source, "uuid": annotation.client_uuid,
+        "lead": annotation.lead_time_ms, "client_ts": client_ts,
+    }  # fmt: skip
+    for n, (kind, body) in enumerate(events):
+        params[f"type{n}"], params[f"payload{n}"] = kind, json.dumps(body)
+    rows = ", ".join(f"(%(type{n})s, %(payload{n})s::jsonb)" for n in range(len(events)))
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBMIT.format(events=rows), params)
+        (annotation.pk,) = cursor.fetchone()
+    payload["annotation_id"] = annotation.pk
+
+
+def _submit_step_by_step(
+    annotation: Annotation, payload: dict[str, Any], extra: list[InteractionEvent],
+    rationales: Sequence[RationaleSpec], client_ts: datetime | None, now: datetime,
+) -> None:  # fmt: skip
+    """The same writes as _SUBMIT, one by one (SQLite, and answers with rationales)."""
+    item, user, project = annotation.item, annotation.annotator, annotation.project
+    assert user is not None
+    annotation.save(force_insert=True)
+    spans = _rationales_build(annotation=annotation, item=item, specs=rationales, labels=annotation.labels)
+    Rationale.objects.bulk_create(spans)
+    Item.objects.filter(pk=item.pk).update(remaining=F("remaining") - 1)
+    updated = Assignment.objects.filter(item=item, user=user).update(
+        status=Assignment.Status.SUBMITTED, expires_at=now, updated_at=now
+    )
+    if not updated:
+        Assignment.objects.create(
+            project=project, item=item, user=user, status=Assignment.Status.SUBMITTED, expires_at=now
+        )
+    payload["annotation_id"] = annotation.pk
+    events = [_event_row(project, item, user, EventType.SUBMIT, payload, client_ts, now)]
+    events += [
+        _event_row(project, item, user, EventType.RATIONALE, _rationale_payload(span), client_ts, now)
+        for span in spans
+    ]
+    InteractionEvent.objects.bulk_create([*events, *extra])
 
 
 def _suggested_label_resolve(project: Project, suggested_label: str) -> str:

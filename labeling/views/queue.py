@@ -19,8 +19,7 @@ from django_htmx.http import reswap, retarget
 from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest
 from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
-from labeling.hooks import SuggestionWanted, suggestion_for
-from labeling.selectors import suggestions_shown
+from labeling.selectors import item_suggestion, suggestions_shown
 from labeling.selectors.activity import project_progress, queue_skipped_count
 from labeling.services.annotations import annotation_submit, annotation_undo_last
 from labeling.services.interactions import item_flag
@@ -28,6 +27,7 @@ from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip,
 from projects.access import ProjectAccess
 from projects.models import Project
 from projects.permissions import Action
+from projects.selectors import project_labels
 from projects.web import project_view
 
 TEMPLATE = "labeling/label.html"
@@ -38,13 +38,13 @@ def _panel_context(
 ) -> dict[str, Any]:
     project, user = access.project, access.user
     suggestion = (
-        suggestion_for(SuggestionWanted(project=project, user=user, item=current.item))
+        item_suggestion(project=project, item=current.item)
         if current is not None and suggestions_shown(access=access)
         else None
     )
     return {
         "project": project,
-        "labels": list(project.labels.all()),
+        "labels": project_labels(project=project),
         "current": current,
         "suggestion": suggestion,
         "client_uuid": uuid.uuid4(),
@@ -66,7 +66,11 @@ def _panel(
 def _next_panel(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     if not request.htmx:
         return redirect("labeling:label", slug=access.project.slug)
-    return _panel(request, access, queue_item_next(project=access.project, user=access.user))
+    return _panel(
+        request,
+        access,
+        queue_item_next(project=access.project, user=access.user, suggest=suggestions_shown(access=access)),
+    )
 
 
 def _flash(request: HtmxHttpRequest, message: str, *, error: bool, status: int = 200) -> HttpResponse:
@@ -91,7 +95,7 @@ def _form_error(
 @project_view(Action.LABEL)
 def label_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     project = access.project
-    current = queue_item_next(project=project, user=access.user)
+    current = queue_item_next(project=project, user=access.user, suggest=suggestions_shown(access=access))
     context = _panel_context(request, access, current)
     template = f"{TEMPLATE}#panel" if request.htmx and not request.htmx.boosted else TEMPLATE
     return render(request, template, context)
@@ -101,7 +105,9 @@ def label_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
 @project_view(Action.LABEL)
 def label_submit(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     project = access.project
-    form = AnnotationSubmitForm(request.POST, label_keys=[label.key for label in project.labels.all()])
+    form = AnnotationSubmitForm(
+        request.POST, label_keys=[label.key for label in project_labels(project=project)]
+    )
     if not form.is_valid():
         return _form_error(request, project, form)
     data = form.cleaned_data
@@ -110,6 +116,7 @@ def label_submit(request: HtmxHttpRequest, access: ProjectAccess) -> HttpRespons
             project=project, user=access.user, item_id=data["item_id"], labels=data["labels"],
             client_uuid=data["client_uuid"], lead_time_ms=data["lead_time_ms"], rationales=data["rationales"],
             input_method=data["input_method"], client_ts=data["client_ts"], suggested_label=data["suggested_label"],
+            membership=access.membership,
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         return _form_error(request, project, exc)

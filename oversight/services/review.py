@@ -13,15 +13,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -52,17 +53,24 @@ def _reason_order(reasons: Iterable[str]) -> list[str]:
 
 
 def review_requests_add(
-    *, project: Project, item_ids: Iterable[int], reason: str, detail: dict[int, Any] | None = None
-) -> int:
+    *, project: Project, item_ids: Iterable[int], reason: str, detail: dict[int, Any] | None = None,
+    without_gold: bool = False,
+) -> int:  # fmt: skip
     """Puts items into the review queue for `reason` (adding it to an open request); returns how many items
-    were new to the queue or got a new reason. Items that already have a gold label are left out."""
-    wanted = sorted(set(item_ids) - set(GoldLabel.objects.filter(item_id__in=list(item_ids)).values_list(
-        "item_id", flat=True)))  # fmt: skip
+    were new to the queue or got a new reason. Items that already have a gold label are left out
+    (`without_gold`: the caller knows that none of them has one, so they are not looked up)."""
+    wanted = sorted(set(item_ids))
+    if not without_gold:
+        gold = set(GoldLabel.objects.filter(item_id__in=wanted).values_list("item_id", flat=True))
+        wanted = [item_id for item_id in wanted if item_id not in gold]
     if not wanted:
         return 0
     changed: list[ReviewRequest] = []
     now = timezone.now()
-    with transaction.atomic():
+    if len(wanted) == 1 and _request_open(project, wanted[0], reason, (detail or {}).get(wanted[0]), now):
+        return 1
+    # Joins the caller's transaction without a savepoint (a submit's): a failure here fails the submit.
+    with transaction.atomic(savepoint=False):
         open_requests = {
             request.item_id: request
             for request in ReviewRequest.objects.select_for_update().filter(
@@ -95,6 +103,31 @@ def review_requests_add(
     return len(changed) + len(new)
 
 
+# One item into the queue in one statement (a submit's disagreement or audit draw): a new open request, or
+# nothing where the item has one already (the one-open-request-per-item constraint), which the caller then
+# merges its reason into.
+_REQUEST_OPEN = """
+INSERT INTO {table} (created_at, updated_at, project_id, item_id, reasons, detail, priority, status)
+VALUES (%(now)s, %(now)s, %(project)s, %(item)s, {reasons}, {detail}, %(priority)s, 'open')
+ON CONFLICT DO NOTHING RETURNING id"""
+
+
+def _request_open(project: Project, item_id: int, reason: str, note: Any, now: datetime) -> bool:
+    """Opens a request for the item with this one reason; False when an open request was there already."""
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    sql = _REQUEST_OPEN.format(
+        table=ReviewRequest._meta.db_table, reasons=f"%(reasons)s{cast}", detail=f"%(detail)s{cast}"
+    )
+    params = {
+        "now": connection.ops.adapt_datetimefield_value(now), "project": project.pk, "item": item_id,
+        "reasons": json.dumps([reason]), "detail": json.dumps({reason: note} if note is not None else {}),
+        "priority": REVIEW_REASON_PRIORITY.get(reason, 0),
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
 def audit_drawn(*, project: Project, item_id: int) -> bool:
     """Whether the random audit draws this item: a hash of the project and item, so the draw is the same
     every time it is asked (a retry, a refresh) and cannot be steered by who labels when."""
@@ -108,24 +141,70 @@ def _disagreeing(label_sets: Iterable[Iterable[str]]) -> bool:
     return len({frozenset(labels) for labels in label_sets}) > 1
 
 
-def review_on_submit(*, project: Project, annotation: Annotation, membership: Membership | None) -> None:
+def review_on_submit(
+    *, project: Project, annotation: Annotation, membership: Membership | None, created: bool = True,
+    other_labels: Sequence[Sequence[str]] | None = None, is_check: bool | None = None,
+    has_gold: bool | None = None,
+) -> None:  # fmt: skip
     """What a new or changed answer sends to review: a disagreement with the item's other answers, the
-    random audit, an analyst whose labels all go to review; and the gold-check accuracy of its analyst."""
+    random audit, an analyst whose labels all go to review; and the gold-check accuracy of its analyst.
+    A changed answer (created False) that ends a disagreement takes that reason off the item's request."""
+    # other_labels, is_check and has_gold: what the submit already read under the item's lock (the hot path
+    # pays no query for them); None reads them here.
     item_id = annotation.item_id
     others = (
         Annotation.objects.filter(item_id=item_id).exclude(pk=annotation.pk).values_list("labels", flat=True)
+        if other_labels is None
+        else other_labels
     )
     label_sets = [annotation.labels, *others]
     if len(label_sets) > 1 and _disagreeing(label_sets):
-        review_requests_add(project=project, item_ids=[item_id], reason=ReviewReason.DISAGREEMENT)
+        review_requests_add(
+            project=project,
+            item_ids=[item_id],
+            reason=ReviewReason.DISAGREEMENT,
+            without_gold=has_gold is False,
+        )
+    elif not created:
+        # Only a changed answer can end a disagreement, so a new one (the hot path) pays no query for this.
+        review_reason_drop(item_id=item_id, reason=ReviewReason.DISAGREEMENT)
     if audit_drawn(project=project, item_id=item_id):
-        review_requests_add(project=project, item_ids=[item_id], reason=ReviewReason.AUDIT)
+        review_requests_add(
+            project=project, item_ids=[item_id], reason=ReviewReason.AUDIT, without_gold=has_gold is False
+        )
     if membership is not None and membership.review_all_labels:
-        review_requests_add(project=project, item_ids=[item_id], reason=ReviewReason.ANALYST)
+        review_requests_add(
+            project=project, item_ids=[item_id], reason=ReviewReason.ANALYST, without_gold=has_gold is False
+        )
     if membership is not None and project.gold_auto_review and not membership.review_all_labels:
-        is_check = GoldLabel.objects.filter(item_id=item_id, is_check=True).exists()
+        if is_check is None:
+            is_check = GoldLabel.objects.filter(item_id=item_id, is_check=True).exists()
         if is_check and gold_check_below_threshold(project=project, user_id=membership.user_id):
             membership_review_all_set(project=project, user_id=membership.user_id, enabled=True)
+
+
+def review_reason_drop(*, item_id: int, reason: str) -> bool:
+    """Takes `reason` off the item's open request; a request left without reasons is closed (resolved by
+    nobody). Returns whether the request changed."""
+    with transaction.atomic():
+        request = (
+            ReviewRequest.objects.select_for_update()
+            .filter(item_id=item_id, status=ReviewRequest.Status.OPEN)
+            .first()
+        )
+        if request is None or reason not in request.reasons:
+            return False
+        request.reasons = [kept for kept in request.reasons if kept != reason]
+        request.detail = {key: value for key, value in request.detail.items() if key != reason}
+        request.priority = max((REVIEW_REASON_PRIORITY.get(kept, 0) for kept in request.reasons), default=0)
+        fields = ["reasons", "detail", "priority", "updated_at"]
+        if not request.reasons:
+            request.status = ReviewRequest.Status.RESOLVED
+            request.resolved_at = timezone.now()
+            request.claimed_until = None
+            fields += ["status", "resolved_at", "claimed_until"]
+        request.save(update_fields=fields)
+    return True
 
 
 def gold_check_counts(*, project: Project, user_id: int) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from projects.models import Project
+from projects.selectors import project_labels
 
 ERROR_NO_LABEL = "Choose at least one label."
 ERROR_ONE_LABEL = "This project takes exactly one label per item."
@@ -71,7 +72,7 @@ class LabelKeys:
 
 
 def label_keys_of(*, project: Project) -> LabelKeys:
-    return LabelKeys(project.labels.values_list("key", flat=True))
+    return LabelKeys(label.key for label in project_labels(project=project))
 
 
 def annotation_labels_validate(*, project: Project, labels: list[str]) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,17 +16,15 @@ from active_learning.selectors import (
     learner_model_latest,
     learner_model_list,
     learning_curve,
-    model_payload_load,
     queue_head,
     simulation_get,
     simulation_list,
-    suggestion_get,
     weak_doubt_get,
 )
 from active_learning.services.training import learner_settings_update
 from core.exceptions import NotFoundError
 from projects.models import Item, Project
-from tests.active_learning.factories import corpus_text, new_item, new_project
+from tests.active_learning.factories import new_item, new_project
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.services.runs import run_start
 
@@ -115,51 +112,48 @@ def test_simulations_are_listed_newest_first_and_only_the_projects_own() -> None
         simulation_get(project=project, simulation_id=other.pk)
 
 
-def test_a_trained_models_suggestion_is_shown_only_where_the_project_shows_suggestions(
+def test_a_retrain_stores_its_suggestions_on_the_queue_front_only_where_the_project_shows_them(
     corpus_project: Callable[..., Project], retrain: Retrain
 ) -> None:
-    # given a model trained on distinct vocabularies
-    project = corpus_project(items=40, gold=30)
-    model = retrain(project)
-    spam = new_item(project=project, text=corpus_text("spam", 101))
-    ham = new_item(project=project, text=corpus_text("ham", 100))
+    # given a project without suggestions, then the same with them
+    hidden_project = corpus_project(items=40, gold=30)
+    shown_project = corpus_project(items=40, gold=30)
+    learner_settings_update(project=shown_project, show_suggestions=True)
 
-    # when
-    hidden = suggestion_get(project=project, item=spam)
-    learner_settings_update(project=project, show_suggestions=True)
-    shown_spam = suggestion_get(project=project, item=spam)
-    shown_ham = suggestion_get(project=project, item=ham)
+    # when each retrains
+    retrain(hidden_project)
+    model = retrain(shown_project)
 
-    # then
+    # then only the second's items carry the model's answer, each the label it gives with its confidence
     assert model.status == ModelStatus.SUCCEEDED, model.error
-    assert hidden is None
-    assert shown_spam is not None
-    assert shown_ham is not None
-    assert (shown_spam.label, shown_spam.name, shown_spam.model) == ("spam", "Spam", model.number)
-    assert (shown_ham.label, shown_ham.name) == ("ham", "Ham")
-    assert 0.5 < shown_spam.confidence <= 1.0
-    payload = model_payload_load(model.path)
-    assert payload["learner"] is not None
-    assert "idf" in payload
+    assert not Item.objects.filter(project=hidden_project).exclude(suggested_label="").exists()
+    front = Item.objects.filter(project=shown_project, remaining__gt=0, priority__gt=0)
+    assert front.exists()
+    for item in front:
+        assert item.suggested_label in {"ham", "spam"}
+        assert item.suggested_by == model.number
+        assert item.suggested_confidence is not None
+        assert 0.5 <= item.suggested_confidence <= 1.0
 
 
-def test_no_suggestion_without_a_trained_model_or_with_its_file_gone(
-    corpus_project: Callable[..., Project], retrain: Retrain, settings: Any
+def test_turning_suggestions_on_writes_them_from_the_latest_model_and_off_takes_them_away(
+    corpus_project: Callable[..., Project], retrain: Retrain, django_capture_on_commit_callbacks: Any
 ) -> None:
-    # given suggestions on, first without a model
+    # given a trained model, suggestions off
     project = corpus_project(items=40, gold=30)
-    learner_settings_update(project=project, show_suggestions=True)
-    item = Item.objects.filter(project=project).first()
-    assert item is not None
-    no_model = suggestion_get(project=project, item=item)
     model = retrain(project)
+    assert not Item.objects.filter(project=project).exclude(suggested_label="").exists()
 
-    # when the model's file is removed
-    (Path(settings.MEDIA_ROOT) / model.path).unlink()
+    # when they are turned on, then off
+    with django_capture_on_commit_callbacks(execute=True):
+        learner_settings_update(project=project, show_suggestions=True)
+    on = Item.objects.filter(project=project).exclude(suggested_label="").count()
+    learner_settings_update(project=project, show_suggestions=False)
 
-    # then
-    assert no_model is None
-    assert suggestion_get(project=project, item=item) is None
+    # then the latest model answered for the queue's front at once, and turning them off cleared them
+    assert on > 0
+    assert set(Item.objects.filter(project=project).values_list("suggested_by", flat=True)) == {None}
+    assert model.number == 1
 
 
 def test_weak_doubt_is_one_minus_the_label_models_confidence_and_none_without_a_run(

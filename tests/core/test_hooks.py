@@ -15,11 +15,9 @@ def test_every_hook_point_has_the_receivers_the_layers_above_register() -> None:
     # when the hook points are listed
     points = {name: receivers for name, _doc, receivers in hooks_list()}
 
-    # then answers reach active learning and review, flags and run doubts reach review, suggestions come
-    # from active learning
+    # then answers reach active learning and review, flags and run doubts reach review
     assert points["labeling.answer_given"] == ["active_learning.retrain_if_due", "oversight.review_on_submit"]
     assert points["labeling.item_flagged"] == ["oversight.flag_to_review"]
-    assert points["labeling.suggestion_for"] == ["active_learning.suggestion_show"]
     assert points["weak_supervision.run_doubts"] == ["oversight.review_uncertain_add"]
 
 

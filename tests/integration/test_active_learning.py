@@ -89,7 +89,10 @@ def test_new_annotations_start_a_retrain_on_the_worker(celery_worker_process: Ce
         annotation_submit(project=project, user=analyst, item_id=item.pk, labels=["spam" if spam else "ham"],
                           client_uuid=uuid.uuid4())  # fmt: skip
 
-    # then the fourth one started model 2, which the worker trained on the new labels too
+    # then the fourth one enqueued the check, which started model 2 on the worker, trained on the new labels too
+    deadline = time.monotonic() + 30
+    while not LearnerModel.objects.filter(project=project, number=2).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
     second = LearnerModel.objects.get(project=project, number=2)
     second = _wait(second, celery_worker_process)
     assert second.trigger == "annotations"

@@ -120,20 +120,21 @@ def test_retrain_then_list_models_and_the_curve(
     assert [(point["model"], point["n_labels"], point["n_heldout"]) for point in points] == [(1, 24, 6)]
 
 
-def test_a_second_retrain_while_one_runs_is_refused(
+def test_a_second_retrain_while_one_runs_answers_with_the_running_one(
     corpus_project: Callable[..., Project], member_factory: Callable[..., Membership], api_client_for: Any
 ) -> None:
     # given a retrain that has not run yet (its task waits for the commit)
     project = corpus_project(items=20, gold=10)
     client = api_client_for(member_factory(project, Role.OWNER).user)
-    client.post(_api(project, "retrain/"))
+    first = client.post(_api(project, "retrain/"))
 
     # when
     second = client.post(_api(project, "retrain/"))
 
-    # then
-    assert second.status_code == 400
-    assert "A retrain of this project is already under way (model 1)." in str(second.json())
+    # then the first started it (202), the second is answered with it (200), and there is one model
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert (first.json()["number"], second.json()["number"]) == (1, 1)
+    assert second.json()["status"] == "pending"
     assert LearnerModel.objects.filter(project=project).count() == 1
 
 
@@ -171,8 +172,8 @@ def test_the_next_item_carries_the_suggestion_and_submit_records_its_fate(
 ) -> None:  # fmt: skip
     # given a trained model whose suggestions the project shows
     project = corpus_project(items=40, gold=20)
+    LearnerSettings.objects.update_or_create(project=project, defaults={"show_suggestions": True})
     retrain(project)
-    LearnerSettings.objects.filter(project=project).update(show_suggestions=True)
     analyst = member_factory(project, Role.ANALYST).user
     client = api_client_for(analyst)
 
@@ -198,8 +199,8 @@ def test_a_project_that_keeps_analysts_blind_shows_them_no_suggestion(
 ) -> None:  # fmt: skip
     # given a trained model whose suggestions active learning shows, in a project that keeps analysts blind
     project = corpus_project(items=40, gold=20)
+    LearnerSettings.objects.update_or_create(project=project, defaults={"show_suggestions": True})
     retrain(project)
-    LearnerSettings.objects.filter(project=project).update(show_suggestions=True)
     Project.objects.filter(pk=project.pk).update(analysts_see_suggestions=False)
     analyst = member_factory(project, Role.ANALYST).user
     scientist = member_factory(project, Role.DATA_SCIENTIST).user
@@ -223,8 +224,8 @@ def test_analysts_see_the_suggestion_by_default_on_the_labeling_page(
 ) -> None:  # fmt: skip
     # given a project with the default setting, whose active learning shows suggestions
     project = corpus_project(items=40, gold=20)
+    LearnerSettings.objects.update_or_create(project=project, defaults={"show_suggestions": True})
     retrain(project)
-    LearnerSettings.objects.filter(project=project).update(show_suggestions=True)
     analyst = member_factory(project, Role.ANALYST).user
 
     # when

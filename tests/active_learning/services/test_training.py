@@ -304,18 +304,25 @@ def test_annotations_start_a_retrain_every_retrain_every_annotations(
 
 
 def test_annotations_start_no_second_retrain_while_one_is_under_way(
-    corpus_project: Callable[..., Project],
+    corpus_project: Callable[..., Project], django_capture_on_commit_callbacks: Any
 ) -> None:
     # given a project that retrains every two annotations, whose workers have not started yet
     project = corpus_project(items=12, gold=0)
     learner_settings_update(project=project, retrain_every=2)
     analyst = new_user()
 
-    # when six answers arrive
-    for index, item in enumerate(Item.objects.filter(project=project).order_by("pk")[:6]):
-        _submit(project, analyst, item, ("ham", "spam")[index % 2])
+    # when six answers arrive, and then the checks they enqueued run
+    with django_capture_on_commit_callbacks() as enqueued:
+        for index, item in enumerate(Item.objects.filter(project=project).order_by("pk")[:6]):
+            _submit(project, analyst, item, ("ham", "spam")[index % 2])
+    models_before_checks = LearnerModel.objects.filter(project=project).count()
+    for check in enqueued:
+        check()
 
-    # then
+    # then the answers ran no retrain themselves: every second one enqueued a check; the first check
+    # started one retrain and the others found it under way
+    assert models_before_checks == 0
+    assert len(enqueued) == 3
     assert list(LearnerModel.objects.filter(project=project).values_list("number", "status")) == [
         (1, ModelStatus.PENDING)
     ]

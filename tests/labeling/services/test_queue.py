@@ -215,7 +215,15 @@ def test_gold_check_draws_follow_the_rate() -> None:
     analysts = UserFactory.create_batch(400)
 
     # when
-    due = sum(gold_check_due(project=project, user=analyst) for analyst in analysts)
+    now = timezone.now()
+    due = sum(gold_check_due(project=project, user=analyst, now=now) for analyst in analysts)
+    again = sum(gold_check_due(project=project, user=analysts[0], now=now) for _ in range(20))
+    later = sum(
+        gold_check_due(project=project, user=analysts[0], now=now + timedelta(microseconds=n))
+        for n in range(400)
+    )
 
-    # then
+    # then: the share follows the rate across analysts and across moments; one moment gives one answer
     assert 50 <= due <= 110
+    assert again in (0, 20)
+    assert 50 <= later <= 110

@@ -1,0 +1,104 @@
+"""The labeling hot path's SQL on real PostgreSQL, counted as production runs it (BEGIN and COMMIT included:
+these tests run outside a test transaction): `next` in at most 6 queries and `submit` in at most 8, through
+the API with a token, suggestions and gold checks on."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.services import api_token_create
+from labeling.models import Annotation, GoldLabel, InteractionEvent
+from projects.choices import Role
+from projects.models import Item, Project
+from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+NEXT_MAX = 6
+SUBMIT_MAX = 8
+
+
+def _analyst(project: Project) -> APIClient:
+    membership = MembershipFactory(project=project, role=Role.ANALYST)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=membership.user).key}")
+    return client
+
+
+def _next(client: APIClient, project: Project) -> dict[str, Any]:
+    response = client.get(f"/api/projects/{project.slug}/queue/next/")
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def _submit(client: APIClient, project: Project, item_id: int, label: str, **extra: Any) -> Any:
+    body = {"item_id": item_id, "labels": [label], "client_uuid": str(uuid.uuid4()), **extra}
+    return client.post(f"/api/projects/{project.slug}/annotations/", body, format="json")
+
+
+@pytest.mark.parametrize("overlap", [1, 2])
+def test_next_and_submit_stay_within_their_query_budgets(
+    overlap: int, django_assert_max_num_queries: Any
+) -> None:
+    # given a project with suggestions stored on its items, gold checks drawn at 20%, and a warm analyst
+    assert connection.vendor == "postgresql"
+    project = ProjectFactory(overlap=overlap, gold_check_rate=0.2)
+    items = ItemFactory.create_batch(30, project=project)
+    Item.objects.filter(project=project).update(
+        suggested_label="spam", suggested_confidence=0.9, suggested_by=1
+    )
+    GoldLabel.objects.create(project=project, item=items[-1], labels=["ham"], is_check=True)
+    client = _analyst(project)
+    colleague = _analyst(project)
+    _submit(client, project, _next(client, project)["item"]["id"], "ham")  # warm: per-process caches
+
+    for _ in range(4):
+        # when a colleague answers first (overlap 2: the item has another answer), then the analyst asks
+        first = _next(colleague, project)
+        _submit(colleague, project, first["item"]["id"], "spam")
+        with django_assert_max_num_queries(NEXT_MAX):
+            current = _next(client, project)
+        with django_assert_max_num_queries(NEXT_MAX):  # a reload: the live lease again
+            again = _next(client, project)
+        with django_assert_max_num_queries(SUBMIT_MAX):
+            stored = _submit(client, project, current["item"]["id"], "spam", suggested_label="spam")
+
+        # then everything was written
+        assert again["item"]["id"] == current["item"]["id"]
+        assert current["suggestion"]["label"] == "spam"
+        assert stored.status_code == 201, stored.content
+    mine = Annotation.objects.filter(
+        project=project, annotator__username=stored.json()["annotation"]["annotator"]
+    )
+    assert mine.count() == 5
+    kinds = set(InteractionEvent.objects.filter(project=project).values_list("type", flat=True))
+    assert {"view", "submit", "suggestion_shown", "suggestion_accepted"} <= kinds
+    submit = InteractionEvent.objects.filter(project=project, type="submit").order_by("-pk").first()
+    assert submit is not None
+    assert submit.payload["annotation_id"] == stored.json()["annotation"]["id"]
+
+
+def test_a_retried_submit_and_a_changed_answer_are_still_right(django_assert_max_num_queries: Any) -> None:
+    # given an answered item
+    project = ProjectFactory()
+    ItemFactory.create_batch(3, project=project)
+    client = _analyst(project)
+    item_id = _next(client, project)["item"]["id"]
+    body = {"item_id": item_id, "labels": ["ham"], "client_uuid": str(uuid.uuid4())}
+    first = client.post(f"/api/projects/{project.slug}/annotations/", body, format="json")
+
+    # when the same submission is retried, and the answer then changed
+    with django_assert_max_num_queries(SUBMIT_MAX):
+        retried = client.post(f"/api/projects/{project.slug}/annotations/", body, format="json")
+    changed = _submit(client, project, item_id, "spam")
+
+    # then
+    assert (first.status_code, retried.status_code, changed.status_code) == (201, 200, 200)
+    assert retried.json()["annotation"]["id"] == first.json()["annotation"]["id"]
+    assert Annotation.objects.get(pk=first.json()["annotation"]["id"]).labels == ["spam"]
+    assert Item.objects.get(pk=item_id).remaining == 0
