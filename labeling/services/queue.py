@@ -29,9 +29,6 @@ from labeling.choices import EventType
 from labeling.models import Annotation, Assignment, InteractionEvent
 from projects.models import Item, Project
 
-# How many candidates one hand-out reads before locking them one by one. Under contention most are
-# skipped (locked by a colleague); 25 keeps the read cheap and makes running dry very unlikely.
-CANDIDATE_BATCH = 25
 # When every open item was locked at the moment of a hand-out: how often, and after how long, to look again.
 LOCKED_RETRIES = 5
 LOCKED_RETRY_SECONDS = 0.05
@@ -84,9 +81,8 @@ def _lease(*, project: Project, item: Item, user: AbstractBaseUser, now: datetim
     return assignment
 
 
-class _Locked(Exception):
-    """The item's row was skipped: another transaction holds its lock (a colleague's hand-out or submit, a
-    priority write), or, rarely, it was closed since the candidates were read."""
+class _SlotTaken(Exception):
+    """The picked item's last slot went to a colleague between the pick and the lease: pick again at once."""
 
 
 class _OnlyLockedLeft(Exception):
@@ -104,6 +100,8 @@ def queue_item_next(
     for attempt in range(LOCKED_RETRIES + 1):
         try:
             return _hand_out(project=project, user=user, client_ts=client_ts, suggest=suggest)
+        except _SlotTaken:
+            continue  # the next pick's snapshot sees the colleague's lease
         except _OnlyLockedLeft:
             # Locks are held for milliseconds (a colleague's hand-out, a retrain writing priorities in small
             # batches): try again in a new transaction, holding nothing meanwhile, rather than say "done".
@@ -247,7 +245,7 @@ def _hand_out(
         if leased is None:
             # A colleague took the last slot between the pick and the lock (the pick's snapshot was older
             # than their commit): pass on it and pick again.
-            raise _OnlyLockedLeft
+            raise _SlotTaken
         assignment = Assignment(
             pk=leased[0], project=project, item=item, user_id=user.pk, status=Assignment.Status.LEASED,
             expires_at=expires,
