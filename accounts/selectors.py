@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -12,14 +12,37 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from core.queries import datetime_from_db
 
 
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
 
 
+# Every API request authenticates through this read: one statement written out (the ORM's select_related
+# costs about 0.6 ms of CPU per request to build), the user read whole, the token's few columns beside it.
+_TOKEN_WITH_USER = (
+    "SELECT u.*, t.id AS token_id, t.name AS token_name, t.prefix AS token_prefix, t.expires_at AS token_expires_at,"
+    " t.last_used_at AS token_last_used_at"
+    f" FROM {User._meta.db_table} u JOIN {ApiToken._meta.db_table} t ON t.user_id = u.id WHERE t.digest = %s"
+)
+
+
 def api_token_get_for_key(*, key: str) -> ApiToken | None:
-    return ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(key)).first()
+    """The token with this key, its user attached, or None."""
+    digest = ApiToken.digest_of(key)
+    found = list(User.objects.raw(_TOKEN_WITH_USER, [digest]))
+    if not found:
+        return None
+    user = found[0]
+    row = cast(Any, user)
+    expires_at = datetime_from_db(row.token_expires_at)
+    if expires_at is None:  # the column is NOT NULL: never
+        return None
+    return ApiToken(
+        pk=row.token_id, user=user, name=row.token_name, prefix=row.token_prefix, digest=digest,
+        expires_at=expires_at, last_used_at=datetime_from_db(row.token_last_used_at),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.db import connection
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
 
@@ -35,3 +37,12 @@ def statistics_refresh(models: Iterable[type[Model]]) -> None:
     with connection.cursor() as cursor:
         for model in models:
             cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def datetime_from_db(value: object) -> datetime | None:
+    """A timestamp column read by a raw query as the driver gave it (a datetime on PostgreSQL, text on SQLite,
+    which stores UTC without an offset), as an aware datetime; None stays None."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
+from core.queries import datetime_from_db
 from labeling.choices import EventType
 from labeling.models import Annotation, Assignment, InteractionEvent
 from projects.models import Item, Project
@@ -156,11 +157,11 @@ WHERE i.id = COALESCE(
     (SELECT c.id FROM labeling_item c
      WHERE c.project_id = %(project)s AND c.remaining > 0 AND {open_c}
        AND c.remaining > {held_c}
-     ORDER BY c.priority DESC, c.id LIMIT 1 {lock})
+     ORDER BY c.priority DESC, c.id LIMIT 1 {lock}){gold_last}
 )"""
 _PICK_GOLD = """(SELECT g.item_id FROM labeling_goldlabel g
      WHERE g.project_id = %(project)s AND g.is_check AND {open_g}
-     ORDER BY g.item_id LIMIT 1),"""
+     ORDER BY g.item_id LIMIT 1)"""
 # A hand-out commits without waiting for its WAL to reach the disk (synchronous_commit off for this one
 # transaction, set by the pick itself so that it costs no statement): after a crash of PostgreSQL, leases and
 # view events of the last fraction of a second may be missing, and their items simply return to the queue.
@@ -178,11 +179,16 @@ RETURNING id, item_id"""
 _EVENT_COLUMNS = "project_id, item_id, user_id, type, payload, client_ts, server_ts"
 
 
-def _pick_sql(*, vendor: str, gold: bool) -> str:
+def _pick_sql(*, vendor: str, gold: bool, checks: bool) -> str:
+    """The pick: a gold check first where one is due (`gold`), and, in a project with gold checks (`checks`),
+    the checks the analyst has not answered once no other item is left for them: every analyst answers every
+    check."""
+    check = _PICK_GOLD.format(open_g=_OPEN_TO_ME.format(ref="g.item_id"))
     return _PICK.format(
         item=_SELECT_ITEM,
-        is_check=_IS_CHECK if gold else "FALSE",
-        gold=_PICK_GOLD.format(open_g=_OPEN_TO_ME.format(ref="g.item_id")) if gold else "",
+        is_check=_IS_CHECK if checks else "FALSE",
+        gold=f"{check}," if gold else "",
+        gold_last=f",\n    {check}" if checks else "",
         open_c=_OPEN_TO_ME.format(ref="c.id"),
         held_c=_HELD_BY_OTHERS.format(ref="c.id"),
         lock="FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else "",
@@ -215,7 +221,8 @@ def _hand_out(
     }  # fmt: skip
     gold = gold_check_due(project=project, user=user, now=now)
     with transaction.atomic():
-        picked = list(Item.objects.raw(_pick_sql(vendor=vendor, gold=gold), params))
+        checks = project.gold_check_rate > 0
+        picked = list(Item.objects.raw(_pick_sql(vendor=vendor, gold=gold, checks=checks), params))
         if not picked:
             if _nothing_open_is_locked(vendor=vendor, project=project, user=user, now=now):
                 raise _OnlyLockedLeft
@@ -227,7 +234,7 @@ def _hand_out(
         if lease_id is not None:  # the analyst's live lease: the same item again, the lease as it was
             assignment = Assignment(
                 pk=lease_id, project=project, item=item, user_id=user.pk, status=Assignment.Status.LEASED,
-                expires_at=_as_datetime(extra.lease_expires),
+                expires_at=datetime_from_db(extra.lease_expires) or now,
             )  # fmt: skip
             _events_insert(
                 project, item.pk, user, events, client_ts, now, lease_expires=assignment.expires_at
@@ -253,14 +260,6 @@ def _hand_out(
         if vendor != "postgresql":
             _events_insert(project, item.pk, user, events, client_ts, now, lease_expires=expires)
     return QueueItem(item=item, assignment=assignment)
-
-
-def _as_datetime(value: object) -> datetime:
-    """A timestamp as the cursor gave it (a datetime on PostgreSQL, text on SQLite), aware in UTC."""
-    if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 def _view_events(item: Item, *, suggest: bool) -> list[tuple[str, dict[str, object]]]:
