@@ -69,9 +69,14 @@ def test_fifty_concurrent_analysts_never_exceed_the_overlap(
     per_item = Counter(Annotation.objects.filter(project=project).values_list("item_id", flat=True))
     assert max(per_item.values()) <= overlap
     assert sum(per_item.values()) == ANALYSTS * ROUNDS
-    # and retrains ran meanwhile (the hand-outs above happened while they wrote priorities)
+    # and retrains ran meanwhile (the hand-outs above happened while they wrote priorities). Retraining is
+    # turned off first: the answers enqueued retrain checks that may still be queued on the worker, and a
+    # retrain one of them started after this test would hold locks while the next test's set-up truncates.
+    learner_settings_update(project=project, enabled=False)
     models = LearnerModel.objects.filter(project=project)
-    deadline = time.monotonic() + 60
-    while models.exclude(status__in=["succeeded", "failed"]).exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    for _ in range(2):  # again after a pause: a check that read the settings just before may start one late
+        deadline = time.monotonic() + 60
+        while models.exclude(status__in=["succeeded", "failed"]).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
     assert models.filter(status="succeeded").exists(), celery_worker_process.log_tail()
