@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,3 +128,35 @@ def write_file(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return build
+
+
+WORKER_IDLE_TIMEOUT_SECONDS = 60
+
+
+def worker_idle(worker: CeleryWorker, timeout: float = WORKER_IDLE_TIMEOUT_SECONDS) -> bool:
+    """Waits until the worker runs nothing, holds nothing reserved and the queue is empty, twice in a row:
+    tasks that follow a job (a run's outputs stored, a retrain check) must not hold locks while the next test
+    truncates the tables. False when `timeout` passed first."""
+    deadline = time.monotonic() + timeout
+    idle_polls = 0
+    while time.monotonic() < deadline:
+        if worker.process.poll() is not None:
+            return True
+        inspect = celery_app.control.inspect(destination=[worker.nodename], timeout=1.0)
+        busy = any((inspect.active() or {}).values()) or any((inspect.reserved() or {}).values())
+        with celery_app.connection_for_write() as conn:
+            queued = int(conn.default_channel.client.llen(celery_app.conf.task_default_queue))
+        idle_polls = 0 if busy or queued else idle_polls + 1
+        if idle_polls >= 2:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_after_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the worker, and before its database is flushed (pytest-django's own autouse
+    fixture set the database up first, so it is torn down last), wait for the worker to go idle."""
+    yield
+    if "celery_worker_process" in request.fixturenames:
+        worker_idle(request.getfixturevalue("celery_worker_process"))
