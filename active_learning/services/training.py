@@ -95,6 +95,7 @@ def learner_settings_update(*, project: Project, **values: Any) -> LearnerSettin
     """Changes a project's active-learning settings (unknown names, and features whose encoder is not
     installed, are refused)."""
     settings = learner_settings_get(project=project)
+    was_shown = settings.show_suggestions
     for name, value in values.items():
         if not hasattr(settings, name) or name in {"id", "project", "project_id"}:
             raise ValidationError(f"Unknown setting '{name}'.", code="unknown_setting")
@@ -103,9 +104,6 @@ def learner_settings_update(*, project: Project, **values: Any) -> LearnerSettin
             raise ValidationError({"features": error})
         setattr(settings, name, value)
     settings.full_clean()
-    was_shown = (
-        LearnerSettings.objects.filter(pk=settings.pk).values_list("show_suggestions", flat=True).first()
-    )
     settings.save()
     cache.delete(_TRIGGER_KEY.format(project=project.pk))
     if was_shown and not settings.show_suggestions:
