@@ -5,15 +5,19 @@ from __future__ import annotations
 from labeling.hooks import AnswerGiven, ItemFlagged, answer_given, item_flagged
 from oversight.choices import ReviewReason
 from oversight.services.review import review_on_submit, review_requests_add, review_uncertain_add
+from oversight.services.truth import inference_signal
 from weak_supervision.hooks import RunDoubts, run_doubts
 
 
 def on_answer_given(event: AnswerGiven) -> None:
-    """A new or changed answer: disagreement, audit, review-all analysts and gold-check accuracy."""
+    """A new or changed answer: disagreement, audit, review-all analysts and gold-check accuracy; a new one
+    counts towards the next truth-inference run (checked on a worker)."""
     review_on_submit(
         project=event.project, annotation=event.annotation, membership=event.membership, created=event.created,
         other_labels=event.other_labels, is_check=event.is_gold_check, has_gold=event.has_gold,
     )  # fmt: skip
+    if event.created:
+        inference_signal(project=event.project)
 
 
 def on_item_flagged(event: ItemFlagged) -> None:

@@ -81,7 +81,7 @@ class Answers:
         n_items: int,
         n_sources: int,
         k: int,
-        silent_answers: Sequence[bool] | None = None,
+        silent_answers: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
     ) -> Answers:
         return cls(
             np.asarray(item, dtype=np.int64),

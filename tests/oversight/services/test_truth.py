@@ -1,0 +1,221 @@
+"""Truth inference as a job (oversight.services.truth) on small projects, on SQLite."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db.models import F
+
+from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
+from oversight.models import InferenceRun, ItemInferredLabel, ReviewRequest
+from oversight.services.truth import (
+    ERROR_NO_ANSWERS,
+    ERROR_NO_ITEMS,
+    NOTE_ONE_SOURCE,
+    inference_run_execute,
+    inference_run_start,
+)
+from projects.choices import Split
+from projects.models import Project
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ACCURACIES = {"good1": 0.95, "good2": 0.9, "good3": 0.92, "spammer": 0.5}
+
+
+def _crowd_project(n: int = 80, seed: int = 0, **project: object) -> tuple[Project, dict[int, str]]:
+    """n items, each answered by three of four annotators (one a coin-flipper); returns the true labels."""
+    rng = np.random.default_rng(seed)
+    p = ProjectFactory(**project)
+    users = {name: UserFactory(username=f"{name}-{p.pk}") for name in ACCURACIES}
+    truth: dict[int, str] = {}
+    for i in range(n):
+        item = ItemFactory(project=p, text=f"text {i}")
+        truth[item.pk] = label = ["ham", "spam"][int(rng.integers(0, 2))]
+        for name in rng.choice(list(ACCURACIES), 3, replace=False):
+            right = rng.random() < ACCURACIES[str(name)]
+            answer = label if right else ("spam" if label == "ham" else "ham")
+            AnnotationFactory(item=item, annotator=users[str(name)], labels=[answer])
+    return p, truth
+
+
+def _run(project: Project) -> InferenceRun:
+    started = inference_run_start(project=project, user=None, trigger=JobTrigger.CLI)
+    return inference_run_execute(run_id=started.job.pk)
+
+
+def test_a_run_stores_posteriors_and_each_annotators_reliability() -> None:
+    # given
+    project, truth = _crowd_project()
+    # when
+    run = _run(project)
+    # then
+    assert run.status == JobStatus.SUCCEEDED
+    assert run.metrics["n_items"] == 80
+    assert run.metrics["n_answers"] == {SourceKind.ANNOTATOR: 240}
+    rows = {row.item_id: row for row in ItemInferredLabel.objects.filter(project=project)}
+    assert len(rows) == 80
+    accuracy = np.mean([rows[item_id].label == label for item_id, label in truth.items()])
+    assert accuracy >= 0.9
+    assert all(abs(sum(row.probabilities) - 1) < 1e-3 for row in rows.values())
+    by_name = {source["name"].split("-")[0]: source for source in run.sources}
+    assert min(by_name, key=lambda name: by_name[name]["accuracy"]) == "spammer"
+    spammer = by_name["spammer"]
+    assert spammer["interval"][0] < spammer["accuracy"] < spammer["interval"][1]
+    assert [c["label"] for c in spammer["per_class"]] == ["ham", "spam"]
+    assert len(spammer["confusions"][0]["rows"]) == 2
+
+
+def test_a_rerun_gives_the_same_posteriors() -> None:
+    # given
+    project, _ = _crowd_project(n=40)
+    first = _run(project)
+    before = dict(ItemInferredLabel.objects.filter(project=project).values_list("item_id", "probabilities"))
+    # when
+    second = _run(project)
+    after = dict(ItemInferredLabel.objects.filter(project=project).values_list("item_id", "probabilities"))
+    # then
+    assert second.number == first.number + 1
+    assert before == after
+    assert set(ItemInferredLabel.objects.filter(project=project).values_list("run_id", flat=True)) == {
+        second.pk
+    }
+
+
+def test_a_run_left_running_by_a_killed_worker_runs_again_from_nothing() -> None:
+    # given a run marked running, as a worker killed mid-way leaves it
+    project, _ = _crowd_project(n=30)
+    run = inference_run_start(project=project, user=None).job
+    InferenceRun.objects.filter(pk=run.pk).update(status=JobStatus.RUNNING, attempts=1)
+    # when
+    done = inference_run_execute(run_id=run.pk)
+    # then
+    assert (done.status, done.attempts) == (JobStatus.SUCCEEDED, 2)
+    assert ItemInferredLabel.objects.filter(project=project).count() == 30
+
+
+def test_gold_outside_the_test_split_is_held_fixed() -> None:
+    # given an item every annotator calls ham, with a known answer spam; and a test item with gold
+    project, _ = _crowd_project(n=30)
+    fixed, scored = list(project.items.order_by("id")[:2])
+    for annotation in fixed.annotations.all():
+        annotation.labels = ["ham"]
+        annotation.save()
+    GoldLabelFactory(item=fixed, project=project, labels=["spam"])
+    scored.split = Split.TEST
+    scored.save()
+    GoldLabelFactory(
+        item=scored,
+        project=project,
+        labels=["ham" if scored.annotations.first().labels == ["spam"] else "spam"],
+    )
+    # when
+    run = _run(project)
+    # then
+    assert run.metrics["n_fixed"] == 1
+    assert ItemInferredLabel.objects.get(item=fixed).probabilities == [0.0, 1.0]
+    assert ItemInferredLabel.objects.get(item=scored).probabilities not in ([0.0, 1.0], [1.0, 0.0])
+
+
+def test_an_empty_project_and_one_without_answers_get_a_clear_answer() -> None:
+    # given
+    empty = ProjectFactory()
+    quiet = ProjectFactory()
+    ItemFactory(project=quiet)
+    # when / then
+    with pytest.raises(ValidationError) as no_items:
+        inference_run_start(project=empty, user=None)
+    with pytest.raises(ValidationError) as no_answers:
+        inference_run_start(project=quiet, user=None)
+    assert no_items.value.messages == [ERROR_NO_ITEMS]
+    assert no_answers.value.messages == [ERROR_NO_ANSWERS]
+    assert not InferenceRun.objects.exists()
+
+
+def test_a_single_annotator_project_gets_its_answers_and_a_note() -> None:
+    # given
+    project = ProjectFactory()
+    user = UserFactory()
+    for label in ["ham", "spam", "spam"]:
+        AnnotationFactory(item=ItemFactory(project=project), annotator=user, labels=[label])
+    # when
+    run = _run(project)
+    # then
+    assert run.status == JobStatus.SUCCEEDED
+    assert run.metrics["note"] == NOTE_ONE_SOURCE
+    labels = list(
+        ItemInferredLabel.objects.filter(project=project).order_by("item_id").values_list("label", flat=True)
+    )
+    assert labels == ["ham", "spam", "spam"]
+
+
+def test_a_second_start_joins_the_run_under_way() -> None:
+    # given
+    project, _ = _crowd_project(n=5)
+    first = inference_run_start(project=project, user=None)
+    # when
+    second = inference_run_start(project=project, user=None)
+    # then
+    assert (first.created, second.created) == (True, False)
+    assert second.job.pk == first.job.pk
+
+
+def test_items_whose_inferred_label_differs_from_the_majority_go_to_review() -> None:
+    # given a crowd with a coin-flipper, whose majority the model overrules on some items
+    project, _ = _crowd_project(n=120, seed=3)
+    # when
+    run = _run(project)
+    # then
+    differs = set(
+        ItemInferredLabel.objects.filter(project=project)
+        .exclude(majority="")
+        .exclude(label=F("majority"))
+        .values_list("item_id", flat=True)
+    )
+    assert differs
+    assert run.metrics["disagreements"] == len(differs)
+    queued = {
+        request.item_id
+        for request in ReviewRequest.objects.filter(project=project)
+        if ReviewReason.INFERRED_DIFFERS in request.reasons
+    }
+    assert queued == differs
+
+
+def test_a_multi_label_project_gets_one_probability_per_label() -> None:
+    # given
+    project = ProjectFactory(multi_label=True, labels=["a", "b", "c"])
+    users = [UserFactory() for _ in range(3)]
+    for answer in (["a", "b"], ["a"], ["c"], ["b", "c"]):
+        item = ItemFactory(project=project)
+        for user in users:
+            AnnotationFactory(item=item, annotator=user, labels=answer)
+    # when
+    run = _run(project)
+    # then
+    assert run.status == JobStatus.SUCCEEDED
+    rows = list(ItemInferredLabel.objects.filter(project=project).order_by("item_id"))
+    assert [row.label for row in rows] == ["a,b", "a", "c", "b,c"]
+    assert all(len(row.probabilities) == 3 for row in rows)
+    assert {c["label"] for c in run.sources[0]["per_class"]} == {"a", "b", "c"}
+
+
+def test_infer_labels_prints_json() -> None:
+    # given
+    project, _ = _crowd_project(n=20)
+    # when
+    from io import StringIO
+
+    out = StringIO()
+    call_command("infer_labels", project.slug, "--json", stdout=out)
+    # then
+    printed = json.loads(out.getvalue())
+    assert printed["status"] == JobStatus.SUCCEEDED
+    assert printed["metrics"]["n_items"] == 20
+    assert len(printed["sources"]) == 4
