@@ -41,7 +41,9 @@ REVIEW_LIMIT = 1000  # items queued per reason and run, least sure first: review
 WRITE_BATCH = 5000
 
 ERROR_NO_ITEMS = "The project has no items: import some before inferring labels."
-ERROR_NO_ANSWERS = "Nothing to infer from: no annotator, labeling function or model has answered any item of the project yet."
+ERROR_NO_ANSWERS = (
+    "Nothing to infer from: no annotator, labeling function or model has answered any item of the project yet."
+)
 NOTE_ONE_SOURCE = (
     "Only one source answered: its answers are the inferred labels, and its reliability cannot be estimated "
     "from agreement (add gold items, a second annotator or labeling functions)."

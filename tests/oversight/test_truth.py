@@ -125,7 +125,8 @@ def test_source_reliability_intervals_hold_the_estimate() -> None:
     reliability = source_reliability(answers, infer(answers))
     # then
     for estimate in reliability:
-        assert estimate.accuracy is not None and estimate.accuracy_interval is not None
+        assert estimate.accuracy is not None
+        assert estimate.accuracy_interval is not None
         low, high = estimate.accuracy_interval
         assert low < estimate.accuracy < high
         assert len(estimate.class_accuracy) == 3
