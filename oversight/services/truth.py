@@ -42,7 +42,7 @@ WRITE_BATCH = 5000
 
 ERROR_NO_ITEMS = "The project has no items: import some before inferring labels."
 ERROR_NO_ANSWERS = (
-    "Nothing to infer from: no annotator, labeling function or model has answered any item of the project yet."
+    "Nothing to infer from: no annotator, labeling function or model has answered an item of the project yet."
 )
 NOTE_ONE_SOURCE = (
     "Only one source answered: its answers are the inferred labels, and its reliability cannot be estimated "
