@@ -6,120 +6,304 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oversight', '0001_review_request_from_labeling'),
-        ('projects', '0003_drop_item_content_hash_index'),
+        ("oversight", "0001_review_request_from_labeling"),
+        ("projects", "0003_drop_item_content_hash_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InferenceRun',
+            name="InferenceRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('number', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('trigger', models.CharField(choices=[('ui', 'Browser'), ('api', 'API'), ('cli', 'Command line'), ('answers', 'New answers')], default='ui', max_length=10)),
-                ('engine', models.CharField(default='dawid_skene', max_length=40)),
-                ('engine_version', models.CharField(default='', max_length=20)),
-                ('variant', models.CharField(blank=True, help_text='dawid_skene, one_coin or majority_vote.', max_length=20)),
-                ('labels', models.JSONField(default=list, help_text='The classes, in schema order.')),
-                ('multi_label', models.BooleanField(default=False)),
-                ('selection', models.JSONField(blank=True, default=dict, help_text='How the variant was chosen.')),
-                ('sources', models.JSONField(blank=True, default=list, help_text="Each source's estimated reliability.")),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('answer_watermark', models.BigIntegerField(default=0, help_text='The newest annotation id it saw.')),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inference_runs', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("ui", "Browser"),
+                            ("api", "API"),
+                            ("cli", "Command line"),
+                            ("answers", "New answers"),
+                        ],
+                        default="ui",
+                        max_length=10,
+                    ),
+                ),
+                ("engine", models.CharField(default="dawid_skene", max_length=40)),
+                ("engine_version", models.CharField(default="", max_length=20)),
+                (
+                    "variant",
+                    models.CharField(
+                        blank=True, help_text="dawid_skene, one_coin or majority_vote.", max_length=20
+                    ),
+                ),
+                ("labels", models.JSONField(default=list, help_text="The classes, in schema order.")),
+                ("multi_label", models.BooleanField(default=False)),
+                (
+                    "selection",
+                    models.JSONField(blank=True, default=dict, help_text="How the variant was chosen."),
+                ),
+                (
+                    "sources",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Each source's estimated reliability."
+                    ),
+                ),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "answer_watermark",
+                    models.BigIntegerField(default=0, help_text="The newest annotation id it saw."),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="inference_runs",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project_id', '-number'],
+                "ordering": ["project_id", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='ItemInferredLabel',
+            name="ItemInferredLabel",
             fields=[
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='inferred_label', serialize=False, to='projects.item')),
-                ('label', models.CharField(blank=True, help_text='Label keys, comma-separated (multi-label).', max_length=500)),
-                ('confidence', models.FloatField(help_text="The posterior of the label (multi-label: the least sure label's).")),
-                ('probabilities', models.JSONField(default=list, help_text='Per class (multi-label: per label present).')),
-                ('majority', models.CharField(blank=True, help_text="The annotators' majority; blank with no answer or a tie.", max_length=500)),
-                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
-                ('run', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oversight.inferencerun')),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="inferred_label",
+                        serialize=False,
+                        to="projects.item",
+                    ),
+                ),
+                (
+                    "label",
+                    models.CharField(
+                        blank=True, help_text="Label keys, comma-separated (multi-label).", max_length=500
+                    ),
+                ),
+                (
+                    "confidence",
+                    models.FloatField(
+                        help_text="The posterior of the label (multi-label: the least sure label's)."
+                    ),
+                ),
+                (
+                    "probabilities",
+                    models.JSONField(default=list, help_text="Per class (multi-label: per label present)."),
+                ),
+                (
+                    "majority",
+                    models.CharField(
+                        blank=True,
+                        help_text="The annotators' majority; blank with no answer or a tie.",
+                        max_length=500,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="oversight.inferencerun",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LabelErrorScan',
+            name="LabelErrorScan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('number', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('trigger', models.CharField(choices=[('ui', 'Browser'), ('api', 'API'), ('cli', 'Command line'), ('answers', 'New answers')], default='ui', max_length=10)),
-                ('labels', models.JSONField(default=list, help_text='The classes, in schema order.')),
-                ('features', models.CharField(blank=True, max_length=20)),
-                ('n_labeled', models.PositiveIntegerField(default=0)),
-                ('n_flagged', models.PositiveIntegerField(default=0)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='label_error_scans', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("ui", "Browser"),
+                            ("api", "API"),
+                            ("cli", "Command line"),
+                            ("answers", "New answers"),
+                        ],
+                        default="ui",
+                        max_length=10,
+                    ),
+                ),
+                ("labels", models.JSONField(default=list, help_text="The classes, in schema order.")),
+                ("features", models.CharField(blank=True, max_length=20)),
+                ("n_labeled", models.PositiveIntegerField(default=0)),
+                ("n_flagged", models.PositiveIntegerField(default=0)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="label_error_scans",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project_id', '-number'],
+                "ordering": ["project_id", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='ItemLabelIssue',
+            name="ItemLabelIssue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveIntegerField(help_text='1 is the most likely error.')),
-                ('given_label', models.CharField(max_length=64)),
-                ('given_from', models.CharField(help_text='gold or majority.', max_length=12)),
-                ('given_probability', models.FloatField(help_text="The model's out-of-fold probability of the given label.")),
-                ('predicted_label', models.CharField(max_length=64)),
-                ('predicted_probability', models.FloatField()),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='label_issues', to='projects.item')),
-                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
-                ('scan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='issues', to='oversight.labelerrorscan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("rank", models.PositiveIntegerField(help_text="1 is the most likely error.")),
+                ("given_label", models.CharField(max_length=64)),
+                ("given_from", models.CharField(help_text="gold or majority.", max_length=12)),
+                (
+                    "given_probability",
+                    models.FloatField(help_text="The model's out-of-fold probability of the given label."),
+                ),
+                ("predicted_label", models.CharField(max_length=64)),
+                ("predicted_probability", models.FloatField()),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="label_issues",
+                        to="projects.item",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "scan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="issues",
+                        to="oversight.labelerrorscan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scan_id', 'rank'],
+                "ordering": ["scan_id", "rank"],
             },
         ),
         migrations.AddConstraint(
-            model_name='inferencerun',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='inference_run_project_number'),
+            model_name="inferencerun",
+            constraint=models.UniqueConstraint(
+                fields=("project", "number"), name="inference_run_project_number"
+            ),
         ),
         migrations.AddIndex(
-            model_name='iteminferredlabel',
-            index=models.Index(fields=['project', 'label'], name='inferred_label_project_label'),
+            model_name="iteminferredlabel",
+            index=models.Index(fields=["project", "label"], name="inferred_label_project_label"),
         ),
         migrations.AddIndex(
-            model_name='iteminferredlabel',
-            index=models.Index(fields=['project', 'confidence', 'item'], name='inferred_label_confidence'),
+            model_name="iteminferredlabel",
+            index=models.Index(fields=["project", "confidence", "item"], name="inferred_label_confidence"),
         ),
         migrations.AddConstraint(
-            model_name='labelerrorscan',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='label_error_scan_project_number'),
+            model_name="labelerrorscan",
+            constraint=models.UniqueConstraint(
+                fields=("project", "number"), name="label_error_scan_project_number"
+            ),
         ),
         migrations.AddIndex(
-            model_name='itemlabelissue',
-            index=models.Index(fields=['project', 'scan', 'rank'], name='label_issue_project_rank'),
+            model_name="itemlabelissue",
+            index=models.Index(fields=["project", "scan", "rank"], name="label_issue_project_rank"),
         ),
         migrations.AddConstraint(
-            model_name='itemlabelissue',
-            constraint=models.UniqueConstraint(fields=('scan', 'item'), name='item_label_issue_scan_item'),
+            model_name="itemlabelissue",
+            constraint=models.UniqueConstraint(fields=("scan", "item"), name="item_label_issue_scan_item"),
         ),
     ]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.contrib.auth.models import User
 from django.db import connection
 
 from labeling.models import Annotation, GoldLabel
@@ -51,25 +52,49 @@ class Source:
 
 @dataclass
 class ProjectAnswers:
-    """The project's items (sorted ids), classes, sources and answers (one row each: item id, source index,
-    the answered label set as a tuple of class indices), and the usable gold (item id to class indices)."""
+    """The project's items (sorted ids), classes, sources and answers as parallel arrays (item id, source index,
+    class index; multi-label: `answer_sets`, the answered label set of each row as class indices), and the
+    usable gold (item id to class indices)."""
 
     item_ids: Ints
     keys: list[str]
     multi_label: bool
     sources: list[Source] = field(default_factory=list)
-    item: list[int] = field(default_factory=list)
-    source: list[int] = field(default_factory=list)
-    answer: list[tuple[int, ...]] = field(default_factory=list)
+    item: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    source: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    answer: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    answer_sets: list[tuple[int, ...]] = field(default_factory=list)
     gold: dict[int, tuple[int, ...]] = field(default_factory=dict)
     watermark: int = 0
 
-    def source_index(self, source: Source, index: dict[str, int]) -> int:
-        found = index.get(source.key)
-        if found is None:
-            found = index[source.key] = len(self.sources)
-            self.sources.append(source)
-        return found
+    def add(
+        self, items: Ints, sources: Ints, answers: Ints, sets: list[tuple[int, ...]] | None = None
+    ) -> None:
+        self.item = np.concatenate([self.item, items])
+        self.source = np.concatenate([self.source, sources])
+        self.answer = np.concatenate([self.answer, answers])
+        if self.multi_label:
+            self.answer_sets.extend(sets if sets is not None else [(int(a),) for a in answers])
+
+    def sources_add(self, sources: list[Source]) -> Ints:
+        """Appends sources; returns their indices."""
+        first = len(self.sources)
+        self.sources.extend(sources)
+        return np.arange(first, first + len(sources), dtype=np.int64)
+
+
+def _table(model: Any) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+def _columns(sql: str, params: list[Any], width: int) -> npt.NDArray[np.int64]:
+    """An all-integer result as a (rows, width) array, fetched in batches."""
+    parts = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(FETCH):
+            parts.append(np.array(batch, dtype=np.int64).reshape(-1, width))
+    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
 
 
 def _rows(sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
@@ -79,8 +104,21 @@ def _rows(sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
             yield from batch
 
 
-def _table(model: Any) -> str:
-    return str(connection.ops.quote_name(model._meta.db_table))
+def _class_of(column: str, keys: list[str]) -> tuple[str, list[Any]]:
+    """SQL for a label key's class index (-1: not one of the project's labels), so that the database sends
+    small integers instead of strings."""
+    whens = " ".join("WHEN %s THEN %s" for _ in keys)
+    params: list[Any] = []
+    for index, key in enumerate(keys):
+        params += [key, index]
+    return f"(CASE {column} {whens} ELSE -1 END)", params
+
+
+def _first_label() -> tuple[str, str]:
+    """The first label of an annotation's labels, and the number of its labels, in this database's SQL."""
+    if connection.vendor == "postgresql":
+        return "(labels->>0)", "jsonb_array_length(labels)"
+    return "json_extract(labels, '$[0]')", "json_array_length(labels)"
 
 
 def _labels(value: Any) -> list[str]:
@@ -97,64 +135,111 @@ def _classes(labels: list[str], index: dict[str, int]) -> tuple[int, ...]:
 def project_answers_get(*, project: Project) -> ProjectAnswers:
     """Every source's answers on the project's items, and the gold held fixed."""
     keys = [label.key for label in project_labels(project=project)]
-    class_index = {key: i for i, key in enumerate(keys)}
-    item_ids = np.fromiter(
-        (
-            row[0]
-            for row in _rows(f"SELECT id FROM {_table(Item)} WHERE project_id = %s ORDER BY id", [project.pk])
-        ),
-        dtype=np.int64,
-    )
+    item_ids = _columns(f"SELECT id FROM {_table(Item)} WHERE project_id = %s ORDER BY id", [project.pk], 1)[
+        :, 0
+    ]
     found = ProjectAnswers(item_ids=item_ids, keys=keys, multi_label=project.multi_label)
     if not len(item_ids):
         return found
-    sources: dict[str, int] = {}
-    annotated = _annotations(found, project, class_index, sources)
-    _gold(found, project, class_index)
-    _lf_votes(found, project, class_index, sources)
-    _end_model(found, project, class_index, sources)
-    _learner(found, project, class_index, sources, annotated)
+    if project.multi_label:
+        _annotation_sets(found, project)
+    else:
+        _annotations(found, project)
+    annotated = np.unique(found.item)
+    _gold(found, project)
+    _lf_votes(found, project)
+    if not project.multi_label:
+        _end_model(found, project)
+        _learner(found, project, annotated)
     return found
 
 
-def _annotations(
-    found: ProjectAnswers, project: Project, class_index: dict[str, int], sources: dict[str, int]
-) -> set[int]:
-    users = dict(
-        Annotation.objects.filter(project=project, annotator__isnull=False)
-        .values_list("annotator_id", "annotator__username")
-        .distinct()
-    )
+def _annotator_sources(project: Project, user_ids: Ints) -> list[Source]:
+    names = dict(User.objects.filter(pk__in=[int(u) for u in user_ids]).values_list("pk", "username"))
+    return [
+        Source(
+            f"annotator:{user_id}", SourceKind.ANNOTATOR, names.get(int(user_id), str(user_id)), int(user_id)
+        )
+        for user_id in user_ids
+    ]
+
+
+def _imported_source(name: str) -> Source:
+    return Source(f"annotator:import:{name or 'imported'}", SourceKind.ANNOTATOR, name or "imported")
+
+
+def _annotations(found: ProjectAnswers, project: Project) -> None:
+    label, count = _first_label()
+    case, params = _class_of(label, found.keys)
+    table = _table(Annotation)
+    rows = _columns(
+        f"SELECT id, item_id, annotator_id, {case} FROM {table} "
+        f"WHERE project_id = %s AND annotator_id IS NOT NULL AND {count} = 1",
+        [*params, project.pk], 4,
+    )  # fmt: skip
+    rows = rows[rows[:, 3] >= 0]
+    if len(rows):
+        found.watermark = int(rows[:, 0].max())
+        users, inverse = np.unique(rows[:, 2], return_inverse=True)
+        indices = found.sources_add(_annotator_sources(project, users))
+        found.add(rows[:, 1], indices[inverse], rows[:, 3])
+    imported: dict[str, list[tuple[int, int]]] = {}
     sql = (
-        f"SELECT id, item_id, annotator_id, external_annotator, labels FROM {_table(Annotation)} "
+        f"SELECT id, item_id, external_annotator, {case} FROM {table} "
+        f"WHERE project_id = %s AND annotator_id IS NULL AND {count} = 1"
+    )
+    for annotation_id, item_id, name, answer in _rows(sql, [*params, project.pk]):
+        found.watermark = max(found.watermark, int(annotation_id))
+        if answer >= 0:
+            imported.setdefault(name, []).append((item_id, answer))
+    if imported:
+        names = sorted(imported)
+        indices = found.sources_add([_imported_source(name) for name in names])
+        for index, name in zip(indices, names, strict=True):
+            pairs = np.array(imported[name], dtype=np.int64)
+            found.add(pairs[:, 0], np.full(len(pairs), index), pairs[:, 1])
+
+
+def _annotation_sets(found: ProjectAnswers, project: Project) -> None:
+    """Multi-label: every annotation's set of labels (an empty set says no label applies)."""
+    class_index = {key: i for i, key in enumerate(found.keys)}
+    text = "labels::text" if connection.vendor == "postgresql" else "labels"
+    sql = (
+        f"SELECT id, item_id, annotator_id, external_annotator, {text} FROM {_table(Annotation)} "
         "WHERE project_id = %s"
     )
-    annotated: set[int] = set()
-    decoded: dict[Any, tuple[int, ...]] = {}
-    for annotation_id, item_id, user_id, external, raw in _rows(sql, [project.pk]):
+    users: dict[int, int] = {}
+    names: dict[str, int] = {}
+    decoded: dict[str, tuple[int, ...]] = {}
+    items: list[int] = []
+    sources: list[int] = []
+    sets: list[tuple[int, ...]] = []
+    pending_users: list[int] = []
+    for annotation_id, item_id, user_id, name, raw in _rows(sql, [project.pk]):
         found.watermark = max(found.watermark, int(annotation_id))
-        cache_key = raw if isinstance(raw, str) else json.dumps(raw)
-        classes = decoded.get(cache_key)
+        classes = decoded.get(raw)
         if classes is None:
-            classes = decoded[cache_key] = _classes(_labels(raw), class_index)
-        if not classes and not found.multi_label:
-            continue
+            classes = decoded[raw] = _classes(_labels(raw), class_index)
         if user_id is not None:
-            source = Source(
-                f"annotator:{user_id}", SourceKind.ANNOTATOR, users.get(user_id, str(user_id)), user_id
-            )
+            if user_id not in users:
+                users[user_id] = len(pending_users)
+                pending_users.append(user_id)
+            sources.append(-1 - users[user_id])
         else:
-            name = external or "imported"
-            source = Source(f"annotator:import:{name}", SourceKind.ANNOTATOR, name)
-        row = item_id
-        annotated.add(row)
-        found.item.append(row)
-        found.source.append(found.source_index(source, sources))
-        found.answer.append(classes)
-    return annotated
+            if name not in names:
+                names[name] = int(found.sources_add([_imported_source(name)])[0])
+            sources.append(names[name])
+        items.append(item_id)
+        sets.append(classes)
+    user_indices = found.sources_add(_annotator_sources(project, np.array(pending_users, dtype=np.int64)))
+    source_array = np.array(sources, dtype=np.int64)
+    people = source_array < 0
+    source_array[people] = user_indices[-1 - source_array[people]]
+    found.add(np.array(items, dtype=np.int64), source_array, np.zeros(len(items), dtype=np.int64), sets)
 
 
-def _gold(found: ProjectAnswers, project: Project, class_index: dict[str, int]) -> None:
+def _gold(found: ProjectAnswers, project: Project) -> None:
+    class_index = {key: i for i, key in enumerate(found.keys)}
     tests = set(
         Item.objects.filter(project=project, split=Split.TEST, gold__isnull=False).values_list(
             "pk", flat=True
@@ -168,9 +253,7 @@ def _gold(found: ProjectAnswers, project: Project, class_index: dict[str, int]) 
             found.gold[item_id] = classes
 
 
-def _lf_votes(
-    found: ProjectAnswers, project: Project, class_index: dict[str, int], sources: dict[str, int]
-) -> None:
+def _lf_votes(found: ProjectAnswers, project: Project) -> None:
     functions = {
         lf_id: (name, kind)
         for lf_id, name, kind in LabelingFunction.objects.filter(project=project).values_list(
@@ -179,48 +262,49 @@ def _lf_votes(
     }
     if not functions:
         return
-    sql = (
-        f"SELECT v.item_id, v.labeling_function_id, v.label FROM {_table(ItemLfVote)} v "
-        f"JOIN {_table(LabelingFunction)} f ON f.id = v.labeling_function_id WHERE f.project_id = %s"
-    )
-    for item_id, lf_id, label in _rows(sql, [project.pk]):
-        if label not in class_index or lf_id not in functions:
-            continue
-        name, kind = functions[lf_id]
-        source_kind = (
-            SourceKind.EXTERNAL if kind == LabelingFunctionKind.EXTERNAL else SourceKind.LABELING_FUNCTION
-        )
-        source = Source(f"lf:{lf_id}", source_kind, name, lf_id=lf_id, silent=True)
-        found.item.append(item_id)
-        found.source.append(found.source_index(source, sources))
-        found.answer.append((class_index[label],))
-
-
-def _end_model(
-    found: ProjectAnswers, project: Project, class_index: dict[str, int], sources: dict[str, int]
-) -> None:
-    if found.multi_label:
-        return  # one label per item: not a multi-label answer
-    sql = f"SELECT item_id, label FROM {_table(ItemEndModelLabel)} WHERE project_id = %s"
-    source = Source("end_model", SourceKind.END_MODEL, "End model")
-    for item_id, label in _rows(sql, [project.pk]):
-        if label in class_index:
-            found.item.append(item_id)
-            found.source.append(found.source_index(source, sources))
-            found.answer.append((class_index[label],))
-
-
-def _learner(
-    found: ProjectAnswers, project: Project, class_index: dict[str, int], sources: dict[str, int],
-    annotated: set[int],
-) -> None:  # fmt: skip
-    if found.multi_label:
+    case, params = _class_of("v.label", found.keys)
+    rows = _columns(
+        f"SELECT v.item_id, v.labeling_function_id, {case} FROM {_table(ItemLfVote)} v "
+        f"JOIN {_table(LabelingFunction)} f ON f.id = v.labeling_function_id WHERE f.project_id = %s",
+        [*params, project.pk], 3,
+    )  # fmt: skip
+    rows = rows[rows[:, 2] >= 0]
+    if not len(rows):
         return
-    sql = f"SELECT id, suggested_label FROM {_table(Item)} WHERE project_id = %s AND suggested_label <> ''"
-    source = Source("learner", SourceKind.LEARNER, "Active learner")
-    for item_id, label in _rows(sql, [project.pk]):
-        row = item_id
-        if label in class_index and row not in annotated and row not in found.gold:
-            found.item.append(row)
-            found.source.append(found.source_index(source, sources))
-            found.answer.append((class_index[label],))
+    lf_ids, inverse = np.unique(rows[:, 1], return_inverse=True)
+    sources = []
+    for lf_id in lf_ids:
+        name, kind = functions[int(lf_id)]
+        external = kind == LabelingFunctionKind.EXTERNAL
+        sources.append(Source(
+            f"lf:{lf_id}", SourceKind.EXTERNAL if external else SourceKind.LABELING_FUNCTION, name,
+            lf_id=int(lf_id), silent=True,
+        ))  # fmt: skip
+    indices = found.sources_add(sources)
+    found.add(rows[:, 0], indices[inverse], rows[:, 2])
+
+
+def _end_model(found: ProjectAnswers, project: Project) -> None:
+    case, params = _class_of("label", found.keys)
+    rows = _columns(
+        f"SELECT item_id, {case} FROM {_table(ItemEndModelLabel)} WHERE project_id = %s",
+        [*params, project.pk],
+        2,
+    )
+    rows = rows[rows[:, 1] >= 0]
+    if len(rows):
+        index = found.sources_add([Source("end_model", SourceKind.END_MODEL, "End model")])[0]
+        found.add(rows[:, 0], np.full(len(rows), index), rows[:, 1])
+
+
+def _learner(found: ProjectAnswers, project: Project, annotated: Ints) -> None:
+    case, params = _class_of("suggested_label", found.keys)
+    rows = _columns(
+        f"SELECT id, {case} FROM {_table(Item)} WHERE project_id = %s AND suggested_label <> ''",
+        [*params, project.pk], 2,
+    )  # fmt: skip
+    gold = np.fromiter(found.gold, dtype=np.int64, count=len(found.gold))
+    rows = rows[(rows[:, 1] >= 0) & ~np.isin(rows[:, 0], annotated) & ~np.isin(rows[:, 0], gold)]
+    if len(rows):
+        index = found.sources_add([Source("learner", SourceKind.LEARNER, "Active learner")])[0]
+        found.add(rows[:, 0], np.full(len(rows), index), rows[:, 1])

@@ -35,7 +35,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         project = project_from_slug(options["slug"])
         try:
-            started = inference_run_start(project=project, user=None, trigger=JobTrigger.CLI)
+            started = inference_run_start(project=project, user=None, trigger=JobTrigger.CLI, enqueue=False)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         run = inference_run_execute(run_id=started.job.pk)
