@@ -9,9 +9,13 @@ million items with thirteen million answers is two sparse products with k column
 
 On purpose:
 - **abstains** are not answers: a source that did not answer an item gives no evidence about it;
-- **smoothing** (empirical Bayes): every confusion row gets SHRINK_ITEMS pseudo-items spread as the pooled
-  confusion of all sources, so that a source seen on few items of a class is pulled towards the crowd's
-  behaviour, not to 0 or 1;
+- **smoothing** (empirical Bayes): an annotator's or a model's confusion matrix is pulled towards its own
+  one-coin matrix (one accuracy, errors spread evenly; that accuracy itself pulled towards all sources' pooled
+  accuracy by SHRINK_ITEMS pseudo-items per class) by COIN_ITEMS_PER_CELL pseudo-answers per cell, so that
+  class-specific behaviour counts only where the data show it and a source seen on few items of a class is
+  not pushed to 0 or 1 (without it, EM on real crowd data invents a class, e.g. the 'I can't tell' answers of
+  the weather-sentiment set); a labeling function's matrix (with its silence column) is pulled towards the
+  pooled matrix of all LFs by SHRINK_ITEMS pseudo-items per row;
 - **one coin** for sparse sources: a source with fewer than two answers per free parameter of its confusion
   matrix (2 k (k - 1)) gets one accuracy and errors spread evenly (the one-coin model), smoothed the same way;
 - **fixed items** (usable gold: adjudicated or known answers, never the test split's or evaluation-only
@@ -45,6 +49,7 @@ MAX_ITERATIONS = 100
 TOLERANCE = 1e-5  # the largest change of any posterior between two iterations that counts as converged
 SHRINK_ITEMS = 2.0  # pseudo-items per confusion row, spread as the pooled confusion
 PARAMETER_ANSWERS = 2  # answers per free confusion parameter a source needs for its own full matrix
+COIN_ITEMS_PER_CELL = 2.0  # the prior pulling a full matrix towards the source's one-coin matrix
 MIN_SELECT_GOLD = 30  # gold items below which no variant is chosen by held-out evidence
 SELECT_FOLDS = 3
 TIE_ITEMS = 1.0  # a more complex variant must win by more than this many held-out items
@@ -186,12 +191,20 @@ def _confusions(
     counts: Floats, one_coin: npt.NDArray[np.bool_], silent: npt.NDArray[np.bool_], k: int
 ) -> Floats:
     confusion = np.zeros_like(counts)
-    for group, columns in ((silent, k + 1), (~silent, k)):
-        if group.any():
-            confusion[group] = _smoothed(counts[group], columns)
-    coin = one_coin & ~silent
-    if coin.any() and k > 1:
-        confusion[coin] = _one_coin(counts[coin], k)
+    if silent.any():
+        confusion[silent] = _smoothed(counts[silent], k + 1)
+    talking = ~silent
+    if talking.any() and k > 1:
+        # Each source's full matrix is pulled towards its own one-coin matrix by COIN_ITEMS_PER_CELL pseudo-answers
+        # per cell (a Dirichlet prior centred on it): class-specific behaviour must show in the data to count.
+        coin = _one_coin(counts[talking], k)
+        full = counts[talking, :, :k] + COIN_ITEMS_PER_CELL * k * coin[:, :, :k]
+        confusion[talking, :, :k] = full / full.sum(axis=2, keepdims=True)
+        sparse_sources = one_coin & talking
+        if sparse_sources.any():
+            confusion[sparse_sources] = _one_coin(counts[sparse_sources], k)
+    elif talking.any():
+        confusion[talking, :, :k] = 1.0
     return confusion
 
 
