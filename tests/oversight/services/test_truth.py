@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db.models import F
@@ -15,9 +17,12 @@ from oversight.models import InferenceRun, ItemInferredLabel, ReviewRequest
 from oversight.services.truth import (
     ERROR_NO_ANSWERS,
     ERROR_NO_ITEMS,
+    INFER_EVERY,
     NOTE_ONE_SOURCE,
+    inference_if_due,
     inference_run_execute,
     inference_run_start,
+    inference_signal,
 )
 from projects.choices import Split
 from projects.models import Project
@@ -219,3 +224,26 @@ def test_infer_labels_prints_json() -> None:
     assert printed["status"] == JobStatus.SUCCEEDED
     assert printed["metrics"]["n_items"] == 20
     assert len(printed["sources"]) == 4
+
+
+def test_every_infer_every_new_answers_a_check_is_enqueued_and_starts_a_run_when_due(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given a project with fewer than INFER_EVERY answers since the last run
+    project, _ = _crowd_project(n=10)
+    cache.delete(f"oversight:inference:new-answers:{project.pk}")
+    # when answers are counted
+    with django_capture_on_commit_callbacks() as callbacks:
+        signalled = [inference_signal(project=project) for _ in range(INFER_EVERY)]
+    # then only the last one enqueued a check, which finds too few answers in the database
+    assert signalled.count(True) == 1
+    assert signalled[-1] is True
+    assert len(callbacks) == 1
+    assert inference_if_due(project=project) is None
+    # and once enough answers are stored, the check starts a run triggered by answers
+    user = UserFactory()
+    for item in ItemFactory.create_batch(INFER_EVERY, project=project):
+        AnnotationFactory(item=item, annotator=user, labels=["ham"])
+    run = inference_if_due(project=project)
+    assert run is not None
+    assert run.trigger == JobTrigger.ANSWERS
