@@ -147,7 +147,7 @@ def test_queue_counts_count_each_reason_of_the_open_requests() -> None:
     # then
     assert counts == {
         "open": 2, "resolved": 1, "analyst": 0, "flag": 2, "disagreement": 1, "label_model": 0, "audit": 0,
-        "manual": 0,
+        "manual": 0, "inferred_differs": 0, "low_posterior": 0, "label_error": 0,
     }  # fmt: skip
 
 
