@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import child_env, child_run, migrate, peak_rss_mb, pg_database, report  # noqa: E402
+from bench.harness import child_env, child_run, migrate, peak_rss_mb, pg_database, report
 
 ANNOTATORS = 60
 LFS = 10
@@ -64,7 +64,9 @@ def child_build(spec: dict[str, Any]) -> None:
                       "remaining, created_at, suggested_label) FROM STDIN") as copy:  # fmt: skip
             buffer = io.StringIO()
             for i in range(n):
-                buffer.write(f"{project.pk}\ti{i}\ttext {i}\t{{}}\t{i:064x}\t\t0\t0\t2026-12-06 00:00:00+00\t\n")
+                buffer.write(
+                    f"{project.pk}\ti{i}\ttext {i}\t{{}}\t{i:064x}\t\t0\t0\t2026-12-06 00:00:00+00\t\n"
+                )
                 if i % 50_000 == 49_999:
                     copy.write(buffer.getvalue())
                     buffer = io.StringIO()
@@ -82,12 +84,15 @@ def child_build(spec: dict[str, Any]) -> None:
                         buffer.write(f"{project.pk}\t{ids[i]}\t{users[a].pk}\t\t[\"{keys[answer]}\"]\thuman\t"
                                      f"{uuid.uuid4()}\t2026-12-06 00:00:00+00\t2026-12-06 00:00:00+00\n")  # fmt: skip
                 copy.write(buffer.getvalue())
-        with raw.copy("COPY weak_supervision_itemlfvote (item_id, labeling_function_id, label) FROM STDIN") as copy:
+        with raw.copy(
+            "COPY weak_supervision_itemlfvote (item_id, labeling_function_id, label) FROM STDIN"
+        ) as copy:
             for j, function in enumerate(functions):
                 target = j % k
                 coverage = rng.uniform(0.3, 0.6)
                 precision = rng.uniform(0.6, 0.9)
-                fires = rng.random(n) < coverage * np.where(truth == target, 1.0, (1 - precision) / precision / max(1, k - 1))
+                off_rate = (1 - precision) / precision / max(1, k - 1)
+                fires = rng.random(n) < coverage * np.where(truth == target, 1.0, off_rate)
                 buffer = io.StringIO()
                 for i in np.flatnonzero(fires):
                     buffer.write(f"{ids[i]}\t{function.pk}\t{keys[target]}\n")
@@ -112,10 +117,13 @@ def child_infer(spec: dict[str, Any]) -> None:
     started = time.perf_counter()
     run = inference_run_execute(run_id=run.pk)
     seconds = time.perf_counter() - started
-    ids, truth = np.load(spec["truth_path"])
+    _ids, truth = np.load(spec["truth_path"])
     keys = run.labels
     with connection.cursor() as cursor:
-        cursor.execute("SELECT item_id, label, majority FROM oversight_iteminferredlabel WHERE project_id = %s ORDER BY item_id", [project.pk])
+        cursor.execute(
+            "SELECT item_id, label, majority FROM oversight_iteminferredlabel WHERE project_id = %s ORDER BY item_id",
+            [project.pk],
+        )
         rows = cursor.fetchall()
     index = {key: i for i, key in enumerate(keys)}
     inferred = np.array([index.get(row[1], -1) for row in rows])
@@ -129,7 +137,9 @@ def child_infer(spec: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -147,12 +157,16 @@ def main() -> None:
         spec = {"items": args.items, "classes": args.classes, "seed": args.seed,
                 "truth_path": str(Path(scratch) / "truth.npy")}  # fmt: skip
         built = child_run(script, "build", spec, env)
-        print(f"built {args.items:,} items x {ANSWERS_PER_ITEM} answers + {LFS} LFs in {built['seconds']:.0f} s")
+        print(
+            f"built {args.items:,} items x {ANSWERS_PER_ITEM} answers + {LFS} LFs in {built['seconds']:.0f} s"
+        )
         result = child_run(script, "infer", spec, env)
     m = result["metrics"]
     print()
-    print(f"| items | classes | answers | status | variant | read s | fit s | write s | total s | target | iterations | "
-          f"accuracy | majority vote | peak RSS MB |")  # fmt: skip
+    print(
+        "| items | classes | answers | status | variant | read s | fit s | write s | total s | target | iterations"
+        " | accuracy | majority vote | peak RSS MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     s = m.get("seconds", {})
     print(f"| {args.items:,} | {args.classes} | {sum(m.get('n_answers', {}).values()):,} | {result['status']} | "

@@ -76,7 +76,9 @@ def test_a_run_killed_mid_way_and_run_again_gives_the_same_posteriors(real_servi
     # given a project with a clean run's posteriors stored
     project = ProjectFactory()
     _crowd(project, 20_000)
-    clean = inference_run_execute(run_id=inference_run_start(project=project, user=None, enqueue=False).job.pk)
+    clean = inference_run_execute(
+        run_id=inference_run_start(project=project, user=None, enqueue=False).job.pk
+    )
     before = _posteriors(project)
     # when `infer_labels` in its own process is killed (SIGKILL) once its run is under way
     database = connection.settings_dict
@@ -105,7 +107,9 @@ def test_a_run_killed_mid_way_and_run_again_gives_the_same_posteriors(real_servi
     killed.refresh_from_db()
     # then nothing of it was written: the clean run's posteriors are all there
     assert killed.status == JobStatus.RUNNING
-    assert set(ItemInferredLabel.objects.filter(project=project).values_list("run_id", flat=True)) == {clean.pk}
+    assert set(ItemInferredLabel.objects.filter(project=project).values_list("run_id", flat=True)) == {
+        clean.pk
+    }
     assert _posteriors(project) == before
     # and run again (as the redelivered task does), it gives the same posteriors
     rerun = inference_run_execute(run_id=killed.pk)
