@@ -14,6 +14,9 @@ from datasets.services.splits import SPLIT_RATIOS
 from projects.choices import Split
 
 SPLIT_CHOICES = [(value, label) for value, label in Split.choices if value in SPLIT_RATIOS]
+MIN_CONFIDENCE_HELP = "gold+weak and inferred: keep weak or inferred labels at least this sure."
+EXCLUDE_LABEL_ERRORS_LABEL = "Leave out suspected label errors"
+EXCLUDE_LABEL_ERRORS_HELP = "The items the latest label-error scan flags as probably mislabeled."
 
 
 def _sizes(raw: str) -> list[int]:
@@ -29,9 +32,8 @@ class SnapshotCreateForm(forms.Form):
 
     policy = forms.ChoiceField(choices=LabelPolicy.choices, initial=LabelPolicy.GOLD, label="Label policy")
     min_confidence = forms.FloatField(
-        min_value=0.0, max_value=1.0, initial=0.8, required=False,
-        help_text="gold+weak: keep weak labels at least this sure.",
-    )  # fmt: skip
+        min_value=0.0, max_value=1.0, initial=0.8, required=False, help_text=MIN_CONFIDENCE_HELP
+    )
     formats = forms.MultipleChoiceField(
         choices=ExportFormat.choices, initial=list(DEFAULT_FORMATS), widget=forms.CheckboxSelectMultiple
     )
@@ -47,6 +49,9 @@ class SnapshotCreateForm(forms.Form):
         required=False, initial="8,16,32", label="Few-shot sizes",
         help_text="Examples per class in each few-shot support set, e.g. 8,16,32 (empty: none).",
     )  # fmt: skip
+    exclude_label_errors = forms.BooleanField(
+        required=False, label=EXCLUDE_LABEL_ERRORS_LABEL, help_text=EXCLUDE_LABEL_ERRORS_HELP
+    )
 
     def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,7 +66,7 @@ class SnapshotCreateForm(forms.Form):
         return SnapshotRequest(
             policy=data["policy"], min_confidence=0.8 if confidence is None else confidence,
             formats=list(data["formats"]), splits=list(data["splits"]), labels=list(data["labels"]),
-            fewshot_k=data["fewshot_k"],
+            fewshot_k=data["fewshot_k"], exclude_label_errors=data["exclude_label_errors"],
         )  # fmt: skip
 
 
@@ -85,11 +90,13 @@ class ExportScheduleForm(forms.Form):
     name = forms.CharField(max_length=200)
     policy = forms.ChoiceField(choices=LabelPolicy.choices, initial=LabelPolicy.GOLD, label="Label policy")
     min_confidence = forms.FloatField(
-        min_value=0.0, max_value=1.0, initial=0.8, required=False,
-        help_text="gold+weak: keep weak labels at least this sure.",
-    )  # fmt: skip
+        min_value=0.0, max_value=1.0, initial=0.8, required=False, help_text=MIN_CONFIDENCE_HELP
+    )
     formats = forms.MultipleChoiceField(
         choices=ExportFormat.choices, initial=list(DEFAULT_FORMATS), widget=forms.CheckboxSelectMultiple
+    )
+    exclude_label_errors = forms.BooleanField(
+        required=False, label=EXCLUDE_LABEL_ERRORS_LABEL, help_text=EXCLUDE_LABEL_ERRORS_HELP
     )
     every = forms.IntegerField(required=False, label="Every", help_text="Run every N hours or days...")
     period = forms.ChoiceField(
@@ -105,7 +112,8 @@ class ExportScheduleForm(forms.Form):
 
     @staticmethod
     def initial_from(schedule: ExportSchedule) -> dict[str, Any]:
-        fields = ("name", "policy", "min_confidence", "formats", "every", "period", "crontab", "keep_last")
+        fields = ("name", "policy", "min_confidence", "formats", "exclude_label_errors", "every", "period",
+                  "crontab", "keep_last")  # fmt: skip
         return {name: getattr(schedule, name) for name in fields}
 
     def schedule_fields(self) -> dict[str, Any]:
@@ -114,7 +122,7 @@ class ExportScheduleForm(forms.Form):
         confidence = data["min_confidence"]
         request = SnapshotRequest(
             policy=data["policy"], min_confidence=0.8 if confidence is None else confidence,
-            formats=list(data["formats"]),
+            formats=list(data["formats"]), exclude_label_errors=data["exclude_label_errors"],
         )  # fmt: skip
         return {
             "name": data["name"], "request": request, "every": data["every"],

@@ -24,6 +24,9 @@ class ExportSchedule(TimeStampedModel):
     formats = models.JSONField(default=list)
     filters = models.JSONField(default=dict, blank=True, help_text="splits and labels to keep (empty: all).")
     fewshot_k = models.JSONField(default=list, blank=True, help_text="Support-set sizes per class.")
+    exclude_label_errors = models.BooleanField(
+        default=False, help_text="Leave out the items the latest label-error scan flags."
+    )
     every = models.PositiveIntegerField(null=True, blank=True, help_text="Run every N hours or days...")
     period = models.CharField(max_length=5, choices=Every.choices, default=Every.DAYS, blank=True)
     crontab = models.CharField(
@@ -67,11 +70,16 @@ class Snapshot(TimeStampedModel):
         ExportSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshots"
     )
     policy = models.CharField(max_length=10, choices=LabelPolicy.choices, default=LabelPolicy.GOLD)
-    min_confidence = models.FloatField(default=0.8, help_text="gold+weak: weak labels at least this sure.")
+    min_confidence = models.FloatField(
+        default=0.8, help_text="gold+weak and inferred: weak or inferred labels at least this sure."
+    )
     formats = models.JSONField(default=list)
     filters = models.JSONField(default=dict, blank=True, help_text="splits and labels to keep (empty: all).")
     fewshot_k = models.JSONField(
         default=list, blank=True, help_text="Support-set sizes per class, e.g. [8, 16]."
+    )
+    exclude_label_errors = models.BooleanField(
+        default=False, help_text="Leave out the items the latest label-error scan flags."
     )
     run = models.ForeignKey(
         "weak_supervision.LabelModelRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -6,11 +6,20 @@ from typing import Any
 
 from rest_framework import serializers
 
+from datasets.api.serializers import EXCLUDE_LABEL_ERRORS_HELP, MIN_CONFIDENCE_HELP
 from datasets.choices import ExportFormat, LabelPolicy
 from datasets.models import ExportSchedule, Snapshot
 from datasets.services.snapshots import DEFAULT_FORMATS, SnapshotRequest
 
-EXPORT_FIELDS = ("policy", "min_confidence", "formats", "splits", "labels", "fewshot_k")
+EXPORT_FIELDS = (
+    "policy",
+    "min_confidence",
+    "formats",
+    "splits",
+    "labels",
+    "fewshot_k",
+    "exclude_label_errors",
+)
 EVERY_HELP = "Run every N (1-10000) hours or days; null with a crontab."
 CRONTAB_HELP = "'minute hour day month weekday' in UTC, e.g. '0 3 * * 1-5'; empty with an interval."
 
@@ -18,9 +27,7 @@ CRONTAB_HELP = "'minute hour day month weekday' in UTC, e.g. '0 3 * * 1-5'; empt
 class ExportScheduleCreateInputSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     policy = serializers.ChoiceField(choices=LabelPolicy.choices, default=LabelPolicy.GOLD)
-    min_confidence = serializers.FloatField(
-        default=0.8, help_text="gold+weak: weak labels at least this sure."
-    )
+    min_confidence = serializers.FloatField(default=0.8, help_text=MIN_CONFIDENCE_HELP)
     formats = serializers.ListField(
         child=serializers.ChoiceField(choices=ExportFormat.choices),
         default=lambda: [str(fmt) for fmt in DEFAULT_FORMATS],
@@ -32,6 +39,7 @@ class ExportScheduleCreateInputSerializer(serializers.Serializer[Any]):
     splits = serializers.ListField(child=serializers.CharField(max_length=8), default=list)
     labels = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
     fewshot_k = serializers.ListField(child=serializers.IntegerField(), default=lambda: [8, 16, 32])
+    exclude_label_errors = serializers.BooleanField(default=False, help_text=EXCLUDE_LABEL_ERRORS_HELP)
 
     def service_kwargs(self) -> dict[str, Any]:
         """The validated data as export_schedule_create takes it (the export settings as one request)."""
@@ -57,6 +65,7 @@ class ExportScheduleUpdateInputSerializer(serializers.Serializer[Any]):
     splits = serializers.ListField(child=serializers.CharField(max_length=8), required=False)
     labels = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
     fewshot_k = serializers.ListField(child=serializers.IntegerField(), required=False)
+    exclude_label_errors = serializers.BooleanField(required=False, help_text=EXCLUDE_LABEL_ERRORS_HELP)
 
     def service_kwargs(self, schedule: ExportSchedule) -> dict[str, Any]:
         """The given fields as export_schedule_update takes them; changed export settings complete the
@@ -66,7 +75,8 @@ class ExportScheduleUpdateInputSerializer(serializers.Serializer[Any]):
         if export:
             current = {"policy": schedule.policy, "min_confidence": schedule.min_confidence,
                        "formats": list(schedule.formats), "splits": schedule.filters.get("splits", []),
-                       "labels": schedule.filters.get("labels", []), "fewshot_k": list(schedule.fewshot_k)}  # fmt: skip
+                       "labels": schedule.filters.get("labels", []), "fewshot_k": list(schedule.fewshot_k),
+                       "exclude_label_errors": schedule.exclude_label_errors}  # fmt: skip
             data["request"] = SnapshotRequest(**{**current, **export})
         return data
 
@@ -91,7 +101,7 @@ class ExportScheduleOutputSerializer(serializers.ModelSerializer[ExportSchedule]
     class Meta:
         model = ExportSchedule
         fields = [
-            "id", "name", "policy", "min_confidence", "formats", "filters", "fewshot_k", "every", "period",
-            "crontab", "keep_last", "enabled", "periodic_task", "created_by", "last_run_at", "last_status",
-            "last_error", "recent_snapshots", "created_at", "updated_at",
+            "id", "name", "policy", "min_confidence", "formats", "filters", "fewshot_k", "exclude_label_errors",
+            "every", "period", "crontab", "keep_last", "enabled", "periodic_task", "created_by", "last_run_at",
+            "last_status", "last_error", "recent_snapshots", "created_at", "updated_at",
         ]  # fmt: skip

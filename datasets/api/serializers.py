@@ -11,11 +11,17 @@ from datasets.models import Snapshot
 from datasets.services.snapshots import DEFAULT_FORMATS, MAX_FEWSHOT_K, SnapshotRequest
 from datasets.services.splits import SPLIT_RATIOS
 
+MIN_CONFIDENCE_HELP = "gold+weak and inferred: weak or inferred labels at least this sure."
+EXCLUDE_LABEL_ERRORS_HELP = "Leave out the items the latest label-error scan flags as probably mislabeled."
+
 
 class SnapshotCreateInputSerializer(serializers.Serializer[Any]):
-    policy = serializers.ChoiceField(choices=LabelPolicy.choices, default=LabelPolicy.GOLD)
+    policy = serializers.ChoiceField(
+        choices=LabelPolicy.choices, default=LabelPolicy.GOLD,
+        help_text="inferred: truth inference's labels (400 while the project has no succeeded inference run).",
+    )  # fmt: skip
     min_confidence = serializers.FloatField(
-        min_value=0.0, max_value=1.0, default=0.8, help_text="gold+weak: weak labels at least this sure."
+        min_value=0.0, max_value=1.0, default=0.8, help_text=MIN_CONFIDENCE_HELP
     )
     formats = serializers.MultipleChoiceField(
         choices=ExportFormat.choices, allow_empty=False, default=lambda: {str(fmt) for fmt in DEFAULT_FORMATS}
@@ -33,12 +39,14 @@ class SnapshotCreateInputSerializer(serializers.Serializer[Any]):
         child=serializers.IntegerField(min_value=1, max_value=MAX_FEWSHOT_K), default=[8, 16, 32],
         help_text="Few-shot support-set sizes per class.",
     )  # fmt: skip
+    exclude_label_errors = serializers.BooleanField(default=False, help_text=EXCLUDE_LABEL_ERRORS_HELP)
 
     def snapshot_request(self) -> SnapshotRequest:
         data = self.validated_data
         return SnapshotRequest(
             policy=data["policy"], min_confidence=data["min_confidence"], formats=sorted(data["formats"]),
             splits=sorted(data["splits"]), labels=list(data["labels"]), fewshot_k=list(data["fewshot_k"]),
+            exclude_label_errors=data["exclude_label_errors"],
         )  # fmt: skip
 
 
@@ -67,8 +75,8 @@ class SnapshotOutputSerializer(serializers.ModelSerializer[Snapshot]):
         model = Snapshot
         fields = [
             "id", "version", "status", "error", "trigger", "created_by", "schedule", "policy", "min_confidence",
-            "formats", "filters", "fewshot_k", "run", "row_count", "content_hash", "files", "created_at",
-            "started_at", "finished_at",
+            "formats", "filters", "fewshot_k", "exclude_label_errors", "run", "row_count", "content_hash", "files",
+            "created_at", "started_at", "finished_at",
         ]  # fmt: skip
 
     @extend_schema_field(SnapshotFileOutputSerializer(many=True))

@@ -2,7 +2,8 @@
 
 The row reader lives here, in the package module itself: the names it looks up when it runs (its SQL, the
 weak labels' source `weak_arrays_get`) are this module's, where tests replace them. Everything else is read
-from its own module (`columns`, `decisions`, `snapshots`, `schedules`) and re-exported here.
+from its own module (`columns`, `decisions`, `inferred`, `snapshots`, `schedules`, `suspects`) and re-exported
+here.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datasets.selectors.decisions import (
     weak_arrays_get,
     weak_rows,
 )
+from datasets.selectors.inferred import InferenceSource, Inferred, inference_source_get, inferred_rows
 from datasets.selectors.schedules import (
     ERROR_SCHEDULE_NOT_FOUND,
     RECENT_SNAPSHOTS,
@@ -48,6 +50,7 @@ from datasets.selectors.snapshots import (
     snapshot_list,
     snapshot_versions,
 )
+from datasets.selectors.suspects import Suspects, snapshot_suspects_get
 from labeling.models import Annotation, GoldLabel
 from projects.models import Item, Project
 from weak_supervision.models import LabelModelRun
@@ -64,15 +67,19 @@ __all__ = [
     "ROW_CHUNK",
     "ROW_FIELDS",
     "Decision",
+    "InferenceSource",
+    "Inferred",
     "Judged",
     "Row",
     "RowChunk",
     "RowSpec",
     "SnapshotDiff",
+    "Suspects",
     "Weak",
     "WeakArrays",
     "export_schedule_get",
     "export_schedule_list",
+    "inference_source_get",
     "row_spec_build",
     "snapshot_diff",
     "snapshot_file_get",
@@ -83,6 +90,7 @@ __all__ = [
     "snapshot_list",
     "snapshot_rows",
     "snapshot_run_for",
+    "snapshot_suspects_get",
     "snapshot_versions",
     "weak_arrays_get",
 ]
@@ -153,8 +161,10 @@ def snapshot_rows(*, project: Project, spec: RowSpec, chunk_size: int = ROW_CHUN
             answer = decider.answer(raw)
             if answer:
                 answers.setdefault(item_id, []).append(answer)
-        weak = weak_rows(spec.weak, spec.label_keys, [row.item_id for row in rows])
-        chunk = _chunk_build(decider, rows, answers, weak)
+        ids = [row.item_id for row in rows]
+        weak = weak_rows(spec.weak, spec.label_keys, ids)
+        inferred = inferred_rows(spec.inference, spec.label_keys, project.pk, ids)
+        chunk = _chunk_build(decider, rows, answers, weak, inferred)
         if len(chunk):
             yield chunk
 
@@ -222,20 +232,26 @@ def _chunk_build(
     rows: list[Row],
     answers: dict[int, list[tuple[str, ...]]],
     weak: dict[int, Weak],
+    inferred: dict[int, Inferred],
 ) -> RowChunk:
-    """The chunk's rows column by column. Most rows take the shared path: one dictionary lookup each."""
+    """The chunk's rows column by column. Most rows take the shared path: one dictionary lookup each. Under the
+    `inferred` policy only gold does: a unanimous answer gives way to the item's inferred label."""
     decisions: list[Decision] = []
     agreements: list[float | None] = []
     kept: list[int] = []
+    inferring = decider.spec.policy == LabelPolicy.INFERRED
     for index, row in enumerate(rows):
         gold_raw = row.gold_labels
         if row.low == row.high and (
-            row.low is not None or gold_raw is not None
+            gold_raw is not None or (row.low is not None and not inferring)
         ):  # gold, or one unanimous answer
             decision, agreement = decider.decide_shared(gold_raw, row.gold_source, row.low)
         else:
             gold = (list(json.loads(gold_raw)), str(row.gold_source)) if gold_raw is not None else None
-            decision, agreement = decider.decide(gold, answers.get(row.item_id, []), weak.get(row.item_id))
+            human = answers.get(row.item_id) or _unanimous(decider, row)
+            decision, agreement = decider.decide(
+                gold, human, weak.get(row.item_id), inferred.get(row.item_id)
+            )
         if decision is None:
             continue
         kept.append(index)
@@ -261,15 +277,33 @@ def _chunk_build(
     return chunk
 
 
+def _unanimous(decider: Decider, row: Row) -> list[tuple[str, ...]]:
+    """The answer of a row whose annotators all gave the same one (its answers are read one by one only where
+    they disagree), once: the agreement with a decision is the same for one answer as for all of them."""
+    if row.low is None or row.low != row.high:
+        return []
+    answer = decider.answer(row.low)
+    return [answer] if answer else []
+
+
 def row_spec_build(
-    *, project: Project, policy: str, min_confidence: float, run: LabelModelRun | None
+    *,
+    project: Project,
+    policy: str,
+    min_confidence: float,
+    run: LabelModelRun | None,
+    inference: InferenceSource | None = None,
 ) -> RowSpec:
+    """What snapshot_rows needs: the weak labels of `run` (gold+weak and soft), the answers of the inference
+    run `inference` (inferred)."""
+    weak_policies = (LabelPolicy.GOLD_WEAK, LabelPolicy.SOFT)
     return RowSpec(
         policy=policy,
         min_confidence=min_confidence,
         label_keys=list(project.labels.order_by("order", "id").values_list("key", flat=True)),
         multi_label=project.multi_label,
-        weak=weak_arrays_get(run=run) if policy != LabelPolicy.GOLD else None,
+        weak=weak_arrays_get(run=run) if policy in weak_policies else None,
+        inference=inference if policy == LabelPolicy.INFERRED else None,
     )
 
 

@@ -1,5 +1,6 @@
 """How each snapshot row gets its label: gold first, then the annotators' answers, then the weak labels (the
-label model's, or the end model's where no LF voted), under the snapshot's label policy."""
+label model's, or the end model's where no LF voted), under the snapshot's label policy; under the `inferred`
+policy, gold first and then truth inference's answer (datasets.selectors.inferred)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from datasets.choices import LabelPolicy, LabelSource
+from datasets.selectors.inferred import InferenceSource, Inferred
 from labeling.choices import GoldSource
 from weak_supervision.models import LabelModelRun
 from weak_supervision.selectors import end_model_probabilities_get, end_model_takes, run_probabilities_get
@@ -49,13 +51,15 @@ def weak_arrays_get(*, run: LabelModelRun | None) -> WeakArrays | None:
 
 @dataclass(frozen=True)
 class RowSpec:
-    """What a snapshot holds: the policy, its threshold, the schema's labels, the weak labels to use."""
+    """What a snapshot holds: the policy, its threshold, the schema's labels, the weak labels to use (and, under
+    the `inferred` policy, the inference run whose answers to use)."""
 
     policy: str
     min_confidence: float
     label_keys: list[str]
     multi_label: bool
     weak: WeakArrays | None
+    inference: InferenceSource | None = None
 
 
 # An item's weak label: its probabilities in the schema's label order, and where they come from.
@@ -94,12 +98,17 @@ def _votes(label_sets: list[tuple[str, ...]], label_keys: Sequence[str]) -> list
     return [round(counts[key] / len(label_sets), 6) for key in label_keys]
 
 
+# An item's final labels, their source, the soft label and the confidence.
+Decided = tuple[list[str], str, list[float], float]
+
+
 def _decide(
     spec: RowSpec,
     gold: tuple[list[str], str] | None,
     human: list[tuple[str, ...]],
     weak_label: Weak | None,
-) -> tuple[list[str], str, list[float], float] | None:
+    inferred: Inferred | None = None,
+) -> Decided | None:
     """The final labels, their source, the soft label and the confidence of one item; None to leave it out."""
     keys = spec.label_keys
     if gold is not None:
@@ -107,6 +116,8 @@ def _decide(
         soft = [1.0 if key in labels else 0.0 for key in keys]
         origin = LabelSource.ADJUDICATED if source == GoldSource.ADJUDICATED else LabelSource.GOLD
         return labels, origin, soft, 1.0
+    if spec.policy == LabelPolicy.INFERRED:
+        return _inferred(spec, inferred)
     if human:
         first = human[0]
         if all(answer == first for answer in human):
@@ -128,6 +139,18 @@ def _decide(
     if spec.policy == LabelPolicy.GOLD_WEAK and confidence < spec.min_confidence:
         return None
     return labels, weak_source, weak, round(float(confidence), 6)
+
+
+def _inferred(spec: RowSpec, inferred: Inferred | None) -> Decided | None:
+    """Under the `inferred` policy, an item without gold: truth inference's labels, with their posterior as the
+    confidence and the posterior per label as the soft label, when at least `min_confidence` sure. Annotators
+    agreeing is evidence the inference weighed, not gold; an item the run has no answer for is left out."""
+    if inferred is None:
+        return None
+    labels, confidence, soft = inferred
+    if confidence < spec.min_confidence:
+        return None
+    return list(labels), LabelSource.INFERRED, soft, confidence
 
 
 @dataclass(frozen=True)
@@ -164,10 +187,14 @@ class Decider:
         return answer
 
     def decide(
-        self, gold: tuple[list[str], str] | None, answers: list[tuple[str, ...]], weak: Weak | None
+        self,
+        gold: tuple[list[str], str] | None,
+        answers: list[tuple[str, ...]],
+        weak: Weak | None,
+        inferred: Inferred | None = None,
     ) -> Judged:
         """The decision and the annotators' agreement with it (None when nobody answered)."""
-        decided = _decide(self.spec, gold, answers, weak)
+        decided = _decide(self.spec, gold, answers, weak, inferred)
         if decided is None:
             return None, None
         labels, source, soft, confidence = decided

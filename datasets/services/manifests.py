@@ -12,16 +12,20 @@ from core.csv_safety import FORMULA_CELLS_NOTE
 from core.version import code_version
 from datasets.choices import LabelPolicy
 from datasets.models import Snapshot
-from datasets.selectors import RowChunk
+from datasets.selectors import InferenceSource, RowChunk, Suspects
 from datasets.services.snapshot_requests import SnapshotRequest
 from datasets.services.writers import SCHEMA, SCHEMA_DESCRIPTION, ContentHash
 from oversight.selectors.agreement import agreement_get
 from projects.models import Project
 from weak_supervision.models import LabelModelRun
 
+# The policies whose labels beyond gold must be at least `min_confidence` sure.
+THRESHOLD_POLICIES = (LabelPolicy.GOLD_WEAK, LabelPolicy.INFERRED)
+
 
 class Tally:
-    """Counts and the content hash, updated chunk by chunk."""
+    """Counts and the content hash, updated chunk by chunk; and the rows the label-error scan flags (among
+    those that pass the filters) and how many of them were left out."""
 
     def __init__(self, header: str) -> None:
         self.digest = ContentHash(header)
@@ -30,6 +34,8 @@ class Tally:
         self.by_label: Counter[str] = Counter()
         self.by_source: Counter[str] = Counter()
         self.by_split_label: dict[str, Counter[str]] = {}
+        self.flagged = 0
+        self.excluded = 0
 
     def add(self, chunk: RowChunk) -> None:
         self.digest.update(chunk)
@@ -43,6 +49,10 @@ class Tally:
                 self.by_label[label] += count
                 self.by_split_label.setdefault(split, Counter())[label] += count
 
+    def suspects(self, flagged: int, *, excluded: bool) -> None:
+        self.flagged += flagged
+        self.excluded += flagged if excluded else 0
+
 
 def _datasheet(
     project: Project, request: SnapshotRequest, tally: Tally, run_number: int | None
@@ -55,7 +65,13 @@ def _datasheet(
         "model's answers).",
         LabelPolicy.SOFT: "Every item with a label: gold labels, the annotators' vote shares where they disagree, "
         "and the label model's probabilities elsewhere (the end model's for items no LF covers).",
+        LabelPolicy.INFERRED: "Gold labels first; other items carry truth inference's label where its posterior "
+        f"is at least {request.min_confidence:.2f} (the inference weighs every source, annotators, labeling "
+        "functions and models, by its estimated reliability; the posterior per label is the soft label). Items "
+        "the inference run has no answer for are left out.",
     }[LabelPolicy(request.policy)]
+    if request.exclude_label_errors:
+        how += " Items the latest label-error scan flags as probably mislabeled are left out."
     return {
         "title": project.name,
         "description": project.description,
@@ -79,8 +95,14 @@ def manifest_build(
     tally: Tally,
     run: LabelModelRun | None,
     files: list[dict[str, Any]],
+    *,
+    inference: InferenceSource | None = None,
+    suspects: Suspects | None = None,
 ) -> dict[str, Any]:
-    """Everything about the snapshot beside its files: provenance, schema, counts, checksums, datasheet."""
+    """Everything about the snapshot beside its files: provenance, schema, counts, checksums, datasheet.
+
+    `label_errors` says which scan's suspects were looked for (null: none succeeded yet), how many of the rows
+    that pass the filters it flags, and how many of those the snapshot leaves out (all or none of them)."""
     project = snapshot.project
     agreement = agreement_get(project=project).to_json()
     schema = [
@@ -112,7 +134,7 @@ def manifest_build(
         "trigger": snapshot.trigger,
         "schedule": snapshot.schedule.name if snapshot.schedule else None,
         "policy": request.policy,
-        "min_confidence": request.min_confidence if request.policy == LabelPolicy.GOLD_WEAK else None,
+        "min_confidence": request.min_confidence if request.policy in THRESHOLD_POLICIES else None,
         "filters": snapshot.filters,
         "labels": label_keys,
         "schema": schema,
@@ -120,6 +142,13 @@ def manifest_build(
         "label_distribution": dict(tally.by_label),
         "agreement": {key: agreement[key] for key in agreement_keys},
         "label_model_run": _run(run),
+        "inference": inference.to_json() if inference is not None else None,
+        "exclude_label_errors": request.exclude_label_errors,
+        "label_errors": {
+            "scan": suspects.scan if suspects is not None else None,
+            "flagged": tally.flagged,
+            "excluded": tally.excluded,
+        },
         "end_model": _end_model(run),
         # The run's guardrails (weak_supervision.services.guardrails): what a user of these labels should know.
         "warnings": list((run.metrics or {}).get("warnings", [])) if run is not None else [],

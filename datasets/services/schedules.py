@@ -43,8 +43,8 @@ MAX_NAME = 200
 MAX_CRONTAB = 100
 TASK_NAME_PREFIX = "oversight:export:"
 EDITABLE_FIELDS = (
-    "name", "policy", "min_confidence", "formats", "filters", "fewshot_k", "every", "period", "crontab",
-    "keep_last", "enabled",
+    "name", "policy", "min_confidence", "formats", "filters", "fewshot_k", "exclude_label_errors", "every",
+    "period", "crontab", "keep_last", "enabled",
 )  # fmt: skip
 # Each crontab position: the celery.schedules.crontab keyword, the name in messages, the values it takes.
 CRONTAB_FIELDS: Final = (
@@ -108,7 +108,8 @@ def export_schedule_create(
             project=project, name=name, created_by=user, keep_last=keep_last,
             policy=checked.policy, min_confidence=checked.min_confidence, formats=checked.formats,
             filters={"splits": checked.splits, "labels": checked.labels}, fewshot_k=checked.fewshot_k,
-            every=cadence.every, period=cadence.period, crontab=cadence.crontab,
+            exclude_label_errors=checked.exclude_label_errors, every=cadence.every, period=cadence.period,
+            crontab=cadence.crontab,
         )  # fmt: skip
         _beat_sync(schedule)
     return schedule
@@ -140,6 +141,7 @@ def export_schedule_update(
             schedule.formats = checked.formats
             schedule.filters = {"splits": checked.splits, "labels": checked.labels}
             schedule.fewshot_k = checked.fewshot_k
+            schedule.exclude_label_errors = checked.exclude_label_errors
         schedule.every, schedule.period, schedule.crontab = cadence.every, cadence.period, cadence.crontab
         if not isinstance(keep_last, _Unset):
             schedule.keep_last = keep_last
@@ -197,7 +199,7 @@ def _request_of(schedule: ExportSchedule) -> SnapshotRequest:
     return SnapshotRequest(
         policy=schedule.policy, min_confidence=schedule.min_confidence, formats=list(schedule.formats),
         splits=list(schedule.filters.get("splits", [])), labels=list(schedule.filters.get("labels", [])),
-        fewshot_k=list(schedule.fewshot_k),
+        fewshot_k=list(schedule.fewshot_k), exclude_label_errors=schedule.exclude_label_errors,
     )  # fmt: skip
 
 

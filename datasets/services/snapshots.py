@@ -2,8 +2,9 @@
 
 `snapshot_create` validates the request and records a pending snapshot; a worker builds it
 (`snapshot_build`): it streams the rows (datasets.selectors.snapshot_rows), gives new items their split for
-good, writes every format into a local scratch folder while hashing the content, picks the few-shot sets,
-checksums every file, and only then copies them into storage. The snapshot gets its version number in the
+good, leaves out the suspected label errors if asked (counting them either way), writes every format into a
+local scratch folder while hashing the content, picks the few-shot sets, checksums every file, and only then
+copies them into storage. The snapshot gets its version number in the
 last transaction, when every file is in place: a failure at any step deletes what was copied and leaves a
 failed snapshot without a number or files, and a retry starts again from nothing.
 """
@@ -32,7 +33,17 @@ from core.jobs import Started, enqueue_on_commit, join_since
 from datasets import tasks
 from datasets.choices import ExportFormat, LabelPolicy, SnapshotStatus, Trigger
 from datasets.models import ExportSchedule, Snapshot
-from datasets.selectors import ROW_FIELDS, RowChunk, row_spec_build, snapshot_rows, snapshot_run_for
+from datasets.selectors import (
+    ROW_FIELDS,
+    InferenceSource,
+    RowChunk,
+    RowSpec,
+    inference_source_get,
+    row_spec_build,
+    snapshot_rows,
+    snapshot_run_for,
+    snapshot_suspects_get,
+)
 from datasets.services.fewshot import FewshotPool, fewshot_rows
 from datasets.services.manifests import Tally, dataset_card, manifest_build
 from datasets.services.snapshot_requests import (
@@ -42,6 +53,7 @@ from datasets.services.snapshot_requests import (
     ERROR_FILTER_LABELS,
     ERROR_FILTER_SPLITS,
     ERROR_FORMATS,
+    ERROR_NO_INFERENCE,
     ERROR_POLICY,
     MAX_FEWSHOT_K,
     SnapshotRequest,
@@ -67,6 +79,8 @@ __all__ = [  # the request's names live in snapshot_requests, and are imported f
     "ERROR_FILTER_LABELS",
     "ERROR_FILTER_SPLITS",
     "ERROR_FORMATS",
+    "ERROR_INFERENCE_CHANGED",
+    "ERROR_NO_INFERENCE",
     "ERROR_NO_ROWS",
     "ERROR_POLICY",
     "MAX_FEWSHOT_K",
@@ -84,6 +98,9 @@ logger = logging.getLogger("oversight.datasets")
 # A snapshot in these is under way: the same request again answers with it.
 ACTIVE_STATUSES = (SnapshotStatus.PENDING, SnapshotStatus.RUNNING)
 ERROR_NO_ROWS = "Nothing to export: no item of the project has a label under this policy and these filters."
+ERROR_INFERENCE_CHANGED = (
+    "Truth inference finished a new run while this snapshot was being built; make the snapshot again."
+)
 
 
 def snapshot_create(
@@ -102,6 +119,7 @@ def snapshot_create(
             project=project, created_by=user, trigger=trigger, schedule=schedule, policy=checked.policy,
             min_confidence=checked.min_confidence, formats=checked.formats,
             filters={"splits": checked.splits, "labels": checked.labels}, fewshot_k=checked.fewshot_k,
+            exclude_label_errors=checked.exclude_label_errors,
         )  # fmt: skip
         if enqueue:
             enqueue_on_commit(tasks.snapshot_build_task, snapshot.pk)
@@ -132,32 +150,41 @@ def snapshot_create_or_join(
 def _snapshot_under_way(project: Project, checked: SnapshotRequest) -> Snapshot | None:
     """The project's pending or building snapshot of this very request, started from a page or the API."""
     wanted = (checked.policy, checked.min_confidence, checked.formats,
-              {"splits": checked.splits, "labels": checked.labels}, checked.fewshot_k)  # fmt: skip
+              {"splits": checked.splits, "labels": checked.labels}, checked.fewshot_k,
+              checked.exclude_label_errors)  # fmt: skip
     candidates = Snapshot.objects.filter(
         project=project, status__in=ACTIVE_STATUSES, schedule__isnull=True, created_at__gte=join_since()
     ).order_by("-created_at", "-id")
     for snapshot in candidates:
         if (snapshot.policy, snapshot.min_confidence, snapshot.formats, snapshot.filters,
-                snapshot.fewshot_k) == wanted:  # fmt: skip
+                snapshot.fewshot_k, snapshot.exclude_label_errors) == wanted:  # fmt: skip
             return snapshot
     return None
 
 
-def _keep(chunk: RowChunk, splits: list[str], labels: list[str]) -> RowChunk:
-    """The rows of the chunk that pass the filters (a split among `splits`, a label among `labels`)."""
-    if not splits and not labels:
-        return chunk
-    wanted_labels = set(labels)
-    rows = [
-        index
-        for index, (split, row_labels) in enumerate(zip(chunk.split, chunk.labels, strict=True))
-        if (not splits or split in splits) and (not wanted_labels or wanted_labels.intersection(row_labels))
-    ]
+def _keep(chunk: RowChunk, request: SnapshotRequest, suspects: frozenset[int]) -> tuple[RowChunk, int]:
+    """The rows of the chunk that pass the filters (a split among `request.splits`, a label among
+    `request.labels`), less the suspects when the request leaves them out; and how many of the rows that pass
+    the filters are suspects."""
+    splits, wanted_labels = request.splits, set(request.labels)
+    rows: list[int] | range = range(len(chunk))
+    if splits or wanted_labels:
+        rows = [
+            index
+            for index, (split, row_labels) in enumerate(zip(chunk.split, chunk.labels, strict=True))
+            if (not splits or split in splits)
+            and (not wanted_labels or wanted_labels.intersection(row_labels))
+        ]
+    flagged = sum(1 for index in rows if chunk.item_id[index] in suspects) if suspects else 0
+    if flagged and request.exclude_label_errors:
+        rows = [index for index in rows if chunk.item_id[index] not in suspects]
+    if len(rows) == len(chunk):
+        return chunk, flagged
     kept = RowChunk()
     for name in ROW_FIELDS:
         column = getattr(chunk, name)
         setattr(kept, name, [column[index] for index in rows])
-    return kept
+    return kept, flagged
 
 
 def _upload(snapshot: Snapshot, folder: Path, names: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -240,12 +267,10 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
     request = SnapshotRequest(
         policy=snapshot.policy, min_confidence=snapshot.min_confidence, formats=list(snapshot.formats),
         splits=list(snapshot.filters.get("splits", [])), labels=list(snapshot.filters.get("labels", [])),
-        fewshot_k=list(snapshot.fewshot_k),
+        fewshot_k=list(snapshot.fewshot_k), exclude_label_errors=snapshot.exclude_label_errors,
     )  # fmt: skip
-    run = snapshot_run_for(project=project) if request.policy != LabelPolicy.GOLD else None
-    spec = row_spec_build(
-        project=project, policy=request.policy, min_confidence=request.min_confidence, run=run
-    )
+    run, spec = _sources(project, request)
+    suspects = snapshot_suspects_get(project=project)
     header = json.dumps({"labels": spec.label_keys, "multi_label": spec.multi_label, "schema": SCHEMA.names})
     tally = Tally(header)
     assigner = SplitAssigner(project=project)
@@ -253,7 +278,8 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
     sinks: list[Sink] = [sink_for(fmt, folder, card=dataset_card(project)) for fmt in request.formats]
     for chunk in snapshot_rows(project=project, spec=spec):
         assigner.assign(chunk)
-        kept = _keep(chunk, request.splits, request.labels)
+        kept, flagged = _keep(chunk, request, suspects.item_ids)
+        tally.suspects(flagged, excluded=request.exclude_label_errors)
         if not len(kept):
             continue
         tally.add(kept)
@@ -263,6 +289,7 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
             sink.write(kept, table, lines)
         pool.add(kept)
     names = [name for sink in sinks for name in sink.close()]
+    _inference_unchanged(project, spec.inference)
     assigner.persist()
     if not tally.rows:
         raise ValidationError(ERROR_NO_ROWS, code="empty")
@@ -271,8 +298,37 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
         return _skip(snapshot, content_hash)
     names += [fewshot_write(folder, k, fewshot_rows(pool.support_set(k))) for k in request.fewshot_k]
     entries = _upload(snapshot, folder, names)
-    manifest = manifest_build(snapshot, request, spec.label_keys, tally, run, entries)
+    manifest = manifest_build(
+        snapshot, request, spec.label_keys, tally, run, entries, inference=spec.inference, suspects=suspects
+    )
     return _finish(snapshot, manifest, content_hash, tally.rows, run)
+
+
+def _sources(project: Project, request: SnapshotRequest) -> tuple[LabelModelRun | None, RowSpec]:
+    """Where the labels beyond gold come from: the latest label model run (gold+weak, soft) or the latest
+    inference run (inferred; there may be none any more since the request was checked)."""
+    weak = request.policy in (LabelPolicy.GOLD_WEAK, LabelPolicy.SOFT)
+    run = snapshot_run_for(project=project) if weak else None
+    inference = None
+    if request.policy == LabelPolicy.INFERRED:
+        inference = inference_source_get(project=project)
+        if inference is None:
+            raise ValidationError(ERROR_NO_INFERENCE, code="no_inference")
+    spec = row_spec_build(
+        project=project, policy=request.policy, min_confidence=request.min_confidence, run=run,
+        inference=inference,
+    )  # fmt: skip
+    return run, spec
+
+
+def _inference_unchanged(project: Project, inference: InferenceSource | None) -> None:
+    """A new inference run replaces every item's inferred label: if one finished while the rows were read,
+    some rows may have missed theirs, and the snapshot is not that of one run."""
+    if inference is None:
+        return
+    latest = inference_source_get(project=project)
+    if latest is None or latest.run_id != inference.run_id:
+        raise ValidationError(ERROR_INFERENCE_CHANGED, code="inference_changed")
 
 
 def _unchanged(snapshot: Snapshot, content_hash: str) -> bool:

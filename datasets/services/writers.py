@@ -44,9 +44,11 @@ SCHEMA_DESCRIPTION = {
     "label": "the final label; in multi-label projects the labels joined by |",
     "labels": "the final labels, as a list",
     "label_source": "adjudicated, gold (a known answer, or every annotator agreed), majority, weak (the label "
-    "model) or end_model (the classifier trained on the label model's answers, for items no LF covers)",
+    "model), end_model (the classifier trained on the label model's answers, for items no LF covers) or "
+    "inferred (truth inference, every source weighed by its estimated reliability)",
     "soft_label": "probabilities per label, in the order of the manifest's labels",
-    "confidence": "how sure the label is: 1 for gold labels, the share of votes or the label model's probability",
+    "confidence": "how sure the label is: 1 for gold labels, the share of votes, the label model's probability "
+    "or truth inference's posterior",
     "n_annotators": "how many people labeled the item",
     "agreement": "the share of those people whose answer equals the final label (empty when nobody labeled it)",
     "split": "train, valid or test; an item keeps its split in every version",

@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 
 from datasets.choices import SnapshotStatus, Trigger
 from datasets.models import Snapshot
-from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_ROWS
+from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_INFERENCE, ERROR_NO_ROWS
 from projects.models import Project
-from tests.datasets.factories import label_items
+from tests.datasets.factories import inference_run_with, label_error_scan_with, label_items
 from tests.projects.factories import ItemFactory
 
 
@@ -72,7 +72,7 @@ def test_create_snapshot_prints_a_summary(project: Project) -> None:
     [
         (["--fewshot", "0"], "Few-shot sizes must be whole numbers from 1 to 1000."),
         (["--formats", "xml"], "Choose at least one format among parquet, jsonl, csv, hf; unknown: xml."),
-        (["--policy", "best"], "The label policy must be one of gold, gold+weak, soft."),
+        (["--policy", "best"], "The label policy must be one of gold, gold+weak, soft, inferred."),
         (["--labels", "eggs"], ERROR_FILTER_LABELS.format(unknown="eggs", keys="ham, spam")),
         (["--splits", "dev"], "Unknown split(s) in the filter: dev (train, valid, test)."),
         (["--min-confidence", "3"], "min_confidence must be between 0 and 1."),
@@ -110,3 +110,39 @@ def test_create_snapshot_with_nothing_to_export_fails_with_the_message(project: 
     snapshot = Snapshot.objects.get()
     assert str(raised.value) == f"Snapshot #{snapshot.pk} failed: {ERROR_NO_ROWS}"
     assert (snapshot.status, snapshot.version) == (SnapshotStatus.FAILED, None)
+
+
+def test_create_snapshot_of_inferred_labels_without_suspects(project: Project) -> None:
+    # given: inference labels both items, and the label-error scan flags the first
+    first, second = label_items(project, ["spam", "ham"])
+    inference_run_with(project, {first: ("spam", 0.9, [0.1, 0.9]), second: ("ham", 0.95, [0.95, 0.05])})
+    label_error_scan_with(project, [first])
+    out = StringIO()
+
+    # when
+    call_command("create_snapshot", project.slug, "--policy", "inferred", "--exclude-label-errors",
+                 "--formats", "jsonl", "--fewshot", "", stdout=out)  # fmt: skip
+
+    # then
+    snapshot = Snapshot.objects.get()
+    assert (snapshot.policy, snapshot.exclude_label_errors, snapshot.row_count) == ("inferred", True, 1)
+    assert snapshot.manifest["inference"]["run"] == 1
+    assert snapshot.manifest["label_errors"] == {"scan": 1, "flagged": 1, "excluded": 1}
+    lines = out.getvalue().splitlines()
+    assert "Inferred labels of inference run #1 (dawid_skene 1, one_coin)" in lines
+    assert "Label-error scan #1: 1 flagged, 1 left out" in lines
+
+
+def test_create_snapshot_of_inferred_labels_without_an_inference_run_fails_and_makes_nothing(
+    project: Project,
+) -> None:
+    # given
+    label_items(project, ["spam"])
+
+    # when
+    with pytest.raises(CommandError) as raised:
+        call_command("create_snapshot", project.slug, "--policy", "inferred")
+
+    # then
+    assert str(raised.value) == ERROR_NO_INFERENCE
+    assert not Snapshot.objects.exists()

@@ -317,3 +317,19 @@ def test_the_page_reads_a_fixed_number_of_queries_however_many_schedules(
     # each schedule compares with its own latest snapshot: three first runs, three versions
     assert [html.count(f"<b>v{n}</b>") for n in (1, 2, 3)] == [1, 1, 1]
     assert html.count("Skipped (nothing changed)") == 0
+
+
+def test_a_schedule_made_in_the_page_may_leave_out_suspected_label_errors(
+    project: Project, member_factory: Members, client_for: Clients
+) -> None:
+    # given
+    client = client_for(member_factory(project, Role.OWNER).user)
+
+    # when
+    response = client.post(_url(project), _form(exclude_label_errors="on"), headers=HTMX)
+    page = client.get(_url(project))
+
+    # then
+    assert response.status_code == 200
+    assert ExportSchedule.objects.get().exclude_label_errors is True
+    assert "leaving out suspected label errors" in page.content.decode()

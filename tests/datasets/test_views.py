@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from datasets.choices import SnapshotStatus, Trigger
 from datasets.models import Snapshot
-from datasets.services.snapshots import ERROR_NO_ROWS
+from datasets.services.snapshots import ERROR_NO_INFERENCE, ERROR_NO_ROWS
 from oversight.services.review import review_decide
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.datasets.factories import label_items
+from tests.datasets.factories import inference_run_with, label_error_scan_with, label_items
 from tests.projects.factories import ItemFactory, ProjectFactory
 
 FORM = {"policy": "gold", "min_confidence": "0.8", "formats": ["parquet", "jsonl"], "fewshot_k": "2"}
@@ -384,3 +385,47 @@ def test_make_snapshot_twice_makes_one_and_says_it_is_being_built(
     assert second["HX-Redirect"] == url
     assert f"Snapshot #{snapshot.pk} of the same data is already being built" in after
     assert f'id="snapshot-{snapshot.pk}" hx-get=' in after
+
+
+def test_snapshot_form_of_inferred_labels_without_an_inference_run_says_so_and_makes_nothing(
+    project: Project, owner: Any, client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    label_items(project, ["spam"])
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(owner).post(
+            reverse("datasets:snapshot-list", args=[project.slug]),
+            {**FORM, "policy": "inferred"},
+            headers={"HX-Request": "true"},
+        )
+
+    # then
+    assert response.status_code == 422
+    assert escape(ERROR_NO_INFERENCE) in response.content.decode()
+    assert not Snapshot.objects.exists()
+
+
+def test_snapshot_form_of_inferred_labels_without_suspects_shows_both_on_the_version(
+    project: Project, owner: Any, client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    first, second = label_items(project, ["spam", "ham"])
+    inference_run_with(project, {first: ("spam", 0.9, [0.1, 0.9]), second: ("ham", 0.95, [0.95, 0.05])})
+    label_error_scan_with(project, [first])
+    client = client_for(owner)
+
+    # when
+    response = post_form(
+        client, project, django_capture_on_commit_callbacks, policy="inferred", exclude_label_errors="on"
+    )
+    page = client.get(reverse("datasets:snapshot-detail", args=[project.slug, 1]))
+
+    # then
+    assert response.status_code == 302
+    snapshot = Snapshot.objects.get()
+    assert (snapshot.policy, snapshot.exclude_label_errors, snapshot.row_count) == ("inferred", True, 1)
+    html = page.content.decode()
+    assert '#1 <span class="muted">(dawid_skene 1, one_coin)</span>' in html
+    assert "1 flagged by scan #1, 1 left out" in html

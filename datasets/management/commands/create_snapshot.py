@@ -45,7 +45,7 @@ class Command(BaseCommand):
             "--policy", default=LabelPolicy.GOLD, help=f"One of {', '.join(LabelPolicy.values)}"
         )
         parser.add_argument(
-            "--min-confidence", type=float, default=0.8, help="gold+weak: weak labels this sure"
+            "--min-confidence", type=float, default=0.8, help="gold+weak and inferred: labels this sure"
         )
         parser.add_argument(
             "--formats",
@@ -55,6 +55,10 @@ class Command(BaseCommand):
         parser.add_argument("--splits", default="", help="Keep only these splits, e.g. train,valid")
         parser.add_argument("--labels", default="", help="Keep only items with one of these labels")
         parser.add_argument("--fewshot", default="8,16,32", help="Few-shot sizes per class (empty: none)")
+        parser.add_argument(
+            "--exclude-label-errors", action="store_true",
+            help="Leave out the items the latest label-error scan flags as probably mislabeled",
+        )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="Print the manifest as JSON on the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -63,6 +67,7 @@ class Command(BaseCommand):
             policy=options["policy"], min_confidence=options["min_confidence"],
             formats=_words(options["formats"]), splits=_words(options["splits"]),
             labels=_words(options["labels"]), fewshot_k=_sizes(options["fewshot"]),
+            exclude_label_errors=options["exclude_label_errors"],
         )  # fmt: skip
         try:
             pending = snapshot_create(
@@ -91,4 +96,15 @@ class Command(BaseCommand):
         )
         for entry in manifest["files"]:
             self.stdout.write(f"  {entry['name']:<40} {entry['bytes']:>12,} bytes  sha256 {entry['sha256']}")
+        if manifest.get("inference"):
+            inference = manifest["inference"]
+            self.stdout.write(
+                f"Inferred labels of inference run #{inference['run']} ({inference['engine']} "
+                f"{inference['engine_version']}, {inference['variant']})"
+            )
+        errors = manifest.get("label_errors") or {}
+        if errors.get("scan") is not None:
+            self.stdout.write(
+                f"Label-error scan #{errors['scan']}: {errors['flagged']} flagged, {errors['excluded']} left out"
+            )
         self.stdout.write(f"Manifest: {manifest['manifest_path']}")

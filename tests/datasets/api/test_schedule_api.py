@@ -308,3 +308,22 @@ def test_the_schema_documents_the_schedule_endpoints(api_client_for: Api) -> Non
     assert set(paths["/api/projects/{slug}/export-schedules/"]) == {"get", "post"}
     assert set(paths["/api/projects/{slug}/export-schedules/{schedule_id}/"]) == {"get", "patch", "delete"}
     assert set(paths["/api/projects/{slug}/export-schedules/{schedule_id}/run/"]) == {"post"}
+
+
+def test_a_schedule_takes_and_changes_the_option_to_leave_out_suspected_label_errors(
+    project: Project, member_factory: Members, api_client_for: Api
+) -> None:
+    # given
+    api = api_client_for(member_factory(project, Role.OWNER).user)
+    data = {"name": "clean", "every": 1, "period": "days", "formats": ["jsonl"], "exclude_label_errors": True}
+
+    # when
+    created = api.post(_url(project), data, format="json")
+    changed = api.patch(_url(project, created.json()["id"]), {"exclude_label_errors": False}, format="json")
+
+    # then
+    assert created.status_code == 201
+    assert created.json()["exclude_label_errors"] is True
+    assert changed.status_code == 200
+    assert changed.json()["exclude_label_errors"] is False
+    assert ExportSchedule.objects.get().exclude_label_errors is False

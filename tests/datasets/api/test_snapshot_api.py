@@ -18,11 +18,11 @@ from rest_framework.test import APIClient
 
 from datasets.choices import SnapshotStatus, Trigger
 from datasets.models import Snapshot
-from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_ROWS
+from datasets.services.snapshots import ERROR_FILTER_LABELS, ERROR_NO_INFERENCE, ERROR_NO_ROWS
 from oversight.services.review import review_decide
 from projects.choices import Role
 from projects.models import Membership, Project
-from tests.datasets.factories import label_items
+from tests.datasets.factories import inference_run_with, label_error_scan_with, label_items
 from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, ProjectFactory
 
@@ -444,3 +444,41 @@ def test_the_same_snapshot_request_twice_makes_one_snapshot_and_answers_200_the_
     assert second.data["id"] == first.data["id"]
     assert second.data["status"] == SnapshotStatus.PENDING
     assert Snapshot.objects.filter(project=project).count() == 1
+
+
+def test_snapshot_of_inferred_labels_without_an_inference_run_is_a_400_and_makes_nothing(
+    project: Project, owner: Any, api_client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    label_items(project, ["spam"])
+
+    # when
+    response = create(api_client_for(owner), project, django_capture_on_commit_callbacks, policy="inferred")
+
+    # then
+    assert response.status_code == 400
+    assert response.data == {"detail": ERROR_NO_INFERENCE, "code": "no_inference"}
+    assert not Snapshot.objects.exists()
+
+
+def test_snapshot_of_inferred_labels_without_suspects_records_both_in_its_manifest(
+    project: Project, owner: Any, api_client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    first, second = label_items(project, ["spam", "ham"])
+    inference_run_with(project, {first: ("spam", 0.9, [0.1, 0.9]), second: ("ham", 0.95, [0.95, 0.05])})
+    label_error_scan_with(project, [second])
+    client = api_client_for(owner)
+
+    # when
+    created = create(client, project, django_capture_on_commit_callbacks, policy="inferred",
+                     exclude_label_errors=True, formats=["jsonl"], fewshot_k=[])  # fmt: skip
+    detail = client.get(reverse("datasets-api:snapshot-detail", args=[project.slug, 1]))
+
+    # then
+    assert created.status_code == 202
+    assert (created.data["policy"], created.data["exclude_label_errors"]) == ("inferred", True)
+    assert detail.data["row_count"] == 1
+    manifest = detail.data["manifest"]
+    assert (manifest["inference"]["run"], manifest["inference"]["variant"]) == (1, "one_coin")
+    assert manifest["label_errors"] == {"scan": 1, "flagged": 1, "excluded": 1}

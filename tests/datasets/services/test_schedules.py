@@ -26,6 +26,7 @@ from datasets.services.schedules import (
 from datasets.services.snapshots import SnapshotRequest
 from oversight.services.review import review_decide
 from projects.models import Item, Project
+from tests.datasets.factories import label_error_scan_with
 from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, UserFactory
 
@@ -315,6 +316,31 @@ def test_unchanged_data_is_skipped_and_a_label_change_makes_a_new_version(projec
     schedule.refresh_from_db()
     assert (schedule.last_status, schedule.last_error) == (SnapshotStatus.SUCCEEDED, "")
     assert schedule.last_run_at == third.finished_at
+
+
+def test_a_schedule_that_leaves_out_suspected_label_errors_makes_versions_without_them(
+    project: Project,
+) -> None:
+    # given: the label-error scan flags one item of six
+    items = _labeled(project, 6)
+    label_error_scan_with(project, items[:1])
+    schedule = _create(project)
+
+    # when
+    first = export_schedule_run(schedule=schedule)
+    export_schedule_update(
+        schedule=schedule, request=SnapshotRequest(formats=[ExportFormat.JSONL], exclude_label_errors=True)
+    )
+    second = export_schedule_run(schedule=schedule)
+
+    # then
+    schedule.refresh_from_db()
+    assert schedule.exclude_label_errors is True
+    assert (first.version, first.row_count, first.exclude_label_errors) == (1, 6, False)
+    assert (second.status, second.version, second.row_count, second.exclude_label_errors) == (
+        SnapshotStatus.SUCCEEDED, 2, 5, True,
+    )  # fmt: skip
+    assert second.manifest["label_errors"] == {"scan": 1, "flagged": 1, "excluded": 1}
 
 
 def test_retention_keeps_the_newest_versions_of_the_schedule_and_deletes_the_oldest_files(

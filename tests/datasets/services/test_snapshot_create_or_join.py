@@ -40,7 +40,14 @@ def test_the_same_request_while_its_snapshot_is_pending_answers_with_it(project:
 
 
 @pytest.mark.parametrize(
-    "other", [{"formats": ["csv"]}, {"labels": ["spam"]}, {"policy": "soft"}, {"fewshot_k": []}]
+    "other",
+    [
+        {"formats": ["csv"]},
+        {"labels": ["spam"]},
+        {"policy": "soft"},
+        {"fewshot_k": []},
+        {"exclude_label_errors": True},
+    ],
 )
 def test_another_request_is_another_snapshot(project: Project, other: dict[str, Any]) -> None:
     # given

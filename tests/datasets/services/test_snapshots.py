@@ -232,7 +232,7 @@ def test_few_shot_sets_take_k_per_class_from_the_best_agreed_training_items(proj
     [
         ({"formats": ["xlsx"]}, "Choose at least one format among parquet, jsonl, csv, hf; unknown: xlsx."),
         ({"formats": []}, "Choose at least one format"),
-        ({"policy": "best"}, "The label policy must be one of gold, gold+weak, soft."),
+        ({"policy": "best"}, "The label policy must be one of gold, gold+weak, soft, inferred."),
         ({"min_confidence": 1.5}, "min_confidence must be between 0 and 1."),
         ({"fewshot_k": [0]}, "Few-shot sizes must be whole numbers from 1 to 1000."),
         ({"splits": ["dev"]}, "Unknown split(s) in the filter: dev (train, valid, test)."),
