@@ -1,5 +1,5 @@
-"""The FilterSets of the oversight app's lists: review requests, gold labels and the item browser
-(core.filtersets)."""
+"""The FilterSets of the oversight app's lists: review requests, gold labels, the item browser and inferred
+labels (core.filtersets)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from django.db.models import Q, QuerySet
 from core.filtersets import BooleanFilter, FilterSet
 from labeling.choices import GoldSource
 from labeling.models import GoldLabel
-from oversight.models import ReviewRequest
+from oversight.models import ItemInferredLabel, ReviewRequest
 from oversight.selectors import items as selectors
 from oversight.selectors.items import GOLD_ANY, GOLD_CHECK, GOLD_NONE, LF_ABSTAIN
+from oversight.selectors.truth import inferred_as, inferred_disagrees
 from projects.access import ProjectAccess
 from projects.choices import Split
 from projects.models import Item
@@ -261,3 +262,33 @@ class ItemFilterSet(FilterSet):
         if value is None:
             return queryset
         return queryset.filter(selectors.in_review() if value else ~Q(selectors.in_review()))
+
+
+class ItemInferredLabelFilterSet(FilterSet):
+    """The inferred labels endpoint's: the items' posteriors by label, confidence and disagreement."""
+
+    label = django_filters.CharFilter(
+        method="filter_label", help_text="The inferred label (multi-label: one of the inferred labels)."
+    )
+    min_confidence = django_filters.NumberFilter(field_name="confidence", lookup_expr="gte")
+    max_confidence = django_filters.NumberFilter(field_name="confidence", lookup_expr="lte")
+    disagrees = BooleanFilter(
+        method="filter_disagrees", help_text="The inferred label differs from the annotators' majority."
+    )
+    item = django_filters.NumberFilter(field_name="item_id")
+
+    class Meta:
+        model = ItemInferredLabel
+        fields = ["label", "min_confidence", "max_confidence", "disagrees", "item"]
+
+    def filter_label(
+        self, queryset: QuerySet[ItemInferredLabel], name: str, value: str
+    ) -> QuerySet[ItemInferredLabel]:
+        return queryset.filter(inferred_as(value)) if value else queryset
+
+    def filter_disagrees(
+        self, queryset: QuerySet[ItemInferredLabel], name: str, value: bool | None
+    ) -> QuerySet[ItemInferredLabel]:
+        if value is None:
+            return queryset
+        return queryset.filter(inferred_disagrees()) if value else queryset.exclude(inferred_disagrees())

@@ -1,12 +1,14 @@
-"""What oversight does on the lower apps' events (core.hooks), registered in OversightConfig.ready()."""
+"""What oversight does on the lower apps' events and answers to their questions (core.hooks), registered in
+OversightConfig.ready()."""
 
 from __future__ import annotations
 
 from labeling.hooks import AnswerGiven, ItemFlagged, answer_given, item_flagged
 from oversight.choices import ReviewReason
+from oversight.selectors.truth import lf_estimates_get
 from oversight.services.review import review_on_submit, review_requests_add, review_uncertain_add
 from oversight.services.truth import inference_signal
-from weak_supervision.hooks import RunDoubts, run_doubts
+from weak_supervision.hooks import RunDoubts, lf_estimates, run_doubts
 
 
 def on_answer_given(event: AnswerGiven) -> None:
@@ -38,3 +40,4 @@ def receivers_register() -> None:
     answer_given.register("oversight.review_on_submit", on_answer_given)
     item_flagged.register("oversight.flag_to_review", on_item_flagged)
     run_doubts.register("oversight.review_uncertain_add", on_run_doubts)
+    lf_estimates.register("oversight.lf_estimates", lf_estimates_get)

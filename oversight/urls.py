@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oversight.views import dashboard, items, review
+from oversight.views import dashboard, items, review, truth
 
 app_name = "oversight"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("<slug:slug>/gold/", review.gold_list, name="gold-list"),
     path("<slug:slug>/feedback/", review.feedback_list, name="feedback"),
     path("<slug:slug>/members/<int:user_id>/review-all/", review.member_review_all, name="member-review-all"),
+    path("<slug:slug>/inference/", truth.inference_page, name="inference"),
+    path("<slug:slug>/inference/runs/", truth.inference_start, name="inference-start"),
     path("<slug:slug>/items/", items.item_list, name="item-list"),
     path("<slug:slug>/items/bulk/", items.item_bulk, name="item-bulk"),
     path("<slug:slug>/items/<int:item_id>/", items.item_detail, name="item-detail"),

@@ -21,6 +21,7 @@ from weak_supervision import selectors
 from weak_supervision.charts import lf_bar_chart
 from weak_supervision.filtersets import LabelingFunctionFilterSet, LabelModelRunFilterSet
 from weak_supervision.forms import LabelingFunctionForm
+from weak_supervision.hooks import LfEstimates, lf_estimates
 from weak_supervision.lf_suggestions import labeling_function_suggestions as suggest
 from weak_supervision.sandbox import python_lfs_unavailable
 from weak_supervision.services.functions import (
@@ -31,7 +32,9 @@ from weak_supervision.services.functions import (
 from weak_supervision.services.runs import run_start_or_join
 
 MESSAGE_RUN_UNDER_WAY = "Run #{number} is already under way: here it is."
-SORTABLE = {"name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "correct", "incorrect"}
+SORTABLE = {
+    "name", "coverage", "overlaps", "conflicts", "empirical_accuracy", "estimated_accuracy", "correct", "incorrect",
+}  # fmt: skip
 
 
 def _require(access: ProjectAccess, action: Action) -> None:
@@ -42,6 +45,26 @@ def _require(access: ProjectAccess, action: Action) -> None:
 
 def _label_keys(project: Project) -> list[str]:
     return list(project.labels.values_list("key", flat=True))
+
+
+def _with_estimates(rows: list[dict[str, Any]], estimates: LfEstimates | None) -> list[dict[str, Any]]:
+    """Each LF's analysis row with the accuracy truth inference estimates for it (hooks.lf_estimates)."""
+    if estimates is None:
+        return rows
+    out = []
+    for row in rows:
+        estimate = estimates.by_lf.get(row.get("lf", 0))
+        accuracy, interval = (estimate.accuracy, estimate.interval) if estimate is not None else (None, None)
+        out.append({**row, "estimated_accuracy": accuracy, "estimated_interval": interval})
+    return out
+
+
+def _sorted(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """By the column `sort` names ("-" first: descending); rows without a figure come last either way."""
+    key = sort.lstrip("-") if sort.lstrip("-") in SORTABLE else "name"
+    known = [row for row in rows if row.get(key) is not None]
+    ordered = sorted(known, key=lambda row: row[key], reverse=sort.startswith("-"))
+    return ordered + [row for row in rows if row.get(key) is None]
 
 
 def _latest_analysis(project: Project) -> dict[int, dict[str, Any]]:
@@ -190,19 +213,17 @@ def run_list(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
 def run_detail(request: HtmxHttpRequest, access: ProjectAccess, number: int) -> HttpResponse:
     project = access.project
     run = selectors.run_get(project=project, number=number)
+    estimates = lf_estimates(project)
     sort = request.GET.get("sort", "name")
-    key = sort.lstrip("-") if sort.lstrip("-") in SORTABLE else "name"
-    rows = sorted(
-        run.lf_analysis,
-        key=lambda row: (row.get(key) is None, row.get(key) or 0 if key != "name" else row["name"]),
-        reverse=sort.startswith("-"),
-    )
+    rows = _sorted(_with_estimates(run.lf_analysis, estimates), sort)
     context = {
         "project": project,
         "run": run,
         "progress": selectors.run_progress(run=run),
         "rows": rows,
         "sort": sort,
+        # The latest truth-inference run whose estimates stand beside the empirical accuracies (None: none yet).
+        "inference_run": estimates.run_number if estimates is not None else None,
         "chart": lf_bar_chart(run.lf_analysis) if run.lf_analysis else "",
         "aggregators": selectors.run_aggregator_rows(run=run),
         # LF errors and tracebacks: only for those who may edit the LFs.

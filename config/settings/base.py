@@ -282,6 +282,8 @@ SPECTACULAR_SETTINGS = {
         # Imports, runs and simulations share one set of states; snapshot schedules say what started them.
         "JobStatusEnum": "projects.choices.ImportStatus",
         "ScheduleTriggerEnum": "datasets.choices.Trigger",
+        # What started a truth-inference run or a label-error scan.
+        "JobTriggerEnum": "oversight.choices.JobTrigger",
     },
 }
 

@@ -1,4 +1,5 @@
-"""Annotator quality over REST: the annotator table as JSON, and as a CSV download for those who oversee."""
+"""Annotator quality over REST: the annotator table as JSON (with truth inference's estimates), and as a CSV
+download for those who oversee."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from oversight.api.truth_serializers import ClassEstimateOutputSerializer, ConfusionOutputSerializer
 from oversight.selectors.quality import annotator_quality_csv_lines, annotator_quality_list
 from projects.permissions import Action
 from projects.web import ProjectScopedMixin
@@ -41,6 +43,14 @@ ANNOTATOR_QUALITY_OUTPUT = inline_serializer(
         "drift_speed": serializers.FloatField(allow_null=True),
         "drift_consensus": serializers.FloatField(allow_null=True),
         "review_all_labels": serializers.BooleanField(),
+        "inference_run": serializers.IntegerField(
+            allow_null=True, help_text="The truth-inference run the estimates come from."
+        ),
+        "estimated_accuracy": serializers.FloatField(allow_null=True),
+        "estimated_ci_low": serializers.FloatField(allow_null=True),
+        "estimated_ci_high": serializers.FloatField(allow_null=True),
+        "estimated_per_class": ClassEstimateOutputSerializer(many=True),
+        "estimated_confusions": ConfusionOutputSerializer(many=True),
     },
 )
 
@@ -49,7 +59,9 @@ class AnnotatorQualityListApi(ProjectScopedMixin, APIView):
     @extend_schema(
         responses=ANNOTATOR_QUALITY_OUTPUT,
         description="Per annotator: speed, skip rate, agreement with consensus and gold, gold-check accuracy "
-        "with a 95% Wilson interval, fast answers and drift. Analysts get only their own row.",
+        "with a 95% Wilson interval, fast answers and drift; beside them, the accuracy truth inference "
+        "estimates from the latest succeeded run (overall and per class, with 95% intervals) and the "
+        "confusion matrix. Analysts get only their own row.",
     )
     def get(self, request: Request, slug: str) -> Response:
         access = self.get_access()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oversight.api import agreement_views, item_views, quality_views, review_views
+from oversight.api import agreement_views, item_views, quality_views, review_views, truth_views
 
 app_name = "oversight-api"
 
@@ -43,6 +43,22 @@ urlpatterns = [
         name="member-review-all",
     ),
     path("projects/<slug:slug>/feedback/", review_views.FeedbackListApi.as_view(), name="feedback"),
+    path("projects/<slug:slug>/inference/", truth_views.InferenceRunListApi.as_view(), name="inference-list"),
+    path(
+        "projects/<slug:slug>/inference/runs/",
+        truth_views.InferenceRunStartApi.as_view(),
+        name="inference-start",
+    ),
+    path(
+        "projects/<slug:slug>/inference/items/",
+        truth_views.ItemInferredLabelListApi.as_view(),
+        name="inference-items",
+    ),
+    path(
+        "projects/<slug:slug>/inference/<int:number>/",
+        truth_views.InferenceRunDetailApi.as_view(),
+        name="inference-detail",
+    ),
     path("projects/<slug:slug>/items/", item_views.ItemListApi.as_view(), name="item-list"),
     path("projects/<slug:slug>/items/review/", item_views.ItemReviewSendApi.as_view(), name="item-review"),
     path(

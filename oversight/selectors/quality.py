@@ -1,4 +1,6 @@
-"""Annotator quality: speed, agreement with consensus and gold, gold-check accuracy, fast answers and drift.
+"""Annotator quality: speed, agreement with consensus and gold, gold-check accuracy, fast answers and drift,
+and beside them the accuracy truth inference estimates (overall and per class, with 95% intervals, and the
+confusion matrix) from the latest succeeded inference run.
 
 One row per project member who has annotated or has interaction events. Analysts see only their own row
 (`sees_everyone`); their figures are still measured against everybody else's annotations.
@@ -9,10 +11,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import math
 import statistics
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -25,6 +28,7 @@ from core.csv_safety import csv_row_safe
 from labeling.choices import AnnotationSource, EventType
 from labeling.models import Annotation, GoldLabel, InteractionEvent
 from labeling.selectors.activity import AnalystSummary, analyst_summary_list, sees_everyone
+from oversight.selectors.truth import annotator_reliability
 from projects.access import ProjectAccess
 from projects.models import Membership, Project
 
@@ -87,6 +91,15 @@ class AnnotatorQuality:
     drift_speed: float | None
     drift_consensus: float | None
     review_all_labels: bool
+    # Truth inference's estimates (oversight.selectors.truth), None/empty before a run that included them.
+    inference_run: int | None = None  # the run they come from
+    estimated_accuracy: float | None = None
+    estimated_ci_low: float | None = None  # 95%
+    estimated_ci_high: float | None = None
+    # Per class: {"label", "accuracy", "interval": [low, high] or None, "items"}.
+    estimated_per_class: list[dict[str, Any]] = field(default_factory=list)
+    # {"label": None (multi-label: a label key), "classes", "rows": P(answer | true class) per true class}.
+    estimated_confusions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -319,16 +332,38 @@ def annotator_quality_list(*, project: Project, viewer: ProjectAccess | None) ->
     """Quality figures per member who has annotated or has events, by username; analysts get their own row.
 
     Cached until something it reads changes. A fixed number of queries whatever the number of members: the
-    annotations stream past once.
+    annotations stream past once. Truth inference's estimates are one more query, on every call.
     """
     only_user_id = None if viewer is None or sees_everyone(viewer) else viewer.user.pk
     key = annotator_quality_cache_key(project=project, only_user_id=only_user_id)
     cached = cache.get(key)
-    if isinstance(cached, list):
-        return cached
-    rows = _annotator_quality_compute(project=project, viewer=viewer, only_user_id=only_user_id)
-    cache.set(key, rows, QUALITY_CACHE_SECONDS)
-    return rows
+    if not isinstance(cached, list):
+        cached = _annotator_quality_compute(project=project, viewer=viewer, only_user_id=only_user_id)
+        cache.set(key, cached, QUALITY_CACHE_SECONDS)
+    return _with_estimates(cached, annotator_reliability(project=project))
+
+
+def _with_estimates(
+    rows: list[AnnotatorQuality], estimates: dict[int, dict[str, Any]]
+) -> list[AnnotatorQuality]:
+    """The rows with truth inference's estimates for their annotators. Added after the cache, whose key does
+    not follow inference runs: one query for the latest run, and only rows already shown get them."""
+    out = []
+    for row in rows:
+        found = estimates.get(row.user_id)
+        if found is None:
+            out.append(row)
+            continue
+        interval = found.get("interval") or [None, None]
+        out.append(
+            replace(
+                row, inference_run=found["run"], estimated_accuracy=found.get("accuracy"),
+                estimated_ci_low=interval[0], estimated_ci_high=interval[1],
+                estimated_per_class=list(found.get("per_class") or []),
+                estimated_confusions=list(found.get("confusions") or []),
+            )
+        )  # fmt: skip
+    return out
 
 
 def _annotator_quality_compute(
@@ -363,7 +398,8 @@ def annotators_below_threshold(*, project: Project) -> list[AnnotatorQuality]:
 
 
 def annotator_quality_csv_lines(rows: Iterable[AnnotatorQuality]) -> Iterator[str]:
-    """A header, then one CSV line per row (every field; empty for undefined figures)."""
+    """A header, then one CSV line per row (every field; empty for undefined figures; per-class estimates and
+    confusion matrices as JSON text)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=ANNOTATOR_QUALITY_COLUMNS)
     writer.writeheader()
@@ -371,5 +407,9 @@ def annotator_quality_csv_lines(rows: Iterable[AnnotatorQuality]) -> Iterator[st
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(csv_row_safe(row.to_json()))
+        cells = {
+            key: json.dumps(value) if isinstance(value, list) else value
+            for key, value in row.to_json().items()
+        }
+        writer.writerow(csv_row_safe(cells))
         yield buffer.getvalue()

@@ -11,10 +11,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from labeling.models import GoldLabel
+from oversight.choices import SourceKind
 from oversight.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
 from projects.choices import Role
 from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory
+from tests.oversight.factories import InferenceRunFactory, source_entry
 from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +89,19 @@ def test_json_and_csv_exclude_each_other(sms: Project) -> None:
 def test_an_unknown_project_is_an_error() -> None:
     with pytest.raises(CommandError, match="No project with the slug 'nope'."):
         _run("nope")
+
+
+def test_the_table_shows_truth_inferences_estimate_with_its_interval(sms: Project) -> None:
+    # given the latest inference run estimated ana
+    ana = Membership.objects.get(project=sms, user__username="ana").user
+    InferenceRunFactory(
+        project=sms,
+        sources=[source_entry(SourceKind.ANNOTATOR, "ana", 0.9, user_id=ana.pk, interval=[0.8, 0.95])],
+    )
+
+    # when
+    lines = _run("sms").splitlines()
+
+    # then
+    assert "estimated" in lines[0].split()
+    assert "0.90 (0.80-0.95)" in lines[1]

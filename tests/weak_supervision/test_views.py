@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from oversight.choices import SourceKind
 from projects.choices import Role
 from projects.models import Item, Membership, Project
 from tests.labeling.factories import AnnotationFactory
+from tests.oversight.factories import InferenceRunFactory, source_entry
 from tests.projects.factories import ItemFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
@@ -268,3 +270,37 @@ def test_the_start_button_disables_itself_and_a_second_start_shows_the_run_under
     assert LabelModelRun.objects.filter(project=project).count() == 1
     assert "Run #1 is already under way: here it is." in detail
     assert 'hx-trigger="every 1s"' in detail
+
+
+def test_the_run_page_shows_each_lfs_estimated_accuracy_beside_its_empirical_one(
+    project: Project, client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given a run's analysis of two LFs, and a truth-inference run (oversight) that estimated one of them
+    prize = keyword_lf(project, "prize", "spam", "prize")
+    home = keyword_lf(project, "home", "ham", "home")
+    analysis = [
+        {"lf": prize.pk, "name": "prize", "coverage": 0.5, "empirical_accuracy": 0.75},
+        {"lf": home.pk, "name": "home", "coverage": 0.25, "empirical_accuracy": 0.5},
+    ]
+    run = LabelModelRun.objects.create(
+        project=project, number=1, status=RunStatus.SUCCEEDED, lf_analysis=analysis
+    )
+    client = client_for(member_factory(project, Role.REVIEWER).user)
+    before = client.get(f"/projects/{project.slug}/runs/{run.number}/").content.decode()
+    InferenceRunFactory(
+        project=project, number=3,
+        sources=[source_entry(SourceKind.LABELING_FUNCTION, "prize", 0.812, lf_id=prize.pk, interval=[0.7, 0.9])],
+    )  # fmt: skip
+
+    # when
+    html = client.get(f"/projects/{project.slug}/runs/{run.number}/").content.decode()
+    by_estimate = client.get(
+        f"/projects/{project.slug}/runs/{run.number}/?sort=-estimated_accuracy", headers=HTMX
+    ).content.decode()
+
+    # then
+    assert "Estimated accuracy" not in before
+    assert f'<a href="/projects/{project.slug}/inference/">inference #3</a>' in html
+    assert '<td class="estimated-accuracy">81.2% <span class="muted">[70.0%\u201390.0%]</span></td>' in html
+    assert '<td class="estimated-accuracy">\u2013</td>' in html  # home: not estimated
+    assert by_estimate.index("<td>prize</td>") < by_estimate.index("<td>home</td>")

@@ -21,6 +21,7 @@ TABLE_COLUMNS: list[tuple[str, Any]] = [
     ("gold", lambda row: _share(row.gold_agreement, row.gold_n)),
     ("checks", lambda row: f"{row.checks_correct}/{row.checks_n}" if row.checks_n else None),
     ("95% CI", lambda row: f"{row.check_ci_low:.2f}-{row.check_ci_high:.2f}" if row.checks_n else None),
+    ("estimated", lambda row: _estimate(row)),
     ("fast", lambda row: row.fast_answers),
     ("drift speed", lambda row: row.drift_speed),
     ("drift agree", lambda row: row.drift_consensus),
@@ -30,6 +31,15 @@ TABLE_COLUMNS: list[tuple[str, Any]] = [
 
 def _share(value: float | None, n: int) -> str | None:
     return None if value is None else f"{value:.2f} of {n}"
+
+
+def _estimate(row: AnnotatorQuality) -> str | None:
+    """Truth inference's estimated accuracy with its 95% interval."""
+    if row.estimated_accuracy is None:
+        return None
+    if row.estimated_ci_low is None or row.estimated_ci_high is None:
+        return f"{row.estimated_accuracy:.2f}"
+    return f"{row.estimated_accuracy:.2f} ({row.estimated_ci_low:.2f}-{row.estimated_ci_high:.2f})"
 
 
 def _table(rows: list[AnnotatorQuality]) -> list[str]:
@@ -47,7 +57,8 @@ def _table(rows: list[AnnotatorQuality]) -> list[str]:
 class Command(BaseCommand):
     help = (
         "Show a project's annotator quality: speed, agreement with consensus and gold, gold-check accuracy "
-        "with its 95% interval, fast answers and drift (a table, or every column as JSON or CSV)."
+        "with its 95% interval, fast answers, drift and truth inference's estimated accuracy (a table, or every "
+        "column as JSON or CSV, with the estimates per class and the confusion matrices)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 
 import pytest
 from rest_framework.test import APIClient
 
 from labeling.models import GoldLabel
+from oversight.choices import SourceKind
 from oversight.selectors.quality import ANNOTATOR_QUALITY_COLUMNS
 from projects.choices import Role
 from projects.models import Membership, Project
 from tests.labeling.factories import AnnotationFactory
+from tests.oversight.factories import InferenceRunFactory, source_entry
 from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +59,8 @@ def test_the_owner_sees_every_annotator(
         "consensus_n": 1, "consensus_agreement": 0.0, "gold_n": 1, "gold_agreement": 0.0,
         "checks_n": 1, "checks_correct": 0, "check_accuracy": 0.0, "check_ci_low": 0.0, "check_ci_high": 0.7935,
         "below_threshold": False, "fast_answers": 0, "fast_share": None, "drift_speed": None,
-        "drift_consensus": None, "review_all_labels": False,
+        "drift_consensus": None, "review_all_labels": False, "inference_run": None, "estimated_accuracy": None,
+        "estimated_ci_low": None, "estimated_ci_high": None, "estimated_per_class": [], "estimated_confusions": [],
     }  # fmt: skip
 
 
@@ -126,3 +130,46 @@ def test_an_outsider_gets_a_404(
 
     # then
     assert response.status_code == 404
+
+
+def test_each_row_has_truth_inferences_estimate_and_an_analyst_only_their_own(
+    member_factory: MemberFactory, api_client_for: Callable[..., APIClient]
+) -> None:
+    # given the latest inference run estimated ana and bob
+    project, members = _project_with_answers(member_factory)
+    ana, bob = members["ana"].user.pk, members["bob"].user.pk
+    InferenceRunFactory(
+        project=project, number=2,
+        sources=[
+            source_entry(SourceKind.ANNOTATOR, "ana", 0.9, user_id=ana, interval=[0.8, 0.95]),
+            source_entry(SourceKind.ANNOTATOR, "bob", 0.6, user_id=bob, interval=[0.45, 0.73]),
+        ],
+    )  # fmt: skip
+
+    # when
+    everyone = api_client_for(members["olga"].user).get(f"/api/projects/{project.slug}/annotators/").json()
+    own = api_client_for(members["bob"].user).get(f"/api/projects/{project.slug}/annotators/").json()
+    csv_text = b"".join(
+        api_client_for(members["olga"].user)
+        .get(f"/api/projects/{project.slug}/annotators/export.csv")
+        .streaming_content  # type: ignore[attr-defined]
+    ).decode()
+
+    # then
+    assert [(row["username"], row["check_accuracy"], row["estimated_accuracy"]) for row in everyone] == [
+        ("ana", 1.0, 0.9),
+        ("bob", 0.0, 0.6),
+    ]
+    assert (everyone[1]["inference_run"], everyone[1]["estimated_ci_low"], everyone[1]["estimated_ci_high"]) == (
+        2, 0.45, 0.73,
+    )  # fmt: skip
+    assert everyone[1]["estimated_per_class"][1] == {
+        "label": "spam", "accuracy": 0.6, "interval": [0.45, 0.73], "items": 5.0,
+    }  # fmt: skip
+    assert everyone[1]["estimated_confusions"] == [
+        {"label": None, "classes": ["ham", "spam"], "rows": [[0.6, 0.4], [0.4, 0.6]]}
+    ]
+    assert [(row["username"], row["estimated_accuracy"]) for row in own] == [("bob", 0.6)]
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert (rows[1]["estimated_accuracy"], rows[1]["estimated_ci_low"]) == ("0.6", "0.45")
+    assert json.loads(rows[1]["estimated_confusions"])[0]["rows"] == [[0.6, 0.4], [0.4, 0.6]]

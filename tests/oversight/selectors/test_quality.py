@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from labeling.choices import AnnotationSource, EventType
 from labeling.models import Annotation, GoldLabel, InteractionEvent
+from oversight.choices import SourceKind
 from oversight.selectors.quality import (
     ANNOTATOR_QUALITY_COLUMNS,
     AnnotatorQuality,
@@ -24,6 +25,7 @@ from projects.choices import Role
 from projects.models import Item, Membership, Project
 from projects.selectors import project_get_for_user
 from tests.labeling.factories import AnnotationFactory
+from tests.oversight.factories import InferenceRunFactory, source_entry
 from tests.projects.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -343,7 +345,8 @@ def test_the_csv_has_a_header_and_a_line_per_row(member_factory: MemberFactory) 
     assert lines[0] == ",".join(ANNOTATOR_QUALITY_COLUMNS) + "\r\n"
     assert len(lines) == 4
     assert (
-        lines[2] == f"{rows[1].user_id},bob,analyst,0,,,,,6,0.5,5,0.4,4,2,0.5,0.15,0.85,True,0,,,,False\r\n"
+        lines[2]
+        == f"{rows[1].user_id},bob,analyst,0,,,,,6,0.5,5,0.4,4,2,0.5,0.15,0.85,True,0,,,,False,,,,,[],[]\r\n"
     )
 
 
@@ -364,5 +367,86 @@ def test_the_table_is_cached_until_something_it_reads_changes(member_factory: Me
 
     # then
     assert again == first
-    assert len(cached) == 4  # the cache key's aggregates, nothing else
+    assert len(cached) == 5  # the cache key's aggregates and the latest inference run, nothing else
     assert (_by_name(first)["ana"].checks_n, _by_name(changed)["ana"].checks_n) == (0, 1)
+
+
+def test_the_rows_carry_truth_inferences_estimates_beside_the_gold_checks(
+    member_factory: MemberFactory,
+) -> None:
+    # given: the latest succeeded inference run estimated ana and bob (cy was not in it)
+    project = ProjectFactory(gold_min_checks=3)
+    users = _build_table(project, member_factory)
+    as_owner, _owner = _owner_view(project, member_factory)
+    ana, bob = users["ana"].pk, users["bob"].pk
+    InferenceRunFactory(
+        project=project, number=1, sources=[source_entry(SourceKind.ANNOTATOR, "ana", 0.1, user_id=ana)]
+    )
+    InferenceRunFactory(
+        project=project, number=2,
+        sources=[
+            source_entry(SourceKind.ANNOTATOR, "ana", 0.93, user_id=ana, interval=[0.8, 0.98]),
+            source_entry(SourceKind.ANNOTATOR, "bob", 0.55, user_id=bob, interval=[0.4, 0.7]),
+        ],
+    )  # fmt: skip
+
+    # when
+    rows = _by_name(annotator_quality_list(project=as_owner.project, viewer=as_owner))
+
+    # then
+    assert (rows["ana"].check_accuracy, rows["ana"].estimated_accuracy) == (1.0, 0.93)
+    assert (rows["ana"].inference_run, rows["ana"].estimated_ci_low, rows["ana"].estimated_ci_high) == (
+        2,
+        0.8,
+        0.98,
+    )
+    assert rows["bob"].estimated_per_class == [
+        {"label": "ham", "accuracy": 0.55, "interval": [0.4, 0.7], "items": 5.0},
+        {"label": "spam", "accuracy": 0.55, "interval": [0.4, 0.7], "items": 5.0},
+    ]
+    assert rows["bob"].estimated_confusions == [
+        {"label": None, "classes": ["ham", "spam"], "rows": [[0.55, 0.45], [0.45, 0.55]]}
+    ]
+    assert (rows["cy"].inference_run, rows["cy"].estimated_accuracy, rows["cy"].estimated_per_class) == (
+        None,
+        None,
+        [],
+    )
+
+
+def test_an_analyst_gets_only_their_own_estimate(member_factory: MemberFactory) -> None:
+    # given
+    project = ProjectFactory()
+    users = _build_table(project, member_factory)
+    InferenceRunFactory(
+        project=project,
+        sources=[
+            source_entry(SourceKind.ANNOTATOR, name, accuracy, user_id=users[name].pk)
+            for name, accuracy in (("ana", 0.9), ("bob", 0.6), ("cy", 0.7))
+        ],
+    )
+    as_bob = project_get_for_user(user=users["bob"], slug=project.slug)
+
+    # when
+    rows = annotator_quality_list(project=as_bob.project, viewer=as_bob)
+
+    # then
+    assert [(row.username, row.estimated_accuracy) for row in rows] == [("bob", 0.6)]
+
+
+def test_a_new_inference_run_shows_at_once_through_the_cached_table(member_factory: MemberFactory) -> None:
+    # given: the table is cached before the first inference run
+    project = ProjectFactory()
+    ana = member_factory(project, Role.ANALYST, username="ana").user
+    AnnotationFactory(item=ItemFactory(project=project), annotator=ana, labels=["spam"])
+    as_owner, _owner = _owner_view(project, member_factory)
+    before = annotator_quality_list(project=as_owner.project, viewer=as_owner)
+
+    # when
+    InferenceRunFactory(
+        project=project, sources=[source_entry(SourceKind.ANNOTATOR, "ana", 0.8, user_id=ana.pk)]
+    )
+    after = annotator_quality_list(project=as_owner.project, viewer=as_owner)
+
+    # then
+    assert (before[0].estimated_accuracy, after[0].estimated_accuracy) == (None, 0.8)

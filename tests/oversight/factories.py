@@ -1,0 +1,63 @@
+"""Factories of the oversight tests: truth-inference runs as the service stores them (sources JSON included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+
+from oversight.choices import JobStatus, JobTrigger, SourceKind
+from oversight.models import InferenceRun
+from tests.projects.factories import ProjectFactory
+
+
+def source_entry(
+    kind: str, name: str, accuracy: float | None, *, user_id: int | None = None, lf_id: int | None = None,
+    interval: list[float] | None = None, answered: int = 10, classes: tuple[str, ...] = ("ham", "spam"),
+) -> dict[str, Any]:  # fmt: skip
+    """One source's entry in InferenceRun.sources, single-label: the same accuracy for every class."""
+    key = f"annotator:{user_id}" if kind == SourceKind.ANNOTATOR else f"lf:{lf_id}" if lf_id else kind
+    wrong = None if accuracy is None else round((1 - accuracy) / max(len(classes) - 1, 1), 4)
+    rows = [[accuracy if i == j else wrong for j in range(len(classes))] for i in range(len(classes))]
+    return {
+        "key": key, "kind": str(kind), "name": name, "user_id": user_id, "lf_id": lf_id, "answered": answered,
+        "accuracy": accuracy, "interval": interval,
+        "per_class": [
+            {"label": label, "accuracy": accuracy, "interval": interval, "items": answered / len(classes)}
+            for label in classes
+        ],
+        "confusions": [{"label": None, "classes": list(classes), "rows": rows}],
+        "one_coin": False,
+    }  # fmt: skip
+
+
+METRICS = {
+    "n_items": 40, "n_answers": {"annotator": 80, "lf": 30}, "n_sources": {"annotator": 2, "lf": 1},
+    "n_fixed": 3, "iterations": 12, "converged": True, "log_likelihood": -50.5, "disagreements": 4,
+    "low_posterior": 6, "low_posterior_below": 0.7, "review_added": 7,
+    "seconds": {"read": 0.1, "fit": 0.2, "write": 0.3, "total": 0.6},
+}  # fmt: skip
+
+
+class InferenceRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InferenceRun
+
+    project = factory.SubFactory(ProjectFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    status = JobStatus.SUCCEEDED
+    trigger = JobTrigger.CLI
+    engine = "dawid_skene"
+    engine_version = "1"
+    variant = "dawid_skene"
+    labels = factory.LazyFunction(lambda: ["ham", "spam"])
+    selection = factory.LazyFunction(
+        lambda: {
+            "variant": "dawid_skene",
+            "method": "held_out_gold",
+            "scores": {"dawid_skene": 0.9},
+            "n_heldout": 3,
+        }
+    )
+    sources = factory.LazyFunction(list)
+    metrics = factory.LazyFunction(lambda: dict(METRICS))
