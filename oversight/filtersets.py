@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from core.filtersets import BooleanFilter, FilterSet
 from labeling.choices import GoldSource
 from labeling.models import GoldLabel
-from oversight.models import ItemInferredLabel, ReviewRequest
+from oversight.models import ItemInferredLabel, ItemLabelIssue, ReviewRequest
 from oversight.selectors import items as selectors
 from oversight.selectors.items import GOLD_ANY, GOLD_CHECK, GOLD_NONE, LF_ABSTAIN
 from oversight.selectors.truth import inferred_as, inferred_disagrees
@@ -292,3 +292,20 @@ class ItemInferredLabelFilterSet(FilterSet):
         if value is None:
             return queryset
         return queryset.filter(inferred_disagrees()) if value else queryset.exclude(inferred_disagrees())
+
+
+class ItemLabelIssueFilterSet(FilterSet):
+    """The label-errors endpoint's: suspects by given or predicted label and where the given label came from."""
+
+    given_label = django_filters.CharFilter(field_name="given_label")
+    predicted_label = django_filters.CharFilter(field_name="predicted_label")
+    given_from = django_filters.ChoiceFilter(
+        field_name="given_from",
+        choices=[("gold", "gold"), ("agreed", "agreed"), ("majority", "majority")],
+        help_text="Where the given label came from.",
+    )
+    item = django_filters.NumberFilter(field_name="item_id")
+
+    class Meta:
+        model = ItemLabelIssue
+        fields = ["given_label", "predicted_label", "given_from", "item"]

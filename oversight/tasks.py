@@ -28,3 +28,15 @@ def inference_if_due_task(project_id: int) -> None:
     if project is None:
         return
     inference_if_due(project=project)
+
+
+# Like inference: a scan writes its findings in one transaction and its folds are seeded, so a redelivered
+# message reruns it to the same list.
+@shared_task(base=OversightTask, acks_late=True, reject_on_worker_lost=True)
+def label_error_scan_execute_task(scan_id: int) -> None:
+    from oversight.models import LabelErrorScan
+    from oversight.services.label_errors import label_error_scan_execute
+
+    if not LabelErrorScan.objects.filter(pk=scan_id).exists():
+        return
+    label_error_scan_execute(scan_id=scan_id)

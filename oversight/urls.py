@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oversight.views import dashboard, items, review, truth
+from oversight.views import dashboard, items, label_errors, review, truth
 
 app_name = "oversight"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("<slug:slug>/members/<int:user_id>/review-all/", review.member_review_all, name="member-review-all"),
     path("<slug:slug>/inference/", truth.inference_page, name="inference"),
     path("<slug:slug>/inference/runs/", truth.inference_start, name="inference-start"),
+    path("<slug:slug>/label-errors/", label_errors.label_errors_page, name="label-errors"),
+    path("<slug:slug>/label-errors/scans/", label_errors.label_errors_start, name="label-errors-start"),
     path("<slug:slug>/items/", items.item_list, name="item-list"),
     path("<slug:slug>/items/bulk/", items.item_bulk, name="item-bulk"),
     path("<slug:slug>/items/<int:item_id>/", items.item_detail, name="item-detail"),

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from oversight.api import agreement_views, item_views, quality_views, review_views, truth_views
+from oversight.api import (
+    agreement_views,
+    item_views,
+    label_error_views,
+    quality_views,
+    review_views,
+    truth_views,
+)
 
 app_name = "oversight-api"
 
@@ -58,6 +65,26 @@ urlpatterns = [
         "projects/<slug:slug>/inference/<int:number>/",
         truth_views.InferenceRunDetailApi.as_view(),
         name="inference-detail",
+    ),
+    path(
+        "projects/<slug:slug>/label-errors/",
+        label_error_views.ItemLabelIssueListApi.as_view(),
+        name="label-error-list",
+    ),
+    path(
+        "projects/<slug:slug>/label-errors/scans/",
+        label_error_views.LabelErrorScanListApi.as_view(),
+        name="label-error-scans",
+    ),
+    path(
+        "projects/<slug:slug>/label-errors/scans/start/",
+        label_error_views.LabelErrorScanStartApi.as_view(),
+        name="label-error-start",
+    ),
+    path(
+        "projects/<slug:slug>/label-errors/scans/<int:number>/",
+        label_error_views.LabelErrorScanDetailApi.as_view(),
+        name="label-error-scan",
     ),
     path("projects/<slug:slug>/items/", item_views.ItemListApi.as_view(), name="item-list"),
     path("projects/<slug:slug>/items/review/", item_views.ItemReviewSendApi.as_view(), name="item-review"),

@@ -57,8 +57,9 @@ def review_requests_add(
     without_gold: bool = False,
 ) -> int:  # fmt: skip
     """Puts items into the review queue for `reason` (adding it to an open request); returns how many items
-    were new to the queue or got a new reason. Items that already have a gold label are left out
-    (`without_gold`: the caller knows that none of them has one, so they are not looked up)."""
+    were new to the queue or got a new reason. Items that already have a gold label are left out, unless
+    `without_gold`: the caller knows that none of them has one, or wants their gold label looked at again (a
+    likely label error), so they are not looked up."""
     wanted = sorted(set(item_ids))
     if not without_gold:
         gold = set(GoldLabel.objects.filter(item_id__in=wanted).values_list("item_id", flat=True))

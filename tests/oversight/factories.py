@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import factory
+import numpy as np
 
 from oversight.choices import JobStatus, JobTrigger, SourceKind
 from oversight.models import InferenceRun
-from tests.projects.factories import ProjectFactory
+from projects.models import Project
+from tests.labeling.factories import GoldLabelFactory
+from tests.projects.factories import ItemFactory, ProjectFactory
 
 
 def source_entry(
@@ -61,3 +64,32 @@ class InferenceRunFactory(factory.django.DjangoModelFactory):
     )
     sources = factory.LazyFunction(list)
     metrics = factory.LazyFunction(lambda: dict(METRICS))
+
+
+WORDS = {
+    "spam": ["cheap", "pills", "winner", "prize", "click", "free", "offer", "casino"],
+    "ham": ["meeting", "lunch", "tomorrow", "report", "family", "dinner", "garden", "weekend"],
+}
+
+
+def _text(label: str, rng: np.random.Generator) -> str:
+    return " ".join(rng.choice(WORDS[label], 5))
+
+
+def separable_project(
+    n: int = 120, flipped: int = 8, seed: int = 0, **fields: Any
+) -> tuple[Project, set[int]]:
+    """A project for label-error scans: n items whose words give their class away, with known (gold)
+    labels, the first `flipped` of them given the wrong one. Returns the project and the flipped items."""
+    rng = np.random.default_rng(seed)
+    project = ProjectFactory(**fields)
+    wrong: set[int] = set()
+    for i in range(n):
+        label = "spam" if i % 2 else "ham"
+        item = ItemFactory(project=project, text=_text(label, rng), external_id=f"item-{i}")
+        given = label
+        if i < flipped:
+            given = "ham" if label == "spam" else "spam"
+            wrong.add(item.pk)
+        GoldLabelFactory(item=item, labels=[given])
+    return project, wrong
