@@ -1,5 +1,6 @@
 """End to end on PostgreSQL with the real worker: truth inference runs on a worker, and a run killed mid-way
-and run again gives the same posteriors as a clean run."""
+and run again gives the same posteriors as a clean run; a label-error scan runs on a worker, and an attempt
+that died and is run again gives the same suspects."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from django.db import connection
 from config import env
 from labeling.models import Annotation
 from oversight.choices import JobStatus
-from oversight.models import InferenceRun, ItemInferredLabel
+from oversight.models import InferenceRun, ItemInferredLabel, ItemLabelIssue, LabelErrorScan
+from oversight.services.label_errors import label_error_scan_execute, label_error_scan_start
 from oversight.services.truth import inference_run_execute, inference_run_start
 from projects.models import Item, Project
 from tests.integration.conftest import CeleryWorker
+from tests.oversight.factories import separable_project
 from tests.plugins.real_services import RealServices
 from tests.projects.factories import ProjectFactory, UserFactory
 
@@ -116,3 +119,33 @@ def test_a_run_killed_mid_way_and_run_again_gives_the_same_posteriors(real_servi
     assert (rerun.status, rerun.attempts) == (JobStatus.SUCCEEDED, 2)
     assert _posteriors(project) == before
     assert rerun.sources == clean.sources
+
+
+def test_the_worker_runs_a_label_error_scan_and_a_rerun_gives_the_same_suspects(
+    celery_worker_process: CeleryWorker,
+) -> None:
+    # given labeled items, eight of them with the wrong gold label
+    project, wrong = separable_project(n=120, flipped=8)
+    # when the scan is handed to the worker on commit
+    scan = label_error_scan_start(project=project, user=None).job
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while scan.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        scan.refresh_from_db()
+    first = list(
+        ItemLabelIssue.objects.filter(project=project).values_list("item_id", "rank", "given_probability")
+    )
+    # and a second scan, in this process, after an attempt that died mid-way
+    again = label_error_scan_start(project=project, user=None, enqueue=False).job
+    LabelErrorScan.objects.filter(pk=again.pk).update(status=JobStatus.RUNNING, attempts=1)
+    again = label_error_scan_execute(scan_id=again.pk)
+    # then
+    assert scan.status == JobStatus.SUCCEEDED, scan.error or celery_worker_process.log_tail()
+    assert len({item_id for item_id, _, _ in first} & wrong) >= 7
+    assert again.status == JobStatus.SUCCEEDED
+    assert again.attempts == 2
+    second = list(
+        ItemLabelIssue.objects.filter(project=project).values_list("item_id", "rank", "given_probability")
+    )
+    assert sorted(second, key=lambda row: row[1]) == sorted(first, key=lambda row: row[1])
+    assert set(ItemLabelIssue.objects.filter(project=project).values_list("scan_id", flat=True)) == {again.pk}
