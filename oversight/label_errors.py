@@ -5,7 +5,9 @@ items themselves.
 - `out_of_fold_probabilities`: stratified K-fold; each fold's items are scored by a logistic regression fitted
   on the other folds, so no item's probability comes from a model that saw its label. The regularisation is
   chosen per project from a small grid by the out-of-fold log loss (held-out evidence, no constant tuned to
-  one data set).
+  one data set), and so is the feature set where there are several (`out_of_fold_select`: the text alone,
+  or the text beside the labeling functions' votes, which know things about an item that its words alone
+  may not show a linear model).
 - `label_issues_find`: cleanlab's `find_label_issues` with `filter_by="prune_by_noise_rate"` (it estimates
   the joint distribution of given and true labels from the confident examples and removes, per pair of
   classes, as many items as the estimated number of errors, the least confident first: precision holds up
@@ -15,6 +17,7 @@ items themselves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,9 +63,26 @@ def out_of_fold_probabilities(x: Any, y: Ints, k: int, *, folds: int = FOLDS) ->
 
 def out_of_fold_fit(x: Any, y: Ints, k: int, *, folds: int = FOLDS) -> tuple[Floats, float, int]:
     """`out_of_fold_probabilities`, with the C chosen and the number of folds used."""
+    fitted = out_of_fold_select({"features": x}, y, k, folds=folds)
+    return fitted.probabilities, fitted.c, fitted.folds
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """The out-of-fold probabilities of the feature set and C with the lowest out-of-fold log loss."""
+
+    probabilities: Floats
+    features: str
+    c: float
+    folds: int
+    log_loss: dict[str, float]  # per feature set, at its best C
+
+
+def out_of_fold_select(candidates: dict[str, Any], y: Ints, k: int, *, folds: int = FOLDS) -> OutOfFold:
+    """Out-of-fold probabilities for each candidate feature set (e.g. the text alone, and the text beside
+    the labeling functions' votes) and each C of the grid, on the same folds; the pair with the lowest
+    out-of-fold log loss wins (the first, the simplest, on a tie)."""
     y = np.asarray(y, dtype=np.int64)
-    if sparse.issparse(x):
-        x = sparse.csr_matrix(x)
     counts = np.bincount(y, minlength=k)
     n_folds = max(2, min(folds, int(counts[counts > 0].min())))
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=SEED)
@@ -70,14 +90,19 @@ def out_of_fold_fit(x: Any, y: Ints, k: int, *, folds: int = FOLDS) -> tuple[Flo
         (np.asarray(train, dtype=np.int64), np.asarray(test, dtype=np.int64))
         for train, test in splitter.split(np.zeros(len(y)), y)
     ]
-    best: tuple[float, Floats, float] | None = None
-    for c in C_GRID:
-        probabilities = _fold_probabilities(x, y, k, splits, c)
-        loss = float(log_loss(y, probabilities, labels=list(range(k))))
-        if best is None or loss < best[0] - 1e-9:
-            best = (loss, probabilities, c)
+    best: tuple[float, Floats, str, float] | None = None
+    losses: dict[str, float] = {}
+    for name, x in candidates.items():
+        if sparse.issparse(x):
+            x = sparse.csr_matrix(x)
+        for c in C_GRID:
+            probabilities = _fold_probabilities(x, y, k, splits, c)
+            loss = float(log_loss(y, probabilities, labels=list(range(k))))
+            losses[name] = min(losses.get(name, np.inf), round(loss, 5))
+            if best is None or loss < best[0] - 1e-9:
+                best = (loss, probabilities, name, c)
     assert best is not None
-    return best[1], best[2], n_folds
+    return OutOfFold(best[1], best[2], best[3], n_folds, losses)
 
 
 def label_issues_find(y: Ints, probabilities: Floats) -> Ints:

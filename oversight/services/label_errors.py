@@ -9,8 +9,10 @@ labels only score, and evaluation-only labels are never read):
   there is no given label to doubt).
 
 It reads each item's features from the shared cache (the encoder's hybrid features where the encoder is
-installed, else hashed TF-IDF; missing blocks are built here), fits a classifier out of fold on those labels,
-and hands the out-of-fold probabilities and the labels to cleanlab. The flagged items are stored ranked (the
+installed, else hashed TF-IDF; missing blocks are built here) and, where labeling functions voted on the
+items, their votes beside them as a second candidate; fits a classifier out of fold on those labels (the
+feature set and regularisation with the lowest out-of-fold log loss win), and hands the out-of-fold
+probabilities and the labels to cleanlab. The flagged items are stored ranked (the
 most likely error first) and replace the previous scan's; they go to review ("likely label error", gold labels
 included: a wrong gold label is exactly what needs a second look), and snapshots can count or leave them out.
 
@@ -32,11 +34,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from scipy import sparse
 
 from core.jobs import Started, enqueue_on_commit, join_since
+from core.queries import filter_ids
 from features.choices import DEFAULT_FEATURES, FeatureKind
 from features.encoders import encoder_available
-from features.services.cache import features_get, features_refresh, idf_compute, stored_kinds
+from features.services.cache import features_get, features_refresh, hstack_features, idf_compute, stored_kinds
 from labeling.models import Annotation, GoldLabel
 from oversight import label_errors, tasks
 from oversight.choices import JobStatus, JobTrigger, ReviewReason
@@ -44,7 +48,9 @@ from oversight.models import ItemLabelIssue, LabelErrorScan
 from oversight.services.review import review_requests_add
 from projects.choices import Split
 from projects.models import Item, Project
+from weak_supervision.models import ItemLfVote
 
+LF_VOTES = "+lfs"  # the feature set's name when the LFs' votes sit beside the text features
 MIN_LABELED = 20  # labeled items a scan needs: fewer cannot be cross-validated into anything worth reading
 REVIEW_LIMIT = 1000  # flagged items queued per scan, the most likely first
 WRITE_BATCH = 5000
@@ -196,6 +202,26 @@ def _features(project: Project, kind: str, item_ids: Ints) -> tuple[Ints, Any]:
     return ids, x
 
 
+def _lf_votes(project: Project, item_ids: Ints, keys: list[str]) -> sparse.csr_matrix | None:
+    """The latest LF run's votes on these items, a column per (LF, label) it voted for (None without any)."""
+    index = {key: position for position, key in enumerate(keys)}
+    rows: list[int] = []
+    columns: list[int] = []
+    column_of: dict[tuple[int, int], int] = {}
+    votes = filter_ids(
+        ItemLfVote.objects.filter(labeling_function__project=project), "item_id", item_ids.tolist()
+    ).values_list("item_id", "labeling_function_id", "label")
+    for item_id, lf_id, label in votes.iterator(chunk_size=20_000):
+        if label not in index:
+            continue
+        rows.append(int(np.searchsorted(item_ids, item_id)))
+        columns.append(column_of.setdefault((lf_id, index[label]), len(column_of)))
+    if not rows:
+        return None
+    data = np.ones(len(rows), dtype=np.float32)
+    return sparse.csr_matrix((data, (rows, columns)), shape=(len(item_ids), len(column_of)))
+
+
 def _execute(scan: LabelErrorScan) -> LabelErrorScan:
     project = scan.project
     started = time.monotonic()
@@ -214,7 +240,11 @@ def _execute(scan: LabelErrorScan) -> LabelErrorScan:
     if x is None or not _checkable(given):
         raise _too_few(given)
     k = len(given.keys)
-    probabilities, c, folds = label_errors.out_of_fold_fit(x, given.classes, k)
+    candidates = {kind: x}
+    if (votes := _lf_votes(project, given.item_ids, given.keys)) is not None:
+        candidates[kind + LF_VOTES] = hstack_features([x, votes])
+    fitted = label_errors.out_of_fold_select(candidates, given.classes, k)
+    probabilities = fitted.probabilities
     found = label_errors.label_issues_find(given.classes, probabilities)
     fit = time.monotonic()
     predicted = probabilities.argmax(axis=1)
@@ -233,9 +263,10 @@ def _execute(scan: LabelErrorScan) -> LabelErrorScan:
         for rank, row in enumerate(found.tolist(), start=1)
     ]
     metrics: dict[str, Any] = {
-        "features": kind,
-        "folds": folds,
-        "c": c,
+        "features": fitted.features,
+        "log_loss": fitted.log_loss,
+        "folds": fitted.folds,
+        "c": fitted.c,
         "classes": {given.keys[cls]: count for cls, count in sorted(given.counts().items())},
         "given_from": dict(Counter(given.given_from)),
         "flagged_from": dict(Counter(issue.given_from for issue in issues)),
@@ -260,7 +291,7 @@ def _execute(scan: LabelErrorScan) -> LabelErrorScan:
         }
         scan.status = JobStatus.SUCCEEDED
         scan.labels = given.keys
-        scan.features = kind
+        scan.features = fitted.features
         scan.n_labeled = len(given.item_ids)
         scan.n_flagged = len(issues)
         scan.metrics = metrics

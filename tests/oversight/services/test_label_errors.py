@@ -23,6 +23,7 @@ from projects.models import Project
 from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
 from tests.oversight.factories import separable_project
 from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
+from weak_supervision.models import ItemLfVote, LabelingFunction
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +180,22 @@ def test_find_label_errors_refuses_a_project_with_too_few_labels() -> None:
     # when / then
     with pytest.raises(CommandError, match="Too few labeled items"):
         call_command("find_label_errors", project.slug)
+
+
+def test_the_lfs_votes_are_a_second_feature_set_chosen_by_out_of_fold_log_loss() -> None:
+    # given an LF whose votes follow the true class, on every item
+    project, wrong = separable_project()
+    lf = LabelingFunction.objects.create(project=project, name="knows", kind="keyword")
+    items = list(project.items.order_by("pk"))
+    ItemLfVote.objects.bulk_create(
+        ItemLfVote(item=item, labeling_function=lf, label="spam" if index % 2 else "ham")
+        for index, item in enumerate(items)
+    )
+    # when
+    scan = _scan(project)
+    # then: both feature sets were scored, and the suspects are the flipped labels all the same
+    assert set(scan.metrics["log_loss"]) == {scan.metrics["features"].removesuffix("+lfs"), scan.features}
+    assert len(scan.metrics["log_loss"]) == 2
+    assert scan.features.endswith("+lfs")
+    found = set(ItemLabelIssue.objects.filter(scan=scan).values_list("item_id", flat=True))
+    assert len(found & wrong) >= 7
