@@ -94,7 +94,10 @@ def out_of_fold_select(candidates: dict[str, Any], y: Ints, k: int, *, folds: in
     losses: dict[str, float] = {}
     for name, x in candidates.items():
         if sparse.issparse(x):
+            # Only the columns some labeled item uses: hashed TF-IDF has 2^18, a project's labeled items a few
+            # 10,000; an unused column's weight is zero anyway, and the fit is 4-5x faster without them.
             x = sparse.csr_matrix(x)
+            x = x[:, np.unique(x.indices)]
         for c in C_GRID:
             probabilities = _fold_probabilities(x, y, k, splits, c)
             loss = float(log_loss(y, probabilities, labels=list(range(k))))
