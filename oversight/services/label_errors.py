@@ -271,7 +271,7 @@ def _execute(scan: LabelErrorScan) -> LabelErrorScan:
         "given_from": dict(Counter(given.given_from)),
         "flagged_from": dict(Counter(issue.given_from for issue in issues)),
         "out_of_fold_accuracy": round(float((predicted == given.classes).mean()), 4),
-        "filter": "cleanlab find_label_issues, prune_by_noise_rate, ranked by self_confidence",
+        "filter": "cleanlab find_label_issues: both (prune_by_noise_rate, prune_by_class), by self_confidence",
     }
     with transaction.atomic():
         # A redelivered attempt beside a slow one, or a second scan: they write in turn, and an attempt that
