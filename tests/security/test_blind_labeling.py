@@ -52,6 +52,10 @@ DOORS: dict[str, int | str] = {
     "oversight:gold-list": 403,
     "oversight:feedback": "own",
     "oversight:member-review-all": 405,
+    "oversight:inference": 403,
+    "oversight:inference-start": 405,
+    "oversight:label-errors": 403,
+    "oversight:label-errors-start": 405,
     "oversight:item-list": "own",
     "oversight:item-bulk": 405,
     "oversight:item-detail": "own",
@@ -93,6 +97,14 @@ DOORS: dict[str, int | str] = {
     "oversight-api:gold-list": 403,
     "oversight-api:member-review-all": 405,
     "oversight-api:feedback": "own",
+    "oversight-api:inference-list": 403,
+    "oversight-api:inference-start": 405,
+    "oversight-api:inference-items": 403,
+    "oversight-api:inference-detail": 403,
+    "oversight-api:label-error-list": 403,
+    "oversight-api:label-error-scans": 403,
+    "oversight-api:label-error-start": 405,
+    "oversight-api:label-error-scan": 403,
     # weak supervision
     "weak_supervision:lf-list": 403,
     "weak_supervision:lf-new": 403,
@@ -296,6 +308,10 @@ def test_what_an_analyst_gets_at_each_door(
         ("/api/projects/{slug}/review/decisions/", {"item_id": 1, "labels": ["spam"]}),
         ("/api/projects/{slug}/review/requests/", {"item_id": 1}),
         ("/api/projects/{slug}/active-learning/retrain/", {}),
+        ("/projects/{slug}/inference/runs/", {}),
+        ("/projects/{slug}/label-errors/scans/", {}),
+        ("/api/projects/{slug}/inference/runs/", {}),
+        ("/api/projects/{slug}/label-errors/scans/start/", {}),
     ],
 )
 def test_analysts_may_not_post_to_hidden_doors(
@@ -323,6 +339,8 @@ def test_analysts_may_not_post_to_hidden_doors(
 
 TABS = {
     "project-dashboard": "/projects/{slug}/dashboard/",
+    "inference": "/projects/{slug}/inference/",
+    "label-errors": "/projects/{slug}/label-errors/",
     "review": "/projects/{slug}/review/",
     "gold-list": "/projects/{slug}/gold/",
     "feedback": "/projects/{slug}/feedback/",
