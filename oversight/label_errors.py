@@ -31,6 +31,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
+from features.classifiers import CompactLogisticRegression
+
 FOLDS = 5
 C_GRID = (0.1, 1.0, 10.0)
 MIN_PER_CLASS = 2  # labeled items a class needs to take part (fewer cannot be split into folds)
@@ -42,7 +44,8 @@ Ints = npt.NDArray[np.int64]
 
 
 def _fit(x: Any, y: Ints, c: float) -> LogisticRegression:
-    model = LogisticRegression(C=c, max_iter=1000)
+    # Fitted on the hashed columns the fold's items use (features.classifiers): the same model, 4-5x faster.
+    model = CompactLogisticRegression(C=c, max_iter=1000)
     model.fit(x, y)
     return model
 
@@ -91,9 +94,9 @@ def out_of_fold_select(candidates: dict[str, Any], y: Ints, k: int, *, folds: in
     n_folds = max(2, min(folds, int(counts[counts > 0].min())))
     best: tuple[float, Floats, str, float] | None = None
     losses: dict[str, float] = {}
-    compact = {name: _compact(x) for name, x in candidates.items()}
+    matrices = {name: sparse.csr_matrix(x) if sparse.issparse(x) else x for name, x in candidates.items()}
     splits = _splits(y, n_folds, SEED)
-    for name, x in compact.items():
+    for name, x in matrices.items():
         for c in C_GRID:
             probabilities = _fold_probabilities(x, y, k, splits, c)
             loss = float(log_loss(y, probabilities, labels=list(range(k))))
@@ -105,19 +108,10 @@ def out_of_fold_select(candidates: dict[str, Any], y: Ints, k: int, *, folds: in
     # The winner again on other draws of the folds, averaged: an item's probability no longer hangs on which
     # other items shared its fold (repeated cross-validation), for REPEATS times the cost of one fit.
     draws = [probabilities] + [
-        _fold_probabilities(compact[chosen], y, k, _splits(y, n_folds, SEED + repeat), c)
+        _fold_probabilities(matrices[chosen], y, k, _splits(y, n_folds, SEED + repeat), c)
         for repeat in range(1, REPEATS)
     ]
     return OutOfFold(np.mean(draws, axis=0), chosen, c, n_folds, losses)
-
-
-def _compact(x: Any) -> Any:
-    """Only the columns some labeled item uses: hashed TF-IDF has 2^18, a project's labeled items a few
-    10,000; an unused column's weight is zero anyway, and the fit is 4-5x faster without them."""
-    if not sparse.issparse(x):
-        return x
-    x = sparse.csr_matrix(x)
-    return x[:, np.unique(x.indices)]
 
 
 def _splits(y: Ints, n_folds: int, seed: int) -> list[tuple[Ints, Ints]]:
