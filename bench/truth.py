@@ -194,16 +194,12 @@ def cross_fitted(
     x: Any, y: Ints, k: int, *, seed: int, c_grid: Sequence[float] = C_GRID
 ) -> tuple[Floats, float]:
     """Out-of-fold class probabilities of a logistic regression fitted on (x, y), C by out-of-fold log loss."""
-    from scipy import sparse
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedKFold
 
-    if sparse.issparse(
-        x
-    ):  # only the columns some item uses (as oversight.label_errors does): same fit, faster
-        x = sparse.csr_matrix(x)
-        x = x[:, np.unique(x.indices)]
+    # Fitted on the hashed columns the fold's items use, as the platform's classifiers are: the same model.
+    from features.classifiers import CompactLogisticRegression as LogisticRegression
+
     counts = np.bincount(y, minlength=k)
     folds = max(2, min(FOLDS, int(counts[counts > 0].min())))
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
