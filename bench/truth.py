@@ -47,11 +47,13 @@ realised accuracy (the share of their answers that equal the truth), over the si
 (`--quick`: seed 0 only).
 
 **errors**: youtube, sms, semeval: gold = train + valid labels; 5% and 10% of them flipped at random (seed 0)
-to another class drawn uniformly; then what a scan does (`oversight.services.label_errors`): two candidate
+to another class drawn uniformly; then what a scan does (`oversight.services.label_errors`): candidate
 feature sets, the text (hashed TF-IDF, idf over the set, beside the static embeddings: the platform's `hybrid`
-kind) and the text beside the set's LF votes (a column per LF and class it voted for), scored by
-`out_of_fold_select` (5 folds, C from 0.1/1/10, the lowest out-of-fold log loss wins), and `label_issues_find`
-on the winner's probabilities; precision and recall of the flagged rows against the flipped ones.
+kind) and, where the items carry metadata text fields (semeval's two entities), the text beside the fields'
+static embedding (`hybrid+fields`), each alone and beside the set's LF votes (a column per LF and class it
+voted for), scored by `out_of_fold_select` (5 folds, C from 0.1/1/10, the lowest out-of-fold log loss wins;
+the winner refitted on two more draws of the folds and averaged), and `label_issues_find` on its probabilities;
+precision and recall of the flagged rows against the flipped ones.
 `--quick`: 10% only.
 
 **scale**: synthetic, 1,000,000 items (`--quick`: 100,000), k = 2 and k = 5: a pool of 100 annotators, each
@@ -378,19 +380,24 @@ def wrench_load(name: str) -> dict[str, Any] | None:
     folder = WRENCH / name
     if not all((folder / f"{split}.json").is_file() for split in SPLITS):
         return None
+    from features.vectors import fields_text  # the metadata text a project's fields block embeds
+
     texts: list[str] = []
+    fields: list[str] = []  # as the WRENCH import stores them: every data field but the text, as metadata
     labels: list[int] = []
     weak: list[list[int]] = []
     split_of: list[str] = []
     for split in SPLITS:
         for entry in json.loads((folder / f"{split}.json").read_text()).values():
             texts.append(entry["data"]["text"])
+            fields.append(fields_text({key: value for key, value in entry["data"].items() if key != "text"}))
             labels.append(int(entry["label"]))
             weak.append([int(v) for v in entry["weak_labels"]])
             split_of.append(split)
     names = json.loads((folder / "label.json").read_text())
     return {
-        "texts": texts, "truth": np.array(labels, dtype=np.int64), "weak": np.array(weak, dtype=np.int64),
+        "texts": texts, "fields": fields, "truth": np.array(labels, dtype=np.int64),
+        "weak": np.array(weak, dtype=np.int64),
         "split": np.array(split_of), "k": len(names), "classes": [names[str(i)] for i in range(len(names))],
     }  # fmt: skip
 
@@ -562,9 +569,17 @@ def section_errors(quick: bool) -> None:
             y, k = data["truth"][keep], data["k"]
             started = time.perf_counter()
             text_x = hstack_features([tfidf_features(texts), np.asarray(block_compute("static", texts))])
-            candidates = {
-                "hybrid": text_x, "hybrid+lfs": hstack_features([text_x, lf_vote_features(data["weak"][keep], k)]),
-            }  # fmt: skip
+            votes = lf_vote_features(data["weak"][keep], k)
+            kinds = {"hybrid": text_x}
+            fields = [f for f, kept in zip(data["fields"], keep, strict=True) if kept]
+            if any(fields):  # as features.selectors.project_has_text_fields decides
+                kinds["hybrid+fields"] = hstack_features(
+                    [text_x, np.asarray(block_compute("static", fields))]
+                )
+            candidates = {}
+            for kind, x in kinds.items():
+                candidates[kind] = x
+                candidates[kind + "+lfs"] = hstack_features([x, votes])
             features_s = time.perf_counter() - started
             for rate in rates:
                 rng = np.random.default_rng(0)

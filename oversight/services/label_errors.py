@@ -9,8 +9,9 @@ labels only score, and evaluation-only labels are never read):
   there is no given label to doubt).
 
 It reads each item's features from the shared cache (the encoder's hybrid features where the encoder is
-installed, else hashed TF-IDF; missing blocks are built here) and, where labeling functions voted on the
-items, their votes beside them as a second candidate; fits a classifier out of fold on those labels (the
+installed, else hashed TF-IDF; where the items carry metadata text fields, also the hybrid features with the
+fields' embedding; missing blocks are built here) and, where labeling functions voted on the items, each of
+those beside their votes as further candidates; fits a classifier out of fold on those labels (the
 feature set and regularisation with the lowest out-of-fold log loss win), and hands the out-of-fold
 probabilities and the labels to cleanlab. The flagged items are stored ranked (the
 most likely error first) and replace the previous scan's; they go to review ("likely label error", gold labels
@@ -38,8 +39,9 @@ from scipy import sparse
 
 from core.jobs import Started, enqueue_on_commit, join_since
 from core.queries import filter_ids
-from features.choices import DEFAULT_FEATURES, FeatureKind
+from features.choices import DEFAULT_FEATURES, HYBRID_FIELDS, FeatureKind
 from features.encoders import encoder_available
+from features.selectors import project_has_text_fields
 from features.services.cache import features_get, features_refresh, hstack_features, idf_compute, stored_kinds
 from labeling.models import Annotation, GoldLabel
 from oversight import label_errors, tasks
@@ -189,17 +191,32 @@ def label_error_scan_execute(*, scan_id: int) -> LabelErrorScan:
         raise
 
 
-def feature_kind() -> str:
-    """The features a scan reads: the encoder's hybrid features where it is installed, else TF-IDF."""
-    return DEFAULT_FEATURES if encoder_available() else FeatureKind.HASHED_TFIDF
+def feature_kinds(project: Project) -> tuple[str, ...]:
+    """The feature sets a scan compares, simplest first: the encoder's hybrid features where it is installed
+    (else TF-IDF), and where the items carry metadata text fields (entities, titles, ...) the hybrid features
+    with those fields' embedding beside them, as the end model compares them."""
+    if not encoder_available():
+        return (FeatureKind.HASHED_TFIDF,)
+    if project_has_text_fields(project=project):
+        return (DEFAULT_FEATURES, HYBRID_FIELDS)
+    return (DEFAULT_FEATURES,)
 
 
-def _features(project: Project, kind: str, item_ids: Ints) -> tuple[Ints, Any]:
-    for part in stored_kinds(kind):
+def _features(project: Project, kinds: tuple[str, ...], item_ids: Ints) -> tuple[Ints, dict[str, Any]]:
+    """Each kind's features of the items every kind holds (missing blocks are built here), and those ids."""
+    for part in dict.fromkeys(part for kind in kinds for part in stored_kinds(kind)):
         features_refresh(project=project, kind=part)
-    idf = idf_compute(project=project, kind=kind)
-    ids, x = features_get(project=project, kind=kind, item_ids=item_ids.tolist(), idf=idf)
-    return ids, x
+    got: dict[str, tuple[Ints, Any]] = {}
+    for kind in kinds:
+        idf = idf_compute(project=project, kind=kind)
+        kind_ids, x = features_get(project=project, kind=kind, item_ids=item_ids.tolist(), idf=idf)
+        if x is None:
+            return np.zeros(0, dtype=np.int64), {}
+        got[kind] = (kind_ids, x)
+    ids = item_ids
+    for kind_ids, _ in got.values():
+        ids = np.intersect1d(ids, kind_ids, assume_unique=True)
+    return ids, {kind: x[np.searchsorted(kind_ids, ids)] for kind, (kind_ids, x) in got.items()}
 
 
 def _lf_votes(project: Project, item_ids: Ints, keys: list[str]) -> sparse.csr_matrix | None:
@@ -228,8 +245,8 @@ def _execute(scan: LabelErrorScan) -> LabelErrorScan:
     if project.multi_label:
         raise ValidationError(ERROR_MULTI_LABEL, code="multi_label")
     given = given_labels_get(project=project)
-    kind = feature_kind()
-    ids, x = _features(project, kind, given.item_ids)
+    kinds = feature_kinds(project)
+    ids, matrices = _features(project, kinds, given.item_ids)
     read = time.monotonic()
     # Items without features (added after the blocks were planned) are left out, as everywhere.
     rows = np.searchsorted(given.item_ids, ids)
@@ -237,12 +254,15 @@ def _execute(scan: LabelErrorScan) -> LabelErrorScan:
         keys=given.keys, item_ids=ids, classes=given.classes[rows],
         given_from=[given.given_from[r] for r in rows.tolist()],
     )  # fmt: skip
-    if x is None or not _checkable(given):
+    if not matrices or not _checkable(given):
         raise _too_few(given)
     k = len(given.keys)
-    candidates = {kind: x}
-    if (votes := _lf_votes(project, given.item_ids, given.keys)) is not None:
-        candidates[kind + LF_VOTES] = hstack_features([x, votes])
+    votes = _lf_votes(project, given.item_ids, given.keys)
+    candidates: dict[str, Any] = {}
+    for kind, x in matrices.items():
+        candidates[kind] = x
+        if votes is not None:
+            candidates[kind + LF_VOTES] = hstack_features([x, votes])
     fitted = label_errors.out_of_fold_select(candidates, given.classes, k)
     probabilities = fitted.probabilities
     found = label_errors.label_issues_find(given.classes, probabilities)

