@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from projects.models import ImportJob, Item, Label, Membership, Project
 
@@ -6,6 +7,16 @@ from projects.models import ImportJob, Item, Label, Membership, Project
 class LabelInline(admin.TabularInline):
     model = Label
     extra = 0
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Project | None = None) -> list[str]:
+        # A label's key is what every answer, gold label, LF, snapshot and weak label stores: changing it here
+        # would leave them all pointing at a key the schema no longer has. Names, hotkeys and colours may change.
+        return ["key"] if obj is not None else []
+
+    def has_add_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
+        # Read-only keys apply to the whole inline, the empty form too: a stored project gets new labels from
+        # the label admin's add page, which asks for the key.
+        return obj is None and super().has_add_permission(request, obj)
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,3 +61,7 @@ class LabelAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "project", "hotkey", "order"]
     search_fields = ["key", "name"]
     raw_id_fields = ["project"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Label | None = None) -> list[str]:
+        # A stored label keeps its key and project (see LabelInline); a new one is given both.
+        return ["key", "project"] if obj is not None else []
