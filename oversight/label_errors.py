@@ -2,10 +2,10 @@
 learning (Northcutt et al., cleanlab) over out-of-fold probabilities of a classifier trained on the labeled
 items themselves.
 
-- `out_of_fold_probabilities`: stratified K-fold; each fold's items are scored by a logistic regression fitted
+- `out_of_fold_select`: stratified K-fold; each fold's items are scored by a logistic regression fitted
   on the other folds, so no item's probability comes from a model that saw its label. The regularisation is
   chosen per project from a small grid by the out-of-fold log loss (held-out evidence, no constant tuned to
-  one data set), and so is the feature set where there are several (`out_of_fold_select`: the text alone,
+  one data set), and so is the feature set where there are several (the text alone,
   or the text beside the labeling functions' votes, which know things about an item that its words alone
   may not show a linear model). The winner is fitted again on two more draws of the folds and the three
   out-of-fold probabilities averaged (repeated cross-validation).
@@ -64,18 +64,6 @@ def _fold_probabilities(x: Any, y: Ints, k: int, folds: list[tuple[Ints, Ints]],
         out[np.ix_(test, model.classes_)] = model.predict_proba(x[test])
     out = np.clip(out, 1e-6, None)
     return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
-
-
-def out_of_fold_probabilities(x: Any, y: Ints, k: int, *, folds: int = FOLDS) -> Floats:
-    """Each row's class probabilities from a model that did not see it (n, k), the regularisation chosen by
-    the out-of-fold log loss."""
-    return out_of_fold_fit(x, y, k, folds=folds)[0]
-
-
-def out_of_fold_fit(x: Any, y: Ints, k: int, *, folds: int = FOLDS) -> tuple[Floats, float, int]:
-    """`out_of_fold_probabilities`, with the C chosen and the number of folds used."""
-    fitted = out_of_fold_select({"features": x}, y, k, folds=folds)
-    return fitted.probabilities, fitted.c, fitted.folds
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from oversight.choices import JobStatus
-from oversight.models import InferenceRun, ItemInferredLabel
+from oversight.models import ItemInferredLabel
+from oversight.selectors.truth import inference_run_latest
 from projects.models import Project
 
 
@@ -36,12 +36,7 @@ class InferenceSource:
 
 def inference_source_get(*, project: Project) -> InferenceSource | None:
     """The project's latest succeeded inference run (the one its items' inferred labels come from), if any."""
-    run = (
-        InferenceRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .only("pk", "number", "engine", "engine_version", "variant", "labels", "finished_at")
-        .order_by("-number")
-        .first()
-    )
+    run = inference_run_latest(project=project)
     if run is None:
         return None
     return InferenceSource(

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oversight.choices import JobStatus
-from oversight.models import ItemLabelIssue, LabelErrorScan
+from oversight.selectors.label_errors import label_error_scan_latest, label_issue_list
 from projects.models import Project
 
 
@@ -19,13 +18,8 @@ class Suspects:
 
 
 def snapshot_suspects_get(*, project: Project) -> Suspects:
-    scan = (
-        LabelErrorScan.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .only("pk", "number")
-        .order_by("-number")
-        .first()
-    )
+    scan = label_error_scan_latest(project=project)
     if scan is None:
         return Suspects(scan=None, item_ids=frozenset())
-    ids = ItemLabelIssue.objects.filter(scan=scan).values_list("item_id", flat=True)
+    ids = label_issue_list(project=project, latest=scan).values_list("item_id", flat=True)
     return Suspects(scan=scan.number, item_ids=frozenset(ids))

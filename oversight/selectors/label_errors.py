@@ -29,9 +29,10 @@ def label_error_scan_latest(*, project: Project) -> LabelErrorScan | None:
     return label_error_scan_list(project=project).filter(status=JobStatus.SUCCEEDED).first()
 
 
-def label_issue_list(*, project: Project) -> QuerySet[ItemLabelIssue]:
-    """The latest succeeded scan's suspects, ranked (each scan replaces the previous one's)."""
-    latest = label_error_scan_latest(project=project)
+def label_issue_list(*, project: Project, latest: LabelErrorScan | None = None) -> QuerySet[ItemLabelIssue]:
+    """The latest succeeded scan's suspects, ranked (each scan replaces the previous one's); `latest`: that
+    scan, where the caller has read it already."""
+    latest = latest or label_error_scan_latest(project=project)
     if latest is None:
         return ItemLabelIssue.objects.none()
     return ItemLabelIssue.objects.filter(project=project, scan=latest).order_by("rank")

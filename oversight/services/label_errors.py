@@ -37,7 +37,7 @@ from django.db.models import Max
 from django.utils import timezone
 from scipy import sparse
 
-from core.jobs import Started, enqueue_on_commit, join_since
+from core.jobs import Started, enqueue_on_commit
 from core.queries import filter_ids
 from features.choices import DEFAULT_FEATURES, HYBRID_FIELDS, FeatureKind
 from features.encoders import encoder_available
@@ -47,6 +47,7 @@ from labeling.models import Annotation, GoldLabel
 from oversight import label_errors, tasks
 from oversight.choices import JobStatus, JobTrigger, ReviewReason
 from oversight.models import ItemLabelIssue, LabelErrorScan
+from oversight.services.jobs import job_execute, job_under_way
 from oversight.services.review import review_requests_add
 from projects.choices import Split
 from projects.models import Item, Project
@@ -138,7 +139,7 @@ def label_error_scan_start(
 ) -> Started[LabelErrorScan]:
     """Starts a scan, or answers with the project's scan already pending or running. It is handed to a worker
     on commit, unless the caller runs it itself (`enqueue=False`: find_label_errors)."""
-    if (running := _under_way(project)) is not None:
+    if (running := job_under_way(LabelErrorScan, project)) is not None:
         return Started(job=running, created=False)
     if project.multi_label:
         raise ValidationError(ERROR_MULTI_LABEL, code="multi_label")
@@ -147,7 +148,7 @@ def label_error_scan_start(
         raise _too_few(given)
     with transaction.atomic():
         Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
-        if (running := _under_way(project)) is not None:
+        if (running := job_under_way(LabelErrorScan, project)) is not None:
             return Started(job=running, created=False)
         number = (LabelErrorScan.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         scan = LabelErrorScan.objects.create(project=project, number=number, trigger=trigger, created_by=user)
@@ -156,39 +157,9 @@ def label_error_scan_start(
     return Started(job=scan, created=True)
 
 
-def _under_way(project: Project) -> LabelErrorScan | None:
-    return (
-        LabelErrorScan.objects.filter(
-            project=project, status__in=[JobStatus.PENDING, JobStatus.RUNNING], created_at__gte=join_since()
-        )
-        .order_by("-number")
-        .first()
-    )
-
-
 def label_error_scan_execute(*, scan_id: int) -> LabelErrorScan:
     """Runs a scan (again, when a previous attempt died: from nothing)."""
-    with transaction.atomic():
-        scan = LabelErrorScan.objects.select_for_update().select_related("project").get(pk=scan_id)
-        if scan.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return scan
-        scan.status = JobStatus.RUNNING
-        scan.attempts += 1
-        scan.started_at = timezone.now()
-        scan.save(update_fields=["status", "attempts", "started_at", "updated_at"])
-    try:
-        return _execute(scan)
-    except ValidationError as error:  # the labels changed under it: a clear answer, not a crash
-        LabelErrorScan.objects.filter(pk=scan.pk).update(
-            status=JobStatus.FAILED, error=" ".join(error.messages), finished_at=timezone.now()
-        )
-        scan.refresh_from_db()
-        return scan
-    except Exception as error:
-        LabelErrorScan.objects.filter(pk=scan.pk).update(
-            status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
-        )
-        raise
+    return job_execute(LabelErrorScan, scan_id, _execute)
 
 
 def feature_kinds(project: Project) -> tuple[str, ...]:

@@ -25,11 +25,12 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from core.jobs import Started, enqueue_on_commit, join_since
+from core.jobs import Started, enqueue_on_commit
 from oversight import tasks, truth
 from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
 from oversight.models import InferenceRun, ItemInferredLabel
 from oversight.selectors.truth_answers import ProjectAnswers, Source, project_answers_get
+from oversight.services.jobs import job_execute, job_under_way
 from oversight.services.review import review_requests_add
 from projects.models import Project
 from weak_supervision.models import ItemEndModelLabel, ItemLfVote
@@ -57,11 +58,11 @@ def inference_run_start(
 ) -> Started[InferenceRun]:
     """Starts a run, or answers with the project's run already pending or running (one at a time). The run is
     handed to a worker on commit, unless the caller runs it itself (`enqueue=False`: infer_labels)."""
-    if (running := _under_way(project)) is not None:
+    if (running := job_under_way(InferenceRun, project)) is not None:
         return Started(job=running, created=False)
     with transaction.atomic():
         Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
-        if (running := _under_way(project)) is not None:
+        if (running := job_under_way(InferenceRun, project)) is not None:
             return Started(job=running, created=False)
         if not project.items.exists():
             raise ValidationError(ERROR_NO_ITEMS, code="no_items")
@@ -83,16 +84,6 @@ def _has_answers(project: Project) -> bool:
         or ItemLfVote.objects.filter(labeling_function__project=project).exists()
         or ItemEndModelLabel.objects.filter(project=project).exists()
         or project.items.exclude(suggested_label="").exists()
-    )
-
-
-def _under_way(project: Project) -> InferenceRun | None:
-    return (
-        InferenceRun.objects.filter(
-            project=project, status__in=[JobStatus.PENDING, JobStatus.RUNNING], created_at__gte=join_since()
-        )
-        .order_by("-number")
-        .first()
     )
 
 
@@ -126,27 +117,7 @@ def inference_if_due(*, project: Project) -> InferenceRun | None:
 
 def inference_run_execute(*, run_id: int) -> InferenceRun:
     """Fits and stores a run (again, when a previous attempt died: it starts from nothing)."""
-    with transaction.atomic():
-        run = InferenceRun.objects.select_for_update().select_related("project").get(pk=run_id)
-        if run.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return run
-        run.status = JobStatus.RUNNING
-        run.attempts += 1
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "attempts", "started_at", "updated_at"])
-    try:
-        return _execute(run)
-    except ValidationError as error:  # nothing to infer from: a clear answer, not a crash
-        InferenceRun.objects.filter(pk=run.pk).update(
-            status=JobStatus.FAILED, error=" ".join(error.messages), finished_at=timezone.now()
-        )
-        run.refresh_from_db()
-        return run
-    except Exception as error:
-        InferenceRun.objects.filter(pk=run.pk).update(
-            status=JobStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
-        )
-        raise
+    return job_execute(InferenceRun, run_id, _execute)
 
 
 @dataclass(frozen=True)

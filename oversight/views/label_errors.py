@@ -34,13 +34,16 @@ def _context(access: ProjectAccess, **extra: Any) -> dict[str, Any]:
     project = access.project
     scans = list(label_error_scan_list(project=project)[:SCANS_SHOWN])
     current = scans[0] if scans else None
+    latest = label_error_scan_latest(project=project)
     return {
         "project": project,
         "scans": scans,
         "current": current,
         "under_way": current is not None and current.status in (JobStatus.PENDING, JobStatus.RUNNING),
-        "latest": label_error_scan_latest(project=project),
-        "issues": list(label_issue_list(project=project).select_related("item")[:SUSPECTS_SHOWN]),
+        "latest": latest,
+        "issues": list(
+            label_issue_list(project=project, latest=latest).select_related("item")[:SUSPECTS_SHOWN]
+        ),
         "shown": SUSPECTS_SHOWN,
         **extra,
     }
