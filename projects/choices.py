@@ -33,3 +33,22 @@ class ImportFormat(models.TextChoices):
 class OnConflict(models.TextChoices):
     SKIP = "skip", "Skip items whose external id is known"
     UPDATE = "update", "Update items whose external id is known"
+
+
+class ProjectKind(models.TextChoices):
+    """What an answer is: one label per item, any number of labels per item, or spans of the item's text."""
+
+    SINGLE = "single", "One label per item"
+    MULTI = "multi", "Several labels per item"
+    SPANS = "spans", "Spans (named entities)"
+
+
+class LabelChangeAction(models.TextChoices):
+    ADD = "add", "Added"
+    RENAME = "rename", "Renamed"
+    HOTKEY = "hotkey", "Hotkey changed"
+    COLOR = "color", "Colour changed"
+    REORDER = "reorder", "Moved"
+    MERGE = "merge", "Merged"
+    RETIRE = "retire", "Retired"
+    RESTORE = "restore", "Restored"

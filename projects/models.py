@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.markdown import render_markdown
 from core.models import TimeStampedModel
-from projects.choices import ImportFormat, ImportStatus, OnConflict, Role, Split
+from projects.choices import ImportFormat, ImportStatus, LabelChangeAction, OnConflict, ProjectKind, Role, Split
 
 
 class Project(TimeStampedModel):
@@ -18,7 +18,15 @@ class Project(TimeStampedModel):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     instructions = models.TextField(blank=True, help_text="Markdown, shown to analysts (sanitised).")
+    kind = models.CharField(
+        max_length=8, choices=ProjectKind.choices, default=ProjectKind.SINGLE, db_default=ProjectKind.SINGLE
+    )
+    # Kept beside `kind` for the many readers that ask only this (a constraint holds the two together).
     multi_label = models.BooleanField(default=False)
+    allow_overlapping_spans = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Span projects: an answer may hold nested or overlapping spans.",
+    )
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
     lease_seconds = models.PositiveIntegerField(
         default=600, help_text="How long an item handed to an analyst stays reserved for them."
@@ -64,6 +72,10 @@ class Project(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(review_audit_rate__gte=0) & Q(review_audit_rate__lte=1), name="project_audit_rate"
             ),
+            models.CheckConstraint(
+                condition=Q(kind=ProjectKind.MULTI, multi_label=True) | (~Q(kind=ProjectKind.MULTI) & Q(multi_label=False)),
+                name="project_kind_multi_label",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -71,6 +83,10 @@ class Project(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("labeling:project-detail", args=[self.slug])
+
+    @property
+    def is_spans(self) -> bool:
+        return self.kind == ProjectKind.SPANS
 
     @property
     def instructions_html(self) -> str:
@@ -86,6 +102,9 @@ class Label(models.Model):
     hotkey = models.CharField(max_length=1, blank=True)
     color = models.CharField(max_length=7, default="#6b7280")
     order = models.PositiveSmallIntegerField(default=0)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Retired labels keep their answers but are offered to no one."
+    )
 
     class Meta:
         db_table = "labeling_label"  # kept from the app it lived in before (no table moves)
@@ -99,6 +118,29 @@ class Label(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project.slug}:{self.key}"
+
+
+class LabelChange(models.Model):
+    """One change to a project's label schema, with who made it and when: the schema's history."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_changes")
+    action = models.CharField(max_length=10, choices=LabelChangeAction.choices)
+    key = models.CharField(max_length=64, help_text="The label changed (merges: the one merged away).")
+    into = models.CharField(max_length=64, blank=True, help_text="Merges: the label it was merged into.")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="Merges: rows migrated, per kind.")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project_id", "created_at", "id"]
+        indexes = [models.Index(fields=["project", "created_at"], name="label_change_project_time")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.action} {self.key}"
 
 
 class Membership(TimeStampedModel):
