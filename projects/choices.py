@@ -28,6 +28,7 @@ class ImportFormat(models.TextChoices):
     JSON = "json", "JSON array"
     PARQUET = "parquet", "Parquet"
     WRENCH = "wrench", "WRENCH folder (or .zip)"
+    CONLL = "conll", "CoNLL (token and tag per line)"
 
 
 class OnConflict(models.TextChoices):

@@ -185,6 +185,10 @@ class Item(models.Model):
     suggested_label = models.CharField(max_length=64, blank=True, default="", db_default="")
     suggested_confidence = models.FloatField(null=True, blank=True)
     suggested_by = models.PositiveIntegerField(null=True, blank=True, help_text="The model number.")
+    # Span projects. The tokens the import gave ([[start, end], ...] in code points of `text`; null: the
+    # platform's tokenizer, core.spans.tokenize), and the active-learning model's suggested spans.
+    token_offsets = models.JSONField(null=True, blank=True)
+    suggested_spans = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         db_table = "labeling_item"  # kept from the app it lived in before (no table moves)

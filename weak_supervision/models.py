@@ -69,6 +69,25 @@ class ExternalVote(models.Model):
         return f"{self.labeling_function_id} votes {self.label_id} on {self.item_id}"
 
 
+class ExternalSpanVote(models.Model):
+    """The spans an external LF marked in one item's text (span projects; an LF that marked nothing in an
+    item has no row). Spans as core.spans gives them: {"start", "end", "label", "text"}."""
+
+    labeling_function = models.ForeignKey(
+        LabelingFunction, on_delete=models.CASCADE, related_name="span_votes"
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="external_span_votes")
+    spans = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["labeling_function", "item"], name="external_span_vote_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labeling_function_id} marks {len(self.spans)} spans in {self.item_id}"
+
+
 class LabelModelRun(TimeStampedModel):
     """One application of a fixed set of LF versions to every item, then a label model fitted on the votes.
 
@@ -152,6 +171,9 @@ class ItemWeakLabel(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     run = models.ForeignKey(LabelModelRun, on_delete=models.CASCADE, related_name="+", db_index=False)
     label = models.CharField(max_length=64, blank=True, help_text="The top label; blank where no LF voted.")
+    spans = models.JSONField(
+        default=list, blank=True, db_default=[], help_text="Span projects: the weak spans (core.spans)."
+    )
     confidence = models.FloatField(
         default=0.0, help_text="The top label's probability (0 where no LF voted)."
     )
