@@ -122,3 +122,10 @@ def spans_overlap(spans: Sequence[SpanDict]) -> tuple[int, int] | None:
 def spans_sorted(spans: Sequence[SpanDict]) -> list[SpanDict]:
     """Spans in text order (start, then longer first, then type): the order they are stored in."""
     return sorted(spans, key=lambda span: (span["start"], -span["end"], span["label"]))
+
+
+def token_offsets_of(text: str, stored: Sequence[Sequence[int]] | None) -> TokenOffsets:
+    """An item's tokens: those its import gave (Item.token_offsets), else the platform's tokenizer's."""
+    if stored:
+        return [(int(pair[0]), int(pair[1])) for pair in stored]
+    return tokenize(text)
