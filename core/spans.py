@@ -88,8 +88,12 @@ def tag_spans(tags: Sequence[str], *, scheme: str = "BIO") -> list[TokenSpan]:
     return spans
 
 
-def token_spans_to_spans(text: str, offsets: TokenOffsets, token_spans: Sequence[TokenSpan]) -> list[SpanDict]:
-    return [span_make(text, offsets[first][0], offsets[last - 1][1], kind) for first, last, kind in token_spans]
+def token_spans_to_spans(
+    text: str, offsets: TokenOffsets, token_spans: Sequence[TokenSpan]
+) -> list[SpanDict]:
+    return [
+        span_make(text, offsets[first][0], offsets[last - 1][1], kind) for first, last, kind in token_spans
+    ]
 
 
 def bio_tags(offsets: TokenOffsets, spans: Sequence[SpanDict]) -> list[str]:
@@ -129,3 +133,9 @@ def token_offsets_of(text: str, stored: Sequence[Sequence[int]] | None) -> Token
     if stored:
         return [(int(pair[0]), int(pair[1])) for pair in stored]
     return tokenize(text)
+
+
+def bio_label_names(types: Sequence[str]) -> list[str]:
+    """The BIO tag names of entity types as tag ids number them: O, then B- and I- of each type in order
+    (WRENCH's `entity_to_bio_labels`; a Hugging Face token-classification ClassLabel)."""
+    return [OUTSIDE, *(f"{prefix}-{kind}" for kind in types for prefix in ("B", "I"))]

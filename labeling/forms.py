@@ -55,6 +55,23 @@ class AnnotationSubmitForm(_QueueActionForm):
             raise forms.ValidationError("Each rationale needs integer start and end offsets.") from exc
 
 
+class SpanSubmitForm(_QueueActionForm):
+    """A span project's answer from the labeling view: the spans as JSON (labeling.js and spans.js fill it)."""
+
+    item_id = forms.IntegerField(min_value=1)
+    spans = forms.JSONField(required=False)  # "[]" is an answer (no entities); a missing field is not
+    client_uuid = forms.UUIDField()
+    lead_time_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)
+
+    def clean_spans(self) -> list[Any]:
+        raw = self.cleaned_data.get("spans")
+        if "spans" not in self.data:
+            raise forms.ValidationError("The answer's spans are missing.")
+        if not isinstance(raw, list):
+            raise forms.ValidationError("Spans must be a list of objects with start, end and label.")
+        return raw
+
+
 class QueueSkipForm(_QueueActionForm):
     item_id = forms.IntegerField(min_value=1)
     dwell_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)

@@ -164,7 +164,9 @@ class GoldLabel(TimeStampedModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_labels")
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="gold")
     labels = models.JSONField(default=list, help_text="Label keys, in schema order.")
-    spans = models.JSONField(default=list, blank=True, db_default=[], help_text="Span projects: the gold spans.")
+    spans = models.JSONField(
+        default=list, blank=True, db_default=[], help_text="Span projects: the gold spans."
+    )
     source = models.CharField(max_length=12, choices=GoldSource.choices, default=GoldSource.ADJUDICATED)
     is_check = models.BooleanField(default=False, help_text="Used as a gold check in analysts' queues.")
     decided_by = models.ForeignKey(
@@ -192,7 +194,9 @@ class EvaluationLabel(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="evaluation_labels")
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="evaluation_label")
     labels = models.JSONField(default=list, help_text="Label keys, in schema order.")
-    spans = models.JSONField(default=list, blank=True, db_default=[], help_text="Span projects: the true spans.")
+    spans = models.JSONField(
+        default=list, blank=True, db_default=[], help_text="Span projects: the true spans."
+    )
     import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
 

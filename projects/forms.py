@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from accounts.forms import AccountCreateForm
-from projects.choices import Role
+from projects.choices import ProjectKind, Role
 from projects.services.label_keys import LabelKeys
 
 
@@ -14,8 +14,17 @@ class ProjectForm(forms.Form):
     slug = forms.SlugField(
         max_length=100, required=False, help_text="Leave empty to derive it from the name."
     )
-    labels = forms.CharField(help_text="Comma-separated label names, e.g. spam, ham.")
+    labels = forms.CharField(
+        help_text="Comma-separated label names, e.g. spam, ham (span projects: entity types, e.g. PER, LOC)."
+    )
+    kind = forms.ChoiceField(
+        choices=[("", "One label per item (or several, with multi-label)"), *ProjectKind.choices],
+        required=False, label="What analysts give",
+    )  # fmt: skip
     multi_label = forms.BooleanField(required=False)
+    allow_overlapping_spans = forms.BooleanField(
+        required=False, help_text="Span projects: answers may hold nested or overlapping spans."
+    )
     overlap = forms.IntegerField(min_value=1, max_value=20, initial=1)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     instructions = forms.CharField(

@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from core.markdown import render_markdown
 from core.models import TimeStampedModel
-from projects.choices import ImportFormat, ImportStatus, LabelChangeAction, OnConflict, ProjectKind, Role, Split
+from projects.choices import (
+    ImportFormat,
+    ImportStatus,
+    LabelChangeAction,
+    OnConflict,
+    ProjectKind,
+    Role,
+    Split,
+)
 
 
 class Project(TimeStampedModel):
@@ -24,7 +32,8 @@ class Project(TimeStampedModel):
     # Kept beside `kind` for the many readers that ask only this (a constraint holds the two together).
     multi_label = models.BooleanField(default=False)
     allow_overlapping_spans = models.BooleanField(
-        default=False, db_default=False,
+        default=False,
+        db_default=False,
         help_text="Span projects: an answer may hold nested or overlapping spans.",
     )
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per item.")
@@ -73,7 +82,8 @@ class Project(TimeStampedModel):
                 condition=Q(review_audit_rate__gte=0) & Q(review_audit_rate__lte=1), name="project_audit_rate"
             ),
             models.CheckConstraint(
-                condition=Q(kind=ProjectKind.MULTI, multi_label=True) | (~Q(kind=ProjectKind.MULTI) & Q(multi_label=False)),
+                condition=Q(kind=ProjectKind.MULTI, multi_label=True)
+                | (~Q(kind=ProjectKind.MULTI) & Q(multi_label=False)),
                 name="project_kind_multi_label",
             ),
         ]

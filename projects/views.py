@@ -45,7 +45,8 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
         data = form.cleaned_data
         project = form_run(form, lambda: project_create(
             name=data["name"], slug=data["slug"], labels=label_specs_from_keys(data["labels"]),
-            multi_label=data["multi_label"], overlap=data["overlap"], description=data["description"],
+            multi_label=data["multi_label"], kind=data["kind"], overlap=data["overlap"],
+            allow_overlapping_spans=data["allow_overlapping_spans"], description=data["description"],
             instructions=data["instructions"], created_by=user_of(request),
         ))  # fmt: skip
         if project is not None:

@@ -16,7 +16,7 @@ class AnnotationRevisionOutputSerializer(serializers.ModelSerializer[AnnotationR
 
     class Meta:
         model = AnnotationRevision
-        fields = ["labels", "lead_time_ms", "edited_by", "created_at"]
+        fields = ["labels", "spans", "lead_time_ms", "edited_by", "created_at"]
 
 
 class AnnotationOutputSerializer(serializers.ModelSerializer[Annotation]):
@@ -25,8 +25,8 @@ class AnnotationOutputSerializer(serializers.ModelSerializer[Annotation]):
 
     class Meta:
         model = Annotation
-        fields = ["id", "labels", "annotator", "external_annotator", "source", "lead_time_ms", "created_at",
-                  "updated_at", "revisions"]  # fmt: skip
+        fields = ["id", "labels", "spans", "annotator", "external_annotator", "source", "lead_time_ms",
+                  "created_at", "updated_at", "revisions"]  # fmt: skip
 
 
 class ItemDetailOutputSerializer(ItemOutputSerializer):
@@ -53,12 +53,33 @@ class SuggestionOutputSerializer(Serializer):
     model = serializers.IntegerField(help_text="The model version that made it.")
 
 
+class SpanSerializer(Serializer):
+    """A span of an item's text: code-point offsets of the stored text (end exclusive), the entity type's
+    key, and the quoted text."""
+
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=1)
+    label_ = serializers.CharField(max_length=64)
+    text = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="Checked against the item's text."
+    )
+
+
 class QueueItemOutputSerializer(serializers.Serializer[Any]):
     item = ItemOutputSerializer()
     lease_expires_at = serializers.DateTimeField(source="assignment.expires_at")
     previous_labels = serializers.ListField(child=serializers.CharField())
+    previous_spans = SpanSerializer(many=True, help_text="Span projects: the undone answer's spans.")
+    tokens = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Span projects: the item's tokens as [start, end] code-point offsets (selections snap to them).",
+    )
     suggestion = SuggestionOutputSerializer(
         allow_null=True, help_text="The model's predicted label, where the project shows suggestions."
+    )
+    suggested_spans = SpanSerializer(
+        many=True,
+        help_text="Span projects: the model's suggested spans, where the project shows suggestions.",
     )
 
 
@@ -76,7 +97,14 @@ class _ClientActionInputSerializer(serializers.Serializer[Any]):
 
 class AnnotationSubmitInputSerializer(_ClientActionInputSerializer):
     item_id = serializers.IntegerField(min_value=1)
-    labels = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list,
+        help_text="Label keys (item projects).",
+    )  # fmt: skip
+    spans = SpanSerializer(
+        many=True, required=False, default=None, allow_null=True,
+        help_text="Span projects: the answer, a list of spans (empty: no entities).",
+    )  # fmt: skip
     client_uuid = serializers.UUIDField(
         help_text="Made by the client once per answer: a retry is stored once."
     )

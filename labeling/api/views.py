@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import NotFoundError
+from core.spans import token_offsets_of
 from labeling.api.serializers import (
     AnalystSummaryOutputSerializer,
     AnnotationSubmitInputSerializer,
@@ -39,6 +40,7 @@ from labeling.selectors.activity import (
 from labeling.services.annotations import RationaleSpec, annotation_submit, annotation_undo_last
 from labeling.services.interactions import EventSpec, interaction_events_record, item_flag
 from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip
+from projects.models import Project
 from projects.permissions import Action
 from projects.selectors import item_get
 from projects.web import ProjectScopedMixin
@@ -58,8 +60,17 @@ class ItemDetailApi(ProjectScopedMixin, APIView):
         return Response(ItemDetailOutputSerializer(item, context={"annotations": annotations}).data)
 
 
-def _queue_item_data(current: QueueItem, suggestion: Suggestion | None = None) -> dict[str, Any]:
-    return dict(QueueItemOutputSerializer({**current.__dict__, "suggestion": suggestion}).data)
+def _queue_item_data(
+    project: Project, current: QueueItem, suggestion: Suggestion | None = None, *, shown: bool = False
+) -> dict[str, Any]:
+    item = current.item
+    spans = project.is_spans
+    extra = {
+        "suggestion": suggestion,
+        "tokens": token_offsets_of(item.text, item.token_offsets) if spans else [],
+        "suggested_spans": item.suggested_spans if spans and shown else [],
+    }
+    return dict(QueueItemOutputSerializer({**current.__dict__, **extra}).data)
 
 
 class QueueNextApi(ProjectScopedMixin, APIView):
@@ -75,7 +86,7 @@ class QueueNextApi(ProjectScopedMixin, APIView):
         if current is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         suggestion = item_suggestion(project=project, item=current.item) if shown else None
-        return Response(_queue_item_data(current, suggestion))
+        return Response(_queue_item_data(project, current, suggestion, shown=shown))
 
 
 class AnnotationSubmitApi(ProjectScopedMixin, APIView):
@@ -122,7 +133,7 @@ class QueueUndoApi(ProjectScopedMixin, APIView):
         data = QueueUndoInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         current = annotation_undo_last(project=project, user=access.user, **data.validated_data)
-        return Response(_queue_item_data(current))
+        return Response(_queue_item_data(access.project, current))
 
 
 class FlagCreateApi(ProjectScopedMixin, APIView):

@@ -4,30 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0009_evaluation_labels'),
+        ("labeling", "0009_evaluation_labels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='annotation',
-            name='spans',
+            model_name="annotation",
+            name="spans",
             field=models.JSONField(blank=True, db_default=[], default=list),
         ),
         migrations.AddField(
-            model_name='annotationrevision',
-            name='spans',
+            model_name="annotationrevision",
+            name="spans",
             field=models.JSONField(blank=True, db_default=[], default=list),
         ),
         migrations.AddField(
-            model_name='evaluationlabel',
-            name='spans',
-            field=models.JSONField(blank=True, db_default=[], default=list, help_text='Span projects: the true spans.'),
+            model_name="evaluationlabel",
+            name="spans",
+            field=models.JSONField(
+                blank=True, db_default=[], default=list, help_text="Span projects: the true spans."
+            ),
         ),
         migrations.AddField(
-            model_name='goldlabel',
-            name='spans',
-            field=models.JSONField(blank=True, db_default=[], default=list, help_text='Span projects: the gold spans.'),
+            model_name="goldlabel",
+            name="spans",
+            field=models.JSONField(
+                blank=True, db_default=[], default=list, help_text="Span projects: the gold spans."
+            ),
         ),
     ]

@@ -16,6 +16,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
+from core.spans import SpanDict
 from labeling.choices import AnnotationSource, EventType
 from labeling.hooks import AnswerGiven, answer_given
 from labeling.models import Annotation, AnnotationRevision, Assignment, GoldLabel, InteractionEvent, Rationale
@@ -26,6 +27,7 @@ from labeling.services.queue import (
     project_item_get,
     queue_lease_take,
 )
+from labeling.services.spans import ERROR_NOT_SPANS, span_types_present, spans_validate
 from projects.models import Item, Membership, Project
 from projects.services.label_keys import ERROR_ONE_LABEL, LabelKeys, annotation_labels_validate, label_keys_of
 
@@ -33,27 +35,41 @@ __all__ = ["ERROR_ONE_LABEL", "annotation_labels_validate"]
 
 
 def annotation_update(
-    *, annotation: Annotation, labels: list[str], edited_by: User | None, lead_time_ms: int | None = None
+    *,
+    annotation: Annotation,
+    labels: list[str],
+    edited_by: User | None,
+    lead_time_ms: int | None = None,
+    spans: Any = None,
 ) -> Annotation:
-    """Changes an annotation's labels; the previous labels are kept as an AnnotationRevision."""
-    keys = annotation_labels_validate(project=annotation.project, labels=labels)
+    """Changes an annotation's labels (span projects: its spans, given as `spans`); the previous answer is
+    kept as an AnnotationRevision."""
+    project = annotation.project
+    checked: list[SpanDict] = []
+    if project.is_spans:
+        checked = spans_validate(project=project, text=annotation.item.text, spans=spans)
+        keys = span_types_present(project=project, spans=checked)
+    else:
+        keys = annotation_labels_validate(project=project, labels=labels)
     with transaction.atomic():
         locked = Annotation.objects.select_for_update().get(pk=annotation.pk)
-        if locked.labels == keys:
+        if locked.labels == keys and locked.spans == checked:
             return locked
         AnnotationRevision.objects.create(
-            annotation=locked, labels=locked.labels, lead_time_ms=locked.lead_time_ms, edited_by=edited_by
-        )
-        locked.labels = keys
+            annotation=locked, labels=locked.labels, spans=locked.spans, lead_time_ms=locked.lead_time_ms,
+            edited_by=edited_by,
+        )  # fmt: skip
+        locked.labels, locked.spans = keys, checked
         if lead_time_ms is not None:
             locked.lead_time_ms = lead_time_ms
-        locked.save(update_fields=["labels", "lead_time_ms", "updated_at"])
+        locked.save(update_fields=["labels", "spans", "lead_time_ms", "updated_at"])
     return locked
 
 
 # --- The labeling hot path: submit and undo ----------------------------------------------------------------
 
 MAX_RATIONALES = 50
+ERROR_SPANS_REQUIRED = "A span project's answer is a list of spans (an empty list: no entities)."
 ERROR_UUID_TAKEN = "This client_uuid belongs to another submission."
 ERROR_NOTHING_TO_UNDO = "There is no submission of yours to undo in this project."
 ERROR_RATIONALE_SPAN = "Rationale {index}: the span {start}-{end} is outside the item's text."
@@ -142,6 +158,7 @@ def annotation_submit(
     client_ts: datetime | None = None,
     suggested_label: str = "",
     membership: Membership | Unknown | None = UNKNOWN,
+    spans: Any = None,
 ) -> SubmitResult:
     """Stores an analyst's answer for an item, once per client_uuid, in one transaction.
 
@@ -155,8 +172,18 @@ def annotation_submit(
     The hot path (a new answer) costs four statements between BEGIN and COMMIT on PostgreSQL: the item
     locked, its annotations read (a retry's, the analyst's earlier one, the others' for review), and one
     statement that writes the annotation, the slot, the lease and the events (see _SUBMIT).
+
+    A span project's answer is `spans` (a list, empty for "no entities"; see labeling.services.spans), checked
+    against the item's text once it is read; its `labels` become the entity types present.
     """
-    keys = annotation_labels_validate(project=project, labels=labels)
+    if project.is_spans:
+        if spans is None:
+            raise ValidationError(ERROR_SPANS_REQUIRED, code="spans")
+        keys: list[str] = []
+    elif spans:
+        raise ValidationError(ERROR_NOT_SPANS, code="spans")
+    else:
+        keys = annotation_labels_validate(project=project, labels=labels)
     input_method_validate(input_method)
     suggested_label = _suggested_label_resolve(project, suggested_label)
     if isinstance(membership, Unknown):
@@ -176,6 +203,10 @@ def annotation_submit(
         )
         if item is None:
             raise NotFoundError(ERROR_ITEM)
+        checked: list[SpanDict] = []
+        if project.is_spans:
+            checked = spans_validate(project=project, text=item.text, spans=spans)
+            keys = span_types_present(project=project, spans=checked)
         found = list(
             Annotation.objects.filter(Q(client_uuid=client_uuid) | Q(item_id=item.pk)).order_by("pk")
         )
@@ -186,12 +217,15 @@ def annotation_submit(
             return SubmitResult(annotation=replay, created=False)
         mine = next((row for row in found if row.item_id == item.pk and row.annotator_id == user.pk), None)
         others = tuple(tuple(row.labels) for row in found if row.item_id == item.pk and row is not mine)
-        payload = {"labels": keys, "input_method": input_method, "dwell_ms": lead_time_ms,
-                   "client_uuid": str(client_uuid)}  # fmt: skip
+        payload: dict[str, Any] = {"labels": keys, "input_method": input_method, "dwell_ms": lead_time_ms,
+                                   "client_uuid": str(client_uuid)}  # fmt: skip
+        if project.is_spans:
+            payload["spans"] = len(checked)
         if mine is not None:
             previous = mine.labels
+            mine.item = item
             changed = annotation_update(
-                annotation=mine, labels=keys, edited_by=user, lead_time_ms=lead_time_ms
+                annotation=mine, labels=keys, edited_by=user, lead_time_ms=lead_time_ms, spans=checked
             )
             _event(project, item, user, EventType.CHANGE, {**payload, "previous": previous}, client_ts, now)
             if suggested_label:
@@ -204,7 +238,7 @@ def annotation_submit(
             )  # fmt: skip
             return SubmitResult(annotation=changed, created=False, changed=True)
         annotation = Annotation(
-            project=project, item=item, annotator=user, labels=keys, source=AnnotationSource.HUMAN,
+            project=project, item=item, annotator=user, labels=keys, spans=checked, source=AnnotationSource.HUMAN,
             client_uuid=client_uuid, lead_time_ms=lead_time_ms, created_at=now, updated_at=now,
         )  # fmt: skip
         extra = (
@@ -232,9 +266,9 @@ def annotation_submit(
 _SUBMIT = """
 WITH ann AS (
     INSERT INTO labeling_annotation (created_at, updated_at, project_id, item_id, annotator_id,
-                                     external_annotator, labels, source, client_uuid, lead_time_ms)
-    VALUES (%(now)s, %(now)s, %(project)s, %(item)s, %(user)s, '', %(labels)s::jsonb, %(source)s, %(uuid)s,
-            %(lead)s)
+                                     external_annotator, labels, spans, source, client_uuid, lead_time_ms)
+    VALUES (%(now)s, %(now)s, %(project)s, %(item)s, %(user)s, '', %(labels)s::jsonb, %(spans)s::jsonb,
+            %(source)s, %(uuid)s, %(lead)s)
     RETURNING id
 ), slot AS (
     UPDATE labeling_item SET remaining = remaining - 1 WHERE id = %(item)s
@@ -261,7 +295,8 @@ def _submit_in_one_statement(
     events = [(EventType.SUBMIT.value, payload), *((row.type, row.payload) for row in extra)]
     params: dict[str, Any] = {
         "now": now, "project": annotation.project_id, "item": annotation.item_id, "user": annotation.annotator_id,
-        "labels": json.dumps(annotation.labels), "source": annotation.source, "uuid": annotation.client_uuid,
+        "labels": json.dumps(annotation.labels), "spans": json.dumps(annotation.spans), "source": annotation.source,
+        "uuid": annotation.client_uuid,
         "lead": annotation.lead_time_ms, "client_ts": client_ts,
     }  # fmt: skip
     for n, (kind, body) in enumerate(events):
@@ -343,13 +378,17 @@ def annotation_undo_last(
         item = project_item_get(project=project, item_id=last.item_id, lock=True)
         payload = {"labels": last.labels, "annotation_id": last.pk, "client_uuid": str(last.client_uuid),
                    "lead_time_ms": last.lead_time_ms, "input_method": input_method}  # fmt: skip
-        previous = list(last.labels)
+        if last.spans:
+            payload["spans"] = last.spans
+        previous, previous_spans = list(last.labels), list(last.spans)
         last.delete()
         Item.objects.filter(pk=item.pk).update(remaining=F("remaining") + 1)
         item.refresh_from_db()
         assignment = queue_lease_take(project=project, user=user, item=item, now=now)
         _event(project, item, user, EventType.UNDO, payload, client_ts, now)
-    return QueueItem(item=item, assignment=assignment, previous_labels=previous)
+    return QueueItem(
+        item=item, assignment=assignment, previous_labels=previous, previous_spans=previous_spans
+    )
 
 
 def _rationale_payload(span: Rationale) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class QueueItem:
     item: Item
     assignment: Assignment
     previous_labels: list[str] = field(default_factory=list)
+    previous_spans: list[Any] = field(default_factory=list)  # span projects: the undone answer's spans
 
 
 def input_method_validate(value: str) -> str:

@@ -18,7 +18,8 @@ from django_htmx.http import reswap, retarget
 
 from core.exceptions import ApplicationError
 from core.htmx import HtmxHttpRequest
-from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm
+from core.spans import token_offsets_of
+from labeling.forms import AnnotationSubmitForm, FlagForm, QueueSkipForm, QueueUndoForm, SpanSubmitForm
 from labeling.selectors import item_suggestion, suggestions_shown
 from labeling.selectors.activity import project_progress, queue_skipped_count
 from labeling.services.annotations import annotation_submit, annotation_undo_last
@@ -37,14 +38,17 @@ def _panel_context(
     request: HtmxHttpRequest, access: ProjectAccess, current: QueueItem | None, **extra: Any
 ) -> dict[str, Any]:
     project, user = access.project, access.user
+    shown = current is not None and suggestions_shown(access=access)
     suggestion = (
-        item_suggestion(project=project, item=current.item)
-        if current is not None and suggestions_shown(access=access)
-        else None
+        item_suggestion(project=project, item=current.item) if current is not None and shown else None
     )
+    # Retired labels keep their answers but are offered to no one.
+    labels = [label for label in project_labels(project=project) if label.retired_at is None]
+    spans = _span_data(project, labels, current, shown=shown) if project.is_spans else None
     return {
         "project": project,
-        "labels": project_labels(project=project),
+        "labels": labels,
+        "span_data": spans,
         "current": current,
         "suggestion": suggestion,
         "client_uuid": uuid.uuid4(),
@@ -52,6 +56,26 @@ def _panel_context(
         "skipped_count": queue_skipped_count(project=project, user=user),
         **extra,
     }
+
+
+def _span_data(
+    project: Project, labels: list[Any], current: QueueItem | None, *, shown: bool
+) -> dict[str, Any]:
+    """What spans.js needs to draw a span project's item: its text and tokens, the entity types, and the
+    spans to start from (the undone answer's, else the model's suggestion where analysts see them)."""
+    if current is None:
+        return {}
+    item = current.item
+    start = current.previous_spans or (item.suggested_spans if shown else [])
+    return {
+        "text": item.text,
+        "tokens": token_offsets_of(item.text, item.token_offsets),
+        "types": [{"key": label.key, "name": label.name, "hotkey": label.hotkey.lower(), "color": label.color}
+                  for label in labels],
+        "spans": start,
+        "suggested": bool(not current.previous_spans and start),
+        "allow_overlap": project.allow_overlapping_spans,
+    }  # fmt: skip
 
 
 def _panel(
@@ -105,6 +129,8 @@ def label_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
 @project_view(Action.LABEL)
 def label_submit(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     project = access.project
+    if project.is_spans:
+        return _span_submit(request, access)
     form = AnnotationSubmitForm(
         request.POST, label_keys=[label.key for label in project_labels(project=project)]
     )
@@ -117,6 +143,23 @@ def label_submit(request: HtmxHttpRequest, access: ProjectAccess) -> HttpRespons
             client_uuid=data["client_uuid"], lead_time_ms=data["lead_time_ms"], rationales=data["rationales"],
             input_method=data["input_method"], client_ts=data["client_ts"], suggested_label=data["suggested_label"],
             membership=access.membership,
+        )  # fmt: skip
+    except (ValidationError, ApplicationError) as exc:
+        return _form_error(request, project, exc)
+    return _next_panel(request, access)
+
+
+def _span_submit(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    project = access.project
+    form = SpanSubmitForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, project, form)
+    data = form.cleaned_data
+    try:
+        annotation_submit(
+            project=project, user=access.user, item_id=data["item_id"], labels=[], spans=data["spans"],
+            client_uuid=data["client_uuid"], lead_time_ms=data["lead_time_ms"], input_method=data["input_method"],
+            client_ts=data["client_ts"], membership=access.membership,
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         return _form_error(request, project, exc)

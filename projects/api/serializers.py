@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from projects.choices import Role
+from projects.choices import ProjectKind, Role
 from projects.models import Item, Label, Membership, Project
 
 
@@ -23,7 +23,8 @@ class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
     class Meta:
         model = Project
         fields = [
-            "id", "name", "slug", "description", "instructions", "instructions_html", "multi_label", "overlap",
+            "id", "name", "slug", "description", "instructions", "instructions_html", "kind", "multi_label",
+            "allow_overlapping_spans", "overlap",
             "lease_seconds", "gold_check_rate", "gold_accuracy_threshold", "gold_min_checks", "gold_auto_review",
             "review_audit_rate", "review_confidence_threshold", "analysts_see_suggestions", "labels", "role",
             "created_at", "updated_at",
@@ -80,9 +81,18 @@ class ProjectCreateInputSerializer(serializers.Serializer[Any]):
     slug = serializers.SlugField(max_length=100, required=False, default="")
     description = serializers.CharField(required=False, default="", allow_blank=True)
     instructions = serializers.CharField(required=False, default="", allow_blank=True)
+    kind = serializers.ChoiceField(
+        choices=ProjectKind.choices, required=False, default="",
+        help_text="single, multi or spans (entity types marked in the text); default: from multi_label.",
+    )  # fmt: skip
     multi_label = serializers.BooleanField(required=False, default=False)
+    allow_overlapping_spans = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Span projects: answers may hold nested or overlapping spans.",
+    )
     overlap = serializers.IntegerField(required=False, default=1, min_value=1, max_value=20)
-    labels = LabelInputSerializer(many=True)
+    labels = LabelInputSerializer(many=True, help_text="The labels (span projects: the entity types).")
 
 
 class ProjectUpdateInputSerializer(serializers.Serializer[Any]):

@@ -7,63 +7,129 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0003_drop_item_content_hash_index'),
+        ("projects", "0003_drop_item_content_hash_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LabelChange',
+            name="LabelChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('add', 'Added'), ('rename', 'Renamed'), ('hotkey', 'Hotkey changed'), ('color', 'Colour changed'), ('reorder', 'Moved'), ('merge', 'Merged'), ('retire', 'Retired'), ('restore', 'Restored')], max_length=10)),
-                ('key', models.CharField(help_text='The label changed (merges: the one merged away).', max_length=64)),
-                ('into', models.CharField(blank=True, help_text='Merges: the label it was merged into.', max_length=64)),
-                ('before', models.JSONField(blank=True, default=dict)),
-                ('after', models.JSONField(blank=True, default=dict)),
-                ('counts', models.JSONField(blank=True, default=dict, help_text='Merges: rows migrated, per kind.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("add", "Added"),
+                            ("rename", "Renamed"),
+                            ("hotkey", "Hotkey changed"),
+                            ("color", "Colour changed"),
+                            ("reorder", "Moved"),
+                            ("merge", "Merged"),
+                            ("retire", "Retired"),
+                            ("restore", "Restored"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="The label changed (merges: the one merged away).", max_length=64
+                    ),
+                ),
+                (
+                    "into",
+                    models.CharField(
+                        blank=True, help_text="Merges: the label it was merged into.", max_length=64
+                    ),
+                ),
+                ("before", models.JSONField(blank=True, default=dict)),
+                ("after", models.JSONField(blank=True, default=dict)),
+                (
+                    "counts",
+                    models.JSONField(blank=True, default=dict, help_text="Merges: rows migrated, per kind."),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['project_id', 'created_at', 'id'],
+                "ordering": ["project_id", "created_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='label',
-            name='retired_at',
-            field=models.DateTimeField(blank=True, help_text='Retired labels keep their answers but are offered to no one.', null=True),
+            model_name="label",
+            name="retired_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Retired labels keep their answers but are offered to no one.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='allow_overlapping_spans',
-            field=models.BooleanField(db_default=False, default=False, help_text='Span projects: an answer may hold nested or overlapping spans.'),
+            model_name="project",
+            name="allow_overlapping_spans",
+            field=models.BooleanField(
+                db_default=False,
+                default=False,
+                help_text="Span projects: an answer may hold nested or overlapping spans.",
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='kind',
-            field=models.CharField(choices=[('single', 'One label per item'), ('multi', 'Several labels per item'), ('spans', 'Spans (named entities)')], db_default='single', default='single', max_length=8),
+            model_name="project",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("single", "One label per item"),
+                    ("multi", "Several labels per item"),
+                    ("spans", "Spans (named entities)"),
+                ],
+                db_default="single",
+                default="single",
+                max_length=8,
+            ),
         ),
         migrations.RunSQL(
             "UPDATE labeling_project SET kind = 'multi' WHERE multi_label", migrations.RunSQL.noop
         ),
         migrations.AddConstraint(
-            model_name='project',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'multi'), ('multi_label', True)), models.Q(models.Q(('kind', 'multi'), _negated=True), ('multi_label', False)), _connector='OR'), name='project_kind_multi_label'),
+            model_name="project",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "multi"), ("multi_label", True)),
+                    models.Q(models.Q(("kind", "multi"), _negated=True), ("multi_label", False)),
+                    _connector="OR",
+                ),
+                name="project_kind_multi_label",
+            ),
         ),
         migrations.AddField(
-            model_name='labelchange',
-            name='changed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="labelchange",
+            name="changed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='labelchange',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='label_changes', to='projects.project'),
+            model_name="labelchange",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="label_changes",
+                to="projects.project",
+            ),
         ),
         migrations.AddIndex(
-            model_name='labelchange',
-            index=models.Index(fields=['project', 'created_at'], name='label_change_project_time'),
+            model_name="labelchange",
+            index=models.Index(fields=["project", "created_at"], name="label_change_project_time"),
         ),
     ]

@@ -4,25 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0004_schema_history_and_spans'),
+        ("projects", "0004_schema_history_and_spans"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='item',
-            name='suggested_spans',
+            model_name="item",
+            name="suggested_spans",
             field=models.JSONField(blank=True, db_default=[], default=list),
         ),
         migrations.AddField(
-            model_name='item',
-            name='token_offsets',
+            model_name="item",
+            name="token_offsets",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='format',
-            field=models.CharField(choices=[('csv', 'CSV'), ('jsonl', 'JSON Lines'), ('json', 'JSON array'), ('parquet', 'Parquet'), ('wrench', 'WRENCH folder (or .zip)'), ('conll', 'CoNLL (token and tag per line)')], max_length=10),
+            model_name="importjob",
+            name="format",
+            field=models.CharField(
+                choices=[
+                    ("csv", "CSV"),
+                    ("jsonl", "JSON Lines"),
+                    ("json", "JSON array"),
+                    ("parquet", "Parquet"),
+                    ("wrench", "WRENCH folder (or .zip)"),
+                    ("conll", "CoNLL (token and tag per line)"),
+                ],
+                max_length=10,
+            ),
         ),
     ]

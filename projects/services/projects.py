@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.text import slugify
 
-from projects.choices import Role
+from projects.choices import ProjectKind, Role
 from projects.models import Item, Label, Membership, Project
 from projects.services.label_keys import label_key_normalise
 
@@ -25,7 +25,13 @@ LABEL_COLORS = [
     "#65a30d",
 ]
 MAX_LABELS = 50
-ERROR_NO_LABELS = "A project needs at least two labels (or one, for a multi-label project)."
+ERROR_NO_LABELS = (
+    "A project needs at least two labels (or one, for a multi-label project or an entity type for a span "
+    "project), and at most 50."
+)
+ERROR_KIND = "Unknown project kind '{kind}': choose single, multi or spans."
+ERROR_KIND_MULTI = "multi_label contradicts kind '{kind}'."
+ERROR_OVERLAPS_ONLY_SPANS = "Only span projects can allow overlapping spans."
 ERROR_DUPLICATE_LABEL = "Label '{key}' is given twice."
 ERROR_SLUG_TAKEN = "A project with the slug '{slug}' already exists."
 ERROR_OVERLAP = "Overlap must be between 1 and 20 annotations per item."
@@ -57,6 +63,17 @@ class LabelSpec:
 
 def label_specs_from_keys(keys: list[str]) -> list[LabelSpec]:
     return [LabelSpec(key=key.strip()) for key in keys if key.strip()]
+
+
+def project_kind_resolve(*, kind: str, multi_label: bool) -> str:
+    """The project kind from the given kind (single, multi, spans; "": from multi_label alone)."""
+    if not kind:
+        return ProjectKind.MULTI if multi_label else ProjectKind.SINGLE
+    if kind not in ProjectKind.values:
+        raise ValidationError(ERROR_KIND.format(kind=kind[:20]), code="kind")
+    if multi_label and kind != ProjectKind.MULTI:
+        raise ValidationError(ERROR_KIND_MULTI.format(kind=kind), code="kind")
+    return kind
 
 
 def _normalise_labels(specs: list[LabelSpec], *, multi_label: bool) -> list[LabelSpec]:
@@ -99,8 +116,16 @@ def project_create(
     instructions: str = "",
     multi_label: bool = False,
     overlap: int = 1,
+    kind: str = "",
+    allow_overlapping_spans: bool = False,
 ) -> Project:
-    """Creates a project with its label schema; the creator becomes its owner."""
+    """Creates a project with its label schema; the creator becomes its owner.
+
+    `kind`: single (one label per item), multi (several) or spans (entity types marked in the text); ""
+    reads it from `multi_label`. A span project's labels are its entity types (one is enough)."""
+    kind = project_kind_resolve(kind=kind, multi_label=multi_label)
+    if allow_overlapping_spans and kind != ProjectKind.SPANS:
+        raise ValidationError(ERROR_OVERLAPS_ONLY_SPANS, code="allow_overlapping_spans")
     slug = slugify(slug or name)
     if not slug:
         raise ValidationError("A project needs a name or slug made of letters or digits.", code="slug")
@@ -108,14 +133,16 @@ def project_create(
         raise ValidationError(ERROR_SLUG_TAKEN.format(slug=slug), code="slug_taken")
     if not 1 <= overlap <= 20:
         raise ValidationError(ERROR_OVERLAP, code="overlap")
-    specs = _normalise_labels(labels, multi_label=multi_label)
+    specs = _normalise_labels(labels, multi_label=kind != ProjectKind.SINGLE)
     with transaction.atomic():
         project = Project.objects.create(
             name=name or slug,
             slug=slug,
             description=description,
             instructions=instructions,
-            multi_label=multi_label,
+            kind=kind,
+            multi_label=kind == ProjectKind.MULTI,
+            allow_overlapping_spans=allow_overlapping_spans,
             overlap=overlap,
             created_by=created_by,
         )

@@ -27,6 +27,7 @@ def test_create_project_prints_a_json_summary_last() -> None:
         "project_id": project.pk,
         "slug": "spam",
         "labels": ["ham", "spam"],
+        "kind": "single",
         "multi_label": False,
         "overlap": 2,
     }

@@ -150,7 +150,8 @@ def test_create_project_without_htmx_redirects_to_it(client_for: Callable[..., C
         ),
         pytest.param(
             {"name": "Solo", "labels": "spam", "overlap": 1},
-            "A project needs at least two labels (or one, for a multi-label project).",
+            "A project needs at least two labels (or one, for a multi-label project or an entity type for a span "
+            "project), and at most 50.",
             id="one-label",
         ),
         pytest.param(

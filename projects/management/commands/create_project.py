@@ -19,6 +19,16 @@ class Command(BaseCommand):
         parser.add_argument("--labels", required=True, help="Comma-separated label names, e.g. spam,ham")
         parser.add_argument("--name", default="", help="Display name (default: the slug)")
         parser.add_argument("--multi-label", action="store_true")
+        parser.add_argument(
+            "--kind", choices=["single", "multi", "spans"], default="",
+            help="single: one label per item; multi: several; spans: the labels are entity types marked in the "
+            "text (default: single, or multi with --multi-label)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--allow-overlapping-spans",
+            action="store_true",
+            help="Span projects: allow nested or overlapping spans",
+        )
         parser.add_argument("--overlap", type=int, default=1, help="Annotations wanted per item")
         parser.add_argument("--instructions", default="", help="Markdown instructions for analysts")
         parser.add_argument("--owner", default="", help="Username of the owner")
@@ -34,13 +44,14 @@ class Command(BaseCommand):
             project = project_create(
                 name=options["name"] or options["slug"], slug=options["slug"],
                 labels=label_specs_from_keys(options["labels"].split(",")), multi_label=options["multi_label"],
+                kind=options["kind"], allow_overlapping_spans=options["allow_overlapping_spans"],
                 overlap=options["overlap"], instructions=options["instructions"], created_by=owner,
             )  # fmt: skip
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         labels = list(project.labels.values_list("key", flat=True))
         if options["json"]:
-            summary = {"project_id": project.pk, "slug": project.slug, "labels": labels,
+            summary = {"project_id": project.pk, "slug": project.slug, "labels": labels, "kind": project.kind,
                        "multi_label": project.multi_label, "overlap": project.overlap}  # fmt: skip
             self.stdout.write(json.dumps(summary))
         else:

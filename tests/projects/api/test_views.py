@@ -19,7 +19,10 @@ from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 GOOD_CSV = b"id,text,label\na1,Hello there,ham\na2,Buy cheap pills now,spam\na3,See you at lunch,\n"
-NO_LABELS = "A project needs at least two labels (or one, for a multi-label project)."
+NO_LABELS = (
+    "A project needs at least two labels (or one, for a multi-label project or an entity type for a span "
+    "project), and at most 50."
+)
 BAD_CSV = b"id,text,label\na1,Hello there,ham\na2,Buy cheap pills now,eggs\na3,See you at lunch,\n"
 
 
