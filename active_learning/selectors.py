@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -16,11 +17,16 @@ from django.db.models import QuerySet
 
 from active_learning.choices import ModelStatus
 from active_learning.models import LearnerModel, LearnerSettings, Simulation
+from active_learning.span_evaluation import SpanData
+from active_learning.tagger import Text
 from core.exceptions import NotFoundError
+from core.queries import filter_ids
+from core.spans import SpanDict, spans_sorted, token_offsets_of
 from features.choices import FeatureKind
 from features.classifiers import hash_uniform
 from features.services.cache import features_get, hstack_features, stored_kinds
 from features.vectors import Matrix, block_compute, weigh
+from labeling.models import Annotation, EvaluationLabel, GoldLabel
 from labeling.selectors.gold import gold_labels_usable, truth_labels
 from projects.choices import Split
 from projects.models import Item, Project
@@ -29,6 +35,7 @@ from weak_supervision.selectors import latest_run, run_probabilities_get
 logger = logging.getLogger(__name__)
 
 CURVE_METRICS = ("accuracy", "macro_f1", "brier")
+SPAN_CURVE_METRICS = ("span_f1", "span_precision", "span_recall")
 # Weak labels trained on at most: more adds seconds to every retrain and little to a linear model.
 WEAK_SAMPLE = 20_000
 HOLDOUT_SHARE = 0.2  # of gold items held out for metrics when the project has no test or validation split
@@ -52,6 +59,7 @@ def learner_model_latest(*, project: Project) -> LearnerModel | None:
 
 def learning_curve(*, project: Project) -> dict[str, Any]:
     """Held-out metrics against the number of human labels, one point per trained model version."""
+    names = SPAN_CURVE_METRICS if project.is_spans else CURVE_METRICS
     points = []
     models = learner_model_list(project=project).filter(status=ModelStatus.SUCCEEDED).order_by("number")
     for model in models:
@@ -60,9 +68,9 @@ def learning_curve(*, project: Project) -> dict[str, Any]:
         points.append({
             "model": model.number, "n_labels": model.n_labels, "n_weak": model.n_weak,
             "n_heldout": model.metrics["n_heldout"], "created_at": model.created_at.isoformat(),
-            **{name: model.metrics.get(name) for name in CURVE_METRICS},
+            **{name: model.metrics.get(name) for name in names},
         })  # fmt: skip
-    return {"metrics": list(CURVE_METRICS), "points": points}
+    return {"metrics": list(names), "points": points}
 
 
 def queue_head(*, project: Project, limit: int) -> list[dict[str, Any]]:
@@ -206,4 +214,100 @@ def training_set_get(
         ids=ids, x=x, y=y, weights=weights, human=human, n_weak=int(np.sum(~human)), weak_run=weak_run,
         labeled_ids=np.fromiter(usable, dtype=np.int64, count=len(usable)),
         scoring=(score_ids, score_x, score_y),
+    )  # fmt: skip
+
+
+# --- span projects -------------------------------------------------------------------------------------------
+
+
+def _span_key(spans: list[SpanDict]) -> tuple[tuple[int, int, str], ...]:
+    return tuple(sorted((int(span["start"]), int(span["end"]), str(span["label"])) for span in spans))
+
+
+def gold_spans(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, list[SpanDict]]:
+    """Item id to its spans, for items whose annotations (imported or human) all mark the same spans, with
+    an adjudicated or known answer (GoldLabel.spans) winning over them: gold_labels' rule, for spans. An
+    answer of no spans ("no entities") is an answer."""
+    wanted = None if item_ids is None else list(item_ids)
+    annotations = Annotation.objects.filter(project=project)
+    if wanted is not None:
+        annotations = filter_ids(annotations, "item_id", wanted)
+    found: dict[int, list[SpanDict]] = {}
+    keys: dict[int, tuple[tuple[int, int, str], ...]] = {}
+    disputed: set[int] = set()
+    for item_id, spans in annotations.values_list("item_id", "spans").iterator(chunk_size=5000):
+        key = _span_key(spans or [])
+        if keys.setdefault(item_id, key) != key:
+            disputed.add(item_id)
+        found.setdefault(item_id, spans_sorted(spans or []))
+    for item_id in disputed:
+        del found[item_id]
+    decided = GoldLabel.objects.filter(project=project)
+    if wanted is not None:
+        decided = filter_ids(decided, "item_id", wanted)
+    for item_id, spans in decided.values_list("item_id", "spans").iterator(chunk_size=5000):
+        found[item_id] = spans_sorted(spans or [])
+    return found
+
+
+def gold_spans_usable(*, project: Project) -> dict[int, list[SpanDict]]:
+    """The gold spans that may train or select anything: none of the test split."""
+    found = gold_spans(project=project)
+    tests = Item.objects.filter(project=project, split=Split.TEST).values_list("pk", flat=True)
+    for item_id in set(found).intersection(tests.iterator(chunk_size=20_000)):
+        del found[item_id]
+    return found
+
+
+def truth_spans(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, list[SpanDict]]:
+    """What scores: every item's gold spans, and evaluation-only spans in their items' place."""
+    wanted = None if item_ids is None else list(item_ids)
+    found = gold_spans(project=project, item_ids=wanted)
+    rows = EvaluationLabel.objects.filter(project=project)
+    if wanted is not None:
+        rows = filter_ids(rows, "item_id", wanted)
+    for item_id, spans in rows.values_list("item_id", "spans").iterator(chunk_size=20_000):
+        found[item_id] = spans_sorted(spans or [])
+    return found
+
+
+def span_texts_get(*, project: Project, item_ids: Iterable[int]) -> dict[int, Text]:
+    """Each item's text and its tokens (the import's, else the platform tokenizer's)."""
+    items = filter_ids(Item.objects.filter(project=project), "pk", item_ids)
+    return {
+        pk: (text, token_offsets_of(text, offsets))
+        for pk, text, offsets in items.values_list("pk", "text", "token_offsets").iterator(chunk_size=5000)
+    }
+
+
+def span_data_get(*, project: Project, answers: dict[int, list[SpanDict]]) -> SpanData:
+    """These items' texts and tokens beside their spans, in item id order."""
+    texts = span_texts_get(project=project, item_ids=answers)
+    ids = np.asarray(sorted(texts), dtype=np.int64)
+    return SpanData([texts[i] for i in ids.tolist()], [answers[i] for i in ids.tolist()], ids)
+
+
+@dataclass
+class SpanTrainingSet:
+    """What a span project's retrain fits on (usable gold spans), what it is measured on, and every item
+    with usable gold spans (they leave the pool)."""
+
+    train: SpanData
+    heldout: SpanData
+    labeled_ids: npt.NDArray[np.int64]
+
+
+def span_training_set_get(*, project: Project) -> SpanTrainingSet:
+    """`training_set_get` for span projects: usable gold spans train, except those of held-out items (the
+    test and validation splits' items with known spans, else a fixed fifth of the gold items)."""
+    usable = gold_spans_usable(project=project)
+    truth = truth_spans(project=project, item_ids=_scored_items(project))
+    if not truth and len(usable) >= MIN_HELDOUT / HOLDOUT_SHARE:
+        ids = np.asarray(sorted(usable), dtype=np.int64)
+        held = ids[hash_uniform(ids, f"holdout:{project.pk}") < HOLDOUT_SHARE].tolist()
+        truth = {item: usable[item] for item in held}
+    train = {item: spans for item, spans in usable.items() if item not in truth}
+    return SpanTrainingSet(
+        train=span_data_get(project=project, answers=train), heldout=span_data_get(project=project, answers=truth),
+        labeled_ids=np.fromiter(usable, dtype=np.int64, count=len(usable)),
     )  # fmt: skip

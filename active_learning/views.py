@@ -39,12 +39,14 @@ def _label_keys(project: Project) -> list[str]:
     return list(project.labels.order_by("order", "pk").values_list("key", flat=True))
 
 
+_ITEM_CURVE = (("accuracy", "accuracy"), ("macro F1", "macro_f1"))
+_SPAN_CURVE = (("span F1", "span_f1"), ("span precision", "span_precision"), ("span recall", "span_recall"))
+
+
 def _curve_chart(project: Project) -> SafeString:
     points = selectors.learning_curve(project=project)["points"]
-    series = [
-        (name, [(str(point["n_labels"]), point[key]) for point in points])
-        for name, key in (("accuracy", "accuracy"), ("macro F1", "macro_f1"))
-    ]
+    names = _SPAN_CURVE if project.is_spans else _ITEM_CURVE
+    series = [(name, [(str(point["n_labels"]), point[key]) for point in points]) for name, key in names]
     return line_chart(series, title="Held-out metric by human labels (one point per model)", percent=True)
 
 

@@ -11,12 +11,15 @@ submit as production runs them (BEGIN and COMMIT included), and with --browser i
 (Playwright) through 100 items with the label hotkey and reports keypress-to-painted latency.
 
     .venv/bin/python bench/labeling.py [--items 10000,1000000] [--loads 1,8,50,50r] [--seconds 30]
-        [--workers 3] [--threads 8] [--browser] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
+        [--workers 3] [--threads 8] [--browser] [--spans] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
         [--redis-url redis://127.0.0.1:6379/9]
 
 Gunicorn runs the `gthread` worker class: keep-alive connections need it (sync workers close every
 connection after its request), and its threads let one worker process serve several analysts while others
 wait on PostgreSQL.
+
+With --spans the project is a span project (PER, LOC, ORG, MISC) and each answer marks one span over one or
+two of the item's tokens (the tokens come with `next`), as the browser sends it: the span hot path of issue 20.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ TARGETS = {  # from the issue, on this 2-core machine
     "browser_p95": 100.0,  # ms, keypress to painted
 }
 LABELS = ["ham", "spam"]
+SPAN_TYPES = ["per", "loc", "org", "misc"]  # --spans: a span project; each answer marks one or two tokens
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account in a throwaway database
 
 
@@ -72,8 +76,10 @@ def child_setup(spec: dict[str, Any]) -> dict[str, Any]:
     from projects.choices import Role
     from projects.models import Label, Membership, Project
 
-    project = Project.objects.create(name="Bench", slug="bench", overlap=1)
-    for order, key in enumerate(LABELS):
+    spans = bool(spec.get("spans"))
+    kind = {"kind": "spans"} if spans else {}
+    project = Project.objects.create(name="Bench", slug="bench", overlap=1, **kind)
+    for order, key in enumerate(SPAN_TYPES if spans else LABELS):
         Label.objects.create(project=project, key=key, name=key.title(), hotkey=str(order + 1), order=order)
     tokens = []
     for number in range(spec["analysts"] + 1):
@@ -119,8 +125,7 @@ def child_queries(spec: dict[str, Any]) -> dict[str, Any]:
     for _ in range(3):  # the first is warm-up (per-process caches)
         with CaptureQueriesContext(connection) as nxt:
             response = client.get(f"/api/projects/{project.slug}/queue/next/")
-        item_id = response.json()["item"]["id"]
-        body = {"item_id": item_id, "labels": ["ham"], "client_uuid": str(uuid.uuid4())}
+        body = answer_body(response.json(), random.Random(0), spans=bool(spec.get("spans")))
         with CaptureQueriesContext(connection) as sub:
             client.post(f"/api/projects/{project.slug}/annotations/", body, content_type="application/json")
         counts["next"].append(len(nxt.captured_queries))
@@ -256,8 +261,21 @@ class Samples:
     error_lines: list[str] = field(default_factory=list)
 
 
+def answer_body(shown: dict[str, Any], rng: random.Random, *, spans: bool) -> dict[str, Any]:
+    """An analyst's answer to the item `next` gave: a label, or (span projects) one span over one or two of
+    its tokens, as the browser sends it (offsets, type, quote)."""
+    body = {"item_id": shown["item"]["id"], "client_uuid": str(uuid.uuid4()), "input_method": "api"}
+    if not spans:
+        return {**body, "labels": [rng.choice(LABELS)]}
+    tokens, text = shown["tokens"], shown["item"]["text"]
+    first = rng.randrange(len(tokens) - 1)
+    start, end = tokens[first][0], tokens[first + rng.randint(0, 1)][1]
+    span = {"start": start, "end": end, "label": rng.choice(SPAN_TYPES), "text": text[start:end]}
+    return {**body, "spans": [span]}
+
+
 def analyst_loop(port: int, slug: str, token: str, pause: bool, stop_at: float, samples: Samples,
-                 lock: threading.Lock, seed: int) -> None:  # fmt: skip
+                 lock: threading.Lock, seed: int, spans: bool = False) -> None:  # fmt: skip
     rng = random.Random(seed)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -287,11 +305,10 @@ def analyst_loop(port: int, slug: str, token: str, pause: bool, stop_at: float, 
                 samples.error_lines.append(f"next {status} {body[:200]!r}")
             time.sleep(0.1)
             continue
-        item_id = json.loads(body)["item"]["id"]
+        shown = json.loads(body)
         if pause:
             time.sleep(rng.uniform(1.0, 3.0))
-        answer = json.dumps({"item_id": item_id, "labels": [rng.choice(LABELS)], "client_uuid": str(uuid.uuid4()),
-                             "input_method": "api"})  # fmt: skip
+        answer = json.dumps(answer_body(shown, rng, spans=spans))
         started = time.perf_counter()
         status, body = call("POST", f"/api/projects/{slug}/annotations/", answer)
         submit_ms = (time.perf_counter() - started) * 1000
@@ -307,12 +324,14 @@ def analyst_loop(port: int, slug: str, token: str, pause: bool, stop_at: float, 
     conn.close()
 
 
-def run_load(port: int, slug: str, tokens: list[str], load: Load, seconds: float) -> tuple[Samples, float]:
+def run_load(
+    port: int, slug: str, tokens: list[str], load: Load, seconds: float, *, spans: bool = False
+) -> tuple[Samples, float]:
     samples, lock = Samples(), threading.Lock()
     stop_at = time.monotonic() + seconds
     threads = [
         threading.Thread(
-            target=analyst_loop, args=(port, slug, tokens[n], load.pause, stop_at, samples, lock, n)
+            target=analyst_loop, args=(port, slug, tokens[n], load.pause, stop_at, samples, lock, n, spans)
         )
         for n in range(load.analysts)
     ]
@@ -396,6 +415,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--browser", action="store_true")
+    parser.add_argument("--spans", action="store_true", help="a span project: each answer marks a span")
     parser.add_argument("--browser-items", type=int, default=100)
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
@@ -423,18 +443,20 @@ def main() -> None:
             subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env,
                            check=True)  # fmt: skip
             script = Path(__file__)
-            setup = child_run(script, "setup", {"items": size, "analysts": 50}, env)
+            setup = child_run(script, "setup", {"items": size, "analysts": 50, "spans": args.spans}, env)
             print(f"# {size:,} items: filled in {setup['fill_seconds']} s", flush=True)
             with services(env, args, var_dir) as stack:
                 port = stack.port
-                queries = child_run(script, "queries", {"slug": setup["slug"]}, env)
+                queries = child_run(script, "queries", {"slug": setup["slug"], "spans": args.spans}, env)
                 extras.append(
                     f"{size:,} items: next {queries['next_queries']} SQL queries (target <= 6), submit "
                     f"{queries['submit_queries']} (target <= 8)"
                 )
                 for load in loads:
                     before, before_pg = cpu_seconds(stack), postgres_cpu()
-                    samples, seconds = run_load(port, setup["slug"], setup["tokens"], load, args.seconds)
+                    samples, seconds = run_load(
+                        port, setup["slug"], setup["tokens"], load, args.seconds, spans=args.spans
+                    )
                     used = {part: value - before[part] for part, value in cpu_seconds(stack).items()}
                     used["postgres"] = postgres_used(before_pg, postgres_cpu())
                     rate = samples.items / seconds if seconds else 0.0
@@ -461,6 +483,7 @@ def main() -> None:
                         f"{ms(percentile(latencies, 0.99))} ms (target p95 <= 100 ms)"
                     )
     print()
+    print("span project: each answer marks one span" if args.spans else "item project: each answer one label")
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, gunicorn gthread "
           f"{args.workers} workers x {args.threads} threads, {args.seconds:.0f} s per load")  # fmt: skip
     header = ["items", "load", "items/s", "next p50/p95/p99 ms", "submit p50/p95/p99 ms",

@@ -40,6 +40,11 @@ class ImportForm(forms.Form):
         required=False, label="Ids repeated in the file",
         help_text="fail: refuse the file at the repeated id's line; skip: keep the first row with each id.",
     )  # fmt: skip
+    tag_scheme = forms.ChoiceField(
+        choices=[("", "Detect it"), ("bio", "BIO"), ("iob1", "IOB1")], required=False, label="CoNLL tag scheme",
+        help_text="Span projects: how a CoNLL file's tags are written. Detected: a file in which no B- tag opens "
+        "a span is IOB1.",
+    )  # fmt: skip
     eval_only_splits = forms.CharField(
         required=False, label="Evaluation-only splits",
         help_text="Splits whose labels only score, never train or choose anything: comma-separated train, valid, "

@@ -60,6 +60,7 @@ class SpanSubmitForm(_QueueActionForm):
 
     item_id = forms.IntegerField(min_value=1)
     spans = forms.JSONField(required=False)  # "[]" is an answer (no entities); a missing field is not
+    spans_suggested = forms.BooleanField(required=False, help_text="The model's spans were pre-filled.")
     client_uuid = forms.UUIDField()
     lead_time_ms = forms.IntegerField(required=False, min_value=0, max_value=86_400_000)
 

@@ -9,3 +9,6 @@ class OversightConfig(AppConfig):
         from oversight.receivers import receivers_register
 
         receivers_register()
+        from oversight.schema import receivers_register as schema_receivers_register
+
+        schema_receivers_register()

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from projects.models import ImportJob, Item, Label, Membership, Project
+from core.admin import ReadOnlyModelAdmin
+from projects.models import ImportJob, Item, Label, LabelChange, Membership, Project
 
 
 class LabelInline(admin.TabularInline):
@@ -65,3 +66,11 @@ class LabelAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Label | None = None) -> list[str]:
         # A stored label keeps its key and project (see LabelInline); a new one is given both.
         return ["key", "project"] if obj is not None else []
+
+
+@admin.register(LabelChange)
+class LabelChangeAdmin(ReadOnlyModelAdmin):
+    """The schema's history: written by the schema services (Settings, API), never edited."""
+
+    list_display = ["id", "project", "action", "key", "into", "changed_by", "created_at"]
+    list_filter = ["action"]

@@ -100,3 +100,25 @@ class LabelKeysField(forms.MultipleChoiceField):
         choices: Any = self.choices  # set at run time to the project's (key, name) pairs
         keys = LabelKeys(str(key) for key, _ in choices)
         return [keys.find(raw) or raw for raw in given]
+
+
+# --- the label schema (Settings) -----------------------------------------------------------------------------
+
+
+class LabelAddForm(forms.Form):
+    key = forms.CharField(max_length=64, help_text="Stored with every answer; it never changes.")
+    name = forms.CharField(max_length=200, required=False, help_text="Shown to people; default: the key.")
+    hotkey = forms.CharField(max_length=1, required=False, strip=False)
+    color = forms.RegexField(
+        r"^#[0-9a-fA-F]{6}$", required=False, widget=forms.TextInput(attrs={"type": "color"})
+    )
+
+
+class LabelEditForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    hotkey = forms.CharField(max_length=1, required=False, strip=False)
+    color = forms.RegexField(r"^#[0-9a-fA-F]{6}$", widget=forms.TextInput(attrs={"type": "color"}))
+
+
+class LabelMergeForm(forms.Form):
+    into = forms.CharField(max_length=64)

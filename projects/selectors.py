@@ -9,8 +9,8 @@ from django.db.models import Q, QuerySet
 
 from core.exceptions import NotFoundError
 from projects.access import ProjectAccess
-from projects.choices import Role
-from projects.models import Item, Label, Membership, Project
+from projects.choices import LabelChangeAction, Role
+from projects.models import Item, Label, LabelChange, Membership, Project
 from projects.permissions import Action
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -99,9 +99,37 @@ def project_labels(*, project: Project) -> tuple[Label, ...]:
     return labels
 
 
+_ALIASES: dict[tuple[int, datetime], dict[str, str]] = {}
+
+
+def project_label_aliases(*, project: Project) -> dict[str, str]:
+    """Keys merged away (projects.services.label_schema.label_merge) and the key each now names, following
+    merges of merges (cached per process as the labels are)."""
+    cache_key = (project.pk, project.updated_at)
+    aliases = _ALIASES.get(cache_key)
+    if aliases is None:
+        merged = dict(
+            LabelChange.objects.filter(project_id=project.pk, action=LabelChangeAction.MERGE)
+            .order_by("created_at", "id")
+            .values_list("key", "into")
+        )
+        aliases = {}
+        for source, target in merged.items():
+            seen = {source}
+            while target in merged and target not in seen:
+                seen.add(target)
+                target = merged[target]
+            aliases[source] = target
+        if len(_ALIASES) >= LABELS_CACHED:
+            _ALIASES.clear()
+        _ALIASES[cache_key] = aliases
+    return aliases
+
+
 def project_labels_forget() -> None:
     """Empties the per-process label cache (tests that reuse ids and clocks)."""
     _LABELS.clear()
+    _ALIASES.clear()
 
 
 def item_get(*, project: Project, item_id: int) -> Item:
@@ -129,3 +157,12 @@ def membership_get(*, project: Project, user_id: int) -> Membership:
     if membership is None:
         raise NotFoundError("Member not found.")
     return membership
+
+
+def label_history(*, project: Project) -> QuerySet[LabelChange]:
+    """The project's schema changes, latest first, with who made them."""
+    return (
+        LabelChange.objects.filter(project=project)
+        .select_related("changed_by")
+        .order_by("-created_at", "-id")
+    )

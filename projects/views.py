@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import lockout_list
@@ -17,14 +20,26 @@ from core.web import form_ok, form_run, form_status, redirect_htmx, user_of
 from projects.access import ProjectAccess
 from projects.filtersets import MembershipFilterSet, ProjectFilterSet
 from projects.forms import (
+    LabelAddForm,
+    LabelEditForm,
+    LabelMergeForm,
     MemberAccountForm,
     MembershipForm,
     MembershipRoleForm,
     ProjectForm,
     ProjectSettingsForm,
 )
+from projects.models import Label, Project
 from projects.permissions import Action
-from projects.selectors import membership_get, membership_list_for_user, project_list_for_user
+from projects.selectors import label_history, membership_get, membership_list_for_user, project_list_for_user
+from projects.services.label_schema import (
+    LabelEdit,
+    label_add,
+    label_edit,
+    label_merge,
+    label_restore,
+    label_retire,
+)
 from projects.services.members import (
     membership_add,
     membership_create_with_account,
@@ -73,8 +88,95 @@ def project_settings(request: HtmxHttpRequest, access: ProjectAccess) -> HttpRes
     ):
         messages.success(request, "Settings saved.")
         return redirect_htmx(request, request.path)
-    return render_partial(request, "projects/project_settings.html", {"project": project, "form": form},
+    context = {"project": project, "form": form, **_labels_context(project)}
+    return render_partial(request, "projects/project_settings.html", context,
                           partial="settings-form", status=form_status(request))  # fmt: skip
+
+
+# --- the label schema, on the Settings page ----------------------------------------------------------------
+
+
+def _labels_context(project: Project, **extra: Any) -> dict[str, Any]:
+    return {
+        "project": project, "schema_labels": list(Label.objects.filter(project=project).order_by("order", "id")),
+        "label_history": list(label_history(project=project)[:50]), "add_form": LabelAddForm(), **extra,
+    }  # fmt: skip
+
+
+def _labels_region(
+    request: HtmxHttpRequest, project: Project, *, error: str = "", **extra: Any
+) -> HttpResponse:
+    """The labels region again: after a change (200), or with the refusal's message (422)."""
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect_htmx(request, reverse("projects:project-settings", args=[project.slug]))
+    context = _labels_context(project, label_error=error, **extra)
+    return render_partial(request, "projects/project_settings.html", context, partial="labels",
+                          status=422 if error else 200)  # fmt: skip
+
+
+def _schema_change(request: HtmxHttpRequest, project: Project, change: Callable[[], object]) -> HttpResponse:
+    try:
+        change()
+    except ValidationError as exc:
+        return _labels_region(request, project, error=" ".join(exc.messages))
+    return _labels_region(request, project)
+
+
+def _form_message(form: forms.Form) -> str:
+    return "; ".join(f"{name}: {error}" for name, errors in form.errors.items() for error in errors)
+
+
+@project_view(Action.EDIT_PROJECT)
+@require_POST
+def label_add_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
+    form = LabelAddForm(request.POST)
+    if not form.is_valid():
+        return _labels_region(request, access.project, error=_form_message(form))
+    data = form.cleaned_data
+    return _schema_change(request, access.project, lambda: label_add(
+        project=access.project, key=data["key"], name=data["name"], hotkey=data["hotkey"], color=data["color"],
+        changed_by=access.user,
+    ))  # fmt: skip
+
+
+@project_view(Action.EDIT_PROJECT)
+@require_POST
+def label_edit_view(request: HtmxHttpRequest, access: ProjectAccess, key: str) -> HttpResponse:
+    form = LabelEditForm(request.POST)
+    if not form.is_valid():
+        return _labels_region(request, access.project, error=_form_message(form))
+    edit = LabelEdit(**form.cleaned_data)
+    return _schema_change(
+        request,
+        access.project,
+        lambda: label_edit(project=access.project, key=key, edit=edit, changed_by=access.user),
+    )
+
+
+@project_view(Action.EDIT_PROJECT)
+@require_POST
+def label_retire_view(request: HtmxHttpRequest, access: ProjectAccess, key: str) -> HttpResponse:
+    retire = request.POST.get("retired", "1") != "0"
+    service = label_retire if retire else label_restore
+    return _schema_change(
+        request, access.project, lambda: service(project=access.project, key=key, changed_by=access.user)
+    )
+
+
+@project_view(Action.EDIT_PROJECT)
+@require_POST
+def label_merge_view(request: HtmxHttpRequest, access: ProjectAccess, key: str) -> HttpResponse:
+    form = LabelMergeForm(request.POST)
+    if not form.is_valid():
+        return _labels_region(request, access.project, error=_form_message(form))
+    into = form.cleaned_data["into"]
+    try:
+        change = label_merge(project=access.project, key=key, into=into, changed_by=access.user)
+    except ValidationError as exc:
+        return _labels_region(request, access.project, error=" ".join(exc.messages))
+    return _labels_region(request, access.project, merged=change)
 
 
 def _members_page(

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyModelAdmin
 from weak_supervision.models import (
+    ExternalSpanVote,
     ExternalVote,
     ItemEndModelLabel,
     ItemLfVote,
@@ -24,6 +25,13 @@ class LabelingFunctionAdmin(admin.ModelAdmin):
 class ExternalVoteAdmin(admin.ModelAdmin):
     list_display = ["id", "labeling_function", "item", "label"]
     raw_id_fields = ["item", "labeling_function", "label"]
+    show_full_result_count = False
+
+
+@admin.register(ExternalSpanVote)
+class ExternalSpanVoteAdmin(admin.ModelAdmin):
+    list_display = ["id", "labeling_function", "item"]
+    raw_id_fields = ["item", "labeling_function"]
     show_full_result_count = False
 
 

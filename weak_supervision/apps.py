@@ -11,3 +11,6 @@ class WeakSupervisionConfig(AppConfig):
 
         # /healthz says whether Python LFs can run here, and if not why.
         feature_check_register("sandbox", isolation_status)
+        from weak_supervision.schema import receivers_register
+
+        receivers_register()

@@ -43,6 +43,9 @@ class CurvePointSerializer(serializers.Serializer[Any]):
     accuracy = serializers.FloatField(allow_null=True)
     macro_f1 = serializers.FloatField(allow_null=True)
     brier = serializers.FloatField(allow_null=True)
+    span_f1 = serializers.FloatField(allow_null=True, help_text="Span projects: exact-match micro span F1.")
+    span_precision = serializers.FloatField(allow_null=True)
+    span_recall = serializers.FloatField(allow_null=True)
 
 
 class LearningCurveOutputSerializer(serializers.Serializer[Any]):

@@ -1,7 +1,8 @@
 """The strategy simulator: replays the active-learning loop on a project's known answers (the oracle: gold
 labels, and evaluation-only labels in their items' place), on its train split, scored on its test split (or
 a held-out fifth where the project has no splits). A replay stands in for analysts' answers, so it may read
-answers that nothing else may train on; it only shows curves."""
+answers that nothing else may train on; it only shows curves. A span project replays its known spans with
+the tagger (active_learning.span_evaluation), its curves of exact-match micro span F1."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from active_learning import tasks
 from active_learning.choices import SimulationStatus, Strategy
 from active_learning.evaluation import HeldOut, Pool, metric_validate, simulate
 from active_learning.models import Simulation
-from active_learning.selectors import HOLDOUT_SHARE, weak_doubt_get
+from active_learning.selectors import HOLDOUT_SHARE, span_data_get, truth_spans, weak_doubt_get
 from active_learning.services.training import learner_settings_get
+from active_learning.span_evaluation import SPAN_METRIC, SpanData, span_simulate
 from core.jobs import enqueue_on_commit
 from features.classifiers import can_train, hash_uniform
 from features.services.cache import features_get, features_refresh, idf_compute
@@ -35,6 +37,9 @@ ERROR_STEPS = f"At most {MAX_STEPS} points per curve: raise the step or lower th
 ERROR_SEEDS = f"Seeds must be between 1 and {MAX_SEEDS}."
 ERROR_POOL = (
     "The simulation needs items with known answers of at least two classes in its pool (found {found})."
+)
+ERROR_POOL_SPANS = (
+    "The simulation needs items with known spans in its pool (the train split or unsplit items)."
 )
 ERROR_TEST = (
     "The simulation needs items with known answers to score on (the test split, or enough items to hold out)."
@@ -70,6 +75,8 @@ def _validate(
         raise ValidationError(ERROR_STEPS, code="budget")
     if not 1 <= seeds <= MAX_SEEDS:
         raise ValidationError(ERROR_SEEDS, code="seeds")
+    if project.is_spans:  # a span project's curves are of span F1, whatever metric was asked for
+        return parsed
     labels = list(project.labels.values_list("key", flat=True))
     try:
         metric_validate(metric, labels)
@@ -86,6 +93,8 @@ def simulation_create(
     if project.multi_label:
         raise ValidationError("Simulations need a single-label project.", code="multi_label")
     parsed = _validate(project, strategies, budget, step, seeds, metric)
+    if project.is_spans:
+        metric = SPAN_METRIC
     simulation = Simulation.objects.create(
         project=project,
         created_by=user,
@@ -124,6 +133,25 @@ def _data(project: Project, kind: str) -> tuple[Pool, HeldOut, list[str]]:
     return Pool(x[pool], y[pool], ids[pool]), HeldOut(x[test], y[test]), labels
 
 
+def _span_data(project: Project) -> tuple[SpanData, SpanData]:
+    """A span project's oracle: every item's known spans (gold, and evaluation-only spans in their place);
+    the pool is the train split and unsplit items, scored on the test split (or a held-out fifth)."""
+    data = span_data_get(project=project, answers=truth_spans(project=project))
+    splits = dict(
+        Item.objects.filter(project=project, split__in=[Split.TEST, Split.VALID]).values_list("pk", "split")
+    )
+    split = np.asarray([splits.get(i, "") for i in data.ids.tolist()])
+    test = split == Split.TEST
+    if not test.any():
+        test = hash_uniform(data.ids, f"simulation:{project.pk}") < HOLDOUT_SHARE
+    pool = np.flatnonzero(~test & (split != Split.VALID))
+    if not any(data.spans[row] for row in pool.tolist()):
+        raise ValidationError(ERROR_POOL_SPANS, code="pool")
+    if not test.any():
+        raise ValidationError(ERROR_TEST, code="test")
+    return data.rows(pool), data.rows(np.flatnonzero(test))
+
+
 def simulation_compute(
     *, project: Project, strategies: Sequence[str], budget: int, step: int, seeds: int, metric: str,
     progress: Callable[[str, int], None] | None = None,
@@ -131,6 +159,17 @@ def simulation_compute(
     """The simulator's answer, shaped like the CLI's --json line."""
     settings = learner_settings_get(project=project)
     parsed = _validate(project, strategies, budget, step, seeds, metric)
+    if project.is_spans:
+        span_pool, span_test = _span_data(project)
+        types = list(project.labels.order_by("order", "pk").values_list("key", flat=True))
+        result = span_simulate(pool=span_pool, test=span_test, types=types, strategies=parsed, budget=budget,
+                               step=step, seeds=seeds, progress=progress)  # fmt: skip
+        return {
+            **result,
+            "default": settings.strategy,
+            "pool": len(span_pool.ids),
+            "test": len(span_test.ids),
+        }
     pool, test, labels = _data(project, settings.features)
     doubt = None
     if Strategy.WEAK in parsed:

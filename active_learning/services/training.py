@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from active_learning import tasks
@@ -45,6 +45,13 @@ from active_learning.selectors import (
     text_features,
     training_set_get,
     weak_doubt_get,
+)
+from active_learning.services.span_training import (
+    span_chunk_compute,
+    span_model_train,
+    span_order,
+    span_suggestions_refresh,
+    span_suggestions_write,
 )
 from active_learning.strategies import (
     batch_select,
@@ -116,11 +123,12 @@ def learner_settings_update(*, project: Project, **values: Any) -> LearnerSettin
 
 
 def suggestions_clear(*, project: Project) -> int:
-    """Takes the stored suggestions off the project's items (suggestions were turned off)."""
+    """Takes the stored suggestions (a label, or a span project's spans) off the project's items
+    (suggestions were turned off)."""
     return (
         Item.objects.filter(project=project)
-        .exclude(suggested_label="")
-        .update(suggested_label="", suggested_confidence=None, suggested_by=None)
+        .filter(~Q(suggested_label="") | Q(suggested_by__isnull=False))
+        .update(suggested_label="", suggested_spans=[], suggested_confidence=None, suggested_by=None)
     )
 
 
@@ -135,7 +143,8 @@ def learner_retrain(
     if not Item.objects.filter(project=project).exists():
         raise ValidationError(ERROR_NO_ITEMS, code="no_items")
     settings = learner_settings_get(project=project)
-    if encoder_missing(settings.features):
+    # A span project's tagger reads no text encoder: its features are its tokens'.
+    if encoder_missing(settings.features) and not project.is_spans:
         raise ValidationError(ERROR_ENCODER_MISSING, code="encoder_missing")
     watermark = Annotation.objects.filter(project=project).aggregate(top=Max("pk"))["top"] or 0
     try:
@@ -227,7 +236,9 @@ def learner_model_fail(*, model_id: int, error: str) -> None:
 
 def features_missing(*, model: LearnerModel) -> list[tuple[str, int, int]]:
     """The feature ranges a retrain must build before training: (stored kind, first id, last id) each (a
-    hybrid kind plans each of its parts)."""
+    hybrid kind plans each of its parts). None for a span project: its token features are hashed as read."""
+    if model.project.is_spans:
+        return []
     return [
         (plan.kind, plan.first_id, plan.last_id)
         for plan in features_plan(project=model.project, kind=model.features)
@@ -253,7 +264,10 @@ def _evidence(model: LearnerModel, data: TrainingSet) -> Evidence:
 
 def learner_model_train(*, model: LearnerModel) -> LearnerModel:
     """Fits the classifier (with the cache complete), measures it on held-out items and stores it with what
-    scoring needs (IDF weights, the labeled items' features for diverse batches, the audit evidence)."""
+    scoring needs (IDF weights, the labeled items' features for diverse batches, the audit evidence). A span
+    project's tagger instead (services.span_training)."""
+    if model.project.is_spans:
+        return span_model_train(model=model, path=model_path(model))
     started = time.perf_counter()
     LearnerModel.objects.filter(pk=model.pk).update(status=ModelStatus.TRAINING)
     idf = idf_compute(project=model.project, kind=model.features)
@@ -353,7 +367,12 @@ def _chunk_candidates(
 
 
 def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
-    """Scores one feature block's open items and keeps its best candidates. Idempotent."""
+    """Scores one feature block's open items (a span project: one range of open items) and keeps its best
+    candidates. Idempotent."""
+    if model.project.is_spans:
+        settings = learner_settings_get(project=model.project)
+        return span_chunk_compute(model=model, index=index, path=score_chunk_path(model, index),
+                                  keep=window_size(settings), draws=settings.batch_size)  # fmt: skip
     done = ScoreChunk.objects.filter(model=model, index=index).first()
     if done is not None:
         return done
@@ -435,6 +454,13 @@ def suggestions_refresh(*, model: LearnerModel) -> int:
     than at the next retrain."""
     if not model.path:
         return 0
+    if model.project.is_spans:
+        front_ids = Item.objects.filter(project=model.project, remaining__gt=0, priority__gt=0)
+        window = window_size(learner_settings_get(project=model.project))
+        return span_suggestions_refresh(
+            model=model,
+            front=list(front_ids.order_by("-priority", "id").values_list("pk", flat=True)[:window]),
+        )
     payload = model_payload_load(model.path)
     learner = payload["learner"]
     if learner is None:
@@ -505,6 +531,8 @@ def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
     try:
         started = time.perf_counter()
         settings = learner_settings_get(project=model.project)
+        if model.project.is_spans:
+            return _span_finish(model, settings, started)
         payload = model_payload_load(model.path)
         found, pool = _chunks_load(model)
         ranked = np.flatnonzero(~found.audit)
@@ -521,18 +549,32 @@ def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
             if settings.show_suggestions and payload["learner"] is not None:
                 suggestions_write(model=model, learner=payload["learner"], ids=ordered, x=found.x[rows])
         written = priorities_write(project=model.project, ordered_ids=ordered)
-        seconds = {**model.seconds, "score_chunks": round(sum(
-            ScoreChunk.objects.filter(model=model).values_list("seconds", flat=True)), 3),
-            "finish": round(time.perf_counter() - started, 3)}  # fmt: skip
-        LearnerModel.objects.filter(pk=model.pk).update(
-            status=ModelStatus.SUCCEEDED, pool_size=pool, prioritized=written, seconds=seconds,
-            finished_at=timezone.now(), error="",
-        )  # fmt: skip
+        return _succeeded(model, pool, written, started)
     except Exception:
         learner_model_fail(model_id=model.pk, error=traceback.format_exc())
         raise
+
+
+def _succeeded(model: LearnerModel, pool: int, written: int, started: float) -> LearnerModel:
+    seconds = {**model.seconds, "score_chunks": round(sum(
+        ScoreChunk.objects.filter(model=model).values_list("seconds", flat=True)), 3),
+        "finish": round(time.perf_counter() - started, 3)}  # fmt: skip
+    LearnerModel.objects.filter(pk=model.pk).update(
+        status=ModelStatus.SUCCEEDED, pool_size=pool, prioritized=written, seconds=seconds,
+        finished_at=timezone.now(), error="",
+    )  # fmt: skip
     model.refresh_from_db()
     return model
+
+
+def _span_finish(model: LearnerModel, settings: LearnerSettings, started: float) -> LearnerModel:
+    """A span project's finish: the queue's new front (services.span_training.span_order), its priorities
+    and, where suggestions are shown, the tagger's spans on those items."""
+    found, pool = span_order(model=model, settings=settings, window=window_size(settings))
+    if settings.show_suggestions:
+        span_suggestions_write(model=model, found=found)
+    written = priorities_write(project=model.project, ordered_ids=found.ids)
+    return _succeeded(model, pool, written, started)
 
 
 def learner_model_run_inline(*, model: LearnerModel) -> LearnerModel:

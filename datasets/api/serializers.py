@@ -120,3 +120,8 @@ class SnapshotDiffOutputSerializer(serializers.Serializer[Any]):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="a few external ids per kind: added, removed, relabeled",
     )
+    schema_changes = serializers.ListField(
+        child=serializers.DictField(),
+        help_text='Label-schema changes between the versions, oldest first: {"action", "key", "into", "before", '
+        '"after", "counts", "at"}; a merge explains its transitions.',
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import pyarrow.parquet as pq
@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from core.exceptions import NotFoundError
 from datasets.choices import ExportFormat, SnapshotStatus
 from datasets.models import Snapshot
-from projects.models import Project
+from projects.models import LabelChange, Project
 
 ERROR_NOT_FOUND = "Snapshot not found in this project."
 MANIFEST_NAME = "manifest.json"
@@ -66,6 +66,8 @@ def snapshot_job_get(*, project: Project, snapshot_id: int) -> Snapshot:
 def _labels_by_item(snapshot: Snapshot) -> dict[str, str]:
     """external id -> label, read from the snapshot's Parquet file (or its JSONL when it has no Parquet)."""
     names = {entry["format"]: entry["name"] for entry in snapshot.manifest.get("files", [])}
+    if snapshot.manifest.get("kind") == "spans":
+        return _spans_by_item(snapshot, names)
     if ExportFormat.PARQUET in names:
         with snapshot_file_open(snapshot=snapshot, name=names[ExportFormat.PARQUET]) as handle:
             table = pq.read_table(handle, columns=["external_id", "label"])
@@ -76,6 +78,25 @@ def _labels_by_item(snapshot: Snapshot) -> dict[str, str]:
         with snapshot_file_open(snapshot=snapshot, name=names[ExportFormat.JSONL]) as handle:
             return {row["external_id"]: row["label"] for row in map(json.loads, handle)}
     raise NotFoundError("This snapshot has neither a Parquet nor a JSONL file to compare.")
+
+
+def _spans_by_item(snapshot: Snapshot, names: dict[str, str]) -> dict[str, str]:
+    """A span snapshot's items, each as its spans written `type:start-end` joined by `;` (empty: no entities):
+    an item whose spans changed is relabeled from one such value to the other."""
+    if ExportFormat.PARQUET in names:
+        with snapshot_file_open(snapshot=snapshot, name=names[ExportFormat.PARQUET]) as handle:
+            rows = pq.read_table(handle, columns=["external_id", "spans"]).to_pylist()
+    elif ExportFormat.JSONL in names:
+        with snapshot_file_open(snapshot=snapshot, name=names[ExportFormat.JSONL]) as handle:
+            rows = list(map(json.loads, handle))
+    else:
+        raise NotFoundError("This snapshot has neither a Parquet nor a JSONL file to compare.")
+    return {
+        row["external_id"]: ";".join(
+            f"{span['label']}:{span['start']}-{span['end']}" for span in row["spans"]
+        )
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)
@@ -89,6 +110,9 @@ class SnapshotDiff:
     per_class: dict[str, dict[str, int]]  # label -> added, removed, relabeled_from, relabeled_to
     transitions: list[dict[str, Any]]  # {"from", "to", "count"}, most frequent first
     examples: dict[str, list[str]]  # a few external ids per kind
+    # The label-schema changes between the two versions (projects.LabelChange), oldest first: a merge
+    # explains its transitions ("junk" to "spam" on every item that had it).
+    schema_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -97,8 +121,22 @@ class SnapshotDiff:
 EXAMPLES = 20
 
 
+def _schema_changes(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
+    """The schema changes made after the earlier version was taken and before the later one."""
+    first, last = sorted((old, new), key=lambda snapshot: (snapshot.created_at, snapshot.pk))
+    changes = LabelChange.objects.filter(
+        project_id=new.project_id, created_at__gt=first.created_at, created_at__lte=last.created_at
+    ).order_by("created_at", "id")
+    return [
+        {"action": change.action, "key": change.key, "into": change.into, "before": change.before,
+         "after": change.after, "counts": change.counts, "at": change.created_at.isoformat()}
+        for change in changes
+    ]  # fmt: skip
+
+
 def snapshot_diff(*, old: Snapshot, new: Snapshot) -> SnapshotDiff:
-    """Items added, removed and relabeled (old label to new), overall and per class, between two versions."""
+    """Items added, removed and relabeled (old label to new), overall and per class, between two versions,
+    and the label-schema changes made between them (a merge is why its transitions happened)."""
     before, after = _labels_by_item(old), _labels_by_item(new)
     added = [key for key in after if key not in before]
     removed = [key for key in before if key not in after]
@@ -136,4 +174,5 @@ def snapshot_diff(*, old: Snapshot, new: Snapshot) -> SnapshotDiff:
             "removed": removed[:EXAMPLES],
             "relabeled": relabeled[:EXAMPLES],
         },
+        schema_changes=_schema_changes(old, new),
     )

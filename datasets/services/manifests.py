@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from django.utils import timezone
 
 from active_learning.selectors import learner_model_latest
@@ -21,6 +23,16 @@ from weak_supervision.models import LabelModelRun
 
 # The policies whose labels beyond gold must be at least `min_confidence` sure.
 THRESHOLD_POLICIES = (LabelPolicy.GOLD_WEAK, LabelPolicy.INFERRED)
+
+
+@dataclass(frozen=True)
+class SpanManifest:
+    """A span project's snapshot: its files' schema and column descriptions, and the token-classification tag
+    names (a ClassLabel's, in id order)."""
+
+    schema: pa.Schema
+    descriptions: dict[str, str]
+    ner_tags: list[str]
 
 
 class Tally:
@@ -98,21 +110,17 @@ def manifest_build(
     *,
     inference: InferenceSource | None = None,
     suspects: Suspects | None = None,
+    spans: SpanManifest | None = None,
 ) -> dict[str, Any]:
     """Everything about the snapshot beside its files: provenance, schema, counts, checksums, datasheet.
 
     `label_errors` says which scan's suspects were looked for (null: none succeeded yet), how many of the rows
     that pass the filters it flags, and how many of those the snapshot leaves out (all or none of them)."""
     project = snapshot.project
-    agreement = agreement_get(project=project).to_json()
+    fields, descriptions = (spans.schema, spans.descriptions) if spans else (SCHEMA, SCHEMA_DESCRIPTION)
     schema = [
-        {
-            "name": f.name,
-            "type": str(f.type),
-            "nullable": f.nullable,
-            "description": SCHEMA_DESCRIPTION[f.name],
-        }
-        for f in SCHEMA
+        {"name": f.name, "type": str(f.type), "nullable": f.nullable, "description": descriptions[f.name]}
+        for f in fields
     ]
     counts = {
         "rows": tally.rows,
@@ -127,7 +135,9 @@ def manifest_build(
         "fleiss_kappa",
         "krippendorff_alpha",
     )
-    return {
+    # Item-label agreement; a span project's (span F1 between annotators) is on its agreement page.
+    agreement = None if spans else agreement_get(project=project).to_json()
+    manifest = {
         "project": {"slug": project.slug, "name": project.name},
         "created_at": timezone.now().isoformat(),
         "created_by": snapshot.created_by.get_username() if snapshot.created_by else None,
@@ -140,7 +150,7 @@ def manifest_build(
         "schema": schema,
         "counts": counts,
         "label_distribution": dict(tally.by_label),
-        "agreement": {key: agreement[key] for key in agreement_keys},
+        "agreement": {key: agreement[key] for key in agreement_keys} if agreement is not None else None,
         "label_model_run": _run(run),
         "inference": inference.to_json() if inference is not None else None,
         "exclude_label_errors": request.exclude_label_errors,
@@ -160,6 +170,22 @@ def manifest_build(
         "csv_formula_cells": FORMULA_CELLS_NOTE,
         "datasheet": _datasheet(project, request, tally, run.number if run else None),
     }
+    if spans:
+        manifest["kind"] = "spans"
+        manifest["ner_tags"] = spans.ner_tags
+        manifest["fewshot_k"] = []
+        manifest["datasheet"]["how_labels_were_made"] = SPAN_HOW.get(request.policy, "")
+    return manifest
+
+
+SPAN_HOW: dict[str, str] = {
+    LabelPolicy.GOLD: "Only gold spans: a reviewer's or a known answer's, and those every annotator of an item "
+    "marked exactly alike.",
+    LabelPolicy.GOLD_WEAK: "Gold spans first; other items carry the label model's weak spans where they are at "
+    "least min_confidence sure.",
+    LabelPolicy.SOFT: "Gold spans first; where annotators differ, the spans more than half of them marked exactly; "
+    "other items carry the label model's weak spans.",
+}
 
 
 def _run(run: LabelModelRun | None) -> dict[str, Any] | None:

@@ -21,6 +21,9 @@ ERROR_CONFIDENCE = "min_confidence must be between 0 and 1."
 ERROR_FEWSHOT = f"Few-shot sizes must be whole numbers from 1 to {MAX_FEWSHOT_K}."
 ERROR_FILTER_SPLITS = "Unknown split(s) in the filter: {unknown} (train, valid, test)."
 ERROR_FILTER_LABELS = "Unknown label(s) in the filter: {unknown}. The project's labels are: {keys}."
+ERROR_SPANS_INFERRED = (
+    "A span project's snapshot takes gold spans, gold+weak or soft; truth inference answers whole items only."
+)
 ERROR_NO_INFERENCE = (
     "Run truth inference first: the inferred policy takes its labels from the project's latest succeeded "
     "inference run, and this project has none."
@@ -51,6 +54,8 @@ def snapshot_request_validate(*, project: Project, request: SnapshotRequest) -> 
         )
     if request.policy not in LabelPolicy.values:
         raise ValidationError(ERROR_POLICY.format(allowed=", ".join(LabelPolicy.values)), code="policy")
+    if request.policy == LabelPolicy.INFERRED and project.is_spans:
+        raise ValidationError(ERROR_SPANS_INFERRED, code="policy")
     if request.policy == LabelPolicy.INFERRED and inference_source_get(project=project) is None:
         raise ValidationError(ERROR_NO_INFERENCE, code="no_inference")
     if not 0.0 <= request.min_confidence <= 1.0:

@@ -45,7 +45,7 @@ from datasets.selectors import (
     snapshot_suspects_get,
 )
 from datasets.services.fewshot import FewshotPool, fewshot_rows
-from datasets.services.manifests import Tally, dataset_card, manifest_build
+from datasets.services.manifests import SpanManifest, Tally, dataset_card, manifest_build
 from datasets.services.snapshot_requests import (
     DEFAULT_FORMATS,
     ERROR_CONFIDENCE,
@@ -59,6 +59,8 @@ from datasets.services.snapshot_requests import (
     SnapshotRequest,
     snapshot_request_validate,
 )
+from datasets.services.span_snapshots import span_snapshot_files_write
+from datasets.services.span_writers import SPAN_SCHEMA, SPAN_SCHEMA_DESCRIPTION
 from datasets.services.splits import SplitAssigner
 from datasets.services.writers import (
     SCHEMA,
@@ -269,6 +271,8 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
         splits=list(snapshot.filters.get("splits", [])), labels=list(snapshot.filters.get("labels", [])),
         fewshot_k=list(snapshot.fewshot_k), exclude_label_errors=snapshot.exclude_label_errors,
     )  # fmt: skip
+    if project.is_spans:
+        return _build_spans(snapshot, request, folder)
     run, spec = _sources(project, request)
     suspects = snapshot_suspects_get(project=project)
     header = json.dumps({"labels": spec.label_keys, "multi_label": spec.multi_label, "schema": SCHEMA.names})
@@ -302,6 +306,29 @@ def _build(snapshot: Snapshot, folder: Path) -> Snapshot:
         snapshot, request, spec.label_keys, tally, run, entries, inference=spec.inference, suspects=suspects
     )
     return _finish(snapshot, manifest, content_hash, tally.rows, run)
+
+
+def _build_spans(snapshot: Snapshot, request: SnapshotRequest, folder: Path) -> Snapshot:
+    """A span project's snapshot (datasets.services.span_snapshots): its rows, files and manifest; no few-shot
+    sets or label-error exclusions (both are about whole-item labels)."""
+    project = snapshot.project
+    run = (
+        snapshot_run_for(project=project)
+        if request.policy in (LabelPolicy.GOLD_WEAK, LabelPolicy.SOFT)
+        else None
+    )
+    written = span_snapshot_files_write(project=project, request=request, folder=folder, run=run)
+    if not written.tally.rows:
+        raise ValidationError(ERROR_NO_ROWS, code="empty")
+    content_hash = written.tally.digest.hexdigest()
+    if snapshot.schedule_id and _unchanged(snapshot, content_hash):
+        return _skip(snapshot, content_hash)
+    entries = _upload(snapshot, folder, written.names)
+    manifest = manifest_build(
+        snapshot, request, written.label_keys, written.tally, run, entries,
+        spans=SpanManifest(schema=SPAN_SCHEMA, descriptions=SPAN_SCHEMA_DESCRIPTION, ner_tags=written.tag_names),
+    )  # fmt: skip
+    return _finish(snapshot, manifest, content_hash, written.tally.rows, run)
 
 
 def _sources(project: Project, request: SnapshotRequest) -> tuple[LabelModelRun | None, RowSpec]:

@@ -105,6 +105,11 @@ class ImportCreateInputSerializer(serializers.Serializer[Any]):
         help_text="A row repeating an earlier row's id: fail the import at its line, or skip it (counted, with "
         "its line, in the job's options.result).",
     )  # fmt: skip
+    tag_scheme = serializers.ChoiceField(
+        choices=["", "bio", "iob1"], required=False, default="",
+        help_text="CoNLL (span projects): the tags' scheme, bio or iob1; empty to detect it (a file in which no "
+        "B- tag opens a span is IOB1).",
+    )  # fmt: skip
     has_header = serializers.BooleanField(required=False, default=True)
     columns = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="Comma-separated."

@@ -34,12 +34,17 @@ _EXTENSIONS = {
     ".parquet": ImportFormat.PARQUET,
     ".pq": ImportFormat.PARQUET,
     ".zip": ImportFormat.WRENCH,
+    ".conll": ImportFormat.CONLL,
 }
 WRENCH_SPLITS = {"train": "train", "valid": "valid", "test": "test"}
 # label.json and readme.txt are a few lines; anything much larger is not a WRENCH dataset's.
 WRENCH_SMALL_FILE_BYTES = 1024 * 1024
 ERROR_LINE_TOO_LONG = (
     "longer than {limit:,} bytes; no line of a CSV or JSONL file may be (IMPORT_MAX_LINE_BYTES)."
+)
+ERROR_WRENCH_SEQUENCE_HINT = (
+    " This one has a meta.json and no label.json, as a sequence-tagging (named-entity) dataset has: import it into "
+    "a span project."
 )
 ERROR_NUL = "holds a NUL byte (\\x00), which no text may contain; remove it and import again."
 
@@ -327,6 +332,7 @@ def open_wrench_folder(path: Path) -> WrenchFolder:
         if len(candidates) != 1:
             raise ImportFileError(
                 "a WRENCH dataset is a folder holding label.json and train.json, valid.json, test.json."
+                + (ERROR_WRENCH_SEQUENCE_HINT if (root / "meta.json").is_file() else "")
             )
         root = candidates[0]
     label_file = root / "label.json"

@@ -104,7 +104,7 @@ def import_job_create(
     enqueue: bool = True,
 ) -> ImportJob:
     """Records an import of an uploaded file (or a local path) and, with `enqueue`, runs it on a worker."""
-    name = _import_request_prepare(options=options, upload=upload, source_path=source_path)
+    name = _import_request_prepare(options=options, upload=upload, source_path=source_path, project=project)
     return _import_job_save(project, created_by, options, name, upload, source_path, enqueue=enqueue)
 
 
@@ -113,7 +113,7 @@ def import_job_create_or_join(
 ) -> Started[ImportJob]:
     """import_job_create for the page and the API: while an import of the same file (name and size) with the
     same options is pending or running in the project (a second click, a second request), answers with it."""
-    name = _import_request_prepare(options=options, upload=upload, source_path="")
+    name = _import_request_prepare(options=options, upload=upload, source_path="", project=project)
     # Looked up before the transaction too: on SQLite a transaction takes the write lock as it begins, which
     # the running import holds until it ends, so the answer to a second click would wait for it.
     if (twin := _import_job_under_way(project, name, options, upload)) is not None:
@@ -142,7 +142,7 @@ def _import_job_under_way(
 
 
 def _import_request_prepare(
-    *, options: ImportOptions, upload: UploadedFile[bytes] | None, source_path: str
+    *, options: ImportOptions, upload: UploadedFile[bytes] | None, source_path: str, project: Project
 ) -> str:
     """Checks the request and completes its options (format, evaluation-only splits); the file's name."""
     if upload is None and not source_path:
@@ -152,7 +152,7 @@ def _import_request_prepare(
     name = upload.name if upload is not None else Path(source_path).name
     if not options.format:
         options.format = readers.infer_format(Path(source_path) if source_path else Path(name or ""))
-    import_format_validated(options, Path(name or "upload"))
+    import_format_validated(options, Path(name or "upload"), spans=project.is_spans)
     # The job records what the import will do: the format's default evaluation-only splits, spelled out.
     options.eval_only_splits = eval_only_splits_of(options, options.format)
     return name or ""
@@ -371,7 +371,8 @@ def _finish(
         job.options = {**job.options, "result": {
             "evaluation_labels_imported": result.evaluation_labels,
             "duplicates_skipped": result.duplicates_skipped, "duplicate_lines": result.duplicate_lines,
-            "seconds": round(result.seconds, 3),
+            "seconds": round(result.seconds, 3), "gold_labels_imported": result.gold_labels,
+            "tag_scheme": result.tag_scheme,
         }}  # fmt: skip
     job.save()
     cache.delete(import_progress_key(job.pk))

@@ -5,58 +5,83 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import shutil
-import tempfile
 import threading
 import time
-import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.queries import statistics_refresh
-from imports.parsing import archives, readers
+from imports.parsing import readers
 from imports.parsing.errors import ImportFileError
 from imports.parsing.rows import (
     ON_DUPLICATE_CHOICES,
     ON_DUPLICATE_FAIL,
-    SPLIT_ALIASES,
     FieldMapping,
     ImportRow,
     RowBuilder,
 )
+from imports.parsing.span_readers import tag_scheme_parse
+from imports.services.options import (
+    ERROR_EMPTY,
+    ERROR_EVAL_ONLY_SPLIT,
+    EVAL_ONLY_NONE,
+    SPLIT_ORDER,
+    STATISTICS_ROWS,
+    WRENCH_EVAL_ONLY_SPLITS,
+    WRENCH_MEMBERS,
+    ImportOptions,
+    ImportResult,
+    ProgressCallback,
+    eval_only_splits_of,
+    eval_only_splits_parse,
+    wrench_root,
+)
+from imports.services.span_pipeline import span_items_import
 from imports.services.writers import WriteCounts, batch_writer_for_connection
 from labeling.models import Annotation, EvaluationLabel
-from projects.choices import ImportFormat, OnConflict, Split
+from projects.choices import ImportFormat, OnConflict
 from projects.models import ImportJob, Item, Project
 from weak_supervision.models import ExternalVote
 from weak_supervision.services import external_labeling_functions_ensure
 
-ProgressCallback = Callable[[int, float], None]
-ERROR_EMPTY = "The file holds no rows to import."
+__all__ = [  # the options, results and evaluation-only splits live in imports.services.options
+    "ERROR_EMPTY",
+    "ERROR_EVAL_ONLY_SPLIT",
+    "EVAL_ONLY_NONE",
+    "SPLIT_ORDER",
+    "STATISTICS_ROWS",
+    "WRENCH_EVAL_ONLY_SPLITS",
+    "WRENCH_MEMBERS",
+    "ImportOptions",
+    "ImportResult",
+    "ProgressCallback",
+    "delimiter_parse",
+    "eval_only_splits_of",
+    "eval_only_splits_parse",
+    "import_format_validated",
+    "import_options_build",
+    "items_import",
+]
+
 ERROR_BAD_FORMAT = "Unknown format '{format}'; formats are: {formats}."
-# An import of at least this many rows refreshes the planner's statistics of the tables it wrote.
-STATISTICS_ROWS = 5000
-# Evaluation-only splits: their labels only score (EvaluationLabel), never train or choose anything. A WRENCH
-# folder is a benchmark: its train and test labels are truth to score against, its valid labels the usable
-# gold (WRENCH's own protocol). `none` keeps every split's labels as imported annotations.
-WRENCH_EVAL_ONLY_SPLITS = (Split.TRAIN.value, Split.TEST.value)
-EVAL_ONLY_NONE = "none"
-SPLIT_ORDER = (Split.TRAIN.value, Split.VALID.value, Split.TEST.value)
-ERROR_EVAL_ONLY_SPLIT = (
-    "Unknown split '{split}' in the evaluation-only splits; give train, valid, test, or none."
-)
 ERROR_EVAL_ONLY_LONG_FORMAT = (
     "Evaluation-only labels are one per item, and a file with an annotator field has one row per item and "
     "annotator: leave out the annotator field or the evaluation-only splits."
 )
 ERROR_EVAL_ONLY_FIELDS = (
     "Evaluation-only splits need the field of each row's split and of its label: map the {missing} field."
+)
+ERROR_CONLL_NOT_SPANS = (
+    "A CoNLL file tags tokens with entity types: import it into a span project (kind spans)."
+)
+ERROR_CSV_SPANS = (
+    "A span project imports JSONL (or a JSON array, or Parquet) with character offsets, CoNLL or a WRENCH "
+    "sequence-tagging folder; a CSV cannot hold its spans."
 )
 ERROR_ON_DUPLICATE = "on_duplicate must be one of: {choices}."
 ERROR_DELIMITER = "A delimiter is one character, or one of: {names} (got '{value}')."
@@ -71,64 +96,6 @@ BATCH_ROWS = 10_000
 # The reader's thread lets go of Python's lock every this many records, so that the writer, back from the
 # database, does not wait for the interpreter's switch interval (5 ms) to take its turn.
 YIELD_EVERY_RECORDS = 256
-# The only members of a WRENCH .zip that are extracted; everything else in it stays packed.
-WRENCH_MEMBERS = frozenset(
-    {"label.json", "readme.txt", *(f"{split}.json" for split in readers.WRENCH_SPLITS)}
-)
-
-
-@dataclass
-class ImportOptions:
-    """How to read a source: its format, CSV dialect, field mapping, what to do with known ids, and which
-    splits' labels only score (`eval_only_splits`: None is the format's default, see `eval_only_splits_of`)."""
-
-    format: str = ""
-    mapping: FieldMapping = field(default_factory=FieldMapping)
-    on_conflict: str = OnConflict.SKIP
-    delimiter: str | None = None
-    has_header: bool = True
-    columns: list[str] = field(default_factory=list)
-    eval_only_splits: list[str] | None = None
-    on_duplicate: str = ON_DUPLICATE_FAIL
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": self.format, "mapping": self.mapping.to_json(), "on_conflict": self.on_conflict,
-            "delimiter": self.delimiter, "has_header": self.has_header, "columns": self.columns,
-            "eval_only_splits": self.eval_only_splits, "on_duplicate": self.on_duplicate,
-        }  # fmt: skip
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ImportOptions:
-        return cls(
-            format=data.get("format", ""),
-            mapping=FieldMapping(**data.get("mapping", {})),
-            on_conflict=data.get("on_conflict", OnConflict.SKIP),
-            delimiter=data.get("delimiter"),
-            has_header=data.get("has_header", True),
-            columns=list(data.get("columns", [])),
-            eval_only_splits=data.get("eval_only_splits"),
-            on_duplicate=data.get("on_duplicate", ON_DUPLICATE_FAIL),
-        )
-
-
-@dataclass
-class ImportResult:
-    project_id: int
-    project_slug: str
-    rows: int
-    items_created: int
-    items_updated: int
-    items_skipped: int
-    annotations_imported: int
-    votes_imported: int
-    labeling_functions: int
-    evaluation_labels: int = 0
-    # Rows skipped for repeating an earlier row's id (on_duplicate=skip): how many, and the first lines.
-    duplicates_skipped: int = 0
-    duplicate_lines: list[int] = field(default_factory=list)
-    # The import's own wall-clock time: read, check, write and commit.
-    seconds: float = 0.0
 
 
 def delimiter_parse(value: str | None) -> str:
@@ -142,84 +109,43 @@ def delimiter_parse(value: str | None) -> str:
     return resolved
 
 
-def eval_only_splits_parse(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
-    """The evaluation-only splits as a door gives them: None when left out or empty (the format's default),
-    [] for `none`, else split names (comma-separated in a string; `dev` or `validation` read as valid),
-    deduplicated in train, valid, test order. An unknown name is a ValidationError naming it."""
-    if value is None:
-        return None
-    parts = value.split(",") if isinstance(value, str) else list(value)
-    names = [str(part).strip().lower() for part in parts if str(part).strip()]
-    if isinstance(value, str) and not names:
-        return None
-    if names == [EVAL_ONLY_NONE]:
-        return []
-    splits: set[str] = set()
-    for name in names:
-        split = SPLIT_ALIASES.get(name)
-        if not split:
-            raise ValidationError(ERROR_EVAL_ONLY_SPLIT.format(split=name), code="eval_only_splits")
-        splits.add(split)
-    return [split for split in SPLIT_ORDER if split in splits]
-
-
-def eval_only_splits_of(options: ImportOptions, fmt: str) -> list[str]:
-    """The splits whose labels only score: those the options name, else the format's default (a WRENCH
-    folder's train and test, no split of any other format)."""
-    named = eval_only_splits_parse(options.eval_only_splits)
-    if named is not None:
-        return named
-    return list(WRENCH_EVAL_ONLY_SPLITS) if fmt == ImportFormat.WRENCH else []
-
-
-def import_format_validated(options: ImportOptions, source: Path) -> str:
-    """The source's format (given, or from its name), once the options are known to make sense for it."""
+def import_format_validated(options: ImportOptions, source: Path, *, spans: bool = False) -> str:
+    """The source's format (given, or from its name), once the options are known to make sense for it (and
+    for the project: `spans` for a span project)."""
     fmt = options.format or readers.infer_format(source)
     if fmt not in ImportFormat.values:
         raise ImportFileError(ERROR_BAD_FORMAT.format(format=fmt, formats=", ".join(ImportFormat.values)))
+    if fmt == ImportFormat.CONLL and not spans:
+        raise ImportFileError(ERROR_CONLL_NOT_SPANS)
+    if fmt == ImportFormat.CSV and spans:
+        raise ImportFileError(ERROR_CSV_SPANS)
+    tag_scheme_parse(options.tag_scheme)
     if options.on_conflict not in OnConflict.values:
         raise ImportFileError(f"on_conflict must be one of: {', '.join(OnConflict.values)}.")
     if options.on_duplicate not in ON_DUPLICATE_CHOICES:
         raise ImportFileError(ERROR_ON_DUPLICATE.format(choices=", ".join(ON_DUPLICATE_CHOICES)))
-    _eval_only_splits_check(options, fmt)
+    _eval_only_splits_check(options, fmt, spans=spans)
     return fmt
 
 
-def _eval_only_splits_check(options: ImportOptions, fmt: str) -> None:
+def _eval_only_splits_check(options: ImportOptions, fmt: str, *, spans: bool) -> None:
     try:
         splits = eval_only_splits_parse(options.eval_only_splits)
     except ValidationError as exc:
         raise ImportFileError(exc.messages[0]) from exc
-    if not splits or fmt == ImportFormat.WRENCH:  # a WRENCH folder always has its splits and labels
+    # A WRENCH folder always has its splits and labels; a CoNLL file its tags (and its name its split).
+    if not splits or fmt in (ImportFormat.WRENCH, ImportFormat.CONLL):
         return
     mapping = options.mapping
     if mapping.annotator_field:
         raise ImportFileError(ERROR_EVAL_ONLY_LONG_FORMAT)
+    if spans:  # a span record's split and spans have their fields by default (split, spans)
+        return
     missing = [
         role for role, name in (("split", mapping.split_field), ("label", mapping.label_field)) if not name
     ]
     if missing:
         raise ImportFileError(ERROR_EVAL_ONLY_FIELDS.format(missing=" and the ".join(missing)))
-
-
-@contextlib.contextmanager
-def _wrench_root(source: Path) -> Iterator[Path]:
-    """A WRENCH dataset is a folder; an upload brings it as a zip, unpacked here for the import's lifetime."""
-    if source.is_dir():
-        yield source
-        return
-    if not zipfile.is_zipfile(source):
-        raise ImportFileError(archives.ERROR_NOT_ZIP)
-    scratch = Path(tempfile.mkdtemp(prefix="oversight-wrench-"))
-    limits = archives.ZipLimits(
-        max_entries=settings.IMPORT_ZIP_MAX_ENTRIES, max_bytes=settings.IMPORT_ZIP_MAX_BYTES,
-        max_ratio=settings.IMPORT_ZIP_MAX_RATIO,
-    )  # fmt: skip
-    try:
-        archives.zip_extract_checked(source, scratch, limits=limits, wanted=WRENCH_MEMBERS)
-        yield scratch
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @dataclass
@@ -236,7 +162,7 @@ def _open_source(source: Path, fmt: str, options: ImportOptions) -> Iterator[_So
     progress = readers.Progress()
     mapping = options.mapping
     if fmt == ImportFormat.WRENCH:
-        with _wrench_root(source) as root:
+        with wrench_root(source) as root:
             folder = readers.open_wrench_folder(root)
             wrench_mapping = FieldMapping(
                 text_field="text", id_field="id", label_field="label", split_field="split",
@@ -278,9 +204,13 @@ def items_import(
     batch_size: int = BATCH_ROWS,
     on_progress: ProgressCallback | None = None,
 ) -> ImportResult:
-    """Imports a file or WRENCH folder into a project inside one transaction: every row, or none."""
+    """Imports a file or WRENCH folder into a project inside one transaction: every row, or none. A span
+    project's import is imports.services.span_pipeline's."""
     started = time.perf_counter()
-    fmt = import_format_validated(options, source)
+    fmt = import_format_validated(options, source, spans=project.is_spans)
+    if project.is_spans:
+        return span_items_import(project=project, source=source, fmt=fmt, options=options,
+                                 import_job=import_job, on_progress=on_progress, started=started)  # fmt: skip
     labels = list(project.labels.all())
     label_ids = {label.key: label.pk for label in labels}
     with _open_source(source, fmt, options) as opened, transaction.atomic():
@@ -419,10 +349,12 @@ def import_options_build(
     columns: list[str] | None = None,
     eval_only_splits: list[str] | None = None,
     on_duplicate: str = ON_DUPLICATE_FAIL,
+    tag_scheme: str = "",
 ) -> ImportOptions:
     """The one place where the UI form, the API and the CLI turn their inputs into import options.
 
-    `eval_only_splits`: as `eval_only_splits_parse` gives it (None: the format's default; []: none)."""
+    `eval_only_splits`: as `eval_only_splits_parse` gives it (None: the format's default; []: none).
+    `tag_scheme`: CoNLL's, bio or iob1; empty to detect it."""
     return ImportOptions(
         format=format,
         on_conflict=on_conflict,
@@ -440,4 +372,5 @@ def import_options_build(
         columns=list(columns or []),
         eval_only_splits=None if eval_only_splits is None else list(eval_only_splits),
         on_duplicate=on_duplicate or ON_DUPLICATE_FAIL,
+        tag_scheme=tag_scheme_parse(tag_scheme),
     )

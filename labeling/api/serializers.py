@@ -105,6 +105,10 @@ class AnnotationSubmitInputSerializer(_ClientActionInputSerializer):
         many=True, required=False, default=None, allow_null=True,
         help_text="Span projects: the answer, a list of spans (empty: no entities).",
     )  # fmt: skip
+    spans_suggested = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Span projects: you were shown the model's suggested_spans (whether you kept them is recorded).",
+    )  # fmt: skip
     client_uuid = serializers.UUIDField(
         help_text="Made by the client once per answer: a retry is stored once."
     )

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,6 +43,7 @@ from labeling.services.queue import QueueItem, queue_item_next, queue_item_skip
 from projects.models import Project
 from projects.permissions import Action
 from projects.selectors import item_get
+from projects.services.label_keys import ERROR_NO_LABEL
 from projects.web import ProjectScopedMixin
 
 
@@ -102,6 +103,8 @@ class AnnotationSubmitApi(ProjectScopedMixin, APIView):
         data = AnnotationSubmitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if not project.is_spans and not fields["labels"]:
+            raise serializers.ValidationError({"labels": [ERROR_NO_LABEL]})
         fields["rationales"] = [RationaleSpec(**span) for span in fields["rationales"]]
         result = annotation_submit(project=project, user=access.user, membership=access.membership, **fields)
         body = AnnotationSubmitOutputSerializer(

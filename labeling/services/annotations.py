@@ -159,6 +159,7 @@ def annotation_submit(
     suggested_label: str = "",
     membership: Membership | Unknown | None = UNKNOWN,
     spans: Any = None,
+    spans_suggested: bool = False,
 ) -> SubmitResult:
     """Stores an analyst's answer for an item, once per client_uuid, in one transaction.
 
@@ -174,7 +175,8 @@ def annotation_submit(
     statement that writes the annotation, the slot, the lease and the events (see _SUBMIT).
 
     A span project's answer is `spans` (a list, empty for "no entities"; see labeling.services.spans), checked
-    against the item's text once it is read; its `labels` become the entity types present.
+    against the item's text once it is read; its `labels` become the entity types present. With
+    `spans_suggested` (the model's spans were pre-filled), whether the analyst kept them is recorded.
     """
     if project.is_spans:
         if spans is None:
@@ -246,6 +248,8 @@ def annotation_submit(
             if suggested_label
             else []
         )
+        if spans_suggested and item.suggested_spans:
+            extra.append(_span_suggestion_event(project, item, user, checked, client_ts, now))
         if connection.vendor == "postgresql" and not rationales:
             _submit_in_one_statement(annotation, payload, extra, client_ts, now)
         else:
@@ -351,6 +355,18 @@ def _suggestion_event(
 ) -> InteractionEvent:  # fmt: skip
     kind = EventType.SUGGESTION_ACCEPTED if keys == [suggested] else EventType.SUGGESTION_REJECTED
     return _event_row(project, item, user, kind, {"suggested": suggested, "labels": keys}, client_ts, now)
+
+
+def _span_suggestion_event(
+    project: Project, item: Item, user: User, spans: list[SpanDict], client_ts: datetime | None, now: datetime
+) -> InteractionEvent:
+    """Accepted: the analyst submitted exactly the model's spans; else rejected, with how many they kept."""
+    suggested = {(span["start"], span["end"], span["label"]) for span in item.suggested_spans}
+    given = {(span["start"], span["end"], span["label"]) for span in spans}
+    kind = EventType.SUGGESTION_ACCEPTED if given == suggested else EventType.SUGGESTION_REJECTED
+    payload = {"suggested": len(suggested), "kept": len(given & suggested), "spans": len(given),
+               "model": item.suggested_by}  # fmt: skip
+    return _event_row(project, item, user, kind, payload, client_ts, now)
 
 
 def _membership(project: Project, user: User) -> Membership | None:

@@ -270,6 +270,10 @@ def _view_events(item: Item, *, suggest: bool) -> list[tuple[str, dict[str, obje
         events.append((EventType.SUGGESTION_SHOWN.value, {
             "label": item.suggested_label, "confidence": item.suggested_confidence, "model": item.suggested_by,
         }))  # fmt: skip
+    elif suggest and item.suggested_spans:  # a span project's model: the spans it pre-fills
+        events.append((EventType.SUGGESTION_SHOWN.value, {
+            "spans": len(item.suggested_spans), "confidence": item.suggested_confidence, "model": item.suggested_by,
+        }))  # fmt: skip
     return events
 
 

@@ -158,6 +158,7 @@ def _span_submit(request: HtmxHttpRequest, access: ProjectAccess) -> HttpRespons
     try:
         annotation_submit(
             project=project, user=access.user, item_id=data["item_id"], labels=[], spans=data["spans"],
+            spans_suggested=data["spans_suggested"],
             client_uuid=data["client_uuid"], lead_time_ms=data["lead_time_ms"], input_method=data["input_method"],
             client_ts=data["client_ts"], membership=access.membership,
         )  # fmt: skip

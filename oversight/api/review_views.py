@@ -52,7 +52,9 @@ class ReviewNextApi(ProjectScopedMixin, APIView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 204: None},
         description="The item to decide now (claimed for you for 15 minutes), with its annotations, evidence, "
-        "flags, LF votes and the label model's answer; 204 when the queue is empty.",
+        "flags, LF votes and the label model's answer; 204 when the queue is empty. Span projects add "
+        "`kind: \"spans\"`, each annotation's `spans`, the gold's `spans` and `suggested_spans` (the gold's, "
+        "else the spans most annotators marked).",
     )
     def get(self, request: Request, slug: str) -> Response:
         access = self.get_access(Action.REVIEW)
@@ -75,7 +77,14 @@ class ReviewItemApi(ProjectScopedMixin, APIView):
 
 
 class ReviewDecisionApi(ProjectScopedMixin, APIView):
-    @extend_schema(request=ReviewDecideInputSerializer, responses={201: GoldLabelOutputSerializer})
+    @extend_schema(
+        request=ReviewDecideInputSerializer,
+        responses={201: GoldLabelOutputSerializer},
+        description="Decides an item's gold label. Item projects: `labels`. Span projects: `spans` (the gold "
+        "spans, each `{start, end, label, text}` in code points of the item's text) or `annotation_id` (accept "
+        "that answer's spans); the gold label's `labels` become the types present and `based_on` lists every "
+        "annotation seen with its spans. A bad span is refused with 400 naming it.",
+    )
     def post(self, request: Request, slug: str) -> Response:
         access = self.get_access(Action.REVIEW)
         project = access.project

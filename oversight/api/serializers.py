@@ -8,12 +8,43 @@ from labeling.models import GoldLabel
 from oversight.models import ReviewRequest
 
 
+class SpanInputSerializer(serializers.Serializer[Any]):
+    """One span (core.spans): code-point offsets into the item's text, end exclusive, with its quote."""
+
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=0)
+    # A field named like the Field.label attribute: DRF takes it as a field, the stubs do not know that.
+    label = serializers.CharField(max_length=64, help_text="The entity type's label key.")  # type: ignore[assignment]
+    text = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="The quoted text, text[start:end]: where given, it must match the item's text there.",
+    )
+
+
 class ReviewDecideInputSerializer(serializers.Serializer[Any]):
     item_id = serializers.IntegerField(min_value=1)
-    labels = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=64), allow_empty=False, required=False,
+        help_text="Item projects: the final label(s). Span projects: not used (the types of the spans).",
+    )  # fmt: skip
+    spans = SpanInputSerializer(
+        many=True, required=False,
+        help_text="Span projects: the gold spans (an empty list: no entities), checked against the item's text "
+        "(offsets inside it, quotes matching), the entity types and, unless the project allows them, overlaps.",
+    )  # fmt: skip
+    annotation_id = serializers.IntegerField(
+        min_value=1, required=False,
+        help_text="Span projects: accept this answer's spans (an annotation on the item) instead of giving spans.",
+    )  # fmt: skip
     note = serializers.CharField(required=False, default="", allow_blank=True, max_length=4000)
     use_as_check = serializers.BooleanField(required=False, default=False)
     dwell_ms = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not any(name in attrs for name in ("labels", "spans", "annotation_id")):
+            raise serializers.ValidationError({"labels": ["This field is required."]}, code="required")
+        return attrs
 
 
 class ReviewPassInputSerializer(serializers.Serializer[Any]):
@@ -34,7 +65,7 @@ class GoldLabelOutputSerializer(serializers.ModelSerializer[GoldLabel]):
     class Meta:
         model = GoldLabel
         fields = [
-            "item", "external_id", "labels", "source", "is_check", "decided_by", "note", "based_on",
+            "item", "external_id", "labels", "spans", "source", "is_check", "decided_by", "note", "based_on",
             "created_at", "updated_at",
         ]  # fmt: skip
 

@@ -12,6 +12,9 @@ its figures; the overall kappas and alpha are the means of the per-label figures
 undefined are skipped). Percent agreement, overall, per pair and per week, is exact-set agreement instead: the
 share of rater pairs that gave the very same set of labels. The mean of per-label percent agreement would be
 inflated by rare labels, which nearly everyone leaves out everywhere.
+
+Span projects get another report, span F1 between annotators and alpha over tokens
+(oversight.selectors.span_agreement), from the same `agreement_get`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from oversight.measures import (
     krippendorff_alpha_from_counts,
     percent_agreement_from_counts,
 )
+from oversight.selectors.annotators import annotator_identity
+from oversight.selectors.span_agreement import SpanAgreementReport, span_agreement_compute
 from projects.models import Project
 
 # Bump when the report's shape or maths change: cached reports of the old version are then never read.
@@ -159,13 +164,6 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return math.fsum(defined) / len(defined) if defined else None
 
 
-def _annotator(annotator_id: int | None, username: str | None, external: str) -> tuple[str, str]:
-    if annotator_id is not None:
-        return f"user:{annotator_id}", username or f"user {annotator_id}"
-    name = external.strip() or "import"
-    return f"ext:{name}", name
-
-
 def _load(project: Project) -> _Loaded:
     """Every annotation's labels, by item and annotator (a repeated annotator on an item: the latest wins)."""
     units: dict[int, Ratings] = defaultdict(dict)
@@ -186,7 +184,7 @@ def _load(project: Project) -> _Loaded:
     for item_id, annotator_id, username, external, labels in rows.iterator(chunk_size=5000):
         if not labels and not project.multi_label:
             continue  # no answer to compare; in a multi-label project, "none of the labels" is an answer
-        key, name = _annotator(annotator_id, username, external)
+        key, name = annotator_identity(annotator_id, username, external)
         names[key] = name
         units[item_id][key] = tuple(sorted(set(labels)))  # rows come oldest first within an item
     # The day (in the project's time zone) of each item's latest annotation, worked out by the database:
@@ -364,17 +362,20 @@ def agreement_cache_key(*, project: Project) -> str:
     )
     last_update = stats["last_update"].isoformat() if stats["last_update"] else "-"
     return (
-        f"labeling:agreement:v{AGREEMENT_CACHE_VERSION}:{project.pk}:{int(project.multi_label)}:"
+        f"labeling:agreement:v{AGREEMENT_CACHE_VERSION}:{project.pk}:{project.kind}:"
         f"{stats['count']}:{stats['last_id'] or 0}:{last_update}"
     )
 
 
-def agreement_get(*, project: Project) -> AgreementReport:
-    """The agreement report from the cache, computed only when the project's annotations have changed."""
+def agreement_get(*, project: Project) -> AgreementReport | SpanAgreementReport:
+    """The agreement report from the cache, computed only when the project's annotations have changed. Span
+    projects get the span report (oversight.selectors.span_agreement) instead of the item-label one."""
     key = agreement_cache_key(project=project)
     report = cache.get(key)
-    if isinstance(report, AgreementReport):
+    if isinstance(report, AgreementReport | SpanAgreementReport):
         return report
-    report = agreement_compute(project=project)
+    report = (
+        span_agreement_compute(project=project) if project.is_spans else agreement_compute(project=project)
+    )
     cache.set(key, report, AGREEMENT_CACHE_SECONDS)
     return report

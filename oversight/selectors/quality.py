@@ -2,6 +2,10 @@
 and beside them the accuracy truth inference estimates (overall and per class, with 95% intervals, and the
 confusion matrix) from the latest succeeded inference run.
 
+Span projects compare answers by their spans: consensus and gold agreement need the very same spans, and a
+gold check passes at a span F1 (exact match) of oversight.span_answers.SPAN_CHECK_PASS_F1, with the mean span
+F1 on checks beside it (`check_span_f1`).
+
 One row per project member who has annotated or has interaction events. Analysts see only their own row
 (`sees_everyone`); their figures are still measured against everybody else's annotations.
 """
@@ -29,6 +33,7 @@ from labeling.choices import AnnotationSource, EventType
 from labeling.models import Annotation, GoldLabel, InteractionEvent
 from labeling.selectors.activity import AnalystSummary, analyst_summary_list, sees_everyone
 from oversight.selectors.truth import annotator_reliability
+from oversight.span_answers import SPAN_CHECK_PASS_F1, span_check_f1, spans_answer
 from projects.access import ProjectAccess
 from projects.models import Membership, Project
 
@@ -41,7 +46,7 @@ FAST_ANSWER_MEDIAN_SHARE = 0.25
 SESSION_GAP = timedelta(minutes=30)
 # Sessions shorter than this say nothing about a trend in speed (thirds of fewer than 3 submits are noise).
 DRIFT_MIN_SESSION_SUBMITS = 10
-QUALITY_CACHE_VERSION = 1
+QUALITY_CACHE_VERSION = 2  # 2: check_span_f1
 # The key changes with whatever the table reads, so this only bounds how long a stale entry occupies the cache.
 QUALITY_CACHE_SECONDS = 24 * 3600
 # Fewer consensus items than this say nothing about a trend in agreement.
@@ -100,6 +105,8 @@ class AnnotatorQuality:
     estimated_per_class: list[dict[str, Any]] = field(default_factory=list)
     # {"label": None (multi-label: a label key), "classes", "rows": P(answer | true class) per true class}.
     estimated_confusions: list[dict[str, Any]] = field(default_factory=list)
+    # Span projects: the mean span F1 (exact match) of their answers on gold checks; None elsewhere.
+    check_span_f1: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +125,7 @@ class _Tally:
     gold_agreed: int = 0
     checks_n: int = 0
     checks_correct: int = 0
+    checks_f1: float = 0.0  # span projects: the sum of their span F1 on checks
     timed: int = 0
     fast: int = 0
 
@@ -157,23 +165,51 @@ def fast_answer_floor_ms(*, project: Project) -> float:
     return max(float(FAST_ANSWER_MIN_MS), FAST_ANSWER_MEDIAN_SHARE * median if median is not None else 0.0)
 
 
+@dataclass(frozen=True)
+class _Gold:
+    answer: frozenset[Any]  # as answers are compared: a label set, or a span project's spans
+    is_check: bool
+    spans: list[dict[str, Any]] | None  # span projects: the gold spans, which checks are scored against
+
+
+def _answer(given: Any, spans: bool) -> frozenset[Any]:
+    return spans_answer(given) if spans else frozenset(given or ())
+
+
+def _tally_check(tally: _Tally, truth: _Gold, own: frozenset[Any], given: Any, spans: bool) -> None:
+    tally.checks_n += 1
+    if not spans:
+        tally.checks_correct += own == truth.answer
+        return
+    f1 = span_check_f1(truth.spans, given)
+    tally.checks_f1 += f1
+    tally.checks_correct += f1 >= SPAN_CHECK_PASS_F1
+
+
 def _tally_item(
     rows: list[tuple[Any, ...]],
-    gold: dict[int, tuple[frozenset[str], bool]],
+    gold: dict[int, _Gold],
     tallies: dict[int, _Tally],
     floor_ms: float,
+    spans: bool = False,
 ) -> None:
-    """Adds one item's annotations (item_id, annotator_id, labels, source, lead_time_ms, id).
+    """Adds one item's annotations (item_id, annotator_id, labels (span projects: spans), source, lead_time_ms,
+    id).
 
-    Consensus: their set equals the majority set of the OTHER annotators of the item; a tie counts when theirs
-    is among the top sets. Answer order is the annotations' id order (they are numbered as they are stored),
-    which spares parsing a timestamp per annotation.
+    Consensus: their answer (label set; span projects: the spans marked) equals the majority answer of the
+    OTHER annotators of the item; a tie counts when theirs is among the top answers. Gold agreement and
+    checks: the very same answer as the gold label; a span project's check passes at a span F1 of
+    SPAN_CHECK_PASS_F1 (oversight.span_answers), and the F1 adds up towards their mean on checks. Answer order
+    is the annotations' id order (they are numbered as they are stored), which spares parsing a timestamp per
+    annotation.
     """
-    sets = [frozenset(row[2] or ()) for row in rows]
-    counts: dict[frozenset[str], int] = {}
+    sets = [_answer(row[2], spans) for row in rows]
+    counts: dict[frozenset[Any], int] = {}
     for labels in sets:
         counts[labels] = counts.get(labels, 0) + 1
-    for (item_id, annotator_id, _, source, lead_time_ms, annotation_id), own in zip(rows, sets, strict=True):
+    for (item_id, annotator_id, given, source, lead_time_ms, annotation_id), own in zip(
+        rows, sets, strict=True
+    ):
         tally = tallies.get(annotator_id) if annotator_id is not None else None
         if tally is None:
             continue
@@ -182,11 +218,11 @@ def _tally_item(
             top = max(count - (labels == own) for labels, count in counts.items())
             tally.consensus.append((annotation_id, counts[own] - 1 == top))
         if item_id in gold:
-            answer, is_check = gold[item_id]
+            truth = gold[item_id]
             tally.gold_n += 1
-            tally.gold_agreed += own == answer
-            tally.checks_n += is_check
-            tally.checks_correct += is_check and own == answer
+            tally.gold_agreed += own == truth.answer
+            if truth.is_check:
+                _tally_check(tally, truth, own, given, spans)
         if source == AnnotationSource.HUMAN and lead_time_ms is not None:
             tally.timed += 1
             tally.fast += lead_time_ms < floor_ms
@@ -200,10 +236,12 @@ def _annotation_tallies(
     When only one annotator's row is wanted, only the items they annotated are read.
     """
     tallies = {user_id: _Tally() for user_id in user_ids}
+    spans = project.is_spans
+    answer_field = "spans" if spans else "labels"
     gold = {
-        item_id: (frozenset(labels or ()), is_check)
-        for item_id, labels, is_check in GoldLabel.objects.filter(project=project).values_list(
-            "item_id", "labels", "is_check"
+        item_id: _Gold(answer=_answer(given, spans), is_check=is_check, spans=given if spans else None)
+        for item_id, given, is_check in GoldLabel.objects.filter(project=project).values_list(
+            "item_id", answer_field, "is_check"
         )
     }
     floor_ms = fast_answer_floor_ms(project=project)
@@ -213,11 +251,11 @@ def _annotation_tallies(
         annotations = annotations.filter(item_id__in=mine)
     rows = (
         annotations.order_by("item_id", "id")
-        .values_list("item_id", "annotator_id", "labels", "source", "lead_time_ms", "id")
+        .values_list("item_id", "annotator_id", answer_field, "source", "lead_time_ms", "id")
         .iterator(chunk_size=ANNOTATION_CHUNK)
     )
     for _, item_rows in groupby(rows, key=itemgetter(0)):
-        _tally_item(list(item_rows), gold, tallies, floor_ms)
+        _tally_item(list(item_rows), gold, tallies, floor_ms, spans)
     return tallies
 
 
@@ -310,6 +348,7 @@ def _row(
         below_threshold=below, fast_answers=tally.fast, fast_share=_share(tally.fast, tally.timed),
         drift_speed=drift_speed, drift_consensus=_drift_consensus(tally.consensus),
         review_all_labels=member.review_all_labels,
+        check_span_f1=_rounded(tally.checks_f1 / tally.checks_n) if project.is_spans and tally.checks_n else None,
     )  # fmt: skip
 
 

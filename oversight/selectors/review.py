@@ -13,6 +13,7 @@ from labeling.choices import GoldSource
 from labeling.models import Annotation, Flag, GoldLabel, Rationale
 from oversight.choices import ReviewReason
 from oversight.models import ReviewRequest
+from oversight.span_answers import spans_answer
 from projects.models import Item, Project
 from projects.selectors import AnyUser
 from weak_supervision.selectors import LfVote, item_lf_votes_get, latest_run, weak_labels_get
@@ -29,6 +30,7 @@ class AnnotationView:
     lead_time_ms: int | None
     created_at: datetime
     rationales: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[dict[str, Any]] = field(default_factory=list)  # span projects: the spans marked
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,22 @@ class ReviewContext:
     weak_label: dict[str, Any] | None
     lf_votes: list[LfVote]
     run_number: int | None
+    # Span projects: the spans the decision starts from (the gold's, else those most annotators marked).
+    is_spans: bool = False
+    suggested_spans: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        data = self._item_json()
+        if self.is_spans:
+            data["kind"] = "spans"
+            data["suggested_spans"] = self.suggested_spans
+            for row, annotation in zip(data["annotations"], self.annotations, strict=True):
+                row["spans"] = annotation.spans
+            if data["gold"] is not None and self.gold is not None:
+                data["gold"]["spans"] = self.gold.spans
+        return data
+
+    def _item_json(self) -> dict[str, Any]:
         return {
             "item": {"id": self.item.pk, "external_id": self.item.external_id, "text": self.item.text,
                      "metadata": self.item.metadata, "split": self.item.split},
@@ -80,12 +96,12 @@ def _gold_json(gold: GoldLabel) -> dict[str, Any]:
     }
 
 
-def _annotations(item: Item) -> list[AnnotationView]:
-    spans: dict[int, list[dict[str, Any]]] = {}
+def _annotations(item: Item, *, spans: bool = False) -> list[AnnotationView]:
+    rationales: dict[int, list[dict[str, Any]]] = {}
     for annotation_id, start, end, quote, label in Rationale.objects.filter(item=item).values_list(
         "annotation_id", "start", "end", "quote", "label"
     ):
-        spans.setdefault(annotation_id, []).append(
+        rationales.setdefault(annotation_id, []).append(
             {"start": start, "end": end, "quote": quote, "label": label}
         )
     return [
@@ -98,7 +114,8 @@ def _annotations(item: Item) -> list[AnnotationView]:
             source=annotation.source,
             lead_time_ms=annotation.lead_time_ms,
             created_at=annotation.created_at,
-            rationales=spans.get(annotation.pk, []),
+            rationales=rationales.get(annotation.pk, []),
+            spans=list(annotation.spans or []) if spans else [],
         )
         for annotation in Annotation.objects.filter(item=item)
         .select_related("annotator")
@@ -109,7 +126,7 @@ def _annotations(item: Item) -> list[AnnotationView]:
 def review_context_get(
     *, project: Project, item: Item, request: ReviewRequest | None = None
 ) -> ReviewContext:
-    annotations = _annotations(item)
+    annotations = _annotations(item, spans=project.is_spans)
     counts = Counter(tuple(a.labels) for a in annotations)
     suggested = list(counts.most_common(1)[0][0]) if counts else []
     gold = GoldLabel.objects.select_related("decided_by").filter(item=item).first()
@@ -148,7 +165,18 @@ def review_context_get(
         ),
         lf_votes=item_lf_votes_get(run=run, item_id=item.pk) if run else [],
         run_number=run.number if run else None,
+        is_spans=project.is_spans,
+        suggested_spans=list(gold.spans) if gold else _majority_spans(annotations),
     )
+
+
+def _majority_spans(annotations: list[AnnotationView]) -> list[dict[str, Any]]:
+    """The spans most annotators marked, as one answer (the earliest of the most common answers)."""
+    counts = Counter(spans_answer(a.spans) for a in annotations)
+    if not counts:
+        return []
+    top = counts.most_common(1)[0][0]
+    return next(list(a.spans) for a in annotations if spans_answer(a.spans) == top)
 
 
 def review_request_list(
@@ -193,12 +221,11 @@ class Feedback:
 
 
 def review_feedback_list(*, project: Project, user: AnyUser, limit: int = 200) -> list[Feedback]:
-    """This analyst's reviewed items, latest decision first: their answer, the final one, the note."""
-    mine = dict(
-        Annotation.objects.filter(project=project, annotator_id=int(user.pk or 0)).values_list(
-            "item_id", "labels"
-        )
-    )
+    """This analyst's reviewed items, latest decision first: their answer, the final one, the note. In span
+    projects they agreed when they marked the very spans of the decision (the labels shown are the types)."""
+    answers = Annotation.objects.filter(project=project, annotator_id=int(user.pk or 0))
+    mine = dict(answers.values_list("item_id", "labels"))
+    spans = dict(answers.values_list("item_id", "spans")) if project.is_spans else {}
     golds = (
         GoldLabel.objects.filter(project=project, source=GoldSource.ADJUDICATED, item_id__in=list(mine))
         .select_related("item", "decided_by")
@@ -211,7 +238,9 @@ def review_feedback_list(*, project: Project, user: AnyUser, limit: int = 200) -
             text=gold.item.text[:300],
             your_labels=mine[gold.item_id],
             final_labels=gold.labels,
-            agreed=frozenset(mine[gold.item_id]) == frozenset(gold.labels),
+            agreed=spans_answer(spans[gold.item_id]) == spans_answer(gold.spans)
+            if project.is_spans
+            else frozenset(mine[gold.item_id]) == frozenset(gold.labels),
             note=gold.note,
             reviewer=gold.decided_by.get_username() if gold.decided_by else "",
             decided_at=gold.updated_at,

@@ -27,10 +27,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
+from core.spans import SpanDict
 from labeling.choices import EventType, GoldSource
 from labeling.models import Annotation, Flag, GoldLabel, InteractionEvent
 from oversight.choices import REVIEW_REASON_PRIORITY, ReviewReason
 from oversight.models import ReviewRequest
+from oversight.services.review_spans import ERROR_SPANS_ONLY, gold_spans_decided
+from oversight.span_answers import span_check_passed, spans_answer, spans_disagreeing
 from projects.models import Item, Membership, Project
 from projects.services.label_keys import annotation_labels_validate
 from weak_supervision.hooks import LABEL_MODEL_REVIEW_LIMIT
@@ -153,13 +156,24 @@ def review_on_submit(
     # other_labels, is_check and has_gold: what the submit already read under the item's lock (the hot path
     # pays no query for them); None reads them here.
     item_id = annotation.item_id
-    others = (
-        Annotation.objects.filter(item_id=item_id).exclude(pk=annotation.pk).values_list("labels", flat=True)
-        if other_labels is None
-        else other_labels
-    )
-    label_sets = [annotation.labels, *others]
-    if len(label_sets) > 1 and _disagreeing(label_sets):
+    if project.is_spans:
+        # Span answers disagree on their spans, which the submit does not pass on (labels are only the types).
+        other_spans = (
+            Annotation.objects.filter(item_id=item_id).exclude(pk=annotation.pk).values_list("spans")
+        )
+        answers = [annotation.spans, *(spans for (spans,) in other_spans)]
+        disagree = len(answers) > 1 and spans_disagreeing(answers)
+    else:
+        others = (
+            Annotation.objects.filter(item_id=item_id)
+            .exclude(pk=annotation.pk)
+            .values_list("labels", flat=True)
+            if other_labels is None
+            else other_labels
+        )
+        label_sets = [annotation.labels, *others]
+        disagree = len(label_sets) > 1 and _disagreeing(label_sets)
+    if disagree:
         review_requests_add(
             project=project,
             item_ids=[item_id],
@@ -209,14 +223,19 @@ def review_reason_drop(*, item_id: int, reason: str) -> bool:
 
 
 def gold_check_counts(*, project: Project, user_id: int) -> tuple[int, int]:
-    """(answered, correct) gold checks of one analyst."""
-    golds = dict(GoldLabel.objects.filter(project=project, is_check=True).values_list("item_id", "labels"))
+    """(answered, correct) gold checks of one analyst. Span projects: a check is correct when the answer's span
+    F1 (exact match) against the gold spans reaches oversight.span_answers.SPAN_CHECK_PASS_F1."""
+    field = "spans" if project.is_spans else "labels"
+    golds = dict(GoldLabel.objects.filter(project=project, is_check=True).values_list("item_id", field))
     answered = correct = 0
-    for item_id, labels in Annotation.objects.filter(
+    for item_id, given in Annotation.objects.filter(
         project=project, annotator_id=user_id, item_id__in=list(golds)
-    ).values_list("item_id", "labels"):
+    ).values_list("item_id", field):
         answered += 1
-        correct += frozenset(labels) == frozenset(golds[item_id])
+        if project.is_spans:
+            correct += span_check_passed(golds[item_id], given)
+        else:
+            correct += frozenset(given) == frozenset(golds[item_id])
     return answered, correct
 
 
@@ -246,11 +265,12 @@ def review_queue_refresh(*, project: Project) -> dict[str, int]:
     """Rebuilds the queue from the data (disagreements, open flags, the audit sample, the latest run's
     least confident items). Idempotent: what is already queued is left as it is. Returns counts per reason."""
     gold = set(GoldLabel.objects.filter(project=project).values_list("item_id", flat=True))
-    sets: dict[int, set[frozenset[str]]] = defaultdict(set)
-    for item_id, labels in (
-        Annotation.objects.filter(project=project).values_list("item_id", "labels").iterator(chunk_size=5000)
+    sets: dict[int, set[frozenset[Any]]] = defaultdict(set)
+    field = "spans" if project.is_spans else "labels"
+    for item_id, given in (
+        Annotation.objects.filter(project=project).values_list("item_id", field).iterator(chunk_size=5000)
     ):
-        sets[item_id].add(frozenset(labels))
+        sets[item_id].add(spans_answer(given) if project.is_spans else frozenset(given))
     disagreements = [item_id for item_id, seen in sets.items() if len(seen) > 1 and item_id not in gold]
     flagged = Flag.objects.filter(project=project, resolved_at__isnull=True).values_list("item_id", flat=True)
     audit = [item_id for item_id in sets if audit_drawn(project=project, item_id=item_id)]
@@ -350,13 +370,20 @@ def _open_request(*, project: Project, item_id: int, lock: bool = False) -> Revi
     return request
 
 
-def _provenance(item: Item) -> list[dict[str, Any]]:
+def _provenance(item: Item, *, spans: bool = False) -> list[dict[str, Any]]:
+    """The item's annotations as the decision saw them; with `spans` (span projects), their spans too."""
+    rows = (
+        Annotation.objects.filter(item=item)
+        .order_by("created_at", "id")
+        .values_list(
+            "id", "annotator_id", "annotator__username", "external_annotator", "labels", "source", "spans"
+        )
+    )
     return [
         {"annotation_id": pk, "annotator_id": annotator_id,
-         "annotator": username or external or "import", "labels": labels, "source": source}
-        for pk, annotator_id, username, external, labels, source in Annotation.objects.filter(item=item)
-        .order_by("created_at", "id")
-        .values_list("id", "annotator_id", "annotator__username", "external_annotator", "labels", "source")
+         "annotator": username or external or "import", "labels": labels, "source": source,
+         **({"spans": given_spans} if spans else {})}
+        for pk, annotator_id, username, external, labels, source, given_spans in rows
     ]  # fmt: skip
 
 
@@ -365,17 +392,24 @@ def review_decide(
     project: Project,
     reviewer: User,
     item_id: int,
-    labels: list[str],
+    labels: list[str] | None = None,
+    spans: Sequence[Any] | None = None,
+    annotation_id: int | None = None,
     note: str = "",
     use_as_check: bool = False,
     dwell_ms: int | None = None,
 ) -> GoldLabel:
     """Sets an item's gold label (adjudication), with who decided, when, the note and the annotations seen.
 
-    Deciding an item that is not in the queue is allowed (a reviewer may correct any item); deciding again
-    replaces the gold label, and the previous one stays on the review event.
+    Item projects take `labels`. Span projects take the gold `spans` (core.spans dicts, checked by
+    gold_spans_validate; an empty list: no entities) or `annotation_id`, the answer on the item whose spans
+    the reviewer accepts; the gold label's `labels` are then the types present, and `based_on` lists each
+    annotation's spans too. Deciding an item that is not in the queue is allowed (a reviewer may correct any
+    item); deciding again replaces the gold label, and the previous one stays on the review event.
     """
-    keys = annotation_labels_validate(project=project, labels=labels)
+    if not project.is_spans and (spans is not None or annotation_id is not None):
+        raise ValidationError(ERROR_SPANS_ONLY, code="spans")
+    keys = [] if project.is_spans else annotation_labels_validate(project=project, labels=labels or [])
     if len(note) > MAX_NOTE:
         raise ValidationError(ERROR_NOTE, code="note")
     now = timezone.now()
@@ -384,10 +418,15 @@ def review_decide(
         if item is None:
             raise NotFoundError("Item not found in this project.")
         previous = GoldLabel.objects.filter(item=item).first()
-        based_on = _provenance(item)
+        based_on = _provenance(item, spans=project.is_spans)
+        gold_spans: list[SpanDict] = []
+        if project.is_spans:
+            keys, gold_spans = gold_spans_decided(
+                project=project, text=item.text, spans=spans, annotation_id=annotation_id, based_on=based_on
+            )
         gold, _ = GoldLabel.objects.update_or_create(
             item=item,
-            defaults={"project": project, "labels": keys, "source": GoldSource.ADJUDICATED,
+            defaults={"project": project, "labels": keys, "spans": gold_spans, "source": GoldSource.ADJUDICATED,
                       "is_check": use_as_check, "decided_by": reviewer, "note": note, "based_on": based_on},
         )  # fmt: skip
         request = ReviewRequest.objects.filter(item=item, status=ReviewRequest.Status.OPEN).first()
@@ -404,7 +443,9 @@ def review_decide(
             project=project, item=item, user=reviewer, type=EventType.REVIEW, server_ts=now,
             payload={"labels": keys, "note": note[:500], "reasons": request.reasons if request else [],
                      "previous": previous.labels if previous else None, "use_as_check": use_as_check,
-                     "annotations": [row["annotation_id"] for row in based_on], "dwell_ms": dwell_ms},
+                     "annotations": [row["annotation_id"] for row in based_on], "dwell_ms": dwell_ms,
+                     **({"spans": gold_spans, "previous_spans": previous.spans if previous else None,
+                         "accepted": annotation_id} if project.is_spans else {})},
         )  # fmt: skip
     return gold
 

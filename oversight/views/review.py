@@ -22,8 +22,9 @@ from core.filtersets import filterset_rows
 from core.htmx import HtmxHttpRequest, render_partial
 from core.web import form_run, form_status
 from oversight.filtersets import GoldLabelFilterSet
-from oversight.forms import KnownAnswersForm, ReviewDecideForm, ReviewPassForm
+from oversight.forms import KnownAnswersForm, ReviewDecideForm, ReviewPassForm, ReviewSpansDecideForm
 from oversight.selectors.review import (
+    ReviewContext,
     gold_label_list,
     review_context_get,
     review_feedback_list,
@@ -49,13 +50,25 @@ TEMPLATE = "oversight/review.html"
 
 def _panel_context(project: Project, claim: ReviewClaim | None, **extra: Any) -> dict[str, Any]:
     context = review_context_get(project=project, item=claim.item, request=claim.request) if claim else None
+    return _page_context(project, context, **extra)
+
+
+def _page_context(project: Project, review: ReviewContext | None, **extra: Any) -> dict[str, Any]:
+    labels = list(project.labels.all())
     return {
         "project": project,
-        "labels": list(project.labels.all()),
-        "review": context,
+        "labels": labels,
+        "span_colors": {label.key: label.color for label in labels},  # span projects: a colour per type
+        "review": review,
         "counts": review_queue_counts(project=project),
         **extra,
     }
+
+
+def _decide_form(request: HtmxHttpRequest, project: Project) -> ReviewDecideForm | ReviewSpansDecideForm:
+    if project.is_spans:
+        return ReviewSpansDecideForm(request.POST)
+    return ReviewDecideForm(request.POST, label_keys=[label.key for label in project.labels.all()])
 
 
 def _flash(request: HtmxHttpRequest, message: str, *, error: bool, status: int = 200) -> HttpResponse:
@@ -91,19 +104,21 @@ def review_page(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse
 @project_view(Action.REVIEW)
 def review_decide_view(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     project = access.project
-    form = ReviewDecideForm(request.POST, label_keys=[label.key for label in project.labels.all()])
+    form = _decide_form(request, project)
     if not form.is_valid():
         return _error(request, project, "; ".join(str(e) for errors in form.errors.values() for e in errors))
     data = form.cleaned_data
     try:
-        review_decide(
-            project=project, reviewer=access.user, item_id=data["item_id"], labels=data["labels"],
-            note=data["note"], use_as_check=data["use_as_check"], dwell_ms=data["dwell_ms"],
+        gold = review_decide(
+            project=project, reviewer=access.user, item_id=data["item_id"], labels=data.get("labels"),
+            spans=data.get("spans"), annotation_id=data.get("annotation_id"), note=data["note"],
+            use_as_check=data["use_as_check"], dwell_ms=data["dwell_ms"],
         )  # fmt: skip
     except (ValidationError, ApplicationError) as exc:
         message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
         return _error(request, project, message)
-    return _next(request, access, decided=data["labels"])
+    decided = (gold.labels or ["no entities"]) if project.is_spans else data["labels"]
+    return _next(request, access, decided=decided)
 
 
 @require_POST
@@ -143,11 +158,7 @@ def review_item(request: HtmxHttpRequest, access: ProjectAccess, item_id: int) -
         return redirect("oversight:review", slug=project.slug)
     request_row = item.review_requests.filter(status="open").first()
     context = review_context_get(project=project, item=item, request=request_row)
-    return render(
-        request, TEMPLATE,
-        {"project": project, "labels": list(project.labels.all()), "review": context,
-         "counts": review_queue_counts(project=project), "single": True},
-    )  # fmt: skip
+    return render(request, TEMPLATE, _page_context(project, context, single=True))
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,14 +5,22 @@ from typing import Any
 from rest_framework import serializers
 
 from projects.choices import ProjectKind, Role
-from projects.models import Item, Label, Membership, Project
+from projects.models import Item, Label, LabelChange, Membership, Project
 
 
 # --- output ----------------------------------------------------------------------------------------------
 class LabelOutputSerializer(serializers.ModelSerializer[Label]):
     class Meta:
         model = Label
-        fields = ["key", "name", "hotkey", "color", "order"]
+        fields = ["key", "name", "hotkey", "color", "order", "retired_at"]
+
+
+class LabelChangeOutputSerializer(serializers.ModelSerializer[LabelChange]):
+    changed_by = serializers.CharField(source="changed_by.username", default=None, allow_null=True)
+
+    class Meta:
+        model = LabelChange
+        fields = ["id", "action", "key", "into", "before", "after", "counts", "changed_by", "created_at"]
 
 
 class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
@@ -95,7 +103,37 @@ class ProjectCreateInputSerializer(serializers.Serializer[Any]):
     labels = LabelInputSerializer(many=True, help_text="The labels (span projects: the entity types).")
 
 
+class LabelStateInputSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField(max_length=64, help_text="A label's key (a new key adds a label).")
+    name = serializers.CharField(max_length=200, required=False, default=None)
+    hotkey = serializers.CharField(
+        max_length=1, required=False, default=None, allow_blank=True, trim_whitespace=False
+    )
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default=None)
+    retired = serializers.BooleanField(required=False, default=None, allow_null=True)
+
+
+class LabelEditInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False, default=None)
+    hotkey = serializers.CharField(
+        max_length=1, required=False, default=None, allow_blank=True, trim_whitespace=False
+    )
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default=None)
+    retired = serializers.BooleanField(
+        required=False, default=None, allow_null=True, help_text="true retires the label, false restores it."
+    )
+
+
+class LabelMergeInputSerializer(serializers.Serializer[Any]):
+    into = serializers.CharField(max_length=64, help_text="The label that takes the merged label's answers.")
+
+
 class ProjectUpdateInputSerializer(serializers.Serializer[Any]):
+    labels = LabelStateInputSerializer(
+        many=True, required=False,
+        help_text="Labels to edit (known keys) or add (new keys); labels left out stay. Merge and retire "
+        "through /labels/.",
+    )  # fmt: skip
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     instructions = serializers.CharField(required=False, allow_blank=True)

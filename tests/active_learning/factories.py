@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 from django.contrib.auth.models import User
 
+from core.spans import SpanDict, span_make
 from labeling.models import Annotation, GoldLabel
-from projects.choices import Split
+from projects.choices import ProjectKind, Split
 from projects.models import Item, Project
 from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
 from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
@@ -48,7 +49,8 @@ def corpus_project_build(
     """A project of `items` items whose classes take turns; the first `gold` items (of `gold_classes`, all
     by default) get an agreed annotation, so a gold label, and every `test_every`-th gold item is in the
     test split. The other items stay open (one annotation wanted each)."""
-    project = new_project(labels=list(labels), multi_label=multi_label)
+    kind = ProjectKind.MULTI if multi_label else ProjectKind.SINGLE
+    project = new_project(labels=list(labels), multi_label=multi_label, kind=kind)
     given = 0
     for index in range(items):
         label = labels[index % len(labels)]
@@ -65,3 +67,30 @@ def corpus_project_build(
 
 def texts_by_id(project: Project) -> dict[int, str]:
     return dict(Item.objects.filter(project=project).values_list("pk", "text"))
+
+
+# --- span projects: short sentences naming a person and a place ----------------------------------------------
+PEOPLE = ("Alice", "Bruno", "Chen", "Dana", "Emil", "Farah", "Goran", "Hana")
+PLACES = ("Paris", "Oslo", "Lima", "Quito", "Dakar", "Hanoi", "Perth", "Riga")
+
+
+def span_sentence(index: int) -> tuple[str, list[SpanDict]]:
+    """'<Person> flew to <Place> on day <n> .' and its two spans (per, loc)."""
+    person, place = PEOPLE[index % 8], PLACES[(3 * index + 1) % 8]
+    text = f"{person} flew to {place} on day {index} ."
+    where = text.index(place)
+    return text, [span_make(text, 0, len(person), "per"), span_make(text, where, where + len(place), "loc")]
+
+
+def span_project_build(*, items: int = 40, gold: int = 16, test_every: int = 4) -> Project:
+    """A span project (types per, loc) of `items` sentences; the first `gold` get an annotation with their
+    spans, every `test_every`-th of those in the test split. The other items stay open."""
+    project = new_project(labels=["per", "loc"], kind=ProjectKind.SPANS)
+    for index in range(items):
+        text, spans = span_sentence(index)
+        is_gold = index < gold
+        split = Split.TEST if is_gold and test_every and index % test_every == 0 else Split.TRAIN
+        item = new_item(project=project, external_id=f"s{index:03d}", text=text, split=split)
+        if is_gold:
+            new_annotation(item=item, labels=["per", "loc"], spans=spans)
+    return project

@@ -239,3 +239,24 @@ def test_retrain_now_twice_starts_one_retrain_and_says_it_is_under_way(
     assert LearnerModel.objects.filter(project=project).count() == 1
     assert "Model 1 is already retraining: its row follows it." in after
     assert 'id="model-1" hx-get=' in after
+
+
+def test_a_span_projects_page_shows_its_models_span_scores(
+    span_project: Callable[..., Project], retrain: Any, member_factory: Callable[..., Membership],
+    client_for: Any,
+) -> None:  # fmt: skip
+    # given a span project with a trained tagger (4 held-out sentences, all found)
+    project = span_project(items=24, gold=16, test_every=4)
+    retrain(project)
+    owner = member_factory(project, Role.OWNER).user
+
+    # when
+    response = client_for(owner).get(_url("learner", project))
+
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert ">Span F1</th>" in html
+    assert ">Macro F1</th>" not in html
+    assert 'id="model-1"' in html
+    assert '<div class="chart" id="learning-curve"><svg' in html

@@ -7,10 +7,12 @@ from typing import Any
 import factory
 import numpy as np
 
+from core.spans import SpanDict, span_make, spans_sorted
+from labeling.models import Annotation
 from oversight.choices import JobStatus, JobTrigger, SourceKind
 from oversight.models import InferenceRun
-from projects.models import Project
-from tests.labeling.factories import GoldLabelFactory
+from projects.models import Item, Project
+from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
 from tests.projects.factories import ItemFactory, ProjectFactory
 
 
@@ -93,3 +95,28 @@ def separable_project(
             wrong.add(item.pk)
         GoldLabelFactory(item=item, labels=[given])
     return project, wrong
+
+
+SPAN_TYPES = ["per", "loc", "org"]
+
+
+def span_project(**fields: Any) -> Project:
+    """A span project with the entity types per, loc and org (in that schema order), no random audit."""
+    fields.setdefault("review_audit_rate", 0.0)
+    return ProjectFactory(kind="spans", labels=SPAN_TYPES, **fields)
+
+
+def spans_in(text: str, *marks: tuple[str, str]) -> list[SpanDict]:
+    """Spans by quote: spans_in("Ada met Bob", ("Ada", "per")); each quote's first occurrence in the text."""
+    found = []
+    for quote, label in marks:
+        start = text.index(quote)
+        found.append(span_make(text, start, start + len(quote), label))
+    return spans_sorted(found)
+
+
+def span_answer(item: Item, user: Any, *marks: tuple[str, str], **fields: Any) -> Annotation:
+    """A stored answer of a span project: its spans, and the types present (schema order) as its labels."""
+    spans = spans_in(item.text, *marks)
+    types = [key for key in SPAN_TYPES if any(span["label"] == key for span in spans)]
+    return AnnotationFactory(item=item, annotator=user, labels=types, spans=spans, **fields)

@@ -5,7 +5,7 @@ import hashlib
 import factory
 from django.contrib.auth import get_user_model
 
-from projects.choices import Role
+from projects.choices import ProjectKind, Role
 from projects.models import Item, Label, Membership, Project
 
 
@@ -26,6 +26,9 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Project {n}")
     slug = factory.Sequence(lambda n: f"project-{n}")
     instructions = "Label **spam** as spam."
+    multi_label = False
+    # A multi-label project is of kind multi (a database check holds the two together).
+    kind = factory.LazyAttribute(lambda project: ProjectKind.MULTI if project.multi_label else ProjectKind.SINGLE)
 
     @factory.post_generation
     def labels(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:

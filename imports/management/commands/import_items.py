@@ -40,7 +40,10 @@ def _lines(summary: dict[str, Any]) -> str:
 
 
 class Command(BaseCommand):
-    help = "Import items into a project from CSV/TSV, JSONL, a JSON array, Parquet or a WRENCH folder."
+    help = (
+        "Import items into a project from CSV/TSV, JSONL, a JSON array, Parquet or a WRENCH folder; a span "
+        "project also from CoNLL (and JSONL with character offsets, a WRENCH sequence-tagging folder)."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("slug")
@@ -72,6 +75,11 @@ class Command(BaseCommand):
             help="Splits whose labels only score, never train: e.g. test or train,test, or none. "
             "Default: train,test for a WRENCH folder, none otherwise",
         )  # fmt: skip
+        parser.add_argument(
+            "--tag-scheme", choices=["bio", "iob1"], default="",
+            help="CoNLL (span projects): the tags' scheme; default: detected (a file in which no B- tag opens a "
+            "span is IOB1). Both read the same spans from a well-formed file",
+        )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="Print a JSON summary as the last line")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -97,6 +105,7 @@ class Command(BaseCommand):
             label_map=_label_map(options["label_map"]), delimiter=delimiter, has_header=not options["no_header"],
             columns=[c.strip() for c in options["columns"].split(",") if c.strip()],
             eval_only_splits=eval_only_splits, on_duplicate=options["on_duplicate"],
+            tag_scheme=options["tag_scheme"],
         )  # fmt: skip
         bar = tqdm(total=100, unit="%", desc="import", file=sys.stderr, disable=None,
                    bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")  # fmt: skip
@@ -134,6 +143,8 @@ class Command(BaseCommand):
             "items_total": project.items.count(), "duplicates_skipped": duplicates,
             "duplicate_lines": result.get("duplicate_lines") or [], "seconds": round(seconds, 3),
             "items_per_second": round(job.rows_total / seconds, 1) if seconds > 0 else None,
+            "gold_labels_imported": int(result.get("gold_labels_imported") or 0),
+            "tag_scheme": result.get("tag_scheme") or "",
         }  # fmt: skip
         if options["json"]:
             self.stdout.write(json.dumps(summary))
@@ -143,6 +154,7 @@ class Command(BaseCommand):
                 f"{job.items_updated} updated, {job.items_skipped} skipped, "
                 f"{job.annotations_imported} annotations, {evaluation_labels} evaluation-only labels, "
                 f"{job.votes_imported} LF votes"
+                + (f", {summary['gold_labels_imported']} gold labels" if summary["gold_labels_imported"] else "")
                 + (f", {duplicates} rows with a repeated id skipped (lines {_lines(summary)})" if duplicates else "")
                 + f", in {seconds:.2f} s."
             ))  # fmt: skip

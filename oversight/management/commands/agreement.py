@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from oversight.selectors.agreement import AgreementReport, LabelAgreement, agreement_get
+from oversight.selectors.span_agreement import SpanAgreementReport
 from projects.commands import project_from_slug
 from projects.models import Project
 
@@ -49,6 +50,28 @@ def _report_lines(project: Project, report: AgreementReport) -> list[str]:
     return lines
 
 
+def _span_lines(project: Project, report: SpanAgreementReport) -> list[str]:
+    lines = [
+        f"{project.name}: {report.n_items} items answered at least twice, by {report.n_annotators} annotators.",
+        "Spans: F1 between annotators (pairs pooled), exact and overlapping match; alpha over "
+        f"{report.n_tokens} tokens.",
+        "",
+    ]
+    lines += _table(
+        ["", "exact F1", "overlap F1", "krippendorff"],
+        [["overall", report.exact_f1, report.overlap_f1, report.krippendorff_alpha]],
+    )
+    type_rows: list[list[object]] = [
+        [key, row.n_spans, row.exact_f1, row.overlap_f1] for key, row in report.per_type.items()
+    ]
+    lines += ["", "Per type:", *_table(["type", "spans", "exact F1", "overlap F1"], type_rows)]
+    pair_rows: list[list[object]] = [
+        [pair.a, pair.b, pair.n_items, pair.exact_f1, pair.overlap_f1] for pair in report.pairs
+    ]
+    lines += ["", "Pairs:", *_table(["a", "b", "items", "exact F1", "overlap F1"], pair_rows)]
+    return lines
+
+
 class Command(BaseCommand):
     help = "Print a project's inter-annotator agreement: overall, per label and per annotator pair."
 
@@ -61,5 +84,8 @@ class Command(BaseCommand):
         report = agreement_get(project=project)
         if options["json"]:
             self.stdout.write(json.dumps(report.to_json()))
+            return
+        if isinstance(report, SpanAgreementReport):
+            self.stdout.write("\n".join(_span_lines(project, report)))
             return
         self.stdout.write("\n".join(_report_lines(project, report)))

@@ -235,3 +235,22 @@ def test_analysts_see_the_suggestion_by_default_on_the_labeling_page(
     assert Project.objects.get(pk=project.pk).analysts_see_suggestions is True
     assert page.context["suggestion"].model == 1
     assert 'id="suggestion"' in page.content.decode()
+
+
+def test_a_span_projects_curve_reads_span_scores(
+    span_project: Callable[..., Project], member_factory: Callable[..., Membership], api_client_for: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    # given a span project retrained through the API (12 train sentences, 4 held out)
+    project = span_project(items=24, gold=16, test_every=4)
+    client = api_client_for(member_factory(project, Role.OWNER).user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(_api(project, "retrain/")).status_code == 202
+
+    # when
+    curve = client.get(_api(project, "curve/")).json()
+
+    # then
+    assert curve["metrics"] == ["span_f1", "span_precision", "span_recall"]
+    (point,) = curve["points"]
+    assert (point["n_labels"], point["n_heldout"], point["span_f1"], point["accuracy"]) == (12, 4, 1.0, None)

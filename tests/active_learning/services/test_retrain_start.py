@@ -50,7 +50,7 @@ def test_a_start_after_the_retrain_ended_makes_the_next_model(
 def test_other_refusals_are_still_raised(corpus_project: Callable[..., Project]) -> None:
     # given a multi-label project
     project = corpus_project(items=20, gold=10)
-    Project.objects.filter(pk=project.pk).update(multi_label=True)
+    Project.objects.filter(pk=project.pk).update(multi_label=True, kind="multi")
     project.refresh_from_db()
 
     # when

@@ -182,3 +182,43 @@ def test_a_project_without_gold_labels_cannot_be_simulated(corpus_project: Calla
     assert error.value.messages == [
         "The simulation needs items with known answers of at least two classes in its pool (found 0)."
     ]
+
+
+def test_a_span_projects_simulation_replays_its_known_spans_as_curves_of_span_f1(
+    span_project: Callable[..., Project],
+) -> None:
+    # given 40 annotated sentences: 10 in the test split, 30 in the train split
+    project = span_project(items=40, gold=40, test_every=4)
+
+    # when (the metric asked for does not apply: a span project's curves are of span F1)
+    simulation = simulation_create(project=project, user=None, strategies=["default", "random"], budget=12, step=4,
+                                   seeds=1, metric="accuracy", run_now=True)  # fmt: skip
+
+    # then
+    assert (simulation.status, simulation.error, simulation.metric) == (
+        SimulationStatus.SUCCEEDED,
+        "",
+        "span_f1",
+    )
+    result = simulation.result
+    assert (result["metric"], result["default"], result["pool"], result["test"]) == (
+        "span_f1",
+        "adaptive",
+        30,
+        10,
+    )
+    assert result["full_train"] == 1.0
+    assert list(result["strategies"]) == ["adaptive", "random"]
+    for name in ("adaptive", "random"):
+        assert [n for n, _ in result["strategies"][name]["curve"]] == [4, 8, 12]
+
+
+def test_a_span_projects_simulation_needs_known_spans_in_its_pool(
+    span_project: Callable[..., Project],
+) -> None:
+    project = span_project(items=10, gold=0)
+
+    with pytest.raises(ValidationError, match="known spans"):
+        simulation_compute(
+            project=project, strategies=["random"], budget=4, step=2, seeds=1, metric="span_f1"
+        )

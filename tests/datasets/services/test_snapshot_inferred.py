@@ -24,7 +24,7 @@ from datasets.services.snapshots import (
 )
 from oversight.choices import JobStatus
 from oversight.models import InferenceRun
-from projects.choices import Split
+from projects.choices import ProjectKind, Split
 from projects.models import Project
 from tests.datasets.factories import inference_run_with
 from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
@@ -133,7 +133,7 @@ def test_soft_labels_follow_the_schema_order_whatever_the_run_order(project: Pro
 
 def test_multi_label_items_get_every_inferred_label_and_the_least_sure_posterior() -> None:
     # given
-    project = ProjectFactory(multi_label=True, labels=["news", "sport", "tech"])
+    project = ProjectFactory(kind=ProjectKind.MULTI, multi_label=True, labels=["news", "sport", "tech"])
     item = ItemFactory(project=project, external_id="x")
     inference_run_with(project, {item: ("tech,news", 0.7, [0.9, 0.2, 0.7])}, labels=["news", "sport", "tech"])
 

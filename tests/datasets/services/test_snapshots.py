@@ -422,3 +422,27 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_the_manifest_says
     assert "prefixed with '" in snapshot.manifest["csv_formula_cells"]
     stored = json.loads(Path(snapshot.manifest["manifest_path"]).read_text())
     assert stored["csv_formula_cells"] == snapshot.manifest["csv_formula_cells"]
+
+
+def test_a_merge_leaves_earlier_versions_as_they_were_and_the_diff_reports_it() -> None:
+    # given a version taken while "junk" was a label of its own
+    from projects.services.label_schema import label_merge
+
+    project = ProjectFactory(labels=["ham", "spam", "junk"])
+    _labeled(project, 2, prefix="h", label="ham")
+    _labeled(project, 3, prefix="j", label="junk")
+    old = _make(project, formats=["parquet"], fewshot_k=[])
+
+    # when "junk" is merged into "spam" and a new version is taken
+    label_merge(project=project, key="junk", into="spam", changed_by=None)
+    project.refresh_from_db()
+    new = _make(project, formats=["parquet"], fewshot_k=[])
+    diff = snapshot_diff(old=old, new=new)
+
+    # then the old version still says junk, the new one spam, and the diff names the merge
+    assert sorted(row["label"] for row in _rows(old)) == ["ham", "ham", "junk", "junk", "junk"]
+    assert sorted(row["label"] for row in _rows(new)) == ["ham", "ham", "spam", "spam", "spam"]
+    assert diff.transitions == [{"from": "junk", "to": "spam", "count": 3}]
+    assert [(c["action"], c["key"], c["into"], c["counts"]) for c in diff.schema_changes] == [
+        ("merge", "junk", "spam", {"annotations": 6})
+    ]

@@ -22,7 +22,7 @@ from imports.services.pipeline import (
 )
 from labeling.models import Annotation, EvaluationLabel
 from labeling.selectors.gold import gold_labels, truth_labels
-from projects.choices import OnConflict
+from projects.choices import OnConflict, ProjectKind
 from projects.models import Item, Project
 from tests.projects.factories import ProjectFactory
 
@@ -205,7 +205,7 @@ def test_other_formats_keep_every_label_as_an_annotation_by_default(
 
 def test_a_multi_label_evaluation_only_label_keeps_every_label(write: Callable[[str, str], Path]) -> None:
     # given
-    project = ProjectFactory(labels=["bug", "ux", "perf"], multi_label=True)
+    project = ProjectFactory(labels=["bug", "ux", "perf"], kind=ProjectKind.MULTI, multi_label=True)
     source = write("m.jsonl", '{"text": "slow and ugly", "tags": ["perf", "ux"], "split": "test"}\n')
 
     # when

@@ -31,7 +31,7 @@ from imports.tasks import import_job_run_task
 from labeling.choices import AnnotationSource
 from labeling.models import Annotation, EvaluationLabel
 from oversight.models import ReviewRequest
-from projects.choices import ImportStatus, OnConflict
+from projects.choices import ImportStatus, OnConflict, ProjectKind
 from projects.models import ImportJob, Item, Project
 from tests.projects.factories import ProjectFactory
 from weak_supervision.models import ExternalVote, LabelingFunction
@@ -200,7 +200,7 @@ def test_annotator_field_brings_each_persons_label_as_its_own_annotation(
 
 
 def test_multi_label_project_imports_label_lists(write: Callable[..., Path]) -> None:
-    project = ProjectFactory(multi_label=True, labels=["bug", "ux", "perf"])
+    project = ProjectFactory(kind=ProjectKind.MULTI, multi_label=True, labels=["bug", "ux", "perf"])
     items_import(
         project=project,
         source=write("m.jsonl", '{"text": "slow and ugly", "tags": ["ux", "perf"]}\n'),

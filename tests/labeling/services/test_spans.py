@@ -135,3 +135,31 @@ def test_a_span_project_needs_spans_and_an_item_project_refuses_them() -> None:
                           spans=[_span(0, 4, "spam")], client_uuid=uuid.uuid4())  # fmt: skip
     assert raised.value.messages == [ERROR_NOT_SPANS]
     assert Annotation.objects.count() == 0
+
+
+def test_whether_the_analyst_kept_the_models_spans_is_recorded() -> None:
+    # given two items whose model suggested spans, shown to the analyst
+    project = _span_project()
+    suggested = [{"start": 5, "end": 17, "label": "per", "text": "Ada Lovelace"}]
+    kept, changed = (
+        ItemFactory(project=project, text=TEXT, suggested_spans=suggested, suggested_by=3) for _ in "ab"
+    )
+    analyst = UserFactory()
+
+    # when one answer keeps them and the other changes their type
+    annotation_submit(project=project, user=analyst, item_id=kept.pk, labels=[], spans=suggested,
+                      spans_suggested=True, client_uuid=uuid.uuid4())  # fmt: skip
+    annotation_submit(project=project, user=analyst, item_id=changed.pk, labels=[], spans_suggested=True,
+                      spans=[{**suggested[0], "label": "loc"}], client_uuid=uuid.uuid4())  # fmt: skip
+
+    # then
+    accepted = InteractionEvent.objects.get(type=EventType.SUGGESTION_ACCEPTED)
+    rejected = InteractionEvent.objects.get(type=EventType.SUGGESTION_REJECTED)
+    assert (accepted.item_id, accepted.payload) == (
+        kept.pk,
+        {"suggested": 1, "kept": 1, "spans": 1, "model": 3},
+    )
+    assert (rejected.item_id, rejected.payload) == (
+        changed.pk,
+        {"suggested": 1, "kept": 0, "spans": 1, "model": 3},
+    )

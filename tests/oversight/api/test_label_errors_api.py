@@ -83,7 +83,7 @@ def test_a_scan_that_cannot_start_is_a_400_that_says_why(
 ) -> None:
     # given
     few_project = ProjectFactory(slug="few")
-    multi = ProjectFactory(slug="multi", multi_label=True)
+    multi = ProjectFactory(slug="multi", kind="multi", multi_label=True)
     owner = member_factory(multi, Role.OWNER).user
     MembershipFactory(project=few_project, user=owner, role=Role.OWNER)
     api = api_client_for(owner)

@@ -61,6 +61,7 @@ def test_the_owner_sees_every_annotator(
         "below_threshold": False, "fast_answers": 0, "fast_share": None, "drift_speed": None,
         "drift_consensus": None, "review_all_labels": False, "inference_run": None, "estimated_accuracy": None,
         "estimated_ci_low": None, "estimated_ci_high": None, "estimated_per_class": [], "estimated_confusions": [],
+        "check_span_f1": None,
     }  # fmt: skip
 
 

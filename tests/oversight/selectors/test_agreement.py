@@ -194,7 +194,7 @@ def test_imported_annotations_without_a_name_count_as_one_annotator() -> None:
 
 def test_a_multi_label_project_gives_per_label_figures_and_exact_set_agreement() -> None:
     # given
-    project = ProjectFactory(multi_label=True, labels=["a", "b"])
+    project = ProjectFactory(kind="multi", multi_label=True, labels=["a", "b"])
     _build(project, {
         "m1": {"ana": ["a"], "bob": ["a"]},
         "m2": {"ana": ["a", "b"], "bob": ["a"]},

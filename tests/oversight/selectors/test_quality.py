@@ -346,7 +346,7 @@ def test_the_csv_has_a_header_and_a_line_per_row(member_factory: MemberFactory) 
     assert len(lines) == 4
     assert (
         lines[2]
-        == f"{rows[1].user_id},bob,analyst,0,,,,,6,0.5,5,0.4,4,2,0.5,0.15,0.85,True,0,,,,False,,,,,[],[]\r\n"
+        == f"{rows[1].user_id},bob,analyst,0,,,,,6,0.5,5,0.4,4,2,0.5,0.15,0.85,True,0,,,,False,,,,,[],[],\r\n"
     )
 
 

@@ -146,7 +146,7 @@ def test_annotators_agreement_and_strict_majority_are_read_and_ties_left_out() -
 def test_too_few_labels_and_multi_label_projects_get_a_clear_answer() -> None:
     # given
     small, _ = separable_project(n=10)
-    multi = ProjectFactory(multi_label=True)
+    multi = ProjectFactory(kind="multi", multi_label=True)
     # when / then
     with pytest.raises(ValidationError, match="Too few labeled items"):
         label_error_scan_start(project=small, user=None)

@@ -195,7 +195,7 @@ def test_items_whose_inferred_label_differs_from_the_majority_go_to_review() -> 
 
 def test_a_multi_label_project_gets_one_probability_per_label() -> None:
     # given
-    project = ProjectFactory(multi_label=True, labels=["a", "b", "c"])
+    project = ProjectFactory(kind="multi", multi_label=True, labels=["a", "b", "c"])
     users = [UserFactory() for _ in range(3)]
     for answer in (["a", "b"], ["a"], ["c"], ["b", "c"]):
         item = ItemFactory(project=project)
