@@ -123,6 +123,18 @@ def _adaptive_batch(
     return batch_compose(chosen, audit[:n_audit])
 
 
+def curve_mean(runs: list[list[tuple[int, float]]], full: float) -> dict[str, Any]:
+    """Seeds' learning curves averaged point by point (as far as the shortest goes), and the labels at which
+    the mean first reaches 95% of the full-data model's score (None: never)."""
+    length = min(len(run) for run in runs)
+    curve = [
+        [runs[0][point][0], round(float(np.mean([run[point][1] for run in runs])), 4)]
+        for point in range(length)
+    ]
+    reached = next((n for n, value in curve if value >= 0.95 * full), None)
+    return {"curve": curve, "labels_to_95": reached}
+
+
 def _replay(
     strategy: str, pool: Pool, test: HeldOut, labels: Sequence[str], budget: int, step: int, seed: int,
     metric: str, weak_doubt: Scores | None,
@@ -179,11 +191,5 @@ def simulate(
             runs.append(_replay(strategy, pool, test, labels, budget, step, seed, metric, weak_doubt))
             if progress is not None:
                 progress(strategy, seed)
-        length = min(len(run) for run in runs)
-        curve = [
-            [runs[0][point][0], round(float(np.mean([run[point][1] for run in runs])), 4)]
-            for point in range(length)
-        ]
-        reached = next((n for n, value in curve if value >= 0.95 * full_metric), None)
-        result["strategies"][strategy] = {"curve": curve, "labels_to_95": reached}
+        result["strategies"][strategy] = curve_mean(runs, full_metric)
     return result

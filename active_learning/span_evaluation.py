@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from active_learning.audit import AUDIT_SHARE, AUDIT_STRATUM, audit_draw, batch_compose, batch_sizes
 from active_learning.choices import Strategy
+from active_learning.evaluation import curve_mean
 from active_learning.tagger import Tagged, Tagger, Text, tagger_fit, tagger_predict
 from core.span_metrics import span_prf
 from core.spans import SpanDict
@@ -134,11 +135,5 @@ def span_simulate(
             runs.append(_replay(span_policy(strategy), pool, test, types, budget, step, seed))
             if progress is not None:
                 progress(strategy, seed)
-        length = min(len(run) for run in runs)
-        curve = [
-            [runs[0][point][0], round(float(np.mean([run[point][1] for run in runs])), 4)]
-            for point in range(length)
-        ]
-        reached = next((n for n, value in curve if value >= 0.95 * full), None)
-        result["strategies"][strategy] = {"curve": curve, "labels_to_95": reached}
+        result["strategies"][strategy] = curve_mean(runs, full)
     return result

@@ -61,7 +61,7 @@ def spec_normalise(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     if kind == LabelingFunctionKind.KEYWORD:
         return _keyword_spec(spec)
     if kind == LabelingFunctionKind.REGEX:
-        return _regex_spec(spec)
+        return regex_spec_normalise(spec)
     if kind == LabelingFunctionKind.METADATA:
         return _metadata_spec(spec)
     raise ValidationError(ERROR_KIND.format(kind=kind), code="kind")
@@ -86,7 +86,8 @@ def _keyword_spec(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _regex_spec(spec: dict[str, Any]) -> dict[str, Any]:
+def regex_spec_normalise(spec: dict[str, Any]) -> dict[str, Any]:
+    """A regex rule's pattern and case option, checked (empty, too long, not a pattern)."""
     pattern = str(spec.get("pattern") or "")
     if not pattern:
         raise ValidationError(ERROR_PATTERN_EMPTY, code="pattern")

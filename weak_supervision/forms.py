@@ -14,6 +14,12 @@ PYTHON_TEMPLATE = "\n".join([
     "    return None",
     "",
 ])  # fmt: skip
+PYTHON_SPANS_TEMPLATE = "\n".join([
+    "def label(item):",
+    "    # item.text, item.metadata; return a list of (start, end, type) or None",
+    "    return []",
+    "",
+])  # fmt: skip
 KIND_CHOICES = [(k, v) for k, v in LabelingFunctionKind.choices if k != LabelingFunctionKind.EXTERNAL]
 
 
@@ -47,6 +53,11 @@ class LabelingFunctionForm(forms.Form):
     whole_words = forms.BooleanField(required=False, initial=True)
     case_sensitive = forms.BooleanField(required=False)
     pattern = forms.CharField(required=False, help_text="Regex rules: a Python regular expression.")
+    group = forms.IntegerField(
+        required=False, min_value=0,
+        help_text="Span projects: the capture group whose text is the entity (blank: 1 where the pattern has a "
+        "group, else the whole match).",
+    )  # fmt: skip
     field = forms.CharField(required=False, help_text="Metadata rules: the field (dots reach into objects).")
     operator = forms.ChoiceField(
         choices=MetadataOperator.choices, required=False, initial=MetadataOperator.EQ
@@ -60,9 +71,16 @@ class LabelingFunctionForm(forms.Form):
         "collections, json and a few more).",
     )
 
-    def __init__(self, *args: Any, label_keys: list[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, label_keys: list[str], spans: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices_set(self, "label", [(key, key) for key in label_keys])
+        if spans:  # a span LF marks stretches of text with an entity type: no metadata rules
+            choices_set(self, "kind", [(k, v) for k, v in KIND_CHOICES if k != LabelingFunctionKind.METADATA])
+            self.fields["label"].help_text = "The entity type the rule marks (not for Python)."
+            self.fields[
+                "keywords"
+            ].help_text = "Gazetteer: the terms to mark, one per line or comma-separated."
+            self.fields["code"].initial = PYTHON_SPANS_TEMPLATE
 
     def spec(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -72,7 +90,8 @@ class LabelingFunctionForm(forms.Form):
         if data["kind"] == LabelingFunctionKind.PYTHON:
             return {"code": data["code"]}
         if data["kind"] == LabelingFunctionKind.REGEX:
-            return {"pattern": data["pattern"], "case_sensitive": data["case_sensitive"]}
+            spec = {"pattern": data["pattern"], "case_sensitive": data["case_sensitive"]}
+            return spec if data.get("group") is None else {**spec, "group": data["group"]}
         operator = data["operator"] or MetadataOperator.EQ
         return {"field": data["field"], "operator": operator, "value": _value(data["value"], operator)}
 

@@ -228,31 +228,17 @@ def _parse(raw: bytes, *, items: int, labels: int, multi_label: bool) -> dict[st
     return answer
 
 
-def python_votes(
-    *,
-    code: str,
-    labels: list[str],
-    texts: list[str],
-    metadata: list[dict[str, Any]],
-    memory_bytes: int = MEMORY_BYTES,
-    cpu_seconds: int | None = None,
-    multi_label: bool = False,
-) -> SandboxResult:
-    """Runs label(item) on every item in the isolated child; votes are label indexes or -1, or for a
-    multi-label project a boolean matrix (items x labels) of the labels label(item) returned. Fails (never
-    runs unisolated) where the isolation is unavailable."""
-    cpu_seconds = cpu_seconds or CPU_BASE_SECONDS + (CPU_MS_PER_ITEM * len(texts)) // 1000
-    items = [{"text": t, "metadata": m} for t, m in zip(texts, metadata, strict=True)]
-    limit = output_limit(len(texts), len(labels), multi_label=multi_label)
+def _sandbox_exchange(
+    payload: dict[str, Any], *, limit: int, cpu_seconds: int, memory_bytes: int
+) -> tuple[int | None, bytes, bytes, str, str] | SandboxResult:
+    """Runs the child on one request: (exit status, stdout, stderr, why it was stopped, the server's path
+    prefix to hide), or a failed result where the sandbox could not run."""
     for attempt in range(2):
         try:
             found = isolation()
         except IsolationUnavailable as exc:
             return SandboxResult(None, ERROR_UNAVAILABLE.format(reason=str(exc)))
-        request = json.dumps(
-            {"code": code, "multi_label": multi_label, "labels": labels, "items": items,
-             "filter": found.child_filter.hex()}
-        ).encode()  # fmt: skip
+        request = json.dumps({**payload, "filter": found.child_filter.hex()}).encode()
         filter_fd = launch_filter_fd(found)
         command = found.command("/tmp", str(cpu_seconds), str(memory_bytes), seccomp_fd=filter_fd)  # noqa: S108
         try:
@@ -270,30 +256,160 @@ def python_votes(
                 continue
             reason = err.decode(errors="replace").strip()[:300]
             return SandboxResult(None, ERROR_UNAVAILABLE.format(reason=f"bubblewrap failed ({reason})."))
-        break
+        return returncode, out, err, stopped, found.prefix
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns on its second pass
+
+
+def _failure(
+    returncode: int | None, out: bytes, err: bytes, stopped: str, prefix: str, cpu_seconds: int,
+    parse: Any,
+) -> SandboxResult | None:  # fmt: skip
+    """The failed result of a run that stopped, crashed or said nothing; None where it answered."""
     if stopped:
         return SandboxResult(None, stopped)
     if returncode != 0:
         if out:  # the child's own account of why (it could not load its filter, say)
             try:
-                answer = _parse(out, items=len(texts), labels=len(labels), multi_label=multi_label)
+                answer = parse(out)
                 if "error" in answer:
-                    return SandboxResult(None, _clean(answer["error"], found.prefix))
+                    return SandboxResult(None, _clean(answer["error"], prefix))
             except InvalidAnswer:
                 pass
         return SandboxResult(None, _killed_message(returncode or 0, cpu_seconds))
     if not out:
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        return SandboxResult(None, _clean(" ".join([ERROR_NO_ANSWER, *tail]).strip(), found.prefix))
+        return SandboxResult(None, _clean(" ".join([ERROR_NO_ANSWER, *tail]).strip(), prefix))
+    return None
+
+
+def python_votes(
+    *,
+    code: str,
+    labels: list[str],
+    texts: list[str],
+    metadata: list[dict[str, Any]],
+    memory_bytes: int = MEMORY_BYTES,
+    cpu_seconds: int | None = None,
+    multi_label: bool = False,
+) -> SandboxResult:
+    """Runs label(item) on every item in the isolated child; votes are label indexes or -1, or for a
+    multi-label project a boolean matrix (items x labels) of the labels label(item) returned. Fails (never
+    runs unisolated) where the isolation is unavailable."""
+    cpu_seconds = cpu_seconds or CPU_BASE_SECONDS + (CPU_MS_PER_ITEM * len(texts)) // 1000
+    items = [{"text": t, "metadata": m} for t, m in zip(texts, metadata, strict=True)]
+    limit = output_limit(len(texts), len(labels), multi_label=multi_label)
+    ran = _sandbox_exchange(
+        {"code": code, "multi_label": multi_label, "labels": labels, "items": items},
+        limit=limit, cpu_seconds=cpu_seconds, memory_bytes=memory_bytes,
+    )  # fmt: skip
+    if isinstance(ran, SandboxResult):
+        return ran
+    returncode, out, err, stopped, prefix = ran
+
+    def parse(raw: bytes) -> dict[str, Any]:
+        return _parse(raw, items=len(texts), labels=len(labels), multi_label=multi_label)
+
+    failed = _failure(returncode, out, err, stopped, prefix, cpu_seconds, parse)
+    if failed is not None:
+        return failed
     try:
-        answer = _parse(out, items=len(texts), labels=len(labels), multi_label=multi_label)
+        answer = parse(out)
     except InvalidAnswer as exc:
         return SandboxResult(None, ERROR_INVALID.format(why=exc))
     if "error" in answer:
-        return SandboxResult(None, _clean(answer["error"], found.prefix), answer["item"])
+        return SandboxResult(None, _clean(answer["error"], prefix), answer["item"])
     if not multi_label:
         return SandboxResult(np.asarray(answer["votes"], dtype=np.int8))
     present = np.zeros((len(texts), len(labels)), dtype=bool)
     for row, chosen in enumerate(answer["votes"]):
         present[row, chosen] = True
     return SandboxResult(np.asarray(present))
+
+
+# --- span projects: label(item) returns spans -----------------------------------------------------------------
+SpanTriple = tuple[int, int, int]  # start, end, entity type index
+
+
+@dataclass(frozen=True)
+class SpanSandboxResult:
+    """Per item, the (start, end, type index) spans label(item) returned; None with an error where it failed."""
+
+    spans: list[list[SpanTriple]] | None
+    error: str = ""
+    item_index: int | None = None
+
+
+def span_output_limit(texts: list[str], labels: int) -> int:
+    """The most bytes an honest span answer takes: at most one span per character of an item (more than that
+    must overlap itself), each `[start, end, type], ` with offsets of the item's length."""
+    per_span = 2 * (len(str(max((len(text) for text in texts), default=0))) + 2) + len(str(labels)) + 6
+    return 64 * 1024 + sum(len(text) * per_span + 4 for text in texts)
+
+
+def _parse_spans(raw: bytes, *, lengths: list[int], labels: int) -> dict[str, Any]:
+    """The child's span answer, checked strictly: per item a list of [start, end, type] with integer offsets
+    inside the item's text (start < end) and a type index of the project; InvalidAnswer says what is wrong."""
+    try:
+        answer = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidAnswer("not JSON") from exc
+    if not isinstance(answer, dict):
+        raise InvalidAnswer("not an object")
+    if set(answer) == {"error", "item"}:
+        return _parse(raw, items=len(lengths), labels=labels, multi_label=False)
+    if set(answer) != {"spans"} or not isinstance(answer["spans"], list):
+        raise InvalidAnswer("neither spans nor an error")
+    if len(answer["spans"]) != len(lengths):
+        raise InvalidAnswer(f"{len(answer['spans']):,} span lists for {len(lengths):,} items")
+    for index, (spans, length) in enumerate(zip(answer["spans"], lengths, strict=True)):
+        if not isinstance(spans, list):
+            raise InvalidAnswer(f"the spans of item {index} are not a list")
+        for span in spans:
+            if (
+                not isinstance(span, list) or len(span) != 3 or any(type(value) is not int for value in span)
+                or not 0 <= span[0] < span[1] <= length or not 0 <= span[2] < labels
+            ):  # fmt: skip
+                raise InvalidAnswer(
+                    f"a span of item {index} is not [start, end, type] with 0 <= start < end <= {length} "
+                    f"and a type index 0..{labels - 1}"
+                )
+    return answer
+
+
+def python_spans(
+    *,
+    code: str,
+    labels: list[str],
+    texts: list[str],
+    metadata: list[dict[str, Any]],
+    memory_bytes: int = MEMORY_BYTES,
+    cpu_seconds: int | None = None,
+) -> SpanSandboxResult:
+    """Runs label(item) of a span project's Python LF on every item in the isolated child: it returns a list
+    of (start, end, type) tuples or {"start", "end", "label"} dicts (type: an entity type's key), or None.
+    The answer is validated strictly (sandbox_child turns the keys into indexes; here every offset and
+    index is checked). Fails (never runs unisolated) where the isolation is unavailable."""
+    cpu_seconds = cpu_seconds or CPU_BASE_SECONDS + (CPU_MS_PER_ITEM * len(texts)) // 1000
+    items = [{"text": t, "metadata": m} for t, m in zip(texts, metadata, strict=True)]
+    ran = _sandbox_exchange(
+        {"code": code, "spans": True, "labels": labels, "items": items},
+        limit=span_output_limit(texts, len(labels)), cpu_seconds=cpu_seconds, memory_bytes=memory_bytes,
+    )  # fmt: skip
+    if isinstance(ran, SandboxResult):
+        return SpanSandboxResult(None, ran.error)
+    returncode, out, err, stopped, prefix = ran
+    lengths = [len(text) for text in texts]
+
+    def parse(raw: bytes) -> dict[str, Any]:
+        return _parse_spans(raw, lengths=lengths, labels=len(labels))
+
+    failed = _failure(returncode, out, err, stopped, prefix, cpu_seconds, parse)
+    if failed is not None:
+        return SpanSandboxResult(None, failed.error, failed.item_index)
+    try:
+        answer = parse(out)
+    except InvalidAnswer as exc:
+        return SpanSandboxResult(None, ERROR_INVALID.format(why=exc))
+    if "error" in answer:
+        return SpanSandboxResult(None, _clean(answer["error"], prefix), answer["item"])
+    return SpanSandboxResult([[(s, e, t) for s, e, t in spans] for spans in answer["spans"]])

@@ -156,6 +156,36 @@ def _vote(result: Any, labels: dict[str, int], *, multi_label: bool) -> Any:
     raise ValueError(f"label(item) returned {shown}: expected {allowed} from {sorted(labels)}")
 
 
+def _spans(result: Any, labels: dict[str, int]) -> list[list[int]]:
+    """A span project's answer: None, or a list of (start, end, type) or {"start", "end", "label"}; as
+    [start, end, type index] (the parent checks the offsets against the text)."""
+    if result is None:
+        return []
+    if not isinstance(result, (list, tuple)):
+        raise ValueError(f"label(item) returned {_shown(result)}: expected None or a list of spans")
+    spans = []
+    for span in result:
+        if isinstance(span, dict) and {"start", "end", "label"} <= set(span):
+            start, end, kind = span["start"], span["end"], span["label"]
+        elif isinstance(span, (list, tuple)) and len(span) == 3:
+            start, end, kind = span
+        else:
+            raise ValueError(
+                f"a span {_shown(span)} is not (start, end, type) or a dict with start, end, label"
+            )
+        if kind not in labels:
+            raise ValueError(f"a span's type {_shown(kind)} is not one of {sorted(labels)}")
+        if type(start) is not int or type(end) is not int:
+            raise ValueError(f"a span's offsets {_shown((start, end))} are not integers")
+        spans.append([start, end, labels[kind]])
+    return spans
+
+
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 200 else shown[:200] + "…"
+
+
 def _preload() -> None:
     for name in sorted(ALLOWED_MODULES):  # imported now: once the hook is in, reading their source is refused
         __import__(name)
@@ -266,14 +296,15 @@ def main() -> None:
         return
     votes: list[Any] = []
     multi_label = bool(request.get("multi_label"))
+    spans = bool(request.get("spans"))
     for index, raw in enumerate(request["items"]):
         try:
             result = function(Item(text=raw["text"], metadata=raw.get("metadata") or {}))
-            votes.append(_vote(result, labels, multi_label=multi_label))
+            votes.append(_spans(result, labels) if spans else _vote(result, labels, multi_label=multi_label))
         except BaseException as exc:
             reply({"error": _error_text(exc), "item": index})
             return
-    reply({"votes": votes})
+    reply({"spans": votes} if spans else {"votes": votes})
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from scipy import sparse
 
 from core.exceptions import NotFoundError
 from core.queries import filter_ids
+from labeling.models import EvaluationLabel, GoldLabel
 from labeling.selectors.gold import gold_labels_usable
+from projects.choices import Split
 from projects.models import Item, Project
 from weak_supervision.choices import (
     AGGREGATOR_NAMES,
@@ -29,7 +31,9 @@ from weak_supervision.choices import (
 )
 from weak_supervision.declarative import ABSTAIN, first_match, rule_compile, rules_votes
 from weak_supervision.models import ExternalVote, LabelingFunction, LabelModelRun, RunChunk
-from weak_supervision.sandbox import python_code_validate, python_votes
+from weak_supervision.sandbox import python_code_validate, python_spans, python_votes
+from weak_supervision.span_aggregation import SPAN_AGGREGATOR_NAMES, codes_to_spans
+from weak_supervision.span_functions import span_rule_compile, span_rules_spans
 from weak_supervision.ties import predictions
 
 PREVIEW_SAMPLE = 10_000
@@ -322,6 +326,8 @@ def item_lf_votes_get(*, run: LabelModelRun, item_id: int) -> list[LfVote]:
     stored = RunChunk.objects.filter(run=run, index=chunk).first() if chunk is not None else None
     if stored is None:
         return []
+    if run.project.is_spans:
+        return _item_span_votes(run, stored.path, item_id)
     ids, matrix, _ = chunk_load(stored.path)
     position = int(np.searchsorted(ids, item_id))
     if position >= len(ids) or ids[position] != item_id:
@@ -374,7 +380,13 @@ def run_aggregator_rows(*, run: LabelModelRun) -> list[AggregatorRow]:
     if not isinstance(aggregator, dict):
         return []
     splits = (run.metrics or {}).get("splits") or {}
-    known = MULTI_LABEL_AGGREGATOR_NAMES if run.project.multi_label else AGGREGATOR_NAMES
+    known = (
+        SPAN_AGGREGATOR_NAMES
+        if run.project.is_spans
+        else MULTI_LABEL_AGGREGATOR_NAMES
+        if run.project.multi_label
+        else AGGREGATOR_NAMES
+    )
     names = list(known) + [
         name for split in splits.values() for name in (split.get("aggregators") or {}) if name not in known
     ]
@@ -389,3 +401,188 @@ def run_aggregator_rows(*, run: LabelModelRun) -> list[AggregatorRow]:
                                   heldout=(aggregator.get("scores") or {}).get(name), splits=per_split,
                                   skipped=skipped))  # fmt: skip
     return rows
+
+
+# --- span projects ------------------------------------------------------------------------------------------
+SpanKey = tuple[int, int, str]  # start, end, entity type key
+
+
+def _span_keys(spans: Any) -> list[SpanKey]:
+    return [(int(span["start"]), int(span["end"]), str(span["label"])) for span in spans or []]
+
+
+def span_gold_usable(*, project: Project) -> dict[int, list[SpanKey]]:
+    """Item id to its gold spans (GoldLabel.spans; [] = "no entities"), outside the test split: what may fit
+    and choose a span aggregator. Never evaluation-only spans, never the test split's."""
+    rows = (
+        GoldLabel.objects.filter(project=project)
+        .exclude(item__split=Split.TEST)
+        .values_list("item_id", "spans")
+        .iterator(chunk_size=5000)
+    )
+    return {item_id: _span_keys(spans) for item_id, spans in rows}
+
+
+def span_truth(*, project: Project) -> dict[int, list[SpanKey]]:
+    """Item id to its true spans, what scores: gold spans, and evaluation-only spans in their items' place."""
+    found = {
+        item_id: _span_keys(spans)
+        for item_id, spans in GoldLabel.objects.filter(project=project)
+        .values_list("item_id", "spans")
+        .iterator(chunk_size=5000)
+    }
+    rows = EvaluationLabel.objects.filter(project=project).values_list("item_id", "spans")
+    for item_id, spans in rows.iterator(chunk_size=5000):
+        found[item_id] = _span_keys(spans)
+    return found
+
+
+@dataclass
+class SpanChunk:
+    ids: npt.NDArray[np.int64]
+    token_counts: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int32]
+    votes: npt.NDArray[np.int8]
+    split_codes: npt.NDArray[np.uint8]
+    split_names: list[str]
+
+
+ERROR_CHUNKS_MISSING = "Chunks {missing} of the run have no votes; run it again."
+
+
+def run_chunks_complete(run: LabelModelRun) -> list[RunChunk]:
+    """The run's chunks in order; ValidationError naming those that have no votes yet."""
+    chunks = list(RunChunk.objects.filter(run=run).order_by("index"))
+    missing = sorted(set(range(len(run.chunks))) - {chunk.index for chunk in chunks})
+    if missing:
+        raise ValidationError(
+            ERROR_CHUNKS_MISSING.format(missing=", ".join(map(str, missing))), code="chunks"
+        )
+    return chunks
+
+
+def span_chunk_load(path: str) -> SpanChunk:
+    with default_storage.open(path, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
+        shape = tuple(int(n) for n in stored["shape"])
+        votes = sparse.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=shape)
+        return SpanChunk(
+            ids=stored["ids"].astype(np.int64),
+            token_counts=stored["token_counts"].astype(np.int64),
+            offsets=stored["token_offsets"].astype(np.int32).reshape(-1, 2),
+            votes=votes.toarray().astype(np.int8),
+            split_codes=stored["split_codes"].astype(np.uint8),
+            split_names=[str(name) for name in stored["split_names"]],
+        )
+
+
+def run_span_answers(
+    *, run: LabelModelRun
+) -> tuple[npt.NDArray[np.int64], list[list[SpanKey]], npt.NDArray[np.float32], npt.NDArray[np.bool_]] | None:
+    """A finished span run's item ids, weak spans (start, end, type) per item, confidence and coverage, from
+    its answer file; None for a run without one."""
+    if not run.probabilities_path:
+        return None
+    with (
+        default_storage.open(run.probabilities_path, "rb") as handle,
+        np.load(io.BytesIO(handle.read())) as stored,
+    ):
+        if "tags" not in stored.files:
+            return None
+        counts = stored["token_counts"].astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        offsets, tags = stored["token_offsets"], stored["tags"]
+        spans = []
+        for item in range(len(counts)):
+            item_offsets = [(int(s), int(e)) for s, e in offsets[starts[item] : starts[item + 1]].tolist()]
+            spans.append(codes_to_spans(tags[starts[item] : starts[item + 1]], item_offsets, run.labels))
+        return stored["ids"], spans, stored["confidence"], stored["covered"]
+
+
+def _item_span_votes(run: LabelModelRun, path: str, item_id: int) -> list[LfVote]:
+    """A span run's LFs on one item: each LF's `vote` is the types it marks there, comma-separated."""
+    chunk = span_chunk_load(path)
+    position = int(np.searchsorted(chunk.ids, item_id))
+    if position >= len(chunk.ids) or chunk.ids[position] != item_id:
+        return []
+    first = int(chunk.token_counts[:position].sum())
+    tags = chunk.votes[first : first + int(chunk.token_counts[position])]
+    return [
+        LfVote(name=str(column["name"]), kind=str(column["kind"]), vote=", ".join(
+            sorted({run.labels[(int(code) - 1) // 2] for code in np.unique(tags[:, index]).tolist() if code}))
+        )
+        for index, column in enumerate(run.lf_versions)
+    ]  # fmt: skip
+
+
+def _segments(text: str, spans: list[tuple[int, int, str]]) -> list[dict[str, str]]:
+    """The text cut into plain and marked pieces (spans leftmost, non-overlapping), for highlighting."""
+    pieces, position = [], 0
+    for start, end, kind in sorted(spans):
+        if start < position:
+            continue
+        if start > position:
+            pieces.append({"text": text[position:start], "label": ""})
+        pieces.append({"text": text[start:end], "label": kind})
+        position = end
+    if position < len(text):
+        pieces.append({"text": text[position:], "label": ""})
+    return pieces
+
+
+def span_labeling_function_preview(
+    *, project: Project, kind: str, spec: dict[str, Any], label: str
+) -> dict[str, Any]:
+    """How a span LF marks a sample of the project: the share of items it marks, its spans, their exact-match
+    precision on the sample's usable gold spans, and the first matching items with the spans highlighted."""
+    labels = list(project.labels.values_list("key", flat=True))
+    sample = preview_sample(project)
+    texts = [row.text for row in sample]
+    if kind == LabelingFunctionKind.PYTHON:
+        result = python_spans(
+            code=python_code_validate(str(spec.get("code") or "")),
+            labels=labels,
+            texts=texts,
+            metadata=[row.metadata or {} for row in sample],
+        )
+        if result.spans is None:
+            failing = (
+                sample[result.item_index].external_id if result.item_index is not None and sample else None
+            )
+            return {"error": result.error, "failing_item": failing, "sample_size": len(sample)}
+        marks = [[(s, e, labels[t]) for s, e, t in spans] for spans in result.spans]
+        normalised = spec
+    else:
+        if label not in labels:
+            raise ValidationError(
+                ERROR_UNKNOWN_LABEL.format(label=label, labels=", ".join(labels)), code="label"
+            )
+        rule = span_rule_compile(kind, spec, label)
+        marks, normalised = span_rules_spans([rule], texts)[0], rule.spec
+    gold = span_gold_usable(project=project)  # LF development reads usable gold only
+    judged = [(set(spans), set(gold[row.item_id])) for row, spans in zip(sample, marks, strict=True)
+              if row.item_id in gold]  # fmt: skip
+    marked = sum(len(spans) for spans, _ in judged)
+    correct = sum(len(spans & truth) for spans, truth in judged)
+    matched = [row for row, spans in enumerate(marks) if spans]
+    n = len(sample) or 1
+    return {
+        "sample_size": len(sample),
+        "matched": len(matched),
+        "coverage": round(len(matched) / n, 4),
+        "spans": sum(len(spans) for spans in marks),
+        "gold_judged": len(judged),
+        "gold_spans_marked": marked,
+        "correct": correct,
+        "incorrect": marked - correct,
+        "empirical_accuracy": round(correct / marked, 4) if marked else None,
+        "matches": [
+            {
+                "item_id": sample[row].item_id,
+                "external_id": sample[row].external_id,
+                "segments": _segments(texts[row], marks[row]),
+                "spans": len(marks[row]),
+            }
+            for row in matched[:PREVIEW_MATCHES]
+        ],
+        "spec": normalised,
+    }

@@ -106,7 +106,9 @@ def _save(access: ProjectAccess, form: LabelingFunctionForm, lf: Any) -> Any:
 def _editor(request: HtmxHttpRequest, access: ProjectAccess, lf: Any) -> HttpResponse:
     project = access.project
     initial = LabelingFunctionForm.initial_from(lf) if lf else None
-    form = LabelingFunctionForm(request.POST or None, initial=initial, label_keys=_label_keys(project))
+    form = LabelingFunctionForm(
+        request.POST or None, initial=initial, label_keys=_label_keys(project), spans=project.is_spans
+    )
     if lf is not None:
         form.fields["name"].disabled = form.fields["kind"].disabled = True
     if request.method == "POST" and form.is_valid():
@@ -165,11 +167,21 @@ def _highlighted(matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @project_view(Action.WRITE_LFS)
 def labeling_function_preview(request: HtmxHttpRequest, access: ProjectAccess) -> HttpResponse:
     project = access.project
-    form = LabelingFunctionForm(request.POST, label_keys=_label_keys(project))
+    form = LabelingFunctionForm(request.POST, label_keys=_label_keys(project), spans=project.is_spans)
     form.fields["name"].required = False
     context: dict[str, Any] = {"project": project}
     if not form.is_valid():
         context["error"] = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+    elif project.is_spans:
+        try:
+            context["span_preview"] = selectors.span_labeling_function_preview(
+                project=project,
+                kind=form.cleaned_data["kind"],
+                spec=form.spec(),
+                label=form.cleaned_data["label"],
+            )
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
     else:
         try:
             exclude = int(request.POST.get("lf_id") or 0) or None

@@ -284,6 +284,9 @@ SPECTACULAR_SETTINGS = {
         "ScheduleTriggerEnum": "datasets.choices.Trigger",
         # What started a truth-inference run or a label-error scan.
         "JobTriggerEnum": "oversight.choices.JobTrigger",
+        # A project's kind (single, multi, spans); a label change's action.
+        "ProjectKindEnum": "projects.choices.ProjectKind",
+        "LabelChangeActionEnum": "projects.choices.LabelChangeAction",
     },
 }
 

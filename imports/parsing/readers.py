@@ -369,8 +369,10 @@ def _wrench_lf_names(root: Path) -> list[str]:
     return names
 
 
-def read_wrench(folder: WrenchFolder, *, progress: Progress) -> Iterator[tuple[int, dict[str, Any]]]:
-    files = [(split, folder.root / f"{split}.json") for split in WRENCH_SPLITS]
+def wrench_entries(root: Path, *, progress: Progress) -> Iterator[tuple[int, str, str, str, Any]]:
+    """The records of a WRENCH folder's train.json, valid.json and test.json, in that order, streamed: (number
+    from 1 across the files, split, file name, key, entry), with the read's progress kept up to date."""
+    files = [(split, root / f"{split}.json") for split in WRENCH_SPLITS]
     files = [(split, file) for split, file in files if file.is_file()]
     total = sum(file.stat().st_size for _, file in files) or 1
     done = 0
@@ -383,7 +385,7 @@ def read_wrench(folder: WrenchFolder, *, progress: Progress) -> Iterator[tuple[i
                 for key, entry in json_object_items(counting, limit=settings.IMPORT_JSON_MAX_DEPTH):
                     number += 1
                     progress.fraction = (done + counting._done) / total
-                    yield number, _wrench_record(folder, split, file.name, key, entry)
+                    yield number, split, file.name, key, entry
             except JsonTooDeepError as exc:
                 raise ImportFileError(f"{file.name}, after record {number}: {exc}") from exc
             except ijson.JSONError as exc:
@@ -391,6 +393,11 @@ def read_wrench(folder: WrenchFolder, *, progress: Progress) -> Iterator[tuple[i
             except UnicodeDecodeError as exc:
                 raise ImportFileError(f"{file.name} is not valid UTF-8 after record {number}.") from exc
         done += size
+
+
+def read_wrench(folder: WrenchFolder, *, progress: Progress) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, split, name, key, entry in wrench_entries(folder.root, progress=progress):
+        yield number, _wrench_record(folder, split, name, key, entry)
 
 
 def _wrench_record(folder: WrenchFolder, split: str, filename: str, key: str, entry: Any) -> dict[str, Any]:

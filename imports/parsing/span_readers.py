@@ -26,15 +26,15 @@ from django.conf import settings
 
 from core.spans import OUTSIDE, bio_label_names
 from imports.parsing.errors import ImportFileError
-from imports.parsing.json_stream import JsonTooDeepError, json_document, json_object_items
+from imports.parsing.json_stream import json_document
 from imports.parsing.readers import (
     WRENCH_SMALL_FILE_BYTES,
     WRENCH_SPLITS,
     Progress,
-    _CountingReader,
     _decoded_lines,
     _ijson_reason,
     _wrench_lf_names,
+    wrench_entries,
 )
 from imports.parsing.rows import SPLIT_ALIASES
 
@@ -229,28 +229,8 @@ def read_wrench_sequence(
     folder: WrenchSequenceFolder, *, progress: Progress
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Records of train.json, valid.json and test.json in that order, numbered from 1 across the files."""
-    files = [(split, folder.root / f"{split}.json") for split in WRENCH_SPLITS]
-    files = [(split, file) for split, file in files if file.is_file()]
-    total = sum(file.stat().st_size for _, file in files) or 1
-    done = number = 0
-    for split, file in files:
-        with file.open("rb") as stream:
-            counting = _CountingReader(stream, 0, progress)
-            try:
-                for key, entry in json_object_items(counting, limit=settings.IMPORT_JSON_MAX_DEPTH):
-                    number += 1
-                    progress.fraction = (done + counting._done) / total
-                    yield (
-                        number,
-                        _wrench_sequence_record(folder, split, f"{file.name}, record '{key}'", key, entry),
-                    )
-            except JsonTooDeepError as exc:
-                raise ImportFileError(f"{file.name}, after record {number}: {exc}") from exc
-            except ijson.JSONError as exc:
-                raise ImportFileError(f"{file.name} is malformed JSON ({_ijson_reason(exc)}).") from exc
-            except UnicodeDecodeError as exc:
-                raise ImportFileError(f"{file.name} is not valid UTF-8 after record {number}.") from exc
-        done += file.stat().st_size
+    for number, split, name, key, entry in wrench_entries(folder.root, progress=progress):
+        yield number, _wrench_sequence_record(folder, split, f"{name}, record '{key}'", key, entry)
 
 
 def _wrench_sequence_record(

@@ -4,7 +4,7 @@
   "use strict";
   const FIELDS = {
     keyword: ["label", "keywords", "mode", "whole_words", "case_sensitive"],
-    regex: ["label", "pattern", "case_sensitive"],
+    regex: ["label", "pattern", "case_sensitive", "group"],
     metadata: ["label", "field", "operator", "value"],
     python: ["code"],
   };

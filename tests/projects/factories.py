@@ -28,7 +28,9 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     instructions = "Label **spam** as spam."
     multi_label = False
     # A multi-label project is of kind multi (a database check holds the two together).
-    kind = factory.LazyAttribute(lambda project: ProjectKind.MULTI if project.multi_label else ProjectKind.SINGLE)
+    kind = factory.LazyAttribute(
+        lambda project: ProjectKind.MULTI if project.multi_label else ProjectKind.SINGLE
+    )
 
     @factory.post_generation
     def labels(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:

@@ -66,10 +66,18 @@ DOORS: dict[str, int | str] = {
     "projects:member-account-create": 403,
     "projects:member-set-password-link": 403,
     "projects:member-lockout-lift": 403,
+    "projects:label-add": 403,
+    "projects:label-edit": 403,
+    "projects:label-retire": 403,
+    "projects:label-merge": 403,
     # labeling (API)
     "projects-api:project-detail": "own",
     "projects-api:member-list": "own",
     "projects-api:member-detail": 405,
+    "projects-api:label-list": "own",
+    "projects-api:label-history": "own",
+    "projects-api:label-detail": 405,
+    "projects-api:label-merge": 405,
     "oversight-api:item-list": "own",
     "oversight-api:item-review": 405,
     "oversight-api:item-gold-checks": 405,
@@ -249,6 +257,7 @@ def _url(route: str, world: World) -> str:
         "slug": world.project.slug, "item_id": world.fresh.pk, "user_id": world.other.pk, "job_id": 1,
         "lf_id": world.project.labeling_functions.get(name="secret_lf_rule").pk, "number": 1,
         "simulation_id": 1, "version": 1, "snapshot_id": 1, "schedule_id": 1, "name": "data.csv", "fmt": "csv",
+        "key": "ham",
     }  # fmt: skip
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), route)
     return "/" + path.lstrip("^").replace("\\Z", "")

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, ProjectFactory
-from tests.weak_supervision.factories import keyword_lf
+from tests.weak_supervision.factories import PLACES, keyword_lf, span_lf, span_project
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the run is handed to Celery on commit
 
@@ -84,3 +84,24 @@ def test_run_labeling_functions_json_names_the_aggregator_and_the_warnings() -> 
     assert all(set(warning) == {"code", "message"} for warning in summary["warnings"])
     assert "ham" in next(w["message"] for w in summary["warnings"] if w["code"] == "labels_without_lfs")
     assert "warning [labels_without_lfs]" in out.getvalue()
+
+
+def test_run_labeling_functions_reports_span_f1_per_split_and_type() -> None:
+    # given
+    project = span_project("ner-command")
+    span_lf(project, "places", "keyword", "loc", {"keywords": PLACES})
+    out = StringIO()
+
+    # when
+    call_command("run_labeling_functions", project.slug, "--json", stdout=out)
+
+    # then
+    lines = out.getvalue().strip().splitlines()
+    summary = json.loads(lines[-1])
+    test = summary["splits"]["test"]["weak_label"]
+    assert (test["precision"], test["recall"], test["f1"]) == (1.0, 0.5, 0.6667)
+    assert test["per_type"]["loc"]["f1"] == 1.0
+    assert test["per_type"]["per"]["recall"] == 0.0
+    assert any(
+        "test: 6 items, 6 with gold" in line and "span P/R/F1 1.000/0.500/0.667" in line for line in lines
+    )

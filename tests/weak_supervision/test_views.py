@@ -9,15 +9,22 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from labeling.models import GoldLabel
 from oversight.choices import SourceKind
 from projects.choices import Role
 from projects.models import Item, Membership, Project
 from tests.labeling.factories import AnnotationFactory
 from tests.oversight.factories import InferenceRunFactory, source_entry
-from tests.projects.factories import ItemFactory
-from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
+from tests.projects.factories import ItemFactory, ProjectFactory
+from tests.weak_supervision.factories import (
+    keyword_lf,
+    project_with_uncovered_test_items,
+    span_lf,
+    span_project,
+)
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.models import LabelingFunction, LabelModelRun
+from weak_supervision.services.runs import run_start
 
 pytestmark = pytest.mark.django_db
 
@@ -304,3 +311,62 @@ def test_the_run_page_shows_each_lfs_estimated_accuracy_beside_its_empirical_one
     assert '<td class="estimated-accuracy">81.2% <span class="muted">[70.0%\u201390.0%]</span></td>' in html
     assert '<td class="estimated-accuracy">\u2013</td>' in html  # home: not estimated
     assert by_estimate.index("<td>prize</td>") < by_estimate.index("<td>home</td>")
+
+
+def test_a_span_lf_preview_highlights_its_spans_and_a_metadata_rule_is_refused(
+    client_for: Callable[..., Client], member_factory: Callable[..., Membership]
+) -> None:
+    # given a span project: a regex whose group is the entity
+    project = ProjectFactory(kind="spans", labels=["per", "loc"])
+    item = ItemFactory(project=project, text="Anna <b>met</b> Carl Dahl")
+    GoldLabel.objects.create(
+        project=project,
+        item=item,
+        labels=["per"],
+        spans=[{"start": 15, "end": 24, "label": "per", "text": "Carl Dahl"}],
+    )
+    ItemFactory(project=project, text="nobody here")
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+    rule = {"name": "met", "kind": "regex", "label": "per", "pattern": r"met</b> (\w+ \w+)", "operator": "eq"}
+
+    # when
+    preview = client.post(f"/projects/{project.slug}/labeling-functions/preview/", rule, headers=HTMX)
+    metadata = client.post(
+        f"/projects/{project.slug}/labeling-functions/new/",
+        {**rule, "kind": "metadata", "field": "x", "value": "1"},
+        headers=HTMX,
+    )
+
+    # then
+    html = preview.content.decode()
+    assert "of items marked (1 of 2)" in html
+    assert (
+        'Anna &lt;b&gt;met&lt;/b&gt; <mark class="span" data-label="per" title="per">Carl Dahl<sub>per</sub></mark>'
+        in html
+    )
+    assert "precision on 1 spans in 1 gold items" in html
+    assert metadata.status_code == 422
+    assert not LabelingFunction.objects.filter(project=project).exists()
+
+
+def test_a_span_run_page_shows_span_scores_per_split(
+    client_for: Callable[..., Client],
+    member_factory: Callable[..., Membership],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given a finished span run
+    project = span_project("ner-page")
+    span_lf(project, "places", "keyword", "loc", {"keywords": ["Oslo", "Paris", "Rome"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_start(project=project, user=None)
+    client = client_for(member_factory(project, Role.DATA_SCIENTIST).user)
+
+    # when
+    page = client.get(f"/projects/{project.slug}/runs/{run.number}/")
+
+    # then
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Delivered span precision" in html
+    assert "test span F1" in html
+    assert "loc 100.0%" in html

@@ -5,28 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0005_span_tokens_and_votes'),
-        ('weak_supervision', '0005_item_outputs'),
+        ("projects", "0005_span_tokens_and_votes"),
+        ("weak_supervision", "0005_item_outputs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='itemweaklabel',
-            name='spans',
-            field=models.JSONField(blank=True, db_default=[], default=list, help_text='Span projects: the weak spans (core.spans).'),
+            model_name="itemweaklabel",
+            name="spans",
+            field=models.JSONField(
+                blank=True,
+                db_default=[],
+                default=list,
+                help_text="Span projects: the weak spans (core.spans).",
+            ),
         ),
         migrations.CreateModel(
-            name='ExternalSpanVote',
+            name="ExternalSpanVote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('spans', models.JSONField(default=list)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='external_span_votes', to='projects.item')),
-                ('labeling_function', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='span_votes', to='weak_supervision.labelingfunction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("spans", models.JSONField(default=list)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="external_span_votes",
+                        to="projects.item",
+                    ),
+                ),
+                (
+                    "labeling_function",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="span_votes",
+                        to="weak_supervision.labelingfunction",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('labeling_function', 'item'), name='external_span_vote_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("labeling_function", "item"), name="external_span_vote_unique"
+                    )
+                ],
             },
         ),
     ]

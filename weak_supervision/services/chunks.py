@@ -27,6 +27,7 @@ from weak_supervision.declarative import ABSTAIN, metadata_field_votes, rule_com
 from weak_supervision.models import ExternalVote, LabelModelRun, RunChunk
 from weak_supervision.sandbox import SandboxResult, python_votes
 from weak_supervision.services.label_model import chunk_analysis
+from weak_supervision.services.span_runs import span_chunk_apply
 
 # External votes are read in batches of this many rows.
 READ_BATCH = 5_000
@@ -249,6 +250,8 @@ def _chunk_items(run: LabelModelRun, index: int) -> ChunkItems:
 
 def run_chunk_apply(*, run: LabelModelRun, index: int) -> RunChunk:
     """Computes and stores one chunk's votes. Idempotent: a chunk already recorded is not redone."""
+    if run.project.is_spans:  # tags per token instead of a vote per item
+        return span_chunk_apply(run=run, index=index)
     done = RunChunk.objects.filter(run=run, index=index).first()
     if done is not None:
         return done

@@ -15,6 +15,7 @@ from weak_supervision.choices import WRITTEN_KINDS, LabelingFunctionKind
 from weak_supervision.declarative import spec_normalise
 from weak_supervision.models import LabelingFunction, LabelingFunctionVersion
 from weak_supervision.sandbox import python_code_validate, python_lfs_unavailable
+from weak_supervision.span_functions import span_spec_normalise
 
 ERROR_NAME_TAKEN = "A labeling function named '{name}' already exists in this project."
 ERROR_UNKNOWN_LABEL = "'{label}' is not a label of this project; its labels are: {labels}."
@@ -32,6 +33,8 @@ def _definition(project: Project, kind: str, label: str, spec: dict[str, Any]) -
         if unavailable:
             raise ValidationError(unavailable, code="sandbox_unavailable")
         return "", {"code": code}
+    if project.is_spans:  # the label is the entity type the rule marks (weak_supervision.span_functions)
+        return _label_validate(project, label), span_spec_normalise(kind, spec)
     return _label_validate(project, label), spec_normalise(kind, spec)
 
 

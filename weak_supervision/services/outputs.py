@@ -10,6 +10,7 @@ Both are idempotent and store nothing for a run that is no longer the project's 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,8 +22,14 @@ from core.queries import statistics_refresh
 from projects.models import Item, Project
 from weak_supervision.declarative import ABSTAIN
 from weak_supervision.models import ItemEndModelLabel, ItemLfVote, ItemWeakLabel, LabelModelRun
-from weak_supervision.selectors import end_model_probabilities_get, latest_run, run_probabilities_get
+from weak_supervision.selectors import (
+    end_model_probabilities_get,
+    latest_run,
+    run_probabilities_get,
+    run_span_answers,
+)
 from weak_supervision.services.runs import run_lf_errors, run_matrix_coded
+from weak_supervision.services.span_runs import span_run_data
 from weak_supervision.ties import predictions
 
 # Rows per INSERT where there is no COPY (SQLite): 500 rows of 4 columns stay under its variable limit.
@@ -68,6 +75,8 @@ def _is_latest(run: LabelModelRun) -> bool:
 def run_outputs_store(*, run: LabelModelRun) -> int:
     """Replaces the project's weak-label, LF-vote and end-model rows by this run's weak labels and votes;
     returns how many weak labels were stored (0 for a run that is not the project's latest succeeded one)."""
+    if run.project.is_spans:
+        return span_outputs_store(run=run)
     loaded = run_probabilities_get(run=run)
     if loaded is None:
         return 0
@@ -124,6 +133,53 @@ def run_outputs_store(*, run: LabelModelRun) -> int:
             )
     statistics_refresh([ItemWeakLabel, ItemLfVote, ItemEndModelLabel])
     return len(ids)
+
+
+def span_outputs_store(*, run: LabelModelRun) -> int:
+    """A span run's rows: each item's weak spans (with their text) on ItemWeakLabel, `label` the first span's
+    type (blank without spans) and `confidence` the mean posterior of the delivered tags over the tokens some
+    LF tagged (0 where none did); an ItemLfVote per LF and type it marks in an item."""
+    loaded = run_span_answers(run=run)
+    if loaded is None:
+        return 0
+    ids, spans, confidence, covered = loaded
+    kept = _present(run, ids)
+    texts = dict(
+        Item.objects.filter(project_id=run.project_id).values_list("id", "text").iterator(chunk_size=5_000)
+    )
+    data = span_run_data(run)
+    failed = run_lf_errors(run)
+    with transaction.atomic():
+        if not _is_latest(run):
+            return 0
+        project = run.project
+        ItemWeakLabel.objects.filter(project=project).delete()
+        ItemEndModelLabel.objects.filter(project=project).delete()
+        ItemLfVote.objects.filter(labeling_function__project=project).delete()
+        rows = []
+        for row in np.flatnonzero(kept).tolist():
+            item_id, text = int(ids[row]), texts.get(int(ids[row]), "")
+            found = [{"start": s, "end": e, "label": kind, "text": text[s:e]} for s, e, kind in spans[row]]
+            rows.append((item_id, project.pk, run.pk, found[0]["label"] if found else "", json.dumps(found),
+                         round(float(confidence[row]), 4) if covered[row] else 0.0))  # fmt: skip
+        if connection.vendor != "postgresql":
+            rows = [(a, b, c, d, json.loads(e), f) for a, b, c, d, e, f in rows]
+        _rows_write(ItemWeakLabel, ["item_id", "project_id", "run_id", "label", "spans", "confidence"], rows)
+        item_of = data.tokens.item_of_token()
+        present = set(Item.objects.filter(project_id=run.project_id).values_list("id", flat=True))
+        for column, lf in enumerate(run.lf_versions):
+            if str(lf["lf"]) in failed:
+                continue
+            tags = data.tokens.votes[:, column]
+            pairs = sorted({(int(data.ids[item_of[t]]), run.labels[(int(tags[t]) - 1) // 2])
+                            for t in np.flatnonzero(tags).tolist()})  # fmt: skip
+            _rows_write(
+                ItemLfVote,
+                ["item_id", "labeling_function_id", "label"],
+                ((item_id, int(lf["lf"]), kind) for item_id, kind in pairs if item_id in present),
+            )
+    statistics_refresh([ItemWeakLabel, ItemLfVote, ItemEndModelLabel])
+    return int(kept.sum())
 
 
 def end_model_labels_store(*, run: LabelModelRun) -> int:

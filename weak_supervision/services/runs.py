@@ -29,7 +29,7 @@ from weak_supervision.choices import WRITTEN_KINDS, EndModelStatus, LabelingFunc
 from weak_supervision.declarative import ABSTAIN
 from weak_supervision.hooks import LABEL_MODEL_REVIEW_LIMIT, RunDoubts, run_doubts
 from weak_supervision.models import LabelingFunction, LabelModelRun, RunChunk
-from weak_supervision.selectors import chunk_load_coded
+from weak_supervision.selectors import ERROR_CHUNKS_MISSING, chunk_load_coded, run_chunks_complete
 from weak_supervision.services.chunks import (
     ChunkItems,
     IntMatrix,
@@ -38,6 +38,7 @@ from weak_supervision.services.chunks import (
     run_chunk_apply,
 )
 from weak_supervision.services.label_model import analysis_merge, run_results_compute
+from weak_supervision.services.span_runs import span_run_finish
 
 # One chunk's step lives in weak_supervision.services.chunks; its names are imported from here too, as before.
 __all__ = [
@@ -71,7 +72,6 @@ ERROR_TOO_FEW_LFS = "A run needs at least {n} active labeling function(s); this 
 ERROR_NO_ITEMS = "The project has no items to label."
 # A run in these is under way: a second start answers with it.
 ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
-ERROR_CHUNKS_MISSING = "Chunks {missing} of the run have no votes; run it again."
 
 
 def _columns(project: Project) -> list[dict[str, Any]]:
@@ -157,7 +157,8 @@ def run_start_or_join(
         if (running := _run_under_way(project)) is not None:
             return Started(job=running, created=False)
         columns = _columns(project)
-        needed = 1 if project.multi_label else MIN_LFS  # the multi-label aggregator has no minimum
+        # The multi-label and span aggregators have no minimum (one LF's spans are weak spans already).
+        needed = 1 if project.multi_label or project.is_spans else MIN_LFS
         if len(columns) < needed:
             raise ValidationError(ERROR_TOO_FEW_LFS.format(n=needed, have=len(columns)), code="too_few_lfs")
         chunks, count = _chunk_bounds(project, chunk_size)
@@ -228,12 +229,7 @@ def run_matrix_coded(
     run: LabelModelRun,
 ) -> tuple[npt.NDArray[np.int64], IntMatrix, npt.NDArray[np.uint8], list[str]]:
     """The whole run's item ids, label matrix, and item splits as codes into a sorted list of names."""
-    chunks = list(RunChunk.objects.filter(run=run).order_by("index"))
-    missing = sorted(set(range(len(run.chunks))) - {chunk.index for chunk in chunks})
-    if missing:
-        raise ValidationError(
-            ERROR_CHUNKS_MISSING.format(missing=", ".join(map(str, missing))), code="chunks"
-        )
+    chunks = run_chunks_complete(run)
     loaded = [chunk_load_coded(chunk.path) for chunk in chunks]
     if not loaded:
         empty = np.zeros(0, dtype=np.int64)
@@ -294,6 +290,8 @@ def _merged_analysis(run: LabelModelRun) -> dict[str, list[Any]] | None:
 
 def run_finish(*, run: LabelModelRun) -> LabelModelRun:
     """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
+    if run.project.is_spans:
+        return span_run_finish(run=run)
     started = time.perf_counter()
     try:
         ids, matrix, split_codes, split_labels = run_matrix_coded(run)

@@ -218,3 +218,24 @@ def test_the_learning_curve_of_a_span_project_reads_span_scores(
     assert [
         (point["model"], point["n_labels"], point["n_heldout"], point["span_f1"]) for point in curve["points"]
     ] == [(model.number, 9, 3, 1.0)]
+
+
+def test_a_span_retrain_tags_a_fresh_draw_of_the_pool_not_every_open_item(
+    span_project: Callable[..., Project], retrain: Retrain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given 34 open sentences and a pool cap of 10
+    monkeypatch.setattr(span_training, "SPAN_POOL_ITEMS", 10)
+    project = span_project(items=40, gold=6, test_every=0)
+
+    # when two retrains run
+    first = retrain(project)
+    first_front = {item.pk for item in _open(project) if item.priority > 0}
+    second = retrain(project)
+    second_front = {item.pk for item in _open(project) if item.priority > 0}
+
+    # then each tagged about 10 of the 34 (a hash draw), and the two draws differ
+    assert 4 <= first.pool_size <= 18
+    assert 4 <= len(first_front) <= 18
+    assert 4 <= len(second_front) <= 18
+    assert first_front != second_front
+    assert second.chunks[0][2] == pytest.approx(10 / 34)

@@ -156,7 +156,14 @@ def test_create_project_makes_creator_owner_with_default_hotkeys(
     assert response.data["labels"] == [
         {"key": "ham", "name": "ham", "hotkey": "1", "color": "#2563eb", "order": 0, "retired_at": None},
         {"key": "spam", "name": "Spam!", "hotkey": "2", "color": "#dc2626", "order": 1, "retired_at": None},
-        {"key": "not_sure", "name": "Not sure", "hotkey": "3", "color": "#16a34a", "order": 2, "retired_at": None},
+        {
+            "key": "not_sure",
+            "name": "Not sure",
+            "hotkey": "3",
+            "color": "#16a34a",
+            "order": 2,
+            "retired_at": None,
+        },
     ]
     project = Project.objects.get(slug="spam-detection")
     assert project.created_by == user

@@ -77,12 +77,17 @@ class Command(BaseCommand):
     def _print(self, run: LabelModelRun) -> None:
         self.stdout.write(f"Run {run.number}: {run.item_count} items, {len(run.lf_versions)} labeling functions, "
                           f"coverage {run.metrics['coverage']:.1%}")  # fmt: skip
+        spans = run.metrics.get("kind") == "spans"
         for split, entry in run.metrics["splits"].items():
             line = f"  {split}: {entry['n_items']} items, {entry['n_gold']} with gold, coverage {entry['coverage']:.1%}"
             for source in ("weak_label", "majority_vote", "end_model"):
                 if source in entry:
                     scores, name = entry[source], source.replace("_", " ")
-                    line += f"; {name} accuracy {scores['accuracy']:.3f} macro F1 {scores['macro_f1']:.3f}"
+                    line += (
+                        f"; {name} span P/R/F1 {scores['precision']:.3f}/{scores['recall']:.3f}/{scores['f1']:.3f}"
+                        if spans
+                        else f"; {name} accuracy {scores['accuracy']:.3f} macro F1 {scores['macro_f1']:.3f}"
+                    )
             self.stdout.write(line)
         aggregator = run.metrics.get("aggregator") or {}
         if isinstance(aggregator, dict) and aggregator.get("name"):
