@@ -6,6 +6,7 @@ The same seed gives the same items, so `make run` twice shows the same demo.
 from __future__ import annotations
 
 import random
+import string
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -143,3 +144,54 @@ def demo_records_with_topics(count: int = 3000, seed: int = 20261123) -> Iterato
             "received_at": (start + timedelta(minutes=17 * index + rng.randint(0, 16))).isoformat(),
         }
         yield record, topic
+
+
+# --- The span demo: named entities in short support notes -------------------------------------------------
+
+CITIES = _CITIES
+PRODUCTS = _PRODUCTS
+ENTITY_TYPES = [("person", "Person"), ("city", "City"), ("product", "Product")]
+ENTITY_INSTRUCTIONS = """\
+## Support note entities
+
+Mark every **person** (a customer's or agent's name), **city** and **product** named in the note.
+
+Select the words with the mouse, or move with the arrow keys (Shift+arrows grows the selection), then press the
+type's key: 1 Person, 2 City, 3 Product. Click a span (or press Tab) to pick it; Delete removes it. A note
+that names nothing is answered with Enter alone.
+"""
+_ENTITY_TEMPLATES = [
+    "{person} from {city} wrote about a broken {product}.",
+    "Please ship the {product} to {city} before Friday.",
+    "{person} says the {product} never arrived.",
+    "Refund approved for {person} ({product}, order {code}).",
+    "Call back {person} in {city} about the {product}.",
+    "The {product} shipped from our {city} warehouse on Monday.",
+    "No customer named, only a question about delivery times.",
+    "{person} asked whether the {product} works with the {device}.",
+    "Our {city} depot is closed; {person} will collect the {product} later.",
+    "Thanks for the quick reply!",
+]
+
+
+def entity_records(
+    count: int = 400, seed: int = 20261206
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(record, its true spans) for the span demo: a note built from a template, the spans of its slots with
+    code-point offsets (names such as Chloé included), and a split (every 10th valid, every 10th test)."""
+    rng = random.Random(seed)
+    for number in range(count):
+        template = rng.choice(_ENTITY_TEMPLATES)
+        values = {"person": rng.choice(_NAMES), "city": rng.choice(_CITIES), "product": rng.choice(_PRODUCTS),
+                  "code": str(rng.randint(10000, 99999)), "device": rng.choice(_DEVICES)}  # fmt: skip
+        text, spans = "", []
+        for literal, field, _, _ in string.Formatter().parse(template):
+            text += literal
+            if field is None:
+                continue
+            start, value = len(text), values[field]
+            text += value
+            if field in {"person", "city", "product"}:
+                spans.append({"start": start, "end": len(text), "label": field, "text": value})
+        split = "valid" if number % 10 == 3 else "test" if number % 10 == 7 else "train"
+        yield {"id": f"note-{number:04d}", "text": text, "split": split}, spans

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -17,17 +18,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from active_learning.services.training import learner_settings_update
-from demo.data import INSTRUCTIONS, LABELS, demo_records_with_topics
+from demo.data import (
+    CITIES,
+    ENTITY_INSTRUCTIONS,
+    ENTITY_TYPES,
+    INSTRUCTIONS,
+    LABELS,
+    PRODUCTS,
+    demo_records_with_topics,
+    entity_records,
+)
 from imports.services.jobs import ImportResult, import_options_build, items_import
 from labeling.models import Annotation, InteractionEvent
 from labeling.services.annotations import annotation_submit
-from oversight.services.review import KnownAnswer, gold_checks_set
-from projects.choices import OnConflict, Role
+from oversight.services.review import KnownAnswer, gold_checks_set, review_decide
+from projects.choices import OnConflict, ProjectKind, Role
 from projects.models import Item, Membership, Project
 from projects.services.members import membership_add
 from projects.services.projects import LabelSpec, project_create, project_update
+from weak_supervision.services.functions import labeling_function_create
 
 DEMO_SLUG = "support-triage"
+SPAN_DEMO_SLUG = "note-entities"
+SPAN_DEMO_ITEMS = 400
 
 
 # The demo team: (username, role, accuracy). Cleo is careless, so that the dashboard has someone to flag.
@@ -50,6 +63,7 @@ class DemoResult:
     project: Project
     imported: ImportResult
     team_seeded: bool = False
+    span_project: Project | None = None
 
 
 def demo_seed(*, username: str, password: str, item_count: int = 3000) -> DemoResult:
@@ -84,8 +98,47 @@ def demo_seed(*, username: str, password: str, item_count: int = 3000) -> DemoRe
     team_seeded = demo_team_seed(project=project, password=password, topics=topics)
     if team_seeded:  # the demo shows what the model thinks while analysts label
         learner_settings_update(project=project, show_suggestions=True)
+    spans = demo_span_seed(owner=user)
     return DemoResult(username=username, password=password, user_created=created, project=project,
-                      imported=imported, team_seeded=team_seeded)  # fmt: skip
+                      imported=imported, team_seeded=team_seeded, span_project=spans)  # fmt: skip
+
+
+def demo_span_seed(*, owner: User, item_count: int = SPAN_DEMO_ITEMS) -> Project:
+    """The span demo, once: generated support notes to mark people, cities and products in, the valid split's
+    true spans as gold (decided by the owner), and three span LFs (two gazetteers and a regex) to run."""
+    project = Project.objects.filter(slug=SPAN_DEMO_SLUG).first()
+    if project is not None:
+        return project
+    project = project_create(
+        name="Support note entities", slug=SPAN_DEMO_SLUG, kind=ProjectKind.SPANS, created_by=owner,
+        description="Mark the people, cities and products named in support notes.",
+        instructions=ENTITY_INSTRUCTIONS, labels=[LabelSpec(key=key, name=name) for key, name in ENTITY_TYPES],
+    )  # fmt: skip
+    truth: dict[str, list[dict[str, object]]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "notes.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for record, spans in entity_records(item_count):
+                truth[record["id"]] = spans
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        options = import_options_build(format="jsonl", id_field="id", on_conflict=OnConflict.SKIP)
+        items_import(project=project, source=path, options=options)
+    for item in Item.objects.filter(project=project, split="valid").order_by("id"):
+        review_decide(project=project, reviewer=owner, item_id=item.pk, spans=truth[item.external_id],
+                      note="Known entities of the generated note.")  # fmt: skip
+    rules: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("cities", "keyword", "city", {"keywords": CITIES, "case_sensitive": True}),
+        ("products", "keyword", "product", {"keywords": PRODUCTS}),
+        (
+            "says or from",
+            "regex",
+            "person",
+            {"pattern": r"\b([A-Z][a-zé]+) (?:says|from|asked)\b", "case_sensitive": True},
+        ),
+    ]
+    for name, kind, label, spec in rules:
+        labeling_function_create(project=project, user=owner, name=name, kind=kind, label=label, spec=spec)
+    return project
 
 
 def _demo_answer(rng: random.Random, truth: str, accuracy: float) -> str:

@@ -33,3 +33,24 @@ def test_seed_demo_is_idempotent() -> None:
     assert Annotation.objects.filter(project=project).count() == 2 * labeled + 3 * DEMO_GOLD_CHECKS
     assert GoldLabel.objects.filter(project=project, is_check=True).count() == DEMO_GOLD_CHECKS
     assert set(project.memberships.values_list("user__username", flat=True)) >= {"ana", "ben", "cleo", "rita"}
+
+
+def test_seed_demo_makes_a_span_project_with_gold_spans_and_span_lfs_once() -> None:
+    # given / when
+    from demo.services.seed import SPAN_DEMO_SLUG
+    from weak_supervision.models import LabelingFunction
+
+    output = _run("seed_demo", "--items", "50")
+    _run("seed_demo", "--items", "50")
+
+    # then
+    project = Project.objects.get(slug=SPAN_DEMO_SLUG)
+    assert project.is_spans
+    assert f"Span demo project '{SPAN_DEMO_SLUG}'" in output
+    assert list(project.labels.values_list("key", flat=True)) == ["person", "city", "product"]
+    assert project.items.count() == 400
+    golds = GoldLabel.objects.filter(project=project)
+    assert golds.count() == 40
+    for gold in golds.select_related("item"):
+        assert all(gold.item.text[s["start"] : s["end"]] == s["text"] for s in gold.spans)
+    assert LabelingFunction.objects.filter(project=project).count() == 3

@@ -24,6 +24,10 @@ class Command(BaseCommand):
             f"Demo project '{project.slug}': {project.items.count()} items "
             f"({result.imported.items_created} new), labels {', '.join(project.labels.values_list('key', flat=True))}."
         )
+        if result.span_project is not None:
+            spans = result.span_project
+            self.stdout.write(f"Span demo project '{spans.slug}': {spans.items.count()} notes to mark people, cities "
+                              "and products in.")  # fmt: skip
         if result.user_created:
             self.stdout.write(
                 self.style.SUCCESS(f"Admin user created -> username: {username}  password: {password}")
