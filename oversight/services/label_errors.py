@@ -134,6 +134,9 @@ def _too_few(given: GivenLabels) -> ValidationError:
     )
 
 
+ERROR_SPANS = "Label-error scans check item labels; a span project's answers are checked in review."
+
+
 def label_error_scan_start(
     *, project: Project, user: User | None, trigger: str = JobTrigger.UI, enqueue: bool = True
 ) -> Started[LabelErrorScan]:
@@ -143,6 +146,8 @@ def label_error_scan_start(
         return Started(job=running, created=False)
     if project.multi_label:
         raise ValidationError(ERROR_MULTI_LABEL, code="multi_label")
+    if project.is_spans:
+        raise ValidationError(ERROR_SPANS, code="spans")
     given = given_labels_get(project=project)
     if not _checkable(given):
         raise _too_few(given)
@@ -215,6 +220,8 @@ def _execute(scan: LabelErrorScan) -> LabelErrorScan:
     started = time.monotonic()
     if project.multi_label:
         raise ValidationError(ERROR_MULTI_LABEL, code="multi_label")
+    if project.is_spans:
+        raise ValidationError(ERROR_SPANS, code="spans")
     given = given_labels_get(project=project)
     kinds = feature_kinds(project)
     ids, matrices = _features(project, kinds, given.item_ids)

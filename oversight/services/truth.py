@@ -53,11 +53,19 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
 
+ERROR_SPANS = (
+    "Truth inference weighs item labels; a span project's answers are measured by span agreement, review "
+    "and gold checks scored by span F1."
+)
+
+
 def inference_run_start(
     *, project: Project, user: User | None, trigger: str = JobTrigger.UI, enqueue: bool = True
 ) -> Started[InferenceRun]:
     """Starts a run, or answers with the project's run already pending or running (one at a time). The run is
     handed to a worker on commit, unless the caller runs it itself (`enqueue=False`: infer_labels)."""
+    if project.is_spans:
+        raise ValidationError(ERROR_SPANS, code="spans")
     if (running := job_under_way(InferenceRun, project)) is not None:
         return Started(job=running, created=False)
     with transaction.atomic():
@@ -90,6 +98,8 @@ def _has_answers(project: Project) -> bool:
 def inference_signal(*, project: Project) -> bool:
     """Called on every new annotation, inside its transaction: every INFER_EVERY answers of a project, a check
     is enqueued on a worker (inference_if_due), never run in the request. Returns whether it enqueued one."""
+    if project.is_spans:
+        return False
     key = f"oversight:inference:new-answers:{project.pk}"
     cache.add(key, 0, timeout=None)
     try:

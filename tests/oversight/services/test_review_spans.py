@@ -262,3 +262,18 @@ def test_gold_checks_on_spans_pass_only_with_the_very_spans() -> None:
 
     # then
     assert (answered, correct) == (3, 2)
+
+
+def test_truth_inference_and_label_error_scans_refuse_span_projects() -> None:
+    from oversight.services.label_errors import label_error_scan_start
+    from oversight.services.truth import ERROR_SPANS, inference_run_start, inference_signal
+    from projects.choices import ProjectKind
+    from tests.projects.factories import ProjectFactory
+
+    project = ProjectFactory(kind=ProjectKind.SPANS, labels=["per", "loc"])
+    with pytest.raises(ValidationError) as raised:
+        inference_run_start(project=project, user=None)
+    assert raised.value.messages == [ERROR_SPANS]
+    with pytest.raises(ValidationError, match="Label-error scans check item labels"):
+        label_error_scan_start(project=project, user=None)
+    assert inference_signal(project=project) is False
