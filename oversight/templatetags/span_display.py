@@ -19,7 +19,8 @@ _HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def _color(colors: Mapping[str, str], label: str) -> str:
-    """The type's colour from the schema; only a #rrggbb value reaches the style attribute."""
+    """The type's colour from the schema; only a #rrggbb value reaches the page (a data attribute that
+    csp_styles.js applies: the Content-Security-Policy allows no style attribute)."""
     color = colors.get(label, DEFAULT_COLOR)
     return color if _HEX_COLOR.fullmatch(color) else DEFAULT_COLOR
 
@@ -47,9 +48,8 @@ def span_text(text: str, spans: Sequence[Mapping[str, Any]], colors: Mapping[str
             title = ", ".join(sorted({str(span["label"]) for span in covering}))
             parts.append(
                 format_html(
-                    '<mark class="seg in-span{}" style="background-color: {}40; box-shadow: 0 -2px 0 {} inset" '
-                    'title="{}">{}</mark>',
-                    " nested" if len(covering) > 1 else "", color, color, title, piece,
+                    '<mark class="seg in-span{}" data-span-color="{}" title="{}">{}</mark>',
+                    " nested" if len(covering) > 1 else "", color, title, piece,
                 )
             )  # fmt: skip
         for span in valid:
@@ -57,7 +57,7 @@ def span_text(text: str, spans: Sequence[Mapping[str, Any]], colors: Mapping[str
                 color = _color(colors, str(span["label"]))
                 parts.append(
                     format_html(
-                        '<span class="span-tag" style="background-color: {}">{}</span>', color, span["label"]
+                        '<span class="span-tag" data-tag-color="{}">{}</span>', color, span["label"]
                     )
                 )
     return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped or built by format_html

@@ -14,6 +14,16 @@
       el.style.width = percent + "%";
     });
     each(root, "[data-chip]", function (el) { el.style.setProperty("--chip", el.dataset.chip); });
+    // Spans of a span project: a marked stretch in its type's colour, and the tag that names the type.
+    each(root, "[data-span-color]", function (el) {
+      var color = el.dataset.spanColor;
+      if (!/^#[0-9a-fA-F]{6}$/.test(color)) return;
+      el.style.backgroundColor = color + "40";
+      el.style.boxShadow = "0 -2px 0 " + color + " inset";
+    });
+    each(root, "[data-tag-color]", function (el) {
+      if (/^#[0-9a-fA-F]{6}$/.test(el.dataset.tagColor)) el.style.backgroundColor = el.dataset.tagColor;
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () { apply(document); });

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from projects.choices import Role
+from projects.choices import ProjectKind, Role
 from projects.models import Membership
 from tests.labeling.factories import AnnotationFactory
 from tests.projects.factories import ItemFactory, ProjectFactory
@@ -63,6 +63,24 @@ def test_every_page_runs_under_the_policy(
     for path in PAGES:
         page.goto(base + path.format(slug=project.slug, item=items[0].pk))
         page.wait_for_load_state("networkidle")
+    # a span project's pages, where spans are coloured by their type (through the CSSOM, never style="")
+    spans = ProjectFactory(kind=ProjectKind.SPANS, labels=["per", "loc"])
+    Membership.objects.create(project=spans, user=owner.user, role=Role.OWNER)
+    marked = ItemFactory(project=spans, text="Ada Lovelace lives in London")
+    ItemFactory(project=spans, text="Paris")
+    AnnotationFactory(
+        item=marked, labels=["per"], spans=[{"start": 0, "end": 12, "label": "per", "text": "Ada Lovelace"}]
+    )
+    for path in (
+        "/projects/{slug}/label/",
+        f"/projects/{{slug}}/review/items/{marked.pk}/",
+        "/projects/{slug}/settings/",
+    ):
+        page.goto(base + path.format(slug=spans.slug))
+        page.wait_for_load_state("networkidle")
+    colour = page.goto(f"{base}/projects/{spans.slug}/review/items/{marked.pk}/") and page.eval_on_selector(
+        "mark.in-span", "el => el.style.backgroundColor"
+    )
     page.goto(f"{base}/api/docs/")
     page.wait_for_selector(".swagger-ui .information-container")
     page.goto(f"{base}/projects/{project.slug}/")
@@ -72,6 +90,7 @@ def test_every_page_runs_under_the_policy(
     # Redoc's sidebar shows its maker's logo from their CDN: refused, as the site loads nothing from elsewhere.
     assert [v for v in violations if REDOC_LOGO not in v] == []
     assert width.endswith("%")
+    assert colour.startswith("rgba(")
 
 
 def test_a_new_member_joins_through_the_set_password_link(
