@@ -56,9 +56,7 @@ def span_text(text: str, spans: Sequence[Mapping[str, Any]], colors: Mapping[str
             if int(span["end"]) == end:
                 color = _color(colors, str(span["label"]))
                 parts.append(
-                    format_html(
-                        '<span class="span-tag" data-tag-color="{}">{}</span>', color, span["label"]
-                    )
+                    format_html('<span class="span-tag" data-tag-color="{}">{}</span>', color, span["label"])
                 )
     return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped or built by format_html
 
