@@ -84,8 +84,9 @@ def labelled_as(label: str, *, project: Project) -> Q:
 def disagreeing_ids(*, project: Project) -> QuerySet[Any]:
     """The ids of the items whose answers differ: their smallest and largest label lists differ (keys are
     stored in schema order, so equal sets are equal lists). Min and max group in one hash table where a
-    count of distinct lists sorts each item's (250,000 answers: measured in bench/item_filters.py)."""
-    as_text = Cast("labels", TextField())
+    count of distinct lists sorts each item's (250,000 answers: measured in bench/item_filters.py). In a span
+    project the answers are their spans (stored in text order, so equal answers are equal lists)."""
+    as_text = Cast(_answer_field(project), TextField())
     return (
         Annotation.objects.filter(project=project)
         .order_by()
@@ -96,13 +97,17 @@ def disagreeing_ids(*, project: Project) -> QuerySet[Any]:
     )
 
 
-def distinct_answers() -> Subquery:
+def _answer_field(project: Project) -> str:
+    return "spans" if project.is_spans else "labels"
+
+
+def distinct_answers(*, project: Project) -> Subquery:
     """How many different answers the outer item got (a subquery: for the few items that disagree)."""
     distinct = (
         Annotation.objects.filter(item_id=OuterRef("pk"))
         .order_by()
         .values("item_id")
-        .annotate(n=Count("labels", distinct=True))
+        .annotate(n=Count(_answer_field(project), distinct=True))
         .values("n")
     )
     return Subquery(distinct, output_field=IntegerField())
@@ -157,4 +162,6 @@ def by_disagreement(items: QuerySet[Item], *, project: Project) -> QuerySet[Item
     disagreement sort. Items whose answers agree have nothing to rank by, as items without a weak label have
     no confidence to sort by."""
     disagreeing = items.filter(pk__in=disagreeing_ids(project=project))
-    return disagreeing.alias(disagreement=distinct_answers()).order_by(F("disagreement").desc(), "id")
+    return disagreeing.alias(disagreement=distinct_answers(project=project)).order_by(
+        F("disagreement").desc(), "id"
+    )

@@ -277,3 +277,28 @@ def test_truth_inference_and_label_error_scans_refuse_span_projects() -> None:
     with pytest.raises(ValidationError, match="Label-error scans check item labels"):
         label_error_scan_start(project=project, user=None)
     assert inference_signal(project=project) is False
+
+
+def test_the_item_browsers_disagreement_filter_and_sort_compare_spans() -> None:
+    from oversight.selectors.items import by_disagreement, disagreeing_ids
+    from projects.choices import ProjectKind
+    from projects.models import Item
+    from tests.labeling.factories import AnnotationFactory
+    from tests.projects.factories import ItemFactory, ProjectFactory
+
+    # given two items each answered twice with the same types: one with the same spans, one not
+    project = ProjectFactory(kind=ProjectKind.SPANS, labels=["per", "loc"])
+    agreed, differ = (
+        ItemFactory(project=project, text="Ada Lovelace"),
+        ItemFactory(project=project, text="Ada Lovelace"),
+    )
+    ada = {"start": 0, "end": 3, "label": "per", "text": "Ada"}
+    full = {"start": 0, "end": 12, "label": "per", "text": "Ada Lovelace"}
+    for item, answers in ((agreed, ([ada], [ada])), (differ, ([ada], [full]))):
+        for spans in answers:
+            AnnotationFactory(item=item, labels=["per"], spans=spans)
+
+    # then only the second disagrees
+    assert set(disagreeing_ids(project=project).values_list("item_id", flat=True)) == {differ.pk}
+    ranked = by_disagreement(Item.objects.filter(project=project), project=project)
+    assert list(ranked.values_list("pk", flat=True)) == [differ.pk]
