@@ -57,6 +57,11 @@ def worker_start(real_services: RealServices, *, nodename: str, log_path: Path) 
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "OVERSIGHT_BROKER_VISIBILITY_TIMEOUT": TEST_VISIBILITY_TIMEOUT,
         "PYTHONUNBUFFERED": "1",
+        # One thread per native pool, as the platform's fits ask for themselves (threadpoolctl): a label-error
+        # scan on this solo worker has stalled with the default pools after the browser tests.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
     }
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
