@@ -64,8 +64,17 @@ from harness import embedded_django_setup  # noqa: E402  (bench/ is not a packag
 
 from active_learning.choices import DEFAULT_STRATEGY, Strategy  # noqa: E402  (after the path is set)
 from active_learning.evaluation import HeldOut, Pool, simulate  # noqa: E402
-from features.choices import DEFAULT_FEATURES, STORED_KINDS, FeatureKind  # noqa: E402
-from features.vectors import Matrix, document_frequency, idf_weights, term_counts, tfidf  # noqa: E402
+from features.choices import DEFAULT_FEATURES, STORED_KINDS, BlockKind, FeatureKind  # noqa: E402
+from features.vectors import (  # noqa: E402
+    Matrix,
+    context_text,
+    document_frequency,
+    fields_text,
+    idf_weights,
+    term_counts,
+    term_frequencies,
+    tfidf,
+)
 
 WRENCH = ROOT.parent / "shared" / "data" / "wrench"
 # Every strategy the simulator can replay without an LF run ("weak" needs a label model's answers).
@@ -93,12 +102,18 @@ class Dataset:
     train_y: npt.NDArray[np.int64]
     test_texts: list[str]
     test_y: npt.NDArray[np.int64]
+    train_metadata: list[Any]
+    test_metadata: list[Any]
 
 
 # --- data ---------------------------------------------------------------------------------------------------
-def _split(folder: Path, split: str) -> tuple[list[str], list[int]]:
+def _split(folder: Path, split: str) -> tuple[list[str], list[int], list[Any]]:
     rows = json.loads((folder / f"{split}.json").read_text(encoding="utf-8"))
-    return [row["data"]["text"] for row in rows.values()], [int(row["label"]) for row in rows.values()]
+    texts = [row["data"]["text"] for row in rows.values()]
+    # The rest of an item's data is its metadata, as the WRENCH import stores it (relation sets' entities
+    # and spans).
+    metadata = [{key: value for key, value in row["data"].items() if key != "text"} for row in rows.values()]
+    return texts, [int(row["label"]) for row in rows.values()], metadata
 
 
 def _class_names(folder: Path) -> list[str]:
@@ -114,18 +129,25 @@ def dataset_load(name: str) -> Dataset:
     test_texts: list[str] = []
     train_y: list[int] = []
     test_y: list[int] = []
+    train_metadata: list[Any] = []
+    test_metadata: list[Any] = []
     for folder_name in folders:
         folder = WRENCH / folder_name
         offset = len(labels)
         names = _class_names(folder)
         labels += names if len(folders) == 1 else [f"{folder_name}_{label}" for label in names]
-        for split, texts, ys in (("train", train_texts, train_y), ("test", test_texts, test_y)):
-            split_texts, split_y = _split(folder, split)
+        for split, texts, ys, metadata in (
+            ("train", train_texts, train_y, train_metadata),
+            ("test", test_texts, test_y, test_metadata),
+        ):
+            split_texts, split_y, split_metadata = _split(folder, split)
             texts += split_texts
             ys += [offset + label for label in split_y]
+            metadata += split_metadata
     return Dataset(
-        name, labels, train_texts, np.asarray(train_y, np.int64), test_texts, np.asarray(test_y, np.int64)
-    )
+        name, labels, train_texts, np.asarray(train_y, np.int64), test_texts, np.asarray(test_y, np.int64),
+        train_metadata, test_metadata,
+    )  # fmt: skip
 
 
 def setup_django(scratch: Path) -> None:
@@ -134,16 +156,24 @@ def setup_django(scratch: Path) -> None:
 
 
 def features_build(data: Dataset, kind: str) -> tuple[Any, Any]:
-    """The app's features of `kind` (IDF over the dataset's train and test texts); (train rows, test rows)."""
+    """The app's features of `kind` (IDF over the dataset's train and test texts; the metadata fields' and
+    the marked spans' context blocks as the cache builds them); (train rows, test rows)."""
     from features.encoders import minilm_embed, static_embed
     from features.services.cache import hstack_features
 
     texts = [*data.train_texts, *data.test_texts]
+    metadata = [*data.train_metadata, *data.test_metadata]
     parts: list[Matrix] = []
     for part in STORED_KINDS[kind]:
         if part == FeatureKind.HASHED_TFIDF:
             counts = term_counts(texts)
             parts.append(tfidf(counts, idf_weights(document_frequency(counts), counts.shape[0])))
+        elif part == BlockKind.FIELDS:
+            parts.append(static_embed([fields_text(value) for value in metadata]))
+        elif part == BlockKind.CONTEXT:
+            parts.append(
+                term_frequencies([context_text(*pair) for pair in zip(texts, metadata, strict=True)])
+            )
         else:
             parts.append(static_embed(texts) if part == FeatureKind.STATIC else minilm_embed(texts))
     matrix: Any = hstack_features(parts)

@@ -57,6 +57,54 @@ def fields_text(metadata: Any) -> str:
     return " ; ".join(parts)[:FIELDS_CHARS]
 
 
+CONTEXT_CHARS = 1_000  # of the words between two marked spans: a clause, not a document
+MARKED_SPANS = 16  # metadata values looked at as spans: an item with thousands of them costs no more
+
+
+def marked_spans(text: str, metadata: Any) -> list[tuple[int, int]]:
+    """The spans of the text that an item's metadata marks: top-level values that are a pair of integers
+    `[start, end]` with `0 <= start < end <= len(text)` (relation items carry their two entities so, as
+    WRENCH's `span1` and `span2`), in key order, among the first MARKED_SPANS such pairs."""
+    if not isinstance(metadata, dict):
+        return []
+    spans: list[tuple[int, int]] = []
+    for key in sorted(metadata, key=str):
+        value = metadata[key]
+        if (
+            isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(isinstance(end, int) and not isinstance(end, bool) for end in value)
+        ):
+            start, end = value
+            if 0 <= start < end <= len(text):
+                spans.append((start, end))
+            if len(spans) >= MARKED_SPANS:
+                break
+    return spans
+
+
+def context_text(text: str, metadata: Any) -> str:
+    """The words between the first two spans that an item's metadata marks (`marked_spans`), in the text's
+    order: what says how two entities relate ("was caused by", "is part of the"). Empty where fewer than two
+    spans are marked or the first two overlap; at most CONTEXT_CHARS."""
+    spans = marked_spans(text, metadata)
+    if len(spans) < 2:
+        return ""
+    first, second = sorted(spans[:2])
+    if first[1] > second[0]:
+        return ""
+    return text[first[1] : second[0]].strip()[:CONTEXT_CHARS]
+
+
+def term_frequencies(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Hashed unigram and bigram counts with sublinear term frequency, rows L2-normalised: TF-IDF without the
+    IDF, for short texts whose few words all count (a context block is stored so, and read as it is)."""
+    counts = term_counts(texts)
+    counts.data = 1 + np.log(counts.data)
+    result: sparse.csr_matrix = normalize(counts, copy=False)
+    return result
+
+
 def _vectorizer() -> HashingVectorizer:
     return HashingVectorizer(
         n_features=N_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None, dtype=np.float32
@@ -133,9 +181,11 @@ def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
 
 def block_compute(kind: str, texts: Sequence[str]) -> Matrix:
     """One stored kind's features of these texts (the hybrid kind is stored as its two parts; a fields block's
-    texts are the items' `fields_text`)."""
+    texts are the items' `fields_text`, a context block's their `context_text`)."""
     if kind == FeatureKind.EMBEDDINGS:
         return embed(texts)
+    if kind == BlockKind.CONTEXT:
+        return term_frequencies(texts)
     if kind in (FeatureKind.STATIC, BlockKind.FIELDS):
         from features.encoders import static_embed
 

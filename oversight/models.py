@@ -138,7 +138,7 @@ class LabelErrorScan(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     labels = models.JSONField(default=list, help_text="The classes, in schema order.")
-    features = models.CharField(max_length=20, blank=True)
+    features = models.CharField(max_length=40, blank=True)
     n_labeled = models.PositiveIntegerField(default=0)
     n_flagged = models.PositiveIntegerField(default=0)
     metrics = models.JSONField(default=dict, blank=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,16 @@ from core.storage import storage_write
 from features.choices import STORED_KINDS, BlockKind, FeatureKind
 from features.classifiers import stack
 from features.models import FeatureBlock
-from features.vectors import Matrix, block_bytes, block_compute, block_parse, fields_text, idf_weights, weigh
+from features.vectors import (
+    Matrix,
+    block_bytes,
+    block_compute,
+    block_parse,
+    context_text,
+    fields_text,
+    idf_weights,
+    weigh,
+)
 from projects.models import Item, Project
 
 # Items per block: hashing 50,000 texts takes about half a second, and a block's file (about 15 MB for short
@@ -103,16 +113,15 @@ def feature_block_build(*, project: Project, kind: str, first_id: int, last_id: 
     done = FeatureBlock.objects.filter(project=project, kind=kind, first_id=first_id).first()
     if done is not None:
         return done
-    column = "metadata" if kind == BlockKind.FIELDS else "text"
     rows = list(
         Item.objects.filter(project=project, pk__gte=first_id, pk__lte=last_id)
         .order_by("pk")
-        .values_list("pk", column)
+        .values_list("pk", *BLOCK_COLUMNS.get(kind, ("text",)))
     )
     if not rows:
         return None
-    ids = np.asarray([pk for pk, _ in rows], dtype=np.int64)
-    texts = [fields_text(value) if kind == BlockKind.FIELDS else value for _, value in rows]
+    ids = np.asarray([row[0] for row in rows], dtype=np.int64)
+    texts = [_block_text(kind, *row[1:]) for row in rows]
     path = block_path(project, kind, first_id, last_id)
     storage_write(path, block_bytes(ids, block_compute(kind, texts)))
     try:
@@ -122,6 +131,23 @@ def feature_block_build(*, project: Project, kind: str, first_id: int, last_id: 
             )
     except IntegrityError:  # a retried build raced its first attempt: the block is the same, keep the first
         return FeatureBlock.objects.filter(project=project, kind=kind, first_id=first_id).first()
+
+
+# The item columns a block kind reads (the others read the text).
+BLOCK_COLUMNS: dict[str, tuple[str, ...]] = {
+    BlockKind.FIELDS: ("metadata",),
+    BlockKind.CONTEXT: ("text", "metadata"),
+}
+
+
+def _block_text(kind: str, value: Any, metadata: Any = None) -> str:
+    """What a block of this kind reads of an item: its text, its metadata fields, or the words between the
+    spans its metadata marks."""
+    if kind == BlockKind.FIELDS:
+        return fields_text(value)
+    if kind == BlockKind.CONTEXT:
+        return context_text(value, metadata)
+    return str(value)
 
 
 def features_refresh(*, project: Project, kind: str) -> int:

@@ -39,9 +39,9 @@ from scipy import sparse
 
 from core.jobs import Started, enqueue_on_commit
 from core.queries import filter_ids
-from features.choices import DEFAULT_FEATURES, HYBRID_FIELDS, FeatureKind
+from features.choices import DEFAULT_FEATURES, FeatureKind
 from features.encoders import encoder_available
-from features.selectors import project_has_text_fields
+from features.selectors import project_extra_feature_sets
 from features.services.cache import features_get, features_refresh, hstack_features, idf_compute, stored_kinds
 from labeling.models import Annotation, GoldLabel
 from oversight import label_errors, tasks
@@ -169,13 +169,11 @@ def label_error_scan_execute(*, scan_id: int) -> LabelErrorScan:
 
 def feature_kinds(project: Project) -> tuple[str, ...]:
     """The feature sets a scan compares, simplest first: the encoder's hybrid features where it is installed
-    (else TF-IDF), and where the items carry metadata text fields (entities, titles, ...) the hybrid features
-    with those fields' embedding beside them, as the end model compares them."""
+    (else TF-IDF), and the sets the project's items add to them (metadata text fields such as entities or
+    titles, the words between two marked spans), as the end model compares them."""
     if not encoder_available():
         return (FeatureKind.HASHED_TFIDF,)
-    if project_has_text_fields(project=project):
-        return (DEFAULT_FEATURES, HYBRID_FIELDS)
-    return (DEFAULT_FEATURES,)
+    return (DEFAULT_FEATURES, *project_extra_feature_sets(project=project))
 
 
 def _features(project: Project, kinds: tuple[str, ...], item_ids: Ints) -> tuple[Ints, dict[str, Any]]:

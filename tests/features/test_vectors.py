@@ -9,18 +9,23 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 
 from features.choices import FeatureKind
 from features.vectors import (
+    CONTEXT_CHARS,
     EMBEDDING_DIM,
     FIELD_CHARS,
     FIELDS_CHARS,
+    MARKED_SPANS,
     N_FEATURES,
     block_bytes,
     block_compute,
     block_parse,
+    context_text,
     document_frequency,
     embeddings_available,
     fields_text,
     idf_weights,
+    marked_spans,
     term_counts,
+    term_frequencies,
     tfidf,
     weigh,
 )
@@ -197,3 +202,61 @@ def test_fields_text_is_bounded_however_many_fields_an_item_has() -> None:
     # then only the first fields are read, FIELDS_CHARS in all
     assert len(text) == FIELDS_CHARS
     assert text.startswith("y" * FIELD_CHARS + " ; ")
+
+
+def test_context_text_is_what_lies_between_the_first_two_marked_spans_in_the_texts_order() -> None:
+    # given a relation item whose second entity comes first in the text
+    text = "The burst has been caused by water hammer pressure ."
+    metadata = {"entity1": "pressure", "entity2": "burst", "span1": [42, 50], "span2": [4, 9], "n": 3}
+
+    # when
+    context = context_text(text, metadata)
+
+    # then
+    assert marked_spans(text, metadata) == [(42, 50), (4, 9)]
+    assert context == "has been caused by water hammer"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {},
+        None,
+        {"span1": [4, 9]},  # one span
+        {"span1": [4, 9], "span2": [6, 12]},  # overlapping
+        {"span1": [4, 9], "span2": [20, 99]},  # outside the text
+        {"span1": [9, 4], "span2": [20, 25]},  # reversed
+        {"span1": [True, 4], "span2": [20, 25]},  # booleans are not offsets
+        {"span1": ["4", "9"], "span2": [20, 25]},  # nor strings
+    ],
+)
+def test_context_text_is_empty_without_two_good_spans(metadata: object) -> None:
+    assert context_text("The burst has been caused by water hammer pressure .", metadata) == ""
+
+
+def test_context_text_is_bounded_however_many_spans_and_words_an_item_has() -> None:
+    # given a hostile item: a long text and 100,000 span-like values
+    text = "w " * 100_000
+    metadata = {f"s{index:06d}": [index, index + 1] for index in range(100_000)}
+    metadata["s000000"] = [0, 1]
+    metadata["s000001"] = [199_990, 199_991]
+
+    # when
+    spans = marked_spans(text, metadata)
+    context = context_text(text, metadata)
+
+    # then only the first spans are looked at, and the context is cut
+    assert len(spans) == MARKED_SPANS
+    assert len(context) == CONTEXT_CHARS
+
+
+def test_term_frequencies_are_sublinear_and_l2_normalised_without_idf() -> None:
+    # when
+    x = term_frequencies(["caused by caused by", "part of", ""])
+
+    # then each non-empty row has unit length; a term seen twice (caused, by, "caused by") weighs 1 + log 2
+    # against once ("by caused"); no IDF
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
+    assert np.allclose(norms, [1.0, 1.0, 0.0])
+    first = np.sort(x[0].data)
+    assert np.allclose(first / first[0], [1.0] + [1 + np.log(2)] * 3)

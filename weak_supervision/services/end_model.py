@@ -6,7 +6,9 @@ It runs after a run succeeds, as its own task, so a run's labels never wait for 
   blocks any worker can build, shared with active learning): hashed TF-IDF and static embeddings distilled
   from all-MiniLM-L6-v2 (`features.encoders`), and, where the project's items carry metadata text fields
   (names, entities, categories: `features.vectors.fields_text`), the static embedding of those fields beside
-  them (`hybrid+fields`); TF-IDF alone when the encoder is not installed;
+  them (`hybrid+fields`), and where their metadata marks two spans of the text (relation items), the words
+  between them (`hybrid+context`, `hybrid+fields+context`: `features.vectors.context_text`); TF-IDF alone
+  when the encoder is not installed;
 - **training**: the covered items outside the test split (the train split where the project has one), each
   with the chosen aggregator's probabilities as a soft label (an item counts once per class, weighted by that
   class's probability), and usable gold items with their gold label; at most END_MODEL_TRAIN_LIMIT of them,
@@ -50,10 +52,10 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from core.storage import storage_write
-from features.choices import HYBRID_FIELDS, FeatureKind
+from features.choices import FeatureKind
 from features.classifiers import CompactLogisticRegression, hash_uniform
 from features.encoders import encoder_available
-from features.selectors import project_has_text_fields
+from features.selectors import project_extra_feature_sets
 from features.services.cache import (
     BlockPlan,
     block_features,
@@ -100,8 +102,6 @@ SOFT_LABEL_FLOOR = 0.01  # class probabilities below this are not trained on
 C_GRID = (0.1, 1.0, 10.0, 100.0)
 # Simplest first: a tie goes to the earlier one.
 FEATURE_GRID = (FeatureKind.STATIC, FeatureKind.HYBRID)
-# Where the project's items carry metadata text fields: the hybrid features with their static embedding too.
-FIELDS_GRID = (HYBRID_FIELDS,)
 AGGREGATOR = "aggregator"
 MAJORITY_VOTE = "majority_vote"
 SKIP_NO_PROBABILITIES = "the run stored no probabilistic labels"
@@ -124,7 +124,7 @@ def _feature_grid(project: Project) -> tuple[str, ...]:
     """The feature sets the end model's selection compares, simplest first."""
     if not encoder_available():
         return (FeatureKind.HASHED_TFIDF,)
-    return FEATURE_GRID + (FIELDS_GRID if project_has_text_fields(project=project) else ())
+    return FEATURE_GRID + project_extra_feature_sets(project=project)
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
-from features.choices import HYBRID_FIELDS, BlockKind, FeatureKind
+from features.choices import HYBRID_FIELDS, HYBRID_FIELDS_CONTEXT, BlockKind, FeatureKind
 from features.encoders import STATIC_DIM, static_embed
 from features.models import FeatureBlock
 from features.services.cache import (
@@ -20,7 +20,7 @@ from features.services.cache import (
     idf_compute,
     stored_kinds,
 )
-from features.vectors import N_FEATURES, document_frequency, idf_weights, term_counts, tfidf
+from features.vectors import N_FEATURES, document_frequency, idf_weights, term_counts, term_frequencies, tfidf
 from projects.models import Item, Project
 from tests.active_learning.factories import new_item, new_project
 from tests.projects.factories import ItemFactory
@@ -330,3 +330,47 @@ def test_the_hybrid_and_fields_kind_puts_three_stored_parts_side_by_side(project
     dense = x.toarray() if hasattr(x, "toarray") else x
     assert np.allclose(dense[0, N_FEATURES : N_FEATURES + STATIC_DIM], static_embed(["refund my invoice"])[0])
     assert np.allclose(dense[0, N_FEATURES + STATIC_DIM :], static_embed(["email"])[0])
+
+
+def test_a_context_block_holds_the_words_between_each_items_marked_spans(project: Project) -> None:
+    # given a relation item, the same relation between other entities, and an item that marks nothing
+    text = "The burst has been caused by water hammer pressure ."
+    relation = ItemFactory(project=project, text=text, metadata={"span1": [4, 9], "span2": [42, 50]})
+    same = ItemFactory(project=project, text="A fire has been caused by water hammer sparks .",
+                       metadata={"span1": [2, 6], "span2": [39, 45]})  # fmt: skip
+    unmarked = ItemFactory(project=project, text=text, metadata={"entity1": "burst"})
+
+    # when
+    features_refresh(project=project, kind=BlockKind.CONTEXT)
+
+    # then the block holds the context's term frequencies (no IDF is applied), and nothing for no context
+    ids, x = features_get(
+        project=project, kind=BlockKind.CONTEXT, item_ids=[relation.pk, same.pk, unmarked.pk], idf=None
+    )
+    assert list(ids) == [relation.pk, same.pk, unmarked.pk]
+    assert x is not None
+    expected = term_frequencies(["has been caused by water hammer"])
+    assert np.allclose(x[0].toarray(), expected.toarray())
+    assert np.allclose(x[1].toarray(), expected.toarray())
+    assert x[2].nnz == 0
+    assert idf_compute(project=project, kind=BlockKind.CONTEXT) is None
+
+
+def test_the_hybrid_fields_and_context_kind_puts_four_stored_parts_side_by_side(project: Project) -> None:
+    # given
+    metadata = {"entity1": "burst", "entity2": "pressure", "span1": [4, 9], "span2": [42, 50]}
+    item = ItemFactory(
+        project=project, text="The burst has been caused by water hammer pressure .", metadata=metadata
+    )
+
+    # when
+    for part in stored_kinds(HYBRID_FIELDS_CONTEXT):
+        features_refresh(project=project, kind=part)
+    ids, x = features_get(project=project, kind=HYBRID_FIELDS_CONTEXT, item_ids=[item.pk], idf=None)
+
+    # then TF-IDF columns, the text's static embedding, the fields', then the context's term frequencies
+    assert list(ids) == [item.pk]
+    assert x is not None
+    assert x.shape == (1, 2 * N_FEATURES + 2 * STATIC_DIM)
+    context = x[:, N_FEATURES + 2 * STATIC_DIM :]
+    assert np.allclose(context.toarray(), term_frequencies(["has been caused by water hammer"]).toarray())

@@ -239,3 +239,25 @@ def test_the_end_model_reads_the_items_metadata_fields_only_where_they_carry_tex
     assert all(run.metrics["end_model"]["status"] == EndModelStatus.SUCCEEDED for run in runs)
     assert not FeatureBlock.objects.filter(project=bare, kind=BlockKind.FIELDS).exists()
     assert FeatureBlock.objects.get(project=fielded, kind=BlockKind.FIELDS).rows == 44
+
+
+def test_the_end_model_compares_the_words_between_marked_spans_where_the_items_mark_two(
+    start_run: Any,
+) -> None:
+    # given a project whose items mark two spans of their text (relation items: the first and last word)
+    project = project_with_uncovered_test_items()
+    for item in project.items.all():
+        words = item.text.split(" ")
+        item.metadata = {
+            "span1": [0, len(words[0])],
+            "span2": [len(item.text) - len(words[-1]), len(item.text)],
+        }
+        item.save(update_fields=["metadata"])
+
+    # when a run and its end model finish
+    run = start_run(project)
+
+    # then the context block was built for every item (the end model's choice compared it) and no fields block
+    assert run.metrics["end_model"]["status"] == EndModelStatus.SUCCEEDED
+    assert FeatureBlock.objects.get(project=project, kind=BlockKind.CONTEXT).rows == 44
+    assert not FeatureBlock.objects.filter(project=project, kind=BlockKind.FIELDS).exists()
