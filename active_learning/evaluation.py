@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,6 +19,7 @@ from active_learning.audit import (
     evidence_compute,
 )
 from active_learning.choices import Strategy
+from active_learning.feature_sets import feature_set_choose
 from active_learning.strategies import (
     Learner,
     batch_select,
@@ -31,18 +33,25 @@ from features.vectors import Matrix
 
 
 class Pool(NamedTuple):
-    """The items a simulated analyst may be asked about: features, true label indices, item ids."""
+    """The items a simulated analyst may be asked about: features, true label indices, item ids; and, where
+    the items call for other feature sets (active_learning.feature_sets), each one's features of the same
+    rows, simplest first (`x` is the first set's, the project's setting)."""
 
     x: Matrix
     y: npt.NDArray[np.int64]
     ids: npt.NDArray[np.int64]
+    alternatives: Mapping[str, Matrix] = MappingProxyType({})
 
 
 class HeldOut(NamedTuple):
-    """The held-out items every curve point is scored on."""
+    """The held-out items every curve point is scored on (with the pool's other feature sets, where it has)."""
 
     x: Matrix
     y: npt.NDArray[np.int64]
+    alternatives: Mapping[str, Matrix] = MappingProxyType({})
+
+
+BASE_FEATURES = "base"  # the pool's own set, among the candidates of a feature-set choice
 
 
 METRICS = ("accuracy", "macro_f1")
@@ -135,22 +144,39 @@ def curve_mean(runs: list[list[tuple[int, float]]], full: float) -> dict[str, An
     return {"curve": curve, "labels_to_95": reached}
 
 
+def _features_chosen(
+    pool: Pool, test: HeldOut, labeled: npt.NDArray[np.int64], seed: int
+) -> tuple[Matrix, Matrix]:
+    """The pool's and the test items' features of the set a retrain on these labels reads."""
+    if not pool.alternatives:
+        return pool.x, test.x
+    candidates = {BASE_FEATURES: pool.x[labeled]} | {
+        name: matrix[labeled] for name, matrix in pool.alternatives.items()
+    }
+    chosen = feature_set_choose(candidates, pool.y[labeled], seed=seed + len(labeled)).features
+    if chosen == BASE_FEATURES:
+        return pool.x, test.x
+    return pool.alternatives[chosen], test.alternatives[chosen]
+
+
 def _replay(
     strategy: str, pool: Pool, test: HeldOut, labels: Sequence[str], budget: int, step: int, seed: int,
     metric: str, weak_doubt: Scores | None,
 ) -> list[tuple[int, float]]:  # fmt: skip
-    """One seed of one strategy: label `step` items, retrain, score on the test items, until the budget."""
-    x, y, ids = pool.x, pool.y, pool.ids
+    """One seed of one strategy: label `step` items, retrain (on the feature set chosen on the labels so far,
+    where the pool has several), score on the test items, until the budget."""
+    y, ids = pool.y, pool.ids
     empty = np.zeros(0, dtype=np.int64)
     if strategy == Strategy.ADAPTIVE:
         labeled = _adaptive_batch(None, pool, empty, step, seed)
     else:
-        labeled = _first_batch(strategy, x, ids, step, seed)
+        labeled = _first_batch(strategy, pool.x, ids, step, seed)
     curve = []
     while True:
+        x, test_x = _features_chosen(pool, test, labeled, seed)
         learner = learner_fit(strategy, x[labeled], y[labeled], seed) if can_train(y[labeled]) else None
         if learner is not None:
-            proba = probabilities_full(learner.model, test.x, len(labels))
+            proba = probabilities_full(learner.model, test_x, len(labels))
             curve.append((len(labeled), metric_value(metric, metrics_compute(test.y, proba, labels))))
         else:
             curve.append((len(labeled), 0.0))
@@ -158,7 +184,7 @@ def _replay(
             return curve
         rest = np.setdiff1d(np.arange(len(y)), labeled)
         if strategy == Strategy.ADAPTIVE:
-            picked = _adaptive_batch(learner, pool, labeled, step, seed)
+            picked = _adaptive_batch(learner, pool._replace(x=x), labeled, step, seed)
         elif learner is None:
             picked = rest[_first_batch(strategy, x[rest], ids[rest], step, seed + len(labeled))]
         else:
@@ -178,10 +204,12 @@ def simulate(
     weak_doubt: Scores | None = None, progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Every strategy's learning curve (mean over seeds) and the labels it needs to reach 95% of the model
-    trained on the whole pool."""
-    full = learner_fit(Strategy.RANDOM, pool.x, pool.y) if can_train(pool.y) else None
+    trained on the whole pool (on the feature set the whole pool's labels choose, where it has several)."""
+    full_x, full_test_x = _features_chosen(pool, test, np.arange(len(pool.y)), 0)
+    full = learner_fit(Strategy.RANDOM, full_x, pool.y) if can_train(pool.y) else None
     full_metric = (
-        metric_value(metric, metrics_compute(test.y, probabilities_full(full.model, test.x, len(labels)), labels))
+        metric_value(metric, metrics_compute(test.y, probabilities_full(full.model, full_test_x, len(labels)),
+                                             labels))
         if full is not None else 0.0
     )  # fmt: skip
     result: dict[str, Any] = {"metric": metric, "full_train": round(full_metric, 4), "strategies": {}}

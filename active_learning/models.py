@@ -48,7 +48,11 @@ class LearnerModel(TimeStampedModel):
     trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     strategy = models.CharField(max_length=24, choices=Strategy.choices)
-    features = models.CharField(max_length=16, choices=FeatureKind.choices)
+    features = models.CharField(
+        max_length=32,
+        help_text="The feature set the classifier read: the project's setting, or a set its items call for, "
+        "chosen at training on the labels (active_learning.feature_sets).",
+    )
     annotation_watermark = models.BigIntegerField(
         default=0,
         help_text="The highest annotation id when training started (new ones count towards the next).",

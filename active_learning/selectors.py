@@ -25,7 +25,7 @@ from core.spans import SpanDict, spans_sorted, token_offsets_of
 from features.choices import FeatureKind
 from features.classifiers import hash_uniform
 from features.services.cache import features_get, hstack_features, stored_kinds
-from features.vectors import Matrix, block_compute, weigh
+from features.vectors import Matrix, block_compute, block_text, weigh
 from labeling.models import Annotation, EvaluationLabel, GoldLabel
 from labeling.selectors.gold import gold_labels_usable, truth_labels
 from projects.choices import Split
@@ -103,10 +103,13 @@ def _payload(path: str) -> dict[str, Any]:
     return model_payload_load(path)
 
 
-def text_features(kind: str, text: str, idf: npt.NDArray[np.float32] | None) -> Matrix:
-    """One text's features of `kind`, as the classifier saw them (a hybrid kind's parts side by side)."""
+def item_features(kind: str, text: str, metadata: Any, idf: npt.NDArray[np.float32] | None) -> Matrix:
+    """One item's features of `kind`, as the classifier saw them (a feature set's parts side by side)."""
     parts = [
-        weigh(block_compute(part, [text]), idf if part == FeatureKind.HASHED_TFIDF else None)
+        weigh(
+            block_compute(part, [block_text(part, text, metadata)]),
+            idf if part == FeatureKind.HASHED_TFIDF else None,
+        )
         for part in stored_kinds(kind)
     ]
     return hstack_features(parts)
@@ -191,10 +194,12 @@ def _weak_labels(
 
 
 def training_set_get(
-    *, model: LearnerModel, settings: LearnerSettings, idf: npt.NDArray[np.float32] | None
+    *, model: LearnerModel, settings: LearnerSettings, idf: npt.NDArray[np.float32] | None, kind: str = ""
 ) -> TrainingSet:
-    """What a retrain of `model` fits on and is measured on, its features loaded (the cache complete)."""
+    """What a retrain of `model` fits on and is measured on, its features (of `kind`, else the model's set)
+    loaded (the cache complete)."""
     project = model.project
+    kind = kind or model.features
     index = {key: position for position, key in enumerate(model.labels)}
     usable = {item: key for item, key in gold_labels_usable(project=project).items() if key in index}
     held, answers = _heldout(project, usable)
@@ -203,12 +208,12 @@ def training_set_get(
     weak_run = None
     if settings.use_weak_labels:  # never for an item with a known answer (held-out ones included)
         weak, weak_run = _weak_labels(project, settings, model.labels, set(usable) | set(answers))
-    ids, x = features_get(project=project, kind=model.features, item_ids=[*gold, *weak], idf=idf)
+    ids, x = features_get(project=project, kind=kind, item_ids=[*gold, *weak], idf=idf)
     human = np.asarray([i in gold for i in ids.tolist()], dtype=bool)
     y = np.asarray([index[gold[i]] if i in gold else weak[i][0] for i in ids.tolist()], dtype=np.int64)
     weights = np.asarray([1.0 if i in gold else weak[i][1] for i in ids.tolist()], dtype=np.float64)
     scored = {item: index[key] for item, key in answers.items() if key in index}
-    score_ids, score_x = features_get(project=project, kind=model.features, item_ids=scored, idf=idf)
+    score_ids, score_x = features_get(project=project, kind=kind, item_ids=scored, idf=idf)
     score_y = np.asarray([scored[i] for i in score_ids.tolist()], dtype=np.int64)
     return TrainingSet(
         ids=ids, x=x, y=y, weights=weights, human=human, n_weak=int(np.sum(~human)), weak_run=weak_run,

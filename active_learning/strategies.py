@@ -102,11 +102,13 @@ def scores_compute(
 
 
 def distance_space(x: Matrix) -> Matrix:
-    """The columns distances are measured on: the embedding part of hybrid features (the dense columns after
-    the hashed TF-IDF ones), else every column."""
+    """The columns distances are measured on: the embedding parts of hybrid features (the dense columns after
+    the hashed TF-IDF ones, and before a hashed context block where the set has one: features.choices),
+    else every column."""
     if sparse.issparse(x) and x.shape[1] > N_FEATURES:
         matrix: Any = x
-        return np.asarray(matrix[:, N_FEATURES:].toarray(), dtype=np.float32)
+        dense = x.shape[1] % N_FEATURES  # the embeddings' width: every hashed part is N_FEATURES wide
+        return np.asarray(matrix[:, N_FEATURES : N_FEATURES + dense].toarray(), dtype=np.float32)
     return x
 
 

@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import io
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +24,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from features.choices import BlockKind, FeatureKind
+from features.choices import HYBRID_CONTEXT, HYBRID_FIELDS, HYBRID_FIELDS_CONTEXT, BlockKind, FeatureKind
 
 N_FEATURES = 2**18  # collisions stay rare for vocabularies up to a few 100,000 terms; 1 MB of idf weights
 EMBEDDING_DIM = 384
@@ -94,6 +94,31 @@ def context_text(text: str, metadata: Any) -> str:
     if first[1] > second[0]:
         return ""
     return text[first[1] : second[0]].strip()[:CONTEXT_CHARS]
+
+
+def extra_feature_sets(items: Iterable[tuple[str, Any]]) -> tuple[str, ...]:
+    """The feature sets beyond the text's that these items' (text, metadata) pairs call for, simplest first:
+    the hybrid features with the embedding of their metadata text fields where any carries such fields, and
+    with the words between the two spans their metadata marks where any marks such spans."""
+    fields = context = False
+    for text, metadata in items:
+        fields = fields or bool(fields_text(metadata))
+        context = context or bool(context_text(text, metadata))
+        if fields and context:
+            break
+    if not context:
+        return (HYBRID_FIELDS,) if fields else ()
+    return (HYBRID_FIELDS, HYBRID_FIELDS_CONTEXT) if fields else (HYBRID_CONTEXT,)
+
+
+def block_text(kind: str, text: str, metadata: Any) -> str:
+    """What a stored block of this kind reads of an item: its metadata fields, the words between the spans
+    its metadata marks, or its text."""
+    if kind == BlockKind.FIELDS:
+        return fields_text(metadata)
+    if kind == BlockKind.CONTEXT:
+        return context_text(text, metadata)
+    return text
 
 
 def term_frequencies(texts: Sequence[str]) -> sparse.csr_matrix:

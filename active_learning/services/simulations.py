@@ -23,8 +23,10 @@ from active_learning.selectors import HOLDOUT_SHARE, span_data_get, truth_spans,
 from active_learning.services.training import learner_settings_get
 from active_learning.span_evaluation import SPAN_METRIC, SpanData, span_simulate
 from core.jobs import enqueue_on_commit
+from features.choices import DEFAULT_FEATURES
 from features.classifiers import can_train, hash_uniform
-from features.services.cache import features_get, features_refresh, idf_compute
+from features.selectors import project_extra_feature_sets
+from features.services.cache import features_get, features_refresh, idf_compute, stored_kinds
 from labeling.selectors.gold import truth_labels
 from projects.choices import Split
 from projects.models import Item, Project
@@ -111,13 +113,22 @@ def simulation_create(
 
 
 def _data(project: Project, kind: str) -> tuple[Pool, HeldOut, list[str]]:
+    """The oracle's items and their features: of the project's setting, and, as a retrain compares them
+    (active_learning.feature_sets), of the sets its items call for where the setting is the default."""
     labels = list(project.labels.order_by("order", "pk").values_list("key", flat=True))
     index = {key: position for position, key in enumerate(labels)}
     gold = {item: index[key] for item, key in truth_labels(project=project).items() if key in index}
-    features_refresh(project=project, kind=kind)
+    extras = project_extra_feature_sets(project=project) if kind == DEFAULT_FEATURES else ()
+    for part in dict.fromkeys(part for name in (kind, *extras) for part in stored_kinds(name)):
+        features_refresh(project=project, kind=part)
     idf = idf_compute(project=project, kind=kind)
     splits = dict(Item.objects.filter(project=project, pk__in=list(gold)).values_list("pk", "split"))
     ids, x = features_get(project=project, kind=kind, item_ids=gold, idf=idf)
+    others = {}
+    for name in extras:
+        other_ids, other_x = features_get(project=project, kind=name, item_ids=ids.tolist(), idf=idf)
+        if other_x is not None and np.array_equal(other_ids, ids):
+            others[name] = other_x
     y = np.asarray([gold[i] for i in ids.tolist()], dtype=np.int64)
     split = np.asarray([splits.get(i, "") for i in ids.tolist()])
     if (split == Split.TEST).any():
@@ -130,7 +141,11 @@ def _data(project: Project, kind: str) -> tuple[Pool, HeldOut, list[str]]:
         raise ValidationError(ERROR_POOL.format(found=found), code="pool")
     if not test.any():
         raise ValidationError(ERROR_TEST, code="test")
-    return Pool(x[pool], y[pool], ids[pool]), HeldOut(x[test], y[test]), labels
+    return (
+        Pool(x[pool], y[pool], ids[pool], {name: other[pool] for name, other in others.items()}),
+        HeldOut(x[test], y[test], {name: other[test] for name, other in others.items()}),
+        labels,
+    )
 
 
 def _span_data(project: Project) -> tuple[SpanData, SpanData]:

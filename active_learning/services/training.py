@@ -37,12 +37,13 @@ from active_learning.audit import (
 )
 from active_learning.choices import ModelStatus, Strategy, Trigger
 from active_learning.evaluation import metrics_compute
+from active_learning.feature_sets import FeatureChoice, feature_set_choose
 from active_learning.models import LearnerModel, LearnerSettings, ScoreChunk
 from active_learning.selectors import (
     TrainingSet,
+    item_features,
     learner_model_latest,
     model_payload_load,
-    text_features,
     training_set_get,
     weak_doubt_get,
 )
@@ -62,16 +63,18 @@ from active_learning.strategies import (
 )
 from core.jobs import enqueue_on_commit
 from core.storage import storage_write
-from features.choices import ENCODER_KINDS
+from features.choices import DEFAULT_FEATURES, ENCODER_KINDS
 from features.classifiers import can_train, probabilities_full, stack
 from features.encoders import ERROR_ENCODER_MISSING, encoder_available
 from features.models import FeatureBlock
+from features.selectors import project_extra_feature_sets
 from features.services.cache import (
     block_features,
     feature_block_build,
     features_plan,
     idf_compute,
     primary_blocks,
+    stored_kinds,
 )
 from features.vectors import Matrix
 from labeling.models import Annotation
@@ -239,10 +242,21 @@ def features_missing(*, model: LearnerModel) -> list[tuple[str, int, int]]:
     hybrid kind plans each of its parts). None for a span project: its token features are hashed as read."""
     if model.project.is_spans:
         return []
+    parts = dict.fromkeys(part for kind in feature_sets(model) for part in stored_kinds(kind))
     return [
         (plan.kind, plan.first_id, plan.last_id)
-        for plan in features_plan(project=model.project, kind=model.features)
+        for part in parts
+        for plan in features_plan(project=model.project, kind=part)
     ]
+
+
+def feature_sets(model: LearnerModel) -> tuple[str, ...]:
+    """The feature sets a retrain chooses from on its labels (active_learning.feature_sets), simplest first:
+    the project's setting, and where that is the default, the sets its items call for (metadata text
+    fields, the words between two marked spans: features.selectors.project_extra_feature_sets)."""
+    if model.features != DEFAULT_FEATURES:
+        return (model.features,)
+    return (model.features, *project_extra_feature_sets(project=model.project))
 
 
 def feature_range_build(*, model: LearnerModel, kind: str, first_id: int, last_id: int) -> None:
@@ -270,8 +284,30 @@ def learner_model_train(*, model: LearnerModel) -> LearnerModel:
         return span_model_train(model=model, path=model_path(model))
     started = time.perf_counter()
     LearnerModel.objects.filter(pk=model.pk).update(status=ModelStatus.TRAINING)
+    settings = learner_settings_get(project=model.project)
     idf = idf_compute(project=model.project, kind=model.features)
-    data = training_set_get(model=model, settings=learner_settings_get(project=model.project), idf=idf)
+    data = training_set_get(model=model, settings=settings, idf=idf)
+    candidates = feature_sets(model)
+    choice = FeatureChoice(model.features, n_labels=int(np.sum(data.human)))
+    if len(candidates) > 1 and data.x is not None:
+        # Every candidate reads the same hashed TF-IDF part first, so the IDF weights are the same.
+        sets = {model.features: data}
+        for kind in candidates[1:]:
+            sets[kind] = training_set_get(model=model, settings=settings, idf=idf, kind=kind)
+        rows = {kind: found.ids[found.human] for kind, found in sets.items()}
+        common = rows[model.features]
+        for found_ids in rows.values():
+            common = np.intersect1d(common, found_ids)
+        labeled: dict[str, Matrix] = {}
+        for kind, found in sets.items():
+            human = np.flatnonzero(found.human)
+            if found.x is not None:
+                labeled[kind] = found.x[human[np.searchsorted(found.ids[human], common)]]
+        y = data.y[np.flatnonzero(data.human)][np.searchsorted(data.ids[data.human], common)]
+        if len(labeled) == len(sets):
+            choice = feature_set_choose(labeled, y, seed=model.number)
+        model.features = choice.features
+        data = sets[choice.features]
     fitted = None
     metrics: dict[str, Any] = {}
     evidence = Evidence()
@@ -291,8 +327,11 @@ def learner_model_train(*, model: LearnerModel) -> LearnerModel:
     path = model_path(model)
     storage_write(path, buffer.getvalue())
     blocks = primary_blocks(project=model.project, kind=model.features)
+    if len(candidates) > 1:
+        metrics["feature_sets"] = choice.as_dict()
     LearnerModel.objects.filter(pk=model.pk).update(
         status=ModelStatus.SCORING, path=path, metrics=metrics, n_labels=int(np.sum(data.human)),
+        features=model.features,
         n_weak=data.n_weak, weak_run=data.weak_run, chunks=[block.pk for block in blocks],
         evidence=evidence.as_dict(), seconds={"train": round(time.perf_counter() - started, 3)},
     )  # fmt: skip
@@ -468,12 +507,12 @@ def suggestions_refresh(*, model: LearnerModel) -> int:
     front = list(
         Item.objects.filter(project=model.project, remaining__gt=0, priority__gt=0)
         .order_by("-priority", "id")
-        .values_list("pk", "text")[: window_size(learner_settings_get(project=model.project))]
+        .values_list("pk", "text", "metadata")[: window_size(learner_settings_get(project=model.project))]
     )
     if not front:
         return 0
-    ids = np.array([pk for pk, _ in front], dtype=np.int64)
-    x = stack([text_features(model.features, text, payload["idf"]) for _, text in front])
+    ids = np.array([pk for pk, _, _ in front], dtype=np.int64)
+    x = stack([item_features(model.features, text, metadata, payload["idf"]) for _, text, metadata in front])
     return suggestions_write(model=model, learner=learner, ids=ids, x=x)
 
 

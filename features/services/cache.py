@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,8 +27,7 @@ from features.vectors import (
     block_bytes,
     block_compute,
     block_parse,
-    context_text,
-    fields_text,
+    block_text,
     idf_weights,
     weigh,
 )
@@ -116,12 +114,12 @@ def feature_block_build(*, project: Project, kind: str, first_id: int, last_id: 
     rows = list(
         Item.objects.filter(project=project, pk__gte=first_id, pk__lte=last_id)
         .order_by("pk")
-        .values_list("pk", *BLOCK_COLUMNS.get(kind, ("text",)))
+        .values("pk", *BLOCK_COLUMNS.get(kind, ("text",)))
     )
     if not rows:
         return None
-    ids = np.asarray([row[0] for row in rows], dtype=np.int64)
-    texts = [_block_text(kind, *row[1:]) for row in rows]
+    ids = np.asarray([row["pk"] for row in rows], dtype=np.int64)
+    texts = [block_text(kind, row.get("text", ""), row.get("metadata")) for row in rows]
     path = block_path(project, kind, first_id, last_id)
     storage_write(path, block_bytes(ids, block_compute(kind, texts)))
     try:
@@ -138,16 +136,6 @@ BLOCK_COLUMNS: dict[str, tuple[str, ...]] = {
     BlockKind.FIELDS: ("metadata",),
     BlockKind.CONTEXT: ("text", "metadata"),
 }
-
-
-def _block_text(kind: str, value: Any, metadata: Any = None) -> str:
-    """What a block of this kind reads of an item: its text, its metadata fields, or the words between the
-    spans its metadata marks."""
-    if kind == BlockKind.FIELDS:
-        return fields_text(value)
-    if kind == BlockKind.CONTEXT:
-        return context_text(value, metadata)
-    return str(value)
 
 
 def features_refresh(*, project: Project, kind: str) -> int:

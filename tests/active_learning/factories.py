@@ -94,3 +94,36 @@ def span_project_build(*, items: int = 40, gold: int = 16, test_every: int = 4) 
         if is_gold:
             new_annotation(item=item, labels=["per", "loc"], spans=spans)
     return project
+
+
+RELATION_WORDS = {"cause": "was caused by", "part": "is part of"}
+ENTITIES = [f"{first}{second}" for first in ("ka", "lo", "mi", "nu", "pe", "ro", "su", "ti") for second in
+            ("bar", "cel", "dor", "fen", "gul", "hix", "jom", "kep", "lum", "mor")]  # fmt: skip
+
+
+def relation_text(label: str, index: int) -> tuple[str, dict[str, object]]:
+    """A relation item: two entities marked by `span1` and `span2`, the class's words between them and the
+    other class's words before them, so that only the words between the spans tell the classes apart."""
+    first, second = ENTITIES[(7 * index) % len(ENTITIES)], ENTITIES[(11 * index + 3) % len(ENTITIES)]
+    other = next(words for key, words in RELATION_WORDS.items() if key != label)
+    start1 = len(other) + 1
+    start2 = start1 + len(first) + len(RELATION_WORDS[label]) + 2
+    text = f"{other} {first} {RELATION_WORDS[label]} {second}"
+    return text, {"span1": [start1, start1 + len(first)], "span2": [start2, start2 + len(second)]}
+
+
+def relation_project_build(*, items: int = 120, gold: int = 60) -> Project:
+    """A relation project whose classes only the words between the marked entities tell apart (the texts of
+    both classes hold the same words); the first `gold` items are gold, every fifth in the test split."""
+    labels = list(RELATION_WORDS)
+    project = new_project(labels=labels)
+    for index in range(items):
+        label = labels[index % 2]
+        text, metadata = relation_text(label, index)
+        split = Split.TEST if index < gold and index % 5 == 0 else Split.TRAIN
+        item = new_item(
+            project=project, external_id=f"r{index:03d}", text=text, metadata=metadata, split=split
+        )
+        if index < gold:
+            new_annotation(item=item, labels=[label])
+    return project

@@ -139,3 +139,28 @@ def test_a_strategy_that_never_trains_within_the_budget_never_reaches_95_percent
         "metric": "f1:b", "full_train": 1.0,
         "strategies": {"random": {"curve": [[1, 0.0]], "labels_to_95": None}},
     }  # fmt: skip
+
+
+def test_with_other_feature_sets_each_retrain_reads_the_one_its_labels_choose() -> None:
+    # given a pool whose own features are noise and another set that separates the classes
+    rng = np.random.default_rng(4)
+    x, y = _blobs(80, seed=4)
+    x_test, y_test = _blobs(40, seed=5)
+    noise, noise_test = rng.normal(size=(80, 2)), rng.normal(size=(40, 2))
+    options = {"labels": ["ham", "spam"], "strategies": [Strategy.RANDOM], "budget": 40, "step": 10, "seeds": 1,
+               "metric": "accuracy"}  # fmt: skip
+
+    # when the simulation runs on the noise alone, and with the other set beside it
+    alone = simulate(pool=Pool(noise, y, np.arange(80, dtype=np.int64)), test=HeldOut(noise_test, y_test),
+                     **options)  # type: ignore[arg-type]  # fmt: skip
+    both = simulate(
+        pool=Pool(noise, y, np.arange(80, dtype=np.int64), {"hybrid+context": x}),
+        test=HeldOut(noise_test, y_test, {"hybrid+context": x_test}), **options,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+    # then below 20 labels the pool's own set is read; from 20 on the telling set, as is the full-data model's
+    curve = dict(both["strategies"]["random"]["curve"])
+    assert curve[10] == dict(alone["strategies"]["random"]["curve"])[10]
+    assert curve[20] == curve[30] == curve[40] == 1.0
+    assert both["full_train"] == 1.0
+    assert alone["full_train"] < 0.8

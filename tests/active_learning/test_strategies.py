@@ -336,8 +336,12 @@ def test_distances_of_hybrid_features_are_measured_on_their_embedding_part() -> 
     dense = np.asarray([[0.6, 0.8], [1.0, 0.0]], dtype=np.float32)
     hybrid = sparse.hstack([words, sparse.csr_matrix(dense)], format="csr")
 
-    # when / then
+    # and the same with a hashed context block after the dense columns (hybrid+fields+context)
+    with_context = sparse.hstack([hybrid, words], format="csr")
+
+    # when / then the hashed parts are left out (a dense copy of a context block would take GBs)
     assert np.array_equal(distance_space(hybrid), dense)
+    assert np.array_equal(distance_space(with_context), dense)
     assert distance_space(words) is words
     assert distance_space(dense) is dense
 

@@ -33,7 +33,7 @@ from active_learning.services.training import (
 )
 from active_learning.strategies import DIVERSE_CANDIDATES_PER_ITEM
 from features import vectors as features
-from features.choices import FeatureKind
+from features.choices import HYBRID_CONTEXT, FeatureKind
 from features.classifiers import hash_uniform
 from features.encoders import ERROR_ENCODER_MISSING
 from features.models import FeatureBlock
@@ -49,6 +49,7 @@ from tests.active_learning.factories import (
     new_item,
     new_project,
     new_user,
+    relation_project_build,
 )
 from tests.weak_supervision.factories import keyword_lf
 from weak_supervision.choices import RunStatus
@@ -798,3 +799,39 @@ def test_a_feature_task_queued_before_kinds_were_sent_builds_the_models_own_kind
     block = FeatureBlock.objects.get(project=project)
     assert (block.kind, block.first_id, block.last_id) == (FeatureKind.HASHED_TFIDF, first_id, last_id)
     assert features_missing(model=model) == []
+
+
+def test_a_retrain_reads_the_words_between_marked_spans_where_cross_validation_says_they_help(
+    retrain: Retrain,
+) -> None:
+    # given relation items whose classes only the words between their two marked entities tell apart
+    project = relation_project_build(items=120, gold=60)
+
+    # when
+    model = retrain(project)
+
+    # then the retrain compared the text's features with the context's on its labels, and read the context
+    assert model.status == ModelStatus.SUCCEEDED, model.error
+    choice = model.metrics["feature_sets"]
+    assert set(choice["scores"]) == {FeatureKind.HYBRID, HYBRID_CONTEXT}
+    assert choice["scores"][HYBRID_CONTEXT] > choice["scores"][FeatureKind.HYBRID] + 0.2
+    assert (model.features, choice["features"], choice["n_labels"]) == (HYBRID_CONTEXT, HYBRID_CONTEXT, 48)
+    assert model.metrics["accuracy"] == 1.0
+    # and the pool was scored, and suggestions can be made, on the same features
+    assert ScoreChunk.objects.filter(model=model).exists()
+    assert FeatureBlock.objects.filter(project=project, kind="context").exists()
+
+
+def test_a_retrain_of_items_that_mark_nothing_compares_nothing(
+    corpus_project: Callable[..., Project], retrain: Retrain
+) -> None:
+    # given
+    project = corpus_project(items=60, gold=30)
+
+    # when
+    model = retrain(project)
+
+    # then
+    assert model.features == FeatureKind.HYBRID
+    assert "feature_sets" not in model.metrics
+    assert not FeatureBlock.objects.filter(project=project, kind="context").exists()
