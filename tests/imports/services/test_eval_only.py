@@ -1,4 +1,4 @@
-"""Evaluation-only labels at import, on SQLite (the ORM writer); tests/integration runs them on PostgreSQL.
+"""Evaluation-only labels at import, on SQLite (its writer); tests/integration runs them on PostgreSQL.
 
 A label of an evaluation-only split only scores: it is stored as the item's EvaluationLabel, never as an
 annotation, so it fills no queue slot and is nobody's answer."""
