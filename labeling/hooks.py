@@ -26,6 +26,14 @@ class AnswerGiven:
 
 
 @dataclass(frozen=True)
+class AnswerTakenBack:
+    """An analyst's answer was taken back (undo), inside its transaction: the item's other answers stay."""
+
+    project: Project
+    item_id: int
+
+
+@dataclass(frozen=True)
 class ItemFlagged:
     project: Project
     flag: Flag
@@ -43,5 +51,8 @@ class Suggestion:
 
 answer_given: Hook[AnswerGiven] = Hook(
     "labeling.answer_given", "An answer was stored: review rules (oversight), retraining (active_learning)."
+)
+answer_taken_back: Hook[AnswerTakenBack] = Hook(
+    "labeling.answer_taken_back", "An answer was taken back: a disagreement it made may be over (oversight)."
 )
 item_flagged: Hook[ItemFlagged] = Hook("labeling.item_flagged", "An item was flagged: it goes to review.")

@@ -3,10 +3,22 @@ OversightConfig.ready()."""
 
 from __future__ import annotations
 
-from labeling.hooks import AnswerGiven, ItemFlagged, answer_given, item_flagged
+from labeling.hooks import (
+    AnswerGiven,
+    AnswerTakenBack,
+    ItemFlagged,
+    answer_given,
+    answer_taken_back,
+    item_flagged,
+)
 from oversight.choices import ReviewReason
 from oversight.selectors.truth import lf_estimates_get
-from oversight.services.review import review_on_submit, review_requests_add, review_uncertain_add
+from oversight.services.review import (
+    review_on_submit,
+    review_on_take_back,
+    review_requests_add,
+    review_uncertain_add,
+)
 from oversight.services.truth import inference_signal
 from weak_supervision.hooks import RunDoubts, lf_estimates, run_doubts
 
@@ -20,6 +32,11 @@ def on_answer_given(event: AnswerGiven) -> None:
     )  # fmt: skip
     if event.created:
         inference_signal(project=event.project)
+
+
+def on_answer_taken_back(event: AnswerTakenBack) -> None:
+    """An undo: a disagreement the answer made may be over."""
+    review_on_take_back(project=event.project, item_id=event.item_id)
 
 
 def on_item_flagged(event: ItemFlagged) -> None:
@@ -38,6 +55,7 @@ def on_run_doubts(event: RunDoubts) -> None:
 
 def receivers_register() -> None:
     answer_given.register("oversight.review_on_submit", on_answer_given)
+    answer_taken_back.register("oversight.review_on_take_back", on_answer_taken_back)
     item_flagged.register("oversight.flag_to_review", on_item_flagged)
     run_doubts.register("oversight.review_uncertain_add", on_run_doubts)
     lf_estimates.register("oversight.lf_estimates", lf_estimates_get)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.exceptions import NotFoundError
 from core.spans import SpanDict
 from labeling.choices import AnnotationSource, EventType
-from labeling.hooks import AnswerGiven, answer_given
+from labeling.hooks import AnswerGiven, AnswerTakenBack, answer_given, answer_taken_back
 from labeling.models import Annotation, AnnotationRevision, Assignment, GoldLabel, InteractionEvent, Rationale
 from labeling.services.queue import (
     ERROR_ITEM,
@@ -402,6 +402,7 @@ def annotation_undo_last(
         item.refresh_from_db()
         assignment = queue_lease_take(project=project, user=user, item=item, now=now)
         _event(project, item, user, EventType.UNDO, payload, client_ts, now)
+        answer_taken_back(AnswerTakenBack(project=project, item_id=item.pk))
     return QueueItem(
         item=item, assignment=assignment, previous_labels=previous, previous_spans=previous_spans
     )

@@ -198,6 +198,19 @@ def review_on_submit(
             membership_review_all_set(project=project, user_id=membership.user_id, enabled=True)
 
 
+def review_on_take_back(*, project: Project, item_id: int) -> bool:
+    """An answer was taken back: where the item's remaining answers agree (or one is left), the disagreement
+    it made is over, and that reason comes off the item's request. Returns whether the request changed."""
+    field = "spans" if project.is_spans else "labels"
+    answers = list(Annotation.objects.filter(item_id=item_id).values_list(field, flat=True))
+    disagree = len(answers) > 1 and (
+        spans_disagreeing(answers) if project.is_spans else _disagreeing(answers)
+    )
+    if disagree:
+        return False
+    return review_reason_drop(item_id=item_id, reason=ReviewReason.DISAGREEMENT)
+
+
 def review_reason_drop(*, item_id: int, reason: str) -> bool:
     """Takes `reason` off the item's open request; a request left without reasons is closed (resolved by
     nobody). Returns whether the request changed."""

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django import DjangoAssertNumQueries
 
-from labeling.services.annotations import annotation_submit
+from labeling.services.annotations import annotation_submit, annotation_undo_last
 from labeling.services.interactions import item_flag
 from oversight.choices import ReviewReason
 from oversight.models import ReviewRequest
@@ -106,3 +106,35 @@ def test_a_new_agreeing_answer_costs_one_query_and_leaves_the_disagreement_alone
 
     # then
     assert ReviewRequest.objects.get(item=item).reasons == [ReviewReason.DISAGREEMENT]
+
+
+def test_an_undo_that_ends_the_disagreement_closes_the_request(quiet_project: Project) -> None:
+    # given Alice and Bob disagree, so the item waits for review
+    item = ItemFactory(project=quiet_project)
+    alice, bob = UserFactory(), UserFactory()
+    _submit(quiet_project, alice, item.pk, ["spam"])
+    _submit(quiet_project, bob, item.pk, ["ham"])
+    assert ReviewRequest.objects.get(item=item).reasons == [ReviewReason.DISAGREEMENT]
+
+    # when Bob takes his answer back
+    annotation_undo_last(project=quiet_project, user=bob)
+
+    # then Alice's answer is alone: the disagreement is over and the request closed, by nobody
+    request = ReviewRequest.objects.get(item=item)
+    assert (request.status, request.reasons) == (RESOLVED, [])
+
+
+def test_an_undo_that_leaves_a_disagreement_keeps_the_request(quiet_project: Project) -> None:
+    # given three answers, two of them different from the third
+    item = ItemFactory(project=quiet_project)
+    alice, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    _submit(quiet_project, alice, item.pk, ["spam"])
+    _submit(quiet_project, bob, item.pk, ["ham"])
+    _submit(quiet_project, carol, item.pk, ["ham"])
+
+    # when Carol takes hers back, Alice and Bob still disagree
+    annotation_undo_last(project=quiet_project, user=carol)
+
+    # then
+    request = ReviewRequest.objects.get(item=item)
+    assert (request.status, request.reasons) == (OPEN, [ReviewReason.DISAGREEMENT])
