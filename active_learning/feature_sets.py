@@ -5,7 +5,7 @@ items, two marked spans whose in-between words say how the entities relate (feat
 help is the project's question, not a constant's: at each retrain every candidate set (simplest first: the
 project's own setting, then the sets its items add) is cross-validated on the labeled items (FOLDS folds,
 the project's classifier, macro F1 out of fold), and the simplest within one labeled item's worth of the best
-is read (the tie rule of every choice made on held-out gold: weak_supervision.aggregators). With fewer than
+is read (the tie rule of every choice made on held-out gold: weak_supervision.ties). With fewer than
 MIN_LABELS labels, or a fold of one class, the first set is read: too little evidence to prefer another.
 
 Only usable gold labels are given here (never the test split nor evaluation-only labels).
@@ -23,7 +23,7 @@ from sklearn.metrics import f1_score
 
 from features.classifiers import can_train, classifier_fit, probabilities_full
 from features.vectors import Matrix
-from weak_supervision.aggregators import simplest_within_tie
+from weak_supervision.ties import simplest_within_tie
 
 MIN_LABELS = 20
 FOLDS = 3

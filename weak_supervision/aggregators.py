@@ -44,9 +44,9 @@ On purpose, for every candidate:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +60,7 @@ from threadpoolctl import threadpool_limits
 
 from features.classifiers import hash_uniform
 from weak_supervision.choices import AGGREGATOR_NAMES
-from weak_supervision.ties import predictions
+from weak_supervision.ties import TIE_ITEMS, predictions, simplest_within_tie
 
 Matrix = npt.NDArray[np.int8]
 Probabilities = npt.NDArray[np.float64]
@@ -72,8 +72,6 @@ MIN_FIT_GOLD = 30
 MIN_CV_GOLD = 20
 MIN_SUPERVISED_GOLD = 50
 CV_FOLDS = 5
-TIE_ITEMS = 1.0
-Key = TypeVar("Key")
 TIE_RULE = (
     f"a more complex aggregator must beat a simpler one by more than {TIE_ITEMS:g} held-out item(s)' worth of "
     "score"
@@ -530,16 +528,6 @@ def aggregator_select(
         n_heldout=n_heldout, params=params, probabilities=probabilities, prior=prior,
         covered=problem.covered[pattern_of], skipped=skipped,
     )  # fmt: skip
-
-
-def simplest_within_tie(scores: Mapping[Key, float], order: Iterable[Key], n_heldout: int) -> Key | None:
-    """The first of `order` (simplest first) that scores within TIE_ITEMS held-out items' worth of the best
-    score (None without scores): the tie rule of every choice made on held-out gold."""
-    if not scores:
-        return None
-    tolerance = TIE_ITEMS / max(n_heldout, 1)
-    best = max(scores.values())
-    return next((key for key in order if key in scores and scores[key] >= best - tolerance), None)
 
 
 def _choose(held_scores: dict[str, float], n_heldout: int) -> str:

@@ -75,10 +75,8 @@ from weak_supervision.aggregators import (
     MIN_CV_GOLD,
     MIN_HELDOUT,
     SELECTION_METRIC,
-    TIE_ITEMS,
     fold_of,
     scores,
-    simplest_within_tie,
     vote_counts,
 )
 from weak_supervision.choices import EndModelStatus, RunStatus
@@ -90,7 +88,7 @@ from weak_supervision.services.multi_label import THRESHOLD as MULTI_LABEL_THRES
 from weak_supervision.services.multi_label import label_sets_column, multi_label_scores
 from weak_supervision.services.outputs import end_model_labels_store
 from weak_supervision.services.runs import run_matrix_coded
-from weak_supervision.ties import predictions
+from weak_supervision.ties import TIE_ITEMS, predictions, simplest_within_tie
 
 logger = logging.getLogger("oversight.weak_supervision")
 

@@ -39,11 +39,11 @@ from weak_supervision.aggregators import (
     TIE_RULE,
     fold_of,
     one_hot,
-    simplest_within_tie,
     vote_counts,
 )
 from weak_supervision.choices import MULTI_LABEL_AGGREGATOR_NAMES
 from weak_supervision.models import LabelModelRun
+from weak_supervision.ties import simplest_within_tie
 
 ABSTAIN = -1
 DEFAULT_PRECISION = 0.7
