@@ -26,7 +26,7 @@ from weak_supervision.choices import LabelingFunctionKind
 from weak_supervision.declarative import ABSTAIN, metadata_field_votes, rule_compile, text_rules_votes
 from weak_supervision.models import ExternalVote, LabelModelRun, RunChunk
 from weak_supervision.sandbox import SandboxResult, python_votes
-from weak_supervision.services.label_model import chunk_analysis
+from weak_supervision.services.lf_analysis import chunk_analysis
 from weak_supervision.services.span_runs import span_chunk_apply
 
 # External votes are read in batches of this many rows.

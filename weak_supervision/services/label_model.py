@@ -27,6 +27,7 @@ from weak_supervision.aggregators import (
 )
 from weak_supervision.models import LabelModelRun
 from weak_supervision.services.guardrails import run_warnings
+from weak_supervision.services.lf_analysis import analysis_merge, chunk_analysis, split_labels_reported
 from weak_supervision.services.multi_label import multi_label_results
 from weak_supervision.ties import predictions
 
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 ABSTAIN = -1
-NO_SPLIT = "all"
 FIT_SEED = 123
 
 
@@ -104,45 +104,6 @@ def _split_metrics(
     return result
 
 
-def chunk_analysis(matrix: npt.NDArray[np.int8]) -> dict[str, Any]:
-    """Snorkel's LFAnalysis of one chunk of the label matrix, as row counts per LF and polarities. Coverage,
-    overlaps and conflicts each count rows (a row's figure depends on that row alone), so the sums over a
-    run's chunks, divided by its rows, are exactly what LFAnalysis gives on the whole matrix (tested against
-    it). Counted here with LFAnalysis's definitions on the dense chunk: a row overlaps where two or more LFs
-    vote, conflicts where they vote for two or more labels; a fifth of the time of building its sparse form."""
-    rows, m = matrix.shape
-    covered = matrix != ABSTAIN
-    voted = covered.sum(axis=1)
-    highest = matrix.max(axis=1, initial=ABSTAIN)
-    lowest = np.where(covered, matrix, np.iinfo(np.int8).max).min(axis=1, initial=np.iinfo(np.int8).max)
-    overlapped = voted > 1
-    conflicted = overlapped & (lowest < highest)
-    labels = int(highest.max(initial=ABSTAIN)) + 2
-    polarity = [
-        np.flatnonzero(np.bincount(matrix[:, column].astype(np.int64) + 1, minlength=labels)[1:]).tolist()
-        for column in range(m)
-    ]
-    return {
-        "rows": rows,
-        "covered": covered.sum(axis=0).astype(np.int64).tolist(),
-        "overlaps": (covered & overlapped[:, None]).sum(axis=0).astype(np.int64).tolist(),
-        "conflicts": (covered & conflicted[:, None]).sum(axis=0).astype(np.int64).tolist(),
-        "polarity": polarity,
-    }
-
-
-def analysis_merge(parts: list[dict[str, Any]], m: int) -> dict[str, list[Any]]:
-    """The whole matrix's LFAnalysis figures from its chunks' counts."""
-    rows = sum(part["rows"] for part in parts) or 1
-    merged: dict[str, list[Any]] = {}
-    for name, key in (("Coverage", "covered"), ("Overlaps", "overlaps"), ("Conflicts", "conflicts")):
-        merged[name] = [sum(part[key][column] for part in parts) / rows for column in range(m)]
-    merged["Polarity"] = [
-        sorted({p for part in parts for p in part["polarity"][column]}) for column in range(m)
-    ]
-    return merged
-
-
 def _lf_analysis(
     run: LabelModelRun,
     matrix: npt.NDArray[np.int8],
@@ -176,14 +137,6 @@ def _lf_analysis(
             row.update(correct=correct, incorrect=incorrect, empirical_accuracy=accuracy)
         rows.append(row)
     return rows
-
-
-def split_labels_reported(names: list[str]) -> list[str]:
-    """Split names as reported, for the names split codes point into: "all" when the project has none, else
-    "none" for items without one."""
-    if any(names):
-        return [name or "none" for name in names]
-    return [NO_SPLIT for _ in names]
 
 
 def _label_column(

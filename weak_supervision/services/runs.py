@@ -37,7 +37,7 @@ from weak_supervision.services.chunks import (
     chunk_votes,
     run_chunk_apply,
 )
-from weak_supervision.services.label_model import analysis_merge, run_results_compute
+from weak_supervision.services.lf_analysis import analysis_merge
 from weak_supervision.services.span_runs import span_run_finish
 
 # One chunk's step lives in weak_supervision.services.chunks; its names are imported from here too, as before.
@@ -292,6 +292,10 @@ def run_finish(*, run: LabelModelRun) -> LabelModelRun:
     """Fits the label model on the stacked votes and stores metrics, LF analytics and weak labels."""
     if run.project.is_spans:
         return span_run_finish(run=run)
+    # Here, not at the top: the label-model code loads Snorkel and torch (about 200 MB), which only the worker
+    # that finishes a run needs, not every web process that imports this module to start one.
+    from weak_supervision.services.label_model import run_results_compute
+
     started = time.perf_counter()
     try:
         ids, matrix, split_codes, split_labels = run_matrix_coded(run)

@@ -38,7 +38,7 @@ from weak_supervision.models import ExternalSpanVote, LabelModelRun, RunChunk
 from weak_supervision.sandbox import python_spans
 from weak_supervision.selectors import run_chunks_complete, span_chunk_load, span_gold_usable, span_truth
 from weak_supervision.services.guardrails import BELOW_MAJORITY_VOTE, LABELS_WITHOUT_LFS, MARGIN, MIN_SCORED
-from weak_supervision.services.label_model import split_labels_reported
+from weak_supervision.services.lf_analysis import split_labels_reported
 from weak_supervision.span_aggregation import (
     SpanGold,
     SpanKey,
