@@ -71,6 +71,7 @@ from features.selectors import project_extra_feature_sets
 from features.services.cache import (
     block_features,
     feature_block_build,
+    features_get,
     features_plan,
     idf_compute,
     primary_blocks,
@@ -276,6 +277,24 @@ def _evidence(model: LearnerModel, data: TrainingSet) -> Evidence:
     return evidence_compute(data.x[rows], data.y[rows], audit, seed=model.number)
 
 
+def _feature_set_choice(
+    model: LearnerModel, data: TrainingSet, candidates: tuple[str, ...], idf: npt.NDArray[np.float32] | None
+) -> FeatureChoice:
+    """The feature set the retrain reads, cross-validated on its human labels (active_learning.feature_sets):
+    only those rows' features are read for the other candidates."""
+    human = np.flatnonzero(data.human)
+    ids = data.ids[human]
+    if data.x is None:
+        return FeatureChoice(candidates[0], n_labels=len(ids))
+    labeled: dict[str, Matrix] = {candidates[0]: data.x[human]}
+    for kind in candidates[1:]:
+        found, x = features_get(project=model.project, kind=kind, item_ids=ids.tolist(), idf=idf)
+        if x is None or not np.array_equal(found, ids):  # a block missing: compare nothing
+            return FeatureChoice(candidates[0], n_labels=len(ids))
+        labeled[kind] = x
+    return feature_set_choose(labeled, data.y[human], seed=model.number)
+
+
 def learner_model_train(*, model: LearnerModel) -> LearnerModel:
     """Fits the classifier (with the cache complete), measures it on held-out items and stores it with what
     scoring needs (IDF weights, the labeled items' features for diverse batches, the audit evidence). A span
@@ -289,25 +308,12 @@ def learner_model_train(*, model: LearnerModel) -> LearnerModel:
     data = training_set_get(model=model, settings=settings, idf=idf)
     candidates = feature_sets(model)
     choice = FeatureChoice(model.features, n_labels=int(np.sum(data.human)))
-    if len(candidates) > 1 and data.x is not None:
-        # Every candidate reads the same hashed TF-IDF part first, so the IDF weights are the same.
-        sets = {model.features: data}
-        for kind in candidates[1:]:
-            sets[kind] = training_set_get(model=model, settings=settings, idf=idf, kind=kind)
-        rows = {kind: found.ids[found.human] for kind, found in sets.items()}
-        common = rows[model.features]
-        for found_ids in rows.values():
-            common = np.intersect1d(common, found_ids)
-        labeled: dict[str, Matrix] = {}
-        for kind, found in sets.items():
-            human = np.flatnonzero(found.human)
-            if found.x is not None:
-                labeled[kind] = found.x[human[np.searchsorted(found.ids[human], common)]]
-        y = data.y[np.flatnonzero(data.human)][np.searchsorted(data.ids[data.human], common)]
-        if len(labeled) == len(sets):
-            choice = feature_set_choose(labeled, y, seed=model.number)
-        model.features = choice.features
-        data = sets[choice.features]
+    if len(candidates) > 1:
+        choice = _feature_set_choice(model, data, candidates, idf)
+        if choice.features != model.features:
+            # Every candidate reads the same hashed TF-IDF part first, so the IDF weights are the same.
+            model.features = choice.features
+            data = training_set_get(model=model, settings=settings, idf=idf)
     fitted = None
     metrics: dict[str, Any] = {}
     evidence = Evidence()

@@ -67,6 +67,8 @@ class OrmBatchWriter:
         self.project_had_evaluation_labels = (
             self.update and EvaluationLabel.objects.filter(project=project).exists()
         )
+        # Each distinct label list's JSON text, written once per import (most rows share a few lists).
+        self._labels_json: dict[tuple[str, ...], str] = {}
 
     def write(self, batch: Sequence[ImportRow]) -> None:
         if not batch:
@@ -102,6 +104,17 @@ class OrmBatchWriter:
         self._write_labels(scope, item_ids, known_items=existing.keys(), counted=firsts.keys())
         if self.lf_ids:
             self._write_votes(scope, item_ids, replace=self.update and bool(known))
+
+    def _labels_text(self, labels: list[str] | None) -> str:
+        """A label list as the writer inserts it: its JSON text as `_labels_format` gives it, cached per list."""
+        key = tuple(labels or ())
+        text = self._labels_json.get(key)
+        if text is None:
+            text = self._labels_json[key] = self._labels_format(json.dumps(list(key)))
+        return text
+
+    def _labels_format(self, text: str) -> str:
+        return text
 
     # --- items ---------------------------------------------------------------------------------------------
     def _existing_item_ids(self, batch: Sequence[ImportRow]) -> dict[str, int]:
@@ -334,7 +347,6 @@ class PostgresBatchWriter(OrmBatchWriter):
             row = cursor.fetchone()
         self.without_fk_triggers = bool(row and row[0])
         self.now_text = self.now.isoformat()
-        self._labels_json: dict[tuple[str, ...], str] = {}
 
     def _copy_text(self, table: str, columns: Sequence[str], text: str, *, fk_checked: bool = False) -> None:
         """One COPY of rows already in COPY's text format. Unless `fk_checked`, with the foreign-key triggers
@@ -411,12 +423,9 @@ class PostgresBatchWriter(OrmBatchWriter):
                    "import_job_id", "created_at", "updated_at"]  # fmt: skip
         self._copy_text(Annotation._meta.db_table, columns, text)
 
-    def _labels_text(self, labels: list[str] | None) -> str:
-        key = tuple(labels or ())
-        text = self._labels_json.get(key)
-        if text is None:
-            text = self._labels_json[key] = _escaped(json.dumps(list(key)))
-        return text
+    def _labels_format(self, text: str) -> str:
+        """COPY's text format: a label key with a backslash or tab is escaped."""
+        return _escaped(text)
 
     def insert_evaluation_labels(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         job_id = self.import_job.pk if self.import_job else None
@@ -454,7 +463,6 @@ class SqliteBatchWriter(OrmBatchWriter):
         super().__init__(project=project, on_conflict=on_conflict, label_ids=label_ids, import_job=import_job,
                          long_format=long_format, eval_only_splits=eval_only_splits)  # fmt: skip
         self.now_value = connection.ops.adapt_datetimefield_value(self.now)
-        self._labels_json: dict[tuple[str, ...], str] = {}
 
     def _allocate_ids(self, table: str, count: int) -> list[int]:
         """`count` fresh ids, ascending: after the largest the table ever gave (AUTOINCREMENT's record of it) and
@@ -506,13 +514,6 @@ class SqliteBatchWriter(OrmBatchWriter):
                 for item_id, row in pairs
             ],
         )  # fmt: skip
-
-    def _labels_text(self, labels: list[str] | None) -> str:
-        key = tuple(labels or ())
-        text = self._labels_json.get(key)
-        if text is None:
-            text = self._labels_json[key] = json.dumps(list(key))
-        return text
 
     def insert_evaluation_labels(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         job = self.import_job.pk if self.import_job else None
