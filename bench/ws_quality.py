@@ -115,8 +115,9 @@ def report(results: list[dict[str, Any]]) -> None:
             )
         print(f"- {result['name']}: aggregator {aggregator['name']} on {aggregator['selected_on']} "
               f"({aggregator['n_heldout']} items; {aggregator['metric']} {aggregator['scores']}; skipped "
-              f"{list(aggregator.get('skipped', {})) or 'none'}); end model on {end.get('labels_from')} labels, "
-              f"{end.get('features')} C={end.get('C')} on {end.get('selected_on')}; " + "; ".join(decisions)
+              f"{list(aggregator.get('skipped', {})) or 'none'}); end model on {end.get('labels_from')} labels "
+              f"({end.get('targets', 'soft')} targets), {end.get('features')} C={end.get('C')} on "
+              f"{end.get('selected_on')}; " + "; ".join(decisions)
               + f"; warnings {[w['code'] for w in result.get('warnings', [])]}")  # fmt: skip
     print("\nTimes:\n")
     for result in results:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -17,7 +18,14 @@ from tests.projects.factories import ItemFactory, ProjectFactory
 from tests.weak_supervision.factories import keyword_lf, project_with_uncovered_test_items
 from weak_supervision.choices import EndModelStatus, RunStatus
 from weak_supervision.selectors import end_model_probabilities_get, run_probabilities_get
-from weak_supervision.services.end_model import _Choice, _Data, _region_decision, combined, end_model_fit
+from weak_supervision.services.end_model import (
+    _Choice,
+    _Data,
+    _region_decision,
+    _select,
+    combined,
+    end_model_fit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +269,53 @@ def test_the_end_model_compares_the_words_between_marked_spans_where_the_items_m
     assert run.metrics["end_model"]["status"] == EndModelStatus.SUCCEEDED
     assert FeatureBlock.objects.get(project=project, kind=BlockKind.CONTEXT).rows == 44
     assert not FeatureBlock.objects.filter(project=project, kind=BlockKind.FIELDS).exists()
+
+
+def _spread_data(seed: int = 0) -> tuple[_Data, dict[str, Any]]:
+    """300 training items and 60 valid gold items of three classes, the first 80% of them, whose features say
+    their class; the aggregator's probabilities mix each item's true class and that prior half and half, so they
+    are right on every item but spread over the classes as the prior is."""
+    rng = np.random.default_rng(seed)
+    prior = np.array([0.8, 0.1, 0.1])
+    truth = rng.choice(3, size=360, p=prior)
+    x = np.eye(3)[truth] + rng.normal(0, 0.8, size=(360, 3))
+    spread = 0.5 * np.eye(3)[truth] + 0.5 * prior
+    splits = np.asarray(["train"] * 300 + ["valid"] * 60, dtype="U8")
+    data = _Data(
+        ids=np.arange(1, 361, dtype=np.int64), probabilities=spread.astype(np.float32), aggregator="majority_vote",
+        vote_shares=spread, covered=np.ones(360, dtype=bool), splits=splits,
+        usable=np.where(splits == "valid", truth, -1), truth=truth.astype(np.int64),
+    )  # fmt: skip
+    return data, {"static": lambda rows: x[rows]}
+
+
+def test_held_out_gold_chooses_hard_targets_where_the_aggregators_probabilities_teach_its_spread() -> None:
+    # given an aggregator right on every item but sure of none (its probabilities lean to the commonest class)
+    data, x_of = _spread_data()
+    run = SimpleNamespace(labels=["a", "b", "c"], project_id=1)
+    train = data.splits == "train"
+
+    # when the end model's configuration is chosen on the valid gold
+    choice = _select(cast(Any, run), data, train, np.ones(360, dtype=bool), x_of, 3)
+
+    # then soft targets teach the classifier to answer the commonest class; the answers as hard targets teach
+    # it the classes, and held-out gold says so
+    soft = max(score for name, score in choice.scores.items() if "/hard" not in name)
+    hard = choice.scores[f"aggregator/hard:static:C={choice.c:g}"]
+    assert (choice.selected_on, choice.targets) == ("valid", "hard")
+    assert hard > soft + 0.1
+    assert len(choice.heldout_rows) == 60
+
+
+def test_soft_targets_stay_where_hard_ones_do_not_beat_them() -> None:
+    # given an aggregator whose probabilities are its answers (one-hot): soft and hard targets are the same
+    data, x_of = _spread_data(seed=1)
+    data.probabilities = np.eye(3, dtype=np.float32)[data.truth]
+    run = SimpleNamespace(labels=["a", "b", "c"], project_id=1)
+
+    # when
+    choice = _select(cast(Any, run), data, data.splits == "train", np.ones(360, dtype=bool), x_of, 3)
+
+    # then the tie goes to the simpler: the soft targets the issue asks for
+    assert choice.targets == "soft"
+    assert any("/hard" in name for name in choice.scores)
