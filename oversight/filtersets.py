@@ -22,7 +22,7 @@ from projects.access import ProjectAccess
 from projects.choices import Split
 from projects.models import Item
 from projects.permissions import Action
-from projects.selectors import project_labels
+from projects.selectors import items_text_contain, project_labels
 from weak_supervision.models import LabelingFunction
 
 ERROR_UNKNOWN_FILTER = "Unknown filter: {names}. This list takes: {known}."
@@ -115,7 +115,7 @@ class ItemFilterSet(FilterSet):
     act on the same filtered selection. Built for a viewer (`access`): an analyst may filter by text, id,
     split and whether an item is labeled, never by others' answers or the models' (blind labeling)."""
 
-    q = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label="Text contains")
+    q = django_filters.CharFilter(method="filter_q", label="Text contains")
     external_id = django_filters.CharFilter()
     split = django_filters.ChoiceFilter(choices=Split.choices, empty_label="Any split")
     labeled = BooleanFilter(method="filter_labeled", label="Has annotations")
@@ -230,6 +230,9 @@ class ItemFilterSet(FilterSet):
     def filter_nothing(self, queryset: QuerySet[Item], name: str, value: Any) -> QuerySet[Item]:
         """LF, LF vote and ordering act together, in filter_queryset."""
         return queryset
+
+    def filter_q(self, queryset: QuerySet[Item], name: str, value: str) -> QuerySet[Item]:
+        return queryset.filter(items_text_contain(project=self.access.project, text=value)) if value else queryset
 
     def filter_labeled(self, queryset: QuerySet[Item], name: str, value: bool | None) -> QuerySet[Item]:
         if value is None:

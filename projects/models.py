@@ -68,6 +68,9 @@ class Project(TimeStampedModel):
         help_text="Analysts see the active-learning model's suggestion while labeling, where active learning "
         "shows suggestions. Off: analysts label blind to every model.",
     )
+    # Text search (PostgreSQL): every item with an id up to this one has its ItemSearchText row, which a
+    # trigram index serves; items above it are searched by a scan of their own texts (projects.services.search).
+    search_indexed_through = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "labeling_project"  # kept from the app it lived in before (no table moves)
@@ -219,6 +222,20 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}:{self.external_id}"
+
+
+class ItemSearchText(models.Model):
+    """An item's text for the item browser's text search, in a table of its own so that imports never pay for
+    its trigram index (`item_search_text_trgm` on UPPER(text), PostgreSQL only: migration 0006): rows are
+    written after an import commits, by `projects.services.search.item_search_refresh`. Item texts never
+    change; a deleted item takes its row with it."""
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, primary_key=True, related_name="search_text")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False, related_name="+")
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return f"search text of {self.item_id}"
 
 
 class ImportJob(TimeStampedModel):

@@ -5,12 +5,13 @@ from typing import Any, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from core.exceptions import NotFoundError
 from projects.access import ProjectAccess
 from projects.choices import LabelChangeAction, Role
-from projects.models import Item, Label, LabelChange, Membership, Project
+from projects.models import Item, ItemSearchText, Label, LabelChange, Membership, Project
 from projects.permissions import Action
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -166,3 +167,16 @@ def label_history(*, project: Project) -> QuerySet[LabelChange]:
         .select_related("changed_by")
         .order_by("-created_at", "-id")
     )
+
+
+def items_text_contain(*, project: Project, text: str) -> Q:
+    """The project's items whose text contains `text`, whatever its case (as `icontains`). On PostgreSQL the
+    items up to the project's `search_indexed_through` are read from the trigram index of their search rows
+    and any newer item's text is scanned (projects.services.search); on SQLite every text is scanned."""
+    through = project.search_indexed_through
+    if connection.vendor != "postgresql" or not through:
+        return Q(text__icontains=text)
+    indexed = Q(pk__in=ItemSearchText.objects.filter(project=project, text__icontains=text).values("item_id"))
+    if not Item.objects.filter(project=project, pk__gt=through).exists():
+        return indexed
+    return indexed | Q(pk__gt=through, text__icontains=text)

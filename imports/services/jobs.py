@@ -41,6 +41,7 @@ from imports.tasks import import_job_run_task
 from oversight.services.review import review_queue_refresh
 from projects.choices import ImportStatus
 from projects.models import ImportJob, Project
+from projects.tasks import item_search_refresh_task
 
 __all__ = [  # the pipeline's names are imported from here too, as before it had a module of its own
     "ImportOptions",
@@ -213,6 +214,8 @@ def import_job_run(*, job: ImportJob, on_progress: ProgressCallback | None = Non
         _import_job_crashed(job, exc)
         raise
     _finish(job, status=ImportStatus.SUCCEEDED, result=result)
+    # The new items' search rows, after the commit, off the import's time (PostgreSQL; see the service).
+    enqueue_on_commit(item_search_refresh_task, job.project_id)
     if result.annotations_imported:
         # Several people's labels came in at once: their disagreements (and audit draws) go to review.
         review_queue_refresh(project=job.project)
