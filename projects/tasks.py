@@ -17,3 +17,12 @@ def item_search_refresh_task(self: OversightTask, project_id: int) -> None:
 
     if item_search_refresh(project_id=project_id) is None and not self.request.is_eager:
         raise self.retry(countdown=SEARCH_RETRY_SECONDS)
+
+
+@shared_task(base=OversightTask)
+def item_search_sweep_task() -> None:
+    """Periodic (CELERY_BEAT_SCHEDULE): a refresh for each project with items above its search mark."""
+    from projects.services.search import item_search_behind
+
+    for project_id in item_search_behind():
+        item_search_refresh_task.delay(project_id)

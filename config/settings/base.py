@@ -152,6 +152,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {  # the one place for periodic tasks (STYLE.md §6)
     # Imports whose worker died or stopped are run again, or failed with the reason.
     "import-jobs-recover": {"task": "labeling.tasks.import_jobs_recover_task", "schedule": 60.0},
+    # Text search rows of projects whose newest items have none (PostgreSQL; projects.services.search).
+    "item-search-sweep": {"task": "projects.tasks.item_search_sweep_task", "schedule": 300.0},
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------

@@ -8,13 +8,15 @@ it never misses an item, whether or not the refresh has run. The refresh moves t
 writers have committed: it takes the project's row FOR UPDATE, which an import's transaction blocks (it holds
 FOR KEY SHARE on the row while it writes), reads the project's largest item id there, and lets go; any item
 written later gets a larger id from the sequence. The rows are then written in chunks of consecutive ids, the
-mark moving after each (a crashed refresh resumes; two at once write each row once).
+mark moving after each (a crashed refresh resumes; two at once write each row once). A periodic sweep
+(`item_search_behind`, CELERY_BEAT_SCHEDULE) refreshes any project left behind: projects from before the
+search rows existed, a refresh whose message was lost.
 """
 
 from __future__ import annotations
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from projects.models import Item, Project
 
@@ -62,3 +64,12 @@ def item_search_refresh(*, project_id: int, chunk: int = SEARCH_CHUNK) -> int | 
                 search_indexed_through=low
             )
     return written
+
+
+def item_search_behind() -> list[int]:
+    """The projects (ids) with items above their search mark: the periodic sweep refreshes them, which catches
+    projects from before the search rows existed and any refresh that was lost. Empty on SQLite."""
+    if connection.vendor != "postgresql":
+        return []
+    newer = Item.objects.filter(project_id=OuterRef("pk"), pk__gt=OuterRef("search_indexed_through"))
+    return list(Project.objects.filter(Exists(newer)).order_by("pk").values_list("pk", flat=True))

@@ -13,7 +13,7 @@ from oversight.selectors.items import item_browser_list
 from projects.access import ProjectAccess
 from projects.choices import Role
 from projects.models import Item, ItemSearchText, Project
-from projects.services.search import item_search_refresh
+from projects.services.search import item_search_behind, item_search_refresh
 from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -39,10 +39,12 @@ def test_search_reads_the_index_for_written_items_and_scans_newer_ones() -> None
     for text in TEXTS:
         ItemFactory(project=project, text=text)
     ItemFactory(project=ProjectFactory(), text="refund elsewhere")
+    assert project.pk in item_search_behind()  # what the periodic sweep refreshes
     written = item_search_refresh(project_id=project.pk)
     project.refresh_from_db()
     assert written == len(TEXTS)
     assert project.search_indexed_through == Item.objects.filter(project=project).latest("pk").pk
+    assert project.pk not in item_search_behind()
 
     # when an item is added after the refresh (an import whose refresh has not run yet) and one is deleted
     newer = ItemFactory(project=project, text="REFUNDS please")
