@@ -8,7 +8,11 @@ Run from the repository root:
 The parent creates a throwaway database, migrates it and starts a child (bench/harness.py), which builds a
 project of `--items` generated items (texts of 8 to 20 words from a Zipf-like vocabulary) with:
 
-- answers on `--annotated` of the items, two or three each by 12 analysts, a sixth of those items disagreeing;
+- answers on `--annotated` of the items, two or three each by 12 analysts, a sixth of those items disagreeing,
+  and their answer summaries computed by the statement the import writers run (`answer_summaries_refresh`, for
+  the whole project; its time is printed);
+- the items' search rows, written by the refresh a finished import hands to the workers
+  (`item_search_refresh`; its time is printed);
 - gold labels on 2% of the items (adjudicated; a third of them gold checks) and known answers on 0.5%;
 - open flags on 0.5% (and resolved ones on 0.2%), open review requests on 1% (and resolved ones on 1%);
 - a succeeded label-model run of 10 keyword LFs, its files written as a run writes them (a probabilities file,
@@ -177,6 +181,26 @@ def build_answers(world: dict[str, Any], spec: dict[str, Any], rng: np.random.Ge
     return {"annotations": len(rows), "answered_items": len(answered), "gold": len(golds)}
 
 
+def build_summaries(world: dict[str, Any]) -> float:
+    """The answers' summaries, by the statement every writer of answers runs (here for the whole project)."""
+    from labeling.services.answer_summary import answer_summaries_refresh
+
+    started = time.perf_counter()
+    answer_summaries_refresh(project=world["project"], item_ids=None)
+    return time.perf_counter() - started
+
+
+def build_search(world: dict[str, Any]) -> float:
+    """The items' search rows, by the refresh a finished import hands to the workers."""
+    from projects.services.search import item_search_refresh
+
+    started = time.perf_counter()
+    assert item_search_refresh(project_id=world["project"].pk) == len(world["ids"])
+    seconds = time.perf_counter() - started
+    world["project"].refresh_from_db()  # its search mark moved: a request reads the project as it is now
+    return seconds
+
+
 def build_run(world: dict[str, Any], rng: np.random.Generator) -> tuple[Any, dict[str, float]]:
     """A succeeded run's files, as a run writes them, then stored as rows by the services its tasks call."""
     from django.utils import timezone
@@ -341,9 +365,9 @@ def child(spec: dict[str, Any]) -> None:
     from django.db import connection
 
     from core.queries import statistics_refresh
-    from labeling.models import Annotation, Flag, GoldLabel
+    from labeling.models import Annotation, Flag, GoldLabel, ItemAnswerSummary
     from oversight.models import ReviewRequest
-    from projects.models import Item
+    from projects.models import Item, ItemSearchText
 
     rng = np.random.default_rng(SEED)
     started = time.perf_counter()
@@ -356,8 +380,14 @@ def child(spec: dict[str, Any]) -> None:
         built = {"items": time.perf_counter() - started}
         sizes = build_answers(world, spec, rng)
         built["answers, gold, flags, reviews"] = time.perf_counter() - started - built["items"]
+        summaries = build_summaries(world)
+        search = build_search(world)
         lfs, stored = build_run(world, rng)
-        statistics_refresh([Item, Annotation, GoldLabel, Flag, ReviewRequest])
+        stored = {"answer_summaries_refresh (whole project)": summaries,
+                  "item_search_refresh (search rows, after an import)": search, **stored}  # fmt: skip
+        statistics_refresh(
+            [Item, Annotation, ItemAnswerSummary, ItemSearchText, GoldLabel, Flag, ReviewRequest]
+        )
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         version = cursor.fetchone()[0].split(" on ")[0]

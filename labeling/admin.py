@@ -9,6 +9,7 @@ from labeling.models import (
     Flag,
     GoldLabel,
     InteractionEvent,
+    ItemAnswerSummary,
     Rationale,
 )
 
@@ -79,3 +80,12 @@ class EvaluationLabelAdmin(ReadOnlyModelAdmin):
 @admin.register(AnnotationRevision)
 class AnnotationRevisionAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "annotation", "labels", "edited_by", "created_at"]
+
+
+@admin.register(ItemAnswerSummary)
+class ItemAnswerSummaryAdmin(ReadOnlyModelAdmin):
+    """Kept by the writers of answers (labeling.services.answer_summary); read-only here."""
+
+    list_display = ["item", "project", "answers", "distinct_answers", "labels"]
+    raw_id_fields = ["item"]
+    show_full_result_count = False

@@ -1,10 +1,12 @@
 """The labeling app's part of a label merge (projects.hooks.labels_merged): answers, gold labels, evaluation
-labels and rationales that store the merged key now store the key it went into. Revisions stay as they were:
-they are the record of what was answered then."""
+labels and rationales that store the merged key now store the key it went into, and the answer summaries
+follow (two answers the merge made equal agree now). Revisions stay as they were: they are the record of what
+was answered then."""
 
 from __future__ import annotations
 
 from labeling.models import Annotation, EvaluationLabel, GoldLabel, Rationale
+from labeling.services.answer_summary import answer_summaries_refresh
 from projects.hooks import LabelsMerged, labels_merged
 from projects.services.label_schema import keys_rename, rows_storing, spans_rename
 
@@ -25,6 +27,8 @@ def on_labels_merged(event: LabelsMerged) -> None:
     event.counts["rationales"] = Rationale.objects.filter(project=event.project, label=source).update(
         label=into
     )
+    if event.counts["annotations"] or event.counts["annotations_spans"]:
+        answer_summaries_refresh(project=event.project, item_ids=None)
 
 
 def receivers_register() -> None:

@@ -232,7 +232,11 @@ class ItemFilterSet(FilterSet):
         return queryset
 
     def filter_q(self, queryset: QuerySet[Item], name: str, value: str) -> QuerySet[Item]:
-        return queryset.filter(items_text_contain(project=self.access.project, text=value)) if value else queryset
+        return (
+            queryset.filter(items_text_contain(project=self.access.project, text=value))
+            if value
+            else queryset
+        )
 
     def filter_labeled(self, queryset: QuerySet[Item], name: str, value: bool | None) -> QuerySet[Item]:
         if value is None:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from core.admin import ReadOnlyModelAdmin
-from projects.models import ImportJob, Item, Label, LabelChange, Membership, Project
+from projects.models import ImportJob, Item, ItemSearchText, Label, LabelChange, Membership, Project
 
 
 class LabelInline(admin.TabularInline):
@@ -74,3 +74,12 @@ class LabelChangeAdmin(ReadOnlyModelAdmin):
 
     list_display = ["id", "project", "action", "key", "into", "changed_by", "created_at"]
     list_filter = ["action"]
+
+
+@admin.register(ItemSearchText)
+class ItemSearchTextAdmin(ReadOnlyModelAdmin):
+    """Written by the search refresh after imports (projects.services.search); read-only here."""
+
+    list_display = ["item", "project"]
+    raw_id_fields = ["item"]
+    show_full_result_count = False

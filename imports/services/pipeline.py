@@ -43,7 +43,7 @@ from imports.services.options import (
 )
 from imports.services.span_pipeline import span_items_import
 from imports.services.writers import WriteCounts, batch_writer_for_connection
-from labeling.models import Annotation, EvaluationLabel
+from labeling.models import Annotation, EvaluationLabel, ItemAnswerSummary
 from projects.choices import ImportFormat, OnConflict
 from projects.models import ImportJob, Item, Project
 from weak_supervision.models import ExternalVote
@@ -237,7 +237,7 @@ def items_import(
         if writer.counts.rows >= STATISTICS_ROWS:
             # After the commit (statistics of rows not yet visible would be of the old table), of the tables
             # written to.
-            written = [Item, Annotation, *_written_extras(writer.counts)]
+            written = [Item, Annotation, ItemAnswerSummary, *_written_extras(writer.counts)]
             transaction.on_commit(lambda: statistics_refresh(written))
         result = _result(project, writer.counts, len(writer.lf_ids), builder)
     result.seconds = time.perf_counter() - started

@@ -41,7 +41,7 @@ from imports.services.options import (
 )
 from imports.services.span_rows import SPANS_FIELD, SpanRow, SpanRowBuilder
 from imports.services.span_writers import SpanBatchWriter
-from labeling.models import Annotation, EvaluationLabel, GoldLabel
+from labeling.models import Annotation, EvaluationLabel, GoldLabel, ItemAnswerSummary
 from projects.choices import ImportFormat
 from projects.models import ImportJob, Item, Project
 from weak_supervision.models import ExternalSpanVote
@@ -118,7 +118,7 @@ def span_items_import(
         if on_progress:
             on_progress(writer.counts.rows, 1.0)
         if writer.counts.rows >= STATISTICS_ROWS:
-            written = [Item, Annotation, EvaluationLabel, GoldLabel, ExternalSpanVote]
+            written = [Item, Annotation, ItemAnswerSummary, EvaluationLabel, GoldLabel, ExternalSpanVote]
             transaction.on_commit(lambda: statistics_refresh(written))
     counts = writer.counts
     detected = opened.detector.scheme if opened.detector is not None and not scheme else scheme

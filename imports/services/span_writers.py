@@ -28,6 +28,7 @@ from imports.services.span_rows import SpanRow
 from imports.services.writers import WriteCounts
 from labeling.choices import AnnotationSource, GoldSource
 from labeling.models import Annotation, EvaluationLabel, GoldLabel
+from labeling.services.answer_summary import answer_summaries_refresh
 from projects.choices import OnConflict
 from projects.models import ImportJob, Item, Project
 from weak_supervision.models import ExternalSpanVote
@@ -89,8 +90,9 @@ class SpanBatchWriter:
         else:
             self.counts.skipped += len(known)
             scope = [r for r in batch if r.row.external_id not in existing]
-        self._annotations([r for r in scope if self._answer(r)], item_ids, known_items=existing.keys(),
-                          counted=firsts.keys())  # fmt: skip
+        changed = self._annotations([r for r in scope if self._answer(r)], item_ids,
+                                    known_items=existing.keys(), counted=firsts.keys())  # fmt: skip
+        answer_summaries_refresh(project=self.project, item_ids=sorted(changed))
         self._evaluation_labels([r for r in scope if self._destination(r) == "evaluation"], item_ids)
         self._gold_labels([r for r in scope if self._destination(r) == "gold"], item_ids)
         if self.lf_ids:
@@ -140,9 +142,10 @@ class SpanBatchWriter:
     def _annotations(
         self, rows: Sequence[SpanRow], item_ids: dict[str, int], *, known_items: Collection[str],
         counted: Collection[str],
-    ) -> None:  # fmt: skip
+    ) -> set[int]:  # fmt: skip
         """Imported annotations: new ones are created (filling a queue slot each), those an earlier import of
-        the same file made (same project, id and annotator) are updated when updating, else left."""
+        the same file made (same project, id and annotator) are updated when updating, else left. Returns the
+        items whose answers changed."""
         candidates = [str(r.annotation_uuid) for r in rows if r.row.external_id in known_items]
         known = (
             {str(value) for value in Annotation.objects.filter(client_uuid__in=candidates)
@@ -159,6 +162,7 @@ class SpanBatchWriter:
             for r in fresh
         )  # fmt: skip
         self.counts.annotations += len(fresh)
+        changed = {item_ids[r.row.external_id] for r in fresh}
         filled = Counter(item_ids[r.row.external_id] for r in fresh if r.row.external_id not in counted)
         for count in set(filled.values()):
             ids = [item_id for item_id, n in filled.items() if n == count]
@@ -175,6 +179,8 @@ class SpanBatchWriter:
                 )
             Annotation.objects.bulk_update(stale, ["labels", "spans", "updated_at"])
             self.counts.annotations += len(stale)
+            changed.update(annotation.item_id for annotation in stale)
+        return changed
 
     def _evaluation_labels(self, rows: Sequence[SpanRow], item_ids: dict[str, int]) -> None:
         """One evaluation-only label per item (created, or replaced when updating); it fills no queue slot."""

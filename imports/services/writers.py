@@ -2,9 +2,10 @@
 
 Per batch: find which external ids the project already has, insert the new items, update the known ones
 (when asked to), then write their imported annotations (or, for a row of an evaluation-only split, its
-evaluation-only label) and external LF votes. The ORM writer works on any database; the PostgreSQL writer
-inserts with COPY and the SQLite writer with `executemany` of plain tuples, each taking item ids from the
-table's sequence up front.
+evaluation-only label), recompute the answer summaries of the items whose answers changed (one statement per
+batch, labeling.services.answer_summary) and write the external LF votes. The ORM writer works on any
+database; the PostgreSQL writer inserts with COPY and the SQLite writer with `executemany` of plain tuples,
+each taking item ids from the table's sequence up front.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F
 from django.utils import timezone
 
 from features.services.cache import features_invalidate
 from imports.parsing.rows import ImportRow
 from labeling.choices import AnnotationSource
-from labeling.models import Annotation, EvaluationLabel
+from labeling.models import Annotation, EvaluationLabel, ItemAnswerSummary
+from labeling.services.answer_summary import answer_summaries_of, answer_summaries_refresh
 from projects.choices import OnConflict
 from projects.models import ImportJob, Item, Project
 from weak_supervision.models import ExternalVote
@@ -69,6 +73,9 @@ class OrmBatchWriter:
         )
         # Each distinct label list's JSON text, written once per import (most rows share a few lists).
         self._labels_json: dict[tuple[str, ...], str] = {}
+        # The batch's items that existed before it whose answers were created, changed or taken back: their
+        # summaries are recomputed from all their answers after the batch.
+        self.answers_changed: set[int] = set()
 
     def write(self, batch: Sequence[ImportRow]) -> None:
         if not batch:
@@ -102,10 +109,15 @@ class OrmBatchWriter:
             self.counts.skipped += len(known)
             scope = [row for row in batch if row.external_id not in existing]
         self._write_labels(scope, item_ids, known_items=existing.keys(), counted=firsts.keys())
+        self.answer_summaries_refresh(sorted(self.answers_changed))
+        self.answers_changed.clear()
         if self.lf_ids:
             self._write_votes(scope, item_ids, replace=self.update and bool(known))
 
-    def _labels_text(self, labels: list[str] | None) -> str:
+    def answer_summaries_refresh(self, item_ids: list[int]) -> None:
+        answer_summaries_refresh(project=self.project, item_ids=item_ids)
+
+    def _labels_text(self, labels: Sequence[str] | None) -> str:
         """A label list as the writer inserts it: its JSON text as `_labels_format` gives it, cached per list."""
         key = tuple(labels or ())
         text = self._labels_json.get(key)
@@ -198,6 +210,11 @@ class OrmBatchWriter:
         )  # fmt: skip
         fresh = [row for row in labeled if row.annotation_uuid not in known]
         self.insert_annotations([(item_ids[row.external_id], row) for row in fresh])
+        self.new_items_answered([(item_ids[row.external_id], row.labels or []) for row in fresh
+                                 if row.external_id in counted])  # fmt: skip
+        self.answers_changed.update(
+            item_ids[row.external_id] for row in fresh if row.external_id not in counted
+        )
         self.counts.annotations += len(fresh)
         # Items inserted in this batch counted their imported labels then; the others count them now.
         filled = Counter(item_ids[row.external_id] for row in fresh if row.external_id not in counted)
@@ -214,6 +231,7 @@ class OrmBatchWriter:
                 annotation.labels = by_uuid[str(annotation.client_uuid)].labels or []
                 annotation.updated_at = self.now
             Annotation.objects.bulk_update(annotations, ["labels", "updated_at"])
+            self.answers_changed.update(annotation.item_id for annotation in annotations)
             self.counts.annotations += len(annotations)
 
     def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
@@ -231,6 +249,13 @@ class OrmBatchWriter:
                 for item_id, row in pairs
             ]
         )
+
+    def new_items_answered(self, answers: list[tuple[int, list[str]]]) -> None:
+        """The answers (item id, label keys) of items this batch created, all they have: their summaries are
+        recomputed with the batch's other items. The PostgreSQL and SQLite writers write them from the rows
+        instead (answer_summaries_of): reading the answers back costs more (PostgreSQL: three times as much,
+        bench/import.py; SQLite: a third more)."""
+        self.answers_changed.update(item_id for item_id, _ in answers)
 
     # --- evaluation-only labels ----------------------------------------------------------------------------
     def _write_evaluation_labels(
@@ -272,6 +297,7 @@ class OrmBatchWriter:
         if not item_ids:
             return
         answers.delete()
+        self.answers_changed.update(item_ids)
         Item.objects.filter(pk__in=item_ids).update(remaining=F("remaining") + 1)
 
     def _evaluation_labels_drop(self, item_ids: list[int]) -> None:
@@ -322,8 +348,9 @@ class PostgresBatchWriter(OrmBatchWriter):
     check per row and foreign key, and run them all at commit (about 2.6 million for a million labeled rows,
     a third of the import). Integrity holds without them: the rows these copies point at are locked here
     exactly as those checks lock them (FOR KEY SHARE: the project and the import job when the writer starts,
-    known items when they are looked up), or were inserted by this same transaction (new items). Every other
-    write (votes, evaluation-only labels, updates) keeps its triggers.
+    known items when they are looked up), or were inserted by this same transaction (new items). The answer
+    summaries of a batch's items are written the same way: they point at the project and at those items.
+    Every other write (votes, evaluation-only labels, updates) keeps its triggers.
     """
 
     def __init__(
@@ -348,20 +375,32 @@ class PostgresBatchWriter(OrmBatchWriter):
         self.without_fk_triggers = bool(row and row[0])
         self.now_text = self.now.isoformat()
 
-    def _copy_text(self, table: str, columns: Sequence[str], text: str, *, fk_checked: bool = False) -> None:
-        """One COPY of rows already in COPY's text format. Unless `fk_checked`, with the foreign-key triggers
-        off (see the class) where the role allows it."""
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    @contextmanager
+    def _fk_triggers_off(self, *, fk_checked: bool = False) -> Iterator[CursorWrapper]:
+        """A cursor whose writes queue no foreign-key checks (see the class) where the role allows it, unless
+        `fk_checked`."""
         quiet = self.without_fk_triggers and not fk_checked
         with connection.cursor() as cursor:
             if quiet:
                 cursor.execute("SET LOCAL session_replication_role = replica")
             try:
-                with cursor.copy(statement) as copy:
-                    copy.write(text)
+                yield cursor
             finally:
                 if quiet:
                     cursor.execute("SET LOCAL session_replication_role = origin")
+
+    def _copy_text(self, table: str, columns: Sequence[str], text: str, *, fk_checked: bool = False) -> None:
+        """One COPY of rows already in COPY's text format. Unless `fk_checked`, with the foreign-key triggers
+        off (see the class) where the role allows it."""
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._fk_triggers_off(fk_checked=fk_checked) as cursor, cursor.copy(statement) as copy:
+            copy.write(text)
+
+    def answer_summaries_refresh(self, item_ids: list[int]) -> None:
+        """The batch's summaries (one statement), queuing no foreign-key checks, as the copies (see the class)."""
+        if item_ids:
+            with self._fk_triggers_off():
+                super().answer_summaries_refresh(item_ids)
 
     def _allocate_ids(self, table: str, count: int) -> list[int]:
         """`count` fresh ids, ascending. They come back as a range when no other session drew from the sequence
@@ -426,6 +465,20 @@ class PostgresBatchWriter(OrmBatchWriter):
     def _labels_format(self, text: str) -> str:
         """COPY's text format: a label key with a backslash or tab is escaped."""
         return _escaped(text)
+
+    def new_items_answered(self, answers: list[tuple[int, list[str]]]) -> None:
+        """The summaries of the items this batch created, from the rows (answer_summaries_of), by COPY."""
+        if not answers:
+            return
+        head = f"\t{self.project.pk}\t"
+        text = "".join(
+            [
+                f"{s.item_id}{head}{s.answers}\t{s.distinct_answers}\t{self._labels_text(s.labels)}\n"
+                for s in answer_summaries_of(answers)
+            ]
+        )
+        columns = ["item_id", "project_id", "answers", "distinct_answers", "labels"]
+        self._copy_text(ItemAnswerSummary._meta.db_table, columns, text)
 
     def insert_evaluation_labels(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         job_id = self.import_job.pk if self.import_job else None
@@ -514,6 +567,20 @@ class SqliteBatchWriter(OrmBatchWriter):
                 for item_id, row in pairs
             ],
         )  # fmt: skip
+
+    def new_items_answered(self, answers: list[tuple[int, list[str]]]) -> None:
+        """The summaries of the items this batch created, from the rows (answer_summaries_of)."""
+        if not answers:
+            return
+        project_id = self.project.pk
+        self._insert(
+            ItemAnswerSummary._meta.db_table,
+            ["item_id", "project_id", "answers", "distinct_answers", "labels"],
+            [
+                (s.item_id, project_id, s.answers, s.distinct_answers, self._labels_text(s.labels))
+                for s in answer_summaries_of(answers)
+            ],
+        )
 
     def insert_evaluation_labels(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         job = self.import_job.pk if self.import_job else None

@@ -20,6 +20,7 @@ from core.spans import SpanDict
 from labeling.choices import AnnotationSource, EventType
 from labeling.hooks import AnswerGiven, AnswerTakenBack, answer_given, answer_taken_back
 from labeling.models import Annotation, AnnotationRevision, Assignment, GoldLabel, InteractionEvent, Rationale
+from labeling.services.answer_summary import SUMMARY_UPSERT_CTE, answer_field, answer_summaries_refresh
 from labeling.services.queue import (
     ERROR_ITEM,
     QueueItem,
@@ -43,7 +44,7 @@ def annotation_update(
     spans: Any = None,
 ) -> Annotation:
     """Changes an annotation's labels (span projects: its spans, given as `spans`); the previous answer is
-    kept as an AnnotationRevision."""
+    kept as an AnnotationRevision, and the item's answer summary follows."""
     project = annotation.project
     checked: list[SpanDict] = []
     if project.is_spans:
@@ -52,7 +53,9 @@ def annotation_update(
     else:
         keys = annotation_labels_validate(project=project, labels=labels)
     with transaction.atomic():
-        locked = Annotation.objects.select_for_update().get(pk=annotation.pk)
+        # The item is locked with the answer (one statement): its summary is recomputed below from all its
+        # answers, which a submit or an undo of another answer for it must not change meanwhile.
+        locked = Annotation.objects.select_related("item").select_for_update().get(pk=annotation.pk)
         if locked.labels == keys and locked.spans == checked:
             return locked
         AnnotationRevision.objects.create(
@@ -63,6 +66,7 @@ def annotation_update(
         if lead_time_ms is not None:
             locked.lead_time_ms = lead_time_ms
         locked.save(update_fields=["labels", "spans", "lead_time_ms", "updated_at"])
+        answer_summaries_refresh(project=project, item_ids=[locked.item_id])
     return locked
 
 
@@ -265,8 +269,9 @@ def annotation_submit(
 
 
 # The new answer's writes as one PostgreSQL statement (data-modifying WITH): the annotation, one slot fewer
-# on the item, the analyst's lease marked submitted (or made, for a client that never asked `next`), and the
-# events, the submit's carrying the new annotation's id.
+# on the item, the analyst's lease marked submitted (or made, for a client that never asked `next`), the
+# item's answer summary (labeling.services.answer_summary), and the events, the submit's carrying the new
+# annotation's id.
 _SUBMIT = """
 WITH ann AS (
     INSERT INTO labeling_annotation (created_at, updated_at, project_id, item_id, annotator_id,
@@ -281,7 +286,7 @@ WITH ann AS (
     VALUES (%(now)s, %(now)s, %(project)s, %(item)s, %(user)s, 'submitted', %(now)s)
     ON CONFLICT (item_id, user_id) DO UPDATE
       SET status = 'submitted', expires_at = excluded.expires_at, updated_at = excluded.updated_at
-), events AS (
+), {summary}, events AS (
     INSERT INTO labeling_interactionevent (project_id, item_id, user_id, type, payload, client_ts, server_ts)
     SELECT %(project)s, %(item)s, %(user)s, e.type,
            CASE WHEN e.type = 'submit' THEN e.payload || jsonb_build_object('annotation_id', ann.id)
@@ -307,7 +312,10 @@ def _submit_in_one_statement(
         params[f"type{n}"], params[f"payload{n}"] = kind, json.dumps(body)
     rows = ", ".join(f"(%(type{n})s, %(payload{n})s::jsonb)" for n in range(len(events)))
     with connection.cursor() as cursor:
-        cursor.execute(_SUBMIT.format(events=rows), params)
+        statement = _SUBMIT.format(
+            events=rows, summary=SUMMARY_UPSERT_CTE.format(answer=answer_field(annotation.project))
+        )
+        cursor.execute(statement, params)
         (annotation.pk,) = cursor.fetchone()
     payload["annotation_id"] = annotation.pk
 
@@ -320,6 +328,7 @@ def _submit_step_by_step(
     item, user, project = annotation.item, annotation.annotator, annotation.project
     assert user is not None
     annotation.save(force_insert=True)
+    answer_summaries_refresh(project=project, item_ids=[item.pk])
     spans = _rationales_build(annotation=annotation, item=item, specs=rationales, labels=annotation.labels)
     Rationale.objects.bulk_create(spans)
     Item.objects.filter(pk=item.pk).update(remaining=F("remaining") - 1)
@@ -378,7 +387,8 @@ def annotation_undo_last(
 ) -> QueueItem:
     """Takes back this analyst's latest submission in the project and hands its item back to them.
 
-    The annotation is deleted; its labels, uuid and timing stay on the undo event.
+    The annotation is deleted (the item's answer summary follows); its labels, uuid and timing stay on the
+    undo event.
     """
     input_method_validate(input_method)
     now = timezone.now()
@@ -398,6 +408,7 @@ def annotation_undo_last(
             payload["spans"] = last.spans
         previous, previous_spans = list(last.labels), list(last.spans)
         last.delete()
+        answer_summaries_refresh(project=project, item_ids=[item.pk])
         Item.objects.filter(pk=item.pk).update(remaining=F("remaining") + 1)
         item.refresh_from_db()
         assignment = queue_lease_take(project=project, user=user, item=item, now=now)

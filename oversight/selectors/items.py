@@ -2,7 +2,9 @@
 
 Every condition is a subquery on one table (an item has an answer, a gold label, an open flag, ...) so that
 PostgreSQL plans it as a semi- or anti-join, and a million items count within the browser's budget
-(bench/item_filters.py). The weak-supervision conditions read the rows of the project's latest succeeded run
+(bench/item_filters.py). Whether an item's answers differ, and which labels they hold, is read from the items'
+answer summaries (labeling.models.ItemAnswerSummary, kept by the writers of answers), not aggregated from
+every answer per request. The weak-supervision conditions read the rows of the project's latest succeeded run
 (weak_supervision.services.outputs), not its files.
 """
 
@@ -11,23 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import (
-    Count,
-    Exists,
-    F,
-    IntegerField,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    TextField,
-    Value,
-)
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from labeling.models import Annotation, Flag, GoldLabel
+from labeling.models import Annotation, Flag, GoldLabel, ItemAnswerSummary
 from oversight.models import ReviewRequest
 from projects.models import Item, Project
 from weak_supervision.models import ItemLfVote, ItemWeakLabel
@@ -75,42 +64,17 @@ def answered(*, annotator_id: int | None = None, label: str = "") -> Exists:
 
 def labelled_as(label: str, *, project: Project) -> Q:
     """The item's gold label or any of its answers holds the label: two sets of ids, each computed once and
-    hashed (an OR of two correlated subqueries would run them for each of a million items)."""
+    hashed (an OR of two correlated subqueries would run them for each of a million items). The answers' side
+    reads the label union of each answered item's summary, one row per item instead of one per answer."""
     golds = GoldLabel.objects.filter(project=project).filter(labels_have(label)).values("item_id")
-    answers = Annotation.objects.filter(project=project).filter(labels_have(label)).values("item_id")
+    answers = ItemAnswerSummary.objects.filter(project=project).filter(labels_have(label)).values("item_id")
     return Q(pk__in=golds) | Q(pk__in=answers)
 
 
 def disagreeing_ids(*, project: Project) -> QuerySet[Any]:
-    """The ids of the items whose answers differ: their smallest and largest label lists differ (keys are
-    stored in schema order, so equal sets are equal lists). Min and max group in one hash table where a
-    count of distinct lists sorts each item's (250,000 answers: measured in bench/item_filters.py). In a span
-    project the answers are their spans (stored in text order, so equal answers are equal lists)."""
-    as_text = Cast(_answer_field(project), TextField())
-    return (
-        Annotation.objects.filter(project=project)
-        .order_by()
-        .values("item_id")
-        .annotate(lowest=Min(as_text), highest=Max(as_text))
-        .exclude(lowest=F("highest"))
-        .values("item_id")
-    )
-
-
-def _answer_field(project: Project) -> str:
-    return "spans" if project.is_spans else "labels"
-
-
-def distinct_answers(*, project: Project) -> Subquery:
-    """How many different answers the outer item got (a subquery: for the few items that disagree)."""
-    distinct = (
-        Annotation.objects.filter(item_id=OuterRef("pk"))
-        .order_by()
-        .values("item_id")
-        .annotate(n=Count(_answer_field(project), distinct=True))
-        .values("n")
-    )
-    return Subquery(distinct, output_field=IntegerField())
+    """The ids of the items whose answers differ (more than one different answer; in a span project the
+    answers are their spans): read from the summaries' `answer_summary_disagreeing` index."""
+    return ItemAnswerSummary.objects.filter(project=project, distinct_answers__gt=1).values("item_id")
 
 
 def gold_state(state: str) -> Q:
@@ -160,8 +124,9 @@ def by_confidence(items: QuerySet[Item], *, project: Project, descending: bool) 
 def by_disagreement(items: QuerySet[Item], *, project: Project) -> QuerySet[Item]:
     """The items whose answers differ, the most different answers first (then in id order): the browser's
     disagreement sort. Items whose answers agree have nothing to rank by, as items without a weak label have
-    no confidence to sort by."""
-    disagreeing = items.filter(pk__in=disagreeing_ids(project=project))
-    return disagreeing.alias(disagreement=distinct_answers(project=project)).order_by(
-        F("disagreement").desc(), "id"
+    no confidence to sort by. The summaries' own project condition lets it walk their
+    `answer_summary_disagreeing` index (project, distinct answers descending, item) in order and stop at the
+    page's end."""
+    return items.filter(answer_summary__project=project, answer_summary__distinct_answers__gt=1).order_by(
+        F("answer_summary__distinct_answers").desc(), F("answer_summary__item").asc()
     )

@@ -7,6 +7,7 @@ from django.db.models import F
 
 from labeling.choices import AnnotationSource, GoldSource
 from labeling.models import Annotation, GoldLabel
+from labeling.services.answer_summary import answer_summaries_refresh
 from projects.models import Item
 from tests.projects.factories import ItemFactory, UserFactory
 
@@ -25,9 +26,11 @@ class AnnotationFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def fills_a_slot(self, create: bool, extracted: object, **kwargs: object) -> None:
-        """Like the services, an annotation takes one of its item's open slots."""
+        """Like the services, an annotation takes one of its item's open slots and counts in its item's
+        answer summary."""
         if create:
             Item.objects.filter(pk=self.item_id).update(remaining=F("remaining") - 1)
+            answer_summaries_refresh(project=self.project, item_ids=[self.item_id])
 
 
 class GoldLabelFactory(factory.django.DjangoModelFactory):

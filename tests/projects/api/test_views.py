@@ -506,7 +506,9 @@ def test_upload_csv_import_succeeds(
         "csv",
         "items.csv",
     )
-    assert len(callbacks) == 1
+    # one import job is handed to the workers (and, once it has run, its items' search refresh)
+    assert [repr(callback).count("import_job_run_task") for callback in callbacks][:1] == [1]
+    assert sum("import_job_run_task" in repr(callback) for callback in callbacks) == 1
     assert detail.status_code == 200
     assert {
         key: detail.data[key]
