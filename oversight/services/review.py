@@ -71,6 +71,8 @@ def review_requests_add(
         return 0
     changed: list[ReviewRequest] = []
     now = timezone.now()
+    if len(wanted) == 1 and connection.vendor == "postgresql":
+        return int(_request_open_or_add(project, wanted[0], [reason], (detail or {}).get(wanted[0]), now))
     if len(wanted) == 1 and _request_open(project, wanted[0], reason, (detail or {}).get(wanted[0]), now):
         return 1
     # Joins the caller's transaction without a savepoint (a submit's): a failure here fails the submit.
@@ -132,6 +134,48 @@ def _request_open(project: Project, item_id: int, reason: str, note: Any, now: d
         return cursor.fetchone() is not None
 
 
+# PostgreSQL: the same for one or more reasons and, where the item has an open request already, the reasons
+# merged into it (kept in priority order, then by name), in the one statement: a submit's disagreement, audit
+# draw and review-all analyst cost one query together, whether or not the item is in the queue. Nothing
+# changes where the request has every reason already.
+_REQUEST_OPEN_OR_ADD = """
+WITH opened AS (
+    INSERT INTO labeling_reviewrequest (created_at, updated_at, project_id, item_id, reasons, detail, priority,
+                                        status)
+    VALUES (%(now)s, %(now)s, %(project)s, %(item)s, %(reasons)s::jsonb, %(detail)s::jsonb, %(priority)s, 'open')
+    ON CONFLICT DO NOTHING RETURNING id
+), merged AS (
+    UPDATE labeling_reviewrequest r
+    SET reasons = (SELECT jsonb_agg(reason ORDER BY {rank} DESC, reason)
+                   FROM (SELECT DISTINCT value AS reason
+                         FROM jsonb_array_elements_text(r.reasons || %(reasons)s::jsonb)) AS given),
+        detail = r.detail || %(detail)s::jsonb, priority = greatest(r.priority, %(priority)s), updated_at = %(now)s
+    WHERE r.item_id = %(item)s AND r.status = 'open' AND NOT r.reasons @> %(reasons)s::jsonb
+      AND NOT EXISTS (SELECT 1 FROM opened)
+    RETURNING r.id
+)
+SELECT (SELECT count(*) FROM opened) + (SELECT count(*) FROM merged)"""
+
+
+def _request_open_or_add(
+    project: Project, item_id: int, reasons: Sequence[str], note: Any, now: datetime
+) -> bool:
+    """Opens a request for the item with these reasons, or adds them to its open one (PostgreSQL, one
+    statement); False where its open request had every reason already. `note` is the first reason's detail."""
+    rank = "CASE reason " + " ".join(
+        f"WHEN '{key}' THEN {int(priority)}" for key, priority in REVIEW_REASON_PRIORITY.items()
+    ) + " ELSE 0 END"  # fmt: skip
+    params: dict[str, Any] = {
+        "now": now, "project": project.pk, "item": item_id, "reasons": json.dumps(_reason_order(reasons)),
+        "detail": json.dumps({reasons[0]: note} if note is not None else {}),
+        "priority": max(REVIEW_REASON_PRIORITY.get(reason, 0) for reason in reasons),
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_REQUEST_OPEN_OR_ADD.format(rank=rank), params)
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 def audit_drawn(*, project: Project, item_id: int) -> bool:
     """Whether the random audit draws this item: a hash of the project and item, so the draw is the same
     every time it is asked (a retry, a refresh) and cannot be steered by who labels when."""
@@ -173,24 +217,24 @@ def review_on_submit(
         )
         label_sets = [annotation.labels, *others]
         disagree = len(label_sets) > 1 and _disagreeing(label_sets)
+    reasons: list[str] = []
     if disagree:
-        review_requests_add(
-            project=project,
-            item_ids=[item_id],
-            reason=ReviewReason.DISAGREEMENT,
-            without_gold=has_gold is False,
-        )
+        reasons.append(ReviewReason.DISAGREEMENT)
     elif not created:
         # Only a changed answer can end a disagreement, so a new one (the hot path) pays no query for this.
         review_reason_drop(item_id=item_id, reason=ReviewReason.DISAGREEMENT)
     if audit_drawn(project=project, item_id=item_id):
-        review_requests_add(
-            project=project, item_ids=[item_id], reason=ReviewReason.AUDIT, without_gold=has_gold is False
-        )
+        reasons.append(ReviewReason.AUDIT)
     if membership is not None and membership.review_all_labels:
-        review_requests_add(
-            project=project, item_ids=[item_id], reason=ReviewReason.ANALYST, without_gold=has_gold is False
-        )
+        reasons.append(ReviewReason.ANALYST)
+    if reasons and has_gold is False and connection.vendor == "postgresql":
+        # The submit read that the item has no gold label: every reason in one statement.
+        _request_open_or_add(project, item_id, reasons, None, timezone.now())
+    else:
+        for reason in reasons:
+            review_requests_add(
+                project=project, item_ids=[item_id], reason=reason, without_gold=has_gold is False
+            )
     if membership is not None and project.gold_auto_review and not membership.review_all_labels:
         if is_check is None:
             is_check = GoldLabel.objects.filter(item_id=item_id, is_check=True).exists()

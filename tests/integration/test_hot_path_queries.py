@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
 from labeling.models import Annotation, GoldLabel, InteractionEvent
+from oversight.choices import REVIEW_REASON_PRIORITY
+from oversight.models import ReviewRequest
 from projects.choices import Role
 from projects.models import Item, Project
 from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory
@@ -102,3 +104,26 @@ def test_a_retried_submit_and_a_changed_answer_are_still_right(django_assert_max
     assert retried.json()["annotation"]["id"] == first.json()["annotation"]["id"]
     assert Annotation.objects.get(pk=first.json()["annotation"]["id"]).labels == ["spam"]
     assert Item.objects.get(pk=item_id).remaining == 0
+
+
+def test_a_submit_drawn_for_audit_on_an_item_already_in_review_stays_within_budget(
+    django_assert_max_num_queries: Any,
+) -> None:
+    # given every item drawn for audit, two answers wanted per item, and a colleague's answer that put the item
+    # in review (the audit draw)
+    project = ProjectFactory(overlap=2, review_audit_rate=1.0)
+    ItemFactory.create_batch(3, project=project)
+    client, colleague = _analyst(project), _analyst(project)
+    item_id = _next(colleague, project)["item"]["id"]
+    assert _submit(colleague, project, item_id, "spam").status_code == 201
+    assert _next(client, project)["item"]["id"] == item_id
+
+    # when the analyst disagrees: the item's open request gets a second reason, and the audit draw again
+    with django_assert_max_num_queries(SUBMIT_MAX):
+        response = _submit(client, project, item_id, "ham")
+
+    # then both reasons are on the one open request, the higher priority first
+    assert response.status_code == 201, response.content
+    request = ReviewRequest.objects.get(item_id=item_id, status=ReviewRequest.Status.OPEN)
+    assert request.reasons == ["disagreement", "audit"]
+    assert request.priority == REVIEW_REASON_PRIORITY["disagreement"]
