@@ -71,10 +71,12 @@ def review_requests_add(
         return 0
     changed: list[ReviewRequest] = []
     now = timezone.now()
-    if len(wanted) == 1 and connection.vendor == "postgresql":
-        return int(_request_open_or_add(project, wanted[0], [reason], (detail or {}).get(wanted[0]), now))
-    if len(wanted) == 1 and _request_open(project, wanted[0], reason, (detail or {}).get(wanted[0]), now):
-        return 1
+    if len(wanted) == 1:
+        note = (detail or {}).get(wanted[0])
+        if connection.vendor == "postgresql":
+            return int(_request_open_or_add(project, wanted[0], [reason], note, now))
+        if _request_open(project, wanted[0], reason, note, now):
+            return 1
     # Joins the caller's transaction without a savepoint (a submit's): a failure here fails the submit.
     with transaction.atomic(savepoint=False):
         open_requests = {
@@ -140,12 +142,11 @@ def _request_open(project: Project, item_id: int, reason: str, note: Any, now: d
 # changes where the request has every reason already.
 _REQUEST_OPEN_OR_ADD = """
 WITH opened AS (
-    INSERT INTO labeling_reviewrequest (created_at, updated_at, project_id, item_id, reasons, detail, priority,
-                                        status)
+    INSERT INTO {table} (created_at, updated_at, project_id, item_id, reasons, detail, priority, status)
     VALUES (%(now)s, %(now)s, %(project)s, %(item)s, %(reasons)s::jsonb, %(detail)s::jsonb, %(priority)s, 'open')
     ON CONFLICT DO NOTHING RETURNING id
 ), merged AS (
-    UPDATE labeling_reviewrequest r
+    UPDATE {table} r
     SET reasons = (SELECT jsonb_agg(reason ORDER BY {rank} DESC, reason)
                    FROM (SELECT DISTINCT value AS reason
                          FROM jsonb_array_elements_text(r.reasons || %(reasons)s::jsonb)) AS given),
@@ -157,23 +158,45 @@ WITH opened AS (
 SELECT (SELECT count(*) FROM opened) + (SELECT count(*) FROM merged)"""
 
 
+# A reason's priority in SQL, for the merge's order (REVIEW_REASON_PRIORITY).
+_REASON_RANK = (
+    "CASE reason "
+    + " ".join(f"WHEN '{key}' THEN {int(priority)}" for key, priority in REVIEW_REASON_PRIORITY.items())
+    + " ELSE 0 END"
+)
+
+
 def _request_open_or_add(
     project: Project, item_id: int, reasons: Sequence[str], note: Any, now: datetime
 ) -> bool:
     """Opens a request for the item with these reasons, or adds them to its open one (PostgreSQL, one
     statement); False where its open request had every reason already. `note` is the first reason's detail."""
-    rank = "CASE reason " + " ".join(
-        f"WHEN '{key}' THEN {int(priority)}" for key, priority in REVIEW_REASON_PRIORITY.items()
-    ) + " ELSE 0 END"  # fmt: skip
     params: dict[str, Any] = {
         "now": now, "project": project.pk, "item": item_id, "reasons": json.dumps(_reason_order(reasons)),
         "detail": json.dumps({reasons[0]: note} if note is not None else {}),
         "priority": max(REVIEW_REASON_PRIORITY.get(reason, 0) for reason in reasons),
     }  # fmt: skip
+    sql = _REQUEST_OPEN_OR_ADD.format(table=ReviewRequest._meta.db_table, rank=_REASON_RANK)
     with connection.cursor() as cursor:
-        cursor.execute(_REQUEST_OPEN_OR_ADD.format(rank=rank), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return bool(row and row[0])
+
+
+def review_item_reasons_add(
+    *, project: Project, item_id: int, reasons: Sequence[str], without_gold: bool = False
+) -> int:
+    """Puts one item into the review queue for several reasons at once (a submit's): as review_requests_add,
+    in one statement on PostgreSQL; 0 where nothing changed (or the item has a gold label, unless
+    `without_gold`: see review_requests_add)."""
+    if not reasons or (not without_gold and GoldLabel.objects.filter(item_id=item_id).exists()):
+        return 0
+    if connection.vendor == "postgresql":
+        return int(_request_open_or_add(project, item_id, reasons, None, timezone.now()))
+    return sum(
+        review_requests_add(project=project, item_ids=[item_id], reason=reason, without_gold=True)
+        for reason in reasons
+    )
 
 
 def audit_drawn(*, project: Project, item_id: int) -> bool:
@@ -227,14 +250,7 @@ def review_on_submit(
         reasons.append(ReviewReason.AUDIT)
     if membership is not None and membership.review_all_labels:
         reasons.append(ReviewReason.ANALYST)
-    if reasons and has_gold is False and connection.vendor == "postgresql":
-        # The submit read that the item has no gold label: every reason in one statement.
-        _request_open_or_add(project, item_id, reasons, None, timezone.now())
-    else:
-        for reason in reasons:
-            review_requests_add(
-                project=project, item_ids=[item_id], reason=reason, without_gold=has_gold is False
-            )
+    review_item_reasons_add(project=project, item_id=item_id, reasons=reasons, without_gold=has_gold is False)
     if membership is not None and project.gold_auto_review and not membership.review_all_labels:
         if is_check is None:
             is_check = GoldLabel.objects.filter(item_id=item_id, is_check=True).exists()
