@@ -12,7 +12,7 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from core.queries import datetime_from_db
+from core.queries import datetime_from_db, models_from_sql
 
 
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:
@@ -31,7 +31,7 @@ _TOKEN_WITH_USER = (
 def api_token_get_for_key(*, key: str) -> ApiToken | None:
     """The token with this key, its user attached, or None."""
     digest = ApiToken.digest_of(key)
-    found = list(User.objects.raw(_TOKEN_WITH_USER, [digest]))
+    found = models_from_sql(User, _TOKEN_WITH_USER, [digest])
     if not found:
         return None
     user = found[0]

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from core.exceptions import NotFoundError
+from core.queries import models_from_sql
 from projects.access import ProjectAccess
 from projects.choices import LabelChangeAction, Role
 from projects.models import Item, ItemSearchText, Label, LabelChange, Membership, Project
@@ -48,7 +49,7 @@ _MEMBERSHIP_WITH_PROJECT = (
 
 
 def _membership_with_project(*, slug: str, user: User) -> Membership | None:
-    found = list(Project.objects.raw(_MEMBERSHIP_WITH_PROJECT, [slug, user.pk]))
+    found = models_from_sql(Project, _MEMBERSHIP_WITH_PROJECT, [slug, user.pk])
     if not found:
         return None
     project = found[0]

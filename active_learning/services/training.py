@@ -61,6 +61,7 @@ from active_learning.strategies import (
     learner_fit,
     scores_compute,
 )
+from core.cache import counter_incr
 from core.jobs import enqueue_on_commit
 from core.storage import storage_write
 from features.choices import DEFAULT_FEATURES, ENCODER_KINDS
@@ -186,12 +187,7 @@ def learner_retrain_signal(*, project: Project) -> bool:
     if every <= 0:
         return False
     key = _NEW_ANSWERS_KEY.format(project=project.pk)
-    cache.add(key, 0, timeout=None)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=None)
-        count = 1
+    count = counter_incr(key)
     if count % every:
         return False
     enqueue_on_commit(tasks.learner_retrain_if_due_task, project.pk)

@@ -111,9 +111,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, Celery --------------------------------------------------------------------------------------
 EMBEDDED_MODE = not env.REDIS_URL
 if env.REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": env.REDIS_URL}}
     CELERY_BROKER_URL = env.REDIS_URL
     CELERY_RESULT_BACKEND = env.REDIS_URL
     # A task whose worker was killed is redelivered after this long; tasks are idempotent, so a task that

@@ -26,6 +26,8 @@ from labeling.api.serializers import (
     QueueItemOutputSerializer,
     QueueSkipInputSerializer,
     QueueUndoInputSerializer,
+    annotation_data,
+    queue_item_data,
 )
 from labeling.filtersets import InteractionEventFilterSet
 from labeling.hooks import Suggestion
@@ -66,12 +68,12 @@ def _queue_item_data(
 ) -> dict[str, Any]:
     item = current.item
     spans = project.is_spans
-    extra = {
-        "suggestion": suggestion,
-        "tokens": token_offsets_of(item.text, item.token_offsets) if spans else [],
-        "suggested_spans": item.suggested_spans if spans and shown else [],
-    }
-    return dict(QueueItemOutputSerializer({**current.__dict__, **extra}).data)
+    return queue_item_data(
+        item=item, lease_expires_at=current.assignment.expires_at, previous_labels=current.previous_labels,
+        previous_spans=current.previous_spans, suggestion=suggestion,
+        tokens=token_offsets_of(item.text, item.token_offsets) if spans else [],
+        suggested_spans=item.suggested_spans if spans and shown else [],
+    )  # fmt: skip
 
 
 class QueueNextApi(ProjectScopedMixin, APIView):
@@ -107,9 +109,11 @@ class AnnotationSubmitApi(ProjectScopedMixin, APIView):
             raise serializers.ValidationError({"labels": [ERROR_NO_LABEL]})
         fields["rationales"] = [RationaleSpec(**span) for span in fields["rationales"]]
         result = annotation_submit(project=project, user=access.user, membership=access.membership, **fields)
-        body = AnnotationSubmitOutputSerializer(
-            {"annotation": result.annotation, "created": result.created, "changed": result.changed}
-        ).data
+        body = {
+            "annotation": annotation_data(result.annotation),
+            "created": result.created,
+            "changed": result.changed,
+        }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 

@@ -12,10 +12,11 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
+from core.queries import models_from_sql
 from core.spans import SpanDict
 from labeling.choices import AnnotationSource, EventType
 from labeling.hooks import AnswerGiven, AnswerTakenBack, answer_given, answer_taken_back
@@ -198,24 +199,12 @@ def annotation_submit(
     with transaction.atomic():
         # Locking the item first serialises submissions for it: a double click waits here, then finds the
         # first click's annotation by its uuid below.
-        checks = GoldLabel.objects.filter(item=OuterRef("pk"), is_check=True)
-        item = (
-            Item.objects.select_for_update()
-            .filter(project=project, pk=item_id)
-            .annotate(
-                is_gold_check=Exists(checks), has_gold=Exists(GoldLabel.objects.filter(item=OuterRef("pk")))
-            )
-            .first()
-        )
-        if item is None:
-            raise NotFoundError(ERROR_ITEM)
+        item = _item_locked(project=project, item_id=item_id)
         checked: list[SpanDict] = []
         if project.is_spans:
             checked = spans_validate(project=project, text=item.text, spans=spans)
             keys = span_types_present(project=project, spans=checked)
-        found = list(
-            Annotation.objects.filter(Q(client_uuid=client_uuid) | Q(item_id=item.pk)).order_by("pk")
-        )
+        found = _answers_of(item_id=item.pk, client_uuid=client_uuid)
         replay = next((row for row in found if row.client_uuid == client_uuid), None)
         if replay is not None:
             if replay.annotator_id != user.pk or replay.item_id != item.pk:
@@ -266,6 +255,33 @@ def annotation_submit(
                         has_gold=bool(getattr(item, "has_gold", False)))
         )  # fmt: skip
     return SubmitResult(annotation=annotation, created=True)
+
+
+# The submit's two reads, written out: the ORM built them in about 2 ms of CPU per submit (the locked item
+# with its two EXISTS, and the OR of two lookups), against a few tenths of a millisecond as SQL.
+_ITEM_LOCKED = (
+    "SELECT i.*,"
+    f" EXISTS (SELECT 1 FROM {GoldLabel._meta.db_table} k WHERE k.item_id = i.id AND k.is_check) AS is_gold_check,"
+    f" EXISTS (SELECT 1 FROM {GoldLabel._meta.db_table} g WHERE g.item_id = i.id) AS has_gold"
+    f" FROM {Item._meta.db_table} i WHERE i.project_id = %s AND i.id = %s"
+)
+_ANSWERS = f"SELECT * FROM {Annotation._meta.db_table} WHERE client_uuid = %s OR item_id = %s ORDER BY id"
+
+
+def _item_locked(*, project: Project, item_id: int) -> Item:
+    """The project's item, its row locked until the transaction ends (PostgreSQL; SQLite's transactions are
+    serialised by BEGIN IMMEDIATE), with `is_gold_check` and `has_gold` set on it."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    found = models_from_sql(Item, _ITEM_LOCKED + lock, [project.pk, item_id])
+    if not found:
+        raise NotFoundError(ERROR_ITEM)
+    return found[0]
+
+
+def _answers_of(*, item_id: int, client_uuid: uuid.UUID) -> list[Annotation]:
+    """The item's annotations and the one with this client_uuid (a retry's, on any item), in id order."""
+    uuid_value = Annotation._meta.get_field("client_uuid").get_db_prep_value(client_uuid, connection)
+    return models_from_sql(Annotation, _ANSWERS, [uuid_value, item_id])
 
 
 # The new answer's writes as one PostgreSQL statement (data-modifying WITH): the annotation, one slot fewer

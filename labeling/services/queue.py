@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
-from core.queries import datetime_from_db
+from core.queries import datetime_from_db, models_from_sql
 from labeling.choices import EventType
 from labeling.models import Annotation, Assignment, InteractionEvent
 from projects.models import Item, Project
@@ -223,7 +223,7 @@ def _hand_out(
     gold = gold_check_due(project=project, user=user, now=now)
     with transaction.atomic():
         checks = project.gold_check_rate > 0
-        picked = list(Item.objects.raw(_pick_sql(vendor=vendor, gold=gold, checks=checks), params))
+        picked = models_from_sql(Item, _pick_sql(vendor=vendor, gold=gold, checks=checks), params)
         if not picked:
             if _nothing_open_is_locked(vendor=vendor, project=project, user=user, now=now):
                 raise _OnlyLockedLeft

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.cache import counter_incr
 from core.jobs import Started, enqueue_on_commit
 from oversight import tasks, truth
 from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
@@ -101,12 +101,7 @@ def inference_signal(*, project: Project) -> bool:
     if project.is_spans:
         return False
     key = f"oversight:inference:new-answers:{project.pk}"
-    cache.add(key, 0, timeout=None)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=None)
-        count = 1
+    count = counter_incr(key)
     if count % INFER_EVERY:
         return False
     enqueue_on_commit(tasks.inference_if_due_task, project.pk)

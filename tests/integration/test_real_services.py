@@ -7,11 +7,12 @@ import os
 import pytest
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.test import Client
 
 from config.celery import app as celery_app
+from core.cache import counter_incr
 from tests.integration.conftest import CeleryWorker
 from tests.plugins.real_services import DATABASE_NAME, RealServices
 
@@ -53,7 +54,7 @@ def test_the_django_cache_is_the_throwaway_redis(real_services: RealServices) ->
     cache.set("integration:probe", {"rows": 3}, 30)
 
     # then Redis holds it, under Django's key format
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "core.cache.RedisCache"
     assert cache.get("integration:probe") == {"rows": 3}
     assert client.exists(":1:integration:probe") == 1
     cache.delete("integration:probe")
@@ -81,3 +82,28 @@ def test_healthz_reports_postgresql_redis_and_the_worker(
             "bwrap": response.json()["sandbox"]["bwrap"],
         },
     }
+
+
+def test_a_counter_is_one_incr_on_redis_and_reads_back_through_the_cache(real_services: RealServices) -> None:
+    # given a counter nobody has counted yet, and a Redis monitor of the commands sent
+    cache.delete("integration:counter")
+    backend = caches["default"]
+    client = backend._cache.get_client(write=True)  # Django keeps its client there
+
+    # when it is counted three times
+    with client.monitor() as monitor:
+        values = [counter_incr("integration:counter") for _ in range(3)]
+        cache.get("integration:counter")  # a last command, so that the monitor has seen all before it
+        sent = []
+        for message in monitor.listen():
+            sent.append(message["command"])
+            if message["command"].startswith("GET"):
+                break
+
+    # then each count was one INCR on the one client, and the cache reads the value back
+    assert values == [1, 2, 3]
+    counted = [command for command in sent if "integration:counter" in command]
+    assert counted == ["INCRBY :1:integration:counter 1"] * 3 + ["GET :1:integration:counter"]
+    assert backend._cache.get_client(write=True) is client
+    assert cache.get("integration:counter") == 3
+    cache.delete("integration:counter")
