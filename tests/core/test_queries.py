@@ -15,7 +15,9 @@ def test_rows_are_the_instances_raw_builds_with_the_other_columns_as_attributes(
     # given items with JSON metadata, token offsets and a timestamp
     first = ItemFactory(metadata={"author": "ada", "n": 2}, token_offsets=[[0, 3]], priority=0.5)
     ItemFactory(project=first.project, metadata={})
-    sql = f"SELECT i.*, i.id * 2 AS doubled FROM {Item._meta.db_table} i WHERE i.project_id = %s ORDER BY i.id"
+    sql = (
+        f"SELECT i.*, i.id * 2 AS doubled FROM {Item._meta.db_table} i WHERE i.project_id = %s ORDER BY i.id"
+    )
 
     # when
     built = models_from_sql(Item, sql, [first.project_id])
