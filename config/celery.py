@@ -4,7 +4,7 @@ import importlib
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -18,6 +18,14 @@ WARM_UP = (
     ("weak_supervision.services.runs", None),
     ("weak_supervision.services.label_model", "label_model_warm_up"),
 )
+
+
+@worker_init.connect
+def priority_lower(**_: object) -> None:
+    """The worker and the processes it forks run below the web server's priority (OVERSIGHT_WORKER_NICE)."""
+    from core.jobs import background_priority_lower
+
+    background_priority_lower()
 
 
 @worker_process_init.connect

@@ -32,6 +32,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # 1: in embedded mode, run a task inside the request that enqueued it, when its transaction commits (as before
 # tasks ran after the response, on a background thread). The tests set it; nobody else needs it.
 TASKS_INLINE = _bool("OVERSIGHT_TASKS_INLINE", False)
+# The CPU priority (Unix niceness, 0-19) that background work runs at: Celery worker processes, and the embedded
+# mode's job thread. On a machine that also serves requests, analysts' next and submit then come before a
+# retrain; on a machine that only runs workers it changes nothing. 0 keeps the priority the process started with.
+WORKER_NICE = min(19, max(0, int(os.environ.get("OVERSIGHT_WORKER_NICE", "10"))))
 # Seconds after which Redis hands a task that no worker acknowledged (its worker died) to another worker.
 BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("OVERSIGHT_BROKER_VISIBILITY_TIMEOUT", "900"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))

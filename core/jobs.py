@@ -18,6 +18,7 @@ same job already queued or running (a double click, a second request: answered w
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -63,7 +64,9 @@ class _Background:
     def submit(self, task: Task[..., Any], args: tuple[Any, ...]) -> None:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oversight-jobs")
+                self._pool = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="oversight-jobs", initializer=background_priority_lower
+                )
             future = self._pool.submit(_job_run, task, args)
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -81,6 +84,20 @@ class _Background:
 
 
 _background = _Background()
+
+
+def background_priority_lower() -> None:
+    """Lowers the calling thread's CPU priority to settings.OVERSIGHT_WORKER_NICE where it runs higher: the
+    embedded mode's job thread and Celery worker processes call it when they start, so that a retrain on the
+    machine that serves requests waits for the analysts' requests rather than delaying them. On Linux a
+    niceness is per thread (the threads serving requests keep theirs) and a forked process inherits it.
+    Lowering one's own priority needs no privilege; where it is refused anyway, nothing changes."""
+    target = int(settings.OVERSIGHT_WORKER_NICE)
+    try:
+        if target > os.getpriority(os.PRIO_PROCESS, 0):
+            os.setpriority(os.PRIO_PROCESS, 0, target)
+    except (AttributeError, OSError):  # not a Unix, or refused
+        logger.warning("could not lower the background priority to nice %s", target)
 
 
 def _job_run(task: Task[..., Any], args: tuple[Any, ...]) -> None:

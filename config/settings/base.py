@@ -134,6 +134,7 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
 OVERSIGHT_TASKS_INLINE = env.TASKS_INLINE
+OVERSIGHT_WORKER_NICE = env.WORKER_NICE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves its message for another worker

@@ -247,8 +247,11 @@ def annotation_submit(
             _submit_in_one_statement(annotation, payload, extra, client_ts, now)
         else:
             _submit_step_by_step(annotation, payload, extra, rationales, client_ts, now)
-        # A new annotation has no revisions: its serializer need not ask the database.
-        cast(Any, annotation)._prefetched_objects_cache = {"revisions": AnnotationRevision.objects.none()}
+        # A new annotation has no revisions: its serializer need not ask the database (an evaluated empty
+        # queryset: iterating `none()` itself still runs the compiler, a quarter of a millisecond).
+        no_revisions = AnnotationRevision.objects.none()
+        no_revisions._result_cache = []
+        cast(Any, annotation)._prefetched_objects_cache = {"revisions": no_revisions}
         answer_given(
             AnswerGiven(project=project, annotation=annotation, membership=membership, created=True,
                         other_labels=others, is_gold_check=bool(getattr(item, "is_gold_check", False)),

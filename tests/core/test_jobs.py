@@ -3,6 +3,7 @@ the commit in an embedded-mode process that serves requests, so that the request
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ class ProbeTask:
 
     def __init__(self, *, block: bool = False, fail: bool = False) -> None:
         self.calls: list[tuple[tuple[Any, ...], str]] = []
+        self.priorities: list[int] = []  # the niceness of the thread it ran on
         self.started, self.finished, self.release = threading.Event(), threading.Event(), threading.Event()
         self.block, self.fail = block, fail
         if not block:
@@ -39,6 +41,7 @@ class ProbeTask:
         self.started.set()
         self.release.wait(WAIT_SECONDS)
         self.calls.append((args, threading.current_thread().name))
+        self.priorities.append(os.getpriority(os.PRIO_PROCESS, 0))
         self.finished.set()
         if self.fail:
             raise RuntimeError("the probe failed")
@@ -172,3 +175,41 @@ def test_in_embedded_mode_the_retrain_request_answers_before_the_retrain_ends(
     assert background_jobs_wait(WAIT_SECONDS)
     model = LearnerModel.objects.get(project=project)
     assert [args for args, _ in probe.calls] == [(model.pk,)]
+
+
+def test_background_jobs_run_below_the_priority_of_the_threads_that_serve_requests(
+    background: None, db: None, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    # given the serving thread's niceness (the job thread, made once per process, takes the configured one)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    probe = ProbeTask()
+
+    # when a job runs on the background thread
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(cast(Any, probe), 1)
+    assert background_jobs_wait(WAIT_SECONDS)
+
+    # then it ran at the lower priority, and the serving thread kept its own
+    assert probe.priorities == [max(own, settings.OVERSIGHT_WORKER_NICE)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own
+
+
+@pytest.mark.parametrize("nice", [0, 15])
+def test_a_thread_lowers_its_priority_only_where_it_runs_higher(settings: Any, nice: int) -> None:
+    # given a configured niceness
+    settings.OVERSIGHT_WORKER_NICE = nice
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: list[int] = []
+
+    # when a new thread lowers its priority
+    def lower() -> None:
+        jobs.background_priority_lower()
+        seen.append(os.getpriority(os.PRIO_PROCESS, 0))
+
+    thread = threading.Thread(target=lower)
+    thread.start()
+    thread.join(WAIT_SECONDS)
+
+    # then it runs at the larger of the two nicenesses (0: unchanged), and this thread is untouched
+    assert seen == [max(own, nice)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import psutil
 import pytest
 import redis
 from django.conf import settings
@@ -107,3 +108,13 @@ def test_a_counter_is_one_incr_on_redis_and_reads_back_through_the_cache(real_se
     assert backend._cache.get_client(write=True) is client
     assert cache.get("integration:counter") == 3
     cache.delete("integration:counter")
+
+
+def test_the_celery_worker_runs_below_the_web_servers_priority(celery_worker_process: CeleryWorker) -> None:
+    # given the suite's worker (started with the default OVERSIGHT_WORKER_NICE) and its forked pool processes
+    worker = psutil.Process(celery_worker_process.process.pid)
+    processes = [worker, *worker.children(recursive=True)]
+
+    # then every one of them runs at least at that niceness
+    assert processes
+    assert all(process.nice() >= settings.OVERSIGHT_WORKER_NICE for process in processes)
