@@ -24,7 +24,10 @@ class ApiTokenAuthentication(TokenAuthentication):
     model = ApiToken
 
     def authenticate_credentials(self, key: str) -> tuple[Any, ApiToken]:
-        token = api_token_get_for_key(key=key)
+        return self.token_check(api_token_get_for_key(key=key))
+
+    def token_check(self, token: ApiToken | None) -> tuple[Any, ApiToken]:
+        """The user and token a found token stands for, or the 401 its absence, expiry or user calls for."""
         if token is None:
             raise exceptions.AuthenticationFailed(ERROR_INVALID_TOKEN)
         if token.expires_at <= timezone.now():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -8,6 +9,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from accounts.models import ApiToken
+from accounts.selectors import TOKEN_COLUMNS, TOKEN_FROM, api_token_of_row
 from core.exceptions import NotFoundError
 from core.queries import models_from_sql
 from projects.access import ProjectAccess
@@ -41,40 +44,88 @@ def project_role_for_user(*, project: Project, user: AnyUser) -> str | None:
 
 # Every project page and API request reads this: one statement written out (the ORM's select_related costs
 # about 0.6 ms of CPU per request to build), the project read whole, the membership's columns beside it.
+_MEMBER_COLUMNS = "m.id AS member_id, m.role AS member_role, m.review_all_labels AS member_review_all_labels"
 _MEMBERSHIP_WITH_PROJECT = (
-    "SELECT p.*, m.id AS member_id, m.role AS member_role, m.review_all_labels AS member_review_all_labels"
+    f"SELECT p.*, {_MEMBER_COLUMNS}"
     f" FROM {Project._meta.db_table} p JOIN {Membership._meta.db_table} m ON m.project_id = p.id"
     " WHERE p.slug = %s AND m.user_id = %s"
 )
+# An API request on a project's URL reads its token and the caller's membership of that project at once
+# (projects.authentication): one statement and one round trip fewer per request on the labeling hot path.
+_PROJECT_COLUMNS = ", ".join(
+    f"p.{field.column} AS project__{field.column}" for field in Project._meta.concrete_fields
+)
+_TOKEN_WITH_MEMBERSHIP = (
+    f"SELECT {TOKEN_COLUMNS}, {_MEMBER_COLUMNS}, {_PROJECT_COLUMNS} FROM {TOKEN_FROM}"
+    f" LEFT JOIN {Project._meta.db_table} p ON p.slug = %s"
+    f" LEFT JOIN {Membership._meta.db_table} m ON m.project_id = p.id AND m.user_id = u.id"
+    " WHERE t.digest = %s"
+)
 
 
-def _membership_with_project(*, slug: str, user: User) -> Membership | None:
-    found = models_from_sql(Project, _MEMBERSHIP_WITH_PROJECT, [slug, user.pk])
-    if not found:
+def _membership_of_row(row: Any, project: Project, user: User) -> Membership | None:
+    if row.member_id is None:
         return None
-    project = found[0]
-    row = cast(Any, project)
     return Membership(
         pk=row.member_id, project=project, user=user, role=row.member_role,
         review_all_labels=bool(row.member_review_all_labels),
     )  # fmt: skip
 
 
-def project_get_for_user(*, user: AnyUser, slug: str, action: Action = Action.VIEW) -> ProjectAccess:
+def _membership_with_project(*, slug: str, user: User) -> Membership | None:
+    found = models_from_sql(Project, _MEMBERSHIP_WITH_PROJECT, [slug, user.pk])
+    return _membership_of_row(found[0], found[0], user) if found else None
+
+
+@dataclass(frozen=True)
+class ProjectRead:
+    """What an API request's authentication read about the project in its URL, for the caller: the project
+    (None: no project has that slug) and the caller's membership (None: not a member)."""
+
+    slug: str
+    user_id: int
+    project: Project | None
+    membership: Membership | None
+
+
+def api_token_with_project_read(*, key: str, slug: str) -> tuple[ApiToken | None, ProjectRead | None]:
+    """The token with this key (its user attached) and, for its user, what project_get_for_user reads about
+    the project `slug`, in one statement; (None, None) for an unknown key."""
+    digest = ApiToken.digest_of(key)
+    found = models_from_sql(User, _TOKEN_WITH_MEMBERSHIP, [slug, digest], related={"project": Project})
+    if not found:
+        return None, None
+    user = found[0]
+    token = api_token_of_row(user, digest)
+    row = cast(Any, user)
+    project: Project | None = row.project
+    membership = _membership_of_row(row, project, user) if project is not None else None
+    return token, ProjectRead(slug=slug, user_id=user.pk, project=project, membership=membership)
+
+
+def project_get_for_user(
+    *, user: AnyUser, slug: str, action: Action = Action.VIEW, read: ProjectRead | None = None
+) -> ProjectAccess:
     """The user's access to the project, if they may take `action` on it: 404 to non-members (and to
     anonymous users), 403 to members whose role does not allow it (the Action table).
 
     One query for a member: the membership row with its project (every request of the labeling hot path
-    comes through here); a superuser who is not a member costs a second one."""
+    comes through here); a superuser who is not a member costs a second one. None where the request's
+    authentication already read it for this user and slug (`read`: api_token_with_project_read)."""
     if not isinstance(user, User) or not user.is_authenticated:
         raise NotFoundError("Project not found.")
-    membership = _membership_with_project(slug=slug, user=user)
+    if read is not None and read.slug == slug and read.user_id == user.pk:
+        membership, found = read.membership, read.project
+    else:
+        membership = _membership_with_project(slug=slug, user=user)
+        found = None
+        if membership is None and _is_superuser(user):
+            found = Project.objects.filter(slug=slug).first()
     if membership is not None:
         role = Role.OWNER if _is_superuser(user) else membership.role
         project = membership.project
     else:
-        found = Project.objects.filter(slug=slug).first() if _is_superuser(user) else None
-        if found is None:
+        if found is None or not _is_superuser(user):
             raise NotFoundError("Project not found.")
         project, role = found, Role.OWNER
     access = ProjectAccess(project=project, user=user, role=role, membership=membership)

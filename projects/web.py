@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from core.htmx import HtmxHttpRequest
 from core.web import html_errors
 from projects.access import ProjectAccess
+from projects.authentication import project_read_of
 from projects.models import Project
 from projects.permissions import Action
 from projects.selectors import project_get_for_user
@@ -26,7 +27,10 @@ class ProjectScopedMixin(APIView):
     NotFoundError and PermissionDeniedError become 404 and 403 through core.api.exception_handlers."""
 
     def get_access(self, action: Action = Action.VIEW) -> ProjectAccess:
-        return project_get_for_user(user=self.request.user, slug=self.kwargs["slug"], action=action)
+        read = project_read_of(self.request._request)  # the token authentication's read, where it made one
+        return project_get_for_user(
+            user=self.request.user, slug=self.kwargs["slug"], action=action, read=read
+        )
 
     def get_project(self, action: Action = Action.VIEW) -> Project:
         return self.get_access(action).project

@@ -250,8 +250,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # --- REST framework -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: unauthenticated API calls get 401 with a WWW-Authenticate challenge.
-        "accounts.authentication.ApiTokenAuthentication",
+        # Token first: unauthenticated API calls get 401 with a WWW-Authenticate challenge. On a project's
+        # URL it reads the caller's membership in the same statement (one round trip fewer per request).
+        "projects.authentication.ProjectApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.queries import models_from_sql
-from projects.models import Item
+from projects.models import Item, Project
 from tests.projects.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +47,29 @@ def test_a_subset_of_columns_defers_the_others_and_the_primary_key_is_required()
     assert "metadata" in built[0].get_deferred_fields()
     with pytest.raises(ValueError, match="primary key"):
         models_from_sql(Item, f"SELECT text FROM {Item._meta.db_table}", [])
+
+
+def test_related_columns_build_the_joined_model_or_none_where_the_join_found_nothing() -> None:
+    # given one item whose project exists and a LEFT JOIN that finds no project for another
+    item = ItemFactory(text="hello")
+    items, projects = Item._meta.db_table, Project._meta.db_table
+    sql = (
+        f"SELECT i.id, i.text, p.id AS joined__id, p.slug AS joined__slug, p.created_at AS joined__created_at"
+        f" FROM {items} i LEFT JOIN {projects} p ON p.id = i.project_id AND p.slug = %s WHERE i.id = %s"
+    )
+
+    # when
+    (found,) = models_from_sql(Item, sql, [item.project.slug, item.pk], related={"joined": Project})
+    (missing,) = models_from_sql(Item, sql, ["no-such-slug", item.pk], related={"joined": Project})
+
+    # then the joined project is built and converted, not left as columns; absent, it is None
+    joined = found.joined  # type: ignore[attr-defined]
+    assert isinstance(joined, Project)
+    assert (joined.pk, joined.slug) == (item.project_id, item.project.slug)
+    assert joined.created_at == item.project.created_at
+    assert not hasattr(found, "joined__slug")
+    assert missing.joined is None  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="joined's primary key"):
+        models_from_sql(
+            Item, f"SELECT i.id, 'x' AS joined__slug FROM {items} i", [], related={"joined": Project}
+        )

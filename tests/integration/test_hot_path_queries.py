@@ -1,6 +1,7 @@
 """The labeling hot path's SQL on real PostgreSQL, counted as production runs it (BEGIN and COMMIT included:
-these tests run outside a test transaction): `next` in at most 6 queries and `submit` in at most 8, through
-the API with a token, suggestions and gold checks on."""
+these tests run outside a test transaction): the issue asks `next` for at most 6 queries and `submit` for at
+most 8; they take 5 and 6-7 (the token and membership one statement), held here at 5 and 7, through the API
+with a token, suggestions and gold checks on."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFact
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-NEXT_MAX = 6
-SUBMIT_MAX = 8
+NEXT_MAX = 5  # the issue asks for at most 6
+SUBMIT_MAX = 7  # the issue asks for at most 8 (6 for a plain answer; a gold check or review 7)
 
 
 def _analyst(project: Project) -> APIClient:
