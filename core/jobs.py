@@ -137,3 +137,27 @@ def enqueue_on_commit(task: Task[..., Any], *args: Any, using: str | None = None
         transaction.on_commit(partial(_background.submit, task, args), using=using)
     else:
         transaction.on_commit(partial(task.delay, *args), using=using)
+
+
+def enqueue_later_on_commit(
+    task: Task[..., Any], *args: Any, seconds: float, using: str | None = None
+) -> bool:
+    """Hands `task(*args)` to the workers `seconds` after the current transaction commits: with a broker,
+    Celery's countdown (the worker holds it until then); on an embedded-mode serving process, a timer that
+    queues it on the background thread. Where tasks run inline (commands, the shell, the tests) nothing
+    outlives the call to run it later, so nothing is enqueued and it answers False: a caller's next trigger
+    must repeat the work (the retrain's rest, active_learning.services.training, is one)."""
+    delay = max(0.0, float(seconds))
+    if tasks_run_in_background():
+
+        def later() -> None:
+            timer = threading.Timer(delay, _background.submit, args=(task, args))
+            timer.daemon = True
+            timer.start()
+
+        transaction.on_commit(later, using=using)
+        return True
+    if bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)):
+        return False
+    transaction.on_commit(partial(task.apply_async, args=args, countdown=delay), using=using)
+    return True

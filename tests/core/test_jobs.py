@@ -16,7 +16,12 @@ from rest_framework.test import APIClient
 from active_learning import tasks as active_learning_tasks
 from active_learning.models import LearnerModel
 from core import jobs
-from core.jobs import background_jobs_wait, enqueue_on_commit, tasks_run_in_background
+from core.jobs import (
+    background_jobs_wait,
+    enqueue_later_on_commit,
+    enqueue_on_commit,
+    tasks_run_in_background,
+)
 from projects.choices import Role
 from projects.models import Membership, Project
 from tests.projects.factories import ItemFactory, MembershipFactory, ProjectFactory
@@ -34,6 +39,7 @@ class ProbeTask:
         self.priorities: list[int] = []  # the niceness of the thread it ran on
         self.started, self.finished, self.release = threading.Event(), threading.Event(), threading.Event()
         self.block, self.fail = block, fail
+        self.countdowns: list[float] = []
         if not block:
             self.release.set()
 
@@ -50,6 +56,10 @@ class ProbeTask:
         self._run(args)
 
     def apply(self, args: tuple[Any, ...], throw: bool = False) -> None:  # the background thread's call
+        self._run(args)
+
+    def apply_async(self, args: tuple[Any, ...], countdown: float) -> None:  # a broker's delayed call
+        self.countdowns.append(countdown)
         self._run(args)
 
 
@@ -213,3 +223,53 @@ def test_a_thread_lowers_its_priority_only_where_it_runs_higher(settings: Any, n
     # then it runs at the larger of the two nicenesses (0: unchanged), and this thread is untouched
     assert seen == [max(own, nice)]
     assert os.getpriority(os.PRIO_PROCESS, 0) == own
+
+
+def test_a_later_job_runs_on_the_background_thread_after_its_delay(
+    background: None, db: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    probe = ProbeTask()
+
+    # when it is enqueued for 0.3 s after the commit
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert enqueue_later_on_commit(cast(Any, probe), 4, seconds=0.3) is True
+    assert probe.finished.is_set() is False
+
+    # then it ran on the background thread, not before its time
+    assert probe.finished.wait(WAIT_SECONDS)
+    assert time.monotonic() - started >= 0.3
+    assert [(args, name.startswith("oversight-jobs")) for args, name in probe.calls] == [((4,), True)]
+
+
+def test_a_later_job_goes_to_the_broker_with_a_countdown(
+    settings: Any, db: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a broker (not eager)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    probe = ProbeTask()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        assert enqueue_later_on_commit(cast(Any, probe), 2, seconds=7.5) is True
+
+    # then
+    assert probe.countdowns == [7.5]
+    assert [args for args, _ in probe.calls] == [(2,)]
+
+
+def test_where_tasks_run_inline_a_later_job_is_not_run(
+    db: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given the test settings (inline: nothing outlives the call to run it later)
+    probe = ProbeTask()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueued = enqueue_later_on_commit(cast(Any, probe), 1, seconds=0.0)
+
+    # then the caller is told, and nothing ran
+    assert enqueued is False
+    assert callbacks == []
+    assert probe.calls == []

@@ -9,7 +9,7 @@ import pytest
 
 from active_learning.choices import ModelStatus
 from active_learning.models import LearnerModel, ScoreChunk
-from active_learning.services.training import learner_retrain, learner_settings_update
+from active_learning.services.training import learner_retrain, learner_settings_update, retrain_resting_until
 from features.services.cache import feature_block_build, features_plan
 from labeling.services.annotations import annotation_submit
 from projects.choices import Role, Split
@@ -97,4 +97,8 @@ def test_new_annotations_start_a_retrain_on_the_worker(celery_worker_process: Ce
     second = _wait(second, celery_worker_process)
     assert second.trigger == "annotations"
     assert second.n_labels == first.n_labels + sum(item.split != Split.TEST for item in batch)
+    # and not before the first one's rest ended (a quarter of the time at most: it starts by itself then,
+    # the answers having fallen due during the rest)
+    resting = retrain_resting_until(first)
+    assert resting is None or second.created_at >= resting
     assert second.annotation_watermark > first.annotation_watermark

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from modAL.uncertainty import classifier_margin
 
 from active_learning import tasks
@@ -278,9 +280,11 @@ def _submit(project: Project, user: Any, item: Item, label: str) -> None:
 
 
 def test_annotations_start_a_retrain_every_retrain_every_annotations(
-    corpus_project: Callable[..., Project], django_capture_on_commit_callbacks: Any
+    corpus_project: Callable[..., Project], django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
-    # given a project without annotations that retrains every three
+    # given a project without annotations that retrains every three, with no rest between retrains (the
+    # next test holds the rest)
+    settings.OVERSIGHT_RETRAIN_MAX_SHARE = 1.0
     project = corpus_project(items=12, gold=0)
     learner_settings_update(project=project, retrain_every=3)
     analyst = new_user()
@@ -835,3 +839,61 @@ def test_a_retrain_of_items_that_mark_nothing_compares_nothing(
     assert model.features == FeatureKind.HYBRID
     assert "feature_sets" not in model.metrics
     assert not FeatureBlock.objects.filter(project=project, kind="context").exists()
+
+
+def test_answers_start_no_retrain_while_the_last_one_rests(
+    corpus_project: Callable[..., Project], retrain: Retrain, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a project whose last retrain worked 4 s and finished 1 s ago, with enough new answers since
+    settings.OVERSIGHT_RETRAIN_MAX_SHARE = 0.25
+    project = corpus_project(items=12, gold=0)
+    learner_settings_update(project=project, retrain_every=2)
+    last = retrain(project)
+    assert last.status == ModelStatus.SUCCEEDED
+    finished = timezone.now() - timedelta(seconds=1)
+    LearnerModel.objects.filter(pk=last.pk).update(
+        seconds={"train": 1.5, "score_chunks": 2.0, "finish": 0.5}, finished_at=finished
+    )
+    last.refresh_from_db()
+    analyst = new_user()
+    for index, item in enumerate(Item.objects.filter(project=project, remaining__gt=0).order_by("pk")[:3]):
+        _submit(project, analyst, item, ("ham", "spam")[index % 2])
+
+    later: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        training,
+        "enqueue_later_on_commit",
+        lambda task, *args, seconds: later.append((task, args, seconds)) or True,
+    )
+
+    # when / then it rests 3 x 4 s after it finished (a quarter of the time at most), checking again once
+    # when the rest ends, then starts one
+    assert training.retrain_resting_until(last) == finished + timedelta(seconds=12)
+    assert learner_retrain_if_due(project=project) is None
+    assert learner_retrain_if_due(project=project) is None
+    assert [(task, args) for task, args, _ in later] == [(tasks.learner_retrain_if_due_task, (project.pk,))]
+    assert 10.5 <= later[0][2] <= 12.5
+    LearnerModel.objects.filter(pk=last.pk).update(finished_at=finished - timedelta(seconds=12))
+    started = learner_retrain_if_due(project=project)
+    assert started is not None
+    assert started.trigger == Trigger.ANNOTATIONS
+
+
+@pytest.mark.parametrize(
+    ("share", "seconds", "rests"),
+    [(1.0, {"train": 4.0}, False), (0.5, {}, False), (0.5, {"train": 4.0}, True)],
+)
+def test_no_rest_with_a_share_of_one_or_nothing_recorded(
+    corpus_project: Callable[..., Project], retrain: Retrain, settings: Any,
+    share: float, seconds: dict[str, float], rests: bool,
+) -> None:  # fmt: skip
+    # given
+    settings.OVERSIGHT_RETRAIN_MAX_SHARE = share
+    project = corpus_project(items=12, gold=0)
+    last = retrain(project)
+    LearnerModel.objects.filter(pk=last.pk).update(seconds=seconds)
+    last.refresh_from_db()
+
+    # when / then
+    assert (training.retrain_resting_until(last) is not None) is rests
+    assert training.retrain_resting_until(None) is None
