@@ -362,6 +362,17 @@ def overlap_violations(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def retrains_done(database_url: str) -> int:
+    """Retrains that finished (succeeded) so far, over every project of the database."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM active_learning_learnermodel WHERE status = 'succeeded'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 # --- the browser -------------------------------------------------------------------------------------------
 PAINT_PROBE = """
 window.__lat = []; window.__t0 = null;
@@ -454,6 +465,7 @@ def main() -> None:
                 )
                 for load in loads:
                     before, before_pg = cpu_seconds(stack), postgres_cpu()
+                    retrains_before = retrains_done(database_url)
                     samples, seconds = run_load(
                         port, setup["slug"], setup["tokens"], load, args.seconds, spans=args.spans
                     )
@@ -463,7 +475,8 @@ def main() -> None:
                     per_item = {part: value * 1000 / max(samples.items, 1) for part, value in used.items()}
                     cpu_rows.append([f"{size:,}", load.name, f"{sum(used.values()) / seconds:.2f}",
                                      *(f"{per_item[part]:.1f}" for part in ("gunicorn", "postgres", "celery",
-                                                                            "analysts"))])  # fmt: skip
+                                                                            "analysts")),
+                                     str(retrains_done(database_url) - retrains_before)])  # fmt: skip
                     over = overlap_violations(database_url)
                     rows.append([
                         f"{size:,}", load.name, f"{rate:,.1f}",
@@ -494,9 +507,11 @@ def main() -> None:
         print("| " + " | ".join(row) + " |")
     print()
     print(
-        "CPU per answered item (ms), by part of the stack; the machine has 2 cores (2,000 ms of CPU per second)"
+        "CPU per answered item (ms), by part of the stack; the machine has 2 cores (2,000 ms of CPU per second);"
+        " retrains: those that finished during the load"
     )
-    header = ["items", "load", "cores busy", "gunicorn", "postgres", "celery", "simulated analysts"]
+    header = ["items", "load", "cores busy", "gunicorn", "postgres", "celery", "simulated analysts",
+              "retrains"]  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in cpu_rows:
