@@ -1,8 +1,9 @@
 """The labeling hot path on the real stack: gunicorn, PostgreSQL, Redis and a Celery worker.
 
 For each project size (10,000 and 1,000,000 items by default) the script makes a throwaway PostgreSQL
-database, migrates it, fills the project with COPY, starts a Celery worker and gunicorn on it, and then runs
-simulated analysts against the API. Each analyst has its own keep-alive connection and its own token and
+database, migrates it, fills the project with COPY, runs its first retrain (which builds the feature cache,
+a one-off per project; reported), starts a Celery worker and gunicorn on it, and then runs simulated
+analysts against the API. Each analyst has its own keep-alive connection and its own token and
 loops: `GET /queue/next/`, an optional reading pause, `POST /annotations/`. Loads: 1, 8 and 50 analysts
 without pause, and 50 analysts reading each item for a random 1-3 s (about 2 s). Per load it prints p50,
 p95 and p99 of next, submit and next+submit (pauses excluded), items/s over all analysts, errors, and
@@ -133,7 +134,30 @@ def child_queries(spec: dict[str, Any]) -> dict[str, Any]:
     return {"next_queries": max(counts["next"][1:]), "submit_queries": max(counts["submit"][1:])}
 
 
-CHILD_MODES = {"setup": child_setup, "queries": child_queries}
+def child_warm(spec: dict[str, Any]) -> dict[str, Any]:
+    """The project's first retrain, every step inline: it builds the feature cache (a one-off per project: at
+    a million items minutes of work) before the loads, so that they measure a project in use, whose
+    retrains read the cache, not one whose first retrain is still hashing every text."""
+    from unittest import mock
+
+    import django
+
+    django.setup()
+    from active_learning import tasks
+    from active_learning.services.training import learner_model_run_inline, learner_retrain
+    from projects.models import Project
+
+    project = Project.objects.get(slug=spec["slug"])
+    started = time.perf_counter()
+    with mock.patch.object(tasks.learner_model_train_task, "delay"):  # the steps run below, not on a worker
+        model = learner_retrain(project=project)
+    model = learner_model_run_inline(model=model)
+    if model.status != "succeeded":
+        raise RuntimeError(f"the first retrain failed: {model.error}")
+    return {"seconds": round(time.perf_counter() - started, 1), "features": model.features}
+
+
+CHILD_MODES = {"setup": child_setup, "queries": child_queries, "warm": child_warm}
 
 
 # --- the services ------------------------------------------------------------------------------------------
@@ -456,6 +480,12 @@ def main() -> None:
             script = Path(__file__)
             setup = child_run(script, "setup", {"items": size, "analysts": 50, "spans": args.spans}, env)
             print(f"# {size:,} items: filled in {setup['fill_seconds']} s", flush=True)
+            warm = child_run(script, "warm", {"slug": setup["slug"]}, env)
+            extras.append(
+                f"{size:,} items: first retrain, building the feature cache ({warm['features']}), before the "
+                f"loads: {warm['seconds']} s"
+            )
+            print(f"# {extras[-1]}", flush=True)
             with services(env, args, var_dir) as stack:
                 port = stack.port
                 queries = child_run(script, "queries", {"slug": setup["slug"], "spans": args.spans}, env)

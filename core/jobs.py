@@ -18,6 +18,7 @@ same job already queued or running (a double click, a second request: answered w
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -28,6 +29,7 @@ from typing import Any, Generic, TypeVar
 
 from celery import Task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
@@ -160,4 +162,37 @@ def enqueue_later_on_commit(
     if bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)):
         return False
     transaction.on_commit(partial(task.apply_async, args=args, countdown=delay), using=using)
+    return True
+
+
+# --- automatic jobs rest between runs ---------------------------------------------------------------------
+# A project's automatic retrains and truth-inference runs follow its answers (every N of them); on a big project
+# one run can take longer than N answers do, and back to back they would hold a core, and the rows they write,
+# for as long as analysts work. Each kind of automatic job therefore takes at most a share of the time.
+
+
+def automatic_rest_until(*, finished_at: datetime | None, worked_seconds: float) -> datetime | None:
+    """Until when a project's next automatic job of a kind waits, after one that finished at `finished_at`
+    having worked `worked_seconds`: that kind takes at most settings.OVERSIGHT_AUTO_JOB_MAX_SHARE of the time,
+    so it rests worked * (1 / share - 1). None: no rest (nothing finished, nothing recorded, or a share of 1).
+    A job started by hand never waits."""
+    share = float(settings.OVERSIGHT_AUTO_JOB_MAX_SHARE)
+    if finished_at is None or worked_seconds <= 0 or share >= 1:
+        return None
+    return finished_at + timedelta(seconds=worked_seconds * (1 / share - 1))
+
+
+def automatic_job_resting(rest_until: datetime | None, key: str, task: Task[..., Any], *args: Any) -> bool:
+    """Whether an automatic job that fell due must wait for `rest_until`; if so, its check (`task(*args)`) is
+    enqueued once for when the rest ends (`key` names the project's pending check in the cache), so that the
+    answers that arrive meanwhile go into that job even if no more arrive."""
+    if rest_until is None:
+        return False
+    wait = (rest_until - timezone.now()).total_seconds()
+    if wait <= 0:
+        return False
+    if cache.add(key, 1, timeout=math.ceil(wait)) and not enqueue_later_on_commit(
+        task, *args, seconds=math.ceil(wait) + 0.5
+    ):
+        cache.delete(key)  # nothing runs later here (a command, the tests): the next answers check again
     return True

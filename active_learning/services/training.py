@@ -10,17 +10,15 @@ goes on from there.
 from __future__ import annotations
 
 import io
-import math
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import joblib
 import numpy as np
 import numpy.typing as npt
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -65,7 +63,7 @@ from active_learning.strategies import (
     scores_compute,
 )
 from core.cache import counter_incr
-from core.jobs import enqueue_later_on_commit, enqueue_on_commit
+from core.jobs import automatic_job_resting, automatic_rest_until, enqueue_on_commit
 from core.storage import storage_write
 from features.choices import DEFAULT_FEATURES, ENCODER_KINDS
 from features.classifiers import can_train, probabilities_full, stack
@@ -211,19 +209,15 @@ def _retrain_every(project: Project) -> int:
 
 
 def retrain_resting_until(last: LearnerModel | None) -> datetime | None:
-    """Until when answers start no retrain after `last`: a project's automatic retrains take at most
-    OVERSIGHT_RETRAIN_MAX_SHARE of the time, so one that worked W seconds (its recorded steps) rests
-    W * (1 / share - 1) after it finished. A retrain over a million items (seconds of CPU) then runs every
-    ten seconds or so however fast analysts answer, instead of taking a core from their requests; one over
-    ten thousand items rests about a second. A retrain that falls due meanwhile starts when the rest ends
-    (learner_retrain_if_due checks again then). None: no rest (no finished model, or a share of 1)."""
-    if last is None or last.status != ModelStatus.SUCCEEDED or last.finished_at is None:
+    """Until when answers start no retrain after `last` (core.jobs.automatic_rest_until: automatic retrains
+    take at most OVERSIGHT_AUTO_JOB_MAX_SHARE of the time, so one that worked W seconds, its recorded steps,
+    rests W * (1 / share - 1) after it finished). A retrain over a million items then runs every ten seconds
+    or so however fast analysts answer, instead of taking a core from their requests; one over ten thousand
+    items rests about a second. None: no rest."""
+    if last is None or last.status != ModelStatus.SUCCEEDED:
         return None
-    share = float(django_settings.OVERSIGHT_RETRAIN_MAX_SHARE)
     worked = sum(float(value) for value in (last.seconds or {}).values() if isinstance(value, int | float))
-    if share >= 1 or worked <= 0:
-        return None
-    return last.finished_at + timedelta(seconds=worked * (1 / share - 1))
+    return automatic_rest_until(finished_at=last.finished_at, worked_seconds=worked)
 
 
 def learner_retrain_if_due(*, project: Project) -> LearnerModel | None:
@@ -241,15 +235,8 @@ def learner_retrain_if_due(*, project: Project) -> LearnerModel | None:
     new = Annotation.objects.filter(project=project, pk__gt=watermark).values("pk")[: settings.retrain_every]
     if new.count() < settings.retrain_every:
         return None
-    resting = retrain_resting_until(last)
-    if resting is not None and (wait := (resting - timezone.now()).total_seconds()) > 0:
-        # Due, but resting: check again when the rest ends (once per rest), so that the answers that arrive
-        # meanwhile go into that retrain even if no more arrive.
-        key = _REST_CHECK_KEY.format(project=project.pk)
-        if cache.add(key, 1, timeout=math.ceil(wait)) and not enqueue_later_on_commit(
-            tasks.learner_retrain_if_due_task, project.pk, seconds=math.ceil(wait) + 0.5
-        ):
-            cache.delete(key)  # nothing runs later here (a command, the tests): the next answers check again
+    key = _REST_CHECK_KEY.format(project=project.pk)
+    if automatic_job_resting(retrain_resting_until(last), key, tasks.learner_retrain_if_due_task, project.pk):
         return None
     try:
         return learner_retrain(project=project, trigger=Trigger.ANNOTATIONS)

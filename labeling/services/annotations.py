@@ -56,7 +56,9 @@ def annotation_update(
     with transaction.atomic():
         # The item is locked with the answer (one statement): its summary is recomputed below from all its
         # answers, which a submit or an undo of another answer for it must not change meanwhile.
-        locked = Annotation.objects.select_related("item").select_for_update().get(pk=annotation.pk)
+        locked = (
+            Annotation.objects.select_related("item").select_for_update(no_key=True).get(pk=annotation.pk)
+        )
         if locked.labels == keys and locked.spans == checked:
             return locked
         AnnotationRevision.objects.create(
@@ -272,9 +274,10 @@ _ANSWERS = f"SELECT * FROM {Annotation._meta.db_table} WHERE client_uuid = %s OR
 
 
 def _item_locked(*, project: Project, item_id: int) -> Item:
-    """The project's item, its row locked until the transaction ends (PostgreSQL; SQLite's transactions are
-    serialised by BEGIN IMMEDIATE), with `is_gold_check` and `has_gold` set on it."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    """The project's item, its row locked until the transaction ends (PostgreSQL, FOR NO KEY UPDATE: see
+    labeling.services.queue; SQLite's transactions are serialised by BEGIN IMMEDIATE), with `is_gold_check`
+    and `has_gold` set on it."""
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
     found = models_from_sql(Item, _ITEM_LOCKED + lock, [project.pk, item_id])
     if not found:
         raise NotFoundError(ERROR_ITEM)

@@ -3,9 +3,15 @@
 An item is open while `remaining > 0` (the project's overlap minus its annotations). The queue hands an
 analyst the open item of highest priority (then import order) that they have neither answered nor skipped
 and whose open slots are not all held by other analysts' live leases. The hand-out locks the item's row
-(`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL) and counts the live leases again once it holds the
-lock: two analysts can never both take the last slot of an item. On SQLite, transactions start with
-`BEGIN IMMEDIATE` (settings), which serialises hand-outs: correct, if slower.
+(`SELECT ... FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL) and counts the live leases again once it holds
+the lock: two analysts can never both take the last slot of an item.
+
+The hot path locks items FOR NO KEY UPDATE, never FOR UPDATE: it changes no key, and FOR UPDATE would also
+conflict with the FOR KEY SHARE locks that PostgreSQL's foreign-key checks take on the items a background
+job's rows point at (a truth-inference run writes a row per item and checks them all at its commit: with
+FOR UPDATE every hand-out and submit of the project waited the seconds that commit takes, or skipped items).
+On SQLite, transactions start with `BEGIN IMMEDIATE` (settings), which serialises hand-outs: correct, if
+slower.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ def input_method_validate(value: str) -> str:
 
 
 def project_item_get(*, project: Project, item_id: int, lock: bool = False) -> Item:
-    items = Item.objects.select_for_update() if lock else Item.objects.all()
+    items = Item.objects.select_for_update(no_key=True) if lock else Item.objects.all()
     item = items.filter(project=project, pk=item_id).first()
     if item is None:
         raise NotFoundError(ERROR_ITEM)
@@ -126,7 +132,7 @@ def gold_check_due(*, project: Project, user: AbstractBaseUser, now: datetime) -
 # `next` is the most frequent request there is, so the hand-out is written in SQL rather than in ORM calls:
 #  1. PICK: the analyst's live lease if there is one, else (when a gold check is due) the first check they
 #     have neither answered nor skipped, else the best open item they have neither answered nor skipped and
-#     whose slots are not all held by colleagues' live leases, locked with FOR UPDATE SKIP LOCKED on
+#     whose slots are not all held by colleagues' live leases, locked with FOR NO KEY UPDATE SKIP LOCKED on
 #     PostgreSQL (a colleague's hand-out in progress is passed over, not waited for). COALESCE evaluates the
 #     later sub-selects only when the earlier ones found nothing.
 #  2. LEASE: an upsert that counts the colleagues' live leases again and writes the lease only if a slot is
@@ -192,7 +198,7 @@ def _pick_sql(*, vendor: str, gold: bool, checks: bool) -> str:
         gold_last=f",\n    {check}" if checks else "",
         open_c=_OPEN_TO_ME.format(ref="c.id"),
         held_c=_HELD_BY_OTHERS.format(ref="c.id"),
-        lock="FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else "",
+        lock="FOR NO KEY UPDATE SKIP LOCKED" if vendor == "postgresql" else "",
         async_commit=_ASYNC_COMMIT if vendor == "postgresql" else "",
     )
 

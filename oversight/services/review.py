@@ -487,7 +487,7 @@ def review_decide(
         raise ValidationError(ERROR_NOTE, code="note")
     now = timezone.now()
     with transaction.atomic():
-        item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
+        item = Item.objects.select_for_update(no_key=True).filter(project=project, pk=item_id).first()
         if item is None:
             raise NotFoundError("Item not found in this project.")
         previous = GoldLabel.objects.filter(item=item).first()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.cache import counter_incr
-from core.jobs import Started, enqueue_on_commit
+from core.jobs import Started, automatic_job_resting, automatic_rest_until, enqueue_on_commit
 from oversight import tasks, truth
 from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
 from oversight.models import InferenceRun, ItemInferredLabel
@@ -108,11 +109,31 @@ def inference_signal(*, project: Project) -> bool:
     return True
 
 
+def inference_resting_until(last: InferenceRun | None) -> datetime | None:
+    """Until when answers start no run after `last` (core.jobs.automatic_rest_until): automatic runs take at
+    most OVERSIGHT_AUTO_JOB_MAX_SHARE of the time, counted from the run's start to the end of its commit. On a
+    million items a run (about half a minute, most of it writing a row per item) would otherwise follow
+    every INFER_EVERY answers back to back. None: no rest."""
+    if (
+        last is None
+        or last.status != JobStatus.SUCCEEDED
+        or last.started_at is None
+        or last.finished_at is None
+    ):
+        return None
+    worked = (last.finished_at - last.started_at).total_seconds()
+    return automatic_rest_until(finished_at=last.finished_at, worked_seconds=worked)
+
+
 def inference_if_due(*, project: Project) -> InferenceRun | None:
-    """Starts a run when at least INFER_EVERY answers arrived since the last run's watermark."""
+    """Starts a run when at least INFER_EVERY answers arrived since the last run's watermark and the last
+    automatic run has rested (inference_resting_until)."""
     last = InferenceRun.objects.filter(project=project).order_by("-number").first()
     watermark = last.answer_watermark if last is not None else 0
     if project.annotations.filter(pk__gt=watermark).count() < INFER_EVERY:
+        return None
+    key = f"oversight:inference:rest-check:{project.pk}"
+    if automatic_job_resting(inference_resting_until(last), key, tasks.inference_if_due_task, project.pk):
         return None
     try:
         return inference_run_start(project=project, user=None, trigger=JobTrigger.ANSWERS).job
@@ -192,6 +213,10 @@ def _execute(run: InferenceRun) -> InferenceRun:
         run.error = ""
         run.finished_at = timezone.now()
         run.save()
+    # Its end, the commit included (checking a row per item's foreign keys takes seconds on a million items):
+    # what the next automatic run rests after.
+    run.finished_at = timezone.now()
+    InferenceRun.objects.filter(pk=run.pk).update(finished_at=run.finished_at)
     return run
 
 

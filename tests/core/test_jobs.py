@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from active_learning import tasks as active_learning_tasks
@@ -273,3 +277,46 @@ def test_where_tasks_run_inline_a_later_job_is_not_run(
     assert enqueued is False
     assert callbacks == []
     assert probe.calls == []
+
+
+def test_an_automatic_job_rests_a_multiple_of_its_work_and_its_check_is_enqueued_once(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a share of a fifth: a job that worked 2 s rests 8 s after it finished, one second ago
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 0.2
+    finished = timezone.now() - timedelta(seconds=1)
+    until = jobs.automatic_rest_until(finished_at=finished, worked_seconds=2.0)
+    later: list[float] = []
+    monkeypatch.setattr(
+        jobs, "enqueue_later_on_commit", lambda task, *args, seconds: later.append(seconds) or True
+    )
+    key = f"tests:rest:{uuid.uuid4()}"
+
+    # when it falls due twice during the rest, and once after
+    resting = [jobs.automatic_job_resting(until, key, cast(Any, ProbeTask()), 1) for _ in range(2)]
+    rested = jobs.automatic_job_resting(finished - timedelta(seconds=9), key, cast(Any, ProbeTask()), 1)
+
+    # then it waits, with one check for the rest's end; no rest for nothing recorded or a share of 1
+    assert until == finished + timedelta(seconds=8)
+    assert resting == [True, True]
+    assert rested is False
+    assert len(later) == 1
+    assert 7.5 <= later[0] <= 8.5
+    assert jobs.automatic_rest_until(finished_at=finished, worked_seconds=0.0) is None
+    assert jobs.automatic_rest_until(finished_at=None, worked_seconds=2.0) is None
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 1.0
+    assert jobs.automatic_rest_until(finished_at=finished, worked_seconds=2.0) is None
+
+
+def test_where_nothing_can_run_later_the_next_due_check_tries_again(settings: Any) -> None:
+    # given the tests' inline mode (a later job is not run) and a rest that has 8 s to go
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 0.2
+    until = timezone.now() + timedelta(seconds=8)
+    key = f"tests:rest:{uuid.uuid4()}"
+
+    # when it falls due
+    resting = jobs.automatic_job_resting(until, key, cast(Any, ProbeTask()), 1)
+
+    # then it waits, and the cache does not claim a check that nothing will run
+    assert resting is True
+    assert cache.get(key) is None

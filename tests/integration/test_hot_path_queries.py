@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -128,3 +129,35 @@ def test_a_submit_drawn_for_audit_on_an_item_already_in_review_stays_within_budg
     request = ReviewRequest.objects.get(item_id=item_id, status=ReviewRequest.Status.OPEN)
     assert request.reasons == ["disagreement", "audit"]
     assert request.priority == REVIEW_REASON_PRIORITY["disagreement"]
+
+
+def test_next_and_submit_do_not_wait_for_foreign_key_checks_on_their_item() -> None:
+    # given a project's one open item, held FOR KEY SHARE by another transaction, as PostgreSQL's foreign-key
+    # checks hold every item at the commit of a truth-inference run (a row per item)
+    project = ProjectFactory(overlap=1)
+    item = ItemFactory(project=project)
+    client = _analyst(project)
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname=settings["NAME"],
+        password=settings["PASSWORD"] or None,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '2s'")  # a wait for the other transaction fails the request
+    try:
+        other.execute("SELECT 1 FROM labeling_item WHERE id = %s FOR KEY SHARE", [item.pk])
+
+        # when the analyst asks for an item and answers it meanwhile
+        shown = _next(client, project)
+        response = _submit(client, project, shown["item"]["id"], "ham")
+
+        # then the item was handed out (not skipped as locked) and the answer stored without waiting
+        assert shown["item"]["id"] == item.pk
+        assert response.status_code == 201, response.content
+    finally:
+        other.rollback()
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    item.refresh_from_db()
+    assert item.remaining == 0

@@ -34,6 +34,7 @@ from active_learning.services.training import (
     score_chunk_compute,
 )
 from active_learning.strategies import DIVERSE_CANDIDATES_PER_ITEM
+from core import jobs
 from features import vectors as features
 from features.choices import HYBRID_CONTEXT, FeatureKind
 from features.classifiers import hash_uniform
@@ -284,7 +285,7 @@ def test_annotations_start_a_retrain_every_retrain_every_annotations(
 ) -> None:
     # given a project without annotations that retrains every three, with no rest between retrains (the
     # next test holds the rest)
-    settings.OVERSIGHT_RETRAIN_MAX_SHARE = 1.0
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 1.0
     project = corpus_project(items=12, gold=0)
     learner_settings_update(project=project, retrain_every=3)
     analyst = new_user()
@@ -845,7 +846,7 @@ def test_answers_start_no_retrain_while_the_last_one_rests(
     corpus_project: Callable[..., Project], retrain: Retrain, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a project whose last retrain worked 4 s and finished 1 s ago, with enough new answers since
-    settings.OVERSIGHT_RETRAIN_MAX_SHARE = 0.25
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 0.25
     project = corpus_project(items=12, gold=0)
     learner_settings_update(project=project, retrain_every=2)
     last = retrain(project)
@@ -861,7 +862,7 @@ def test_answers_start_no_retrain_while_the_last_one_rests(
 
     later: list[tuple[Any, ...]] = []
     monkeypatch.setattr(
-        training,
+        jobs,
         "enqueue_later_on_commit",
         lambda task, *args, seconds: later.append((task, args, seconds)) or True,
     )
@@ -888,7 +889,7 @@ def test_no_rest_with_a_share_of_one_or_nothing_recorded(
     share: float, seconds: dict[str, float], rests: bool,
 ) -> None:  # fmt: skip
     # given
-    settings.OVERSIGHT_RETRAIN_MAX_SHARE = share
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = share
     project = corpus_project(items=12, gold=0)
     last = retrain(project)
     LearnerModel.objects.filter(pk=last.pk).update(seconds=seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db.models import F
+from django.utils import timezone
 
+from core import jobs
+from oversight import tasks
 from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
 from oversight.models import InferenceRun, ItemInferredLabel, ReviewRequest
 from oversight.services.truth import (
@@ -20,6 +24,7 @@ from oversight.services.truth import (
     INFER_EVERY,
     NOTE_ONE_SOURCE,
     inference_if_due,
+    inference_resting_until,
     inference_run_execute,
     inference_run_start,
     inference_signal,
@@ -247,3 +252,55 @@ def test_every_infer_every_new_answers_a_check_is_enqueued_and_starts_a_run_when
     run = inference_if_due(project=project)
     assert run is not None
     assert run.trigger == JobTrigger.ANSWERS
+
+
+def test_answers_start_no_run_while_the_last_one_rests_and_check_again_when_it_ends(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a project whose last run worked 10 s (its commit included) and ended 2 s ago, with enough answers
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 0.25
+    project, _ = _crowd_project(n=10)
+    last = _run(project)
+    ended = timezone.now() - timedelta(seconds=2)
+    InferenceRun.objects.filter(pk=last.pk).update(
+        started_at=ended - timedelta(seconds=10), finished_at=ended
+    )
+    last.refresh_from_db()
+    user = UserFactory()
+    for item in ItemFactory.create_batch(INFER_EVERY, project=project):
+        AnnotationFactory(item=item, annotator=user, labels=["ham"])
+    later: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        jobs,
+        "enqueue_later_on_commit",
+        lambda task, *args, seconds: later.append((task, args, seconds)) or True,
+    )
+
+    # when / then it rests 3 x 10 s after it ended: no run, one check for when the rest ends
+    assert inference_resting_until(last) == ended + timedelta(seconds=30)
+    assert inference_if_due(project=project) is None
+    assert inference_if_due(project=project) is None
+    assert [(task, args) for task, args, _ in later] == [(tasks.inference_if_due_task, (project.pk,))]
+    assert 27.5 <= later[0][2] <= 28.5
+    # and once the rest is over the check starts the run
+    InferenceRun.objects.filter(pk=last.pk).update(finished_at=ended - timedelta(seconds=30))
+    run = inference_if_due(project=project)
+    assert run is not None
+    assert run.trigger == JobTrigger.ANSWERS
+
+
+def test_a_run_ends_after_its_commit_and_a_share_of_one_never_rests(settings: Any) -> None:
+    # given
+    project, _ = _crowd_project(n=10)
+
+    # when
+    run = _run(project)
+
+    # then its end is recorded after its start; with a share of 1 nothing rests
+    assert run.started_at is not None
+    assert run.finished_at is not None
+    assert run.finished_at >= run.started_at
+    assert InferenceRun.objects.get(pk=run.pk).finished_at == run.finished_at
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 1.0
+    assert inference_resting_until(run) is None
+    assert inference_resting_until(None) is None
