@@ -37,9 +37,9 @@ TASKS_INLINE = _bool("OVERSIGHT_TASKS_INLINE", False)
 # retrain; on a machine that only runs workers it changes nothing. 0 keeps the priority the process started with.
 WORKER_NICE = min(19, max(0, int(os.environ.get("OVERSIGHT_WORKER_NICE", "10"))))
 # The largest share of the time a project's automatic retrains, and apart its automatic truth-inference runs, may
-# take (0.01-1): after one that worked W seconds, answers start no new one of that kind until W * (1 / share - 1)
+# take (0.01-1): after one that took W seconds, answers start no new one of that kind until W * (1 / share - 1)
 # seconds passed; one that falls due meanwhile starts then, with every answer until then (a job started by hand
-# never waits). A retrain over 10,000 items rests a second or so; over a million, about ten. 1: no rest.
+# never waits). A retrain over 10,000 items rests a second or so; over a million, minutes. 1: no rest.
 AUTO_JOB_MAX_SHARE = min(1.0, max(0.01, float(os.environ.get("OVERSIGHT_AUTO_JOB_MAX_SHARE", "0.25"))))
 # Seconds after which Redis hands a task that no worker acknowledged (its worker died) to another worker.
 BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("OVERSIGHT_BROKER_VISIBILITY_TIMEOUT", "900"))

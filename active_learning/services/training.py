@@ -209,14 +209,15 @@ def _retrain_every(project: Project) -> int:
 
 
 def retrain_resting_until(last: LearnerModel | None) -> datetime | None:
-    """Until when answers start no retrain after `last` (core.jobs.automatic_rest_until: automatic retrains
-    take at most OVERSIGHT_AUTO_JOB_MAX_SHARE of the time, so one that worked W seconds, its recorded steps,
-    rests W * (1 / share - 1) after it finished). A retrain over a million items then runs every ten seconds
-    or so however fast analysts answer, instead of taking a core from their requests; one over ten thousand
-    items rests about a second. None: no rest."""
-    if last is None or last.status != ModelStatus.SUCCEEDED:
+    """Until when answers start no retrain after `last` (core.jobs.automatic_rest_until): automatic retrains
+    are under way at most OVERSIGHT_AUTO_JOB_MAX_SHARE of the time, so one that took W seconds from its
+    creation to its end (its feature blocks, training, chunks and finish, and any wait for a worker) rests
+    W * (1 / share - 1). A retrain over ten thousand items rests a second or so; one over a million, whose
+    chunks take a worker most of a minute, a few minutes, instead of running back to back and holding a core
+    as long as analysts answer (more workers shorten both). None: no rest."""
+    if last is None or last.status != ModelStatus.SUCCEEDED or last.finished_at is None:
         return None
-    worked = sum(float(value) for value in (last.seconds or {}).values() if isinstance(value, int | float))
+    worked = (last.finished_at - last.created_at).total_seconds()
     return automatic_rest_until(finished_at=last.finished_at, worked_seconds=worked)
 
 

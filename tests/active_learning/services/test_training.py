@@ -845,7 +845,7 @@ def test_a_retrain_of_items_that_mark_nothing_compares_nothing(
 def test_answers_start_no_retrain_while_the_last_one_rests(
     corpus_project: Callable[..., Project], retrain: Retrain, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a project whose last retrain worked 4 s and finished 1 s ago, with enough new answers since
+    # given a project whose last retrain took 4 s and finished 1 s ago, with enough new answers since
     settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 0.25
     project = corpus_project(items=12, gold=0)
     learner_settings_update(project=project, retrain_every=2)
@@ -853,7 +853,7 @@ def test_answers_start_no_retrain_while_the_last_one_rests(
     assert last.status == ModelStatus.SUCCEEDED
     finished = timezone.now() - timedelta(seconds=1)
     LearnerModel.objects.filter(pk=last.pk).update(
-        seconds={"train": 1.5, "score_chunks": 2.0, "finish": 0.5}, finished_at=finished
+        created_at=finished - timedelta(seconds=4), finished_at=finished
     )
     last.refresh_from_db()
     analyst = new_user()
@@ -874,25 +874,29 @@ def test_answers_start_no_retrain_while_the_last_one_rests(
     assert learner_retrain_if_due(project=project) is None
     assert [(task, args) for task, args, _ in later] == [(tasks.learner_retrain_if_due_task, (project.pk,))]
     assert 10.5 <= later[0][2] <= 12.5
-    LearnerModel.objects.filter(pk=last.pk).update(finished_at=finished - timedelta(seconds=12))
+    LearnerModel.objects.filter(pk=last.pk).update(
+        created_at=finished - timedelta(seconds=16), finished_at=finished - timedelta(seconds=12)
+    )
     started = learner_retrain_if_due(project=project)
     assert started is not None
     assert started.trigger == Trigger.ANNOTATIONS
 
 
-@pytest.mark.parametrize(
-    ("share", "seconds", "rests"),
-    [(1.0, {"train": 4.0}, False), (0.5, {}, False), (0.5, {"train": 4.0}, True)],
-)
+@pytest.mark.parametrize(("share", "took", "rests"), [(1.0, 4.0, False), (0.5, 0.0, False), (0.5, 4.0, True)])
 def test_no_rest_with_a_share_of_one_or_nothing_recorded(
-    corpus_project: Callable[..., Project], retrain: Retrain, settings: Any,
-    share: float, seconds: dict[str, float], rests: bool,
-) -> None:  # fmt: skip
+    corpus_project: Callable[..., Project],
+    retrain: Retrain,
+    settings: Any,
+    share: float,
+    took: float,
+    rests: bool,
+) -> None:
     # given
     settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = share
     project = corpus_project(items=12, gold=0)
     last = retrain(project)
-    LearnerModel.objects.filter(pk=last.pk).update(seconds=seconds)
+    assert last.finished_at is not None
+    LearnerModel.objects.filter(pk=last.pk).update(created_at=last.finished_at - timedelta(seconds=took))
     last.refresh_from_db()
 
     # when / then
