@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-WORKERS ?= 4
+WORKERS ?= 3
+THREADS ?= 8
 
 .PHONY: help install migrate demo run test test-unit test-integration test-browser lint typecheck worker beat serve clean
 
@@ -70,7 +71,10 @@ beat: install
 
 serve: migrate
 	$(PY) manage.py collectstatic --noinput -v0
-	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS)
+	# gthread: keep-alive connections (sync workers close each after one request) and threads that serve other
+	# analysts while one waits on the database; what bench/labeling.py measures.
+	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --worker-class gthread \
+		--workers $(WORKERS) --threads $(THREADS) --keep-alive 30
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
