@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model, QuerySet
@@ -48,29 +48,61 @@ def datetime_from_db(value: object) -> datetime | None:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
-# How a statement's columns become a model's fields, per process: (model, vendor, columns, prefix) -> the
-# model's field names and their positions (in the model's field order, as Model.from_db takes them), and the
-# converters of each position.
+# How a statement's columns become a model's fields: the model's field names and their positions (in the
+# model's field order, as Model.from_db takes them), and the converters of each position.
 _Converters = list[tuple[int, list[Any], Any]]
 _Plan = tuple[list[str], list[int], _Converters]
-_PLANS: dict[tuple[type[Model], str, tuple[str, ...], str], _Plan] = {}
 
 
 def _plan(model: type[Model], columns: tuple[str, ...], prefix: str) -> _Plan:
-    key = (model, connection.vendor, columns, prefix)
-    plan = _PLANS.get(key)
-    if plan is None:
-        chosen = [field for field in model._meta.concrete_fields if f"{prefix}{field.column}" in columns]
-        names = [field.attname for field in chosen]
-        positions = [columns.index(f"{prefix}{field.column}") for field in chosen]
-        converters: _Converters = []
-        for field, position in zip(chosen, positions, strict=True):
-            col = field.get_col(model._meta.db_table)
-            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if found:
-                converters.append((position, found, col))
-        plan = (names, positions, converters)
-        _PLANS[key] = plan
+    chosen = [field for field in model._meta.concrete_fields if f"{prefix}{field.column}" in columns]
+    names = [field.attname for field in chosen]
+    positions = [columns.index(f"{prefix}{field.column}") for field in chosen]
+    converters: _Converters = []
+    for field, position in zip(chosen, positions, strict=True):
+        col = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((position, found, col))
+    return names, positions, converters
+
+
+# A statement's whole mapping, made once per process: the main model's plan, every converter to run, the other columns
+# (set as attributes), and per related model its name, plan and the position of its primary key.
+_Related = tuple[str, type[Model], list[str], list[int], int]
+_StatementPlan = tuple[list[str], list[int], _Converters, list[tuple[str, int]], list[_Related]]
+_STATEMENT_PLANS: dict[
+    tuple[type[Model], str, tuple[str, ...], tuple[tuple[str, type[Model]], ...]], _StatementPlan
+] = {}
+
+
+def _statement_plan(
+    model: type[Model], columns: tuple[str, ...], related: tuple[tuple[str, type[Model]], ...]
+) -> _StatementPlan:
+    key = (model, connection.vendor, columns, related)
+    plan = _STATEMENT_PLANS.get(key)
+    if plan is not None:
+        return plan
+    names, positions, converters = _plan(model, columns, "")
+    if model._meta.pk is None or model._meta.pk.attname not in names:
+        raise ValueError("The statement must select the primary key.")
+    others: list[_Related] = []
+    converters = list(converters)
+    taken = set(positions)
+    for name, other in related:
+        other_names, other_positions, other_converters = _plan(other, columns, f"{name}__")
+        pk = other._meta.pk
+        if pk is None or pk.attname not in other_names:
+            raise ValueError(
+                f"The statement must select {name}'s primary key ({name}__{pk.column if pk else 'id'})."
+            )
+        pk_position = other_positions[other_names.index(pk.attname)]
+        others.append((name, other, other_names, other_positions, pk_position))
+        converters += other_converters
+        taken.update(other_positions)
+    extra = [(column, position) for position, column in enumerate(columns) if position not in taken]
+    plan = (names, positions, converters, extra, others)
+    _STATEMENT_PLANS[key] = plan
     return plan
 
 
@@ -93,23 +125,13 @@ def models_from_sql(
         cursor.execute(sql, params)
         columns = tuple(column[0] for column in cursor.description or ())
         rows = cursor.fetchall()
-    names, positions, converters = _plan(model, columns, "")
-    if model._meta.pk is None or model._meta.pk.attname not in names:
-        raise ValueError("The statement must select the primary key.")
-    others = [(name, other, _plan(other, columns, f"{name}__")) for name, other in (related or {}).items()]
-    for name, other, (other_names, _, _) in others:
-        pk = other._meta.pk
-        if pk is None or pk.attname not in other_names:
-            raise ValueError(
-                f"The statement must select {name}'s primary key ({name}__{pk.column if pk else 'id'})."
-            )
-    all_converters = converters + [converter for _, _, plan in others for converter in plan[2]]
-    taken = set(positions) | {position for _, _, plan in others for position in plan[1]}
-    extra = [(column, position) for position, column in enumerate(columns) if position not in taken]
+    names, positions, converters, extra, others = _statement_plan(
+        model, columns, tuple((related or {}).items())
+    )
     built = []
     for raw in rows:
         values = list(raw)
-        for position, functions, col in all_converters:
+        for position, functions, col in converters:
             value = values[position]
             for function in functions:
                 value = function(value, col, connection)
@@ -117,16 +139,10 @@ def models_from_sql(
         instance = model.from_db(connection.alias, names, [values[position] for position in positions])
         for column, position in extra:
             setattr(instance, column, values[position])
-        for name, other, (other_names, other_positions, _) in others:
-            key = values[other_positions[other_names.index(cast(Any, other._meta.pk).attname)]]
-            setattr(
-                instance,
-                name,
-                None
-                if key is None
-                else other.from_db(
-                    connection.alias, other_names, [values[position] for position in other_positions]
-                ),
-            )
+        for name, other, other_names, other_positions, pk_position in others:
+            joined = None
+            if values[pk_position] is not None:
+                joined = other.from_db(connection.alias, other_names, [values[p] for p in other_positions])
+            setattr(instance, name, joined)
         built.append(instance)
     return built

@@ -3,7 +3,6 @@ same statement as the token: the labeling hot path's requests then make one roun
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from django.http import HttpRequest
@@ -12,14 +11,15 @@ from rest_framework.request import Request
 from accounts.authentication import ApiTokenAuthentication
 from projects.selectors import ProjectRead, api_token_with_project_read
 
-# What each request's authentication read about its project (weak keys: an entry goes with its request).
-_READS: weakref.WeakKeyDictionary[HttpRequest, ProjectRead] = weakref.WeakKeyDictionary()
+# The attribute of the request (Django's) that holds what its authentication read about its project.
+_READ_ATTRIBUTE = "oversight_project_read"
 
 
 def project_read_of(request: HttpRequest) -> ProjectRead | None:
     """What this request's authentication read about the project in its URL, if it did (ProjectScopedMixin
     passes it to projects.selectors.project_get_for_user)."""
-    return _READS.get(request)
+    read = getattr(request, _READ_ATTRIBUTE, None)
+    return read if isinstance(read, ProjectRead) else None
 
 
 class ProjectApiTokenAuthentication(ApiTokenAuthentication):
@@ -39,5 +39,5 @@ class ProjectApiTokenAuthentication(ApiTokenAuthentication):
         token, read = api_token_with_project_read(key=key, slug=slug)
         checked = self.token_check(token)
         if read is not None:
-            _READS[request._request] = read
+            setattr(request._request, _READ_ATTRIBUTE, read)
         return checked
