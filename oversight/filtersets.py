@@ -215,6 +215,17 @@ class ItemFilterSet(FilterSet):
     def filter_queryset(self, queryset: QuerySet[Item]) -> QuerySet[Item]:
         items: QuerySet[Item] = super().filter_queryset(queryset)
         data = self.form.cleaned_data
+        project = self.access.project
+        # The rows' own project condition lets PostgreSQL read the weak labels' (project, label) and
+        # (project, confidence, item) indexes, and the end model's (project, label), instead of every row.
+        if (
+            data.get("weak_label")
+            or data.get("confidence_min") is not None
+            or data.get("confidence_max") is not None
+        ):
+            items = items.filter(weak_label__project=project)
+        if data.get("end_model_label"):
+            items = items.filter(end_model_label__project=project)
         lf = data.get("lf")
         if lf is not None:
             items = items.filter(selectors.lf_voted(lf_id=lf.pk, vote=data.get("lf_vote") or ""))

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
@@ -62,6 +63,7 @@ def queries(kind: str) -> list[dict[str, str]]:
         {"disagreement": "true"}, {"disagreement": "false"}, {"ordering": "-disagreement"},
         *({"label": key} for key in LABELS[kind]),
         {"split": "train", "label": second}, {"label": first, "disagreement": "true"},
+        {"split": "test", "label": first, "labeled": "true"},
         {"split": "test", "disagreement": "false"}, {"split": "train", "ordering": "-disagreement"},
         {"labeled": "true"}, {"labeled": "false"}, {"labeled": "true", "disagreement": "false"},
     ]  # fmt: skip
@@ -113,10 +115,8 @@ def listed_before(access: ProjectAccess, data: dict[str, str]) -> tuple[list[str
         answered = Q(pk__in=Annotation.objects.values("item_id"))
         items = items.filter(answered if data["labeled"] == "true" else ~answered)
     if data.get("label"):
-        golds = GoldLabel.objects.filter(project=project).filter(labels_have(data["label"])).values("item_id")
-        answers = (
-            Annotation.objects.filter(project=project).filter(labels_have(data["label"])).values("item_id")
-        )
+        golds = GoldLabel.objects.filter(project=project).filter(_holds(data["label"])).values("item_id")
+        answers = Annotation.objects.filter(project=project).filter(_holds(data["label"])).values("item_id")
         items = items.filter(Q(pk__in=golds) | Q(pk__in=answers))
     if data.get("disagreement"):
         disagreeing = Q(pk__in=_disagreeing_ids(project))
@@ -129,6 +129,13 @@ def listed_before(access: ProjectAccess, data: dict[str, str]) -> tuple[list[str
         )
     ids = list(items.values_list("external_id", flat=True))
     return ids[:50], len(ids)
+
+
+def _holds(key: str) -> Q:
+    """The label list holds the key, as the filters read it before (PostgreSQL: containment, not `?`)."""
+    if connection.vendor == "postgresql":
+        return Q(labels__contains=[key])
+    return labels_have(key)
 
 
 def _answer_field(project: Project) -> str:
