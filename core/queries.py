@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -21,6 +23,39 @@ def filter_ids(queryset: QuerySet[M], field: str, ids: Iterable[int]) -> QuerySe
     if connection.vendor == "postgresql":
         return queryset.filter(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", [wanted])})
     return queryset.filter(**{f"{field}__in": wanted})
+
+
+FK_TRIGGERS_MAY_BE_OFF = (
+    "SELECT current_setting('is_superuser') = 'on' OR (current_setting('server_version_num')::int >= 150000 "
+    "AND has_parameter_privilege('session_replication_role', 'SET'))"
+)
+
+
+def fk_triggers_may_be_off() -> bool:
+    """Whether this PostgreSQL role may write without queuing foreign-key checks (`session_replication_role`:
+    a superuser, or a role granted SET on it). False elsewhere."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(FK_TRIGGERS_MAY_BE_OFF)
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+@contextmanager
+def fk_triggers_off(*, off: bool) -> Iterator[CursorWrapper]:
+    """A cursor whose writes queue no foreign-key check, where `off` (see fk_triggers_may_be_off), inside the
+    caller's transaction. PostgreSQL would otherwise queue one check per row and key and run them at commit,
+    each locking the row it points at (FOR KEY SHARE): the caller must hold what those checks would have
+    made sure of (the rows pointed at exist and stay until the commit)."""
+    with connection.cursor() as cursor:
+        if off:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        try:
+            yield cursor
+        finally:
+            if off:
+                cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def statistics_refresh(models: Iterable[type[Model]]) -> None:

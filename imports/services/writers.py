@@ -23,6 +23,7 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import F
 from django.utils import timezone
 
+from core.queries import fk_triggers_may_be_off, fk_triggers_off
 from features.services.cache import features_invalidate
 from imports.parsing.rows import ImportRow
 from labeling.choices import AnnotationSource
@@ -367,27 +368,15 @@ class PostgresBatchWriter(OrmBatchWriter):
                 cursor.execute(
                     f"SELECT 1 FROM {ImportJob._meta.db_table} WHERE id = %s FOR KEY SHARE", [import_job.pk]
                 )
-            cursor.execute(
-                "SELECT current_setting('is_superuser') = 'on' OR (current_setting('server_version_num')::int "
-                ">= 150000 AND has_parameter_privilege('session_replication_role', 'SET'))"
-            )
-            row = cursor.fetchone()
-        self.without_fk_triggers = bool(row and row[0])
+        self.without_fk_triggers = fk_triggers_may_be_off()
         self.now_text = self.now.isoformat()
 
     @contextmanager
     def _fk_triggers_off(self, *, fk_checked: bool = False) -> Iterator[CursorWrapper]:
         """A cursor whose writes queue no foreign-key checks (see the class) where the role allows it, unless
         `fk_checked`."""
-        quiet = self.without_fk_triggers and not fk_checked
-        with connection.cursor() as cursor:
-            if quiet:
-                cursor.execute("SET LOCAL session_replication_role = replica")
-            try:
-                yield cursor
-            finally:
-                if quiet:
-                    cursor.execute("SET LOCAL session_replication_role = origin")
+        with fk_triggers_off(off=self.without_fk_triggers and not fk_checked) as cursor:
+            yield cursor
 
     def _copy_text(self, table: str, columns: Sequence[str], text: str, *, fk_checked: bool = False) -> None:
         """One COPY of rows already in COPY's text format. Unless `fk_checked`, with the foreign-key triggers

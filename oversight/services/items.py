@@ -90,5 +90,8 @@ def items_delete(*, project: Project, items: QuerySet[Item], confirm: int | None
     if confirm != len(ids):
         raise ValidationError(ERROR_CONFIRM.format(count=len(ids)), code="confirm")
     with transaction.atomic():
+        # The project's row first: a truth-inference run writing the project's posteriors holds it, and its
+        # rows for these items go in without per-row foreign-key checks (oversight.services.truth._copy).
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
         _, per_model = filter_ids(Item.objects.filter(project=project), "pk", ids).delete()
     return BulkResult(selected=len(ids), changed=per_model.get(Item._meta.label, 0))

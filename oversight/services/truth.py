@@ -27,13 +27,14 @@ from django.utils import timezone
 
 from core.cache import counter_incr
 from core.jobs import Started, automatic_job_resting, automatic_rest_until, enqueue_on_commit
+from core.queries import fk_triggers_may_be_off, fk_triggers_off
 from oversight import tasks, truth
 from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
 from oversight.models import InferenceRun, ItemInferredLabel
 from oversight.selectors.truth_answers import ProjectAnswers, Source, project_answers_get
 from oversight.services.jobs import job_execute, job_under_way
 from oversight.services.review import review_requests_add
-from projects.models import Project
+from projects.models import Item, Project
 from weak_supervision.models import ItemEndModelLabel, ItemLfVote
 
 INFER_EVERY = 200  # new answers between automatic runs (a run over 1M items costs about half a minute)
@@ -195,8 +196,8 @@ def _execute(run: InferenceRun) -> InferenceRun:
         Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
         if InferenceRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).count() == 0:
             return InferenceRun.objects.get(pk=run.pk)
-        _store(run, data, labels, confidence, fitted.posteriors, majority)
-        added = _review(project, data, labels, confidence, majority, disagrees, low)
+        existing = _store(run, data, labels, confidence, fitted.posteriors, majority)
+        added = _review(project, data, labels, confidence, majority, disagrees & existing, low & existing)
         metrics["review_added"] = added
         write = time.monotonic()
         metrics["seconds"] = {
@@ -398,17 +399,21 @@ def _outputs(
 def _store(
     run: InferenceRun, data: ProjectAnswers, labels: npt.NDArray[np.object_], confidence: Floats,
     posteriors: Floats, majority: npt.NDArray[np.object_],
-) -> None:  # fmt: skip
-    """Replaces the project's posteriors with this run's (inside the caller's transaction)."""
+) -> npt.NDArray[np.bool_]:  # fmt: skip
+    """Replaces the project's posteriors with this run's (inside the caller's transaction, which holds the
+    project's row). Items deleted since the run read them get no row; returns which of the run's items are
+    still there."""
     ItemInferredLabel.objects.filter(project_id=run.project_id).delete()
+    existing = np.isin(data.item_ids, _item_ids(run.project_id), assume_unique=True)
+    rows = np.flatnonzero(existing)
     probabilities = np.round(posteriors, 4)
     if connection.vendor == "postgresql":
-        _copy(run, data, labels, confidence, probabilities, majority)
-        return
+        _copy(run, data.item_ids[rows], labels[rows], confidence[rows], probabilities[rows], majority[rows])
+        return existing
     batch: list[ItemInferredLabel] = []
-    for i, item_id in enumerate(data.item_ids):
+    for i in rows.tolist():
         batch.append(ItemInferredLabel(
-            item_id=int(item_id), project_id=run.project_id, run_id=run.pk, label=str(labels[i]),
+            item_id=int(data.item_ids[i]), project_id=run.project_id, run_id=run.pk, label=str(labels[i]),
             confidence=float(confidence[i]), probabilities=probabilities[i].tolist(), majority=str(majority[i]),
         ))  # fmt: skip
         if len(batch) >= WRITE_BATCH:
@@ -416,32 +421,59 @@ def _store(
             batch = []
     if batch:
         ItemInferredLabel.objects.bulk_create(batch)
+    return existing
+
+
+def _item_ids(project_id: int) -> Ints:
+    """The project's items as they are now, in id order. Deleting items takes the project's row first
+    (oversight.services.items.items_delete), which this run holds: none can go before the commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {connection.ops.quote_name(Item._meta.db_table)} WHERE project_id = %s ORDER BY id",
+            [project_id],
+        )
+        return np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
 
 
 def _copy(
-    run: InferenceRun, data: ProjectAnswers, labels: npt.NDArray[np.object_], confidence: Floats,
+    run: InferenceRun, item_ids: Ints, labels: npt.NDArray[np.object_], confidence: Floats,
     probabilities: Floats, majority: npt.NDArray[np.object_],
 ) -> None:  # fmt: skip
-    """COPY of the rows, their text built a column at a time (a million rows in about 2 s)."""
+    """COPY of the rows, their text built a column at a time (a million rows in about 2 s).
+
+    Without per-row foreign-key checks where the role may turn them off (core.queries.fk_triggers_off): at
+    the commit, a million rows' checks took 11-14 s here, each locking its item FOR KEY SHARE, which rewrote
+    every item's row header (bench/truth_job.py). What they would make sure of holds without them: the items
+    are the project's items read inside this transaction (`_item_ids`), which no deletion can remove before
+    the commit (it waits for the project's row, held here); the project's row is held here; the run's row is
+    locked here as the checks would lock it."""
     table = connection.ops.quote_name(ItemInferredLabel._meta.db_table)
     columns = "item_id, project_id, run_id, label, confidence, probabilities, majority"
     prefix = f"\t{run.project_id}\t{run.pk}\t"
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for low in range(0, len(data.item_ids), COPY_BATCH):
-            high = low + COPY_BATCH
-            soft = probabilities[low:high]
-            parts = [np.char.mod("%.4g", soft[:, c]) for c in range(soft.shape[1])]
-            joined = parts[0]
-            for part in parts[1:]:
-                joined = np.char.add(np.char.add(joined, ","), part)
-            lines = "".join(
-                f"{item_id}{prefix}{label}\t{conf!r}\t[{soft_text}]\t{major}\n"
-                for item_id, label, conf, soft_text, major in zip(
-                    data.item_ids[low:high].tolist(), labels[low:high], confidence[low:high].tolist(),
-                    joined.tolist(), majority[low:high], strict=True,
-                )
-            )  # fmt: skip
-            copy.write(lines)
+    off = fk_triggers_may_be_off()
+    with fk_triggers_off(off=off) as cursor:
+        if off:
+            cursor.execute(
+                f"SELECT 1 FROM {connection.ops.quote_name(InferenceRun._meta.db_table)} WHERE id = %s "
+                "FOR KEY SHARE",
+                [run.pk],
+            )
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for low in range(0, len(item_ids), COPY_BATCH):
+                high = low + COPY_BATCH
+                soft = probabilities[low:high]
+                parts = [np.char.mod("%.4g", soft[:, c]) for c in range(soft.shape[1])]
+                joined = parts[0]
+                for part in parts[1:]:
+                    joined = np.char.add(np.char.add(joined, ","), part)
+                lines = "".join(
+                    f"{item_id}{prefix}{label}\t{conf!r}\t[{soft_text}]\t{major}\n"
+                    for item_id, label, conf, soft_text, major in zip(
+                        item_ids[low:high].tolist(), labels[low:high], confidence[low:high].tolist(),
+                        joined.tolist(), majority[low:high], strict=True,
+                    )
+                )  # fmt: skip
+                copy.write(lines)
 
 
 def _review(

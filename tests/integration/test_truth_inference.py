@@ -1,5 +1,6 @@
 """End to end on PostgreSQL with the real worker: truth inference runs on a worker, and a run killed mid-way
-and run again gives the same posteriors as a clean run; a label-error scan runs on a worker, and an attempt
+and run again gives the same posteriors as a clean run; a run writes its rows without per-item foreign-key
+checks, and item deletions wait for it; a label-error scan runs on a worker, and an attempt
 that died and is run again gives the same suspects."""
 
 from __future__ import annotations
@@ -11,23 +12,27 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import OperationalError, connection
 
 from config import env
 from labeling.models import Annotation
 from oversight.choices import JobStatus
 from oversight.models import InferenceRun, ItemInferredLabel, ItemLabelIssue, LabelErrorScan
+from oversight.services import truth as truth_services
+from oversight.services.items import items_delete
 from oversight.services.label_errors import label_error_scan_execute, label_error_scan_start
 from oversight.services.truth import inference_run_execute, inference_run_start
 from projects.models import Item, Project
 from tests.integration.conftest import CeleryWorker
 from tests.oversight.factories import separable_project
 from tests.plugins.real_services import RealServices
-from tests.projects.factories import ProjectFactory, UserFactory
+from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -149,3 +154,71 @@ def test_the_worker_runs_a_label_error_scan_and_a_rerun_gives_the_same_suspects(
     )
     assert sorted(second, key=lambda row: row[1]) == sorted(first, key=lambda row: row[1])
     assert set(ItemLabelIssue.objects.filter(project=project).values_list("scan_id", flat=True)) == {again.pk}
+
+
+def _other_connection() -> psycopg.Connection[Any]:
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname=settings["NAME"],
+        password=settings["PASSWORD"] or None,
+    )  # fmt: skip
+
+
+def test_a_run_writes_its_rows_without_locking_every_item_and_skips_an_item_deleted_since_its_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a project with answers, one of whose items is deleted after the run has read the answers
+    project = ProjectFactory()
+    _crowd(project, 300)
+    gone = Item.objects.filter(project=project).order_by("id").first()
+    assert gone is not None
+    read = truth_services.project_answers_get
+
+    def read_then_delete(*, project: Project) -> Any:
+        found = read(project=project)
+        items_delete(project=project, items=Item.objects.filter(pk=gone.pk), confirm=1)
+        return found
+
+    monkeypatch.setattr(truth_services, "project_answers_get", read_then_delete)
+    before = _xmax(project)
+
+    # when a run executes (the test role is a superuser: it may turn the foreign-key triggers off)
+    run = inference_run_execute(run_id=inference_run_start(project=project, user=None, enqueue=False).job.pk)
+
+    # then it succeeded with a row for each item that is left
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert set(_posteriors(project)) == set(Item.objects.filter(project=project).values_list("id", flat=True))
+    assert len(_posteriors(project)) == 299
+    # and its commit locked no item for a foreign-key check of its rows (each check sets the item's xmax):
+    # only the items it sent to review, whose requests keep their checks
+    changed = {item_id for item_id, xmax in _xmax(project).items() if xmax != before[item_id]}
+    assert len(changed) <= run.metrics["review_added"] < 299
+
+
+def _xmax(project: Project) -> dict[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, xmax::text FROM labeling_item WHERE project_id = %s", [project.pk])
+        return dict(cursor.fetchall())
+
+
+def test_deleting_items_waits_for_a_run_that_writes_the_project_posteriors() -> None:
+    # given a project whose row another transaction holds, as a truth-inference run holds it while it writes
+    project = ProjectFactory()
+    item = ItemFactory(project=project)
+    other = _other_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '1s'")
+    try:
+        other.execute("SELECT 1 FROM labeling_project WHERE id = %s FOR NO KEY UPDATE", [project.pk])
+
+        # when the owner deletes an item meanwhile
+        # then the deletion waits for that transaction (here until the lock timeout) rather than delete an item
+        # the run's rows point at without their foreign-key checks
+        with pytest.raises(OperationalError, match="lock timeout"):
+            items_delete(project=project, items=Item.objects.filter(pk=item.pk), confirm=1)
+    finally:
+        other.rollback()
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert Item.objects.filter(pk=item.pk).exists()

@@ -18,6 +18,8 @@ from core import jobs
 from oversight import tasks
 from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
 from oversight.models import InferenceRun, ItemInferredLabel, ReviewRequest
+from oversight.services import truth as truth_services
+from oversight.services.items import items_delete
 from oversight.services.truth import (
     ERROR_NO_ANSWERS,
     ERROR_NO_ITEMS,
@@ -30,7 +32,7 @@ from oversight.services.truth import (
     inference_signal,
 )
 from projects.choices import Split
-from projects.models import Project
+from projects.models import Item, Project
 from tests.labeling.factories import AnnotationFactory, GoldLabelFactory
 from tests.projects.factories import ItemFactory, ProjectFactory, UserFactory
 
@@ -304,3 +306,27 @@ def test_a_run_ends_after_its_commit_and_a_share_of_one_never_rests(settings: An
     settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 1.0
     assert inference_resting_until(run) is None
     assert inference_resting_until(None) is None
+
+
+def test_an_item_deleted_after_the_run_read_it_gets_no_posterior_and_the_run_succeeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a project one of whose items is deleted after the run has read the answers
+    project, truth = _crowd_project(n=40)
+    gone = min(truth)
+    read = truth_services.project_answers_get
+
+    def read_then_delete(*, project: Project) -> Any:
+        found = read(project=project)
+        items_delete(project=project, items=Item.objects.filter(pk=gone), confirm=1)
+        return found
+
+    monkeypatch.setattr(truth_services, "project_answers_get", read_then_delete)
+
+    # when a run executes
+    run = _run(project)
+
+    # then it succeeded, with a row for every item left and none for the deleted one
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    rows = set(ItemInferredLabel.objects.filter(project=project).values_list("item_id", flat=True))
+    assert rows == set(truth) - {gone}
