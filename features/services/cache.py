@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +21,7 @@ from core.storage import storage_write
 from features.choices import STORED_KINDS, BlockKind, FeatureKind
 from features.classifiers import stack
 from features.models import FeatureBlock
+from features.services.invalidation import features_invalidate as features_invalidate  # its home before
 from features.vectors import (
     Matrix,
     block_bytes,
@@ -144,22 +144,6 @@ def features_refresh(*, project: Project, kind: str) -> int:
     for plan in plans:
         feature_block_build(project=project, kind=plan.kind, first_id=plan.first_id, last_id=plan.last_id)
     return len(plans)
-
-
-def features_invalidate(*, project: Project, item_ids: Iterable[int]) -> int:
-    """Drops the blocks that hold any of these items (their text changed): the next refresh rebuilds them."""
-    wanted = sorted(set(item_ids))
-    if not wanted:
-        return 0
-    stale = []
-    for block in FeatureBlock.objects.filter(project=project):
-        position = np.searchsorted(wanted, block.first_id)
-        if position < len(wanted) and wanted[position] <= block.last_id:
-            stale.append(block)
-    for block in stale:
-        block.delete()
-        transaction.on_commit(partial(default_storage.delete, block.path))
-    return len(stale)
 
 
 # --- reads (used by training and scoring, which run where the blocks are) ----------------------------------

@@ -38,7 +38,6 @@ from imports.services.pipeline import (
     items_import,
 )
 from imports.tasks import import_job_run_task
-from oversight.services.review import review_queue_refresh
 from projects.choices import ImportStatus
 from projects.models import ImportJob, Project
 from projects.tasks import item_search_refresh_task
@@ -217,7 +216,11 @@ def import_job_run(*, job: ImportJob, on_progress: ProgressCallback | None = Non
     # The new items' search rows, after the commit, off the import's time (PostgreSQL; see the service).
     enqueue_on_commit(item_search_refresh_task, job.project_id)
     if result.annotations_imported:
-        # Several people's labels came in at once: their disagreements (and audit draws) go to review.
+        # Several people's labels came in at once: their disagreements (and audit draws) go to review. Imported
+        # here, after the import: the review service reaches scikit-learn and pandas (about 180 MB), which an
+        # import need not hold while it reads a million rows (tests/core/test_startup.py).
+        from oversight.services.review import review_queue_refresh
+
         review_queue_refresh(project=job.project)
     return job
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.db.models import F
 from django.utils import timezone
 
-from features.services.cache import features_invalidate
+from features.services.invalidation import features_invalidate
 from imports.services.span_rows import SpanRow
 from imports.services.writers import WriteCounts
 from labeling.choices import AnnotationSource, GoldSource

@@ -24,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.queries import fk_triggers_may_be_off, fk_triggers_off
-from features.services.cache import features_invalidate
+from features.services.invalidation import features_invalidate
 from imports.parsing.rows import ImportRow
 from labeling.choices import AnnotationSource
 from labeling.models import Annotation, EvaluationLabel, ItemAnswerSummary
