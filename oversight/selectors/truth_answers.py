@@ -132,12 +132,15 @@ def _classes(labels: list[str], index: dict[str, int]) -> tuple[int, ...]:
     return tuple(sorted({index[label] for label in labels if label in index}))
 
 
+def project_item_ids(*, project_id: int) -> npt.NDArray[np.int64]:
+    """The project's item ids as they are now, in id order."""
+    return _columns(f"SELECT id FROM {_table(Item)} WHERE project_id = %s ORDER BY id", [project_id], 1)[:, 0]
+
+
 def project_answers_get(*, project: Project) -> ProjectAnswers:
     """Every source's answers on the project's items, and the gold held fixed."""
     keys = [label.key for label in project_labels(project=project)]
-    item_ids = _columns(f"SELECT id FROM {_table(Item)} WHERE project_id = %s ORDER BY id", [project.pk], 1)[
-        :, 0
-    ]
+    item_ids = project_item_ids(project_id=project.pk)
     found = ProjectAnswers(item_ids=item_ids, keys=keys, multi_label=project.multi_label)
     if not len(item_ids):
         return found

@@ -31,10 +31,10 @@ from core.queries import fk_triggers_may_be_off, fk_triggers_off
 from oversight import tasks, truth
 from oversight.choices import JobStatus, JobTrigger, ReviewReason, SourceKind
 from oversight.models import InferenceRun, ItemInferredLabel
-from oversight.selectors.truth_answers import ProjectAnswers, Source, project_answers_get
+from oversight.selectors.truth_answers import ProjectAnswers, Source, project_answers_get, project_item_ids
 from oversight.services.jobs import job_execute, job_under_way
 from oversight.services.review import review_requests_add
-from projects.models import Item, Project
+from projects.models import Project
 from weak_supervision.models import ItemEndModelLabel, ItemLfVote
 
 INFER_EVERY = 200  # new answers between automatic runs (a run over 1M items costs about half a minute)
@@ -404,7 +404,9 @@ def _store(
     project's row). Items deleted since the run read them get no row; returns which of the run's items are
     still there."""
     ItemInferredLabel.objects.filter(project_id=run.project_id).delete()
-    existing = np.isin(data.item_ids, _item_ids(run.project_id), assume_unique=True)
+    # The items as they are inside this transaction: deleting items takes the project's row first
+    # (oversight.services.items.items_delete), which this run holds, so none can go before the commit.
+    existing = np.isin(data.item_ids, project_item_ids(project_id=run.project_id), assume_unique=True)
     rows = np.flatnonzero(existing)
     probabilities = np.round(posteriors, 4)
     if connection.vendor == "postgresql":
@@ -424,17 +426,6 @@ def _store(
     return existing
 
 
-def _item_ids(project_id: int) -> Ints:
-    """The project's items as they are now, in id order. Deleting items takes the project's row first
-    (oversight.services.items.items_delete), which this run holds: none can go before the commit."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {connection.ops.quote_name(Item._meta.db_table)} WHERE project_id = %s ORDER BY id",
-            [project_id],
-        )
-        return np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
-
-
 def _copy(
     run: InferenceRun, item_ids: Ints, labels: npt.NDArray[np.object_], confidence: Floats,
     probabilities: Floats, majority: npt.NDArray[np.object_],
@@ -444,7 +435,7 @@ def _copy(
     Without per-row foreign-key checks where the role may turn them off (core.queries.fk_triggers_off): at
     the commit, a million rows' checks took 11-14 s here, each locking its item FOR KEY SHARE, which rewrote
     every item's row header (bench/truth_job.py). What they would make sure of holds without them: the items
-    are the project's items read inside this transaction (`_item_ids`), which no deletion can remove before
+    are the project's items read inside this transaction (`_store`), which no deletion can remove before
     the commit (it waits for the project's row, held here); the project's row is held here; the run's row is
     locked here as the checks would lock it."""
     table = connection.ops.quote_name(ItemInferredLabel._meta.db_table)

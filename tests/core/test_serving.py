@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.core.fresh_process import fresh_process_run
 
 
 def test_loading_the_wsgi_application_imports_the_urlconf_and_enables_background_jobs() -> None:
@@ -20,9 +16,7 @@ def test_loading_the_wsgi_application_imports_the_urlconf_and_enables_background
     )
 
     # when it loads the WSGI application, as a gunicorn worker does before it accepts a connection
-    found = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
-    )
+    printed, errors = fresh_process_run(script)
 
     # then every view is imported already, and tasks run after the response
-    assert found.stdout.strip().splitlines()[-1] == "True True True", found.stderr[-2000:]
+    assert printed == "True True True", errors

@@ -7,11 +7,8 @@ services that need them only when they run."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from tests.core.fresh_process import fresh_process_run
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 HEAVY = ("torch", "snorkel", "sentence_transformers")
 
 
@@ -27,12 +24,10 @@ def test_django_starts_without_torch_snorkel_or_sentence_transformers() -> None:
     )
 
     # when every app is loaded, the URLconf read, and the services an import and a retrain go through
-    found = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
-    )
+    printed, errors = fresh_process_run(script)
 
     # then none of the heavy stacks was imported
-    assert found.stdout.strip().splitlines()[-1] == "[]", found.stderr[-2000:]
+    assert printed == "[]", errors
 
 
 def test_an_import_process_loads_neither_scikit_learn_nor_pandas() -> None:
@@ -46,10 +41,8 @@ def test_an_import_process_loads_neither_scikit_learn_nor_pandas() -> None:
     )
 
     # when Django starts (every app, its admin and its receivers) and the import services are loaded
-    found = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
-    )
+    printed, errors = fresh_process_run(script)
 
     # then scikit-learn and pandas (about 180 MB together) wait for the first job that needs them: an import
     # must peak under 500 MB at a million rows, and starts at about 140 MB instead of 280
-    assert found.stdout.strip().splitlines()[-1] == "[]", found.stderr[-2000:]
+    assert printed == "[]", errors
