@@ -139,7 +139,8 @@ WORKER_IDLE_TIMEOUT_SECONDS = 60
 
 
 def worker_idle(worker: CeleryWorker, timeout: float = WORKER_IDLE_TIMEOUT_SECONDS) -> bool:
-    """Waits until the worker runs nothing, holds nothing reserved and the queue is empty, twice in a row:
+    """Waits until the worker answers that it runs nothing and holds nothing reserved or scheduled (a retry
+    waiting for its countdown), and the queue is empty, twice in a row:
     tasks that follow a job (a run's outputs stored, a retrain check) must not hold locks while the next test
     truncates the tables. False when `timeout` passed first."""
     deadline = time.monotonic() + timeout
@@ -148,7 +149,10 @@ def worker_idle(worker: CeleryWorker, timeout: float = WORKER_IDLE_TIMEOUT_SECON
         if worker.process.poll() is not None:
             return True
         inspect = celery_app.control.inspect(destination=[worker.nodename], timeout=1.0)
-        busy = any((inspect.active() or {}).values()) or any((inspect.reserved() or {}).values())
+        # A solo worker does not answer while it runs a task: no reply (None) means busy, not idle.
+        active, reserved, scheduled = inspect.active(), inspect.reserved(), inspect.scheduled()
+        replies = (active, reserved, scheduled)
+        busy = any(reply is None or any(reply.values()) for reply in replies)
         with celery_app.connection_for_write() as conn:
             queued = int(conn.default_channel.client.llen(celery_app.conf.task_default_queue))
         idle_polls = 0 if busy or queued else idle_polls + 1

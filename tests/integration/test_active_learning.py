@@ -6,6 +6,7 @@ import time
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from active_learning.choices import ModelStatus
 from active_learning.models import LearnerModel, ScoreChunk
@@ -90,7 +91,10 @@ def test_new_annotations_start_a_retrain_on_the_worker(celery_worker_process: Ce
                           client_uuid=uuid.uuid4())  # fmt: skip
 
     # then the fourth one enqueued the check, which started model 2 on the worker, trained on the new labels too
-    deadline = time.monotonic() + 30
+    # (once the first one's rest is over: on a cold machine its first feature build alone can take 30 s)
+    resting = retrain_resting_until(first)
+    rest_left = 0.0 if resting is None else max(0.0, (resting - timezone.now()).total_seconds())
+    deadline = time.monotonic() + rest_left + 30
     while not LearnerModel.objects.filter(project=project, number=2).exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     second = LearnerModel.objects.get(project=project, number=2)
@@ -99,6 +103,5 @@ def test_new_annotations_start_a_retrain_on_the_worker(celery_worker_process: Ce
     assert second.n_labels == first.n_labels + sum(item.split != Split.TEST for item in batch)
     # and not before the first one's rest ended (a quarter of the time at most: it starts by itself then,
     # the answers having fallen due during the rest)
-    resting = retrain_resting_until(first)
     assert resting is None or second.created_at >= resting
     assert second.annotation_watermark > first.annotation_watermark
