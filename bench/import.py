@@ -233,7 +233,7 @@ def parsed_rows(dataset: Dataset) -> list[tuple[str, str, str, str, str]]:
 
     options = import_options_build(**dataset.options)
     builder = RowBuilder(
-        project_id=1, mapping=options.mapping, label_keys=dataset.labels,
+        mapping=options.mapping, label_keys=dataset.labels,
         label_names={key: key for key in dataset.labels}, multi_label=False,
     )  # fmt: skip
     reader_options = readers.ReaderOptions(

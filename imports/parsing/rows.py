@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from json.encoder import encode_basestring
@@ -19,9 +18,6 @@ ERROR_WRONG_TYPE = "the {role} field '{name}' holds {kind} {value}; it must be a
 ERROR_NUL = "the {role} holds a NUL byte (\\x00), which no text may contain."
 ERROR_SURROGATE = "the {role} is not valid text (a lone UTF-16 surrogate, {char}); fix the file's encoding."
 _KIND = {float: "a number", bool: "a boolean", bytes: "bytes", list: "a list", dict: "an object"}
-# Namespace for the ids of imported annotations: the same project, item and annotator give the same id,
-# which is what makes re-importing a file idempotent.
-IMPORTED_ANNOTATION_NAMESPACE = uuid.UUID("6f1b2c52-4f55-4f0b-9a43-0b6e8a3c1d10")
 # What a duplicate id in a file does (not in long format, where an id repeats once per annotator): fail the
 # import at its line, or skip the row (the first row with the id is kept) and report how many and where.
 ON_DUPLICATE_FAIL = "fail"
@@ -74,33 +70,7 @@ class ImportRow:
     split: str
     labels: list[str] | None
     annotator: str
-    # The canonical text form of uuid5(IMPORTED_ANNOTATION_NAMESPACE, ...): see annotation_uuid_of.
-    annotation_uuid: str | None
     votes: list[str | None] | None
-
-
-def annotation_uuid_of(project_id: int, external_id: str, annotator: str) -> str:
-    """uuid5(IMPORTED_ANNOTATION_NAMESPACE, f"{project_id}\\x1f{external_id}\\x1f{annotator}"), as text: the
-    same value as uuid.uuid5 (so re-importing a file imported before finds its annotations), computed from
-    the SHA-1 digest directly, without building UUID objects."""
-    return _annotation_uuid(
-        hashlib.sha1(_NAMESPACE_BYTES + f"{project_id}\x1f".encode(), usedforsecurity=False),
-        external_id,
-        annotator,
-    )
-
-
-_NAMESPACE_BYTES = IMPORTED_ANNOTATION_NAMESPACE.bytes
-
-
-def _annotation_uuid(prefix: Any, external_id: str, annotator: str) -> str:
-    digest = prefix.copy()
-    digest.update(f"{external_id}\x1f{annotator}".encode())
-    raw = bytearray(digest.digest()[:16])
-    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class RowBuilder:
@@ -109,7 +79,6 @@ class RowBuilder:
     def __init__(
         self,
         *,
-        project_id: int,
         mapping: FieldMapping,
         label_keys: list[str],
         label_names: dict[str, str],
@@ -117,13 +86,9 @@ class RowBuilder:
         where: str = "Line",
         on_duplicate: str = ON_DUPLICATE_FAIL,
     ) -> None:
-        self.project_id = project_id
         self.on_duplicate = on_duplicate
         self.duplicates_skipped = 0
         self.duplicate_lines: list[int] = []
-        self._uuid_prefix = hashlib.sha1(
-            _NAMESPACE_BYTES + f"{project_id}\x1f".encode(), usedforsecurity=False
-        )
         self._label_cache: dict[str, list[str] | None] = {}
         self._label_order = {key: index for index, key in enumerate(label_keys)}
         self._metadata_keys: dict[str, str] = {}
@@ -194,7 +159,6 @@ class RowBuilder:
             split=self._split(line, record.get(mapping.split_field)) if mapping.split_field else "",
             labels=labels,
             annotator=annotator,
-            annotation_uuid=_annotation_uuid(self._uuid_prefix, external_id, annotator) if labels else None,
             votes=self._votes(line, record.get(mapping.votes_field)) if mapping.votes_field else None,
         )
 

@@ -215,7 +215,7 @@ def items_import(
     label_ids = {label.key: label.pk for label in labels}
     with _open_source(source, fmt, options) as opened, transaction.atomic():
         builder = RowBuilder(
-            project_id=project.pk, mapping=opened.mapping, label_keys=[label.key for label in labels],
+            mapping=opened.mapping, label_keys=[label.key for label in labels],
             label_names={label.key: label.name for label in labels}, multi_label=project.multi_label,
             where=opened.where, on_duplicate=options.on_duplicate,
         )  # fmt: skip

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 
 from core.spans import OUTSIDE, SpanDict, TokenOffsets, tag_spans, token_spans_to_spans, tokens_join
 from imports.parsing.errors import ImportFileError
-from imports.parsing.rows import FieldMapping, ImportRow, RowBuilder, annotation_uuid_of
+from imports.parsing.rows import FieldMapping, ImportRow, RowBuilder
 from labeling.services.spans import span_types_present, spans_validate
 from projects.models import Project
 from projects.services.label_keys import label_keys_of
@@ -38,7 +38,6 @@ class SpanRow:
     token_offsets: TokenOffsets | None
     spans: list[SpanDict] | None
     labels: list[str]
-    annotation_uuid: str | None
     lf_spans: list[list[SpanDict]] | None = None
 
 
@@ -61,7 +60,7 @@ class SpanRowBuilder:
         self._keys = label_keys_of(project=self.project)
         self._order = {key: index for index, key in enumerate(self._keys.keys)}
         self._items = RowBuilder(
-            project_id=self.project.pk, mapping=self.mapping, label_keys=list(self._keys.keys), label_names={},
+            mapping=self.mapping, label_keys=list(self._keys.keys), label_names={},
             multi_label=True, where=self.where, on_duplicate=self.on_duplicate,
         )  # fmt: skip
 
@@ -141,11 +140,7 @@ class SpanRowBuilder:
         lf_spans: list[list[SpanDict]] | None = None,
     ) -> SpanRow:  # fmt: skip
         labels = span_types_present(project=self.project, spans=spans) if spans else []
-        uuid = (
-            annotation_uuid_of(self.project.pk, row.external_id, row.annotator) if spans is not None else None
-        )
-        return SpanRow(row=row, token_offsets=offsets, spans=spans, labels=labels, annotation_uuid=uuid,
-                       lf_spans=lf_spans)  # fmt: skip
+        return SpanRow(row=row, token_offsets=offsets, spans=spans, labels=labels, lf_spans=lf_spans)
 
     def _fail(self, line: int, message: str) -> NoReturn:
         raise ImportFileError(message, line=line, where=self.where)

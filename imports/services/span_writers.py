@@ -15,7 +15,6 @@ import's COPY path pays off at millions of rows).
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from django.utils import timezone
 from features.services.invalidation import features_invalidate
 from imports.services.span_rows import SpanRow
 from imports.services.writers import WriteCounts
+from labeling.annotation_ids import imported_annotation_uuid
 from labeling.choices import AnnotationSource, GoldSource
 from labeling.models import Annotation, EvaluationLabel, GoldLabel
 from labeling.services.answer_summary import answer_summaries_refresh
@@ -146,32 +146,34 @@ class SpanBatchWriter:
         """Imported annotations: new ones are created (filling a queue slot each), those an earlier import of
         the same file made (same project, id and annotator) are updated when updating, else left. Returns the
         items whose answers changed."""
-        candidates = [str(r.annotation_uuid) for r in rows if r.row.external_id in known_items]
+        # An imported annotation's id derives from its item and annotator (labeling.annotation_ids).
+        uuids = [imported_annotation_uuid(item_ids[r.row.external_id], r.row.annotator) for r in rows]
+        candidates = [uid for uid, r in zip(uuids, rows, strict=True) if r.row.external_id in known_items]
         known = (
-            {str(value) for value in Annotation.objects.filter(client_uuid__in=candidates)
+            {value.hex for value in Annotation.objects.filter(client_uuid__in=candidates)
              .values_list("client_uuid", flat=True)}
             if candidates else set()
         )  # fmt: skip
-        fresh = [r for r in rows if r.annotation_uuid not in known]
+        fresh = [(uid, r) for uid, r in zip(uuids, rows, strict=True) if uid not in known]
         Annotation.objects.bulk_create(
             Annotation(
                 project=self.project, item_id=item_ids[r.row.external_id], external_annotator=r.row.annotator,
                 labels=r.labels, spans=r.spans or [], source=AnnotationSource.IMPORT,
-                client_uuid=r.annotation_uuid or str(uuid.uuid4()), import_job=self.import_job,
+                client_uuid=uid, import_job=self.import_job,
             )
-            for r in fresh
+            for uid, r in fresh
         )  # fmt: skip
         self.counts.annotations += len(fresh)
-        changed = {item_ids[r.row.external_id] for r in fresh}
-        filled = Counter(item_ids[r.row.external_id] for r in fresh if r.row.external_id not in counted)
+        changed = {item_ids[r.row.external_id] for _, r in fresh}
+        filled = Counter(item_ids[r.row.external_id] for _, r in fresh if r.row.external_id not in counted)
         for count in set(filled.values()):
             ids = [item_id for item_id, n in filled.items() if n == count]
             Item.objects.filter(pk__in=ids).update(remaining=F("remaining") - count)
         if self.update and known:
-            by_uuid = {r.annotation_uuid: r for r in rows if r.annotation_uuid in known}
+            by_uuid = {uid: r for uid, r in zip(uuids, rows, strict=True) if uid in known}
             stale = list(Annotation.objects.filter(client_uuid__in=list(by_uuid)))
             for annotation in stale:
-                source = by_uuid[str(annotation.client_uuid)]
+                source = by_uuid[annotation.client_uuid.hex]
                 annotation.labels, annotation.spans, annotation.updated_at = (
                     source.labels,
                     source.spans,

@@ -11,7 +11,6 @@ each taking item ids from the table's sequence up front.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from django.utils import timezone
 from core.queries import fk_triggers_may_be_off, fk_triggers_off
 from features.services.invalidation import features_invalidate
 from imports.parsing.rows import ImportRow
+from labeling.annotation_ids import imported_annotation_uuid
 from labeling.choices import AnnotationSource
 from labeling.models import Annotation, EvaluationLabel, ItemAnswerSummary
 from labeling.services.answer_summary import answer_summaries_of, answer_summaries_refresh
@@ -195,21 +195,31 @@ class OrmBatchWriter:
         self, rows: Sequence[ImportRow], item_ids: dict[str, int], *, known_items: Collection[str],
         counted: Collection[str],
     ) -> None:  # fmt: skip
-        labeled = [row for row in rows if row.labels and row.annotation_uuid]
+        labeled = [row for row in rows if row.labels]
         if not labeled:
             return
-        # An imported annotation's uuid derives from the project, the external id and the annotator, and
+        # An imported annotation's id derives from its item and its annotator (labeling.annotation_ids), and
         # annotations go with their item: only rows of items that existed before can have one already.
-        candidates = [
-            row.annotation_uuid for row in labeled if row.annotation_uuid and row.external_id in known_items
-        ]
+        candidates = {
+            imported_annotation_uuid(item_ids[row.external_id], row.annotator): row
+            for row in labeled
+            if row.external_id in known_items
+        }
         known = (
-            {str(value) for value in Annotation.objects.filter(client_uuid__in=candidates).values_list(
+            {value.hex for value in Annotation.objects.filter(client_uuid__in=list(candidates)).values_list(
                 "client_uuid", flat=True)}
             if candidates
             else set()
         )  # fmt: skip
-        fresh = [row for row in labeled if row.annotation_uuid not in known]
+        fresh = (
+            [
+                row
+                for row in labeled
+                if imported_annotation_uuid(item_ids[row.external_id], row.annotator) not in known
+            ]
+            if known
+            else labeled
+        )
         self.insert_annotations([(item_ids[row.external_id], row) for row in fresh])
         self.new_items_answered([(item_ids[row.external_id], row.labels or []) for row in fresh
                                  if row.external_id in counted])  # fmt: skip
@@ -225,11 +235,9 @@ class OrmBatchWriter:
         for count, ids in by_count.items():
             Item.objects.filter(pk__in=ids).update(remaining=F("remaining") - count)
         if self.update and known:
-            stale = [row for row in labeled if row.annotation_uuid in known]
-            by_uuid = {row.annotation_uuid: row for row in stale}
-            annotations = list(Annotation.objects.filter(client_uuid__in=list(by_uuid)))
+            annotations = list(Annotation.objects.filter(client_uuid__in=list(known)))
             for annotation in annotations:
-                annotation.labels = by_uuid[str(annotation.client_uuid)].labels or []
+                annotation.labels = candidates[annotation.client_uuid.hex].labels or []
                 annotation.updated_at = self.now
             Annotation.objects.bulk_update(annotations, ["labels", "updated_at"])
             self.answers_changed.update(annotation.item_id for annotation in annotations)
@@ -244,7 +252,7 @@ class OrmBatchWriter:
                     external_annotator=row.annotator,
                     labels=row.labels or [],
                     source=AnnotationSource.IMPORT,
-                    client_uuid=row.annotation_uuid or str(uuid.uuid4()),
+                    client_uuid=imported_annotation_uuid(item_id, row.annotator),
                     import_job=self.import_job,
                 )
                 for item_id, row in pairs
@@ -285,12 +293,14 @@ class OrmBatchWriter:
             EvaluationLabel.objects.bulk_update(stale, ["labels", "import_job"])
         self.counts.evaluation_labels += len(pairs)
         if known:
-            self._imported_answers_take_back([row for row in rows if row.external_id in known_items])
+            self._imported_answers_take_back(
+                [imported_annotation_uuid(item_ids[row.external_id], row.annotator)
+                 for row in rows if row.external_id in known_items]
+            )  # fmt: skip
 
-    def _imported_answers_take_back(self, rows: Sequence[ImportRow]) -> None:
-        """An earlier import stored these rows' labels as annotations; now they only score: the annotations
-        go, and the queue slots they filled open again."""
-        uuids = [row.annotation_uuid for row in rows if row.annotation_uuid]
+    def _imported_answers_take_back(self, uuids: list[str]) -> None:
+        """An earlier import stored these rows' labels as annotations (their ids `uuids`); now they only score:
+        the annotations go, and the queue slots they filled open again."""
         answers = Annotation.objects.filter(
             project=self.project, client_uuid__in=uuids, source=AnnotationSource.IMPORT
         )
@@ -443,7 +453,7 @@ class PostgresBatchWriter(OrmBatchWriter):
         text = "".join(
             [
                 f"{head}{item_id}\t{_escaped(row.annotator)}\t{self._labels_text(row.labels)}\t{source}\t"
-                f"{row.annotation_uuid or uuid.uuid4()}{tail}"
+                f"{imported_annotation_uuid(item_id, row.annotator)}{tail}"
                 for item_id, row in pairs
             ]
         )
@@ -552,7 +562,7 @@ class SqliteBatchWriter(OrmBatchWriter):
              "created_at", "updated_at"],
             [
                 (project_id, item_id, row.annotator, self._labels_text(row.labels), source,
-                 (row.annotation_uuid or uuid.uuid4().hex).replace("-", ""), job, now, now)
+                 imported_annotation_uuid(item_id, row.annotator), job, now, now)
                 for item_id, row in pairs
             ],
         )  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,7 @@ from imports.parsing import readers
 from imports.parsing.archives import ZipLimits, zip_extract_checked
 from imports.parsing.errors import ImportFileError
 from imports.parsing.json_stream import JsonTooDeepError, json_array_items, json_document, json_object_items
-from imports.parsing.rows import (
-    IMPORTED_ANNOTATION_NAMESPACE,
-    ON_DUPLICATE_SKIP,
-    FieldMapping,
-    RowBuilder,
-    annotation_uuid_of,
-)
+from imports.parsing.rows import ON_DUPLICATE_SKIP, FieldMapping, RowBuilder
 
 
 def _csv(text: str, **options: object) -> list[tuple[int, dict[str, object]]]:
@@ -154,7 +147,6 @@ def test_unknown_extension_asks_for_a_format() -> None:
 
 def _builder(**mapping: object) -> RowBuilder:
     return RowBuilder(
-        project_id=1,
         mapping=FieldMapping(**mapping),  # type: ignore[arg-type]
         label_keys=["ham", "spam"],
         label_names={"ham": "Ham", "spam": "Spam"},
@@ -175,17 +167,10 @@ def test_rows_map_fields_and_keep_the_rest_as_metadata() -> None:
     assert (row.external_id, row.text, row.labels, row.split) == ("7", "hello", ["spam"], "valid")
     assert json.loads(row.metadata_json) == {"author": "x"}
     assert row.content_hash == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-    assert row.annotation_uuid is not None
 
 
 def test_the_row_number_is_the_id_when_no_id_field_is_given() -> None:
     assert _builder().build(5, {"text": "a"}, 3).external_id == "3"
-
-
-def test_the_same_item_and_annotator_always_get_the_same_annotation_id() -> None:
-    first = _builder(label_field="label").build(2, {"text": "a", "label": "ham"}, 1)
-    again = _builder(label_field="label").build(9, {"text": "b", "label": "spam"}, 1)
-    assert first.annotation_uuid == again.annotation_uuid
 
 
 @pytest.mark.parametrize(
@@ -245,7 +230,7 @@ def test_label_map_translates_raw_values() -> None:
 
 def test_multi_label_values_split_on_the_separator_in_schema_order() -> None:
     builder = RowBuilder(
-        project_id=1, mapping=FieldMapping(label_field="tags"), label_keys=["a", "b", "c"],
+        mapping=FieldMapping(label_field="tags"), label_keys=["a", "b", "c"],
         label_names={"a": "A", "b": "B", "c": "C"}, multi_label=True,
     )  # fmt: skip
     assert builder.build(2, {"text": "x", "tags": "c, a,a"}, 1).labels == ["a", "c"]
@@ -335,7 +320,7 @@ def test_labels_in_files_and_label_maps_follow_the_one_rule_for_keys(
 ) -> None:
     # given a project whose keys creation made from "Not Spam" and "Spam"
     builder = RowBuilder(
-        project_id=1, mapping=FieldMapping(label_field="label", **mapping), label_keys=["not_spam", "spam"],
+        mapping=FieldMapping(label_field="label", **mapping), label_keys=["not_spam", "spam"],
         label_names={"not_spam": "Not spam", "spam": "Clearly spam"}, multi_label=False,
     )  # fmt: skip
 
@@ -352,23 +337,10 @@ def test_an_unknown_label_in_a_file_still_lists_the_labels() -> None:
     assert error.value.message == "Line 4: unknown label 'Spam!?x'; the project's labels are: ham, spam."
 
 
-def test_the_annotation_id_is_uuid5_of_project_item_and_annotator() -> None:
-    # given the names earlier imports hashed with uuid.uuid5
-    cases = [(1, "doc-1", ""), (42, "é 😀 x", "annotator 7")]
-
-    # when / then: the same ids, so re-importing a file imported before finds its annotations
-    for project_id, external_id, annotator in cases:
-        expected = uuid.uuid5(IMPORTED_ANNOTATION_NAMESPACE, f"{project_id}\x1f{external_id}\x1f{annotator}")
-        assert annotation_uuid_of(project_id, external_id, annotator) == str(expected)
-    row = _builder(label_field="label").build(2, {"text": "a", "label": "ham"}, 1)
-    assert row is not None
-    assert row.annotation_uuid == str(uuid.uuid5(IMPORTED_ANNOTATION_NAMESPACE, "1\x1f1\x1f"))
-
-
 def test_a_repeated_id_is_skipped_and_counted_when_asked() -> None:
     # given
     builder = RowBuilder(
-        project_id=1, mapping=FieldMapping(id_field="id"), label_keys=["ham"], label_names={"ham": "Ham"},
+        mapping=FieldMapping(id_field="id"), label_keys=["ham"], label_names={"ham": "Ham"},
         multi_label=False, on_duplicate=ON_DUPLICATE_SKIP,
     )  # fmt: skip
 

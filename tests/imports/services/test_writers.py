@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from imports.parsing.rows import annotation_uuid_of
 from imports.services.jobs import import_options_build, items_import
 from imports.services.writers import SqliteBatchWriter, batch_writer_for_connection
+from labeling.annotation_ids import imported_annotation_uuid
 from labeling.choices import AnnotationSource
 from labeling.models import Annotation
 from projects.choices import OnConflict
@@ -65,5 +65,5 @@ def test_rows_written_by_the_sqlite_writer_read_back_through_the_orm_as_written(
     answer = Annotation.objects.get(item=first)
     assert answer.labels == ["spam"]
     assert answer.source == AnnotationSource.IMPORT
-    assert answer.client_uuid == uuid.UUID(annotation_uuid_of(project.pk, "a", ""))
+    assert answer.client_uuid == uuid.UUID(imported_annotation_uuid(first.pk, ""))
     assert Annotation.objects.filter(client_uuid=answer.client_uuid).count() == 1
