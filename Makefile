@@ -72,9 +72,10 @@ beat: install
 serve: migrate
 	$(PY) manage.py collectstatic --noinput -v0
 	# gthread: keep-alive connections (sync workers close each after one request) and threads that serve other
-	# analysts while one waits on the database; what bench/labeling.py measures.
+	# analysts while one waits on the database; what bench/labeling.py measures. --preload: the master loads
+	# the application once and its workers share those pages (core.serving: 22 MB a worker instead of 179).
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --worker-class gthread \
-		--workers $(WORKERS) --threads $(THREADS) --keep-alive 30
+		--workers $(WORKERS) --threads $(THREADS) --keep-alive 30 --preload
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -243,7 +243,7 @@ def services(env: dict[str, str], args: argparse.Namespace, log_dir: Path) -> It
     server = subprocess.Popen(
         [str(python.parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--worker-class", "gthread", "--workers", str(args.workers), "--threads", str(args.threads),
-         "--keep-alive", "30", "--log-level", "warning"],
+         "--keep-alive", "30", "--preload", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=(log_dir / "gunicorn.log").open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
