@@ -72,6 +72,12 @@ class LearnerModel(TimeStampedModel):
     path = models.CharField(max_length=500, blank=True, help_text="The fitted model (storage).")
     pool_size = models.PositiveIntegerField(default=0)
     prioritized = models.PositiveIntegerField(default=0, help_text="Items given a queue priority.")
+    window = models.PositiveIntegerField(
+        default=0,
+        help_text="How many open items this model ranked to the queue's front, planned when it finished: "
+        "enough for the answers the project's own rate leads one to expect before the next model's ranking "
+        "lands (active_learning.services.training.window_planned; 0: not planned, the settings' window).",
+    )
     seconds = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -406,6 +406,31 @@ def retrains_done(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def annotation_top(database_url: str) -> int:
+    """The highest annotation id so far (the loads' answers come after it)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM labeling_annotation").fetchone()
+    return int(row[0]) if row else 0
+
+
+def ranked_share(database_url: str, since: int) -> str:
+    """Of the items answered after annotation `since`, the share that a model had ranked (priority > 0) when
+    they were taken: with overlap 1 an answered item leaves the queue and keeps its priority (a retrain
+    resets only open items). Below 100%, analysts ran past the ranked front into items in import order."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE i.priority > 0) FROM labeling_annotation a "
+            "JOIN labeling_item i ON i.id = a.item_id WHERE a.id > %s",
+            [since],
+        ).fetchone()
+    total, ranked = (int(row[0]), int(row[1])) if row else (0, 0)
+    return f"{100 * ranked / total:.1f}%" if total else "-"
+
+
 # --- the browser -------------------------------------------------------------------------------------------
 PAINT_PROBE = """
 window.__lat = []; window.__t0 = null;
@@ -505,6 +530,7 @@ def main() -> None:
                 for load in loads:
                     before, before_pg = cpu_seconds(stack), postgres_cpu()
                     retrains_before = retrains_done(database_url)
+                    answers_before = annotation_top(database_url)
                     samples, seconds = run_load(
                         port, setup["slug"], setup["tokens"], load, args.seconds, spans=args.spans
                     )
@@ -515,7 +541,8 @@ def main() -> None:
                     cpu_rows.append([f"{size:,}", load.name, f"{sum(used.values()) / seconds:.2f}",
                                      *(f"{per_item[part]:.1f}" for part in ("gunicorn", "postgres", "celery",
                                                                             "analysts")),
-                                     str(retrains_done(database_url) - retrains_before)])  # fmt: skip
+                                     str(retrains_done(database_url) - retrains_before),
+                                     ranked_share(database_url, answers_before)])  # fmt: skip
                     over = overlap_violations(database_url)
                     rows.append([
                         f"{size:,}", load.name, f"{rate:,.1f}",
@@ -547,10 +574,11 @@ def main() -> None:
     print()
     print(
         "CPU per answered item (ms), by part of the stack; the machine has 2 cores (2,000 ms of CPU per second);"
-        " retrains: those that finished during the load"
+        " retrains: those that finished during the load; on ranked items: the share of the load's answered"
+        " items that a model had ranked when they were taken"
     )
     header = ["items", "load", "cores busy", "gunicorn", "postgres", "celery", "simulated analysts",
-              "retrains"]  # fmt: skip
+              "retrains", "on ranked items"]  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in cpu_rows:

@@ -30,7 +30,8 @@ class LearnerModelOutputSerializer(serializers.ModelSerializer[LearnerModel]):
         model = LearnerModel
         fields = [
             "number", "status", "trigger", "created_by", "strategy", "features", "labels", "n_labels", "n_weak",
-            "weak_run", "metrics", "pool_size", "prioritized", "seconds", "error", "created_at", "finished_at",
+            "weak_run", "metrics", "pool_size", "prioritized", "window", "seconds", "error", "created_at",
+            "finished_at",
         ]  # fmt: skip
 
 

@@ -10,15 +10,17 @@ goes on from there.
 from __future__ import annotations
 
 import io
+import math
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import joblib
 import numpy as np
 import numpy.typing as npt
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -80,6 +82,7 @@ from features.services.cache import (
     stored_kinds,
 )
 from features.vectors import Matrix
+from labeling.choices import AnnotationSource
 from labeling.models import Annotation
 from projects.models import Item, Project
 
@@ -90,6 +93,12 @@ ERROR_BUSY = "A retrain of this project is already under way (model {number})."
 # informative, diverse items) first, then the next best, until the next retrain re-ranks the pool.
 WINDOW_PER_BATCH_ITEM = 10
 MIN_WINDOW = 500
+# On a big project a retrain and the rest after it take minutes, and the analysts would run through a
+# fixed window meanwhile, into items nobody ranked. Each model therefore ranks, when it finishes, as many items
+# as the project's own answer rate says will be taken before the next model's ranking lands (window_planned),
+# with a margin for the rate's swings, up to a bound on what one finish writes (its chunks keep that many).
+WINDOW_MARGIN = 1.5
+MAX_WINDOW = 20_000
 _ACTIVE = (ModelStatus.PENDING, ModelStatus.TRAINING, ModelStatus.SCORING)
 
 
@@ -361,7 +370,36 @@ def learner_model_train(*, model: LearnerModel) -> LearnerModel:
 
 # --- scoring the pool, one feature block per chunk ---------------------------------------------------------
 def window_size(settings: LearnerSettings) -> int:
+    """The window the batch is chosen from (and suggestions are written for): the best-ranked open items."""
     return max(MIN_WINDOW, settings.batch_size * WINDOW_PER_BATCH_ITEM)
+
+
+def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datetime) -> int:
+    """How many open items `model`, finishing now, ranks to the queue's front (LearnerModel.window): the
+    answers expected before the next model lands its ranking, in items (each takes `overlap` answers), times
+    WINDOW_MARGIN, within [window_size, MAX_WINDOW].
+
+    Evidence, from the project itself: how long this model has worked (W, from its start to now) and the
+    rate of human answers since the model before it started (this one's start for a first model). Once this
+    model lands, the next starts after the rest (W * (1 / share - 1), core.jobs) and works about W more:
+    W / share in all. A project nobody is answering keeps the window."""
+    base = window_size(settings)
+    worked = (now - model.created_at).total_seconds()
+    previous = (
+        LearnerModel.objects.filter(project_id=model.project_id, number__lt=model.number)
+        .order_by("-number")
+        .first()
+    )
+    since = previous if previous is not None else model
+    elapsed = (now - since.created_at).total_seconds()
+    if worked <= 0 or elapsed <= 0:
+        return base
+    answers = Annotation.objects.filter(
+        project_id=model.project_id, pk__gt=since.annotation_watermark, source=AnnotationSource.HUMAN
+    ).count()
+    horizon = worked / float(django_settings.OVERSIGHT_AUTO_JOB_MAX_SHARE)
+    wanted = math.ceil(answers / elapsed * horizon * WINDOW_MARGIN / max(1, model.project.overlap))
+    return min(MAX_WINDOW, max(base, wanted))
 
 
 def score_chunk_path(model: LearnerModel, index: int) -> str:
@@ -377,12 +415,16 @@ class Candidates:
     scores: npt.NDArray[np.float64]
     x: Matrix | None
     audit: npt.NDArray[np.bool_]
+    # Ranked beyond the window (up to MAX_WINDOW): ids and scores only; the finish takes what it plans.
+    tail_ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    tail_scores: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
 def _chunk_bytes(candidates: Candidates) -> bytes:
     buffer = io.BytesIO()
     joblib.dump({"ids": candidates.ids, "scores": candidates.scores, "x": candidates.x,
-                 "audit": candidates.audit}, buffer)  # fmt: skip
+                 "audit": candidates.audit, "tail_ids": candidates.tail_ids,
+                 "tail_scores": candidates.tail_scores}, buffer)  # fmt: skip
     return buffer.getvalue()
 
 
@@ -409,20 +451,27 @@ def _chunk_candidates(
     model: LearnerModel, payload: dict[str, Any], ids: npt.NDArray[np.int64], x: Matrix
 ) -> Candidates:
     """A block's open items ranked by the strategy, cut to the window (the most any chunk can contribute),
-    and for the adaptive strategy the block's first audit draws (as many as a batch could take)."""
+    with their features; those ranked beyond it up to MAX_WINDOW, without (the finish plans how many it
+    writes: window_planned); and for the adaptive strategy the block's first audit draws (as many as a batch
+    could take)."""
     settings = learner_settings_get(project=model.project)
     stratum = np.zeros(len(ids), dtype=bool)
     if model.strategy == Strategy.ADAPTIVE:
         stratum = audit_stratum(ids, model.project_id)
     others = np.flatnonzero(~stratum)
-    top, scores = _ranked(model, payload, ids[others], x[others], window_size(settings))
+    window = window_size(settings)
+    # A cold start picks cluster centres, as many as it keeps: only the window's (no ranking beyond it).
+    keep = max(window, MAX_WINDOW) if payload["learner"] is not None else window
+    ranked, ranked_scores = _ranked(model, payload, ids[others], x[others], keep)
+    top, scores = ranked[:window], ranked_scores[:window]
     draws = np.flatnonzero(stratum)
     draw = audit_draw(ids[draws], model.project_id)
     order = np.argsort(draw, kind="stable")[: settings.batch_size]
     rows = np.concatenate([others[top], draws[order]])
     audit = np.zeros(len(rows), dtype=bool)
     audit[len(top) :] = True
-    return Candidates(ids[rows], np.concatenate([scores, 1.0 - draw[order]]), x[rows], audit)
+    return Candidates(ids[rows], np.concatenate([scores, 1.0 - draw[order]]), x[rows], audit,
+                      tail_ids=ids[others[ranked[window:]]], tail_scores=ranked_scores[window:])  # fmt: skip
 
 
 def score_chunk_compute(*, model: LearnerModel, index: int) -> ScoreChunk:
@@ -467,20 +516,36 @@ def _chunks_load(model: LearnerModel) -> tuple[Candidates, int]:
     missing = sorted(set(range(len(model.chunks))) - {chunk.index for chunk in chunks})
     if missing:
         raise ValidationError(f"Chunks {missing} of model {model.number} were not scored.", code="chunks")
-    ids, scores, parts, audit = [], [], [], []
+    ids, scores, parts, audit, tail_ids, tail_scores = [], [], [], [], [], []
     for chunk in chunks:
         with default_storage.open(chunk.path, "rb") as handle:
             part = joblib.load(io.BytesIO(handle.read()))
         ids.append(part["ids"])
         scores.append(part["scores"])
         audit.append(part.get("audit", np.zeros(len(part["ids"]), dtype=bool)))  # files of older releases
+        tail_ids.append(part.get("tail_ids", np.zeros(0, np.int64)))
+        tail_scores.append(part.get("tail_scores", np.zeros(0)))
         if part["x"] is not None and part["x"].shape[0]:
             parts.append(part["x"])
     pool = sum(chunk.rows for chunk in chunks)
     if not ids:
         return Candidates(np.zeros(0, np.int64), np.zeros(0), None, np.zeros(0, dtype=bool)), 0
     x = stack(parts) if parts else None
-    return Candidates(np.concatenate(ids), np.concatenate(scores), x, np.concatenate(audit)), pool
+    found = Candidates(np.concatenate(ids), np.concatenate(scores), x, np.concatenate(audit),
+                       tail_ids=np.concatenate(tail_ids), tail_scores=np.concatenate(tail_scores))  # fmt: skip
+    return found, pool
+
+
+def _beyond_window(found: Candidates, taken: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
+    """The ids of the `count` best-ranked items after the window: the chunks' candidates that did not make
+    it (`taken`: the rows already in the queue's order) and the chunks' tails, by score."""
+    if count <= 0:
+        return np.zeros(0, np.int64)
+    left = np.flatnonzero(~found.audit)
+    left = left[~np.isin(left, taken)]
+    ids = np.concatenate([found.ids[left], found.tail_ids])
+    scores = np.concatenate([found.scores[left], found.tail_scores])
+    return ids[np.argsort(-scores, kind="stable")[:count]].astype(np.int64)
 
 
 # Rows whose priority one transaction writes: the labeling queue skips locked rows, so each batch holds its
@@ -597,6 +662,7 @@ def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
         ranked = np.flatnonzero(~found.audit)
         window = ranked[np.argsort(-found.scores[ranked], kind="stable")][: window_size(settings)]
         ordered = found.ids[window]
+        rows = window
         if found.x is not None and len(found.ids):
             batch = _batch(model, settings, payload, found, window)
             rest = window[~np.isin(window, batch)]
@@ -607,6 +673,11 @@ def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
             ordered = found.ids[rows]
             if settings.show_suggestions and payload["learner"] is not None:
                 suggestions_write(model=model, learner=payload["learner"], ids=ordered, x=found.x[rows])
+        # Then the items ranked beyond the window, for the answers expected until the next model lands.
+        planned = window_planned(model=model, settings=settings, now=timezone.now())
+        LearnerModel.objects.filter(pk=model.pk).update(window=planned)
+        beyond = _beyond_window(found, rows, planned - len(window))
+        ordered = np.concatenate([ordered, beyond])
         written = priorities_write(project=model.project, ordered_ids=ordered)
         return _succeeded(model, pool, written, started)
     except Exception:

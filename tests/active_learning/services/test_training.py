@@ -186,6 +186,77 @@ def test_items_that_leave_the_window_go_back_to_priority_zero(
     assert model.prioritized == 10
 
 
+def test_a_model_ranks_beyond_the_window_as_far_as_its_plan_asks_across_chunks(
+    corpus_project: Callable[..., Project], retrain: Retrain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a window of 10 items, feature blocks of 20 items (three chunks), and a plan of 25 items
+    monkeypatch.setattr(training, "MIN_WINDOW", 5)
+    monkeypatch.setattr(training, "features_plan", partial(features_plan, block_size=20))
+    monkeypatch.setattr(training, "window_planned", lambda **_: 25)
+    project = corpus_project(items=60, gold=20)
+    learner_settings_update(project=project, strategy=Strategy.MARGIN, batch_size=1)
+
+    # when
+    model = retrain(project)
+
+    # then 25 open items have a priority, in the model's order of doubt over every chunk, and no open item
+    # left out is more doubtful than one ranked
+    assert model.status == ModelStatus.SUCCEEDED, model.error
+    assert (len(model.chunks), model.window, model.prioritized) == (3, 25, 25)
+    assert sorted(_priorities(project).values()) == [0.0] * 15 + [float(value) for value in range(1, 26)]
+    queue = _by_priority(project)
+    scores = _margin_scores(model, list(_priorities(project)))
+    in_queue_order = [scores[item] for item in queue]
+    assert in_queue_order == sorted(in_queue_order, reverse=True)
+    assert min(in_queue_order) >= max(score for item, score in scores.items() if item not in queue)
+
+
+def test_the_window_is_planned_for_the_answers_expected_until_the_next_model_lands(
+    corpus_project: Callable[..., Project], retrain: Retrain, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    # given a window of 10 items; a model started 10 s ago, then 30 answers by analysts and 5 by an import;
+    # and the next model, started 2 s ago, finishing now
+    monkeypatch.setattr(training, "MIN_WINDOW", 5)
+    settings.OVERSIGHT_AUTO_JOB_MAX_SHARE = 0.25
+    project = corpus_project(items=60, gold=20)
+    learner_settings_update(project=project, batch_size=1)
+    first = retrain(project)
+    open_items = list(Item.objects.filter(project=project, remaining__gt=0).order_by("pk"))
+    for item in open_items[:30]:
+        new_annotation(item=item, labels=["ham"])
+    for item in open_items[30:35]:
+        new_annotation(item=item, labels=["ham"], source="import", annotator=None, external_annotator="x")
+    now = timezone.now()
+    second = LearnerModel.objects.create(
+        project=project, number=2, status=ModelStatus.SCORING, strategy=first.strategy, features=first.features,
+        annotation_watermark=Annotation.objects.filter(project=project).order_by("-pk")[0].pk,
+    )  # fmt: skip
+    LearnerModel.objects.filter(pk=first.pk).update(created_at=now - timedelta(seconds=10))
+    LearnerModel.objects.filter(pk=second.pk).update(created_at=now - timedelta(seconds=2))
+    second.refresh_from_db()
+    plan = partial(
+        training.window_planned, model=second, settings=learner_settings_get(project=project), now=now
+    )
+
+    # when / then: 3 answers a second, for the rest (W * 3) and the next model's work (W) = 8 s, with the margin
+    assert plan() == 36
+    # each item taking two answers, half the items
+    second.project.overlap = 2
+    assert plan() == 18
+    second.project.overlap = 1
+    # nobody answered: the window
+    LearnerModel.objects.filter(pk=first.pk).update(annotation_watermark=second.annotation_watermark)
+    assert plan() == 10
+    # a first model counts the answers of its own run: 30 in 2 s
+    LearnerModel.objects.filter(pk=first.pk).delete()
+    LearnerModel.objects.filter(pk=second.pk).update(annotation_watermark=first.annotation_watermark)
+    second.refresh_from_db()
+    assert plan(model=second) == 180
+    # and no bigger than a finish may write
+    monkeypatch.setattr(training, "MAX_WINDOW", 20)
+    assert plan(model=second) == 20
+
+
 def test_an_open_item_that_got_a_known_answer_leaves_the_ranking(
     corpus_project: Callable[..., Project], retrain: Retrain
 ) -> None:
