@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('active_learning', '0004_learner_model_feature_sets'),
+        ("active_learning", "0004_learner_model_feature_sets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='learnermodel',
-            name='window',
-            field=models.PositiveIntegerField(default=0, help_text="How many open items this model ranked to the queue's front, planned when it finished: enough for the answers the project's own rate leads one to expect before the next model's ranking lands (active_learning.services.training.window_planned; 0: not planned, the settings' window)."),
+            model_name="learnermodel",
+            name="window",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="How many open items this model ranked to the queue's front, planned when it finished: enough for the answers the project's own rate leads one to expect before the next model's ranking lands (active_learning.services.training.window_planned; 0: not planned, the settings' window).",
+            ),
         ),
     ]
