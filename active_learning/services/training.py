@@ -380,7 +380,8 @@ def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datet
     WINDOW_MARGIN, within [window_size, MAX_WINDOW].
 
     Evidence, from the project itself: how long this model has worked (W, from its start to now) and the
-    rate of human answers since the model before it started (this one's start for a first model). Once this
+    rate of human answers, the higher of the rate since the model before it started (this one's start for
+    a first model) and the rate during its own run (a load that just grew shows there first). Once this
     model lands, the next starts after the rest (W * (1 / share - 1), core.jobs) and works about W more:
     W / share in all. A project nobody is answering keeps the window."""
     base = window_size(settings)
@@ -394,11 +395,12 @@ def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datet
     elapsed = (now - since.created_at).total_seconds()
     if worked <= 0 or elapsed <= 0:
         return base
-    answers = Annotation.objects.filter(
-        project_id=model.project_id, pk__gt=since.annotation_watermark, source=AnnotationSource.HUMAN
-    ).count()
+    human = Annotation.objects.filter(project_id=model.project_id, source=AnnotationSource.HUMAN)
+    rate = human.filter(pk__gt=since.annotation_watermark).count() / elapsed
+    if since is not model:
+        rate = max(rate, human.filter(pk__gt=model.annotation_watermark).count() / worked)
     horizon = worked / float(django_settings.OVERSIGHT_AUTO_JOB_MAX_SHARE)
-    wanted = math.ceil(answers / elapsed * horizon * WINDOW_MARGIN / max(1, model.project.overlap))
+    wanted = math.ceil(rate * horizon * WINDOW_MARGIN / max(1, model.project.overlap))
     return min(MAX_WINDOW, max(base, wanted))
 
 

@@ -25,9 +25,10 @@ from django.utils import timezone
 from features.services.invalidation import features_invalidate
 from imports.services.span_rows import SpanRow
 from imports.services.writers import WriteCounts
-from labeling.annotation_ids import imported_annotation_uuid
+from labeling.annotation_ids import imported_annotation_uuids
 from labeling.choices import AnnotationSource, GoldSource
 from labeling.models import Annotation, EvaluationLabel, GoldLabel
+from labeling.selectors.imported import imported_annotations_of
 from labeling.services.answer_summary import answer_summaries_refresh
 from projects.choices import OnConflict
 from projects.models import ImportJob, Item, Project
@@ -146,34 +147,35 @@ class SpanBatchWriter:
         """Imported annotations: new ones are created (filling a queue slot each), those an earlier import of
         the same file made (same project, id and annotator) are updated when updating, else left. Returns the
         items whose answers changed."""
-        # An imported annotation's id derives from its item and annotator (labeling.annotation_ids).
-        uuids = [imported_annotation_uuid(item_ids[r.row.external_id], r.row.annotator) for r in rows]
-        candidates = [uid for uid, r in zip(uuids, rows, strict=True) if r.row.external_id in known_items]
-        known = (
-            {value.hex for value in Annotation.objects.filter(client_uuid__in=candidates)
-             .values_list("client_uuid", flat=True)}
-            if candidates else set()
-        )  # fmt: skip
-        fresh = [(uid, r) for uid, r in zip(uuids, rows, strict=True) if uid not in known]
+        # An earlier import's annotation of a record is found by its item and annotator (labeling.annotation_ids).
+        known = imported_annotations_of(
+            {item_ids[r.row.external_id] for r in rows if r.row.external_id in known_items}
+        )
+        fresh = (
+            [r for r in rows if (item_ids[r.row.external_id], r.row.annotator) not in known]
+            if known
+            else rows
+        )
+        uuids = imported_annotation_uuids([item_ids[r.row.external_id] for r in fresh])
         Annotation.objects.bulk_create(
             Annotation(
                 project=self.project, item_id=item_ids[r.row.external_id], external_annotator=r.row.annotator,
                 labels=r.labels, spans=r.spans or [], source=AnnotationSource.IMPORT,
                 client_uuid=uid, import_job=self.import_job,
             )
-            for uid, r in fresh
+            for uid, r in zip(uuids, fresh, strict=True)
         )  # fmt: skip
         self.counts.annotations += len(fresh)
-        changed = {item_ids[r.row.external_id] for _, r in fresh}
-        filled = Counter(item_ids[r.row.external_id] for _, r in fresh if r.row.external_id not in counted)
+        changed = {item_ids[r.row.external_id] for r in fresh}
+        filled = Counter(item_ids[r.row.external_id] for r in fresh if r.row.external_id not in counted)
         for count in set(filled.values()):
             ids = [item_id for item_id, n in filled.items() if n == count]
             Item.objects.filter(pk__in=ids).update(remaining=F("remaining") - count)
         if self.update and known:
-            by_uuid = {uid: r for uid, r in zip(uuids, rows, strict=True) if uid in known}
-            stale = list(Annotation.objects.filter(client_uuid__in=list(by_uuid)))
+            by_pk = {pk: r for r in rows if (pk := known.get((item_ids[r.row.external_id], r.row.annotator)))}
+            stale = list(Annotation.objects.filter(pk__in=list(by_pk)))
             for annotation in stale:
-                source = by_uuid[annotation.client_uuid.hex]
+                source = by_pk[annotation.pk]
                 annotation.labels, annotation.spans, annotation.updated_at = (
                     source.labels,
                     source.spans,

@@ -25,9 +25,10 @@ from django.utils import timezone
 from core.queries import fk_triggers_may_be_off, fk_triggers_off
 from features.services.invalidation import features_invalidate
 from imports.parsing.rows import ImportRow
-from labeling.annotation_ids import imported_annotation_uuid
+from labeling.annotation_ids import imported_annotation_uuids
 from labeling.choices import AnnotationSource
 from labeling.models import Annotation, EvaluationLabel, ItemAnswerSummary
+from labeling.selectors.imported import imported_annotations_of
 from labeling.services.answer_summary import answer_summaries_of, answer_summaries_refresh
 from projects.choices import OnConflict
 from projects.models import ImportJob, Item, Project
@@ -198,25 +199,13 @@ class OrmBatchWriter:
         labeled = [row for row in rows if row.labels]
         if not labeled:
             return
-        # An imported annotation's id derives from its item and its annotator (labeling.annotation_ids), and
-        # annotations go with their item: only rows of items that existed before can have one already.
-        candidates = {
-            imported_annotation_uuid(item_ids[row.external_id], row.annotator): row
-            for row in labeled
-            if row.external_id in known_items
-        }
-        known = (
-            {value.hex for value in Annotation.objects.filter(client_uuid__in=list(candidates)).values_list(
-                "client_uuid", flat=True)}
-            if candidates
-            else set()
-        )  # fmt: skip
+        # An earlier import's annotation of a row is found by its item and annotator (labeling.annotation_ids),
+        # and annotations go with their item: only rows of items that existed before can have one already.
+        known = imported_annotations_of(
+            {item_ids[row.external_id] for row in labeled if row.external_id in known_items}
+        )
         fresh = (
-            [
-                row
-                for row in labeled
-                if imported_annotation_uuid(item_ids[row.external_id], row.annotator) not in known
-            ]
+            [row for row in labeled if (item_ids[row.external_id], row.annotator) not in known]
             if known
             else labeled
         )
@@ -235,15 +224,19 @@ class OrmBatchWriter:
         for count, ids in by_count.items():
             Item.objects.filter(pk__in=ids).update(remaining=F("remaining") - count)
         if self.update and known:
-            annotations = list(Annotation.objects.filter(client_uuid__in=list(known)))
+            stale = {
+                pk: row for row in labeled if (pk := known.get((item_ids[row.external_id], row.annotator)))
+            }
+            annotations = list(Annotation.objects.filter(pk__in=list(stale)))
             for annotation in annotations:
-                annotation.labels = candidates[annotation.client_uuid.hex].labels or []
+                annotation.labels = stale[annotation.pk].labels or []
                 annotation.updated_at = self.now
             Annotation.objects.bulk_update(annotations, ["labels", "updated_at"])
             self.answers_changed.update(annotation.item_id for annotation in annotations)
             self.counts.annotations += len(annotations)
 
     def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        uuids = imported_annotation_uuids([item_id for item_id, _ in pairs])
         Annotation.objects.bulk_create(
             [
                 Annotation(
@@ -252,10 +245,10 @@ class OrmBatchWriter:
                     external_annotator=row.annotator,
                     labels=row.labels or [],
                     source=AnnotationSource.IMPORT,
-                    client_uuid=imported_annotation_uuid(item_id, row.annotator),
+                    client_uuid=uid,
                     import_job=self.import_job,
                 )
-                for item_id, row in pairs
+                for uid, (item_id, row) in zip(uuids, pairs, strict=True)
             ]
         )
 
@@ -294,20 +287,18 @@ class OrmBatchWriter:
         self.counts.evaluation_labels += len(pairs)
         if known:
             self._imported_answers_take_back(
-                [imported_annotation_uuid(item_ids[row.external_id], row.annotator)
-                 for row in rows if row.external_id in known_items]
-            )  # fmt: skip
+                {(item_ids[row.external_id], row.annotator) for row in rows if row.external_id in known_items}
+            )
 
-    def _imported_answers_take_back(self, uuids: list[str]) -> None:
-        """An earlier import stored these rows' labels as annotations (their ids `uuids`); now they only score:
-        the annotations go, and the queue slots they filled open again."""
-        answers = Annotation.objects.filter(
-            project=self.project, client_uuid__in=uuids, source=AnnotationSource.IMPORT
-        )
-        item_ids = list(answers.values_list("item_id", flat=True))
-        if not item_ids:
+    def _imported_answers_take_back(self, pairs: set[tuple[int, str]]) -> None:
+        """An earlier import stored the labels of these (item, annotator) rows as annotations; now they only
+        score: the annotations go, and the queue slots they filled open again."""
+        held = imported_annotations_of({item_id for item_id, _ in pairs})
+        taken = {pk: pair[0] for pair, pk in held.items() if pair in pairs}
+        if not taken:
             return
-        answers.delete()
+        Annotation.objects.filter(pk__in=list(taken)).delete()
+        item_ids = list(taken.values())
         self.answers_changed.update(item_ids)
         Item.objects.filter(pk__in=item_ids).update(remaining=F("remaining") + 1)
 
@@ -450,11 +441,12 @@ class PostgresBatchWriter(OrmBatchWriter):
         head = f"{self.project.pk}\t"
         tail = f"\t{job}\t{self.now_text}\t{self.now_text}\n"
         source = AnnotationSource.IMPORT.value
+        uuids = imported_annotation_uuids([item_id for item_id, _ in pairs])
         text = "".join(
             [
                 f"{head}{item_id}\t{_escaped(row.annotator)}\t{self._labels_text(row.labels)}\t{source}\t"
-                f"{imported_annotation_uuid(item_id, row.annotator)}{tail}"
-                for item_id, row in pairs
+                f"{uid}{tail}"
+                for uid, (item_id, row) in zip(uuids, pairs, strict=True)
             ]
         )
         columns = ["project_id", "item_id", "external_annotator", "labels", "source", "client_uuid",
@@ -556,14 +548,15 @@ class SqliteBatchWriter(OrmBatchWriter):
     def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         job = self.import_job.pk if self.import_job else None
         project_id, now, source = self.project.pk, self.now_value, AnnotationSource.IMPORT.value
+        uuids = imported_annotation_uuids([item_id for item_id, _ in pairs])
         self._insert(
             Annotation._meta.db_table,
             ["project_id", "item_id", "external_annotator", "labels", "source", "client_uuid", "import_job_id",
              "created_at", "updated_at"],
             [
                 (project_id, item_id, row.annotator, self._labels_text(row.labels), source,
-                 imported_annotation_uuid(item_id, row.annotator), job, now, now)
-                for item_id, row in pairs
+                 uid, job, now, now)
+                for uid, (item_id, row) in zip(uuids, pairs, strict=True)
             ],
         )  # fmt: skip
 

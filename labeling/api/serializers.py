@@ -110,8 +110,7 @@ class AnnotationSubmitInputSerializer(_ClientActionInputSerializer):
         help_text="Span projects: you were shown the model's suggested_spans (whether you kept them is recorded).",
     )  # fmt: skip
     client_uuid = serializers.UUIDField(
-        help_text="Made by the client once per answer (random, version 4): a retry is stored once. Version 8 "
-        "UUIDs name imported annotations and are refused."
+        help_text="Made by the client once per answer: a retry is stored once."
     )
     lead_time_ms = serializers.IntegerField(required=False, default=None, allow_null=True, min_value=0)
     rationales = RationaleInputSerializer(many=True, required=False, default=list)

@@ -18,7 +18,6 @@ from django.utils import timezone
 from core.exceptions import NotFoundError
 from core.queries import models_from_sql
 from core.spans import SpanDict
-from labeling.annotation_ids import IMPORTED_UUID_VERSION
 from labeling.choices import AnnotationSource, EventType
 from labeling.hooks import AnswerGiven, AnswerTakenBack, answer_given, answer_taken_back
 from labeling.models import Annotation, AnnotationRevision, Assignment, GoldLabel, InteractionEvent, Rationale
@@ -79,10 +78,6 @@ def annotation_update(
 MAX_RATIONALES = 50
 ERROR_SPANS_REQUIRED = "A span project's answer is a list of spans (an empty list: no entities)."
 ERROR_UUID_TAKEN = "This client_uuid belongs to another submission."
-ERROR_UUID_RESERVED = (
-    "client_uuid may not be a version 8 UUID: that version names imported annotations; send a random one "
-    "(version 4)."
-)
 ERROR_NOTHING_TO_UNDO = "There is no submission of yours to undo in this project."
 ERROR_RATIONALE_SPAN = "Rationale {index}: the span {start}-{end} is outside the item's text."
 ERROR_RATIONALE_QUOTE = "Rationale {index}: the quoted text does not match the item's text at {start}-{end}."
@@ -190,8 +185,6 @@ def annotation_submit(
     against the item's text once it is read; its `labels` become the entity types present. With
     `spans_suggested` (the model's spans were pre-filled), whether the analyst kept them is recorded.
     """
-    if client_uuid.version == IMPORTED_UUID_VERSION:
-        raise ValidationError(ERROR_UUID_RESERVED, code="client_uuid_reserved")
     if project.is_spans:
         if spans is None:
             raise ValidationError(ERROR_SPANS_REQUIRED, code="spans")

@@ -244,9 +244,17 @@ def test_the_window_is_planned_for_the_answers_expected_until_the_next_model_lan
     second.project.overlap = 2
     assert plan() == 18
     second.project.overlap = 1
+    # the same 30 answers given during its own 2 s (a load that just grew): 15 a second
+    LearnerModel.objects.filter(pk=second.pk).update(annotation_watermark=first.annotation_watermark)
+    second.refresh_from_db()
+    assert plan(model=second) == 180
+    LearnerModel.objects.filter(pk=second.pk).update(
+        annotation_watermark=Annotation.objects.filter(project=project).order_by("-pk")[0].pk
+    )
+    second.refresh_from_db()
     # nobody answered: the window
     LearnerModel.objects.filter(pk=first.pk).update(annotation_watermark=second.annotation_watermark)
-    assert plan() == 10
+    assert plan(model=second) == 10
     # a first model counts the answers of its own run: 30 in 2 s
     LearnerModel.objects.filter(pk=first.pk).delete()
     LearnerModel.objects.filter(pk=second.pk).update(annotation_watermark=first.annotation_watermark)

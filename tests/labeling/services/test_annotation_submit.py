@@ -5,12 +5,10 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling.annotation_ids import imported_annotation_uuid
 from labeling.choices import EventType
 from labeling.models import Annotation, AnnotationRevision, Assignment, InteractionEvent, Rationale
 from labeling.services.annotations import (
     ERROR_NOTHING_TO_UNDO,
-    ERROR_UUID_RESERVED,
     ERROR_UUID_TAKEN,
     RationaleSpec,
     annotation_submit,
@@ -94,21 +92,6 @@ def test_a_uuid_of_someone_elses_submission_is_refused() -> None:
             project=project, user=UserFactory(), item_id=item.pk, labels=["ham"], client_uuid=client_uuid
         )
     assert Annotation.objects.count() == 1
-
-
-def test_a_version_8_uuid_the_ids_of_imported_annotations_use_is_refused() -> None:
-    # given the id an import of the item would give its annotation by an annotator with no name
-    project = ProjectFactory()
-    item = ItemFactory(project=project)
-    reserved = uuid.UUID(imported_annotation_uuid(item.pk, ""))
-
-    # when / then an analyst cannot take it first
-    with pytest.raises(ValidationError, match="version 8") as error:
-        annotation_submit(
-            project=project, user=UserFactory(), item_id=item.pk, labels=["spam"], client_uuid=reserved
-        )
-    assert error.value.message == ERROR_UUID_RESERVED
-    assert Annotation.objects.count() == 0
 
 
 def test_answering_an_item_again_changes_the_answer_and_keeps_the_history() -> None:
