@@ -677,22 +677,23 @@ def learner_model_finish(*, model: LearnerModel) -> LearnerModel:
                 suggestions_write(model=model, learner=payload["learner"], ids=ordered, x=found.x[rows])
         # Then the items ranked beyond the window, for the answers expected until the next model lands.
         planned = window_planned(model=model, settings=settings, now=timezone.now())
-        LearnerModel.objects.filter(pk=model.pk).update(window=planned)
         beyond = _beyond_window(found, rows, planned - len(window))
         ordered = np.concatenate([ordered, beyond])
         written = priorities_write(project=model.project, ordered_ids=ordered)
-        return _succeeded(model, pool, written, started)
+        return _succeeded(model, pool, written, started, window=planned)
     except Exception:
         learner_model_fail(model_id=model.pk, error=traceback.format_exc())
         raise
 
 
-def _succeeded(model: LearnerModel, pool: int, written: int, started: float) -> LearnerModel:
+def _succeeded(
+    model: LearnerModel, pool: int, written: int, started: float, *, window: int = 0
+) -> LearnerModel:
     seconds = {**model.seconds, "score_chunks": round(sum(
         ScoreChunk.objects.filter(model=model).values_list("seconds", flat=True)), 3),
         "finish": round(time.perf_counter() - started, 3)}  # fmt: skip
     LearnerModel.objects.filter(pk=model.pk).update(
-        status=ModelStatus.SUCCEEDED, pool_size=pool, prioritized=written, seconds=seconds,
+        status=ModelStatus.SUCCEEDED, pool_size=pool, prioritized=written, window=window, seconds=seconds,
         finished_at=timezone.now(), error="",
     )  # fmt: skip
     model.refresh_from_db()
