@@ -41,6 +41,11 @@ WORKER_NICE = min(19, max(0, int(os.environ.get("OVERSIGHT_WORKER_NICE", "10")))
 # seconds passed; one that falls due meanwhile starts then, with every answer until then (a job started by hand
 # never waits). A retrain over 10,000 items rests a second or so; over a million, minutes. 1: no rest.
 AUTO_JOB_MAX_SHARE = min(1.0, max(0.01, float(os.environ.get("OVERSIGHT_AUTO_JOB_MAX_SHARE", "0.25"))))
+# Prepared statements for the labeling hot path's written-out statements on PostgreSQL (core.queries.
+# statement_cursor): psycopg prepares each after it has run 5 times on a connection, and PostgreSQL then skips
+# parsing and planning it (measured: half of PostgreSQL's CPU per answered item). 0 for a connection pooler in
+# transaction mode that cannot keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+DB_PREPARED_STATEMENTS = _bool("OVERSIGHT_DB_PREPARED_STATEMENTS", True)
 # Seconds after which Redis hands a task that no worker acknowledged (its worker died) to another worker.
 BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("OVERSIGHT_BROKER_VISIBILITY_TIMEOUT", "900"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
-from core.queries import models_from_sql
+from core.queries import models_from_sql, statement_cursor
 from core.spans import SpanDict
 from labeling.choices import AnnotationSource, EventType
 from labeling.hooks import AnswerGiven, AnswerTakenBack, answer_given, answer_taken_back
@@ -333,7 +333,7 @@ def _submit_in_one_statement(
     for n, (kind, body) in enumerate(events):
         params[f"type{n}"], params[f"payload{n}"] = kind, json.dumps(body)
     rows = ", ".join(f"(%(type{n})s, %(payload{n})s::jsonb)" for n in range(len(events)))
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         statement = _SUBMIT.format(
             events=rows, summary=SUMMARY_UPSERT_CTE.format(answer=answer_field(annotation.project))
         )

@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
-from core.queries import datetime_from_db, models_from_sql
+from core.queries import datetime_from_db, models_from_sql, statement_cursor
 from labeling.choices import EventType
 from labeling.models import Annotation, Assignment, InteractionEvent
 from projects.models import Item, Project
@@ -250,7 +250,7 @@ def _hand_out(
         event_params: dict[str, Any] = {f"type{n}": kind for n, (kind, _) in enumerate(events)}
         for n, (_, payload) in enumerate(events):
             event_params[f"payload{n}"] = json.dumps(_event_payload(events[n][0], payload, expires))
-        with connection.cursor() as cursor:
+        with statement_cursor() as cursor:
             cursor.execute(
                 _lease_sql(vendor=vendor, events=len(events)),
                 {**params, **event_params, "item": item.pk, "is_check": is_check},
