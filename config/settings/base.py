@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.csp.CSPMiddleware",  # django-csp's, with the policy built once (core/csp.py)
     # Last, as django-axes asks: it turns a locked-out login on any door into the 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
