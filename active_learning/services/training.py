@@ -383,7 +383,12 @@ def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datet
     rate of human answers, the higher of the rate since the model before it started (this one's start for
     a first model) and the rate during its own run (a load that just grew shows there first). Once this
     model lands, the next starts after the rest (W * (1 / share - 1), core.jobs) and works about W more:
-    W / share in all. A project nobody is answering keeps the window."""
+    W / share in all.
+
+    With no answer since the model before it started (a first model, or one that finished while nobody was
+    labeling) there is no rate to plan by, and analysts may start at any moment, at any pace, with the next
+    model minutes away on a big project (measured: a million-item project's first model ranked only its base
+    window, and 8 analysts then labeled unranked items for minutes): it ranks as far as one finish goes."""
     base = window_size(settings)
     worked = (now - model.created_at).total_seconds()
     previous = (
@@ -399,6 +404,8 @@ def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datet
     rate = human.filter(pk__gt=since.annotation_watermark).count() / elapsed
     if since is not model:
         rate = max(rate, human.filter(pk__gt=model.annotation_watermark).count() / worked)
+    if rate == 0:
+        return max(base, MAX_WINDOW)
     horizon = worked / float(django_settings.OVERSIGHT_AUTO_JOB_MAX_SHARE)
     wanted = math.ceil(rate * horizon * WINDOW_MARGIN / max(1, model.project.overlap))
     return min(MAX_WINDOW, max(base, wanted))

@@ -171,8 +171,9 @@ def test_a_diverse_retrain_puts_its_batch_first_then_the_rest_by_score(
 def test_items_that_leave_the_window_go_back_to_priority_zero(
     corpus_project: Callable[..., Project], retrain: Retrain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a window of 10 items, and every open item prioritized by an earlier ranking
+    # given a window of 10 items (and a plan of as many), and every open item prioritized by an earlier ranking
     monkeypatch.setattr(training, "MIN_WINDOW", 5)
+    monkeypatch.setattr(training, "window_planned", lambda **_: 10)
     project = corpus_project(items=60, gold=20)
     learner_settings_update(project=project, strategy=Strategy.MARGIN, batch_size=1)
     Item.objects.filter(project=project, remaining__gt=0).update(priority=99.0)
@@ -252,9 +253,9 @@ def test_the_window_is_planned_for_the_answers_expected_until_the_next_model_lan
         annotation_watermark=Annotation.objects.filter(project=project).order_by("-pk")[0].pk
     )
     second.refresh_from_db()
-    # nobody answered: the window
+    # nobody answered since the first model started: no rate to plan by, so as far as one finish goes
     LearnerModel.objects.filter(pk=first.pk).update(annotation_watermark=second.annotation_watermark)
-    assert plan(model=second) == 10
+    assert plan(model=second) == training.MAX_WINDOW
     # a first model counts the answers of its own run: 30 in 2 s
     LearnerModel.objects.filter(pk=first.pk).delete()
     LearnerModel.objects.filter(pk=second.pk).update(annotation_watermark=first.annotation_watermark)
