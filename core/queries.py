@@ -78,8 +78,8 @@ def statistics_refresh(models: Iterable[type[Model]]) -> None:
 def statement_cursor() -> CursorWrapper:
     """A cursor for the hot path's written-out statements (the token read, the pick and the lease, the submit).
 
-    On PostgreSQL it binds its parameters on the server, so that psycopg prepares a statement once it has run a
-    few times on a connection (the connection's `prepare_threshold`, set in the settings): PostgreSQL then
+    On PostgreSQL it binds its parameters on the server, so that psycopg prepares a statement once it has run
+    PREPARE_AFTER times on a connection: PostgreSQL then
     parses and plans it once per connection instead of per call, which was half of its CPU per answered item
     (measured in-process over next+submit: 4.7-5.0 ms against 2.1-2.6 ms). Django's own cursors bind on the
     client and never prepare, so the ORM's statements are as they were. Like `connection.cursor()`, it goes
@@ -110,15 +110,27 @@ def statement_cursor() -> CursorWrapper:
 _STALE_PREPARED = {"0A000", "26000"}
 
 
+# Runs of a statement text on a connection before psycopg prepares it (its own default).
+PREPARE_AFTER = 5
+
+
 class _StatementCursor(CursorWrapper):
     def execute(self, sql: Any, params: Any = None) -> Any:
+        # The threshold is the connection's, and with one set psycopg also counts every statement Django's
+        # cursors send (keeping the text of the latest hundred: a bulk write's megabytes among them). So it is
+        # set only while this cursor executes: Django's default, None, stays for everything else.
+        raw = self.db.connection
+        before = raw.prepare_threshold
+        raw.prepare_threshold = PREPARE_AFTER if before is None else before
         try:
             return super().execute(sql, params)
         except DatabaseError as error:
             if getattr(error.__cause__, "sqlstate", None) in _STALE_PREPARED:
                 # psycopg deallocates them all before the connection's next statement
-                self.db.connection._prepared.clear()
+                raw._prepared.clear()
             raise
+        finally:
+            raw.prepare_threshold = before
 
 
 def datetime_from_db(value: object) -> datetime | None:

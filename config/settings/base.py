@@ -104,11 +104,8 @@ else:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(env.VAR_DIR / "oversight.sqlite3")}
     }
-# The hot path's statement cursors (core.queries.statement_cursor) bind on the server, and psycopg prepares a statement
-# there once it has run this many times on a connection. Django's own cursors bind on the client and never prepare.
+# The hot path's statement cursors (core.queries.statement_cursor) bind on the server and are prepared on PostgreSQL.
 OVERSIGHT_DB_PREPARED_STATEMENTS = env.DB_PREPARED_STATEMENTS
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.DB_PREPARED_STATEMENTS:
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

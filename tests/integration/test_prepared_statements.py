@@ -59,6 +59,8 @@ def test_the_hot_path_statements_are_prepared_and_still_counted() -> None:
     statements = [query["sql"] for query in counted.captured_queries]
     assert len(statements) == 5
     assert any("SKIP LOCKED" in statement for statement in statements)
+    # and only while it ran: the connection keeps Django's default, so its other statements go uncounted
+    assert connection.connection.prepare_threshold is None
 
 
 def test_without_prepared_statements_nothing_is_prepared(settings: Any) -> None:
