@@ -383,7 +383,8 @@ def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datet
     rate of human answers, the higher of the rate since the model before it started (this one's start for
     a first model) and the rate during its own run (a load that just grew shows there first). Once this
     model lands, the next starts after the rest (W * (1 / share - 1), core.jobs) and works about W more:
-    W / share in all.
+    W / share in all; or, where it was longer, as long as passed between the model before it landing and
+    this one (the next may wait as long for a busy worker).
 
     With no answer since the model before it started (a first model, or one that finished while nobody was
     labeling) there is no rate to plan by, and analysts may start at any moment, at any pace, with the next
@@ -407,6 +408,10 @@ def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datet
     if rate == 0:
         return max(base, MAX_WINDOW)
     horizon = worked / float(django_settings.OVERSIGHT_AUTO_JOB_MAX_SHARE)
+    if previous is not None and previous.status == ModelStatus.SUCCEEDED and previous.finished_at is not None:
+        # The time between the last two landings, where it was longer: the next model may wait as long again
+        # for a worker that other jobs keep busy (truth inference, every 200 answers), not only for the rest.
+        horizon = max(horizon, (now - previous.finished_at).total_seconds())
     wanted = math.ceil(rate * horizon * WINDOW_MARGIN / max(1, model.project.overlap))
     return min(MAX_WINDOW, max(base, wanted))
 

@@ -245,6 +245,11 @@ def test_the_window_is_planned_for_the_answers_expected_until_the_next_model_lan
     second.project.overlap = 2
     assert plan() == 18
     second.project.overlap = 1
+    # the first model landed 20 s ago, longer than the rest and the work (8 s): 3 a second for 20 s
+    LearnerModel.objects.filter(pk=first.pk).update(finished_at=now - timedelta(seconds=20))
+    assert plan() == 90
+    LearnerModel.objects.filter(pk=first.pk).update(finished_at=now - timedelta(seconds=1))
+    assert plan() == 36
     # the same 30 answers given during its own 2 s (a load that just grew): 15 a second
     LearnerModel.objects.filter(pk=second.pk).update(annotation_watermark=first.annotation_watermark)
     second.refresh_from_db()
