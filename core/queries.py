@@ -79,16 +79,16 @@ def statement_cursor() -> CursorWrapper:
     """A cursor for the hot path's written-out statements (the token read, the pick and the lease, the submit).
 
     On PostgreSQL it binds its parameters on the server, so that psycopg prepares a statement once it has run
-    PREPARE_AFTER times on a connection: PostgreSQL then
-    parses and plans it once per connection instead of per call, which was half of its CPU per answered item
-    (measured in-process over next+submit: 4.7-5.0 ms against 2.1-2.6 ms). Django's own cursors bind on the
-    client and never prepare, so the ORM's statements are as they were. Like `connection.cursor()`, it goes
-    through Django's wrapper (its execute wrappers apply). Where Django logs statements (DEBUG, or a test
-    counting queries) it is `connection.cursor()`, so that the log shows each statement with its values, as
-    Django's client-side binding writes it; the count is the same. After a table's columns
-    change under a live connection, PostgreSQL refuses a prepared `SELECT *` ("cached plan must not change
-    result type"): that call fails, the connection forgets its prepared statements, and the next call
-    prepares afresh (psycopg itself only forgets them at a rollback, and a read outside a transaction has none).
+    PREPARE_AFTER times on a connection: PostgreSQL then parses and plans it once per connection instead of
+    per call, which was half of its CPU per answered item (measured in-process over next+submit: 4.7-5.0 ms
+    against 2.1-2.6 ms). Django's own cursors bind on the client and never prepare, so the ORM's statements
+    are as they were. Like `connection.cursor()`, it goes through Django's wrapper (its execute wrappers
+    apply). Where Django logs statements (DEBUG, or a test counting queries) it is `connection.cursor()`, so
+    that the log shows each statement with its values, as Django's client-side binding writes it; the count
+    is the same. After a table's columns change under a live connection, PostgreSQL refuses a prepared
+    `SELECT *` ("cached plan must not change result type"): that call fails, the connection forgets its
+    prepared statements, and the next call prepares afresh (psycopg itself only forgets them at a rollback,
+    and a read outside a transaction has none).
 
     With `OVERSIGHT_DB_PREPARED_STATEMENTS=0` (a pooler that cannot keep prepared statements), and on SQLite,
     it is `connection.cursor()`."""

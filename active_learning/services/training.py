@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from active_learning import tasks
@@ -401,10 +401,11 @@ def window_planned(*, model: LearnerModel, settings: LearnerSettings, now: datet
     elapsed = (now - since.created_at).total_seconds()
     if worked <= 0 or elapsed <= 0:
         return base
-    human = Annotation.objects.filter(project_id=model.project_id, source=AnnotationSource.HUMAN)
-    rate = human.filter(pk__gt=since.annotation_watermark).count() / elapsed
-    if since is not model:
-        rate = max(rate, human.filter(pk__gt=model.annotation_watermark).count() / worked)
+    # One read counts both: the answers since the model before it started, and those during its own run.
+    counts = Annotation.objects.filter(
+        project_id=model.project_id, source=AnnotationSource.HUMAN, pk__gt=since.annotation_watermark
+    ).aggregate(since=Count("pk"), own=Count("pk", filter=Q(pk__gt=model.annotation_watermark)))
+    rate = max(int(counts["since"]) / elapsed, int(counts["own"]) / worked)
     if rate == 0:
         return max(base, MAX_WINDOW)
     horizon = worked / float(django_settings.OVERSIGHT_AUTO_JOB_MAX_SHARE)
