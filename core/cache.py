@@ -1,5 +1,5 @@
 """The cache as the hot path uses it: Django's Redis backend with one client per connection pool, and
-counters that cost one round trip.
+counters that cost one round trip (a counter and a read together: one too).
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` for every call (its constructor fills a
 table of about 170 response callbacks: a fifth of a millisecond of CPU), and `cache.incr` asks `EXISTS`
@@ -55,6 +55,24 @@ def counter_incr(key: str) -> int:
     if isinstance(backend, DjangoRedisCache):
         made = backend.make_and_validate_key(key)
         return int(backend._cache.get_client(made, write=True).incr(made))  # Django keeps its client there
+    return _counter_incr_elsewhere(key)
+
+
+def counter_incr_and_get(key: str, other: str) -> tuple[int, Any]:
+    """`counter_incr(key)` and `cache.get(other)` in one round trip on Redis (a pipeline on the primary, where
+    the counter is written, so the read sees the latest write); two calls on the other backends. For a hot
+    path that counts an event and needs a cached setting to judge the count."""
+    backend = caches["default"]
+    if isinstance(backend, DjangoRedisCache):
+        made, made_other = backend.make_and_validate_key(key), backend.make_and_validate_key(other)
+        django_client: Any = backend._cache  # Django's private serializer, which its stubs do not declare
+        pipeline = django_client.get_client(made, write=True).pipeline(transaction=False)
+        count, value = pipeline.incr(made).get(made_other).execute()
+        return int(count), None if value is None else django_client._serializer.loads(value)
+    return _counter_incr_elsewhere(key), cache.get(other)
+
+
+def _counter_incr_elsewhere(key: str) -> int:
     cache.add(key, 0, timeout=None)
     try:
         return int(cache.incr(key))

@@ -64,7 +64,7 @@ from active_learning.strategies import (
     learner_fit,
     scores_compute,
 )
-from core.cache import counter_incr
+from core.cache import counter_incr_and_get
 from core.jobs import automatic_job_resting, automatic_rest_until, enqueue_on_commit
 from core.storage import storage_write
 from features.choices import DEFAULT_FEATURES, ENCODER_KINDS
@@ -180,8 +180,9 @@ def learner_retrain(
 
 
 # The hot path's side of the trigger: every new annotation counts in the cache (Redis in production, one
-# round trip, no SQL), and each `retrain_every`-th one enqueues the check below on a worker. The check reads
-# the database, so a lost counter only delays a retrain; it never starts one that is not due.
+# round trip with the cached `retrain_every`, no SQL), and each `retrain_every`-th one enqueues the check
+# below on a worker. The check reads the database, so a lost counter only delays a retrain; it never starts
+# one that is not due.
 _NEW_ANSWERS_KEY = "al:new-answers:{project}"
 _TRIGGER_KEY = "al:trigger:{project}"
 _TRIGGER_SECONDS = 3600
@@ -194,12 +195,13 @@ def learner_retrain_signal(*, project: Project) -> bool:
     transaction commits (never run inside the web request). Returns whether it enqueued the check."""
     if project.multi_label:
         return False
-    every = _retrain_every(project)
-    if every <= 0:
-        return False
-    key = _NEW_ANSWERS_KEY.format(project=project.pk)
-    count = counter_incr(key)
-    if count % every:
+    # The count and the cached `retrain_every` in one round trip (an answer is counted even while retraining
+    # is off: the check the count enqueues reads the database, so an early one starts nothing).
+    count, every = counter_incr_and_get(
+        _NEW_ANSWERS_KEY.format(project=project.pk), _TRIGGER_KEY.format(project=project.pk)
+    )
+    every = _retrain_every(project) if every is None else int(every)
+    if every <= 0 or count % every:
         return False
     enqueue_on_commit(tasks.learner_retrain_if_due_task, project.pk)
     return True

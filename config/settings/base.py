@@ -99,6 +99,10 @@ SQLITE_OPTIONS = {
 }
 if env.DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend whose per-request health check asks the server only where it has sent something
+        # (core/db_backends/postgresql/base.py): one round trip fewer per request.
+        DATABASES["default"]["ENGINE"] = "core.db_backends.postgresql"
 else:
     env.VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

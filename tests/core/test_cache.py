@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-from core.cache import counter_incr
+from core.cache import counter_incr, counter_incr_and_get
 
 
 def test_a_counter_starts_at_one_and_counts_on() -> None:
@@ -29,3 +29,19 @@ def test_a_counter_evicted_counts_again_from_one() -> None:
 
     # then it starts over
     assert value == 1
+
+
+def test_a_count_comes_with_the_value_read_beside_it() -> None:
+    # given a counter counted once and a value cached beside it
+    cache.delete("test:pair-counter")
+    counter_incr("test:pair-counter")
+    cache.set("test:pair-value", {"every": 50})
+    cache.delete("test:pair-missing")
+
+    # when it is counted together with a read of the value, and of a missing one
+    counted = counter_incr_and_get("test:pair-counter", "test:pair-value")
+    missing = counter_incr_and_get("test:pair-counter", "test:pair-missing")
+
+    # then each gives the new count and what the cache holds (None where nothing)
+    assert counted == (2, {"every": 50})
+    assert missing == (3, None)

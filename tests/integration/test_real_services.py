@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from config.celery import app as celery_app
-from core.cache import counter_incr
+from core.cache import counter_incr, counter_incr_and_get
 from tests.integration.conftest import CeleryWorker
 from tests.plugins.real_services import DATABASE_NAME, RealServices
 
@@ -108,6 +108,38 @@ def test_a_counter_is_one_incr_on_redis_and_reads_back_through_the_cache(real_se
     assert backend._cache.get_client(write=True) is client
     assert cache.get("integration:counter") == 3
     cache.delete("integration:counter")
+
+
+def test_a_count_and_a_read_are_one_round_trip_on_redis(real_services: RealServices) -> None:
+    # given a counter, an integer and an object cached beside it (Django stores integers as themselves and
+    # pickles the rest), and a connection pool that counts the connections it hands out
+    for key in ("integration:pair", "integration:pair-int", "integration:pair-object"):
+        cache.delete(key)
+    cache.set("integration:pair-int", 50)
+    cache.set("integration:pair-object", {"every": 50})
+    pool = caches["default"]._cache.get_client(write=True).connection_pool
+    handed = []
+    original = pool.get_connection
+
+    def counted(*args: object, **kwargs: object) -> object:
+        handed.append(args)
+        return original(*args, **kwargs)
+
+    pool.get_connection = counted
+    try:
+        # when it is counted with a read of each, and of a missing key
+        results = [
+            counter_incr_and_get("integration:pair", "integration:pair-int"),
+            counter_incr_and_get("integration:pair", "integration:pair-object"),
+            counter_incr_and_get("integration:pair", "integration:pair-missing"),
+        ]
+    finally:
+        del pool.get_connection
+
+    # then each gave the new count and the value as the cache reads it, over one connection use each
+    assert results == [(1, 50), (2, {"every": 50}), (3, None)]
+    assert len(handed) == 3
+    assert cache.get("integration:pair") == 3
 
 
 def test_the_celery_worker_runs_below_the_web_servers_priority(celery_worker_process: CeleryWorker) -> None:
