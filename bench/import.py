@@ -17,6 +17,7 @@ the throwaway PostgreSQL databases and SQLite folders, and prints the table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -98,6 +99,7 @@ def measure_import(dataset: Dataset, backend: str, args: argparse.Namespace, scr
         if backend == "sqlite":
             env = child_env(database_url="", var_dir=var_dir)
             migrate(env)
+            sqlite_indexes_drop(var_dir / "oversight.sqlite3", args.without_index)
             return run_child("import", spec, env)
         with pg_database(args.pg_url, f"oversight_bench_{os.getpid()}") as url:
             env = child_env(database_url=url, var_dir=var_dir)
@@ -112,6 +114,16 @@ def measure_import(dataset: Dataset, backend: str, args: argparse.Namespace, scr
 def indexes_drop(url: str, names: str) -> None:
     """What-if: the throwaway database without these indexes (`--without-index`), to measure what they cost."""
     with psycopg.connect(url, autocommit=True) as conn:
+        for name in filter(None, (part.strip() for part in names.split(","))):
+            conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+            print(f"what-if: dropped the index {name} before the import")
+
+
+def sqlite_indexes_drop(path: Path, names: str) -> None:
+    """The same what-if on the embedded database (SQLite's index names are the same, Django makes them)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         for name in filter(None, (part.strip() for part in names.split(","))):
             conn.execute(f'DROP INDEX IF EXISTS "{name}"')
             print(f"what-if: dropped the index {name} before the import")
@@ -455,7 +467,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", default="", help="write a cProfile of each import to this folder")
     parser.add_argument(
         "--without-index", default="", metavar="NAMES",
-        help="what-if: drop these indexes (comma-separated) from the PostgreSQL database before each import",
+        help="what-if: drop these indexes (comma-separated) from the database (either backend) before each import",
     )  # fmt: skip
     parser.add_argument("--hostile", action="store_true", help="also import the hostile files")
     parser.add_argument("--hostile-mb", type=int, default=100, help="size of each hostile file")
