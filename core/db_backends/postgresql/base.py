@@ -2,7 +2,7 @@
 trip where the server has said nothing.
 
 Django checks a persistent connection before the first query of each request by running `SELECT 1` on it:
-one more round trip to the server per request, two of the sixteen a next+submit pair makes. A server that
+one more round trip to the server per request, two of the fifteen a next+submit pair made. A server that
 ends a session tells the client first: at a shutdown or restart, `pg_terminate_backend`,
 `idle_session_timeout` or a crash of another backend, PostgreSQL sends an error message (FATAL, SQLSTATE
 57P01 and kin) and closes the socket, and an idle connection otherwise receives nothing. So where the
