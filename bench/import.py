@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -99,34 +100,26 @@ def measure_import(dataset: Dataset, backend: str, args: argparse.Namespace, scr
         if backend == "sqlite":
             env = child_env(database_url="", var_dir=var_dir)
             migrate(env)
-            sqlite_indexes_drop(var_dir / "oversight.sqlite3", args.without_index)
+            with contextlib.closing(sqlite3.connect(var_dir / "oversight.sqlite3")) as conn, conn:
+                indexes_drop(conn, args.without_index)
             return run_child("import", spec, env)
         with pg_database(args.pg_url, f"oversight_bench_{os.getpid()}") as url:
             env = child_env(database_url=url, var_dir=var_dir)
             migrate(env)
-            indexes_drop(url, args.without_index)
+            with psycopg.connect(url, autocommit=True) as conn:
+                indexes_drop(conn, args.without_index)
             pg_checkpoint(args.pg_url)
             return run_child("import", spec, env)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
-def indexes_drop(url: str, names: str) -> None:
-    """What-if: the throwaway database without these indexes (`--without-index`), to measure what they cost."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        for name in filter(None, (part.strip() for part in names.split(","))):
-            conn.execute(f'DROP INDEX IF EXISTS "{name}"')
-            print(f"what-if: dropped the index {name} before the import")
-
-
-def sqlite_indexes_drop(path: Path, names: str) -> None:
-    """The same what-if on the embedded database (SQLite's index names are the same, Django makes them)."""
-    import sqlite3
-
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        for name in filter(None, (part.strip() for part in names.split(","))):
-            conn.execute(f'DROP INDEX IF EXISTS "{name}"')
-            print(f"what-if: dropped the index {name} before the import")
+def indexes_drop(conn: Any, names: str) -> None:
+    """What-if: the throwaway database (a PostgreSQL or SQLite connection: Django names the indexes alike on
+    both) without these indexes (`--without-index`), to measure what they cost."""
+    for name in filter(None, (part.strip() for part in names.split(","))):
+        conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+        print(f"what-if: dropped the index {name} before the import")
 
 
 def measure_raw_copy(dataset: Dataset, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:

@@ -200,23 +200,20 @@ def learner_retrain_signal(*, project: Project) -> bool:
     count, every = counter_incr_and_get(
         _NEW_ANSWERS_KEY.format(project=project.pk), _TRIGGER_KEY.format(project=project.pk)
     )
-    every = _retrain_every(project) if every is None else int(every)
+    every = _retrain_every_cached(project) if every is None else int(every)
     if every <= 0 or count % every:
         return False
     enqueue_on_commit(tasks.learner_retrain_if_due_task, project.pk)
     return True
 
 
-def _retrain_every(project: Project) -> int:
-    """The project's `retrain_every`, or 0 when retraining on annotations is off: cached until the settings
-    change (learner_settings_update forgets it)."""
-    key = _TRIGGER_KEY.format(project=project.pk)
-    every = cache.get(key)
-    if every is None:
-        settings = LearnerSettings.objects.filter(project=project).first() or LearnerSettings(project=project)
-        every = settings.retrain_every if settings.enabled else 0
-        cache.set(key, every, timeout=_TRIGGER_SECONDS)
-    return int(every)
+def _retrain_every_cached(project: Project) -> int:
+    """The project's `retrain_every`, or 0 when retraining on annotations is off, read from the database and
+    cached until the settings change (learner_settings_update forgets it): where the cache had none."""
+    settings = LearnerSettings.objects.filter(project=project).first() or LearnerSettings(project=project)
+    every = settings.retrain_every if settings.enabled else 0
+    cache.set(_TRIGGER_KEY.format(project=project.pk), every, timeout=_TRIGGER_SECONDS)
+    return every
 
 
 def retrain_resting_until(last: LearnerModel | None) -> datetime | None:
