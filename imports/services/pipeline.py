@@ -224,12 +224,23 @@ def items_import(
             long_format=bool(opened.mapping.annotator_field),
             eval_only_splits=frozenset(eval_only_splits_of(options, fmt)),
         )  # fmt: skip
-        with _batches_built(opened.records, builder, batch_size) as batches:
-            for batch in batches:
+        with writer.session(), _batches_built(opened.records, builder, batch_size) as batches:
+
+            def write(batch: list[ImportRow]) -> None:
                 full = len(batch) >= batch_size  # the last, partial batch is reported as the end, below
                 _flush(writer, batch, builder, opened, project)
                 if on_progress and full:
                     on_progress(writer.counts.rows, opened.progress.fraction)
+
+            # One batch behind the reader: the writer hears of each batch before the one before it is written.
+            held: list[ImportRow] | None = None
+            for batch in batches:
+                writer.look_ahead(batch)
+                if held is not None:
+                    write(held)
+                held = batch
+            if held is not None:
+                write(held)
         if writer.counts.rows == 0:
             raise ImportFileError(ERROR_EMPTY)
         if on_progress:

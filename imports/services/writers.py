@@ -5,14 +5,17 @@ Per batch: find which external ids the project already has, insert the new items
 evaluation-only label), recompute the answer summaries of the items whose answers changed (one statement per
 batch, labeling.services.answer_summary) and write the external LF votes. The ORM writer works on any
 database; the PostgreSQL writer inserts with COPY and the SQLite writer with `executemany` of plain tuples,
-each taking item ids from the table's sequence up front.
+each taking item ids from the table's sequence up front. The PostgreSQL writer's COPYs are sent by a thread
+of its own (imports.services.copy_sender) while it formats the next batch, and it asks for each batch's known
+items and ids one batch ahead, so that neither side waits for the other.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,7 @@ from django.utils import timezone
 from core.queries import fk_triggers_may_be_off, fk_triggers_off
 from features.services.invalidation import features_invalidate
 from imports.parsing.rows import ImportRow
+from imports.services.copy_sender import CopySender
 from labeling.annotation_ids import imported_annotation_uuids
 from labeling.choices import AnnotationSource
 from labeling.models import Annotation, EvaluationLabel, ItemAnswerSummary
@@ -78,6 +82,16 @@ class OrmBatchWriter:
         # The batch's items that existed before it whose answers were created, changed or taken back: their
         # summaries are recomputed from all their answers after the batch.
         self.answers_changed: set[int] = set()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Around the batches, inside the import's transaction: what a writer holds while it writes (the
+        PostgreSQL writer's COPY sender). Leaving it cleanly, every batch is in."""
+        yield
+
+    def look_ahead(self, batch: Sequence[ImportRow]) -> None:
+        """Told of each batch before the one before it is written (the PostgreSQL writer asks for its known
+        items then)."""
 
     def write(self, batch: Sequence[ImportRow]) -> None:
         if not batch:
@@ -371,6 +385,25 @@ class PostgresBatchWriter(OrmBatchWriter):
                 )
         self.without_fk_triggers = fk_triggers_may_be_off()
         self.now_text = self.now.isoformat()
+        self._sender: CopySender | None = None
+        # Item ids drawn from the sequence and not yet given out, the next ones asked for, and the rows of the
+        # batches announced and not yet written (_allocate_ids).
+        self._ids: list[int] = []
+        self._rows_ahead = 0
+        self._ids_coming: Future[list[tuple[Any, ...]]] | None = None
+        # Batches whose known items were asked for ahead, with the read's rows to come (look_ahead).
+        self._lookups: deque[tuple[Sequence[ImportRow], Future[list[tuple[Any, ...]]]]] = deque()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """The batches' COPYs go through a CopySender: the server inserts one batch while Python formats the
+        next."""
+        with CopySender() as sender:
+            self._sender = sender
+            try:
+                yield
+            finally:
+                self._sender = None
 
     @contextmanager
     def _fk_triggers_off(self, *, fk_checked: bool = False) -> Iterator[CursorWrapper]:
@@ -383,6 +416,9 @@ class PostgresBatchWriter(OrmBatchWriter):
         """One COPY of rows already in COPY's text format. Unless `fk_checked`, with the foreign-key triggers
         off (see the class) where the role allows it."""
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        if self._sender is not None:
+            self._sender.copy(statement, text, fk_triggers_off=self.without_fk_triggers and not fk_checked)
+            return
         with self._fk_triggers_off(fk_checked=fk_checked) as cursor, cursor.copy(statement) as copy:
             copy.write(text)
 
@@ -393,27 +429,54 @@ class PostgresBatchWriter(OrmBatchWriter):
                 super().answer_summaries_refresh(item_ids)
 
     def _allocate_ids(self, table: str, count: int) -> list[int]:
-        """`count` fresh ids, ascending. They come back as a range when no other session drew from the sequence
-        meanwhile (the usual case: two numbers instead of thousands of rows), else listed."""
+        """`count` fresh item ids, ascending. With a COPY sender, from those drawn ahead: as many as the batches
+        announced and not yet written have rows (look_ahead) are asked for while the batch before them is
+        written (a read that waits in line behind that batch's copies, see CopySender.query), so that the
+        writer does not wait for the line to drain. Ids drawn for rows that turn out to be known items stay
+        unused (a sequence's gaps are harmless)."""
+        if self._sender is None:
+            return _ids_of(self._rows_now(_ids_drawn_sql(table, count)))
+        while len(self._ids) < count:
+            coming = self._ids_coming or self._sender.query(*_ids_drawn_sql(table, count - len(self._ids)))
+            self._ids_coming = None
+            self._ids.extend(_ids_of(self._sender.rows_of(coming)))
+        ids = self._ids[:count]
+        del self._ids[:count]
+        if self._ids_coming is None and len(self._ids) < self._rows_ahead:
+            self._ids_coming = self._sender.query(*_ids_drawn_sql(table, self._rows_ahead - len(self._ids)))
+        return ids
+
+    def _rows_now(self, statement: tuple[str, list[Any]]) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
-                "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL "
-                "ELSE string_agg(id::text, ',' ORDER BY id) END FROM ids",
-                [table, count],
-            )
-            low, high, listed = cursor.fetchone()
-        return list(range(low, high + 1)) if listed is None else [int(value) for value in listed.split(",")]
+            cursor.execute(*statement)
+            return list(cursor.fetchall())
+
+    def look_ahead(self, batch: Sequence[ImportRow]) -> None:
+        """With a COPY sender, into a project that had items: the batch's known items are asked for now (a read
+        that waits in line behind the copies of the batches before, see CopySender.query), so that they are
+        there when the batch is written. The file's ids are distinct (RowBuilder), so no batch before it can
+        create one of them (in long format, the items this import created are remembered instead)."""
+        self._rows_ahead += len(batch)
+        if self._sender is not None and self.project_had_items and batch:
+            self._lookups.append((batch, self._sender.query(*self._known_items_sql(batch))))
+
+    def write(self, batch: Sequence[ImportRow]) -> None:
+        self._rows_ahead = max(0, self._rows_ahead - len(batch))
+        super().write(batch)
 
     def _existing_item_ids(self, batch: Sequence[ImportRow]) -> dict[str, int]:
+        if self._lookups and self._lookups[0][0] is batch and self._sender is not None:
+            _, rows = self._lookups.popleft()
+            return dict(self._sender.rows_of(rows))
+        return dict(self._rows_now(self._known_items_sql(batch)))
+
+    def _known_items_sql(self, batch: Sequence[ImportRow]) -> tuple[str, list[Any]]:
         # FOR KEY SHARE: the annotations written for them rely on this lock, not on a trigger (see the class).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT external_id, id FROM {Item._meta.db_table} WHERE project_id = %s AND external_id = ANY(%s)"
-                " FOR KEY SHARE",
-                [self.project.pk, [row.external_id for row in batch]],
-            )
-            return dict(cursor.fetchall())
+        return (
+            f"SELECT external_id, id FROM {Item._meta.db_table} WHERE project_id = %s AND external_id = ANY(%s)"
+            " FOR KEY SHARE",
+            [self.project.pk, [row.external_id for row in batch]],
+        )
 
     def insert_items(self, rows: Sequence[ImportRow], labeled: Counter[str]) -> list[int]:
         if not rows:
@@ -487,6 +550,15 @@ class PostgresBatchWriter(OrmBatchWriter):
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        if self._sender is not None:
+            listed = list(rows)
+
+            def write_rows(copy: Any) -> None:
+                for row in listed:
+                    copy.write_row(row)
+
+            self._sender.copy(statement, write_rows, fk_triggers_off=False)
+            return
         with connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -609,3 +681,21 @@ def batch_writer_for_connection(
     )
     return writer_class(project=project, on_conflict=on_conflict, label_ids=label_ids, import_job=import_job,
                         long_format=long_format, eval_only_splits=eval_only_splits)  # fmt: skip
+
+
+def _ids_drawn_sql(table: str, count: int) -> tuple[str, list[Any]]:
+    """A read of `count` fresh ids from the table's sequence, ascending. They come back as a range when no
+    other session drew from the sequence meanwhile (the usual case: two numbers instead of thousands of rows),
+    else listed (see _ids_of)."""
+    return (
+        "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s::text, 'id')) AS id "
+        "FROM generate_series(1, %s::int)) "
+        "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL "
+        "ELSE string_agg(id::text, ',' ORDER BY id) END FROM ids",
+        [table, count],
+    )
+
+
+def _ids_of(rows: list[tuple[Any, ...]]) -> list[int]:
+    low, high, listed = rows[0]
+    return list(range(low, high + 1)) if listed is None else [int(value) for value in listed.split(",")]
