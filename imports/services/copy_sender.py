@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -27,6 +28,12 @@ from django.db import connection
 
 # Copies handed over and not yet sent: about three batches' worth (a batch is up to three COPYs of a few MB).
 COPIES_AHEAD = 8
+# Python's switch interval while a sender is open. The sender's thread wakes each time the socket takes more of
+# a COPY, and must then take Python's lock from the reader's and the writer's threads, which hold it for up to
+# the interval (5 ms by default) while the server may run dry; with 0.5 ms, a million-row import into a full
+# project ran 5% faster side by side (bench/README.md). The process's own value is put back when the last
+# open sender closes.
+SWITCH_INTERVAL_S = 0.0005
 
 SET_REPLICA = "SET LOCAL session_replication_role = replica"
 SET_ORIGIN = "SET LOCAL session_replication_role = origin"
@@ -68,6 +75,7 @@ class CopySender:
     def __enter__(self) -> CopySender:
         connection.ensure_connection()
         self._raw = connection.connection
+        _switch_interval_shorten()
         self._thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
         self._thread.start()
         self._unwrap = contextlib.ExitStack()
@@ -85,6 +93,7 @@ class CopySender:
             self._jobs.put(None)
             assert self._thread is not None
             self._thread.join()
+            _switch_interval_restore()
 
     def copy(self, statement: str, payload: str | Callable[[Any], None], *, fk_triggers_off: bool) -> None:
         """Hands over one COPY (`statement` ... FROM STDIN) of `payload`: COPY's text, or a function that writes
@@ -164,3 +173,25 @@ class CopySender:
                     copy.write(job.payload)
                 else:
                     job.payload(copy)
+
+
+_switching = threading.Lock()
+_senders_open = 0
+_switch_interval_before = 0.0
+
+
+def _switch_interval_shorten() -> None:
+    global _senders_open, _switch_interval_before
+    with _switching:
+        if _senders_open == 0:
+            _switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_interval_before, SWITCH_INTERVAL_S))
+        _senders_open += 1
+
+
+def _switch_interval_restore() -> None:
+    global _senders_open
+    with _switching:
+        _senders_open -= 1
+        if _senders_open == 0:
+            sys.setswitchinterval(_switch_interval_before)

@@ -3,6 +3,7 @@ transaction, with every other statement waiting for them and a failure raised wh
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from django.db import DataError, connection, transaction
 
 from core.queries import fk_triggers_may_be_off
-from imports.services.copy_sender import CopySender
+from imports.services.copy_sender import SWITCH_INTERVAL_S, CopySender
 from imports.services.jobs import import_options_build, items_import
 from projects.choices import OnConflict
 from projects.models import Item, Project
@@ -161,3 +162,20 @@ def test_an_import_in_many_batches_of_known_and_new_ids_looks_each_batch_up_ahea
     assert items == [
         ("a2", "two again"), ("a4", "four again"), ("b1", "new one"), ("b2", "new two"), ("b3", "new three"),
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_pythons_switch_interval_is_short_while_a_sender_is_open_and_back_after(probe_table: str) -> None:
+    # given the process's switch interval
+    before = sys.getswitchinterval()
+
+    # when two senders are open, one inside the other, then closed
+    with CopySender():
+        with CopySender():
+            inner = sys.getswitchinterval()
+        between = sys.getswitchinterval()
+    after = sys.getswitchinterval()
+
+    # then it was short while any was open, and is the process's own again after the last one closed
+    assert inner == between == pytest.approx(min(before, SWITCH_INTERVAL_S))
+    assert after == before
