@@ -3,7 +3,7 @@
 An import writes each batch with a few COPYs (items, their imported answers, the answer summaries), and each
 COPY returns only once the server has inserted every row and index entry. Written one after the other, the
 server waits while Python formats a batch's text and Python waits while the server inserts it: on a 2-core
-machine a third of both cores sat idle (bench/README.md). The writer hands each COPY to a `CopySender`
+machine two fifths of both cores sat idle (bench/README.md). The writer hands each COPY to a `CopySender`
 instead and goes on formatting; the sender's thread sends them in order, on the import's own connection and
 inside its transaction.
 
