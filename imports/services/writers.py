@@ -390,6 +390,7 @@ class PostgresBatchWriter(OrmBatchWriter):
         # batches announced and not yet written (_allocate_ids).
         self._ids: list[int] = []
         self._rows_ahead = 0
+        self._sequences: dict[str, str] = {}
         self._ids_coming: Future[list[tuple[Any, ...]]] | None = None
         # Batches whose known items were asked for ahead, with the read's rows to come (look_ahead).
         self._lookups: deque[tuple[Sequence[ImportRow], Future[list[tuple[Any, ...]]]]] = deque()
@@ -434,17 +435,30 @@ class PostgresBatchWriter(OrmBatchWriter):
         written (a read that waits in line behind that batch's copies, see CopySender.query), so that the
         writer does not wait for the line to drain. Ids drawn for rows that turn out to be known items stay
         unused (a sequence's gaps are harmless)."""
+        sequence = self._sequence_of(table)
         if self._sender is None:
-            return _ids_of(self._rows_now(_ids_drawn_sql(table, count)))
+            return _ids_of(self._rows_now(_ids_drawn_sql(sequence, count)))
         while len(self._ids) < count:
-            coming = self._ids_coming or self._sender.query(*_ids_drawn_sql(table, count - len(self._ids)))
+            coming = self._ids_coming or self._sender.query(*_ids_drawn_sql(sequence, count - len(self._ids)))
             self._ids_coming = None
             self._ids.extend(_ids_of(self._sender.rows_of(coming)))
         ids = self._ids[:count]
         del self._ids[:count]
         if self._ids_coming is None and len(self._ids) < self._rows_ahead:
-            self._ids_coming = self._sender.query(*_ids_drawn_sql(table, self._rows_ahead - len(self._ids)))
+            self._ids_coming = self._sender.query(
+                *_ids_drawn_sql(sequence, self._rows_ahead - len(self._ids))
+            )
         return ids
+
+    def _sequence_of(self, table: str) -> str:
+        """The name of the sequence behind the table's id, looked up once per import: looked up per id drawn
+        (pg_get_serial_sequence inside the draw), it was three quarters of a draw's time (32 ms of 10,000 ids
+        against 7 ms)."""
+        sequence = self._sequences.get(table)
+        if sequence is None:
+            (sequence,) = self._rows_now(("SELECT pg_get_serial_sequence(%s, 'id')", [table]))[0]
+            self._sequences[table] = sequence
+        return sequence
 
     def _rows_now(self, statement: tuple[str, list[Any]]) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
@@ -683,16 +697,16 @@ def batch_writer_for_connection(
                         long_format=long_format, eval_only_splits=eval_only_splits)  # fmt: skip
 
 
-def _ids_drawn_sql(table: str, count: int) -> tuple[str, list[Any]]:
-    """A read of `count` fresh ids from the table's sequence, ascending. They come back as a range when no
-    other session drew from the sequence meanwhile (the usual case: two numbers instead of thousands of rows),
-    else listed (see _ids_of)."""
+def _ids_drawn_sql(sequence: str, count: int) -> tuple[str, list[Any]]:
+    """A read of `count` fresh ids from this sequence, ascending. They come back as a range when no other
+    session drew from the sequence meanwhile (the usual case: two numbers instead of thousands of rows), else
+    listed (see _ids_of); the list is only built then."""
     return (
-        "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s::text, 'id')) AS id "
-        "FROM generate_series(1, %s::int)) "
-        "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL "
-        "ELSE string_agg(id::text, ',' ORDER BY id) END FROM ids",
-        [table, count],
+        "WITH ids AS MATERIALIZED (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s::int)), "
+        "drawn AS (SELECT min(id) AS low, max(id) AS high, count(*) AS n FROM ids) "
+        "SELECT low, high, CASE WHEN high - low + 1 = n THEN NULL "
+        "ELSE (SELECT string_agg(id::text, ',' ORDER BY id) FROM ids) END FROM drawn",
+        [sequence, count],
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,27 @@ def test_pythons_switch_interval_is_short_while_a_sender_is_open_and_back_after(
     # then it was short while any was open, and is the process's own again after the last one closed
     assert inner == between == pytest.approx(min(before, SWITCH_INTERVAL_S))
     assert after == before
+
+
+@pytest.mark.django_db
+def test_item_ids_drawn_that_are_not_one_range_are_given_out_as_drawn(
+    write_file: Callable[[str, str], Path],
+) -> None:
+    # given an items' sequence that skips every other number (as when another session draws between ours)
+    project: Project = ProjectFactory()
+    source = write_file("items.csv", "id,text\n" + "".join(f"r{n},row {n}\n" for n in range(1, 8)))
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER SEQUENCE labeling_item_id_seq INCREMENT BY 2")
+    try:
+        # when a file is imported in batches of three
+        items_import(
+            project=project, source=source, batch_size=3, options=import_options_build(id_field="id")
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER SEQUENCE labeling_item_id_seq INCREMENT BY 1")
+
+    # then each item has one of the ids drawn, ascending in the file's order
+    rows = list(Item.objects.filter(project=project).order_by("id").values_list("id", "external_id"))
+    assert [external_id for _, external_id in rows] == [f"r{n}" for n in range(1, 8)]
+    assert {later - earlier for (earlier, _), (later, _) in pairwise(rows)} == {2}
