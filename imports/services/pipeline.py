@@ -7,7 +7,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -225,22 +225,11 @@ def items_import(
             eval_only_splits=frozenset(eval_only_splits_of(options, fmt)),
         )  # fmt: skip
         with writer.session(), _batches_built(opened.records, builder, batch_size) as batches:
-
-            def write(batch: list[ImportRow]) -> None:
+            for batch in _announced_ahead(batches, writer.look_ahead):
                 full = len(batch) >= batch_size  # the last, partial batch is reported as the end, below
                 _flush(writer, batch, builder, opened, project)
                 if on_progress and full:
                     on_progress(writer.counts.rows, opened.progress.fraction)
-
-            # One batch behind the reader: the writer hears of each batch before the one before it is written.
-            held: list[ImportRow] | None = None
-            for batch in batches:
-                writer.look_ahead(batch)
-                if held is not None:
-                    write(held)
-                held = batch
-            if held is not None:
-                write(held)
         if writer.counts.rows == 0:
             raise ImportFileError(ERROR_EMPTY)
         if on_progress:
@@ -306,6 +295,22 @@ def _batches_built(
     finally:
         stop.set()
         thread.join()
+
+
+def _announced_ahead(
+    batches: Iterator[list[ImportRow]], announce: Callable[[list[ImportRow]], None]
+) -> Iterator[list[ImportRow]]:
+    """The batches, each given once the one after it was announced (the last at the end): the writer hears of
+    a batch before it writes the one before, and asks for what the batch will need meanwhile
+    (PostgresBatchWriter.look_ahead)."""
+    held: list[ImportRow] | None = None
+    for batch in batches:
+        announce(batch)
+        if held is not None:
+            yield held
+        held = batch
+    if held is not None:
+        yield held
 
 
 def _written_extras(counts: WriteCounts) -> list[type[ExternalVote] | type[EvaluationLabel]]:
