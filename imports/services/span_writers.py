@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from features.services.invalidation import features_invalidate
 from imports.services.span_rows import SpanRow
-from imports.services.writers import WriteCounts
+from imports.services.writers import UPDATE_ROWS, WriteCounts
 from labeling.annotation_ids import imported_annotation_uuids
 from labeling.choices import AnnotationSource, GoldSource
 from labeling.models import Annotation, EvaluationLabel, GoldLabel
@@ -136,7 +136,9 @@ class SpanBatchWriter:
                  split=r.row.split, token_offsets=_offsets(r))
             for item_id, r in pairs
         ]  # fmt: skip
-        Item.objects.bulk_update(items, ["text", "metadata", "content_hash", "split", "token_offsets"])
+        Item.objects.bulk_update(
+            items, ["text", "metadata", "content_hash", "split", "token_offsets"], batch_size=UPDATE_ROWS
+        )
         features_invalidate(project=self.project, item_ids=[item_id for item_id, _ in pairs])
 
     # --- answers -------------------------------------------------------------------------------------------
@@ -181,7 +183,7 @@ class SpanBatchWriter:
                     source.spans,
                     self.now,
                 )
-            Annotation.objects.bulk_update(stale, ["labels", "spans", "updated_at"])
+            Annotation.objects.bulk_update(stale, ["labels", "spans", "updated_at"], batch_size=UPDATE_ROWS)
             self.counts.annotations += len(stale)
             changed.update(annotation.item_id for annotation in stale)
         return changed

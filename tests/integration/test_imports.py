@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from imports.parsing.errors import ImportFileError
 from imports.parsing.rows import FieldMapping
@@ -23,7 +24,7 @@ from imports.services.jobs import (
 )
 from imports.services.writers import PostgresBatchWriter, batch_writer_for_connection
 from labeling.choices import AnnotationSource
-from labeling.models import Annotation, EvaluationLabel
+from labeling.models import Annotation, EvaluationLabel, ItemAnswerSummary
 from projects.choices import ImportStatus, OnConflict
 from projects.models import Item, Project
 from tests.plugins.real_services import RealServices
@@ -386,3 +387,38 @@ def test_hostile_text_is_refused_with_its_line_on_postgresql(
     # then the error names the line, and nothing reached the database
     assert raised.value.message == message
     assert Item.objects.filter(project=project).count() == 0
+
+
+@pytest.mark.django_db
+def test_an_update_import_rewrites_known_items_and_their_labels_with_one_statement_per_batch(
+    project: Project, write_file: Callable[[str, str], Path]
+) -> None:
+    # given 30 imported items with a source, a split and a label
+    first = "id,text,label,split,source\n" + "".join(f"k{n},text {n},spam,train,old\n" for n in range(30))
+    options = import_options_build(
+        id_field="id", label_field="label", split_field="split", metadata_fields=["source"],
+        on_conflict=OnConflict.UPDATE,
+    )  # fmt: skip
+    items_import(project=project, source=write_file("first.csv", first), options=options)
+    again = "id,text,label,split,source\n" + "".join(f"k{n},new text {n},ham,test,new\n" for n in range(30))
+
+    # when the file comes again with every field changed, in batches of ten
+    with CaptureQueriesContext(connection) as queries:
+        result = items_import(
+            project=project, source=write_file("again.csv", again), options=options, batch_size=10
+        )
+
+    # then every item and its imported answer carry the new values, the summaries follow, and each batch
+    # updated its items and its answers with one statement each (not one per row, nor a CASE per row)
+    assert (result.items_updated, result.annotations_imported) == (30, 30)
+    items = Item.objects.filter(project=project)
+    assert set(items.values_list("split", flat=True)) == {"test"}
+    assert {item.metadata["source"] for item in items} == {"new"}
+    assert sorted(items.values_list("text", flat=True)) == sorted(f"new text {n}" for n in range(30))
+    assert {tuple(labels) for _, labels, _ in project_annotations(project)} == {("ham",)}
+    summaries = ItemAnswerSummary.objects.filter(project=project).values_list("labels", flat=True)
+    assert {tuple(labels) for labels in summaries} == {("ham",)}
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert sum("labeling_item" in sql.split(" SET ")[0] for sql in updates) == 3
+    assert sum("labeling_annotation" in sql.split(" SET ")[0] for sql in updates) == 3
+    assert not any("CASE WHEN" in sql for sql in updates)
