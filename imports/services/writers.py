@@ -247,18 +247,18 @@ class OrmBatchWriter:
             stale = {
                 pk: row for row in labeled if (pk := known.get((item_ids[row.external_id], row.annotator)))
             }
-            relabelled = self.annotations_relabel({pk: row.labels or [] for pk, row in stale.items()})
-            self.answers_changed.update(relabelled)
-            self.counts.annotations += len(relabelled)
+            # They were found just now, by item: each exists (imported answers are nobody's to take back).
+            self.annotations_relabel({pk: row.labels or [] for pk, row in stale.items()})
+            self.answers_changed.update(item_ids[row.external_id] for row in stale.values())
+            self.counts.annotations += len(stale)
 
-    def annotations_relabel(self, labels: dict[int, list[str]]) -> list[int]:
-        """Earlier imported annotations (by id) given these labels now; the items of those found."""
+    def annotations_relabel(self, labels: dict[int, list[str]]) -> None:
+        """Earlier imported annotations (by id) given these labels now."""
         annotations = list(Annotation.objects.filter(pk__in=list(labels)))
         for annotation in annotations:
             annotation.labels = labels[annotation.pk]
             annotation.updated_at = self.now
         Annotation.objects.bulk_update(annotations, ["labels", "updated_at"], batch_size=UPDATE_ROWS)
-        return [annotation.item_id for annotation in annotations]
 
     def insert_annotations(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
         uuids = imported_annotation_uuids([item_id for item_id, _ in pairs])
@@ -560,18 +560,17 @@ class PostgresBatchWriter(OrmBatchWriter):
             )  # fmt: skip
         features_invalidate(project=self.project, item_ids=[item_id for item_id, _ in pairs])
 
-    def annotations_relabel(self, labels: dict[int, list[str]]) -> list[int]:
-        """One UPDATE joined to the new labels (as arrays), returning the items: no model instances, and time
-        linear in the rows (see UPDATE_ROWS)."""
+    def annotations_relabel(self, labels: dict[int, list[str]]) -> None:
+        """One UPDATE joined to the new labels (as arrays): no model instances, and time linear in the rows (see
+        UPDATE_ROWS)."""
         if not labels:
-            return []
+            return
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Annotation._meta.db_table} AS a SET labels = v.labels::jsonb, updated_at = %s "
-                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, labels) WHERE a.id = v.id RETURNING a.item_id",
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, labels) WHERE a.id = v.id",
                 [self.now, list(labels), [json.dumps(keys) for keys in labels.values()]],
             )
-            return [item_id for (item_id,) in cursor.fetchall()]
 
     def _labels_format(self, text: str) -> str:
         """COPY's text format: a label key with a backslash or tab is escaped."""
@@ -656,6 +655,31 @@ class SqliteBatchWriter(OrmBatchWriter):
         marks = ", ".join(["%s"] * len(columns))
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def update_items(self, pairs: Sequence[tuple[int, ImportRow]]) -> None:
+        """The known items' new values, one UPDATE by primary key per row through `executemany` (no model
+        instances, no CASE: see UPDATE_ROWS)."""
+        if not pairs:
+            return
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {Item._meta.db_table} SET text = %s, metadata = %s, content_hash = %s, split = %s "
+                "WHERE id = %s",
+                [
+                    (row.text, row.metadata_json, row.content_hash, row.split, item_id)
+                    for item_id, row in pairs
+                ],
+            )
+        features_invalidate(project=self.project, item_ids=[item_id for item_id, _ in pairs])
+
+    def annotations_relabel(self, labels: dict[int, list[str]]) -> None:
+        if not labels:
+            return
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {Annotation._meta.db_table} SET labels = %s, updated_at = %s WHERE id = %s",
+                [(json.dumps(keys), self.now_value, pk) for pk, keys in labels.items()],
+            )
 
     def insert_items(self, rows: Sequence[ImportRow], labeled: Counter[str]) -> list[int]:
         if not rows:
