@@ -43,6 +43,11 @@ def fk_triggers_may_be_off() -> bool:
     return bool(row and row[0])
 
 
+# What fk_triggers_off runs on its cursor (and imports.services.copy_sender on the import's connection).
+FK_TRIGGERS_OFF_SQL = "SET LOCAL session_replication_role = replica"
+FK_TRIGGERS_ON_SQL = "SET LOCAL session_replication_role = origin"
+
+
 @contextmanager
 def fk_triggers_off(*, off: bool) -> Iterator[CursorWrapper]:
     """A cursor whose writes queue no foreign-key check, where `off` (see fk_triggers_may_be_off), inside the
@@ -51,12 +56,12 @@ def fk_triggers_off(*, off: bool) -> Iterator[CursorWrapper]:
     made sure of (the rows pointed at exist and stay until the commit)."""
     with connection.cursor() as cursor:
         if off:
-            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(FK_TRIGGERS_OFF_SQL)
         try:
             yield cursor
         finally:
             if off:
-                cursor.execute("SET LOCAL session_replication_role = origin")
+                cursor.execute(FK_TRIGGERS_ON_SQL)
 
 
 def statistics_refresh(models: Iterable[type[Model]]) -> None:

@@ -26,6 +26,8 @@ from typing import Any
 
 from django.db import connection
 
+from core.queries import FK_TRIGGERS_OFF_SQL, FK_TRIGGERS_ON_SQL
+
 # Copies handed over and not yet sent: about three batches' worth (a batch is up to three COPYs of a few MB).
 COPIES_AHEAD = 8
 # Python's switch interval while a sender is open. The sender's thread wakes each time the socket takes more of
@@ -34,9 +36,6 @@ COPIES_AHEAD = 8
 # project ran 5% faster side by side (bench/README.md). The process's own value is put back when the last
 # open sender closes.
 SWITCH_INTERVAL_S = 0.0005
-
-SET_REPLICA = "SET LOCAL session_replication_role = replica"
-SET_ORIGIN = "SET LOCAL session_replication_role = origin"
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,7 @@ class CopySender:
         self._dropping = threading.Event()
         self._thread: threading.Thread | None = None
         self._raw: Any = None
+        self._unwrap = contextlib.ExitStack()  # the execute wrapper, while the sender is open
 
     def __enter__(self) -> CopySender:
         connection.ensure_connection()
@@ -78,7 +78,6 @@ class CopySender:
         _switch_interval_shorten()
         self._thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
         self._thread.start()
-        self._unwrap = contextlib.ExitStack()
         self._unwrap.enter_context(connection.execute_wrapper(self._drained_first))
         return self
 
@@ -130,7 +129,7 @@ class CopySender:
         self._raise_failure()
         if self._replica:
             with self._raw.cursor() as cursor, connection.wrap_database_errors:
-                cursor.execute(SET_ORIGIN)
+                cursor.execute(FK_TRIGGERS_ON_SQL)
             self._replica = False
 
     def _drained_first(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -166,7 +165,7 @@ class CopySender:
                 job.rows.set_result(cursor.fetchall())
                 return
             if job.fk_triggers_off != self._replica:
-                cursor.execute(SET_REPLICA if job.fk_triggers_off else SET_ORIGIN)
+                cursor.execute(FK_TRIGGERS_OFF_SQL if job.fk_triggers_off else FK_TRIGGERS_ON_SQL)
                 self._replica = job.fk_triggers_off
             with cursor.copy(job.statement) as copy:
                 if isinstance(job.payload, str):
